@@ -1,0 +1,70 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "swift-apm",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "APMCore", targets: ["APMCore"]),
+        .library(name: "APMAgent", targets: ["APMAgent"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-service-context.git", from: "1.5.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        // Test-only: a real Hummingbird app and AsyncHTTPClient exercise the tracing integration.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+    ],
+    targets: [
+        // zlib from the system (Debian: zlib1g-dev): gzip for the wire format without a package dependency.
+        .systemLibrary(
+            name: "CAPMZlib",
+            path: "Sources/CAPMZlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .target(
+            name: "APMCore",
+            dependencies: ["CAPMZlib"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "APMAgent",
+            dependencies: [
+                "APMCore",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+                .product(name: "ServiceContextModule", package: "swift-service-context"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "APMCoreTests",
+            dependencies: ["APMCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "APMAgentTests",
+            dependencies: [
+                "APMAgent",
+                "APMCore",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

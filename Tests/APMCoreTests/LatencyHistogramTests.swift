@@ -1,0 +1,96 @@
+import APMCore
+import Foundation
+import Testing
+
+@Suite struct LatencyHistogramTests {
+    /// Deterministic pseudo-random durations spanning 100 µs to 30 s (log-uniform).
+    static func durations(count: Int, seed: UInt64) -> [Double] {
+        var state = seed
+        return (0..<count).map { _ in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let unit = Double(state >> 11) / Double(1 << 53)
+            return 1e-4 * pow(3e5, unit)
+        }
+    }
+
+    static func exactQuantile(_ sorted: [Double], _ q: Double) -> Double {
+        let rank = max(1, Int((q * Double(sorted.count)).rounded(.up)))
+        return sorted[rank - 1]
+    }
+
+    @Test(arguments: [0.5, 0.9, 0.95, 0.99, 0.999, 1.0])
+    func quantilesAreWithinOnePercent(_ quantile: Double) throws {
+        let values = Self.durations(count: 20_000, seed: 7)
+        var histogram = LatencyHistogram()
+        for value in values { histogram.record(seconds: value) }
+        let sorted = values.sorted()
+        let expected = Self.exactQuantile(sorted, quantile)
+        let actual = try #require(histogram.value(atQuantile: quantile))
+        #expect(abs(actual - expected) / expected <= LatencyHistogram.relativeAccuracy + 1e-12)
+    }
+
+    @Test func everyBucketsRepresentativeIsWithinOnePercentOfItsRange() {
+        for index in 1..<LatencyHistogram.maximumBucketCount {
+            let lower = LatencyHistogram.lowerBound(ofBucket: index)
+            let upper = LatencyHistogram.upperBound(ofBucket: index)
+            let representative = LatencyHistogram.representativeValue(ofBucket: index)
+            #expect((representative - lower) / lower <= 0.01 + 1e-9)
+            #expect((upper - representative) / upper <= 0.01 + 1e-9)
+        }
+    }
+
+    @Test func bucketIndexMatchesItsBounds() {
+        for value in Self.durations(count: 2_000, seed: 3) {
+            let index = LatencyHistogram.bucketIndex(seconds: value)
+            #expect(value > LatencyHistogram.lowerBound(ofBucket: index) * (1 - 1e-12))
+            #expect(value <= LatencyHistogram.upperBound(ofBucket: index) * (1 + 1e-12))
+        }
+    }
+
+    @Test func mergeEqualsRecordingEverythingInOne() throws {
+        let a = Self.durations(count: 3_000, seed: 1)
+        let b = Self.durations(count: 2_000, seed: 2).map { $0 / 100 }
+        var ha = LatencyHistogram()
+        var hb = LatencyHistogram()
+        var all = LatencyHistogram()
+        a.forEach { ha.record(seconds: $0); all.record(seconds: $0) }
+        b.forEach { hb.record(seconds: $0); all.record(seconds: $0) }
+        var merged = ha
+        merged.merge(hb)
+        #expect(merged == all)
+        var reversed = hb
+        reversed.merge(ha)
+        #expect(reversed == all)
+        #expect(merged.totalCount == 5_000)
+    }
+
+    @Test func memoryIsBounded() {
+        var histogram = LatencyHistogram()
+        for value in [0.0, 1e-9, 1e-6, 1, 1e9, .infinity, -.infinity, .nan, -3] { histogram.record(seconds: value) }
+        #expect(histogram.counts.count <= LatencyHistogram.maximumBucketCount)
+        #expect(histogram.totalCount == 9)
+        #expect(LatencyHistogram.maximumBucketCount < 1_300)
+    }
+
+    @Test func countAtMostSeparatesSureFromUncertain() {
+        var histogram = LatencyHistogram()
+        for value in [0.1, 0.2, 0.499, 0.5, 0.501, 0.6, 2.0] { histogram.record(seconds: value) }
+        let (sure, uncertain) = histogram.count(atMost: 0.5)
+        // 0.1, 0.2 are surely ≤ 0.5; values within ~2% of 0.5 may share its bucket.
+        #expect(sure >= 2)
+        #expect(sure + uncertain >= 4)
+        #expect(sure + uncertain <= 5)
+    }
+
+    @Test func codableRoundTripAndRejectsOutOfRangeBuckets() throws {
+        var histogram = LatencyHistogram()
+        for value in Self.durations(count: 500, seed: 9) { histogram.record(seconds: value) }
+        let data = try WireCoding.makeEncoder().encode(histogram)
+        let decoded = try WireCoding.makeDecoder().decode(LatencyHistogram.self, from: data)
+        #expect(decoded == histogram)
+        let bad = Data(#"{"first_index": 5000, "counts": [1]}"#.utf8)
+        #expect(throws: DecodingError.self) { try WireCoding.makeDecoder().decode(LatencyHistogram.self, from: bad) }
+        let negative = Data(#"{"first_index": -1, "counts": [1]}"#.utf8)
+        #expect(throws: DecodingError.self) { try WireCoding.makeDecoder().decode(LatencyHistogram.self, from: negative) }
+    }
+}
