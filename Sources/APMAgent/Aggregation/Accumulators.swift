@@ -1,0 +1,131 @@
+import APMCore
+
+/// What identifies a transaction metric: the minute, the name and the T its Apdex counts use.
+struct TransactionKey: Hashable, Sendable {
+    var minute: Int64
+    var name: String
+    var apdexNanoseconds: UInt64
+}
+
+/// What identifies a segment metric: the minute, the transaction and the segment.
+struct ScopedSegmentKey: Hashable, Sendable {
+    var minute: Int64
+    var transaction: String
+    var segment: SegmentKey
+}
+
+/// Aggregated figures of one transaction name in one minute, in integer nanoseconds.
+struct TransactionAccumulator: Sendable {
+    var kind: TransactionKind
+    var count: UInt64 = 0
+    var errors: UInt64 = 0
+    var apdex = ApdexCounts()
+    var total: UInt64 = 0
+    var min: UInt64 = .max
+    var max: UInt64 = 0
+    var sumOfSquares: Double = 0
+    var database: UInt64 = 0
+    var external: UInt64 = 0
+    var histogram = LatencyHistogram()
+
+    init(kind: TransactionKind) { self.kind = kind }
+
+    mutating func record(duration: UInt64, zone: ApdexZone, isError: Bool, database: UInt64, external: UInt64) {
+        count += 1
+        if isError { errors += 1 }
+        apdex.record(zone)
+        total &+= duration
+        min = Swift.min(min, duration)
+        max = Swift.max(max, duration)
+        let seconds = Double(duration) / 1e9
+        sumOfSquares += seconds * seconds
+        self.database &+= database
+        self.external &+= external
+        histogram.record(nanoseconds: duration)
+    }
+
+    mutating func merge(_ other: TransactionAccumulator) {
+        count += other.count
+        errors += other.errors
+        apdex.add(other.apdex)
+        total &+= other.total
+        min = Swift.min(min, other.min)
+        max = Swift.max(max, other.max)
+        sumOfSquares += other.sumOfSquares
+        database &+= other.database
+        external &+= other.external
+        histogram.merge(other.histogram)
+    }
+
+    /// Bytes this entry takes, roughly (for the memory bound).
+    var estimatedBytes: Int { 256 + histogram.counts.count * 8 }
+
+    func metric(name: String, apdexNanoseconds: UInt64) -> TransactionMetric {
+        let totalSeconds = Double(total) / 1e9
+        let database = Double(self.database) / 1e9
+        let external = Double(self.external) / 1e9
+        return TransactionMetric(
+            name: name,
+            kind: kind,
+            count: count,
+            errorCount: errors,
+            apdexT: Double(apdexNanoseconds) / 1e9,
+            satisfied: apdex.satisfied,
+            tolerating: apdex.tolerating,
+            frustrated: apdex.frustrated,
+            totalDuration: totalSeconds,
+            minDuration: count == 0 ? 0 : Double(min) / 1e9,
+            maxDuration: Double(max) / 1e9,
+            sumOfSquares: sumOfSquares,
+            breakdown: TimeBreakdown(database: database, external: external, application: Swift.max(0, totalSeconds - database - external)),
+            histogram: histogram
+        )
+    }
+}
+
+/// Aggregated figures of one segment name in one transaction name and minute.
+struct SegmentAccumulator: Sendable {
+    var count: UInt64 = 0
+    var errors: UInt64 = 0
+    var total: UInt64 = 0
+    var exclusive: UInt64 = 0
+    var min: UInt64 = .max
+    var max: UInt64 = 0
+
+    mutating func record(duration: UInt64, exclusive: UInt64, isError: Bool) {
+        count += 1
+        if isError { errors += 1 }
+        total &+= duration
+        self.exclusive &+= exclusive
+        min = Swift.min(min, duration)
+        max = Swift.max(max, duration)
+    }
+
+    mutating func merge(_ other: SegmentAccumulator) {
+        count += other.count
+        errors += other.errors
+        total &+= other.total
+        exclusive &+= other.exclusive
+        min = Swift.min(min, other.min)
+        max = Swift.max(max, other.max)
+    }
+
+    static let estimatedBytes = 192
+
+    func metric(transaction: String, key: SegmentKey) -> SegmentMetric {
+        SegmentMetric(
+            transaction: transaction,
+            name: key.displayName,
+            category: key.category,
+            system: key.system,
+            operation: key.operation,
+            target: key.target,
+            count: count,
+            totalDuration: Double(total) / 1e9,
+            exclusiveDuration: Double(exclusive) / 1e9,
+            minDuration: count == 0 ? 0 : Double(min) / 1e9,
+            maxDuration: Double(max) / 1e9,
+            errorCount: errors
+        )
+    }
+}

@@ -1,0 +1,204 @@
+import APMCore
+import Synchronization
+
+/// Aggregates ended transactions in place, per minute and name, so memory grows with the number of names and
+/// not the number of requests.
+///
+/// The state is split into shards by transaction name, each behind its own `Mutex`: request threads ending
+/// different transactions rarely meet, and the critical section is a few dictionary updates (no I/O, no
+/// allocation once a name has been seen this minute). The harvester swaps the shards' contents out.
+final class Aggregator: Sendable {
+    static let overflowName = "(overflow)"
+    static let shardCount = 16
+    /// A conservative size charged for a new transaction entry, before its histogram's real size is known.
+    static let transactionEntryCharge = 2048
+
+    struct Shard: Sendable {
+        var transactions: [TransactionKey: TransactionAccumulator] = [:]
+        var segments: [ScopedSegmentKey: SegmentAccumulator] = [:]
+        var apdex: ApdexSettings
+        var dropped = DropCounters()
+    }
+
+    /// The Apdex Ts in force: the app's and per-transaction overrides from the collector.
+    struct ApdexSettings: Sendable, Hashable {
+        var app: ApdexThreshold
+        var transactions: [String: ApdexThreshold] = [:]
+
+        func threshold(for name: String) -> ApdexThreshold {
+            transactions.isEmpty ? app : (transactions[name] ?? app)
+        }
+    }
+
+    /// What the harvester takes.
+    struct Harvest: Sendable {
+        var transactions: [TransactionKey: TransactionAccumulator] = [:]
+        var segments: [ScopedSegmentKey: SegmentAccumulator] = [:]
+        var dropped = DropCounters()
+    }
+
+    /// A shard's lock in a class of its own: `Mutex` cannot be stored in an array.
+    final class LockedShard: Sendable {
+        let mutex: Mutex<Shard>
+        init(_ shard: Shard) { self.mutex = Mutex(shard) }
+        func withLock<R>(_ body: (inout sending Shard) throws -> sending R) rethrows -> sending R {
+            try mutex.withLock(body)
+        }
+    }
+
+    private let shards: [LockedShard]
+    private let knownNames: Mutex<Set<String>>
+    private let maxTransactionNames: Int
+    private let maxSegmentNames: Int
+    private let memoryBudget: Int
+    /// Segment keys created since the last harvest, across shards.
+    private let segmentKeys = Atomic<Int>(0)
+    /// Bytes charged since the last harvest, across shards.
+    private let chargedBytes = Atomic<Int>(0)
+
+    init(apdex: ApdexThreshold, maxTransactionNames: Int, maxSegmentNames: Int, memoryBudget: Int) {
+        self.shards = (0..<Self.shardCount).map { _ in LockedShard(Shard(apdex: ApdexSettings(app: apdex))) }
+        self.knownNames = Mutex([])
+        self.maxTransactionNames = maxTransactionNames
+        self.maxSegmentNames = maxSegmentNames
+        self.memoryBudget = memoryBudget
+    }
+
+    /// Adopts the Ts sent by the collector; transactions ending from now on are classified with them.
+    func updateApdex(_ settings: ApdexSettings) {
+        for shard in shards { shard.withLock { $0.apdex = settings } }
+    }
+
+    var apdexSettings: ApdexSettings { shards[0].withLock { $0.apdex } }
+
+    /// Records one ended transaction.
+    func record(
+        name: String,
+        kind: TransactionKind,
+        endUnixNanoseconds: Int64,
+        duration: UInt64,
+        isError: Bool,
+        database: UInt64,
+        external: UInt64,
+        segments: [SegmentRecord],
+        overflowSegments: [SegmentKey: TransactionStorage.OverflowSegment],
+        transactionEnd: UInt64
+    ) {
+        let minute = Self.minute(ofUnixNanoseconds: endUnixNanoseconds)
+        let shardIndex = Int(UInt(bitPattern: name.hashValue) % UInt(Self.shardCount))
+        shards[shardIndex].withLock { shard in
+            var name = name
+            let threshold = shard.apdex.threshold(for: name)
+            var key = TransactionKey(minute: minute, name: name, apdexNanoseconds: threshold.nanoseconds)
+            if shard.transactions[key] == nil {
+                guard admitNewEntry(bytes: Self.transactionEntryCharge + name.utf8.count) else {
+                    shard.dropped.transactions += 1
+                    return
+                }
+                if !admitName(name) {
+                    shard.dropped.overflowedNames += 1
+                    name = Self.overflowName
+                    key.name = name
+                }
+            }
+            let zone = threshold.zone(durationNanoseconds: duration, isError: isError)
+            shard.transactions[key, default: TransactionAccumulator(kind: kind)].record(
+                duration: duration, zone: zone, isError: isError, database: database, external: external)
+
+            for record in segments {
+                let stop = record.end == 0 ? max(transactionEnd, record.start) : record.end
+                let segmentDuration = stop - record.start
+                let exclusive = segmentDuration > record.childTime ? segmentDuration - record.childTime : 0
+                var segmentKey = ScopedSegmentKey(minute: minute, transaction: name, segment: record.key)
+                if shard.segments[segmentKey] == nil && !admitSegmentKey() {
+                    shard.dropped.segments += 1
+                    segmentKey.segment = .overflow(record.category)
+                }
+                shard.segments[segmentKey, default: SegmentAccumulator()].record(
+                    duration: segmentDuration, exclusive: exclusive, isError: record.isError)
+            }
+            for (segment, entry) in overflowSegments {
+                var segmentKey = ScopedSegmentKey(minute: minute, transaction: name, segment: segment)
+                if shard.segments[segmentKey] == nil && !admitSegmentKey() {
+                    segmentKey.segment = .overflow(segment.category)
+                }
+                var accumulator = SegmentAccumulator()
+                accumulator.count = entry.count
+                accumulator.errors = entry.errors
+                accumulator.total = entry.total
+                accumulator.exclusive = entry.total
+                accumulator.min = entry.min
+                accumulator.max = entry.max
+                shard.segments[segmentKey, default: SegmentAccumulator()].merge(accumulator)
+            }
+        }
+    }
+
+    private func admitNewEntry(bytes: Int) -> Bool {
+        let total = chargedBytes.wrappingAdd(bytes, ordering: .relaxed).newValue
+        if total > memoryBudget {
+            chargedBytes.wrappingSubtract(bytes, ordering: .relaxed)
+            return false
+        }
+        return true
+    }
+
+    private func admitSegmentKey() -> Bool {
+        let count = segmentKeys.wrappingAdd(1, ordering: .relaxed).newValue
+        if count > maxSegmentNames {
+            segmentKeys.wrappingSubtract(1, ordering: .relaxed)
+            return false
+        }
+        return admitNewEntry(bytes: SegmentAccumulator.estimatedBytes)
+    }
+
+    private func admitName(_ name: String) -> Bool {
+        knownNames.withLock { names in
+            if names.contains(name) { return true }
+            guard names.count < maxTransactionNames else { return false }
+            names.insert(name)
+            return true
+        }
+    }
+
+    /// Takes everything aggregated since the last harvest.
+    func harvest() -> Harvest {
+        var result = Harvest()
+        for shard in shards {
+            let taken: Shard = shard.withLock { shard in
+                let taken = shard
+                shard.transactions = [:]
+                shard.segments = [:]
+                shard.dropped = DropCounters()
+                return taken
+            }
+            if result.transactions.isEmpty {
+                result.transactions = taken.transactions
+            } else {
+                result.transactions.merge(taken.transactions) { a, b in
+                    var merged = a
+                    merged.merge(b)
+                    return merged
+                }
+            }
+            if result.segments.isEmpty {
+                result.segments = taken.segments
+            } else {
+                result.segments.merge(taken.segments) { a, b in
+                    var merged = a
+                    merged.merge(b)
+                    return merged
+                }
+            }
+            result.dropped.add(taken.dropped)
+        }
+        segmentKeys.store(0, ordering: .relaxed)
+        chargedBytes.store(0, ordering: .relaxed)
+        return result
+    }
+
+    static func minute(ofUnixNanoseconds nanoseconds: Int64) -> Int64 {
+        let seconds = nanoseconds / 1_000_000_000
+        return seconds - ((seconds % 60) + 60) % 60
+    }
+}

@@ -1,0 +1,249 @@
+import APMCore
+import Foundation
+import Logging
+import Synchronization
+
+/// Figures about delivery, for tests, benchmarks and the agent's own log.
+public struct DeliveryStatistics: Sendable, Hashable {
+    /// Batches the collector acknowledged.
+    public var batchesAcknowledged = 0
+    /// Attempts that failed and will be retried.
+    public var failedAttempts = 0
+    /// Batches given up on (rejected as invalid, or no room).
+    public var batchesDropped = 0
+    /// Whether delivery stopped because the collector refused the license key.
+    public var stoppedByCollector = false
+    /// The batch id being retried, if any.
+    public var retryingBatchID: String?
+
+    /// Creates zeroed statistics.
+    public init() {}
+}
+
+/// Delivery statistics behind a lock, shared by the delivery task and readers.
+final class LockedStatistics: Sendable {
+    private let mutex = Mutex(DeliveryStatistics())
+    func withLock<R: Sendable>(_ body: (inout DeliveryStatistics) -> R) -> R { mutex.withLock { body(&$0) } }
+}
+
+/// The state machine of delivery. Owned by the one delivery task: never shared, so no locks.
+///
+/// At most two payloads exist: the sealed batch being sent or retried (fixed id, fixed content, so a retry is
+/// never counted twice), and the pending data that harvests merge into meanwhile.
+final class Deliverer {
+    private let core: AgentCore
+    private let transport: any CollectorTransport
+    private let identity: AgentIdentity
+    private let endpoint: URL
+    private let logger: Logger
+    private let statistics: LockedStatistics
+
+    private var pending = PendingData()
+    private var inFlight: AgentBatch?
+    private var attempts = 0
+    private var nextAttempt: ContinuousClock.Instant = .now
+    private var stopped = false
+
+    init(core: AgentCore, transport: any CollectorTransport, identity: AgentIdentity, statistics: LockedStatistics) {
+        self.core = core
+        self.transport = transport
+        self.identity = identity
+        self.endpoint = URL(string: core.configuration.collectorURL + "/v1/agent/batches")!
+        self.logger = core.logger
+        self.statistics = statistics
+    }
+
+    /// Moves everything aggregated so far into the pending data.
+    func harvest() {
+        let harvest = core.aggregator.harvest()
+        let samples = core.samples.harvest()
+        guard !stopped else { return }
+        pending.absorb(
+            harvest,
+            samples: samples,
+            maxTraces: max(core.configuration.transactionTracer.maxTraces, 1) * 3,
+            maxErrors: max(core.configuration.errorCollector.maxSamples, 1) * 3
+        )
+        let budget = core.configuration.maxMemoryBytes / 2 - (inFlight.map { Self.estimatedBytes(of: $0) } ?? 0)
+        let lost = pending.enforce(budget: max(budget, 0))
+        if lost > 0 {
+            logger.warning("apm: the collector has been unreachable too long; dropped the metrics of \(lost) transactions to stay within max_memory_mb")
+        }
+    }
+
+    /// The instant the next attempt is due, `nil` when there is nothing to send.
+    var nextAttemptDue: ContinuousClock.Instant? {
+        if stopped { return nil }
+        if inFlight != nil { return nextAttempt }
+        return pending.isEmpty ? nil : .now
+    }
+
+    /// Sends what is due; returns when there is nothing more to send now (all sent, or waiting to retry).
+    ///
+    /// - Parameter deadline: For the final flush: give up on attempts that would start after it.
+    func deliverDue(deadline: ContinuousClock.Instant? = nil) async {
+        while !stopped {
+            if inFlight == nil {
+                guard !pending.isEmpty else { return }
+                let now = core.clock.now()
+                inFlight = pending.makeBatch(
+                    batchID: UUID().uuidString.lowercased(),
+                    agent: identity,
+                    createdAt: Double(now.unixNanoseconds) / 1e9,
+                    apdexT: core.aggregator.apdexSettings.app.seconds
+                )
+                pending = PendingData()
+                attempts = 0
+                nextAttempt = .now
+            }
+            guard let batch = inFlight else { return }
+            let now = ContinuousClock.now
+            if nextAttempt > now {
+                guard let deadline, nextAttempt <= deadline else { return }
+                try? await Task.sleep(until: nextAttempt)
+            }
+            if let deadline, ContinuousClock.now >= deadline { return }
+            let timeout = deadline.map { min(core.configuration.requestTimeout, $0 - ContinuousClock.now) } ?? core.configuration.requestTimeout
+            let outcome = await attempt(batch, timeout: timeout)
+            switch outcome {
+            case .acknowledged:
+                inFlight = nil
+                continue
+            case .retry(let after):
+                attempts += 1
+                nextAttempt = ContinuousClock.now + max(backoff(attempt: attempts), after ?? .zero)
+                if deadline != nil { return }
+                return
+            case .stripSamplesAndRetry:
+                inFlight?.traces = []
+                inFlight?.errors = []
+                continue
+            case .drop:
+                inFlight = nil
+                statistics.withLock { $0.batchesDropped += 1 }
+                continue
+            case .stop:
+                inFlight = nil
+                pending = PendingData()
+                stopped = true
+                statistics.withLock { $0.stoppedByCollector = true }
+                return
+            }
+        }
+    }
+
+    private enum Outcome {
+        case acknowledged
+        case retry(after: Duration?)
+        case stripSamplesAndRetry
+        case drop
+        case stop
+    }
+
+    private func attempt(_ batch: AgentBatch, timeout: Duration) async -> Outcome {
+        let body: Data
+        do {
+            body = try Gzip.compress(WireCoding.makeEncoder().encode(batch))
+        } catch {
+            logger.error("apm: could not encode a batch (\(error)); it is dropped")
+            return .drop
+        }
+        let request = CollectorRequest(
+            url: endpoint,
+            headers: [
+                "Content-Type": "application/json",
+                "Content-Encoding": "gzip",
+                "X-APM-License-Key": core.configuration.licenseKey,
+                "X-APM-Batch-ID": batch.batchID,
+                "User-Agent": "swift-apm-agent/\(APMAgent.version)",
+            ],
+            body: body,
+            timeout: timeout
+        )
+        let response: CollectorResponse
+        do {
+            response = try await transport.send(request)
+        } catch {
+            return failed("cannot reach the collector at \(core.configuration.collectorURL) (\(error))", batch: batch, retryAfter: nil)
+        }
+        switch response.status {
+        case 200..<300:
+            if attempts > 0 {
+                logger.info("apm: the collector is reachable again; batch \(batch.batchID) delivered after \(attempts + 1) attempts")
+            }
+            statistics.withLock {
+                $0.batchesAcknowledged += 1
+                $0.retryingBatchID = nil
+            }
+            if let reply = try? WireCoding.makeDecoder().decode(IngestReply.self, from: response.body) {
+                adopt(reply)
+            }
+            return .acknowledged
+        case 401, 403:
+            logger.error(
+                "apm: the collector rejected the license key (HTTP \(response.status)); the agent stops sending. Check license_key or APM_LICENSE_KEY, then restart the app."
+            )
+            return .stop
+        case 413:
+            if !batch.traces.isEmpty || !batch.errors.isEmpty {
+                logger.warning("apm: the collector found batch \(batch.batchID) too large; retrying without traces and error samples")
+                return .stripSamplesAndRetry
+            }
+            logger.error("apm: the collector found batch \(batch.batchID) too large even without samples; it is dropped")
+            return .drop
+        case 408, 429, 500..<600:
+            return failed("the collector answered HTTP \(response.status)", batch: batch, retryAfter: Self.retryAfter(response))
+        default:
+            let detail = String(decoding: response.body.prefix(500), as: UTF8.self)
+            logger.error("apm: the collector rejected batch \(batch.batchID) with HTTP \(response.status): \(detail); it is dropped")
+            return .drop
+        }
+    }
+
+    private func failed(_ reason: String, batch: AgentBatch, retryAfter: Duration?) -> Outcome {
+        if attempts == 0 {
+            logger.warning("apm: \(reason); data is kept and retried (batch \(batch.batchID))")
+        } else {
+            logger.debug("apm: \(reason); attempt \(attempts + 1) of batch \(batch.batchID)")
+        }
+        statistics.withLock {
+            $0.failedAttempts += 1
+            $0.retryingBatchID = batch.batchID
+        }
+        return .retry(after: retryAfter)
+    }
+
+    private func adopt(_ reply: IngestReply) {
+        guard let app = ApdexThreshold(seconds: reply.apdexT) else { return }
+        var settings = Aggregator.ApdexSettings(app: app)
+        for (name, seconds) in reply.transactionApdexT.prefix(10_000) {
+            if let threshold = ApdexThreshold(seconds: seconds) { settings.transactions[name] = threshold }
+        }
+        if settings != core.aggregator.apdexSettings {
+            logger.info("apm: the collector set Apdex T to \(app.seconds) s (\(settings.transactions.count) transaction overrides)")
+            core.aggregator.updateApdex(settings)
+        }
+    }
+
+    /// Exponential backoff with jitter: a random delay in [d/2, d], d doubling from the initial backoff.
+    private func backoff(attempt: Int) -> Duration {
+        let initial = core.configuration.retryInitialBackoff
+        let cap = core.configuration.retryMaxBackoff
+        let exponent = min(attempt - 1, 20)
+        let delay = min(cap, initial * (1 << exponent))
+        return delay / 2 + delay / 2 * Double.random(in: 0...1)
+    }
+
+    private static func retryAfter(_ response: CollectorResponse) -> Duration? {
+        guard let value = response.headers["retry-after"], let seconds = Double(value.trimmingCharacters(in: .whitespaces)),
+            seconds.isFinite, seconds >= 0
+        else { return nil }
+        return .milliseconds(Int64(min(seconds, 600) * 1000))
+    }
+
+    private static func estimatedBytes(of batch: AgentBatch) -> Int {
+        batch.intervals.reduce(0) { sum, interval in
+            sum + interval.transactions.reduce(0) { $0 + 256 + $1.histogram.counts.count * 8 } + interval.segments.count * 192
+        }
+    }
+}

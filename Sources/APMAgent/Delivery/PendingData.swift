@@ -1,0 +1,99 @@
+import APMCore
+
+/// Harvested data not yet sealed into a batch. Harvests merge into it while a batch is being retried, so an
+/// outage costs no counts, up to a memory budget past which the oldest minutes are dropped (and counted).
+struct PendingData: Sendable {
+    var transactions: [TransactionKey: TransactionAccumulator] = [:]
+    var segments: [ScopedSegmentKey: SegmentAccumulator] = [:]
+    var traces: [TransactionTrace] = []
+    var errors: [ErrorSample] = []
+    var dropped = DropCounters()
+
+    var isEmpty: Bool {
+        transactions.isEmpty && segments.isEmpty && traces.isEmpty && errors.isEmpty && dropped.isZero
+    }
+
+    mutating func absorb(_ harvest: Aggregator.Harvest, samples: SampleReservoir.State, maxTraces: Int, maxErrors: Int) {
+        transactions.merge(harvest.transactions) { a, b in
+            var merged = a
+            merged.merge(b)
+            return merged
+        }
+        segments.merge(harvest.segments) { a, b in
+            var merged = a
+            merged.merge(b)
+            return merged
+        }
+        dropped.add(harvest.dropped)
+        dropped.add(samples.dropped)
+        traces.append(contentsOf: samples.traces)
+        if traces.count > maxTraces {
+            // Keep the slowest.
+            traces.sort { $0.duration > $1.duration }
+            dropped.traces += UInt64(traces.count - maxTraces)
+            traces.removeLast(traces.count - maxTraces)
+        }
+        errors.append(contentsOf: samples.errors)
+        if errors.count > maxErrors {
+            dropped.errors += UInt64(errors.count - maxErrors)
+            errors.removeFirst(errors.count - maxErrors)
+        }
+    }
+
+    var estimatedBytes: Int {
+        var bytes = 0
+        for (key, value) in transactions { bytes += value.estimatedBytes + key.name.utf8.count }
+        bytes += segments.count * SegmentAccumulator.estimatedBytes
+        for trace in traces { bytes += 512 + trace.segments.count * 256 }
+        bytes += errors.count * 1024
+        return bytes
+    }
+
+    /// Drops the oldest minutes until the data fits the budget; returns how many transactions were dropped.
+    @discardableResult
+    mutating func enforce(budget: Int) -> UInt64 {
+        var droppedTransactions: UInt64 = 0
+        while estimatedBytes > budget, let oldest = transactions.keys.map(\.minute).min() ?? segments.keys.map(\.minute).min() {
+            for (key, value) in transactions where key.minute == oldest {
+                droppedTransactions += value.count
+                transactions[key] = nil
+            }
+            for key in segments.keys where key.minute == oldest { segments[key] = nil }
+            if transactions.isEmpty && segments.isEmpty {
+                traces.removeAll()
+                errors.removeAll()
+                break
+            }
+        }
+        dropped.transactions += droppedTransactions
+        return droppedTransactions
+    }
+
+    func makeBatch(batchID: String, agent: AgentIdentity, createdAt: Double, apdexT: Double) -> AgentBatch {
+        var intervals: [Int64: MetricInterval] = [:]
+        for (key, value) in transactions {
+            intervals[key.minute, default: MetricInterval(start: key.minute)].transactions.append(
+                value.metric(name: key.name, apdexNanoseconds: key.apdexNanoseconds))
+        }
+        for (key, value) in segments {
+            intervals[key.minute, default: MetricInterval(start: key.minute)].segments.append(
+                value.metric(transaction: key.transaction, key: key.segment))
+        }
+        let sorted = intervals.values.sorted { $0.start < $1.start }.map { interval -> MetricInterval in
+            var interval = interval
+            interval.transactions.sort { ($0.name, $0.apdexT) < ($1.name, $1.apdexT) }
+            interval.segments.sort { ($0.transaction, $0.name) < ($1.transaction, $1.name) }
+            return interval
+        }
+        return AgentBatch(
+            batchID: batchID,
+            agent: agent,
+            createdAt: createdAt,
+            apdexT: apdexT,
+            intervals: sorted,
+            traces: traces,
+            errors: errors,
+            dropped: dropped
+        )
+    }
+}

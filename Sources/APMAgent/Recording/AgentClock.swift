@@ -1,0 +1,62 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A reading of the agent's clock: wall time for "when", monotonic time for "how long".
+public struct AgentTimestamp: Sendable, Hashable {
+    /// Nanoseconds since the Unix epoch (wall clock; may jump).
+    public var unixNanoseconds: Int64
+    /// Nanoseconds on a monotonic clock (never jumps; origin unspecified).
+    public var monotonicNanoseconds: UInt64
+
+    /// Creates a timestamp.
+    ///
+    /// - Parameters:
+    ///   - unixNanoseconds: Wall-clock nanoseconds since the epoch.
+    ///   - monotonicNanoseconds: Monotonic nanoseconds.
+    public init(unixNanoseconds: Int64, monotonicNanoseconds: UInt64) {
+        self.unixNanoseconds = unixNanoseconds
+        self.monotonicNanoseconds = monotonicNanoseconds
+    }
+}
+
+/// Where the agent reads time. Injected so that tests control durations exactly.
+public protocol AgentClock: Sendable {
+    /// The current time.
+    ///
+    /// - Returns: Wall and monotonic readings.
+    func now() -> AgentTimestamp
+}
+
+/// The system clocks: `CLOCK_REALTIME` and `CLOCK_MONOTONIC` (~20 ns per reading through the vDSO).
+public struct SystemAgentClock: AgentClock {
+    /// Creates the system clock.
+    public init() {}
+
+    /// The current time.
+    ///
+    /// - Returns: Wall and monotonic readings.
+    public func now() -> AgentTimestamp {
+        var wall = timespec()
+        var mono = timespec()
+        clock_gettime(CLOCK_REALTIME, &wall)
+        clock_gettime(CLOCK_MONOTONIC, &mono)
+        return AgentTimestamp(
+            unixNanoseconds: Int64(wall.tv_sec) * 1_000_000_000 + Int64(wall.tv_nsec),
+            monotonicNanoseconds: UInt64(mono.tv_sec) * 1_000_000_000 + UInt64(mono.tv_nsec)
+        )
+    }
+
+    /// The monotonic reading alone (cheaper: one call).
+    ///
+    /// - Returns: Monotonic nanoseconds.
+    public static func monotonicNanoseconds() -> UInt64 {
+        var mono = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &mono)
+        return UInt64(mono.tv_sec) * 1_000_000_000 + UInt64(mono.tv_nsec)
+    }
+}

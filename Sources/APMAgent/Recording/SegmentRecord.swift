@@ -1,0 +1,79 @@
+import APMCore
+
+/// One segment as stored inside its transaction while it runs. Strings are kept as passed (no formatting, no
+/// obfuscation) so that recording costs no allocation; names and obfuscated SQL are built at harvest.
+struct SegmentRecord: Sendable {
+    var category: SegmentCategory
+    /// Datastore system, or the HTTP method of an external.
+    var system: String
+    /// Datastore operation, the host of an external, or the name of a custom segment.
+    var operation: String
+    /// Datastore table.
+    var target: String
+    /// The raw SQL statement.
+    var statement: String
+    /// The external URL (query string removed when the trace is built).
+    var url: String
+    /// Index of the parent segment, -1 for a direct child of the transaction.
+    var parent: Int32
+    var start: UInt64
+    /// 0 while the segment runs.
+    var end: UInt64 = 0
+    /// Time spent in ended child segments, for the exclusive time.
+    var childTime: UInt64 = 0
+    var status: Int32 = 0
+    var isError: Bool = false
+
+    var key: SegmentKey {
+        SegmentKey(category: category, system: system, operation: operation, target: target)
+    }
+}
+
+/// What identifies a segment metric within a transaction.
+struct SegmentKey: Hashable, Sendable {
+    var category: SegmentCategory
+    var system: String
+    var operation: String
+    var target: String
+
+    static func overflow(_ category: SegmentCategory) -> SegmentKey {
+        SegmentKey(category: category, system: "", operation: "(overflow)", target: "")
+    }
+
+    /// `Postgres SELECT users`, `External api.example.com`, or a custom segment's own name.
+    var displayName: String {
+        switch category {
+        case .datastore:
+            let product = Self.productName(system)
+            return [product, operation.isEmpty ? "other" : operation, target].filter { !$0.isEmpty }.joined(separator: " ")
+        case .external:
+            return "External \(operation.isEmpty ? "unknown" : operation)"
+        case .custom:
+            return operation.isEmpty ? "Custom" : operation
+        }
+    }
+
+    static func productName(_ system: String) -> String {
+        switch system.lowercased() {
+        case "postgresql", "postgres": "Postgres"
+        case "mysql": "MySQL"
+        case "mariadb": "MariaDB"
+        case "sqlite": "SQLite"
+        case "redis": "Redis"
+        case "mongodb": "MongoDB"
+        case "memcached": "Memcached"
+        case "cassandra": "Cassandra"
+        case "elasticsearch": "Elasticsearch"
+        case "": "Datastore"
+        default: system
+        }
+    }
+}
+
+/// An error noticed during a transaction.
+struct NoticedError: Sendable {
+    var type: String
+    var message: String
+    var stack: [String]
+    var unixNanoseconds: Int64
+}

@@ -1,0 +1,210 @@
+import APMCore
+import Foundation
+public import Instrumentation
+import Synchronization
+public import Tracing
+
+/// A span of the agent's tracer: a transaction, a segment, or (outside transactions) a span that only carries
+/// the trace context.
+public final class APMSpan: Tracing.Span {
+    enum Role: Sendable {
+        case transaction(TransactionStorage)
+        case segment(TransactionStorage, Int32, SegmentRecord?)
+        case inert
+    }
+
+    struct State: Sendable {
+        var operationName: String
+        var attributes: SpanAttributes = [:]
+        var failed = false
+        var ended = false
+    }
+
+    let role: Role
+    let kind: SpanKind
+    private let state: Mutex<State>
+
+    /// The span's context, carrying the agent's trace and span ids.
+    public let context: InstrumentationContext
+
+    init(role: Role, operationName: String, kind: SpanKind, context: InstrumentationContext) {
+        self.role = role
+        self.kind = kind
+        self.context = context
+        self.state = Mutex(State(operationName: operationName))
+    }
+
+    /// The span's name.
+    public var operationName: String {
+        get { state.withLock { $0.operationName } }
+        set { state.withLock { $0.operationName = newValue } }
+    }
+
+    /// The span's attributes; read when the span ends to name and classify it.
+    public var attributes: SpanAttributes {
+        get { state.withLock { $0.attributes } }
+        set { state.withLock { $0.attributes = newValue } }
+    }
+
+    /// Whether the span is recorded.
+    public var isRecording: Bool {
+        if case .inert = role { return false }
+        return true
+    }
+
+    /// An error status marks a background transaction or a segment as failed; web transactions are judged by
+    /// their HTTP status instead.
+    ///
+    /// - Parameter status: The status.
+    public func setStatus(_ status: SpanStatus) {
+        if status.code == .error { state.withLock { $0.failed = true } }
+    }
+
+    /// Events are not recorded.
+    ///
+    /// - Parameter event: Ignored.
+    public func addEvent(_ event: SpanEvent) {}
+
+    /// Links are not recorded.
+    ///
+    /// - Parameter link: Ignored.
+    public func addLink(_ link: SpanLink) {}
+
+    /// Records an error: on a transaction span it is noticed (the transaction fails unless its status is
+    /// ignored); on a segment span it marks the segment failed.
+    ///
+    /// - Parameters:
+    ///   - error: The error.
+    ///   - attributes: Ignored.
+    ///   - instant: Ignored.
+    public func recordError<Instant: TracerInstant>(_ error: any Error, attributes: SpanAttributes, at instant: @autoclosure () -> Instant) {
+        switch role {
+        case .transaction(let storage):
+            storage.noticeError(error, at: storage.core.clock.now().unixNanoseconds)
+        case .segment:
+            state.withLock { $0.failed = true }
+        case .inert:
+            break
+        }
+    }
+
+    /// Ends the span; the agent reads its own clock rather than `instant`.
+    ///
+    /// - Parameter instant: Ignored.
+    public func end<Instant: TracerInstant>(at instant: @autoclosure () -> Instant) {
+        let finished: State? = state.withLock { state in
+            guard !state.ended else { return nil }
+            state.ended = true
+            return state
+        }
+        guard let finished else { return }
+        switch role {
+        case .transaction(let storage):
+            endTransaction(storage, finished)
+        case .segment(let storage, let index, let overflow):
+            endSegment(storage, index: index, overflow: overflow, finished)
+        case .inert:
+            break
+        }
+    }
+
+    private func endTransaction(_ storage: TransactionStorage, _ finished: State) {
+        let attributes = finished.attributes
+        let method = attributes.string("http.request.method") ?? attributes.string("http.method") ?? ""
+        let status = attributes.int("http.response.status_code") ?? attributes.int("http.status_code")
+        var name: String
+        if let route = attributes.string("http.route"), !route.isEmpty {
+            name = method.isEmpty ? route : "\(method) \(route)"
+        } else if let path = attributes.string("url.path") ?? attributes.string("http.target"), finished.operationName == path {
+            // Never name a transaction by its raw path: that is unbounded cardinality.
+            name = method.isEmpty ? "(unrouted)" : "\(method) (unrouted)"
+        } else {
+            name = finished.operationName
+        }
+        name = TransactionNameNormalizer.normalize(String(name.prefix(255)))
+        let failed = finished.failed && kind != .server
+        storage.state.withLock { state in
+            if !state.nameIsExplicit { state.name = name }
+            if state.method.isEmpty { state.method = method }
+            if let status, state.status == 0 { state.status = status }
+            if failed { state.failedBySpanStatus = true }
+        }
+        storage.end(at: storage.core.clock.now())
+    }
+
+    private func endSegment(_ storage: TransactionStorage, index: Int32, overflow: SegmentRecord?, _ finished: State) {
+        let attributes = finished.attributes
+        var status: Int32?
+        func classify(_ record: inout SegmentRecord) {
+            if let system = attributes.string("db.system.name") ?? attributes.string("db.system") {
+                let statement = attributes.string("db.query.text") ?? attributes.string("db.statement") ?? ""
+                record.category = .datastore
+                record.system = system
+                record.statement = statement
+                record.operation =
+                    attributes.string("db.operation.name") ?? attributes.string("db.operation")
+                    ?? (statement.isEmpty ? finished.operationName : SQLStatementSummary.operation(of: statement))
+                record.target =
+                    attributes.string("db.collection.name") ?? attributes.string("db.sql.table")
+                    ?? (statement.isEmpty ? "" : SQLStatementSummary.table(of: statement))
+            } else if kind == .client, let method = attributes.string("http.request.method") ?? attributes.string("http.method") {
+                let url = attributes.string("url.full") ?? attributes.string("http.url") ?? ""
+                record.category = .external
+                record.system = method
+                record.url = url
+                record.operation =
+                    attributes.string("server.address") ?? attributes.string("net.peer.name") ?? Self.host(of: url) ?? "unknown"
+                if let code = attributes.int("http.response.status_code") ?? attributes.int("http.status_code") {
+                    status = Int32(clamping: code)
+                    if code >= 500 { record.isError = true }
+                }
+            } else {
+                record.operation = finished.operationName
+            }
+            if finished.failed { record.isError = true }
+        }
+        var overflow = overflow
+        if index >= 0 {
+            storage.updateSegment(index: index) { classify(&$0) }
+        } else if overflow != nil {
+            classify(&overflow!)
+        }
+        storage.endSegment(
+            index: index,
+            overflow: overflow,
+            at: storage.core.clock.now().monotonicNanoseconds,
+            status: status,
+            isError: finished.failed
+        )
+    }
+
+    static func host(of url: String) -> String? {
+        guard let schemeEnd = url.range(of: "://") else { return nil }
+        let rest = url[schemeEnd.upperBound...]
+        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        let hostPort = authority.split(separator: "@").last ?? authority
+        if hostPort.hasPrefix("[") { return hostPort.split(separator: "]").first.map { String($0.dropFirst()) } }
+        return hostPort.split(separator: ":").first.map(String.init)
+    }
+}
+
+extension SpanAttributes {
+    func string(_ name: String) -> String? {
+        switch get(name) {
+        case .string(let value): value
+        case .stringConvertible(let value): value.description
+        case .some(let other): "\(other)"
+        case .none: nil
+        }
+    }
+
+    func int(_ name: String) -> Int? {
+        switch get(name) {
+        case .int64(let value): Int(value)
+        case .int32(let value): Int(value)
+        case .string(let value): Int(value)
+        case .double(let value): Int(value)
+        default: nil
+        }
+    }
+}
