@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .library(name: "APMCore", targets: ["APMCore"]),
         .library(name: "APMAgent", targets: ["APMAgent"]),
+        .library(name: "APMTesting", targets: ["APMTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
@@ -45,6 +46,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Fakes for tests of the agent and of apps that use it: a manual clock, an in-memory collector.
+        .target(
+            name: "APMTesting",
+            dependencies: ["APMAgent", "APMCore"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "APMCoreTests",
             dependencies: ["APMCore"],
@@ -55,6 +62,7 @@ let package = Package(
             dependencies: [
                 "APMAgent",
                 "APMCore",
+                "APMTesting",
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

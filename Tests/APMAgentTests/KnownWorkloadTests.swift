@@ -1,0 +1,302 @@
+import APMAgent
+import APMCore
+import APMTesting
+import Foundation
+import Testing
+
+@Suite struct KnownWorkloadTests {
+    /// Durations in nanoseconds, including values exactly at T and 4T and one nanosecond past them.
+    static let durations: [UInt64] = [
+        50_000_000, 200_000_000, 500_000_000, 500_000_001, 700_000_000, 1_500_000_000, 2_000_000_000, 2_000_000_001,
+        3_000_000_000, 100_000_000, 12_000_000, 450_000_000, 999_000_000,
+    ]
+
+    struct Expected {
+        var count: UInt64 = 0
+        var errors: UInt64 = 0
+        var satisfied: UInt64 = 0
+        var tolerating: UInt64 = 0
+        var frustrated: UInt64 = 0
+        var values: [Double] = []
+
+        mutating func add(_ nanoseconds: UInt64, error: Bool, t: UInt64) {
+            count += 1
+            values.append(Double(nanoseconds) / 1e9)
+            if error {
+                errors += 1
+                frustrated += 1
+            } else if nanoseconds <= t {
+                satisfied += 1
+            } else if nanoseconds <= 4 * t {
+                tolerating += 1
+            } else {
+                frustrated += 1
+            }
+        }
+    }
+
+    /// Runs `count` transactions through the agent's own API with exact durations; every 7th fails with a 500.
+    static func runWorkload(agent: APMAgent, clock: ManualAgentClock, count: Int, name: String, t: UInt64) -> Expected {
+        var expected = Expected()
+        for i in 0..<count {
+            let duration = durations[i % durations.count]
+            let transaction = agent.startWebTransaction(method: "GET", route: name)
+            clock.advance(nanoseconds: duration)
+            let failed = i % 7 == 3
+            transaction.setStatus(failed ? 500 : 200)
+            transaction.end()
+            expected.add(duration, error: failed, t: t)
+        }
+        return expected
+    }
+
+    @Test func exactCountsAndApdexAtDefaultTAndAtACollectorPushedT() async throws {
+        let clock = ManualAgentClock()
+        let collector = InMemoryCollectorTransport()
+        collector.setDefaultReply(.accept(apdexT: 0.3, transactionApdexT: ["GET /special": 1.0]))
+        let agent = APMAgent(configuration: TestSupport.configuration(), logger: TestSupport.quietLogger, clock: clock, transport: collector)
+        agent.start()
+
+        let first = Self.runWorkload(agent: agent, clock: clock, count: 1_000, name: "/orders", t: 500_000_000)
+        agent.flush()
+        #expect(await TestSupport.waitUntil { collector.acceptedBatches.count == 1 })
+        let firstTotals = TestSupport.totals(collector.acceptedTransactions)
+        let orders = try #require(firstTotals["GET /orders"])
+        #expect(orders.count == 1_000)
+        #expect(orders.errors == first.errors)
+        #expect(orders.apdex == ApdexCounts(satisfied: first.satisfied, tolerating: first.tolerating, frustrated: first.frustrated))
+        #expect(collector.acceptedTransactions.allSatisfy { $0.apdexT == 0.5 })
+
+        // Percentiles from the merged histograms are within the documented 1 %.
+        var histogram = LatencyHistogram()
+        for metric in collector.acceptedTransactions { histogram.merge(metric.histogram) }
+        let sorted = first.values.sorted()
+        for q in [0.5, 0.95, 0.99] {
+            let exact = sorted[max(0, Int((q * Double(sorted.count)).rounded(.up)) - 1)]
+            let estimate = try #require(histogram.value(atQuantile: q))
+            #expect(abs(estimate - exact) / exact <= 0.01)
+        }
+
+        // The reply carried T = 0.3 s and 1.0 s for GET /special: new transactions use them.
+        let second = Self.runWorkload(agent: agent, clock: clock, count: 700, name: "/orders", t: 300_000_000)
+        let special = Self.runWorkload(agent: agent, clock: clock, count: 300, name: "/special", t: 1_000_000_000)
+        await agent.shutdown()
+        let later = collector.acceptedBatches.dropFirst().flatMap { $0.intervals.flatMap(\.transactions) }
+        let laterTotals = TestSupport.totals(later)
+        #expect(laterTotals["GET /orders"]?.apdex == ApdexCounts(satisfied: second.satisfied, tolerating: second.tolerating, frustrated: second.frustrated))
+        #expect(laterTotals["GET /special"]?.apdex == ApdexCounts(satisfied: special.satisfied, tolerating: special.tolerating, frustrated: special.frustrated))
+        #expect(later.filter { $0.name == "GET /orders" }.allSatisfy { $0.apdexT == 0.3 })
+        #expect(later.filter { $0.name == "GET /special" }.allSatisfy { $0.apdexT == 1.0 })
+    }
+
+    @Test func metricsLandInTheMinuteTheyEnded() async throws {
+        let clock = ManualAgentClock(unixSeconds: 1_764_000_000 - 1_764_000_000 % 60)
+        let collector = InMemoryCollectorTransport()
+        let agent = APMAgent(configuration: TestSupport.configuration(), logger: TestSupport.quietLogger, clock: clock, transport: collector)
+        agent.start()
+        for _ in 0..<3 {
+            let transaction = agent.startBackgroundTransaction(name: "nightly-report")
+            clock.advance(seconds: 50)
+            transaction.end()
+        }
+        await agent.shutdown()
+        let intervals = collector.acceptedBatches.flatMap(\.intervals)
+        let base = Int64(1_764_000_000 - 1_764_000_000 % 60)
+        // Ends at +50 s, +100 s, +150 s: minutes 0, 1 and 2.
+        #expect(intervals.map(\.start).sorted() == [base, base + 60, base + 120])
+        #expect(intervals.allSatisfy { $0.transactions.first?.kind == .background && $0.transactions.first?.count == 1 })
+    }
+
+    @Test func breakdownSplitsDatabaseExternalAndApplicationTime() async throws {
+        let clock = ManualAgentClock()
+        let collector = InMemoryCollectorTransport()
+        let agent = APMAgent(configuration: TestSupport.configuration(), logger: TestSupport.quietLogger, clock: clock, transport: collector)
+        agent.start()
+        let transaction = agent.startWebTransaction(method: "POST", route: "/checkout")
+        clock.advance(seconds: 0.010)  // own code
+        let query = transaction.startDatastoreSegment(system: "postgresql", statement: "SELECT * FROM carts WHERE id = $1")
+        clock.advance(seconds: 0.100)
+        query.end()
+        let payment = transaction.startExternalSegment(host: "payments.example.com", method: "POST", url: "https://payments.example.com/charge?card=4111")
+        clock.advance(seconds: 0.200)
+        payment.end(status: 201)
+        let render = transaction.startSegment("render receipt")
+        clock.advance(seconds: 0.020)
+        let nested = render.startDatastoreSegment(system: "postgresql", operation: "INSERT", table: "receipts")
+        clock.advance(seconds: 0.050)
+        nested.end()
+        clock.advance(seconds: 0.020)
+        render.end()
+        clock.advance(seconds: 0.100)
+        transaction.end()
+        await agent.shutdown()
+
+        let metric = try #require(collector.acceptedTransactions.first)
+        #expect(metric.name == "POST /checkout")
+        #expect(abs(metric.totalDuration - 0.5) < 1e-9)
+        #expect(abs(metric.breakdown.database - 0.150) < 1e-9)
+        #expect(abs(metric.breakdown.external - 0.200) < 1e-9)
+        #expect(abs(metric.breakdown.application - 0.150) < 1e-9)
+
+        let segments = collector.acceptedBatches.flatMap { $0.intervals.flatMap(\.segments) }
+        let names = Set(segments.map(\.name))
+        #expect(names == ["Postgres SELECT carts", "External payments.example.com", "render receipt", "Postgres INSERT receipts"])
+        let render_ = try #require(segments.first { $0.name == "render receipt" })
+        #expect(abs(render_.totalDuration - 0.090) < 1e-9)
+        #expect(abs(render_.exclusiveDuration - 0.040) < 1e-9)
+    }
+
+    @Test func slowTransactionsBecomeTracesWithObfuscatedSQLAndNoQueryStrings() async throws {
+        let clock = ManualAgentClock()
+        let collector = InMemoryCollectorTransport()
+        let agent = APMAgent(configuration: TestSupport.configuration(), logger: TestSupport.quietLogger, clock: clock, transport: collector)
+        agent.start()
+        let transaction = agent.startWebTransaction(method: "GET", route: "/users/{id}")
+        transaction.setAttribute("user_tier", "gold")
+        let query = transaction.startDatastoreSegment(system: "postgresql", statement: "SELECT * FROM users WHERE email = 'a@b.c'")
+        clock.advance(seconds: 2.5)
+        query.end()
+        let call = transaction.startExternalSegment(host: "api.example.com", url: "https://api.example.com/v1/x?token=secret")
+        clock.advance(seconds: 0.1)
+        call.end(status: 200)
+        transaction.end()
+        // A fast one: no trace.
+        let fast = agent.startWebTransaction(method: "GET", route: "/fast")
+        clock.advance(seconds: 0.01)
+        fast.end()
+        await agent.shutdown()
+
+        let traces = collector.acceptedBatches.flatMap(\.traces)
+        let trace = try #require(traces.first)
+        #expect(traces.count == 1)
+        #expect(trace.transaction == "GET /users/{id}")
+        #expect(trace.attributes == ["user_tier": "gold"])
+        #expect(trace.traceID.count == 32)
+        #expect(trace.segments.map(\.statement) == ["SELECT * FROM users WHERE email = ?", ""])
+        #expect(trace.segments[1].url == "https://api.example.com/v1/x")
+        #expect(abs(trace.segments[1].offset - 2.5) < 1e-9)
+    }
+
+    @Test func errorsAreNoticedIgnoredAndSampled() async throws {
+        struct PaymentDeclined: Error, CustomStringConvertible {
+            var description: String { "card declined" }
+        }
+        struct NotFound: Error {}
+        let clock = ManualAgentClock()
+        let collector = InMemoryCollectorTransport()
+        let agent = APMAgent(
+            configuration: TestSupport.configuration { $0.errorCollector.ignoreErrors = ["CancellationError"] },
+            logger: TestSupport.quietLogger, clock: clock, transport: collector)
+        agent.start()
+
+        let failing = agent.startWebTransaction(method: "POST", route: "/pay")
+        failing.noticeError(PaymentDeclined())
+        failing.setStatus(402)
+        failing.end()
+
+        let missing = agent.startWebTransaction(method: "GET", route: "/items/{id}")
+        missing.noticeError(NotFound())
+        missing.setStatus(404)  // ignored status: not an error
+        missing.end()
+
+        let cancelled = agent.startBackgroundTransaction(name: "sync")
+        cancelled.noticeError(CancellationError())  // ignored error type
+        cancelled.end()
+
+        let crashed = agent.startWebTransaction(method: "GET", route: "/boom")
+        crashed.setStatus(503)
+        crashed.end()
+
+        await #expect(throws: PaymentDeclined.self) {
+            try await agent.withBackgroundTransaction(name: "charge") { _ in throw PaymentDeclined() }
+        }
+        await agent.shutdown()
+
+        let totals = TestSupport.totals(collector.acceptedTransactions)
+        #expect(totals["POST /pay"]?.errors == 1)
+        #expect(totals["GET /items/{id}"]?.errors == 0)
+        #expect(totals["sync"]?.errors == 0)
+        #expect(totals["GET /boom"]?.errors == 1)
+        #expect(totals["charge"]?.errors == 1)
+        let samples = collector.acceptedBatches.flatMap(\.errors)
+        #expect(Set(samples.map(\.type)) == ["PaymentDeclined", "HTTP 503"])
+        #expect(samples.first { $0.transaction == "POST /pay" }?.message == "card declined")
+        #expect(samples.allSatisfy { $0.traceID.count == 32 })
+    }
+
+    @Test func highSecurityStripsErrorMessagesAndAttributes() async throws {
+        let clock = ManualAgentClock()
+        let collector = InMemoryCollectorTransport()
+        let agent = APMAgent(
+            configuration: TestSupport.configuration { $0.highSecurity = true; $0.transactionTracer.recordSQL = .raw },
+            logger: TestSupport.quietLogger, clock: clock, transport: collector)
+        agent.start()
+        let transaction = agent.startWebTransaction(method: "GET", route: "/account")
+        transaction.setAttribute("email", "a@b.c")
+        let query = transaction.startDatastoreSegment(system: "mysql", statement: "SELECT * FROM users WHERE email = 'a@b.c'")
+        clock.advance(seconds: 3)
+        query.end()
+        transaction.noticeError(type: "LeakError", message: "password=hunter2")
+        transaction.end()
+        await agent.shutdown()
+        let batch = try #require(collector.acceptedBatches.first)
+        #expect(batch.errors.first?.message == "")
+        #expect(batch.traces.first?.attributes.isEmpty == true)
+        #expect(batch.traces.first?.segments.first?.statement == "SELECT * FROM users WHERE email = ?")
+    }
+
+    @Test func ignoredAndExplicitlyNamedTransactions() async throws {
+        let clock = ManualAgentClock()
+        let collector = InMemoryCollectorTransport()
+        let agent = APMAgent(configuration: TestSupport.configuration(), logger: TestSupport.quietLogger, clock: clock, transport: collector)
+        agent.start()
+        let health = agent.startWebTransaction(method: "GET", route: "/health")
+        health.ignore()
+        health.end()
+        let renamed = agent.startWebTransaction(method: "GET", route: "/raw/12345")
+        renamed.setName("Checkout/confirm")
+        renamed.end()
+        renamed.end()  // a second end is ignored
+        await agent.shutdown()
+        #expect(collector.acceptedTransactions.map(\.name) == ["Checkout/confirm"])
+        #expect(collector.acceptedTransactions.first?.count == 1)
+    }
+
+    @Test func namesPastTheCapGoToTheOverflowBucket() async throws {
+        let clock = ManualAgentClock()
+        let collector = InMemoryCollectorTransport()
+        let agent = APMAgent(
+            configuration: TestSupport.configuration { $0.maxTransactionNames = 10 },
+            logger: TestSupport.quietLogger, clock: clock, transport: collector)
+        agent.start()
+        for i in 0..<50 {
+            let transaction = agent.startBackgroundTransaction(name: "job-\(String(i, radix: 36))x")
+            transaction.end()
+        }
+        await agent.shutdown()
+        let totals = TestSupport.totals(collector.acceptedTransactions)
+        #expect(totals.count == 11)
+        #expect(totals["(overflow)"]?.count == 40)
+        #expect(collector.acceptedBatches.reduce(0) { $0 + $1.dropped.overflowedNames } == 40)
+    }
+
+    @Test func noLicenseKeyMeansNothingRunsAndNothingIsSent() async {
+        let collector = InMemoryCollectorTransport()
+        var configuration = AgentConfiguration()
+        configuration.licenseKey = ""
+        let agent = APMAgent(configuration: configuration, logger: TestSupport.quietLogger, transport: collector)
+        agent.start()
+        #expect(!agent.isEnabled)
+        let transaction = agent.startWebTransaction(method: "GET", route: "/")
+        #expect(!transaction.isRecording)
+        #expect(transaction.traceparent == nil)
+        let segment = transaction.startDatastoreSegment(system: "postgresql", statement: "SELECT 1")
+        #expect(!segment.isRecording)
+        segment.end()
+        transaction.noticeError(type: "X", message: "y")
+        transaction.end()
+        agent.flush()
+        await agent.shutdown()
+        #expect(collector.attempts.isEmpty)
+    }
+}

@@ -1,0 +1,51 @@
+import APMAgent
+import APMCore
+import APMTesting
+import Foundation
+import Logging
+import Testing
+
+enum TestSupport {
+    static let licenseKey = "apm_0123456789abcdef0123456789abcdef01234567"
+
+    static func configuration(_ adjust: (inout AgentConfiguration) -> Void = { _ in }) -> AgentConfiguration {
+        var configuration = AgentConfiguration()
+        configuration.licenseKey = licenseKey
+        configuration.appName = "test-app"
+        configuration.harvestInterval = .seconds(60)
+        configuration.retryInitialBackoff = .milliseconds(20)
+        configuration.retryMaxBackoff = .milliseconds(100)
+        configuration.requestTimeout = .seconds(2)
+        adjust(&configuration)
+        return configuration
+    }
+
+    static var quietLogger: Logger {
+        var logger = Logger(label: "apm.test")
+        logger.logLevel = .critical
+        return logger
+    }
+
+    /// Polls a condition until it holds or the time limit passes.
+    static func waitUntil(seconds: Double = 10, _ condition: () -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+        while ContinuousClock.now < deadline {
+            if condition() { return true }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return condition()
+    }
+
+    /// Sums the accepted transaction metrics per name.
+    static func totals(_ metrics: [TransactionMetric]) -> [String: (count: UInt64, errors: UInt64, apdex: ApdexCounts)] {
+        var result: [String: (count: UInt64, errors: UInt64, apdex: ApdexCounts)] = [:]
+        for metric in metrics {
+            var entry = result[metric.name] ?? (0, 0, ApdexCounts())
+            entry.count += metric.count
+            entry.errors += metric.errorCount
+            entry.apdex.add(metric.apdex)
+            result[metric.name] = entry
+        }
+        return result
+    }
+}
