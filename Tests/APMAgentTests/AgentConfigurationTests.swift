@@ -98,6 +98,7 @@ import Testing
         case "transaction_tracer.max_segments", "transaction_tracer.max_traces", "error_collector.max_samples": "10"
         case "error_collector.ignore_status_codes": "404 409-410"
         case "error_collector.ignore_errors": "CancellationError"
+        case "high_security": "false"
         default: "true"
         }
     }

@@ -16,6 +16,7 @@ enum TestSupport {
         configuration.retryInitialBackoff = .milliseconds(20)
         configuration.retryMaxBackoff = .milliseconds(100)
         configuration.requestTimeout = .seconds(2)
+        configuration.logLevel = .critical
         adjust(&configuration)
         return configuration
     }

@@ -15,6 +15,11 @@ public struct DeliveryStatistics: Sendable, Hashable {
     public var stoppedByCollector = false
     /// The batch id being retried, if any.
     public var retryingBatchID: String?
+    /// Bytes (estimated) of data held for delivery after the last harvest: the batch being retried plus the data
+    /// merged while waiting. Stays under half of `max_memory_mb`.
+    public var bufferedBytes = 0
+    /// Transactions whose metrics were dropped to stay within the memory bound.
+    public var droppedTransactions: UInt64 = 0
 
     /// Creates zeroed statistics.
     public init() {}
@@ -66,6 +71,11 @@ final class Deliverer {
         )
         let budget = core.configuration.maxMemoryBytes / 2 - (inFlight.map { Self.estimatedBytes(of: $0) } ?? 0)
         let lost = pending.enforce(budget: max(budget, 0))
+        let buffered = pending.estimatedBytes + (inFlight.map { Self.estimatedBytes(of: $0) } ?? 0)
+        statistics.withLock {
+            $0.bufferedBytes = buffered
+            $0.droppedTransactions += lost + harvest.dropped.transactions
+        }
         if lost > 0 {
             logger.warning("apm: the collector has been unreachable too long; dropped the metrics of \(lost) transactions to stay within max_memory_mb")
         }

@@ -1,0 +1,169 @@
+@testable import APMAgent
+import APMCore
+import APMTesting
+import Foundation
+import Testing
+
+@Suite(.serialized) struct DeliveryTests {
+    /// Records `count` web transactions named `GET /work`.
+    static func record(_ agent: APMAgent, count: Int) {
+        for _ in 0..<count {
+            let transaction = agent.startWebTransaction(method: "GET", route: "/work")
+            transaction.setStatus(200)
+            transaction.end()
+        }
+    }
+
+    @Test func outageOfEveryKindThenHealthyDeliversEveryCountExactlyOnce() async throws {
+        let port = LoopbackCollector.freePort()
+        let collector = LoopbackCollector(port: port)
+        let agent = APMAgent(
+            configuration: TestSupport.configuration {
+                $0.collectorURL = "http://127.0.0.1:\(port)"
+                $0.harvestInterval = .milliseconds(100)
+                $0.requestTimeout = .milliseconds(400)
+            },
+            logger: TestSupport.quietLogger
+        )
+        agent.start()
+
+        // 1. Nothing listens: connections are refused.
+        Self.record(agent, count: 300)
+        #expect(await TestSupport.waitUntil { agent.statistics.failedAttempts >= 2 })
+        let refusedBatch = try #require(agent.statistics.retryingBatchID)
+
+        // 2. The collector comes up, but stores a batch and never answers, then answers 503 with Retry-After.
+        collector.script([.commitThenHang, .status(503, retryAfter: "0"), .status(503), .status(429, retryAfter: "0")])
+        try await collector.run {
+            Self.record(agent, count: 200)
+            #expect(await TestSupport.waitUntil(seconds: 20) {
+                collector.committed.reduce(0) { $0 + $1.intervals.flatMap(\.transactions).reduce(0) { $0 + $1.count } } == 500
+                    && agent.statistics.retryingBatchID == nil
+            })
+            Self.record(agent, count: 100)
+            await agent.shutdown()
+        }
+
+        let committed = collector.committed
+        let total = committed.reduce(UInt64(0)) { sum, batch in
+            sum + batch.intervals.reduce(UInt64(0)) { $0 + $1.transactions.reduce(UInt64(0)) { $0 + $1.count } }
+        }
+        #expect(total == 600)
+        let ids = collector.attemptIDs
+        // The refused batch was retried with its id, and the hung batch was sent again with the same id.
+        #expect(ids.contains(refusedBatch))
+        #expect(ids.count > Set(ids).count)
+        #expect(Set(committed.map(\.batchID)).count == committed.count)
+        #expect(agent.statistics.batchesDropped == 0)
+    }
+
+    @Test func memoryStaysUnderTheBoundDuringALongOutageAndDropsAreCounted() async throws {
+        let clock = ManualAgentClock()
+        let collector = InMemoryCollectorTransport()
+        collector.setDefaultReply(.connectionRefused)
+        let limit = 1 << 20
+        let agent = APMAgent(
+            configuration: TestSupport.configuration {
+                $0.maxMemoryBytes = limit
+                $0.maxTransactionNames = 100_000
+                $0.harvestInterval = .milliseconds(20)
+                $0.retryInitialBackoff = .seconds(30)
+            },
+            logger: TestSupport.quietLogger, clock: clock, transport: collector)
+        agent.start()
+        // 100 names × many minutes, far more than 1 MiB of aggregates.
+        var maxBuffered = 0
+        for minute in 0..<120 {
+            for name in 0..<100 {
+                let transaction = agent.startBackgroundTransaction(name: "job-\(name)x")
+                clock.advance(nanoseconds: UInt64(1_000_000 + name * 10_000))
+                transaction.end()
+            }
+            clock.advance(seconds: 60)
+            if minute % 10 == 9 {
+                agent.flush()
+                try await Task.sleep(for: .milliseconds(40))
+                maxBuffered = max(maxBuffered, agent.statistics.bufferedBytes)
+            }
+        }
+        #expect(await TestSupport.waitUntil { agent.statistics.droppedTransactions > 0 })
+        #expect(maxBuffered <= limit / 2)
+        #expect(agent.statistics.bufferedBytes <= limit / 2)
+
+        // Once the collector is back, what was kept arrives with the drop count.
+        collector.setDefaultReply(.accept())
+        await agent.shutdown()
+        let delivered = collector.acceptedTransactions.reduce(0) { $0 + $1.count }
+        let dropped = collector.acceptedBatches.reduce(0) { $0 + $1.dropped.transactions }
+        #expect(delivered > 0)
+        #expect(delivered + dropped == 12_000)
+    }
+
+    @Test func rejectedKeyStopsSendingAndLogsOnce() async throws {
+        let collector = InMemoryCollectorTransport()
+        collector.setDefaultReply(.status(401))
+        let agent = APMAgent(configuration: TestSupport.configuration { $0.harvestInterval = .milliseconds(20) }, logger: TestSupport.quietLogger, transport: collector)
+        agent.start()
+        Self.record(agent, count: 10)
+        #expect(await TestSupport.waitUntil { agent.statistics.stoppedByCollector })
+        let attempts = collector.attempts.count
+        Self.record(agent, count: 10)
+        try await Task.sleep(for: .milliseconds(150))
+        await agent.shutdown()
+        #expect(collector.attempts.count == attempts)
+        #expect(attempts == 1)
+    }
+
+    @Test func tooLargeDropsSamplesBeforeMetrics() async throws {
+        let clock = ManualAgentClock()
+        let collector = InMemoryCollectorTransport()
+        collector.script([.status(413)])
+        let agent = APMAgent(configuration: TestSupport.configuration(), logger: TestSupport.quietLogger, clock: clock, transport: collector)
+        agent.start()
+        let transaction = agent.startWebTransaction(method: "GET", route: "/slow")
+        clock.advance(seconds: 5)
+        transaction.setStatus(500)
+        transaction.end()
+        await agent.shutdown()
+        let attempts = collector.attempts
+        #expect(attempts.count == 2)
+        #expect(attempts[0].batchID == attempts[1].batchID)
+        #expect(!attempts[0].traces.isEmpty && !attempts[0].errors.isEmpty)
+        #expect(attempts[1].traces.isEmpty && attempts[1].errors.isEmpty)
+        #expect(collector.acceptedTransactions.first?.count == 1)
+    }
+
+    @Test func invalidBatchRejectionDropsItAndDeliveryGoesOn() async throws {
+        let collector = InMemoryCollectorTransport()
+        collector.script([.status(400)])
+        let agent = APMAgent(configuration: TestSupport.configuration { $0.harvestInterval = .milliseconds(20) }, logger: TestSupport.quietLogger, transport: collector)
+        agent.start()
+        Self.record(agent, count: 5)
+        #expect(await TestSupport.waitUntil { agent.statistics.batchesDropped == 1 })
+        Self.record(agent, count: 7)
+        await agent.shutdown()
+        #expect(collector.acceptedTransactions.reduce(0) { $0 + $1.count } == 7)
+    }
+
+    @Test func shutdownFlushesWithinTheDeadlineEvenWhenTheCollectorHangs() async throws {
+        let port = LoopbackCollector.freePort()
+        let collector = LoopbackCollector(port: port)
+        collector.script(Array(repeating: .commitThenHang, count: 10))
+        let agent = APMAgent(
+            configuration: TestSupport.configuration {
+                $0.collectorURL = "http://127.0.0.1:\(port)"
+                $0.shutdownTimeout = .milliseconds(500)
+                $0.requestTimeout = .seconds(10)
+            },
+            logger: TestSupport.quietLogger
+        )
+        try await collector.run {
+            agent.start()
+            Self.record(agent, count: 3)
+            let started = ContinuousClock.now
+            await agent.shutdown()
+            let elapsed = ContinuousClock.now - started
+            #expect(elapsed < .seconds(2))
+        }
+    }
+}
