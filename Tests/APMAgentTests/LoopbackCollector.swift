@@ -60,7 +60,7 @@ final class LoopbackCollector: Sendable {
                 return Response(status: .init(code: code), headers: headers)
             case .commitThenHang:
                 self.state.withLock { $0.committed[batch.batchID] = batch }
-                try await Task.sleep(for: .seconds(3))
+                try await Task.sleep(for: .milliseconds(1500))
                 return Response(status: .accepted)
             }
         }
