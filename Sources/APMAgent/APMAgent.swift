@@ -150,7 +150,9 @@ public final class APMAgent: Service, Sendable {
             labels: configuration.labels
         )
         let deliverer = Deliverer(core: core, transport: transport, identity: identity, statistics: statisticsBox)
-        logger.info("apm: reporting \"\(configuration.appName)\" to \(configuration.collectorURL) every \(configuration.harvestInterval)")
+        logger.info(
+            "apm: reporting \"\(configuration.appName)\" to \(configuration.collectorURL) every \(configuration.harvestInterval)"
+        )
         var nextHarvest = ContinuousClock.now + configuration.harvestInterval
         while !stopRequested.load(ordering: .relaxed) && !Task.isCancelled {
             var wakeAt = nextHarvest
@@ -182,7 +184,9 @@ public final class APMAgent: Service, Sendable {
         guard let core else { return .disabled }
         let name = TransactionNameNormalizer.normalize(method.isEmpty ? route : "\(method) \(route)")
         let parent = traceparent.flatMap { TraceContext(traceparent: $0) }
-        return Transaction(storage: core.startTransaction(kind: .web, name: name, method: method, traceID: parent?.traceID))
+        return Transaction(
+            storage: core.startTransaction(kind: .web, name: name, method: method, traceID: parent?.traceID)
+        )
     }
 
     /// Starts a background transaction (a job, a scheduled task, a queue consumer).
@@ -192,7 +196,13 @@ public final class APMAgent: Service, Sendable {
     public func startBackgroundTransaction(name: String) -> Transaction {
         guard let core else { return .disabled }
         return Transaction(
-            storage: core.startTransaction(kind: .background, name: TransactionNameNormalizer.normalize(name), method: "", traceID: nil))
+            storage: core.startTransaction(
+                kind: .background,
+                name: TransactionNameNormalizer.normalize(name),
+                method: "",
+                traceID: nil
+            )
+        )
     }
 
     /// Records a web transaction around a closure; an error thrown by it is noticed and rethrown.
@@ -219,7 +229,8 @@ public final class APMAgent: Service, Sendable {
     ///   - name: The job's name.
     ///   - body: The work.
     /// - Returns: What `body` returns.
-    public func withBackgroundTransaction<T>(name: String, _ body: (Transaction) async throws -> T) async rethrows -> T {
+    public func withBackgroundTransaction<T>(name: String, _ body: (Transaction) async throws -> T) async rethrows -> T
+    {
         try await Self.run(startBackgroundTransaction(name: name), body)
     }
 
@@ -240,7 +251,8 @@ public final class APMAgent: Service, Sendable {
         }
     }
 
-    private static func run<T>(_ transaction: Transaction, _ body: (Transaction) async throws -> T) async rethrows -> T {
+    private static func run<T>(_ transaction: Transaction, _ body: (Transaction) async throws -> T) async rethrows -> T
+    {
         defer { transaction.end() }
         do {
             return try await Transaction.$current.withValue(transaction) { try await body(transaction) }

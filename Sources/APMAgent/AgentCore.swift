@@ -29,7 +29,8 @@ final class AgentCore: Sendable {
         )
     }
 
-    func startTransaction(kind: TransactionKind, name: String, method: String, traceID: TraceID?) -> TransactionStorage {
+    func startTransaction(kind: TransactionKind, name: String, method: String, traceID: TraceID?) -> TransactionStorage
+    {
         TransactionStorage(core: self, kind: kind, name: name, method: method, traceID: traceID, start: clock.now())
     }
 
@@ -70,7 +71,8 @@ final class AgentCore: Sendable {
                         timestamp: timestamp,
                         transaction: state.name,
                         type: state.status > 0 ? "HTTP \(state.status)" : "Failed",
-                        message: state.status > 0 ? "the response status was \(state.status)" : "the transaction failed",
+                        message: state.status > 0
+                            ? "the response status was \(state.status)" : "the transaction failed",
                         status: state.status,
                         traceID: completed.storage.traceID.description,
                         attributes: attributes
@@ -107,7 +109,9 @@ final class AgentCore: Sendable {
             switch recordSQL {
             case .off: statement = ""
             case .obfuscated:
-                statement = record.statement.isEmpty ? "" : SQLObfuscator.obfuscate(record.statement, dialect: .forSystem(record.system))
+                statement =
+                    record.statement.isEmpty
+                    ? "" : SQLObfuscator.obfuscate(record.statement, dialect: .forSystem(record.system))
             case .raw: statement = record.statement
             }
             let parent = record.parent >= 0 && Int(record.parent) < maxSegments ? Int(record.parent) : nil

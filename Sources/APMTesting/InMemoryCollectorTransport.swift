@@ -77,7 +77,12 @@ public final class InMemoryCollectorTransport: CollectorTransport {
                 state.acceptedOrder.append(batch.batchID)
                 return false
             }
-            let reply = IngestReply(batchID: batch.batchID, duplicate: duplicate, apdexT: apdexT, transactionApdexT: overrides)
+            let reply = IngestReply(
+                batchID: batch.batchID,
+                duplicate: duplicate,
+                apdexT: apdexT,
+                transactionApdexT: overrides
+            )
             return CollectorResponse(status: 202, body: try WireCoding.makeEncoder().encode(reply))
         case .status(let code, let headers):
             return CollectorResponse(status: code, headers: headers)

@@ -9,7 +9,9 @@ public final class ManualAgentClock: AgentClock {
     ///
     /// - Parameter unixSeconds: The starting wall time (Unix seconds).
     public init(unixSeconds: Int64 = 1_764_000_000) {
-        self.current = Mutex(AgentTimestamp(unixNanoseconds: unixSeconds * 1_000_000_000, monotonicNanoseconds: 1_000_000_000))
+        self.current = Mutex(
+            AgentTimestamp(unixNanoseconds: unixSeconds * 1_000_000_000, monotonicNanoseconds: 1_000_000_000)
+        )
     }
 
     /// The current time.

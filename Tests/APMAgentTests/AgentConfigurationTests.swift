@@ -1,5 +1,6 @@
 import APMAgent
 import APMCore
+import Foundation
 import Logging
 import Testing
 
@@ -52,7 +53,10 @@ import Testing
         #expect(staging.apdexT.seconds == 0.8)
         #expect(staging.logLevel == .debug)
 
-        let overridden = try load(ini, ["APM_ENVIRONMENT": "staging", "APM_APP_NAME": "From env", "APM_LOG_LEVEL": "error"]).configuration
+        let overridden = try load(
+            ini,
+            ["APM_ENVIRONMENT": "staging", "APM_APP_NAME": "From env", "APM_LOG_LEVEL": "error"]
+        ).configuration
         #expect(overridden.appName == "From env")
         #expect(overridden.logLevel == .error)
         #expect(overridden.apdexT.seconds == 0.8)
@@ -65,7 +69,9 @@ import Testing
     }
 
     @Test func everyKeyOfTheExampleFileParses() throws {
-        let loaded = try load("[agent]\n" + AgentConfiguration.keys.map { "\($0) = \(Self.validValue(for: $0))" }.joined(separator: "\n"))
+        let loaded = try load(
+            "[agent]\n" + AgentConfiguration.keys.map { "\($0) = \(Self.validValue(for: $0))" }.joined(separator: "\n")
+        )
         #expect(loaded.warnings.isEmpty)
         let configuration = loaded.configuration
         #expect(configuration.isActive)
@@ -130,7 +136,8 @@ import Testing
             guard let error = error as? ConfigurationError else { return false }
             let text = error.description
             return error.code == .invalidValue && error.file == "agent.ini" && error.line == 3 && error.key == key
-                && error.value == value && text.contains(allowed) && text.hasPrefix("agent.ini:3: \(key) = \"\(value)\"")
+                && error.value == value && text.contains(allowed)
+                && text.hasPrefix("agent.ini:3: \(key) = \"\(value)\"")
         }
     }
 
@@ -146,7 +153,11 @@ import Testing
     @Test func unknownKeysWarnWithASuggestion() throws {
         let loaded = try load("[agent]\nlicence_key = x\n[other]\n")
         #expect(loaded.warnings.count == 2)
-        #expect(loaded.warnings.contains { $0.key == "licence_key" && $0.message.contains("did you mean `license_key`") && $0.line == 2 })
+        #expect(
+            loaded.warnings.contains {
+                $0.key == "licence_key" && $0.message.contains("did you mean `license_key`") && $0.line == 2
+            }
+        )
     }
 
     @Test func unreadableFileAndSyntaxErrorsAreReported() {
@@ -159,7 +170,8 @@ import Testing
     }
 
     @Test func highSecurityForcesObfuscationAndDropsAttributes() throws {
-        let configuration = try load("[agent]\nhigh_security = true\ntransaction_tracer.record_sql = raw\n").configuration
+        let configuration = try load("[agent]\nhigh_security = true\ntransaction_tracer.record_sql = raw\n")
+            .configuration
         #expect(configuration.effectiveRecordSQL == .obfuscated)
         #expect(configuration.isAttributeExcluded("anything"))
     }
@@ -170,5 +182,32 @@ import Testing
         let transaction = agent.startWebTransaction(method: "GET", route: "/")
         #expect(!transaction.isRecording)
         transaction.end()
+    }
+}
+
+@Suite struct ExampleConfigFileTests {
+    static var examplePath: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("agent.ini.example").path
+    }
+
+    @Test func documentsEveryKeyAndParsesWithoutWarnings() throws {
+        let text = try String(contentsOfFile: Self.examplePath, encoding: .utf8)
+        for key in AgentConfiguration.keys {
+            #expect(
+                text.contains("\n\(key) =") || text.contains("\n# \(key) ="),
+                "agent.ini.example does not document \(key)"
+            )
+        }
+        let loaded = try AgentConfiguration.load(environment: ["APM_CONFIG_FILE": Self.examplePath])
+        #expect(loaded.warnings.isEmpty)
+        // The example's values are the defaults (no license key: off).
+        var expected = AgentConfiguration()
+        expected.logFile = ""
+        #expect(loaded.configuration == expected)
+        let staging = try AgentConfiguration.load(environment: [
+            "APM_CONFIG_FILE": Self.examplePath, "APM_ENVIRONMENT": "staging",
+        ])
+        #expect(staging.configuration.appName == "My Application (staging)")
     }
 }

@@ -1,8 +1,9 @@
-@testable import APMAgent
 import APMCore
 import APMTesting
 import Foundation
 import Testing
+
+@testable import APMAgent
 
 @Suite(.serialized) struct DeliveryTests {
     /// Records `count` web transactions named `GET /work`.
@@ -36,10 +37,14 @@ import Testing
         collector.script([.commitThenHang, .status(503, retryAfter: "0"), .status(503), .status(429, retryAfter: "0")])
         try await collector.run {
             Self.record(agent, count: 200)
-            #expect(await TestSupport.waitUntil(seconds: 20) {
-                collector.committed.reduce(0) { $0 + $1.intervals.flatMap(\.transactions).reduce(0) { $0 + $1.count } } == 500
-                    && agent.statistics.retryingBatchID == nil
-            })
+            #expect(
+                await TestSupport.waitUntil(seconds: 20) {
+                    collector.committed.reduce(0) {
+                        $0 + $1.intervals.flatMap(\.transactions).reduce(0) { $0 + $1.count }
+                    } == 500
+                        && agent.statistics.retryingBatchID == nil
+                }
+            )
             Self.record(agent, count: 100)
             await agent.shutdown()
         }
@@ -69,7 +74,10 @@ import Testing
                 $0.harvestInterval = .milliseconds(20)
                 $0.retryInitialBackoff = .seconds(30)
             },
-            logger: TestSupport.quietLogger, clock: clock, transport: collector)
+            logger: TestSupport.quietLogger,
+            clock: clock,
+            transport: collector
+        )
         agent.start()
         // 100 names × many minutes, far more than 1 MiB of aggregates.
         var maxBuffered = 0
@@ -102,7 +110,11 @@ import Testing
     @Test func rejectedKeyStopsSendingAndLogsOnce() async throws {
         let collector = InMemoryCollectorTransport()
         collector.setDefaultReply(.status(401))
-        let agent = APMAgent(configuration: TestSupport.configuration { $0.harvestInterval = .milliseconds(20) }, logger: TestSupport.quietLogger, transport: collector)
+        let agent = APMAgent(
+            configuration: TestSupport.configuration { $0.harvestInterval = .milliseconds(20) },
+            logger: TestSupport.quietLogger,
+            transport: collector
+        )
         agent.start()
         Self.record(agent, count: 10)
         #expect(await TestSupport.waitUntil { agent.statistics.stoppedByCollector })
@@ -118,7 +130,12 @@ import Testing
         let clock = ManualAgentClock()
         let collector = InMemoryCollectorTransport()
         collector.script([.status(413)])
-        let agent = APMAgent(configuration: TestSupport.configuration(), logger: TestSupport.quietLogger, clock: clock, transport: collector)
+        let agent = APMAgent(
+            configuration: TestSupport.configuration(),
+            logger: TestSupport.quietLogger,
+            clock: clock,
+            transport: collector
+        )
         agent.start()
         let transaction = agent.startWebTransaction(method: "GET", route: "/slow")
         clock.advance(seconds: 5)
@@ -136,7 +153,11 @@ import Testing
     @Test func invalidBatchRejectionDropsItAndDeliveryGoesOn() async throws {
         let collector = InMemoryCollectorTransport()
         collector.script([.status(400)])
-        let agent = APMAgent(configuration: TestSupport.configuration { $0.harvestInterval = .milliseconds(20) }, logger: TestSupport.quietLogger, transport: collector)
+        let agent = APMAgent(
+            configuration: TestSupport.configuration { $0.harvestInterval = .milliseconds(20) },
+            logger: TestSupport.quietLogger,
+            transport: collector
+        )
         agent.start()
         Self.record(agent, count: 5)
         #expect(await TestSupport.waitUntil { agent.statistics.batchesDropped == 1 })

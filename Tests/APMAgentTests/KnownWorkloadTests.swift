@@ -54,7 +54,12 @@ import Testing
         let clock = ManualAgentClock()
         let collector = InMemoryCollectorTransport()
         collector.setDefaultReply(.accept(apdexT: 0.3, transactionApdexT: ["GET /special": 1.0]))
-        let agent = APMAgent(configuration: TestSupport.configuration(), logger: TestSupport.quietLogger, clock: clock, transport: collector)
+        let agent = APMAgent(
+            configuration: TestSupport.configuration(),
+            logger: TestSupport.quietLogger,
+            clock: clock,
+            transport: collector
+        )
         agent.start()
 
         let first = Self.runWorkload(agent: agent, clock: clock, count: 1_000, name: "/orders", t: 500_000_000)
@@ -64,7 +69,10 @@ import Testing
         let orders = try #require(firstTotals["GET /orders"])
         #expect(orders.count == 1_000)
         #expect(orders.errors == first.errors)
-        #expect(orders.apdex == ApdexCounts(satisfied: first.satisfied, tolerating: first.tolerating, frustrated: first.frustrated))
+        #expect(
+            orders.apdex
+                == ApdexCounts(satisfied: first.satisfied, tolerating: first.tolerating, frustrated: first.frustrated)
+        )
         #expect(collector.acceptedTransactions.allSatisfy { $0.apdexT == 0.5 })
 
         // Percentiles from the merged histograms are within the documented 1 %.
@@ -83,8 +91,22 @@ import Testing
         await agent.shutdown()
         let later = collector.acceptedBatches.dropFirst().flatMap { $0.intervals.flatMap(\.transactions) }
         let laterTotals = TestSupport.totals(later)
-        #expect(laterTotals["GET /orders"]?.apdex == ApdexCounts(satisfied: second.satisfied, tolerating: second.tolerating, frustrated: second.frustrated))
-        #expect(laterTotals["GET /special"]?.apdex == ApdexCounts(satisfied: special.satisfied, tolerating: special.tolerating, frustrated: special.frustrated))
+        #expect(
+            laterTotals["GET /orders"]?.apdex
+                == ApdexCounts(
+                    satisfied: second.satisfied,
+                    tolerating: second.tolerating,
+                    frustrated: second.frustrated
+                )
+        )
+        #expect(
+            laterTotals["GET /special"]?.apdex
+                == ApdexCounts(
+                    satisfied: special.satisfied,
+                    tolerating: special.tolerating,
+                    frustrated: special.frustrated
+                )
+        )
         #expect(later.filter { $0.name == "GET /orders" }.allSatisfy { $0.apdexT == 0.3 })
         #expect(later.filter { $0.name == "GET /special" }.allSatisfy { $0.apdexT == 1.0 })
     }
@@ -92,7 +114,12 @@ import Testing
     @Test func metricsLandInTheMinuteTheyEnded() async throws {
         let clock = ManualAgentClock(unixSeconds: 1_764_000_000 - 1_764_000_000 % 60)
         let collector = InMemoryCollectorTransport()
-        let agent = APMAgent(configuration: TestSupport.configuration(), logger: TestSupport.quietLogger, clock: clock, transport: collector)
+        let agent = APMAgent(
+            configuration: TestSupport.configuration(),
+            logger: TestSupport.quietLogger,
+            clock: clock,
+            transport: collector
+        )
         agent.start()
         for _ in 0..<3 {
             let transaction = agent.startBackgroundTransaction(name: "nightly-report")
@@ -104,20 +131,34 @@ import Testing
         let base = Int64(1_764_000_000 - 1_764_000_000 % 60)
         // Ends at +50 s, +100 s, +150 s: minutes 0, 1 and 2.
         #expect(intervals.map(\.start).sorted() == [base, base + 60, base + 120])
-        #expect(intervals.allSatisfy { $0.transactions.first?.kind == .background && $0.transactions.first?.count == 1 })
+        #expect(
+            intervals.allSatisfy { $0.transactions.first?.kind == .background && $0.transactions.first?.count == 1 }
+        )
     }
 
     @Test func breakdownSplitsDatabaseExternalAndApplicationTime() async throws {
         let clock = ManualAgentClock()
         let collector = InMemoryCollectorTransport()
-        let agent = APMAgent(configuration: TestSupport.configuration(), logger: TestSupport.quietLogger, clock: clock, transport: collector)
+        let agent = APMAgent(
+            configuration: TestSupport.configuration(),
+            logger: TestSupport.quietLogger,
+            clock: clock,
+            transport: collector
+        )
         agent.start()
         let transaction = agent.startWebTransaction(method: "POST", route: "/checkout")
         clock.advance(seconds: 0.010)  // own code
-        let query = transaction.startDatastoreSegment(system: "postgresql", statement: "SELECT * FROM carts WHERE id = $1")
+        let query = transaction.startDatastoreSegment(
+            system: "postgresql",
+            statement: "SELECT * FROM carts WHERE id = $1"
+        )
         clock.advance(seconds: 0.100)
         query.end()
-        let payment = transaction.startExternalSegment(host: "payments.example.com", method: "POST", url: "https://payments.example.com/charge?card=4111")
+        let payment = transaction.startExternalSegment(
+            host: "payments.example.com",
+            method: "POST",
+            url: "https://payments.example.com/charge?card=4111"
+        )
         clock.advance(seconds: 0.200)
         payment.end(status: 201)
         let render = transaction.startSegment("render receipt")
@@ -140,7 +181,11 @@ import Testing
 
         let segments = collector.acceptedBatches.flatMap { $0.intervals.flatMap(\.segments) }
         let names = Set(segments.map(\.name))
-        #expect(names == ["Postgres SELECT carts", "External payments.example.com", "render receipt", "Postgres INSERT receipts"])
+        #expect(
+            names == [
+                "Postgres SELECT carts", "External payments.example.com", "render receipt", "Postgres INSERT receipts",
+            ]
+        )
         let render_ = try #require(segments.first { $0.name == "render receipt" })
         #expect(abs(render_.totalDuration - 0.090) < 1e-9)
         #expect(abs(render_.exclusiveDuration - 0.040) < 1e-9)
@@ -149,14 +194,25 @@ import Testing
     @Test func slowTransactionsBecomeTracesWithObfuscatedSQLAndNoQueryStrings() async throws {
         let clock = ManualAgentClock()
         let collector = InMemoryCollectorTransport()
-        let agent = APMAgent(configuration: TestSupport.configuration(), logger: TestSupport.quietLogger, clock: clock, transport: collector)
+        let agent = APMAgent(
+            configuration: TestSupport.configuration(),
+            logger: TestSupport.quietLogger,
+            clock: clock,
+            transport: collector
+        )
         agent.start()
         let transaction = agent.startWebTransaction(method: "GET", route: "/users/{id}")
         transaction.setAttribute("user_tier", "gold")
-        let query = transaction.startDatastoreSegment(system: "postgresql", statement: "SELECT * FROM users WHERE email = 'a@b.c'")
+        let query = transaction.startDatastoreSegment(
+            system: "postgresql",
+            statement: "SELECT * FROM users WHERE email = 'a@b.c'"
+        )
         clock.advance(seconds: 2.5)
         query.end()
-        let call = transaction.startExternalSegment(host: "api.example.com", url: "https://api.example.com/v1/x?token=secret")
+        let call = transaction.startExternalSegment(
+            host: "api.example.com",
+            url: "https://api.example.com/v1/x?token=secret"
+        )
         clock.advance(seconds: 0.1)
         call.end(status: 200)
         transaction.end()
@@ -186,7 +242,10 @@ import Testing
         let collector = InMemoryCollectorTransport()
         let agent = APMAgent(
             configuration: TestSupport.configuration { $0.errorCollector.ignoreErrors = ["CancellationError"] },
-            logger: TestSupport.quietLogger, clock: clock, transport: collector)
+            logger: TestSupport.quietLogger,
+            clock: clock,
+            transport: collector
+        )
         agent.start()
 
         let failing = agent.startWebTransaction(method: "POST", route: "/pay")
@@ -228,12 +287,21 @@ import Testing
         let clock = ManualAgentClock()
         let collector = InMemoryCollectorTransport()
         let agent = APMAgent(
-            configuration: TestSupport.configuration { $0.highSecurity = true; $0.transactionTracer.recordSQL = .raw },
-            logger: TestSupport.quietLogger, clock: clock, transport: collector)
+            configuration: TestSupport.configuration {
+                $0.highSecurity = true
+                $0.transactionTracer.recordSQL = .raw
+            },
+            logger: TestSupport.quietLogger,
+            clock: clock,
+            transport: collector
+        )
         agent.start()
         let transaction = agent.startWebTransaction(method: "GET", route: "/account")
         transaction.setAttribute("email", "a@b.c")
-        let query = transaction.startDatastoreSegment(system: "mysql", statement: "SELECT * FROM users WHERE email = 'a@b.c'")
+        let query = transaction.startDatastoreSegment(
+            system: "mysql",
+            statement: "SELECT * FROM users WHERE email = 'a@b.c'"
+        )
         clock.advance(seconds: 3)
         query.end()
         transaction.noticeError(type: "LeakError", message: "password=hunter2")
@@ -248,7 +316,12 @@ import Testing
     @Test func ignoredAndExplicitlyNamedTransactions() async throws {
         let clock = ManualAgentClock()
         let collector = InMemoryCollectorTransport()
-        let agent = APMAgent(configuration: TestSupport.configuration(), logger: TestSupport.quietLogger, clock: clock, transport: collector)
+        let agent = APMAgent(
+            configuration: TestSupport.configuration(),
+            logger: TestSupport.quietLogger,
+            clock: clock,
+            transport: collector
+        )
         agent.start()
         let health = agent.startWebTransaction(method: "GET", route: "/health")
         health.ignore()
@@ -267,7 +340,10 @@ import Testing
         let collector = InMemoryCollectorTransport()
         let agent = APMAgent(
             configuration: TestSupport.configuration { $0.maxTransactionNames = 10 },
-            logger: TestSupport.quietLogger, clock: clock, transport: collector)
+            logger: TestSupport.quietLogger,
+            clock: clock,
+            transport: collector
+        )
         agent.start()
         for i in 0..<50 {
             let transaction = agent.startBackgroundTransaction(name: "job-\(String(i, radix: 36))x")

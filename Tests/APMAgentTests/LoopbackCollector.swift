@@ -53,7 +53,10 @@ final class LoopbackCollector: Sendable {
                     return state.committed[batch.batchID] != nil
                 }
                 let reply = IngestReply(batchID: batch.batchID, duplicate: duplicate, apdexT: 0.5)
-                return Response(status: .accepted, body: .init(byteBuffer: ByteBuffer(bytes: try WireCoding.makeEncoder().encode(reply))))
+                return Response(
+                    status: .accepted,
+                    body: .init(byteBuffer: ByteBuffer(bytes: try WireCoding.makeEncoder().encode(reply)))
+                )
             case .status(let code, let retryAfter):
                 var headers = HTTPFields()
                 if let retryAfter { headers[.retryAfter] = retryAfter }
@@ -66,7 +69,11 @@ final class LoopbackCollector: Sendable {
         }
         var logger = Logger(label: "loopback-collector")
         logger.logLevel = .critical
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: logger)
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname("127.0.0.1", port: port)),
+            logger: logger
+        )
         let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
@@ -94,8 +101,12 @@ final class LoopbackCollector: Sendable {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = 0
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
@@ -107,7 +118,9 @@ final class LoopbackCollector: Sendable {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         } == 0
     }
 }

@@ -38,7 +38,8 @@ enum TestSupport {
     }
 
     /// Sums the accepted transaction metrics per name.
-    static func totals(_ metrics: [TransactionMetric]) -> [String: (count: UInt64, errors: UInt64, apdex: ApdexCounts)] {
+    static func totals(_ metrics: [TransactionMetric]) -> [String: (count: UInt64, errors: UInt64, apdex: ApdexCounts)]
+    {
         var result: [String: (count: UInt64, errors: UInt64, apdex: ApdexCounts)] = [:]
         for metric in metrics {
             var entry = result[metric.name] ?? (0, 0, ApdexCounts())

@@ -17,7 +17,11 @@ import Tracing
 enum GlobalTracing {
     static let collector = InMemoryCollectorTransport()
     static let agent: APMAgent = {
-        let agent = APMAgent(configuration: TestSupport.configuration { $0.harvestInterval = .milliseconds(50) }, logger: TestSupport.quietLogger, transport: collector)
+        let agent = APMAgent(
+            configuration: TestSupport.configuration { $0.harvestInterval = .milliseconds(50) },
+            logger: TestSupport.quietLogger,
+            transport: collector
+        )
         InstrumentationSystem.bootstrap(agent.tracer)
         agent.start()
         return agent
@@ -37,7 +41,10 @@ enum GlobalTracing {
             seenTraceparent.withLock { $0 = request.headers[HTTPField.Name("traceparent")!] }
             return "{}"
         }
-        let downstreamApp = Application(router: downstream, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        let downstreamApp = Application(
+            router: downstream,
+            configuration: .init(address: .hostname("127.0.0.1", port: 0))
+        )
         try await downstreamApp.test(.live) { downstreamClient in
             let port = downstreamClient.port!
             // Bootstrap happened before the HTTPClient is created, so it picks up the agent's tracer.
@@ -55,7 +62,10 @@ enum GlobalTracing {
                 withSpan("render") { _ in }
                 let ids = AgentLogging.traceMetadataProvider.get()
                 if case .string(let traceID) = ids["trace_id"] { logTraceIDs.withLock { $0.append(traceID) } }
-                let response = try await httpClient.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/profile?secret=1"), timeout: .seconds(5))
+                let response = try await httpClient.execute(
+                    HTTPClientRequest(url: "http://127.0.0.1:\(port)/profile?secret=1"),
+                    timeout: .seconds(5)
+                )
                 _ = try await response.body.collect(upTo: 1 << 20)
                 return "user \(id)"
             }
@@ -73,13 +83,19 @@ enum GlobalTracing {
             try await httpClient.shutdown()
         }
         agent.flush()
-        #expect(await TestSupport.waitUntil { TestSupport.totals(collector.acceptedTransactions)["GET /users/{id}"]?.count == 3 })
+        #expect(
+            await TestSupport.waitUntil {
+                TestSupport.totals(collector.acceptedTransactions)["GET /users/{id}"]?.count == 3
+            }
+        )
         let totals = TestSupport.totals(collector.acceptedTransactions)
         #expect(totals["GET /fail"]?.errors == 1)
         #expect(totals["GET /missing"]?.errors == 0)
         #expect(!totals.keys.contains { $0.contains("42") || $0.contains("123456") || $0.contains("/no/such") })
 
-        let segments = collector.acceptedBatches.flatMap { $0.intervals.flatMap(\.segments) }.filter { $0.transaction == "GET /users/{id}" }
+        let segments = collector.acceptedBatches.flatMap { $0.intervals.flatMap(\.segments) }.filter {
+            $0.transaction == "GET /users/{id}"
+        }
         let database = try #require(segments.first { $0.category == .datastore })
         #expect(database.name == "Postgres SELECT users")
         #expect(database.count == 3)
@@ -105,14 +121,22 @@ enum GlobalTracing {
         router.middlewares.add(TracingMiddleware())
         router.get("/continue") { _, _ -> String in
             var headers: [String: String] = [:]
-            InstrumentationSystem.instrument.inject(InstrumentationContext.current ?? .topLevel, into: &headers, using: DictionaryInjector())
+            InstrumentationSystem.instrument.inject(
+                InstrumentationContext.current ?? .topLevel,
+                into: &headers,
+                using: DictionaryInjector()
+            )
             inside.withLock { $0 = headers["traceparent"] }
             return "ok"
         }
         let app = Application(router: router)
         let incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
         try await app.test(.router) { client in
-            try await client.execute(uri: "/continue", method: .get, headers: [HTTPField.Name("traceparent")!: incoming]) { _ in }
+            try await client.execute(
+                uri: "/continue",
+                method: .get,
+                headers: [HTTPField.Name("traceparent")!: incoming]
+            ) { _ in }
         }
         let outgoing = try #require(inside.withLock { $0 })
         #expect(outgoing.hasPrefix("00-4bf92f3577b34da6a3ce929d0e0e4736-"))
@@ -131,16 +155,23 @@ enum GlobalTracing {
             span.setStatus(.init(code: .error))
         }
         agent.flush()
-        #expect(await TestSupport.waitUntil { TestSupport.totals(collector.acceptedTransactions)["nightly-cleanup"] != nil })
+        #expect(
+            await TestSupport.waitUntil { TestSupport.totals(collector.acceptedTransactions)["nightly-cleanup"] != nil }
+        )
         let metric = try #require(collector.acceptedTransactions.first { $0.name == "nightly-cleanup" })
         #expect(metric.kind == .background)
         #expect(metric.errorCount == 1)
-        let segment = collector.acceptedBatches.flatMap { $0.intervals.flatMap(\.segments) }.first { $0.transaction == "nightly-cleanup" }
+        let segment = collector.acceptedBatches.flatMap { $0.intervals.flatMap(\.segments) }.first {
+            $0.transaction == "nightly-cleanup"
+        }
         #expect(segment?.name == "SQLite DELETE sessions")
     }
 
     @Test func traceparentParsing() {
-        #expect(TraceContext(traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")?.spanID.description == "00f067aa0ba902b7")
+        #expect(
+            TraceContext(traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")?.spanID.description
+                == "00f067aa0ba902b7"
+        )
         #expect(TraceContext(traceparent: "00-00000000000000000000000000000000-00f067aa0ba902b7-01") == nil)
         #expect(TraceContext(traceparent: "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01") == nil)
         #expect(TraceContext(traceparent: "garbage") == nil)

@@ -11,21 +11,61 @@ import Testing
         histogram.record(seconds: 0.7)
         histogram.record(seconds: 3)
         let metric = TransactionMetric(
-            name: "GET /users/{id}", kind: .web, count: 3, errorCount: 1, apdexT: 0.5,
-            satisfied: 1, tolerating: 1, frustrated: 1, totalDuration: 3.8, minDuration: 0.1, maxDuration: 3,
-            sumOfSquares: 9.5, breakdown: TimeBreakdown(database: 1, external: 0.5, application: 2.3), histogram: histogram)
+            name: "GET /users/{id}",
+            kind: .web,
+            count: 3,
+            errorCount: 1,
+            apdexT: 0.5,
+            satisfied: 1,
+            tolerating: 1,
+            frustrated: 1,
+            totalDuration: 3.8,
+            minDuration: 0.1,
+            maxDuration: 3,
+            sumOfSquares: 9.5,
+            breakdown: TimeBreakdown(database: 1, external: 0.5, application: 2.3),
+            histogram: histogram
+        )
         let segment = SegmentMetric(
-            transaction: "GET /users/{id}", name: "Postgres SELECT users", category: .datastore, system: "postgresql",
-            operation: "SELECT", target: "users", count: 2, totalDuration: 1, exclusiveDuration: 1, minDuration: 0.2,
-            maxDuration: 0.8)
+            transaction: "GET /users/{id}",
+            name: "Postgres SELECT users",
+            category: .datastore,
+            system: "postgresql",
+            operation: "SELECT",
+            target: "users",
+            count: 2,
+            totalDuration: 1,
+            exclusiveDuration: 1,
+            minDuration: 0.2,
+            maxDuration: 0.8
+        )
         return AgentBatch(
             batchID: "6f1c2a9e-8d7b-4c3a-9e2f-1a2b3c4d5e6f",
             agent: AgentIdentity(appName: "shop", host: "web-1", pid: 42, agentVersion: "0.1.0"),
-            createdAt: now, apdexT: 0.5,
+            createdAt: now,
+            apdexT: 0.5,
             intervals: [MetricInterval(start: Int64(now) / 60 * 60, transactions: [metric], segments: [segment])],
-            traces: [TransactionTrace(traceID: String(repeating: "a", count: 32), transaction: "GET /users/{id}", kind: .web, start: now - 5, duration: 3,
-                                      segments: [TraceSegment(parent: nil, name: "Postgres SELECT users", category: .datastore, offset: 0.1, duration: 0.8, statement: "SELECT * FROM users WHERE id = ?")])],
-            errors: [ErrorSample(timestamp: now - 5, transaction: "GET /users/{id}", type: "HTTP 500", message: "boom")])
+            traces: [
+                TransactionTrace(
+                    traceID: String(repeating: "a", count: 32),
+                    transaction: "GET /users/{id}",
+                    kind: .web,
+                    start: now - 5,
+                    duration: 3,
+                    segments: [
+                        TraceSegment(
+                            parent: nil,
+                            name: "Postgres SELECT users",
+                            category: .datastore,
+                            offset: 0.1,
+                            duration: 0.8,
+                            statement: "SELECT * FROM users WHERE id = ?"
+                        )
+                    ]
+                )
+            ],
+            errors: [ErrorSample(timestamp: now - 5, transaction: "GET /users/{id}", type: "HTTP 500", message: "boom")]
+        )
     }
 
     @Test func roundTripsThroughJSON() throws {
@@ -65,7 +105,9 @@ import Testing
     }
 
     @Test func wrongTypeNamesTheFieldPath() throws {
-        var object = try JSONSerialization.jsonObject(with: WireCoding.makeEncoder().encode(Self.sampleBatch())) as! [String: Any]
+        var object =
+            try JSONSerialization.jsonObject(with: WireCoding.makeEncoder().encode(Self.sampleBatch()))
+            as! [String: Any]
         var intervals = object["intervals"] as! [[String: Any]]
         var transactions = intervals[0]["transactions"] as! [[String: Any]]
         transactions[0]["count"] = "three"
@@ -91,12 +133,17 @@ import Testing
             }
         }
         expectInvalid("intervals[0].transactions[0]") { $0.intervals[0].transactions[0].satisfied = 2 }
-        expectInvalid("intervals[0].transactions[0].total_duration") { $0.intervals[0].transactions[0].totalDuration = -1 }
+        expectInvalid("intervals[0].transactions[0].total_duration") {
+            $0.intervals[0].transactions[0].totalDuration = -1
+        }
         expectInvalid("intervals[0].transactions[0].error_count") { $0.intervals[0].transactions[0].errorCount = 4 }
         expectInvalid("intervals[0].start") { $0.intervals[0].start = Int64(Self.now) + 86_400 / 60 * 60 }
         expectInvalid("intervals[0].start") { $0.intervals[0].start = 60 }
         expectInvalid("intervals[0].start") { $0.intervals[0].start += 1 }
-        expectInvalid("intervals[0].transactions[0].histogram") { $0.intervals[0].transactions[0].count = 4; $0.intervals[0].transactions[0].frustrated = 2 }
+        expectInvalid("intervals[0].transactions[0].histogram") {
+            $0.intervals[0].transactions[0].count = 4
+            $0.intervals[0].transactions[0].frustrated = 2
+        }
         expectInvalid("intervals[0].transactions[0].name") { $0.intervals[0].transactions[0].name = "" }
         expectInvalid("batch_id") { $0.batchID = "x" }
         expectInvalid("apdex_t") { $0.apdexT = 0 }

@@ -21,6 +21,8 @@ import Testing
     @Test func rejectsGarbageAndTruncation() throws {
         #expect(throws: WireFormatError.self) { try Gzip.decompress(Data("not gzip".utf8), maxOutputSize: 1000) }
         let compressed = try Gzip.compress(Data(repeating: 7, count: 10_000))
-        #expect(throws: WireFormatError.self) { try Gzip.decompress(compressed.prefix(compressed.count / 2), maxOutputSize: 100_000) }
+        #expect(throws: WireFormatError.self) {
+            try Gzip.decompress(compressed.prefix(compressed.count / 2), maxOutputSize: 100_000)
+        }
     }
 }

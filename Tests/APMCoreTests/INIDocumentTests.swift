@@ -33,7 +33,8 @@ import Testing
             try INIDocument(parsing: text, path: "x.ini")
         } throws: { error in
             guard let error = error as? ConfigurationError else { return false }
-            return error.code == .syntax && error.line == line && error.file == "x.ini" && error.message.contains(fragment)
+            return error.code == .syntax && error.line == line && error.file == "x.ini"
+                && error.message.contains(fragment)
         }
     }
 }

@@ -53,8 +53,14 @@ import Testing
         var ha = LatencyHistogram()
         var hb = LatencyHistogram()
         var all = LatencyHistogram()
-        a.forEach { ha.record(seconds: $0); all.record(seconds: $0) }
-        b.forEach { hb.record(seconds: $0); all.record(seconds: $0) }
+        for value in a {
+            ha.record(seconds: value)
+            all.record(seconds: value)
+        }
+        for value in b {
+            hb.record(seconds: value)
+            all.record(seconds: value)
+        }
         var merged = ha
         merged.merge(hb)
         #expect(merged == all)
@@ -91,6 +97,8 @@ import Testing
         let bad = Data(#"{"first_index": 5000, "counts": [1]}"#.utf8)
         #expect(throws: DecodingError.self) { try WireCoding.makeDecoder().decode(LatencyHistogram.self, from: bad) }
         let negative = Data(#"{"first_index": -1, "counts": [1]}"#.utf8)
-        #expect(throws: DecodingError.self) { try WireCoding.makeDecoder().decode(LatencyHistogram.self, from: negative) }
+        #expect(throws: DecodingError.self) {
+            try WireCoding.makeDecoder().decode(LatencyHistogram.self, from: negative)
+        }
     }
 }

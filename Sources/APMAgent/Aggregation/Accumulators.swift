@@ -77,7 +77,11 @@ struct TransactionAccumulator: Sendable {
             minDuration: count == 0 ? 0 : Double(min) / 1e9,
             maxDuration: Double(max) / 1e9,
             sumOfSquares: sumOfSquares,
-            breakdown: TimeBreakdown(database: database, external: external, application: Swift.max(0, totalSeconds - database - external)),
+            breakdown: TimeBreakdown(
+                database: database,
+                external: external,
+                application: Swift.max(0, totalSeconds - database - external)
+            ),
             histogram: histogram
         )
     }

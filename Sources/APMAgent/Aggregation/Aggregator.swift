@@ -103,7 +103,12 @@ final class Aggregator: Sendable {
             }
             let zone = threshold.zone(durationNanoseconds: duration, isError: isError)
             shard.transactions[key, default: TransactionAccumulator(kind: kind)].record(
-                duration: duration, zone: zone, isError: isError, database: database, external: external)
+                duration: duration,
+                zone: zone,
+                isError: isError,
+                database: database,
+                external: external
+            )
 
             for record in segments {
                 let stop = record.end == 0 ? max(transactionEnd, record.start) : record.end
@@ -115,7 +120,10 @@ final class Aggregator: Sendable {
                     segmentKey.segment = .overflow(record.category)
                 }
                 shard.segments[segmentKey, default: SegmentAccumulator()].record(
-                    duration: segmentDuration, exclusive: exclusive, isError: record.isError)
+                    duration: segmentDuration,
+                    exclusive: exclusive,
+                    isError: record.isError
+                )
             }
             for (segment, entry) in overflowSegments {
                 var segmentKey = ScopedSegmentKey(minute: minute, transaction: name, segment: segment)

@@ -32,7 +32,9 @@ final class SampleReservoir: Sendable {
         state.withLock { state in
             if state.traces.count < maxTraces {
                 state.traces.append(trace)
-            } else if let fastest = state.traces.indices.min(by: { state.traces[$0].duration < state.traces[$1].duration }),
+            } else if let fastest = state.traces.indices.min(by: {
+                state.traces[$0].duration < state.traces[$1].duration
+            }),
                 state.traces[fastest].duration < trace.duration
             {
                 state.traces[fastest] = trace

@@ -46,7 +46,8 @@ extension AgentConfiguration {
                     .unreadableFile,
                     file: path,
                     key: "APM_CONFIG_FILE",
-                    message: "cannot read the config file (\(error.localizedDescription)); check the path, or unset APM_CONFIG_FILE"
+                    message:
+                        "cannot read the config file (\(error.localizedDescription)); check the path, or unset APM_CONFIG_FILE"
                 )
             }
             document = try INIDocument(parsing: text, path: path)
@@ -82,7 +83,8 @@ extension AgentConfiguration {
                 try apply(section, of: document, to: &configuration, warnings: &warnings)
             }
         }
-        let environmentName = environment["APM_ENVIRONMENT"].flatMap { $0.isEmpty ? nil : $0 } ?? configuration.environment
+        let environmentName =
+            environment["APM_ENVIRONMENT"].flatMap { $0.isEmpty ? nil : $0 } ?? configuration.environment
         configuration.environment = environmentName
         if let document, !environmentName.isEmpty {
             for section in document.sections(named: "agent:\(environmentName)") {
@@ -160,14 +162,17 @@ extension AgentConfiguration {
             return nil
         },
         "app_name": { config, value in
-            guard !value.isEmpty, value.utf8.count <= 255, !value.contains(where: { $0.isNewline || $0.asciiValue.map { $0 < 32 } == true }) else {
+            guard !value.isEmpty, value.utf8.count <= 255,
+                !value.contains(where: { $0.isNewline || $0.asciiValue.map { $0 < 32 } == true })
+            else {
                 return "must be 1 to 255 characters without control characters"
             }
             config.appName = value
             return nil
         },
         "collector_url": { config, value in
-            guard let url = URL(string: value), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+            guard let url = URL(string: value), let scheme = url.scheme?.lowercased(),
+                scheme == "http" || scheme == "https",
                 url.host?.isEmpty == false, url.query == nil
             else {
                 return "must be an http:// or https:// URL with a host, such as http://127.0.0.1:7070"
@@ -195,7 +200,9 @@ extension AgentConfiguration {
             return nil
         },
         "apdex_t": { config, value in
-            guard let seconds = Double(value), let threshold = ApdexThreshold(seconds: seconds), seconds >= 0.001, seconds <= 3600 else {
+            guard let seconds = Double(value), let threshold = ApdexThreshold(seconds: seconds), seconds >= 0.001,
+                seconds <= 3600
+            else {
                 return "must be a number of seconds from 0.001 to 3600, e.g. 0.5"
             }
             config.apdexT = threshold
@@ -211,7 +218,9 @@ extension AgentConfiguration {
             var labels: [String: String] = [:]
             for pair in value.split(separator: ";", omittingEmptySubsequences: true) {
                 let parts = pair.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, parts[0].count <= 255, parts[1].count <= 255 else {
+                guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, parts[0].count <= 255,
+                    parts[1].count <= 255
+                else {
                     return "must be key:value pairs separated by ';', e.g. team:checkout;region:eu"
                 }
                 labels[parts[0]] = parts[1]
@@ -256,7 +265,8 @@ extension AgentConfiguration {
                 {
                     codes.formUnion(low...high)
                 } else {
-                    return "must be HTTP status codes (100-599) or ranges separated by spaces or commas, e.g. 404 409-410"
+                    return
+                        "must be HTTP status codes (100-599) or ranges separated by spaces or commas, e.g. 404 409-410"
                 }
             }
             config.errorCollector.ignoreStatusCodes = codes
@@ -284,7 +294,10 @@ extension AgentConfiguration {
         }
     }
 
-    private static func intSetting(range: ClosedRange<Int>, _ set: @escaping @Sendable (inout AgentConfiguration, Int) -> Void) -> Setting {
+    private static func intSetting(
+        range: ClosedRange<Int>,
+        _ set: @escaping @Sendable (inout AgentConfiguration, Int) -> Void
+    ) -> Setting {
         { config, value in
             guard let number = Int(value), range.contains(number) else {
                 return "must be a whole number from \(range.lowerBound) to \(range.upperBound)"
@@ -306,7 +319,8 @@ extension AgentConfiguration {
                 text = text.dropLast()
             }
             guard let seconds = Double(text), seconds.isFinite, range.contains(seconds) else {
-                return "must be a number of seconds from \(range.lowerBound.formatted()) to \(range.upperBound.formatted()), e.g. 10 or 10s"
+                return
+                    "must be a number of seconds from \(range.lowerBound.formatted()) to \(range.upperBound.formatted()), e.g. 10 or 10s"
             }
             config[keyPath: keyPath] = .nanoseconds(Int64((seconds * 1e9).rounded()))
             return nil

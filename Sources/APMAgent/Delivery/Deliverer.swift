@@ -77,7 +77,9 @@ final class Deliverer {
             $0.droppedTransactions += lost + harvest.dropped.transactions
         }
         if lost > 0 {
-            logger.warning("apm: the collector has been unreachable too long; dropped the metrics of \(lost) transactions to stay within max_memory_mb")
+            logger.warning(
+                "apm: the collector has been unreachable too long; dropped the metrics of \(lost) transactions to stay within max_memory_mb"
+            )
         }
     }
 
@@ -113,7 +115,9 @@ final class Deliverer {
                 try? await Task.sleep(until: nextAttempt)
             }
             if let deadline, ContinuousClock.now >= deadline { return }
-            let timeout = deadline.map { min(core.configuration.requestTimeout, $0 - ContinuousClock.now) } ?? core.configuration.requestTimeout
+            let timeout =
+                deadline.map { min(core.configuration.requestTimeout, $0 - ContinuousClock.now) }
+                ?? core.configuration.requestTimeout
             let outcome = await attempt(batch, timeout: timeout)
             switch outcome {
             case .acknowledged:
@@ -174,12 +178,18 @@ final class Deliverer {
         do {
             response = try await transport.send(request)
         } catch {
-            return failed("cannot reach the collector at \(core.configuration.collectorURL) (\(error))", batch: batch, retryAfter: nil)
+            return failed(
+                "cannot reach the collector at \(core.configuration.collectorURL) (\(error))",
+                batch: batch,
+                retryAfter: nil
+            )
         }
         switch response.status {
         case 200..<300:
             if attempts > 0 {
-                logger.info("apm: the collector is reachable again; batch \(batch.batchID) delivered after \(attempts + 1) attempts")
+                logger.info(
+                    "apm: the collector is reachable again; batch \(batch.batchID) delivered after \(attempts + 1) attempts"
+                )
             }
             statistics.withLock {
                 $0.batchesAcknowledged += 1
@@ -196,16 +206,26 @@ final class Deliverer {
             return .stop
         case 413:
             if !batch.traces.isEmpty || !batch.errors.isEmpty {
-                logger.warning("apm: the collector found batch \(batch.batchID) too large; retrying without traces and error samples")
+                logger.warning(
+                    "apm: the collector found batch \(batch.batchID) too large; retrying without traces and error samples"
+                )
                 return .stripSamplesAndRetry
             }
-            logger.error("apm: the collector found batch \(batch.batchID) too large even without samples; it is dropped")
+            logger.error(
+                "apm: the collector found batch \(batch.batchID) too large even without samples; it is dropped"
+            )
             return .drop
         case 408, 429, 500..<600:
-            return failed("the collector answered HTTP \(response.status)", batch: batch, retryAfter: Self.retryAfter(response))
+            return failed(
+                "the collector answered HTTP \(response.status)",
+                batch: batch,
+                retryAfter: Self.retryAfter(response)
+            )
         default:
             let detail = String(decoding: response.body.prefix(500), as: UTF8.self)
-            logger.error("apm: the collector rejected batch \(batch.batchID) with HTTP \(response.status): \(detail); it is dropped")
+            logger.error(
+                "apm: the collector rejected batch \(batch.batchID) with HTTP \(response.status): \(detail); it is dropped"
+            )
             return .drop
         }
     }
@@ -230,7 +250,9 @@ final class Deliverer {
             if let threshold = ApdexThreshold(seconds: seconds) { settings.transactions[name] = threshold }
         }
         if settings != core.aggregator.apdexSettings {
-            logger.info("apm: the collector set Apdex T to \(app.seconds) s (\(settings.transactions.count) transaction overrides)")
+            logger.info(
+                "apm: the collector set Apdex T to \(app.seconds) s (\(settings.transactions.count) transaction overrides)"
+            )
             core.aggregator.updateApdex(settings)
         }
     }
@@ -245,7 +267,8 @@ final class Deliverer {
     }
 
     private static func retryAfter(_ response: CollectorResponse) -> Duration? {
-        guard let value = response.headers["retry-after"], let seconds = Double(value.trimmingCharacters(in: .whitespaces)),
+        guard let value = response.headers["retry-after"],
+            let seconds = Double(value.trimmingCharacters(in: .whitespaces)),
             seconds.isFinite, seconds >= 0
         else { return nil }
         return .milliseconds(Int64(min(seconds, 600) * 1000))
@@ -253,7 +276,8 @@ final class Deliverer {
 
     private static func estimatedBytes(of batch: AgentBatch) -> Int {
         batch.intervals.reduce(0) { sum, interval in
-            sum + interval.transactions.reduce(0) { $0 + 256 + $1.histogram.counts.count * 8 } + interval.segments.count * 192
+            sum + interval.transactions.reduce(0) { $0 + 256 + $1.histogram.counts.count * 8 } + interval.segments.count
+                * 192
         }
     }
 }

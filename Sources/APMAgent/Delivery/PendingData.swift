@@ -13,7 +13,8 @@ struct PendingData: Sendable {
         transactions.isEmpty && segments.isEmpty && traces.isEmpty && errors.isEmpty && dropped.isZero
     }
 
-    mutating func absorb(_ harvest: Aggregator.Harvest, samples: SampleReservoir.State, maxTraces: Int, maxErrors: Int) {
+    mutating func absorb(_ harvest: Aggregator.Harvest, samples: SampleReservoir.State, maxTraces: Int, maxErrors: Int)
+    {
         transactions.merge(harvest.transactions) { a, b in
             var merged = a
             merged.merge(b)
@@ -53,7 +54,9 @@ struct PendingData: Sendable {
     @discardableResult
     mutating func enforce(budget: Int) -> UInt64 {
         var droppedTransactions: UInt64 = 0
-        while estimatedBytes > budget, let oldest = transactions.keys.map(\.minute).min() ?? segments.keys.map(\.minute).min() {
+        while estimatedBytes > budget,
+            let oldest = transactions.keys.map(\.minute).min() ?? segments.keys.map(\.minute).min()
+        {
             for (key, value) in transactions where key.minute == oldest {
                 droppedTransactions += value.count
                 transactions[key] = nil
@@ -73,11 +76,13 @@ struct PendingData: Sendable {
         var intervals: [Int64: MetricInterval] = [:]
         for (key, value) in transactions {
             intervals[key.minute, default: MetricInterval(start: key.minute)].transactions.append(
-                value.metric(name: key.name, apdexNanoseconds: key.apdexNanoseconds))
+                value.metric(name: key.name, apdexNanoseconds: key.apdexNanoseconds)
+            )
         }
         for (key, value) in segments {
             intervals[key.minute, default: MetricInterval(start: key.minute)].segments.append(
-                value.metric(transaction: key.transaction, key: key.segment))
+                value.metric(transaction: key.transaction, key: key.segment)
+            )
         }
         let sorted = intervals.values.sorted { $0.start < $1.start }.map { interval -> MetricInterval in
             var interval = interval

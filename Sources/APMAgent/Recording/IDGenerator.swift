@@ -41,7 +41,8 @@ public struct TraceID: Sendable, Hashable, CustomStringConvertible {
     ///
     /// - Parameter text: 32 hex digits.
     public init?(hex text: Substring) {
-        guard text.utf8.count == 32, let high = UInt64(text.prefix(16), radix: 16), let low = UInt64(text.suffix(16), radix: 16),
+        guard text.utf8.count == 32, let high = UInt64(text.prefix(16), radix: 16),
+            let low = UInt64(text.suffix(16), radix: 16),
             high != 0 || low != 0
         else { return nil }
         self.init(high: high, low: low)

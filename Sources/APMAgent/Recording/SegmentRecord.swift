@@ -45,7 +45,9 @@ struct SegmentKey: Hashable, Sendable {
         switch category {
         case .datastore:
             let product = Self.productName(system)
-            return [product, operation.isEmpty ? "other" : operation, target].filter { !$0.isEmpty }.joined(separator: " ")
+            return [product, operation.isEmpty ? "other" : operation, target].filter { !$0.isEmpty }.joined(
+                separator: " "
+            )
         case .external:
             return "External \(operation.isEmpty ? "unknown" : operation)"
         case .custom:

@@ -87,7 +87,12 @@ public struct Transaction: Sendable {
     public func noticeError(type: String, message: String) {
         guard let storage, storage.core.configuration.errorCollector.enabled else { return }
         guard !storage.core.configuration.errorCollector.ignoreErrors.contains(type) else { return }
-        storage.noticeError(type: type, message: message, stack: StackCapture.current(), at: storage.core.clock.now().unixNanoseconds)
+        storage.noticeError(
+            type: type,
+            message: message,
+            stack: StackCapture.current(),
+            at: storage.core.clock.now().unixNanoseconds
+        )
     }
 
     /// Starts a datastore segment (a database or cache call).
@@ -111,8 +116,16 @@ public struct Transaction: Sendable {
         let table = table.isEmpty && !statement.isEmpty ? SQLStatementSummary.table(of: statement) : table
         return startSegment(
             storage,
-            SegmentRecord(category: .datastore, system: system, operation: operation, target: table, statement: statement,
-                          url: "", parent: parent?.index ?? -1, start: 0)
+            SegmentRecord(
+                category: .datastore,
+                system: system,
+                operation: operation,
+                target: table,
+                statement: statement,
+                url: "",
+                parent: parent?.index ?? -1,
+                start: 0
+            )
         )
     }
 
@@ -124,12 +137,25 @@ public struct Transaction: Sendable {
     ///   - url: The URL; the query string is never stored.
     ///   - parent: The enclosing segment, `nil` for a direct child of the transaction.
     /// - Returns: The segment; end it with ``Segment/end(status:)``.
-    public func startExternalSegment(host: String, method: String = "GET", url: String = "", parent: Segment? = nil) -> Segment {
+    public func startExternalSegment(
+        host: String,
+        method: String = "GET",
+        url: String = "",
+        parent: Segment? = nil
+    ) -> Segment {
         guard let storage else { return .disabled }
         return startSegment(
             storage,
-            SegmentRecord(category: .external, system: method, operation: host, target: "", statement: "", url: url,
-                          parent: parent?.index ?? -1, start: 0)
+            SegmentRecord(
+                category: .external,
+                system: method,
+                operation: host,
+                target: "",
+                statement: "",
+                url: url,
+                parent: parent?.index ?? -1,
+                start: 0
+            )
         )
     }
 
@@ -143,8 +169,16 @@ public struct Transaction: Sendable {
         guard let storage else { return .disabled }
         return startSegment(
             storage,
-            SegmentRecord(category: .custom, system: "", operation: name, target: "", statement: "", url: "",
-                          parent: parent?.index ?? -1, start: 0)
+            SegmentRecord(
+                category: .custom,
+                system: "",
+                operation: name,
+                target: "",
+                statement: "",
+                url: "",
+                parent: parent?.index ?? -1,
+                start: 0
+            )
         )
     }
 
@@ -206,8 +240,19 @@ public struct Segment: Sendable {
     ///   - table: The table.
     ///   - statement: The statement.
     /// - Returns: The child segment.
-    public func startDatastoreSegment(system: String, operation: String = "", table: String = "", statement: String = "") -> Segment {
-        transaction.startDatastoreSegment(system: system, operation: operation, table: table, statement: statement, parent: self)
+    public func startDatastoreSegment(
+        system: String,
+        operation: String = "",
+        table: String = "",
+        statement: String = ""
+    ) -> Segment {
+        transaction.startDatastoreSegment(
+            system: system,
+            operation: operation,
+            table: table,
+            statement: statement,
+            parent: self
+        )
     }
 
     /// Starts a child external segment. See ``Transaction/startExternalSegment(host:method:url:parent:)``.

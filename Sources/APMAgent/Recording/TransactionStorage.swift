@@ -42,7 +42,8 @@ final class TransactionStorage: Sendable {
     let spanID: SpanID
     let state: Mutex<State>
 
-    init(core: AgentCore, kind: TransactionKind, name: String, method: String, traceID: TraceID?, start: AgentTimestamp) {
+    init(core: AgentCore, kind: TransactionKind, name: String, method: String, traceID: TraceID?, start: AgentTimestamp)
+    {
         self.core = core
         self.kind = kind
         self.start = start
@@ -117,7 +118,9 @@ final class TransactionStorage: Sendable {
         let message = core.configuration.highSecurity ? "" : String(message.prefix(4096))
         state.withLock { state in
             guard !state.ended, state.errors.count < Self.maxErrors else { return }
-            state.errors.append(NoticedError(type: String(type.prefix(255)), message: message, stack: stack, unixNanoseconds: now))
+            state.errors.append(
+                NoticedError(type: String(type.prefix(255)), message: message, stack: stack, unixNanoseconds: now)
+            )
         }
     }
 

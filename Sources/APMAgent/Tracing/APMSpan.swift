@@ -77,7 +77,11 @@ public final class APMSpan: Tracing.Span {
     ///   - error: The error.
     ///   - attributes: Ignored.
     ///   - instant: Ignored.
-    public func recordError<Instant: TracerInstant>(_ error: any Error, attributes: SpanAttributes, at instant: @autoclosure () -> Instant) {
+    public func recordError<Instant: TracerInstant>(
+        _ error: any Error,
+        attributes: SpanAttributes,
+        at instant: @autoclosure () -> Instant
+    ) {
         switch role {
         case .transaction(let storage):
             storage.noticeError(error, at: storage.core.clock.now().unixNanoseconds)
@@ -115,7 +119,9 @@ public final class APMSpan: Tracing.Span {
         var name: String
         if let route = attributes.string("http.route"), !route.isEmpty {
             name = method.isEmpty ? route : "\(method) \(route)"
-        } else if let path = attributes.string("url.path") ?? attributes.string("http.target"), finished.operationName == path {
+        } else if let path = attributes.string("url.path") ?? attributes.string("http.target"),
+            finished.operationName == path
+        {
             // Never name a transaction by its raw path: that is unbounded cardinality.
             name = method.isEmpty ? "(unrouted)" : "\(method) (unrouted)"
         } else {
@@ -147,13 +153,16 @@ public final class APMSpan: Tracing.Span {
                 record.target =
                     attributes.string("db.collection.name") ?? attributes.string("db.sql.table")
                     ?? (statement.isEmpty ? "" : SQLStatementSummary.table(of: statement))
-            } else if kind == .client, let method = attributes.string("http.request.method") ?? attributes.string("http.method") {
+            } else if kind == .client,
+                let method = attributes.string("http.request.method") ?? attributes.string("http.method")
+            {
                 let url = attributes.string("url.full") ?? attributes.string("http.url") ?? ""
                 record.category = .external
                 record.system = method
                 record.url = url
                 record.operation =
-                    attributes.string("server.address") ?? attributes.string("net.peer.name") ?? Self.host(of: url) ?? "unknown"
+                    attributes.string("server.address") ?? attributes.string("net.peer.name") ?? Self.host(of: url)
+                    ?? "unknown"
                 if let code = attributes.int("http.response.status_code") ?? attributes.int("http.status_code") {
                     status = Int32(clamping: code)
                     if code >= 500 { record.isError = true }

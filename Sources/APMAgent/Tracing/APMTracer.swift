@@ -45,28 +45,60 @@ public struct APMTracer: Tracer {
         guard let core else { return APMSpan(role: .inert, operationName: operationName, kind: kind, context: context) }
         if let parent = context[APMSpanContextKey.self], let storage = parent.storage {
             let record = SegmentRecord(
-                category: .custom, system: "", operation: operationName, target: "", statement: "", url: "",
-                parent: parent.segmentIndex, start: core.clock.now().monotonicNanoseconds)
+                category: .custom,
+                system: "",
+                operation: operationName,
+                target: "",
+                statement: "",
+                url: "",
+                parent: parent.segmentIndex,
+                start: core.clock.now().monotonicNanoseconds
+            )
             let index = storage.startSegment(record)
             let spanID = SpanID.random()
-            context[APMSpanContextKey.self] = APMSpanContext(storage: storage, segmentIndex: index, traceID: storage.traceID, spanID: spanID)
-            return APMSpan(role: .segment(storage, index, index < 0 ? record : nil), operationName: operationName, kind: kind, context: context)
+            context[APMSpanContextKey.self] = APMSpanContext(
+                storage: storage,
+                segmentIndex: index,
+                traceID: storage.traceID,
+                spanID: spanID
+            )
+            return APMSpan(
+                role: .segment(storage, index, index < 0 ? record : nil),
+                operationName: operationName,
+                kind: kind,
+                context: context
+            )
         }
         let remote = context[RemoteTraceContextKey.self]
         switch kind {
         case .client, .producer:
             // Outside any transaction: not recorded, but the trace still propagates.
             let traceID = remote?.traceID ?? context[APMSpanContextKey.self]?.traceID ?? .random()
-            context[APMSpanContextKey.self] = APMSpanContext(storage: nil, segmentIndex: -1, traceID: traceID, spanID: .random())
+            context[APMSpanContextKey.self] = APMSpanContext(
+                storage: nil,
+                segmentIndex: -1,
+                traceID: traceID,
+                spanID: .random()
+            )
             return APMSpan(role: .inert, operationName: operationName, kind: kind, context: context)
         case .server:
             let storage = core.startTransaction(kind: .web, name: operationName, method: "", traceID: remote?.traceID)
-            context[APMSpanContextKey.self] = APMSpanContext(storage: storage, segmentIndex: -1, traceID: storage.traceID, spanID: storage.spanID)
+            context[APMSpanContextKey.self] = APMSpanContext(
+                storage: storage,
+                segmentIndex: -1,
+                traceID: storage.traceID,
+                spanID: storage.spanID
+            )
             return APMSpan(role: .transaction(storage), operationName: operationName, kind: kind, context: context)
         default:
             let name = TransactionNameNormalizer.normalize(operationName)
             let storage = core.startTransaction(kind: .background, name: name, method: "", traceID: remote?.traceID)
-            context[APMSpanContextKey.self] = APMSpanContext(storage: storage, segmentIndex: -1, traceID: storage.traceID, spanID: storage.spanID)
+            context[APMSpanContextKey.self] = APMSpanContext(
+                storage: storage,
+                segmentIndex: -1,
+                traceID: storage.traceID,
+                spanID: storage.spanID
+            )
             return APMSpan(role: .transaction(storage), operationName: operationName, kind: kind, context: context)
         }
     }
@@ -82,9 +114,15 @@ public struct APMTracer: Tracer {
     ///   - carrier: The incoming headers.
     ///   - context: The context to fill.
     ///   - extractor: Reads a header.
-    public func extract<Carrier, Extract>(_ carrier: Carrier, into context: inout InstrumentationContext, using extractor: Extract)
+    public func extract<Carrier, Extract>(
+        _ carrier: Carrier,
+        into context: inout InstrumentationContext,
+        using extractor: Extract
+    )
     where Extract: Extractor, Extract.Carrier == Carrier {
-        guard let value = extractor.extract(key: "traceparent", from: carrier), let parsed = TraceContext(traceparent: value) else { return }
+        guard let value = extractor.extract(key: "traceparent", from: carrier),
+            let parsed = TraceContext(traceparent: value)
+        else { return }
         context[RemoteTraceContextKey.self] = parsed
     }
 
@@ -94,10 +132,18 @@ public struct APMTracer: Tracer {
     ///   - context: The context.
     ///   - carrier: The outgoing headers.
     ///   - injector: Writes a header.
-    public func inject<Carrier, Inject>(_ context: InstrumentationContext, into carrier: inout Carrier, using injector: Inject)
+    public func inject<Carrier, Inject>(
+        _ context: InstrumentationContext,
+        into carrier: inout Carrier,
+        using injector: Inject
+    )
     where Inject: Injector, Inject.Carrier == Carrier {
         if let span = context[APMSpanContextKey.self] {
-            injector.inject(TraceContext(traceID: span.traceID, spanID: span.spanID).traceparent, forKey: "traceparent", into: &carrier)
+            injector.inject(
+                TraceContext(traceID: span.traceID, spanID: span.spanID).traceparent,
+                forKey: "traceparent",
+                into: &carrier
+            )
         } else if let remote = context[RemoteTraceContextKey.self] {
             injector.inject(remote.traceparent, forKey: "traceparent", into: &carrier)
         }

@@ -52,7 +52,8 @@ public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvert
     ///   - key: The key or variable.
     ///   - value: The offending value.
     ///   - message: What is wrong and what is allowed.
-    public init(_ code: Code, file: String = "", line: Int = 0, key: String = "", value: String? = nil, message: String) {
+    public init(_ code: Code, file: String = "", line: Int = 0, key: String = "", value: String? = nil, message: String)
+    {
         self.code = code
         self.file = file
         self.line = line

@@ -76,7 +76,12 @@ public struct INIDocument: Sendable, Hashable {
             let key = line[..<equals].trimmingWhitespace()
             var value = line[line.index(after: equals)...].trimmingWhitespace()
             guard !key.isEmpty else {
-                throw ConfigurationError(.syntax, file: path, line: lineNumber, message: "a line has a value but no key")
+                throw ConfigurationError(
+                    .syntax,
+                    file: path,
+                    line: lineNumber,
+                    message: "a line has a value but no key"
+                )
             }
             if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") {
                 value = value.dropFirst().dropLast()

@@ -86,7 +86,6 @@ public struct LatencyHistogram: Sendable, Hashable {
         return min(max(index, 0), maximumBucketCount - 1)
     }
 
-
     /// The upper bound (seconds, inclusive) of a bucket.
     ///
     /// - Parameter index: A bucket index.

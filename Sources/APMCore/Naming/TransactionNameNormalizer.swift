@@ -32,7 +32,9 @@ public enum TransactionNameNormalizer {
         guard !bytes.isEmpty else { return nil }
         if bytes.allSatisfy({ $0 >= 48 && $0 <= 57 }) { return "{id}" }
         if isUUID(bytes) { return "{uuid}" }
-        if bytes.count >= 16, bytes.allSatisfy(isHex), bytes.contains(where: { $0 >= 48 && $0 <= 57 }) { return "{hex}" }
+        if bytes.count >= 16, bytes.allSatisfy(isHex), bytes.contains(where: { $0 >= 48 && $0 <= 57 }) {
+            return "{hex}"
+        }
         return nil
     }
 

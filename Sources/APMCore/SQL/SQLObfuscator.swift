@@ -59,9 +59,15 @@ public enum SQLObfuscator {
 
     @inline(__always) private static func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }
     @inline(__always) private static func isLetter(_ c: UInt8) -> Bool { (c | 0x20) >= 97 && (c | 0x20) <= 122 }
-    @inline(__always) private static func isHex(_ c: UInt8) -> Bool { isDigit(c) || ((c | 0x20) >= 97 && (c | 0x20) <= 102) }
-    @inline(__always) private static func isIdentifierStart(_ c: UInt8) -> Bool { isLetter(c) || c == UInt8(ascii: "_") || c >= 0x80 }
-    @inline(__always) private static func isIdentifierPart(_ c: UInt8) -> Bool { isIdentifierStart(c) || isDigit(c) || c == dollar }
+    @inline(__always) private static func isHex(_ c: UInt8) -> Bool {
+        isDigit(c) || ((c | 0x20) >= 97 && (c | 0x20) <= 102)
+    }
+    @inline(__always) private static func isIdentifierStart(_ c: UInt8) -> Bool {
+        isLetter(c) || c == UInt8(ascii: "_") || c >= 0x80
+    }
+    @inline(__always) private static func isIdentifierPart(_ c: UInt8) -> Bool {
+        isIdentifierStart(c) || isDigit(c) || c == dollar
+    }
     @inline(__always) private static func isSpace(_ c: UInt8) -> Bool { c == 32 || (c >= 9 && c <= 13) }
 
     /// Writes the obfuscated statement; returns `false` when a quote or comment is not terminated.
@@ -77,7 +83,9 @@ public enum SQLObfuscator {
             if isSpace(c) {
                 emitSpace()
                 i += 1
-            } else if c == UInt8(ascii: "-") && next == UInt8(ascii: "-") || (c == UInt8(ascii: "#") && dialect == .mysql) {
+            } else if c == UInt8(ascii: "-") && next == UInt8(ascii: "-")
+                || (c == UInt8(ascii: "#") && dialect == .mysql)
+            {
                 while i < n && s[i] != UInt8(ascii: "\n") { i += 1 }
                 emitSpace()
             } else if c == UInt8(ascii: "/") && next == UInt8(ascii: "*") {
@@ -95,11 +103,15 @@ public enum SQLObfuscator {
                 emitSpace()
             } else if c == quote {
                 let backslashEscapes = dialect == .mysql || dialect == .generic
-                guard let end = endOfQuoted(s, from: i, quote: quote, backslashEscapes: backslashEscapes) else { return false }
+                guard let end = endOfQuoted(s, from: i, quote: quote, backslashEscapes: backslashEscapes) else {
+                    return false
+                }
                 out.append(placeholder)
                 i = end
             } else if c == doubleQuote {
-                guard let end = endOfQuoted(s, from: i, quote: doubleQuote, backslashEscapes: dialect == .mysql) else { return false }
+                guard let end = endOfQuoted(s, from: i, quote: doubleQuote, backslashEscapes: dialect == .mysql) else {
+                    return false
+                }
                 if dialect == .postgresql {
                     out.append(contentsOf: s[i..<end])
                 } else {
@@ -146,7 +158,9 @@ public enum SQLObfuscator {
                 // E'…', X'…', B'…', N'…' literals: the prefix goes with the string.
                 if j == i + 1 && j < n && s[j] == quote && "eEbBxXnN".utf8.contains(c) {
                     let backslashEscapes = (c | 0x20) == UInt8(ascii: "e") || dialect == .mysql || dialect == .generic
-                    guard let end = endOfQuoted(s, from: j, quote: quote, backslashEscapes: backslashEscapes) else { return false }
+                    guard let end = endOfQuoted(s, from: j, quote: quote, backslashEscapes: backslashEscapes) else {
+                        return false
+                    }
                     out.append(placeholder)
                     i = end
                     continue
@@ -157,7 +171,9 @@ public enum SQLObfuscator {
                     continue
                 }
                 let word = s[i..<j]
-                if equalsIgnoringCase(word, "true") || equalsIgnoringCase(word, "false") || equalsIgnoringCase(word, "null") {
+                if equalsIgnoringCase(word, "true") || equalsIgnoringCase(word, "false")
+                    || equalsIgnoringCase(word, "null")
+                {
                     out.append(placeholder)
                 } else {
                     out.append(contentsOf: word)

@@ -7,7 +7,9 @@ public enum SQLStatementSummary {
     public static func operation(of statement: String) -> String {
         guard let word = words(statement).first else { return "other" }
         let upper = word.uppercased()
-        return upper == "WITH" ? (words(statement).first { ["SELECT", "INSERT", "UPDATE", "DELETE"].contains($0.uppercased()) }?.uppercased() ?? "WITH") : upper
+        return upper == "WITH"
+            ? (words(statement).first { ["SELECT", "INSERT", "UPDATE", "DELETE"].contains($0.uppercased()) }?
+                .uppercased() ?? "WITH") : upper
     }
 
     /// The table the statement works on: after `FROM`, `INTO`, `UPDATE` or `TABLE`; empty when not found.
@@ -31,6 +33,10 @@ public enum SQLStatementSummary {
     }
 
     private static func words(_ statement: String) -> [Substring] {
-        Array(statement.prefix(512).split(whereSeparator: { $0.isWhitespace || $0 == "(" || $0 == ")" || $0 == "," || $0 == ";" }).prefix(64))
+        Array(
+            statement.prefix(512).split(whereSeparator: {
+                $0.isWhitespace || $0 == "(" || $0 == ")" || $0 == "," || $0 == ";"
+            }).prefix(64)
+        )
     }
 }

@@ -42,7 +42,10 @@ extension AgentBatch {
         func checkTime(_ value: Double, _ field: String) throws {
             guard value.isFinite else { throw fail(field, "must be a finite number") }
             if value > now + limits.maxFutureSkew {
-                throw fail(field, "\(Int64(value)) is more than \(Int(limits.maxFutureSkew)) s in the future; check the agent host's clock")
+                throw fail(
+                    field,
+                    "\(Int64(value)) is more than \(Int(limits.maxFutureSkew)) s in the future; check the agent host's clock"
+                )
             }
             if value < now - limits.maxAge {
                 throw fail(field, "\(Int64(value)) is older than the \(Int(limits.maxAge / 86_400))-day limit")
@@ -53,7 +56,10 @@ extension AgentBatch {
             throw WireFormatError(.unsupportedVersion, field: "version", message: "version \(version) is not supported")
         }
         guard (8...128).contains(batchID.utf8.count),
-            batchID.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || ($0 >= 48 && $0 <= 57) || ($0 | 0x20 >= 97 && $0 | 0x20 <= 122) })
+            batchID.utf8.allSatisfy({
+                $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || ($0 >= 48 && $0 <= 57)
+                    || ($0 | 0x20 >= 97 && $0 | 0x20 <= 122)
+            })
         else {
             throw fail("batch_id", "must be 8 to 128 characters of letters, digits, '-' or '_' (a UUID)")
         }
@@ -68,7 +74,9 @@ extension AgentBatch {
         }
         for (i, interval) in intervals.enumerated() {
             let base = "intervals[\(i)]"
-            guard interval.start % 60 == 0 else { throw fail("\(base).start", "must be a multiple of 60 (a minute's start)") }
+            guard interval.start % 60 == 0 else {
+                throw fail("\(base).start", "must be a multiple of 60 (a minute's start)")
+            }
             try checkTime(Double(interval.start), "\(base).start")
             for (j, metric) in interval.transactions.enumerated() {
                 let field = "\(base).transactions[\(j)]"
@@ -93,7 +101,10 @@ extension AgentBatch {
                 try checkDuration(metric.minDuration, "\(field).min_duration")
                 try checkDuration(metric.maxDuration, "\(field).max_duration")
                 guard metric.maxDuration <= limits.maxDuration else {
-                    throw fail("\(field).max_duration", "\(metric.maxDuration) s exceeds the \(Int(limits.maxDuration)) s limit")
+                    throw fail(
+                        "\(field).max_duration",
+                        "\(metric.maxDuration) s exceeds the \(Int(limits.maxDuration)) s limit"
+                    )
                 }
                 guard metric.minDuration <= metric.maxDuration else {
                     throw fail("\(field).min_duration", "must not exceed max_duration")
@@ -108,7 +119,10 @@ extension AgentBatch {
                     try checkDuration(value, "\(field).breakdown.\(key)")
                 }
                 guard metric.histogram.totalCount == metric.count else {
-                    throw fail("\(field).histogram", "holds \(metric.histogram.totalCount) values; must equal count \(metric.count)")
+                    throw fail(
+                        "\(field).histogram",
+                        "holds \(metric.histogram.totalCount) values; must equal count \(metric.count)"
+                    )
                 }
             }
             for (j, metric) in interval.segments.enumerated() {

@@ -31,7 +31,8 @@ public enum WireCoding {
             throw WireFormatError(
                 .unsupportedVersion,
                 field: "version",
-                message: "version \(version) is not supported; this collector reads version \(AgentBatch.currentVersion)"
+                message:
+                    "version \(version) is not supported; this collector reads version \(AgentBatch.currentVersion)"
             )
         }
         do {
@@ -66,7 +67,11 @@ extension WireFormatError {
         case .typeMismatch(let type, let context):
             self.init(.invalidValue, field: path(context.codingPath), message: "expected \(Self.describe(type))")
         case .valueNotFound(let type, let context):
-            self.init(.invalidValue, field: path(context.codingPath), message: "expected \(Self.describe(type)), got null")
+            self.init(
+                .invalidValue,
+                field: path(context.codingPath),
+                message: "expected \(Self.describe(type)), got null"
+            )
         case .keyNotFound(let key, let context):
             self.init(.invalidValue, field: path(context.codingPath + [key]), message: "required field is missing")
         case .dataCorrupted(let context):
