@@ -14,11 +14,19 @@ let package = Package(
         .library(name: "APMCore", targets: ["APMCore"]),
         .library(name: "APMAgent", targets: ["APMAgent"]),
         .library(name: "APMTesting", targets: ["APMTesting"]),
+        .library(name: "APMStorage", targets: ["APMStorage"]),
+        .library(name: "APMCollector", targets: ["APMCollector"]),
+        .executable(name: "apm", targets: ["apm"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         // Test-only: a real Hummingbird app and AsyncHTTPClient exercise the tracing integration.
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
@@ -54,6 +62,50 @@ let package = Package(
             dependencies: ["APMAgent", "APMCore"],
             swiftSettings: swiftSettings
         ),
+        // Storage behind one protocol: SQLite (GRDB, WAL) is the embedded default.
+        .target(
+            name: "APMStorage",
+            dependencies: [
+                "APMCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The collector: ingest, aggregation, queries, JSON API, dashboard.
+        .target(
+            name: "APMCollector",
+            dependencies: [
+                "APMCore",
+                "APMStorage",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The `apm` command's verbs, as a library so the executable stays thin and tests can call them.
+        .target(
+            name: "APMCommands",
+            dependencies: [
+                "APMCore",
+                "APMAgent",
+                "APMCollector",
+                "APMStorage",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "apm",
+            dependencies: ["APMCommands"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "APMCoreTests",
             dependencies: ["APMCore"],
@@ -71,6 +123,22 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "APMCollectorTests",
+            dependencies: [
+                "APMCollector",
+                "APMStorage",
+                "APMCore",
+                "APMAgent",
+                "APMTesting",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],

@@ -10,6 +10,8 @@ import Testing
         histogram.record(seconds: 0.1)
         histogram.record(seconds: 0.7)
         histogram.record(seconds: 3)
+        var errorHistogram = LatencyHistogram()
+        errorHistogram.record(seconds: 3)
         let metric = TransactionMetric(
             name: "GET /users/{id}",
             kind: .web,
@@ -24,7 +26,8 @@ import Testing
             maxDuration: 3,
             sumOfSquares: 9.5,
             breakdown: TimeBreakdown(database: 1, external: 0.5, application: 2.3),
-            histogram: histogram
+            histogram: histogram,
+            errorHistogram: errorHistogram
         )
         let segment = SegmentMetric(
             transaction: "GET /users/{id}",

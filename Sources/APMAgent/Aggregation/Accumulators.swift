@@ -27,6 +27,7 @@ struct TransactionAccumulator: Sendable {
     var database: UInt64 = 0
     var external: UInt64 = 0
     var histogram = LatencyHistogram()
+    var errorHistogram = LatencyHistogram()
 
     init(kind: TransactionKind) { self.kind = kind }
 
@@ -42,6 +43,7 @@ struct TransactionAccumulator: Sendable {
         self.database &+= database
         self.external &+= external
         histogram.record(nanoseconds: duration)
+        if isError { errorHistogram.record(nanoseconds: duration) }
     }
 
     mutating func merge(_ other: TransactionAccumulator) {
@@ -55,10 +57,11 @@ struct TransactionAccumulator: Sendable {
         database &+= other.database
         external &+= other.external
         histogram.merge(other.histogram)
+        errorHistogram.merge(other.errorHistogram)
     }
 
     /// Bytes this entry takes, roughly (for the memory bound).
-    var estimatedBytes: Int { 256 + histogram.counts.count * 8 }
+    var estimatedBytes: Int { 256 + (histogram.counts.count + errorHistogram.counts.count) * 8 }
 
     func metric(name: String, apdexNanoseconds: UInt64) -> TransactionMetric {
         let totalSeconds = Double(total) / 1e9
@@ -82,7 +85,8 @@ struct TransactionAccumulator: Sendable {
                 external: external,
                 application: Swift.max(0, totalSeconds - database - external)
             ),
-            histogram: histogram
+            histogram: histogram,
+            errorHistogram: errorHistogram
         )
     }
 }

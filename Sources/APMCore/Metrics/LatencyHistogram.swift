@@ -215,3 +215,21 @@ public struct LatencyHistogram: Sendable, Hashable {
         return (sure, uncertain)
     }
 }
+
+extension LatencyHistogram {
+    /// This histogram without the values of another one that is a subset of it (bucket-wise subtraction,
+    /// floored at zero): all durations minus the failed ones gives the successful ones.
+    ///
+    /// - Parameter subset: A histogram whose values were also recorded in this one.
+    /// - Returns: The difference.
+    public func subtracting(_ subset: LatencyHistogram) -> LatencyHistogram {
+        guard !subset.counts.isEmpty, !counts.isEmpty else { return self }
+        var result = counts
+        for (offset, count) in subset.counts.enumerated() {
+            let index = subset.firstIndex + offset - firstIndex
+            guard index >= 0 && index < result.count else { continue }
+            result[index] = result[index] >= count ? result[index] - count : 0
+        }
+        return (try? LatencyHistogram(firstIndex: firstIndex, counts: result)) ?? self
+    }
+}

@@ -118,6 +118,12 @@ extension AgentBatch {
                 ] {
                     try checkDuration(value, "\(field).breakdown.\(key)")
                 }
+                guard metric.errorHistogram.totalCount == metric.errorCount else {
+                    throw fail(
+                        "\(field).error_histogram",
+                        "holds \(metric.errorHistogram.totalCount) values; must equal error_count \(metric.errorCount)"
+                    )
+                }
                 guard metric.histogram.totalCount == metric.count else {
                     throw fail(
                         "\(field).histogram",

@@ -211,8 +211,11 @@ public struct TransactionMetric: Codable, Sendable, Hashable {
     public var sumOfSquares: Double
     /// Time by category, summed over the transactions.
     public var breakdown: TimeBreakdown
-    /// The latency histogram of the durations.
+    /// The latency histogram of all the durations.
     public var histogram: LatencyHistogram
+    /// The latency histogram of the failed transactions' durations (a subset of ``histogram``), so that Apdex
+    /// can be recomputed for another T with errors still frustrated.
+    public var errorHistogram: LatencyHistogram
 
     /// Creates a metric.
     ///
@@ -231,6 +234,7 @@ public struct TransactionMetric: Codable, Sendable, Hashable {
     ///   - sumOfSquares: Sum of squared durations.
     ///   - breakdown: Time by category.
     ///   - histogram: Latency histogram.
+    ///   - errorHistogram: Latency histogram of the failed transactions.
     public init(
         name: String,
         kind: TransactionKind,
@@ -245,7 +249,8 @@ public struct TransactionMetric: Codable, Sendable, Hashable {
         maxDuration: Double,
         sumOfSquares: Double,
         breakdown: TimeBreakdown,
-        histogram: LatencyHistogram
+        histogram: LatencyHistogram,
+        errorHistogram: LatencyHistogram = LatencyHistogram()
     ) {
         self.name = name
         self.kind = kind
@@ -261,6 +266,7 @@ public struct TransactionMetric: Codable, Sendable, Hashable {
         self.sumOfSquares = sumOfSquares
         self.breakdown = breakdown
         self.histogram = histogram
+        self.errorHistogram = errorHistogram
     }
 
     /// The Apdex counts.
@@ -278,6 +284,7 @@ public struct TransactionMetric: Codable, Sendable, Hashable {
         case maxDuration = "max_duration"
         case sumOfSquares = "sum_of_squares"
         case breakdown, histogram
+        case errorHistogram = "error_histogram"
     }
 }
 

@@ -1,0 +1,167 @@
+public import APMCore
+public import APMStorage
+import Foundation
+public import Hummingbird
+public import Logging
+import NIOCore
+import Prometheus
+public import ServiceLifecycle
+import Synchronization
+
+/// The collector: the HTTP server (ingest, JSON API, health, metrics) and the retention job over one store.
+///
+/// ```swift
+/// let collector = try Collector(configuration: configuration, logger: logger)
+/// if let credentials = try await collector.bootstrapIfNeeded() { print(credentials.licenseKey) }
+/// try await ServiceGroup(services: collector.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
+/// try await collector.close()
+/// ```
+public final class Collector: Sendable {
+    /// The configuration.
+    public let configuration: CollectorConfiguration
+    /// The store.
+    public let store: any APMStore
+    /// The query layer.
+    public let queries: CollectorQueries
+    let logger: Logger
+    let metrics = CollectorMetrics()
+    let authenticator: KeyAuthenticator
+    let pipeline: IngestPipeline
+    private let port = PortBox()
+    let now: @Sendable () -> Double
+
+    /// Opens the store (creating the data directory) and prepares the server.
+    ///
+    /// - Parameters:
+    ///   - configuration: The configuration.
+    ///   - logger: The logger.
+    ///   - store: A store to use instead of the SQLite file in the data directory (tests).
+    ///   - now: The clock (Unix seconds); injectable for tests.
+    /// - Throws: When the data directory or the database cannot be opened.
+    public init(
+        configuration: CollectorConfiguration,
+        logger: Logger,
+        store: (any APMStore)? = nil,
+        now: (@Sendable () -> Double)? = nil
+    ) throws {
+        self.configuration = configuration
+        self.logger = logger
+        let now = now ?? { Date().timeIntervalSince1970 }
+        self.now = now
+        if let store {
+            self.store = store
+        } else {
+            try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+            self.store = try SQLiteStore(path: configuration.databasePath)
+        }
+        self.queries = CollectorQueries(
+            store: self.store,
+            minuteRetention: Int64(configuration.retention.minuteRetention.components.seconds),
+            now: { Int64(now()) }
+        )
+        self.authenticator = KeyAuthenticator(store: self.store)
+        self.pipeline = IngestPipeline(store: self.store, limits: configuration.limits.cardinality)
+    }
+
+    /// Credentials created on the first start.
+    public struct FirstStartCredentials: Sendable {
+        /// The account created.
+        public var account: Account
+        /// The license key (shown once; only its hash is stored).
+        public var licenseKey: String
+    }
+
+    /// On the first start (no account yet), creates an account and a license key.
+    ///
+    /// - Returns: The new credentials, or `nil` when the collector was set up before.
+    public func bootstrapIfNeeded() async throws -> FirstStartCredentials? {
+        guard try await store.accounts().isEmpty else { return nil }
+        let account = try await store.createAccount(name: "default")
+        let key = try await createLicenseKey(accountID: account.id, name: "default")
+        return FirstStartCredentials(account: account, licenseKey: key.key)
+    }
+
+    /// Creates a license key for an account.
+    ///
+    /// - Parameters:
+    ///   - accountID: The account.
+    ///   - name: A label.
+    /// - Returns: The key (shown once) and its record.
+    public func createLicenseKey(accountID: Int64, name: String) async throws -> (key: String, record: LicenseKeyRecord) {
+        let key = LicenseKeyGenerator.makeKey()
+        let record = try await store.createLicenseKey(
+            accountID: accountID, name: name, keyHash: LicenseKeyGenerator.hash(key), prefix: LicenseKeyGenerator.prefix(of: key))
+        return (key, record)
+    }
+
+    /// The port the server listens on, once it runs.
+    public var boundPort: Int? { port.value.withLock { $0 } }
+
+    /// The HTTP application.
+    public var application: some ApplicationProtocol {
+        var logger = logger
+        logger[metadataKey: "component"] = "http"
+        return Application(
+            router: makeRouter(),
+            configuration: .init(address: .hostname(configuration.server.host, port: configuration.server.port), serverName: "apm-collector"),
+            onServerRunning: { [port] channel in
+                port.value.withLock { $0 = channel.localAddress?.port }
+            },
+            logger: logger
+        )
+    }
+
+    /// The long-running parts, to run in one `ServiceGroup`: the retention job and the HTTP server.
+    public var services: [any Service] {
+        [RetentionService(collector: self), application]
+    }
+
+    /// Closes the store. Call after the services have stopped.
+    public func close() async throws {
+        try await store.close()
+    }
+
+    /// Runs retention now.
+    ///
+    /// - Returns: What was deleted.
+    @discardableResult
+    public func applyRetention() async throws -> RetentionReport {
+        let now = Int64(self.now())
+        let report = try await store.applyRetention(
+            minuteCutoff: now - Int64(configuration.retention.minuteRetention.components.seconds),
+            cutoff: now - Int64(configuration.retention.retention.components.seconds),
+            // Agents' batches older than 7 days are rejected, so their ids need not be remembered longer.
+            batchIDCutoff: now - 8 * 86_400
+        )
+        let statistics = try await store.statistics()
+        metrics.setRows(statistics.rows)
+        metrics.fileSize.set(Double(statistics.fileSize))
+        return report
+    }
+}
+
+/// The bound port, set once the server runs.
+final class PortBox: Sendable {
+    let value = Mutex<Int?>(nil)
+}
+
+/// Applies retention periodically.
+struct RetentionService: Service {
+    let collector: Collector
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                let report = try await collector.applyRetention()
+                if report.minuteRowsDeleted + report.hourRowsDeleted + report.otherRowsDeleted > 0 {
+                    collector.logger.info(
+                        "retention: deleted \(report.minuteRowsDeleted) minute rows, \(report.hourRowsDeleted) hour rows, \(report.otherRowsDeleted) other rows")
+                }
+            } catch {
+                collector.logger.error("retention failed: \(error)")
+            }
+            let interval = collector.configuration.retention.interval
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        }
+    }
+}

@@ -1,0 +1,162 @@
+public import APMCore
+public import APMStorage
+import Foundation
+
+/// Everything the collector can be told: a `[collector]` section of an INI file, `APM_COLLECTOR_*`
+/// environment variables (which win over the file), and flags (which win over both).
+public struct CollectorConfiguration: Sendable, Hashable {
+    /// Listening address.
+    public struct Server: Sendable, Hashable {
+        /// `host` / `APM_COLLECTOR_HOST`, default `127.0.0.1` (loopback only; set `0.0.0.0` to expose).
+        public var host: String = "127.0.0.1"
+        /// `port` / `APM_COLLECTOR_PORT`, default 7070; 0 picks a free port.
+        public var port: Int = 7070
+    }
+
+    /// Size limits on what agents send.
+    public struct Limits: Sendable, Hashable {
+        /// `max_body_mb`, default 10: the largest request body accepted (compressed), else 413.
+        public var maxBodyBytes: Int = 10 * 1024 * 1024
+        /// `max_decompressed_mb`, default 64: the largest body after gzip, else 413 (checked while inflating).
+        public var maxDecompressedBytes: Int = 64 * 1024 * 1024
+        /// `max_transaction_names` / `max_segment_names`: the cardinality caps per app.
+        public var cardinality = CardinalityLimits()
+    }
+
+    /// How long data is kept.
+    public struct Retention: Sendable, Hashable {
+        /// `minute_retention_hours`, default 48: minute rows older than this are deleted (hour rows keep the
+        /// totals, so queries over older ranges use hourly buckets).
+        public var minuteRetention: Duration = .seconds(48 * 3600)
+        /// `retention_days`, default 30: hour rows, traces, error groups and deployments older than this are deleted.
+        public var retention: Duration = .seconds(30 * 86_400)
+        /// `retention_interval`, default 600 s: how often the retention job runs.
+        public var interval: Duration = .seconds(600)
+    }
+
+    /// `[collector]` host and port.
+    public var server = Server()
+    /// `data_dir` / `APM_DATA_DIR`, default `./apm-data`: holds `apm.sqlite`.
+    public var dataDirectory: String = "apm-data"
+    /// Size and cardinality limits.
+    public var limits = Limits()
+    /// Retention.
+    public var retention = Retention()
+    /// `log_level` / `APM_COLLECTOR_LOG_LEVEL`, default `info`.
+    public var logLevel: String = "info"
+
+    /// The defaults.
+    public static let `default` = CollectorConfiguration()
+
+    /// Creates the default configuration.
+    public init() {}
+
+    /// The SQLite file.
+    public var databasePath: String { (dataDirectory as NSString).appendingPathComponent("apm.sqlite") }
+
+    /// The environment variables read, with the key each overrides.
+    public static let environmentVariables: [(variable: String, key: String)] = [
+        ("APM_COLLECTOR_HOST", "host"), ("APM_COLLECTOR_PORT", "port"), ("APM_DATA_DIR", "data_dir"),
+        ("APM_COLLECTOR_LOG_LEVEL", "log_level"), ("APM_RETENTION_DAYS", "retention_days"),
+    ]
+
+    /// Every key of the `[collector]` section.
+    public static let keys = [
+        "host", "port", "data_dir", "log_level", "max_body_mb", "max_decompressed_mb", "max_transaction_names",
+        "max_segment_names", "minute_retention_hours", "retention_days", "retention_interval",
+    ]
+
+    /// Loads the `[collector]` section of a file (if any), then environment overrides.
+    ///
+    /// - Parameters:
+    ///   - file: An INI file's path, or `nil`.
+    ///   - environment: Environment variables.
+    /// - Returns: The configuration.
+    /// - Throws: ``ConfigurationError`` naming file, line, key, value and what is allowed.
+    public static func load(file: String?, environment: [String: String]) throws -> CollectorConfiguration {
+        var configuration = CollectorConfiguration()
+        if let file {
+            let text: String
+            do {
+                text = try String(contentsOfFile: file, encoding: .utf8)
+            } catch {
+                throw ConfigurationError(.unreadableFile, file: file, message: "cannot read the config file: \(error.localizedDescription)")
+            }
+            let document = try INIDocument(parsing: text, path: file)
+            for section in document.sections(named: "collector") {
+                for entry in section.entries {
+                    if let problem = try configuration.apply(key: entry.key, value: entry.value) {
+                        throw ConfigurationError(.invalidValue, file: file, line: entry.line, key: entry.key, value: entry.value, message: problem)
+                    }
+                }
+            }
+        }
+        for (variable, key) in environmentVariables {
+            guard let value = environment[variable] else { continue }
+            if let problem = try configuration.apply(key: key, value: value) {
+                throw ConfigurationError(.invalidValue, file: "environment", key: variable, value: value, message: problem)
+            }
+        }
+        return configuration
+    }
+
+    /// Applies one setting.
+    ///
+    /// - Parameters:
+    ///   - key: A key of the `[collector]` section.
+    ///   - value: Its value.
+    /// - Returns: What is allowed when the value is invalid, `nil` when applied.
+    /// - Throws: ``ConfigurationError`` for an unknown key.
+    public mutating func apply(key: String, value: String) throws -> String? {
+        func integer(_ range: ClosedRange<Int>) -> Int? {
+            guard let number = Int(value), range.contains(number) else { return nil }
+            return number
+        }
+        switch key {
+        case "host":
+            guard !value.isEmpty, value.count <= 253, value.allSatisfy({ $0.isLetter || $0.isNumber || ".:-".contains($0) }) else {
+                return "must be an IP address or host name, e.g. 127.0.0.1"
+            }
+            server.host = value
+        case "port":
+            guard let port = integer(0...65535) else { return "must be a port number from 0 to 65535" }
+            server.port = port
+        case "data_dir":
+            guard !value.isEmpty else { return "must be a directory path" }
+            dataDirectory = value
+        case "log_level":
+            guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(value) else {
+                return "must be one of trace, debug, info, notice, warning, error, critical"
+            }
+            logLevel = value
+        case "max_body_mb":
+            guard let mb = integer(1...1024) else { return "must be a whole number of MiB from 1 to 1024" }
+            limits.maxBodyBytes = mb * 1024 * 1024
+        case "max_decompressed_mb":
+            guard let mb = integer(1...4096) else { return "must be a whole number of MiB from 1 to 4096" }
+            limits.maxDecompressedBytes = mb * 1024 * 1024
+        case "max_transaction_names":
+            guard let count = integer(10...1_000_000) else { return "must be a whole number from 10 to 1000000" }
+            limits.cardinality.maxTransactionNames = count
+        case "max_segment_names":
+            guard let count = integer(10...1_000_000) else { return "must be a whole number from 10 to 1000000" }
+            limits.cardinality.maxSegmentNames = count
+        case "minute_retention_hours":
+            guard let hours = integer(1...24 * 366) else { return "must be a whole number of hours from 1 to 8784" }
+            retention.minuteRetention = .seconds(hours * 3600)
+        case "retention_days":
+            guard let days = integer(1...3660) else { return "must be a whole number of days from 1 to 3660" }
+            retention.retention = .seconds(days * 86_400)
+        case "retention_interval":
+            guard let seconds = integer(10...86_400) else { return "must be a whole number of seconds from 10 to 86400" }
+            retention.interval = .seconds(seconds)
+        default:
+            throw ConfigurationError(
+                .unknownKey,
+                key: key,
+                message: "unknown key; the [collector] keys are \(Self.keys.joined(separator: ", "))"
+            )
+        }
+        return nil
+    }
+}

@@ -1,0 +1,72 @@
+public import HTTPTypes
+public import Hummingbird
+import APMCore
+import Foundation
+import NIOCore
+
+/// An error answered as `{"error": {"code": …, "field": …, "message": …}}` with its HTTP status.
+public struct APIError: HTTPResponseError, Sendable {
+    /// The HTTP status.
+    public var status: HTTPResponse.Status
+    /// A short machine-readable code, e.g. `invalid_value`.
+    public var code: String
+    /// The field or parameter at fault, empty when none.
+    public var field: String
+    /// What is wrong and how to fix it.
+    public var message: String
+
+    /// Creates an error.
+    ///
+    /// - Parameters:
+    ///   - status: The status.
+    ///   - code: The code.
+    ///   - field: The field.
+    ///   - message: The message.
+    public init(_ status: HTTPResponse.Status, code: String, field: String = "", message: String) {
+        self.status = status
+        self.code = code
+        self.field = field
+        self.message = message
+    }
+
+    /// The JSON body.
+    struct Body: Codable {
+        struct Detail: Codable {
+            var code: String
+            var field: String
+            var message: String
+        }
+        var error: Detail
+    }
+
+    /// Builds the response.
+    ///
+    /// - Parameters:
+    ///   - request: The request.
+    ///   - context: The context.
+    /// - Returns: The JSON error response.
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        let data = (try? JSONEncoder().encode(Body(error: .init(code: code, field: field, message: message)))) ?? Data()
+        return Response(
+            status: status,
+            headers: [.contentType: "application/json; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data))
+        )
+    }
+
+    static func badRequest(_ field: String, _ message: String) -> APIError {
+        APIError(.badRequest, code: "invalid_value", field: field, message: message)
+    }
+
+    static func from(_ error: WireFormatError) -> APIError {
+        let status: HTTPResponse.Status = error.code == .tooLarge ? .contentTooLarge : .badRequest
+        let code: String
+        switch error.code {
+        case .tooLarge: code = "too_large"
+        case .malformed: code = "malformed"
+        case .unsupportedVersion: code = "unsupported_version"
+        default: code = "invalid_value"
+        }
+        return APIError(status, code: code, field: error.field, message: error.message)
+    }
+}

@@ -1,0 +1,345 @@
+import APMCore
+import APMStorage
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Prometheus
+
+extension Collector {
+    typealias Context = BasicRequestContext
+
+    func makeRouter() -> Router<Context> {
+        let router = Router(context: Context.self)
+        router.post("/v1/agent/batches") { request, context in try await self.ingest(request, context: context) }
+        router.get("/healthz") { _, _ in
+            Self.json(["status": "ok"])
+        }
+        router.get("/metrics") { _, _ in
+            Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: self.metrics.render()))
+            )
+        }
+        let api = router.group("/api/v1")
+        api.get("/apps") { request, _ in
+            let key = try await self.authenticate(request)
+            let range = try self.range(request)
+            var summaries: [APIAppSummary] = []
+            for app in try await self.store.apps(accountID: key.accountID) {
+                summaries.append(try await self.queries.appSummary(app: app, range: range))
+            }
+            return try Self.json(["apps": summaries])
+        }
+        api.get("/apps/:app") { request, context in
+            let (app, range) = try await self.appAndRange(request, context)
+            return try Self.json(try await self.queries.appSummary(app: app, range: range))
+        }
+        api.get("/apps/:app/overview") { request, context in
+            let (app, range) = try await self.appAndRange(request, context)
+            return try Self.json(try await self.queries.overview(app: app, range: range))
+        }
+        api.get("/apps/:app/summary") { request, context in
+            let (app, range) = try await self.appAndRange(request, context)
+            return try Self.json(try await self.queries.summary(app: app, transaction: try Self.transaction(request), range: range))
+        }
+        api.get("/apps/:app/series") { request, context in
+            let (app, range) = try await self.appAndRange(request, context)
+            return try Self.json(try await self.queries.series(app: app, transaction: try Self.transaction(request), range: range))
+        }
+        api.get("/apps/:app/transactions") { request, context in
+            let (app, range) = try await self.appAndRange(request, context)
+            let orderText = request.uri.queryParameters.get("order") ?? "time"
+            guard let order = CollectorQueries.TransactionOrder(rawValue: orderText) else {
+                throw APIError.badRequest(
+                    "order", "unknown order \(orderText); use one of \(CollectorQueries.TransactionOrder.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            let limit = try Self.integer(request, "limit", default: 50, range: 1...1000)
+            return try Self.json(["transactions": try await self.queries.transactions(app: app, range: range, order: order, limit: limit)])
+        }
+        api.get("/apps/:app/apdex") { request, context in
+            let (app, range) = try await self.appAndRange(request, context)
+            let transaction = try Self.transaction(request)
+            let t: Double
+            if let text = request.uri.queryParameters.get("t") {
+                guard let value = Double(text), value >= 0.001, value <= 3600 else {
+                    throw APIError.badRequest("t", "must be a number of seconds from 0.001 to 3600, e.g. t=0.3")
+                }
+                t = value
+            } else {
+                t = transaction.flatMap { app.transactionApdexT[$0] } ?? app.apdexT
+            }
+            return try Self.json(try await self.queries.whatIfApdex(app: app, transaction: transaction, t: t, range: range))
+        }
+        api.get("/apps/:app/databases") { request, context in
+            let (app, range) = try await self.appAndRange(request, context)
+            return try Self.json(["databases": try await self.queries.databases(app: app, transaction: try Self.transaction(request), range: range)])
+        }
+        api.get("/apps/:app/externals") { request, context in
+            let (app, range) = try await self.appAndRange(request, context)
+            return try Self.json(["externals": try await self.queries.externals(app: app, transaction: try Self.transaction(request), range: range)])
+        }
+        api.get("/apps/:app/errors") { request, context in
+            let (app, range) = try await self.appAndRange(request, context)
+            let limit = try Self.integer(request, "limit", default: 50, range: 1...1000)
+            return try Self.json(["errors": try await self.queries.errors(app: app, range: range, limit: limit)])
+        }
+        api.get("/apps/:app/traces") { request, context in
+            let (app, range) = try await self.appAndRange(request, context)
+            let limit = try Self.integer(request, "limit", default: 20, range: 1...500)
+            return try Self.json(
+                ["traces": try await self.queries.traces(app: app, transaction: try Self.transaction(request), range: range, limit: limit)])
+        }
+        api.get("/apps/:app/traces/:id") { request, context in
+            let (app, _) = try await self.appAndRange(request, context)
+            guard let id = context.parameters.get("id", as: Int64.self) else { throw APIError.badRequest("id", "must be a trace id (an integer)") }
+            guard let stored = try await self.store.trace(appID: app.id, id: id) else {
+                throw APIError(.notFound, code: "not_found", message: "no trace \(id) in this app")
+            }
+            return try Self.json(stored.trace)
+        }
+        api.get("/apps/:app/deployments") { request, context in
+            let (app, range) = try await self.appAndRange(request, context)
+            return try Self.json(["deployments": try await self.store.deployments(appID: app.id, range: range.from..<range.to).map(APIDeployment.init)])
+        }
+        api.post("/apps/:app/deployments") { request, context in
+            let (app, _) = try await self.appAndRange(request, context)
+            let body = try await Self.decodeBody(DeploymentRequest.self, request)
+            guard !body.revision.isEmpty, body.revision.count <= 200 else { throw APIError.badRequest("revision", "must be 1 to 200 characters") }
+            guard (body.description ?? "").count <= 2000, (body.user ?? "").count <= 200 else {
+                throw APIError.badRequest("description", "description must be at most 2000 characters and user at most 200")
+            }
+            let at = body.at ?? self.now()
+            guard abs(at - self.now()) < 366 * 86_400 else { throw APIError.badRequest("at", "must be a Unix time within a year of now") }
+            let deployment = try await self.store.recordDeployment(
+                appID: app.id, at: at, revision: body.revision, description: body.description ?? "", user: body.user ?? "")
+            return try Self.json(APIDeployment(deployment), status: .created)
+        }
+        api.put("/apps/:app/apdex") { request, context in
+            let (app, _) = try await self.appAndRange(request, context)
+            let body = try await Self.decodeBody(ApdexRequest.self, request)
+            if let seconds = body.apdexT {
+                guard seconds >= 0.001, seconds <= 3600 else { throw APIError.badRequest("apdex_t", "must be a number of seconds from 0.001 to 3600") }
+            } else if body.transaction == nil {
+                throw APIError.badRequest("apdex_t", "is required for the app's T (null removes a transaction's override)")
+            }
+            if let transaction = body.transaction, transaction.isEmpty || transaction.utf8.count > 1024 {
+                throw APIError.badRequest("transaction", "must be a transaction name of 1 to 1024 bytes")
+            }
+            try await self.store.setApdex(appID: app.id, transaction: body.transaction, seconds: body.apdexT)
+            guard let updated = try await self.store.app(accountID: app.accountID, id: app.id) else { throw APIError(.notFound, code: "not_found", message: "no such app") }
+            return try Self.json(updated)
+        }
+        api.get("/keys") { request, _ in
+            let key = try await self.authenticate(request)
+            return try Self.json(["keys": try await self.store.licenseKeys(accountID: key.accountID)])
+        }
+        api.post("/keys") { request, _ in
+            let key = try await self.authenticate(request)
+            let body = try await Self.decodeBody(KeyRequest.self, request)
+            let name = body.name ?? "key"
+            guard !name.isEmpty, name.count <= 100 else { throw APIError.badRequest("name", "must be 1 to 100 characters") }
+            let created = try await self.createLicenseKey(accountID: key.accountID, name: name)
+            return try Self.json(CreatedKey(key: created.key, record: created.record), status: .created)
+        }
+        api.delete("/keys/:id") { request, context in
+            let key = try await self.authenticate(request)
+            guard let id = context.parameters.get("id", as: Int64.self) else { throw APIError.badRequest("id", "must be a key id (an integer)") }
+            guard try await self.store.revokeLicenseKey(accountID: key.accountID, id: id) else {
+                throw APIError(.notFound, code: "not_found", message: "no active key \(id) in this account")
+            }
+            self.authenticator.invalidate()
+            return Response(status: .noContent)
+        }
+        return router
+    }
+
+    // MARK: Ingest
+
+    func ingest(_ request: Request, context: Context) async throws -> Response {
+        let started = ContinuousClock.now
+        do {
+            let response = try await ingestBatch(request, context: context)
+            metrics.ingestLatency.record(ContinuousClock.now - started)
+            return response
+        } catch let error as APIError {
+            metrics.rejected(reason: error.code)
+            throw error
+        }
+    }
+
+    private func ingestBatch(_ request: Request, context: Context) async throws -> Response {
+        let limits = configuration.limits
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limits.maxBodyBytes {
+            throw APIError(.contentTooLarge, code: "too_large", message: "the body is \(length) bytes; the limit is \(limits.maxBodyBytes) (max_body_mb)")
+        }
+        if let type = request.headers[.contentType], !type.lowercased().hasPrefix("application/json") {
+            throw APIError(.unsupportedMediaType, code: "unsupported_media_type", message: "send Content-Type: application/json, not \(type)")
+        }
+        let key = try await authenticator.authenticate(request.headers[HTTPField.Name("X-APM-License-Key")!] ?? Self.bearer(request))
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: limits.maxBodyBytes)
+        } catch {
+            throw APIError(.contentTooLarge, code: "too_large", message: "the body exceeds the limit of \(limits.maxBodyBytes) bytes (max_body_mb)")
+        }
+        var data = Data(buffer.readableBytesView)
+        switch request.headers[.contentEncoding]?.lowercased() {
+        case nil, "identity":
+            if Gzip.isGzip(data) { data = try Self.inflate(data, limit: limits.maxDecompressedBytes) }
+        case "gzip", "deflate":
+            data = try Self.inflate(data, limit: limits.maxDecompressedBytes)
+        case let other?:
+            throw APIError(.unsupportedMediaType, code: "unsupported_encoding", message: "Content-Encoding \(other) is not supported; use gzip")
+        }
+        let batch: AgentBatch
+        do {
+            batch = try WireCoding.decodeBatch(data)
+            try batch.validate(now: now())
+        } catch let error as WireFormatError {
+            throw APIError.from(error)
+        }
+        if let header = request.headers[HTTPField.Name("X-APM-Batch-ID")!], header != batch.batchID {
+            throw APIError.badRequest("batch_id", "the X-APM-Batch-ID header (\(header)) differs from the body's batch_id (\(batch.batchID))")
+        }
+        let commitStarted = ContinuousClock.now
+        let outcome = try await pipeline.submit(IngestItem(accountID: key.accountID, batch: batch, receivedAt: now()))
+        metrics.storeLatency.record(ContinuousClock.now - commitStarted)
+        if outcome.duplicate {
+            metrics.duplicates.increment()
+        } else {
+            metrics.accepted.increment()
+            metrics.transactionsIngested.increment(by: Int64(batch.intervals.reduce(0) { $0 + $1.transactions.reduce(0) { $0 + $1.count } }))
+        }
+        let reply = IngestReply(batchID: batch.batchID, duplicate: outcome.duplicate, apdexT: outcome.apdexT, transactionApdexT: outcome.transactionApdexT)
+        return try Self.json(reply, status: outcome.duplicate ? .ok : .accepted, encoder: WireCoding.makeEncoder())
+    }
+
+    private static func inflate(_ data: Data, limit: Int) throws -> Data {
+        do {
+            return try Gzip.decompress(data, maxOutputSize: limit)
+        } catch let error as WireFormatError {
+            if error.code == .tooLarge {
+                throw APIError(.contentTooLarge, code: "too_large", message: "the decompressed body exceeds the limit of \(limit) bytes (max_decompressed_mb)")
+            }
+            throw APIError(.badRequest, code: "malformed", message: "the body is not valid gzip: \(error.message)")
+        }
+    }
+
+    // MARK: Helpers
+
+    private static func bearer(_ request: Request) -> String? {
+        guard let value = request.headers[.authorization], value.lowercased().hasPrefix("bearer ") else { return nil }
+        return String(value.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+    }
+
+    func authenticate(_ request: Request) async throws -> LicenseKeyRecord {
+        try await authenticator.authenticate(Self.bearer(request) ?? request.headers[HTTPField.Name("X-APM-License-Key")!])
+    }
+
+    /// The app named in the path (its id), only within the caller's account: another account's app is a 404.
+    func appAndRange(_ request: Request, _ context: Context) async throws -> (StoredApp, TimeRange) {
+        let key = try await authenticate(request)
+        guard let id = context.parameters.get("app", as: Int64.self) else { throw APIError.badRequest("app", "must be an app id (an integer)") }
+        guard let app = try await store.app(accountID: key.accountID, id: id) else {
+            throw APIError(.notFound, code: "not_found", message: "no app \(id) in this account")
+        }
+        return (app, try range(request))
+    }
+
+    func range(_ request: Request) throws -> TimeRange {
+        let parameters = request.uri.queryParameters
+        var since: Int64 = 1800
+        if let text = parameters.get("since") {
+            guard let seconds = TimeRange.seconds(parsing: text) else {
+                throw APIError.badRequest("since", "must be a duration such as 30m, 1h, 24h or 7d (1 minute to 400 days), got \(text)")
+            }
+            since = seconds
+        }
+        func time(_ name: String) throws -> Int64? {
+            guard let text = parameters.get(name) else { return nil }
+            guard let value = Int64(text), value > 946_684_800, value < 4_102_444_800 else {
+                throw APIError.badRequest(name, "must be a Unix time in seconds, got \(text)")
+            }
+            return value
+        }
+        let from = try time("from")
+        let to = try time("to")
+        if let from, let to, from >= to { throw APIError.badRequest("from", "must be before to") }
+        if let from, let to, to - from > 400 * 86_400 { throw APIError.badRequest("from", "the range may span at most 400 days") }
+        return queries.range(from: from, to: to, since: since)
+    }
+
+    static func transaction(_ request: Request) throws -> String? {
+        guard let name = request.uri.queryParameters.get("transaction") else { return nil }
+        guard !name.isEmpty, name.utf8.count <= 1024 else { throw APIError.badRequest("transaction", "must be a transaction name of 1 to 1024 bytes") }
+        return name
+    }
+
+    static func integer(_ request: Request, _ name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
+        guard let text = request.uri.queryParameters.get(name) else { return value }
+        guard let number = Int(text), range.contains(number) else {
+            throw APIError.badRequest(name, "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return number
+    }
+
+    static func decodeBody<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: 64 * 1024)
+        } catch {
+            throw APIError(.contentTooLarge, code: "too_large", message: "the body exceeds 64 KiB")
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+        } catch let error as DecodingError {
+            let wire = WireFormatError(decodingError: error)
+            throw APIError(.badRequest, code: "invalid_value", field: wire.field, message: wire.message)
+        }
+    }
+
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok, encoder: JSONEncoder? = nil) throws -> Response {
+        let encoder = encoder ?? {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            return encoder
+        }()
+        return Response(
+            status: status,
+            headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: try encoder.encode(value)))
+        )
+    }
+
+    static func json(_ value: [String: String]) -> Response {
+        (try? json(value as [String: String], status: .ok, encoder: nil)) ?? Response(status: .ok)
+    }
+}
+
+struct DeploymentRequest: Decodable {
+    var revision: String
+    var description: String?
+    var user: String?
+    var at: Double?
+}
+
+struct ApdexRequest: Decodable {
+    var apdexT: Double?
+    var transaction: String?
+
+    enum CodingKeys: String, CodingKey {
+        case apdexT = "apdex_t"
+        case transaction
+    }
+}
+
+struct KeyRequest: Decodable {
+    var name: String?
+}
+
+struct CreatedKey: Encodable {
+    var key: String
+    var record: LicenseKeyRecord
+}

@@ -1,0 +1,46 @@
+import APMCore
+import APMStorage
+
+/// Group commit: batches that arrive while a commit is running wait and are committed together in the next
+/// one. Every batch is durable before its caller is answered, and the cost of the commit (an fsync, the
+/// upserts of shared minute rows) is shared by the whole group.
+actor IngestPipeline {
+    private typealias Waiter = (item: IngestItem, continuation: CheckedContinuation<IngestOutcome, any Error>)
+
+    private let store: any APMStore
+    private let limits: CardinalityLimits
+    private let maxGroupSize: Int
+    private var queue: [Waiter] = []
+    private var draining = false
+
+    init(store: any APMStore, limits: CardinalityLimits, maxGroupSize: Int = 256) {
+        self.store = store
+        self.limits = limits
+        self.maxGroupSize = maxGroupSize
+    }
+
+    /// Commits one batch (with whatever else is waiting) and returns once it is durable.
+    func submit(_ item: IngestItem) async throws -> IngestOutcome {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.append((item, continuation))
+            if !draining {
+                draining = true
+                Task { await self.drain() }
+            }
+        }
+    }
+
+    private func drain() async {
+        while !queue.isEmpty {
+            let group = Array(queue.prefix(maxGroupSize))
+            queue.removeFirst(group.count)
+            do {
+                let outcomes = try await store.commit(group.map(\.item), limits: limits)
+                for (waiter, outcome) in zip(group, outcomes) { waiter.continuation.resume(returning: outcome) }
+            } catch {
+                for waiter in group { waiter.continuation.resume(throwing: error) }
+            }
+        }
+        draining = false
+    }
+}

@@ -1,0 +1,343 @@
+public import APMCore
+public import APMStorage
+import Foundation
+
+/// The questions an APM user asks, answered from the store: the Swift API behind `/api/v1`, the dashboard
+/// and `apm report`.
+public struct CollectorQueries: Sendable {
+    let store: any APMStore
+    let minuteRetention: Int64
+    let now: @Sendable () -> Int64
+
+    /// Creates the query layer.
+    ///
+    /// - Parameters:
+    ///   - store: The store.
+    ///   - minuteRetention: How long minute rows are kept (seconds).
+    ///   - now: The clock.
+    public init(store: any APMStore, minuteRetention: Int64, now: (@Sendable () -> Int64)? = nil) {
+        self.store = store
+        self.minuteRetention = minuteRetention
+        self.now = now ?? { Int64(Date().timeIntervalSince1970) }
+    }
+
+    /// The range for `from`/`to` (Unix seconds), or the last `since` seconds.
+    ///
+    /// - Parameters:
+    ///   - from: Start, or `nil`.
+    ///   - to: End, or `nil` for now.
+    ///   - since: Length back from now when `from` is `nil`.
+    /// - Returns: The range with its bucket size.
+    public func range(from: Int64?, to: Int64?, since: Int64 = 1800) -> TimeRange {
+        let now = now()
+        let end = to ?? now
+        return TimeRange(from: from ?? end - since, to: end, now: now, minuteRetention: minuteRetention)
+    }
+
+    private func resolution(_ range: TimeRange) -> SliceResolution {
+        range.resolution == .minute ? .minute : .hour
+    }
+
+    /// Figures for the whole range, for an app (web transactions) or one transaction.
+    ///
+    /// - Parameters:
+    ///   - app: The app.
+    ///   - transaction: One transaction, or `nil`.
+    ///   - range: The range.
+    /// - Returns: The figures.
+    public func summary(app: StoredApp, transaction: String? = nil, range: TimeRange) async throws -> APIFigures {
+        let slices = try await slices(app: app, transaction: transaction, range: range)
+        return APIFigures(merging: slices, start: range.from, seconds: range.to - range.from, t: t(app, transaction))
+    }
+
+    private func t(_ app: StoredApp, _ transaction: String?) -> Double {
+        transaction.flatMap { app.transactionApdexT[$0] } ?? app.apdexT
+    }
+
+    private func slices(app: StoredApp, transaction: String?, range: TimeRange) async throws -> [TransactionSlice] {
+        if let transaction {
+            return try await store.transactionSlices(appID: app.id, name: transaction, range: range.from..<range.to, resolution: resolution(range))
+        }
+        return try await store.appSlices(appID: app.id, kind: .web, range: range.from..<range.to, resolution: resolution(range))
+    }
+
+    /// The series of an app (web transactions) or one transaction, one point per bucket.
+    ///
+    /// - Parameters:
+    ///   - app: The app.
+    ///   - transaction: One transaction, or `nil`.
+    ///   - range: The range.
+    /// - Returns: The series with deployment markers.
+    public func series(app: StoredApp, transaction: String? = nil, range: TimeRange) async throws -> APISeries {
+        let slices = try await slices(app: app, transaction: transaction, range: range)
+        var byBucket: [Int64: [TransactionSlice]] = [:]
+        for slice in slices {
+            byBucket[slice.bucket - ((slice.bucket - range.from) % range.bucketSeconds), default: []].append(slice)
+        }
+        let t = t(app, transaction)
+        let points = stride(from: range.from, to: range.to, by: Int(range.bucketSeconds)).map { start in
+            APIFigures(merging: byBucket[start] ?? [], start: start, seconds: range.bucketSeconds, t: t)
+        }
+        let deployments = try await store.deployments(appID: app.id, range: range.from..<range.to).map(APIDeployment.init)
+        return APISeries(
+            from: range.from,
+            to: range.to,
+            bucketSeconds: range.bucketSeconds,
+            resolution: range.resolution.rawValue,
+            transaction: transaction,
+            points: points,
+            deployments: deployments
+        )
+    }
+
+    /// How to sort top transactions.
+    public enum TransactionOrder: String, Sendable, CaseIterable {
+        /// Total time consumed (count × average), the default.
+        case time
+        /// 95th percentile.
+        case p95
+        /// Requests per minute.
+        case throughput
+        /// Error rate.
+        case errorRate = "error_rate"
+        /// Apdex score, worst first.
+        case apdex
+    }
+
+    /// Transactions over the range, sorted.
+    ///
+    /// - Parameters:
+    ///   - app: The app.
+    ///   - range: The range.
+    ///   - order: The sort order.
+    ///   - limit: At most this many.
+    /// - Returns: Rows.
+    public func transactions(app: StoredApp, range: TimeRange, order: TransactionOrder = .time, limit: Int = 50) async throws -> [APITransactionRow] {
+        let totals = try await store.transactionTotals(appID: app.id, range: range.from..<range.to, resolution: resolution(range), withHistograms: true)
+        let allTime = totals.reduce(0) { $0 + $1.total }
+        let rows = totals.map { slice in
+            APITransactionRow(
+                name: slice.name,
+                kind: slice.kind.rawValue,
+                figures: APIFigures(merging: [slice], start: range.from, seconds: range.to - range.from, t: t(app, slice.name)),
+                timeConsumed: slice.total,
+                share: allTime > 0 ? slice.total / allTime : 0
+            )
+        }
+        let sorted: [APITransactionRow]
+        switch order {
+        case .time: sorted = rows.sorted { ($0.timeConsumed, $1.name) > ($1.timeConsumed, $0.name) }
+        case .p95: sorted = rows.sorted { ($0.figures.p95 ?? 0, $1.name) > ($1.figures.p95 ?? 0, $0.name) }
+        case .throughput: sorted = rows.sorted { ($0.figures.count, $1.name) > ($1.figures.count, $0.name) }
+        case .errorRate: sorted = rows.sorted { ($0.figures.errorRate ?? 0, $1.name) > ($1.figures.errorRate ?? 0, $0.name) }
+        case .apdex: sorted = rows.sorted { ($0.figures.apdex.score ?? 1, $0.name) < ($1.figures.apdex.score ?? 1, $1.name) }
+        }
+        return Array(sorted.prefix(limit))
+    }
+
+    /// Apdex for any T over a past range, from the stored histograms; exact at the T the data was classified with.
+    ///
+    /// Rows classified at the asked T at ingest contribute their exact counts. Other rows are classified from
+    /// their histograms of successful transactions (failed ones stay frustrated): a duration in the histogram
+    /// bucket that holds T (or 4T) cannot be placed on either side, so those transactions are reported as
+    /// `uncertain` and bound the score between `score_min` and `score_max`.
+    /// - Parameters:
+    ///   - app: The app.
+    ///   - transaction: One transaction, or `nil` for the app's web transactions.
+    ///   - t: The T to evaluate (seconds).
+    ///   - range: The range.
+    /// - Returns: The answer with its resolution.
+    public func whatIfApdex(app: StoredApp, transaction: String?, t: Double, range: TimeRange) async throws -> APIWhatIfApdex {
+        let configured = self.t(app, transaction)
+        let rows = try await store.apdexSources(appID: app.id, transaction: transaction, range: range.from..<range.to, resolution: resolution(range))
+        var best = ApdexCounts()
+        var low = ApdexCounts()
+        var high = ApdexCounts()
+        var uncertain: UInt64 = 0
+        var exact = true
+        for row in rows {
+            if abs(row.apdexT - t) < 1e-9 {
+                best.add(row.apdex)
+                low.add(row.apdex)
+                high.add(row.apdex)
+                continue
+            }
+            exact = false
+            let successful = row.histogram.subtracting(row.errorHistogram)
+            let satisfied = successful.count(atMost: t)
+            let withinFour = successful.count(atMost: 4 * t)
+            let okCount = row.count - row.errors
+            // Best estimate: uncertain values split evenly around the threshold.
+            let sBest = satisfied.atMost + satisfied.uncertain / 2
+            let stBest = max(sBest, withinFour.atMost + withinFour.uncertain / 2)
+            best.add(ApdexCounts(satisfied: sBest, tolerating: stBest - sBest, frustrated: row.count - stBest))
+            // Lowest score: uncertain ones on the worse side.
+            let sLow = satisfied.atMost
+            let stLow = max(sLow, withinFour.atMost)
+            low.add(ApdexCounts(satisfied: sLow, tolerating: stLow - sLow, frustrated: row.count - stLow))
+            let sHigh = min(okCount, satisfied.atMost + satisfied.uncertain)
+            let stHigh = min(okCount, max(sHigh, withinFour.atMost + withinFour.uncertain))
+            high.add(ApdexCounts(satisfied: sHigh, tolerating: stHigh - sHigh, frustrated: row.count - stHigh))
+            uncertain += satisfied.uncertain + withinFour.uncertain
+        }
+        let resolution =
+            exact
+            ? "exact: every transaction in the range was classified at T = \(t) s when it was recorded"
+            : "from latency histograms (buckets of ±1 %): durations within about 2 % of T or 4T cannot be told apart; \(uncertain) transactions fall there, so the score lies between score_min and score_max"
+        return APIWhatIfApdex(
+            t: t,
+            configuredT: configured,
+            satisfied: best.satisfied,
+            tolerating: best.tolerating,
+            frustrated: best.frustrated,
+            score: best.score,
+            scoreMin: low.score,
+            scoreMax: high.score,
+            uncertain: uncertain,
+            exact: exact,
+            resolution: resolution
+        )
+    }
+
+    /// Database operations over the range.
+    ///
+    /// - Parameters:
+    ///   - app: The app.
+    ///   - transaction: One transaction, or `nil`.
+    ///   - range: The range.
+    /// - Returns: Rows by total time.
+    public func databases(app: StoredApp, transaction: String? = nil, range: TimeRange) async throws -> [APIDatabaseRow] {
+        let segments = try await store.segmentTotals(
+            appID: app.id, transaction: transaction, category: .datastore, range: range.from..<range.to, resolution: resolution(range))
+        let traces = try await store.traces(appID: app.id, transaction: transaction, range: range.from..<range.to, limit: 200)
+        var slowest: [String: (Double, String)] = [:]
+        for stored in traces {
+            for segment in stored.trace.segments where segment.category == .datastore && !segment.statement.isEmpty {
+                if segment.duration > (slowest[segment.name]?.0 ?? -1) { slowest[segment.name] = (segment.duration, segment.statement) }
+            }
+        }
+        return segments.map { segment in
+            APIDatabaseRow(
+                name: segment.name,
+                system: segment.system,
+                operation: segment.operation,
+                table: segment.target,
+                calls: segment.count,
+                average: segment.count > 0 ? segment.total / Double(segment.count) : 0,
+                totalTime: segment.total,
+                max: segment.max,
+                slowestStatement: slowest[segment.name]?.1 ?? ""
+            )
+        }
+    }
+
+    /// External hosts over the range.
+    ///
+    /// - Parameters:
+    ///   - app: The app.
+    ///   - transaction: One transaction, or `nil`.
+    ///   - range: The range.
+    /// - Returns: Rows by total time.
+    public func externals(app: StoredApp, transaction: String? = nil, range: TimeRange) async throws -> [APIExternalRow] {
+        let segments = try await store.segmentTotals(
+            appID: app.id, transaction: transaction, category: .external, range: range.from..<range.to, resolution: resolution(range))
+        var byHost: [String: APIExternalRow] = [:]
+        for segment in segments {
+            var row = byHost[segment.operation] ?? APIExternalRow(host: segment.operation, calls: 0, errors: 0, average: 0, totalTime: 0, max: 0)
+            row.calls += segment.count
+            row.errors += segment.errors
+            row.totalTime += segment.total
+            row.max = Swift.max(row.max, segment.max)
+            row.average = row.calls > 0 ? row.totalTime / Double(row.calls) : 0
+            byHost[segment.operation] = row
+        }
+        return byHost.values.sorted { ($0.totalTime, $1.host) > ($1.totalTime, $0.host) }
+    }
+
+    /// Error groups over the range, with a sparkline per bucket.
+    ///
+    /// - Parameters:
+    ///   - app: The app.
+    ///   - range: The range.
+    ///   - limit: At most this many.
+    /// - Returns: Groups, most frequent first.
+    public func errors(app: StoredApp, range: TimeRange, limit: Int = 50) async throws -> [APIErrorGroup] {
+        var result: [APIErrorGroup] = []
+        for group in try await store.errorGroups(appID: app.id, range: range.from..<range.to, limit: limit) {
+            let counts = try await store.errorGroupSeries(appID: app.id, groupID: group.id, range: range.from..<range.to)
+            var sparkline = [UInt64](repeating: 0, count: Int((range.to - range.from) / range.bucketSeconds))
+            for (minute, count) in counts {
+                let index = Int((minute - range.from) / range.bucketSeconds)
+                if index >= 0 && index < sparkline.count { sparkline[index] += count }
+            }
+            result.append(
+                APIErrorGroup(
+                    id: group.id, type: group.type, message: group.message, transaction: group.transaction, count: group.count,
+                    firstSeen: group.firstSeen, lastSeen: group.lastSeen, sample: group.sample, sparkline: sparkline)
+            )
+        }
+        return result
+    }
+
+    /// The slowest traces over the range.
+    ///
+    /// - Parameters:
+    ///   - app: The app.
+    ///   - transaction: One transaction, or `nil`.
+    ///   - range: The range.
+    ///   - limit: At most this many.
+    /// - Returns: Trace summaries, slowest first.
+    public func traces(app: StoredApp, transaction: String? = nil, range: TimeRange, limit: Int = 20) async throws -> [APITraceSummary] {
+        try await store.traces(appID: app.id, transaction: transaction, range: range.from..<range.to, limit: limit).map {
+            APITraceSummary(
+                id: $0.id, traceID: $0.trace.traceID, transaction: $0.trace.transaction, start: $0.trace.start,
+                duration: $0.trace.duration, status: $0.trace.status, error: $0.trace.isError)
+        }
+    }
+
+    /// An app's entry in the apps list.
+    ///
+    /// - Parameters:
+    ///   - app: The app.
+    ///   - range: The range.
+    /// - Returns: Summary, sparkline and warnings.
+    public func appSummary(app: StoredApp, range: TimeRange) async throws -> APIAppSummary {
+        let series = try await series(app: app, range: range)
+        let summary = APIFigures(
+            merging: try await slices(app: app, transaction: nil, range: range), start: range.from, seconds: range.to - range.from, t: app.apdexT)
+        var warnings: [String] = []
+        let overflow = try await store.nameOverflow(appID: app.id)
+        if overflow.transactionCount > 0 || overflow.segmentCount > 0 {
+            let examples = overflow.examples.prefix(5).joined(separator: ", ")
+            warnings.append(
+                "Too many distinct names: \(overflow.transactionCount) transactions and \(overflow.segmentCount) segments were recorded as (overflow). Examples: \(examples). Name transactions by route template, not raw path."
+            )
+        }
+        let dropped = try await store.droppedCounts(appID: app.id, range: range.from..<range.to)
+        if dropped.transactions > 0 {
+            warnings.append("The agent dropped the metrics of \(dropped.transactions) transactions (memory bound reached while the collector was unreachable).")
+        }
+        if dropped.overflowedNames > 0 {
+            warnings.append("The agent recorded \(dropped.overflowedNames) transactions as (overflow): its max_transaction_names was reached.")
+        }
+        if Double(now()) - app.lastSeenAt > 300 {
+            warnings.append("No data for \(Int((Double(now()) - app.lastSeenAt) / 60)) minutes: the agent may be offline.")
+        }
+        return APIAppSummary(
+            id: app.id, name: app.name, language: app.language, lastSeenAt: app.lastSeenAt, summary: summary,
+            sparkline: series.points.map(\.rpm), warnings: warnings)
+    }
+
+    /// The app overview.
+    ///
+    /// - Parameters:
+    ///   - app: The app.
+    ///   - range: The range.
+    /// - Returns: Summary, series and top transactions.
+    public func overview(app: StoredApp, range: TimeRange) async throws -> APIOverview {
+        async let summary = appSummary(app: app, range: range)
+        async let series = series(app: app, range: range)
+        async let transactions = transactions(app: app, range: range, order: .time, limit: 200)
+        return APIOverview(app: try await summary, series: try await series, transactions: try await transactions, transactionApdexT: app.transactionApdexT)
+    }
+}

@@ -1,0 +1,240 @@
+public import APMCore
+
+/// Where the collector keeps everything. SQLite (``SQLiteStore``) is the embedded default; every method is
+/// safe to call concurrently.
+public protocol APMStore: Sendable {
+    // MARK: Accounts and keys
+
+    /// Creates an account.
+    ///
+    /// - Parameter name: A unique name.
+    /// - Returns: The account.
+    func createAccount(name: String) async throws -> Account
+
+    /// Every account.
+    ///
+    /// - Returns: Accounts by id.
+    func accounts() async throws -> [Account]
+
+    /// Stores a license key's hash.
+    ///
+    /// - Parameters:
+    ///   - accountID: The owning account.
+    ///   - name: A label.
+    ///   - keyHash: SHA-256 of the key, hex.
+    ///   - prefix: The key's first characters, for display.
+    /// - Returns: The record.
+    func createLicenseKey(accountID: Int64, name: String, keyHash: String, prefix: String) async throws -> LicenseKeyRecord
+
+    /// An account's keys, revoked ones included.
+    ///
+    /// - Parameter accountID: The account.
+    /// - Returns: Keys by id.
+    func licenseKeys(accountID: Int64) async throws -> [LicenseKeyRecord]
+
+    /// Revokes a key.
+    ///
+    /// - Parameters:
+    ///   - accountID: The owning account.
+    ///   - id: The key's id.
+    /// - Returns: `false` when no such active key exists in the account.
+    func revokeLicenseKey(accountID: Int64, id: Int64) async throws -> Bool
+
+    /// The active key with this hash.
+    ///
+    /// - Parameter keyHash: SHA-256 of the key, hex.
+    /// - Returns: The key's record, `nil` when unknown or revoked.
+    func activeLicenseKey(hash keyHash: String) async throws -> LicenseKeyRecord?
+
+    // MARK: Apps
+
+    /// An account's apps.
+    ///
+    /// - Parameter accountID: The account.
+    /// - Returns: Apps by name.
+    func apps(accountID: Int64) async throws -> [StoredApp]
+
+    /// One app of an account.
+    ///
+    /// - Parameters:
+    ///   - accountID: The account; an app of another account is not returned.
+    ///   - id: The app's id.
+    /// - Returns: The app or `nil`.
+    func app(accountID: Int64, id: Int64) async throws -> StoredApp?
+
+    /// Sets the app's T, or a transaction's T (`nil` seconds removes a transaction's override).
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - transaction: A transaction name, or `nil` for the app.
+    ///   - seconds: The T, or `nil` to remove a transaction override.
+    func setApdex(appID: Int64, transaction: String?, seconds: Double?) async throws
+
+    /// Names that overflowed the cardinality cap.
+    ///
+    /// - Parameter appID: The app.
+    /// - Returns: Counts and examples.
+    func nameOverflow(appID: Int64) async throws -> NameOverflow
+
+    // MARK: Ingest
+
+    /// Commits batches in one durable transaction. A batch whose id was committed before is not counted again.
+    ///
+    /// - Parameters:
+    ///   - items: Validated batches.
+    ///   - limits: The cardinality caps.
+    /// - Returns: One outcome per item, in order.
+    func commit(_ items: [IngestItem], limits: CardinalityLimits) async throws -> [IngestOutcome]
+
+    // MARK: Queries
+
+    /// App-level slices per bucket, summed over transactions of a kind.
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - kind: Web or background.
+    ///   - range: Unix seconds, start inclusive, end exclusive.
+    ///   - resolution: Minute or hour rows.
+    /// - Returns: Slices by bucket.
+    func appSlices(appID: Int64, kind: TransactionKind, range: Range<Int64>, resolution: SliceResolution) async throws -> [TransactionSlice]
+
+    /// Per-bucket slices of one transaction.
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - name: The transaction name.
+    ///   - range: Unix seconds.
+    ///   - resolution: Minute or hour rows.
+    /// - Returns: Slices by bucket.
+    func transactionSlices(appID: Int64, name: String, range: Range<Int64>, resolution: SliceResolution) async throws -> [TransactionSlice]
+
+    /// Totals per transaction name over a range (bucket = range start).
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - range: Unix seconds.
+    ///   - resolution: Minute or hour rows.
+    ///   - withHistograms: Whether to merge histograms (costlier).
+    /// - Returns: One slice per name.
+    func transactionTotals(appID: Int64, range: Range<Int64>, resolution: SliceResolution, withHistograms: Bool) async throws -> [TransactionSlice]
+
+    /// The stored rows behind Apdex for a range: exact counts with their T, and histograms.
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - transaction: One transaction, or `nil` for the app's web transactions.
+    ///   - range: Unix seconds.
+    ///   - resolution: Minute or hour rows.
+    /// - Returns: Rows grouped by T.
+    func apdexSources(appID: Int64, transaction: String?, range: Range<Int64>, resolution: SliceResolution) async throws -> [ApdexSourceRow]
+
+    /// Segment totals over a range.
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - transaction: One transaction, or `nil` to sum over transactions.
+    ///   - category: One category, or `nil` for all.
+    ///   - range: Unix seconds.
+    ///   - resolution: Minute or hour rows.
+    /// - Returns: One slice per segment name (and transaction, when given).
+    func segmentTotals(
+        appID: Int64,
+        transaction: String?,
+        category: SegmentCategory?,
+        range: Range<Int64>,
+        resolution: SliceResolution
+    ) async throws -> [SegmentSlice]
+
+    /// Per-bucket time by segment category of one transaction or the app.
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - name: A segment name.
+    ///   - range: Unix seconds.
+    ///   - resolution: Minute or hour rows.
+    /// - Returns: Slices by bucket for that segment name (summed over transactions).
+    func segmentSeries(appID: Int64, name: String, range: Range<Int64>, resolution: SliceResolution) async throws -> [SegmentSlice]
+
+    /// The slowest traces in a range.
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - transaction: One transaction, or `nil`.
+    ///   - range: Unix seconds.
+    ///   - limit: At most this many.
+    /// - Returns: Traces, slowest first.
+    func traces(appID: Int64, transaction: String?, range: Range<Int64>, limit: Int) async throws -> [StoredTrace]
+
+    /// One trace.
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - id: The trace's row id.
+    /// - Returns: The trace or `nil`.
+    func trace(appID: Int64, id: Int64) async throws -> StoredTrace?
+
+    /// Error groups seen in a range, with their counts in the range.
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - range: Unix seconds.
+    ///   - limit: At most this many.
+    /// - Returns: Groups, most frequent first.
+    func errorGroups(appID: Int64, range: Range<Int64>, limit: Int) async throws -> [ErrorGroup]
+
+    /// Per-minute counts of an error group.
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - groupID: The group.
+    ///   - range: Unix seconds.
+    /// - Returns: Minute → count.
+    func errorGroupSeries(appID: Int64, groupID: Int64, range: Range<Int64>) async throws -> [Int64: UInt64]
+
+    /// Records a deployment.
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - at: When (Unix seconds).
+    ///   - revision: The revision.
+    ///   - description: A description.
+    ///   - user: Who.
+    /// - Returns: The deployment.
+    func recordDeployment(appID: Int64, at: Double, revision: String, description: String, user: String) async throws -> Deployment
+
+    /// Deployments in a range.
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - range: Unix seconds.
+    /// - Returns: Deployments by time.
+    func deployments(appID: Int64, range: Range<Int64>) async throws -> [Deployment]
+
+    /// What the app's agents dropped in a range.
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - range: Unix seconds.
+    /// - Returns: Summed counters.
+    func droppedCounts(appID: Int64, range: Range<Int64>) async throws -> DropCounters
+
+    // MARK: Maintenance
+
+    /// Deletes minute rows older than `minuteCutoff` (hours keep their totals) and everything else older than
+    /// `cutoff`.
+    ///
+    /// - Parameters:
+    ///   - minuteCutoff: Unix seconds; minute rows before it are deleted.
+    ///   - cutoff: Unix seconds; hour rows, traces, error groups and deployments before it are deleted.
+    ///   - batchIDCutoff: Unix seconds; batch ids received before it are forgotten.
+    /// - Returns: What was deleted.
+    func applyRetention(minuteCutoff: Int64, cutoff: Int64, batchIDCutoff: Int64) async throws -> RetentionReport
+
+    /// Row counts and file size.
+    ///
+    /// - Returns: Statistics.
+    func statistics() async throws -> StoreStatistics
+
+    /// Closes the store.
+    func close() async throws
+}

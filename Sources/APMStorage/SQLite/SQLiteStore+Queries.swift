@@ -1,0 +1,354 @@
+public import APMCore
+import Foundation
+import GRDB
+
+extension SQLiteStore {
+    private static func table(_ prefix: String, _ resolution: SliceResolution) -> String {
+        "\(prefix)_\(resolution == .minute ? "minutes" : "hours")"
+    }
+
+    private static func slice(_ row: Row, bucket: Int64, name: String) throws -> TransactionSlice {
+        TransactionSlice(
+            bucket: bucket,
+            name: name,
+            kind: (row["kind"] as Int? ?? 0) == 0 ? .web : .background,
+            count: UInt64(row["count"] as Int64? ?? 0),
+            errors: UInt64(row["errors"] as Int64? ?? 0),
+            apdex: ApdexCounts(
+                satisfied: UInt64(row["satisfied"] as Int64? ?? 0),
+                tolerating: UInt64(row["tolerating"] as Int64? ?? 0),
+                frustrated: UInt64(row["frustrated"] as Int64? ?? 0)
+            ),
+            total: row["total"] ?? 0,
+            min: row["min"] ?? 0,
+            max: row["max"] ?? 0,
+            breakdown: {
+                let total: Double = row["total"] ?? 0
+                let database: Double = row["db"] ?? 0
+                let external: Double = row["ext"] ?? 0
+                return TimeBreakdown(database: database, external: external, application: Swift.max(0, total - database - external))
+            }(),
+            histogram: try (row["histogram"] as Data?).map { try LatencyHistogram(encoded: $0) } ?? LatencyHistogram()
+        )
+    }
+
+    /// App-level slices.
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - kind: Web or background.
+    ///   - range: Unix seconds.
+    ///   - resolution: Row resolution.
+    /// - Returns: Slices by bucket.
+    public func appSlices(appID: Int64, kind: TransactionKind, range: Range<Int64>, resolution: SliceResolution) async throws -> [TransactionSlice] {
+        try await writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM \(Self.table("app", resolution)) WHERE app_id = ? AND kind = ? AND bucket >= ? AND bucket < ? ORDER BY bucket",
+                arguments: [appID, kind == .web ? 0 : 1, range.lowerBound, range.upperBound]
+            ).map { try Self.slice($0, bucket: $0["bucket"], name: "") }
+        }
+    }
+
+    /// One transaction's slices.
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - name: The transaction.
+    ///   - range: Unix seconds.
+    ///   - resolution: Row resolution.
+    /// - Returns: Slices by bucket (rows of different Ts summed).
+    public func transactionSlices(appID: Int64, name: String, range: Range<Int64>, resolution: SliceResolution) async throws -> [TransactionSlice] {
+        try await writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT bucket, MAX(kind) AS kind, SUM(count) AS count, SUM(errors) AS errors, SUM(satisfied) AS satisfied,
+                        SUM(tolerating) AS tolerating, SUM(frustrated) AS frustrated, SUM(total) AS total, MIN(min) AS min,
+                        MAX(max) AS max, SUM(db) AS db, SUM(ext) AS ext, hist_sum(histogram) AS histogram
+                    FROM \(Self.table("txn", resolution))
+                    WHERE app_id = ? AND name = ? AND bucket >= ? AND bucket < ?
+                    GROUP BY bucket ORDER BY bucket
+                    """,
+                arguments: [appID, name, range.lowerBound, range.upperBound]
+            ).map { try Self.slice($0, bucket: $0["bucket"], name: name) }
+        }
+    }
+
+    /// Totals per transaction name.
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - range: Unix seconds.
+    ///   - resolution: Row resolution.
+    ///   - withHistograms: Whether to merge histograms.
+    /// - Returns: One slice per name.
+    public func transactionTotals(appID: Int64, range: Range<Int64>, resolution: SliceResolution, withHistograms: Bool) async throws -> [TransactionSlice] {
+        try await writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT name, MAX(kind) AS kind, SUM(count) AS count, SUM(errors) AS errors, SUM(satisfied) AS satisfied,
+                        SUM(tolerating) AS tolerating, SUM(frustrated) AS frustrated, SUM(total) AS total, MIN(min) AS min,
+                        MAX(max) AS max, SUM(db) AS db, SUM(ext) AS ext
+                        \(withHistograms ? ", hist_sum(histogram) AS histogram" : "")
+                    FROM \(Self.table("txn", resolution))
+                    WHERE app_id = ? AND bucket >= ? AND bucket < ?
+                    GROUP BY name
+                    """,
+                arguments: [appID, range.lowerBound, range.upperBound]
+            ).map { try Self.slice($0, bucket: range.lowerBound, name: $0["name"]) }
+        }
+    }
+
+    /// Rows behind Apdex.
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - transaction: One transaction or `nil` for web transactions.
+    ///   - range: Unix seconds.
+    ///   - resolution: Row resolution.
+    /// - Returns: Rows grouped by T.
+    public func apdexSources(appID: Int64, transaction: String?, range: Range<Int64>, resolution: SliceResolution) async throws -> [ApdexSourceRow] {
+        try await writer.read { db in
+            let filter = transaction == nil ? "kind = 0" : "name = ?"
+            var arguments: StatementArguments = [appID, range.lowerBound, range.upperBound]
+            if let transaction { arguments += [transaction] }
+            return try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT apdex_t, SUM(count) AS count, SUM(errors) AS errors, SUM(satisfied) AS satisfied,
+                        SUM(tolerating) AS tolerating, SUM(frustrated) AS frustrated,
+                        hist_sum(histogram) AS histogram, hist_sum(error_histogram) AS error_histogram
+                    FROM \(Self.table("txn", resolution))
+                    WHERE app_id = ? AND bucket >= ? AND bucket < ? AND \(filter)
+                    GROUP BY apdex_t
+                    """,
+                arguments: arguments
+            ).map { row in
+                ApdexSourceRow(
+                    apdexT: row["apdex_t"],
+                    apdex: ApdexCounts(
+                        satisfied: UInt64(row["satisfied"] as Int64),
+                        tolerating: UInt64(row["tolerating"] as Int64),
+                        frustrated: UInt64(row["frustrated"] as Int64)
+                    ),
+                    count: UInt64(row["count"] as Int64),
+                    errors: UInt64(row["errors"] as Int64),
+                    histogram: try LatencyHistogram(encoded: row["histogram"]),
+                    errorHistogram: try LatencyHistogram(encoded: row["error_histogram"])
+                )
+            }
+        }
+    }
+
+    private static func segmentSlice(_ row: Row, bucket: Int64, transaction: String) -> SegmentSlice {
+        SegmentSlice(
+            bucket: bucket,
+            transaction: transaction,
+            name: row["name"],
+            category: category(row["category"]),
+            system: row["system"],
+            operation: row["operation"],
+            target: row["target"],
+            count: UInt64(row["count"] as Int64),
+            errors: UInt64(row["errors"] as Int64),
+            total: row["total"],
+            exclusive: row["exclusive"],
+            min: row["min"],
+            max: row["max"]
+        )
+    }
+
+    /// Segment totals.
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - transaction: One transaction or `nil`.
+    ///   - category: One category or `nil`.
+    ///   - range: Unix seconds.
+    ///   - resolution: Row resolution.
+    /// - Returns: One slice per segment name.
+    public func segmentTotals(
+        appID: Int64,
+        transaction: String?,
+        category: SegmentCategory?,
+        range: Range<Int64>,
+        resolution: SliceResolution
+    ) async throws -> [SegmentSlice] {
+        try await writer.read { db in
+            var conditions = ["app_id = ?", "bucket >= ?", "bucket < ?"]
+            var arguments: StatementArguments = [appID, range.lowerBound, range.upperBound]
+            if let transaction {
+                conditions.append("transaction_name = ?")
+                arguments += [transaction]
+            }
+            if let category {
+                conditions.append("category = ?")
+                arguments += [Self.categoryCode(category)]
+            }
+            return try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT name, MAX(category) AS category, MAX(system) AS system, MAX(operation) AS operation,
+                        MAX(target) AS target, SUM(count) AS count, SUM(errors) AS errors, SUM(total) AS total,
+                        SUM(exclusive) AS exclusive, MIN(min) AS min, MAX(max) AS max
+                    FROM \(Self.table("seg", resolution))
+                    WHERE \(conditions.joined(separator: " AND "))
+                    GROUP BY name ORDER BY SUM(total) DESC
+                    """,
+                arguments: arguments
+            ).map { Self.segmentSlice($0, bucket: range.lowerBound, transaction: transaction ?? "") }
+        }
+    }
+
+    /// Per-bucket figures of one segment name.
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - name: The segment name.
+    ///   - range: Unix seconds.
+    ///   - resolution: Row resolution.
+    /// - Returns: Slices by bucket.
+    public func segmentSeries(appID: Int64, name: String, range: Range<Int64>, resolution: SliceResolution) async throws -> [SegmentSlice] {
+        try await writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT bucket, name, MAX(category) AS category, MAX(system) AS system, MAX(operation) AS operation,
+                        MAX(target) AS target, SUM(count) AS count, SUM(errors) AS errors, SUM(total) AS total,
+                        SUM(exclusive) AS exclusive, MIN(min) AS min, MAX(max) AS max
+                    FROM \(Self.table("seg", resolution))
+                    WHERE app_id = ? AND name = ? AND bucket >= ? AND bucket < ?
+                    GROUP BY bucket ORDER BY bucket
+                    """,
+                arguments: [appID, name, range.lowerBound, range.upperBound]
+            ).map { Self.segmentSlice($0, bucket: $0["bucket"], transaction: "") }
+        }
+    }
+
+    /// Slowest traces.
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - transaction: One transaction or `nil`.
+    ///   - range: Unix seconds.
+    ///   - limit: At most this many.
+    /// - Returns: Traces.
+    public func traces(appID: Int64, transaction: String?, range: Range<Int64>, limit: Int) async throws -> [StoredTrace] {
+        try await writer.read { db in
+            var arguments: StatementArguments = [appID, range.lowerBound, range.upperBound]
+            if let transaction { arguments += [transaction] }
+            arguments += [limit]
+            let decoder = WireCoding.makeDecoder()
+            return try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, payload FROM traces WHERE app_id = ? AND start >= ? AND start < ?
+                    \(transaction == nil ? "" : "AND transaction_name = ?")
+                    ORDER BY duration DESC LIMIT ?
+                    """,
+                arguments: arguments
+            ).map { StoredTrace(id: $0["id"], trace: try decoder.decode(TransactionTrace.self, from: Data(($0["payload"] as String).utf8))) }
+        }
+    }
+
+    /// One trace.
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - id: The trace.
+    /// - Returns: The trace or `nil`.
+    public func trace(appID: Int64, id: Int64) async throws -> StoredTrace? {
+        try await writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT id, payload FROM traces WHERE app_id = ? AND id = ?", arguments: [appID, id]).map {
+                StoredTrace(id: $0["id"], trace: try WireCoding.makeDecoder().decode(TransactionTrace.self, from: Data(($0["payload"] as String).utf8)))
+            }
+        }
+    }
+
+    /// Error groups in a range.
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - range: Unix seconds.
+    ///   - limit: At most this many.
+    /// - Returns: Groups, most frequent in the range first.
+    public func errorGroups(appID: Int64, range: Range<Int64>, limit: Int) async throws -> [ErrorGroup] {
+        try await writer.read { db in
+            let decoder = WireCoding.makeDecoder()
+            return try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT g.*, SUM(m.count) AS range_count
+                    FROM error_groups g JOIN error_minutes m ON m.group_id = g.id AND m.app_id = g.app_id
+                    WHERE g.app_id = ? AND m.bucket >= ? AND m.bucket < ?
+                    GROUP BY g.id ORDER BY range_count DESC, g.last_seen DESC LIMIT ?
+                    """,
+                arguments: [appID, range.lowerBound - range.lowerBound % 60, range.upperBound, limit]
+            ).map { row in
+                ErrorGroup(
+                    id: row["id"],
+                    fingerprint: row["fingerprint"],
+                    type: row["type"],
+                    message: row["message"],
+                    topFrame: row["top_frame"],
+                    transaction: row["transaction_name"],
+                    count: UInt64(row["range_count"] as Int64),
+                    firstSeen: row["first_seen"],
+                    lastSeen: row["last_seen"],
+                    sample: try decoder.decode(ErrorSample.self, from: Data((row["sample"] as String).utf8))
+                )
+            }
+        }
+    }
+
+    /// An error group's counts per minute.
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - groupID: The group.
+    ///   - range: Unix seconds.
+    /// - Returns: Minute → count.
+    public func errorGroupSeries(appID: Int64, groupID: Int64, range: Range<Int64>) async throws -> [Int64: UInt64] {
+        try await writer.read { db in
+            var result: [Int64: UInt64] = [:]
+            for row in try Row.fetchAll(
+                db,
+                sql: "SELECT bucket, count FROM error_minutes WHERE app_id = ? AND group_id = ? AND bucket >= ? AND bucket < ?",
+                arguments: [appID, groupID, range.lowerBound - range.lowerBound % 60, range.upperBound]
+            ) {
+                result[row["bucket"]] = UInt64(row["count"] as Int64)
+            }
+            return result
+        }
+    }
+
+    /// Dropped counters summed over a range.
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - range: Unix seconds.
+    /// - Returns: Counters.
+    public func droppedCounts(appID: Int64, range: Range<Int64>) async throws -> DropCounters {
+        try await writer.read { db in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT SUM(transactions) AS t, SUM(segments) AS s, SUM(traces) AS r, SUM(errors) AS e, SUM(overflowed_names) AS o
+                        FROM drop_minutes WHERE app_id = ? AND bucket >= ? AND bucket < ?
+                        """,
+                    arguments: [appID, range.lowerBound - range.lowerBound % 60, range.upperBound]
+                )
+            else { return DropCounters() }
+            return DropCounters(
+                transactions: UInt64(row["t"] as Int64? ?? 0),
+                segments: UInt64(row["s"] as Int64? ?? 0),
+                traces: UInt64(row["r"] as Int64? ?? 0),
+                errors: UInt64(row["e"] as Int64? ?? 0),
+                overflowedNames: UInt64(row["o"] as Int64? ?? 0)
+            )
+        }
+    }
+}

@@ -1,0 +1,178 @@
+import GRDB
+
+extension SQLiteStore {
+    /// Named migrations. Released migrations are never edited: add a new one instead.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: accounts, keys, apps, metrics, traces, errors, deployments") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE accounts (
+                        id INTEGER PRIMARY KEY,
+                        name TEXT NOT NULL UNIQUE,
+                        created_at REAL NOT NULL
+                    );
+                    CREATE TABLE license_keys (
+                        id INTEGER PRIMARY KEY,
+                        account_id INTEGER NOT NULL REFERENCES accounts(id),
+                        name TEXT NOT NULL,
+                        key_hash TEXT NOT NULL UNIQUE,
+                        prefix TEXT NOT NULL,
+                        created_at REAL NOT NULL,
+                        revoked_at REAL
+                    );
+                    CREATE TABLE apps (
+                        id INTEGER PRIMARY KEY,
+                        account_id INTEGER NOT NULL REFERENCES accounts(id),
+                        name TEXT NOT NULL,
+                        apdex_t REAL NOT NULL DEFAULT 0.5,
+                        created_at REAL NOT NULL,
+                        last_seen_at REAL NOT NULL,
+                        language TEXT NOT NULL DEFAULT '',
+                        agent_version TEXT NOT NULL DEFAULT '',
+                        overflow_transactions INTEGER NOT NULL DEFAULT 0,
+                        overflow_segments INTEGER NOT NULL DEFAULT 0,
+                        UNIQUE (account_id, name)
+                    );
+                    CREATE TABLE transaction_apdex (
+                        app_id INTEGER NOT NULL REFERENCES apps(id),
+                        name TEXT NOT NULL,
+                        apdex_t REAL NOT NULL,
+                        PRIMARY KEY (app_id, name)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE app_names (
+                        app_id INTEGER NOT NULL,
+                        kind INTEGER NOT NULL,
+                        name TEXT NOT NULL,
+                        PRIMARY KEY (app_id, kind, name)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE name_overflow_examples (
+                        app_id INTEGER NOT NULL,
+                        name TEXT NOT NULL,
+                        first_seen REAL NOT NULL,
+                        PRIMARY KEY (app_id, name)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE batches (
+                        batch_id TEXT PRIMARY KEY,
+                        app_id INTEGER NOT NULL,
+                        received_at REAL NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE INDEX batches_received_at ON batches (received_at);
+                    CREATE TABLE deployments (
+                        id INTEGER PRIMARY KEY,
+                        app_id INTEGER NOT NULL REFERENCES apps(id),
+                        at REAL NOT NULL,
+                        revision TEXT NOT NULL,
+                        description TEXT NOT NULL,
+                        user TEXT NOT NULL
+                    );
+                    CREATE INDEX deployments_app_at ON deployments (app_id, at);
+                    CREATE TABLE traces (
+                        id INTEGER PRIMARY KEY,
+                        app_id INTEGER NOT NULL,
+                        trace_id TEXT NOT NULL,
+                        transaction_name TEXT NOT NULL,
+                        start REAL NOT NULL,
+                        duration REAL NOT NULL,
+                        is_error INTEGER NOT NULL,
+                        payload TEXT NOT NULL
+                    );
+                    CREATE INDEX traces_app_start ON traces (app_id, start);
+                    CREATE TABLE error_groups (
+                        id INTEGER PRIMARY KEY,
+                        app_id INTEGER NOT NULL,
+                        fingerprint TEXT NOT NULL,
+                        type TEXT NOT NULL,
+                        message TEXT NOT NULL,
+                        top_frame TEXT NOT NULL,
+                        transaction_name TEXT NOT NULL,
+                        count INTEGER NOT NULL,
+                        first_seen REAL NOT NULL,
+                        last_seen REAL NOT NULL,
+                        sample TEXT NOT NULL,
+                        UNIQUE (app_id, fingerprint)
+                    );
+                    CREATE TABLE error_minutes (
+                        app_id INTEGER NOT NULL,
+                        group_id INTEGER NOT NULL,
+                        bucket INTEGER NOT NULL,
+                        count INTEGER NOT NULL,
+                        PRIMARY KEY (app_id, group_id, bucket)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE drop_minutes (
+                        app_id INTEGER NOT NULL,
+                        bucket INTEGER NOT NULL,
+                        transactions INTEGER NOT NULL,
+                        segments INTEGER NOT NULL,
+                        traces INTEGER NOT NULL,
+                        errors INTEGER NOT NULL,
+                        overflowed_names INTEGER NOT NULL,
+                        PRIMARY KEY (app_id, bucket)
+                    ) WITHOUT ROWID;
+                    """
+            )
+            for resolution in ["minutes", "hours"] {
+                try db.execute(
+                    sql: """
+                        CREATE TABLE txn_\(resolution) (
+                            app_id INTEGER NOT NULL,
+                            bucket INTEGER NOT NULL,
+                            name TEXT NOT NULL,
+                            apdex_t REAL NOT NULL,
+                            kind INTEGER NOT NULL,
+                            count INTEGER NOT NULL,
+                            errors INTEGER NOT NULL,
+                            satisfied INTEGER NOT NULL,
+                            tolerating INTEGER NOT NULL,
+                            frustrated INTEGER NOT NULL,
+                            total REAL NOT NULL,
+                            min REAL NOT NULL,
+                            max REAL NOT NULL,
+                            sum_squares REAL NOT NULL,
+                            db REAL NOT NULL,
+                            ext REAL NOT NULL,
+                            histogram BLOB NOT NULL,
+                            error_histogram BLOB NOT NULL,
+                            PRIMARY KEY (app_id, bucket, name, apdex_t)
+                        ) WITHOUT ROWID;
+                        CREATE TABLE app_\(resolution) (
+                            app_id INTEGER NOT NULL,
+                            bucket INTEGER NOT NULL,
+                            kind INTEGER NOT NULL,
+                            count INTEGER NOT NULL,
+                            errors INTEGER NOT NULL,
+                            satisfied INTEGER NOT NULL,
+                            tolerating INTEGER NOT NULL,
+                            frustrated INTEGER NOT NULL,
+                            total REAL NOT NULL,
+                            min REAL NOT NULL,
+                            max REAL NOT NULL,
+                            db REAL NOT NULL,
+                            ext REAL NOT NULL,
+                            histogram BLOB NOT NULL,
+                            PRIMARY KEY (app_id, bucket, kind)
+                        ) WITHOUT ROWID;
+                        CREATE TABLE seg_\(resolution) (
+                            app_id INTEGER NOT NULL,
+                            bucket INTEGER NOT NULL,
+                            transaction_name TEXT NOT NULL,
+                            name TEXT NOT NULL,
+                            category INTEGER NOT NULL,
+                            system TEXT NOT NULL,
+                            operation TEXT NOT NULL,
+                            target TEXT NOT NULL,
+                            count INTEGER NOT NULL,
+                            errors INTEGER NOT NULL,
+                            total REAL NOT NULL,
+                            exclusive REAL NOT NULL,
+                            min REAL NOT NULL,
+                            max REAL NOT NULL,
+                            PRIMARY KEY (app_id, bucket, transaction_name, name)
+                        ) WITHOUT ROWID;
+                        """
+                )
+            }
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,338 @@
+public import APMCore
+public import Foundation
+import GRDB
+import Synchronization
+
+/// The embedded store: one SQLite file (WAL mode, `synchronous = FULL` so a commit survives a crash) through
+/// GRDB. Writes are serialised by SQLite; reads run concurrently on the pool's readers.
+public final class SQLiteStore: APMStore {
+    let writer: any DatabaseWriter
+    let path: String?
+    /// Per app: the transaction and segment names admitted under the cardinality cap (a cache of `app_names`).
+    let knownNames = Mutex<[Int64: KnownNames]>([:])
+
+    struct KnownNames: Sendable {
+        var transactions: Set<String> = []
+        var segments: Set<String> = []
+    }
+
+    /// Opens (creating if needed) the database file and migrates it.
+    ///
+    /// - Parameter path: The file's path, e.g. `<data-dir>/apm.sqlite`.
+    /// - Throws: When the file cannot be opened or migrated.
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            HistogramFunctions.register(in: db)
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        configuration.busyMode = .timeout(10)
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        try Self.migrator.migrate(pool)
+        self.writer = pool
+        self.path = path
+    }
+
+    /// Opens a store in memory, for tests.
+    ///
+    /// - Throws: When migration fails.
+    public init() throws {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in HistogramFunctions.register(in: db) }
+        let queue = try DatabaseQueue(configuration: configuration)
+        try Self.migrator.migrate(queue)
+        self.writer = queue
+        self.path = nil
+    }
+
+    // MARK: Accounts and keys
+
+    /// Creates an account.
+    ///
+    /// - Parameter name: A unique name.
+    /// - Returns: The account.
+    public func createAccount(name: String) async throws -> Account {
+        let now = Date().timeIntervalSince1970
+        return try await writer.write { db in
+            try db.execute(sql: "INSERT INTO accounts (name, created_at) VALUES (?, ?)", arguments: [name, now])
+            return Account(id: db.lastInsertedRowID, name: name, createdAt: now)
+        }
+    }
+
+    /// Every account.
+    ///
+    /// - Returns: Accounts by id.
+    public func accounts() async throws -> [Account] {
+        try await writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, name, created_at FROM accounts ORDER BY id").map {
+                Account(id: $0["id"], name: $0["name"], createdAt: $0["created_at"])
+            }
+        }
+    }
+
+    /// Stores a license key's hash.
+    ///
+    /// - Parameters:
+    ///   - accountID: The account.
+    ///   - name: A label.
+    ///   - keyHash: SHA-256 hex.
+    ///   - prefix: Display prefix.
+    /// - Returns: The record.
+    public func createLicenseKey(accountID: Int64, name: String, keyHash: String, prefix: String) async throws -> LicenseKeyRecord {
+        let now = Date().timeIntervalSince1970
+        return try await writer.write { db in
+            try db.execute(
+                sql: "INSERT INTO license_keys (account_id, name, key_hash, prefix, created_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [accountID, name, keyHash, prefix, now]
+            )
+            return LicenseKeyRecord(id: db.lastInsertedRowID, accountID: accountID, name: name, prefix: prefix, createdAt: now, revokedAt: nil)
+        }
+    }
+
+    /// An account's keys.
+    ///
+    /// - Parameter accountID: The account.
+    /// - Returns: Keys.
+    public func licenseKeys(accountID: Int64) async throws -> [LicenseKeyRecord] {
+        try await writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM license_keys WHERE account_id = ? ORDER BY id",
+                arguments: [accountID]
+            ).map(Self.licenseKey)
+        }
+    }
+
+    /// Revokes a key.
+    ///
+    /// - Parameters:
+    ///   - accountID: The account.
+    ///   - id: The key.
+    /// - Returns: Whether an active key was revoked.
+    public func revokeLicenseKey(accountID: Int64, id: Int64) async throws -> Bool {
+        let now = Date().timeIntervalSince1970
+        return try await writer.write { db in
+            try db.execute(
+                sql: "UPDATE license_keys SET revoked_at = ? WHERE id = ? AND account_id = ? AND revoked_at IS NULL",
+                arguments: [now, id, accountID]
+            )
+            return db.changesCount > 0
+        }
+    }
+
+    /// The active key with a hash.
+    ///
+    /// - Parameter keyHash: SHA-256 hex.
+    /// - Returns: The record or `nil`.
+    public func activeLicenseKey(hash keyHash: String) async throws -> LicenseKeyRecord? {
+        try await writer.read { db in
+            try Row.fetchOne(
+                db,
+                sql: "SELECT * FROM license_keys WHERE key_hash = ? AND revoked_at IS NULL",
+                arguments: [keyHash]
+            ).map(Self.licenseKey)
+        }
+    }
+
+    static func licenseKey(_ row: Row) -> LicenseKeyRecord {
+        LicenseKeyRecord(
+            id: row["id"],
+            accountID: row["account_id"],
+            name: row["name"],
+            prefix: row["prefix"],
+            createdAt: row["created_at"],
+            revokedAt: row["revoked_at"]
+        )
+    }
+
+    // MARK: Apps
+
+    /// An account's apps.
+    ///
+    /// - Parameter accountID: The account.
+    /// - Returns: Apps by name.
+    public func apps(accountID: Int64) async throws -> [StoredApp] {
+        try await writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM apps WHERE account_id = ? ORDER BY name", arguments: [accountID]).map {
+                try Self.app($0, db: db)
+            }
+        }
+    }
+
+    /// One app.
+    ///
+    /// - Parameters:
+    ///   - accountID: The account.
+    ///   - id: The app.
+    /// - Returns: The app or `nil`.
+    public func app(accountID: Int64, id: Int64) async throws -> StoredApp? {
+        try await writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM apps WHERE id = ? AND account_id = ?", arguments: [id, accountID]).map {
+                try Self.app($0, db: db)
+            }
+        }
+    }
+
+    static func app(_ row: Row, db: Database) throws -> StoredApp {
+        let id: Int64 = row["id"]
+        var overrides: [String: Double] = [:]
+        for override in try Row.fetchAll(db, sql: "SELECT name, apdex_t FROM transaction_apdex WHERE app_id = ?", arguments: [id]) {
+            overrides[override["name"]] = override["apdex_t"]
+        }
+        return StoredApp(
+            id: id,
+            accountID: row["account_id"],
+            name: row["name"],
+            apdexT: row["apdex_t"],
+            transactionApdexT: overrides,
+            createdAt: row["created_at"],
+            lastSeenAt: row["last_seen_at"],
+            language: row["language"],
+            agentVersion: row["agent_version"]
+        )
+    }
+
+    /// Sets an app's or a transaction's T.
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - transaction: A transaction, or `nil` for the app.
+    ///   - seconds: The T, or `nil` to remove a transaction override.
+    public func setApdex(appID: Int64, transaction: String?, seconds: Double?) async throws {
+        try await writer.write { db in
+            switch (transaction, seconds) {
+            case (nil, let seconds?):
+                try db.execute(sql: "UPDATE apps SET apdex_t = ? WHERE id = ?", arguments: [seconds, appID])
+            case (let name?, let seconds?):
+                try db.execute(
+                    sql: "INSERT INTO transaction_apdex (app_id, name, apdex_t) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET apdex_t = excluded.apdex_t",
+                    arguments: [appID, name, seconds]
+                )
+            case (let name?, nil):
+                try db.execute(sql: "DELETE FROM transaction_apdex WHERE app_id = ? AND name = ?", arguments: [appID, name])
+            case (nil, nil):
+                break
+            }
+        }
+    }
+
+    /// Names that overflowed.
+    ///
+    /// - Parameter appID: The app.
+    /// - Returns: Counts and examples.
+    public func nameOverflow(appID: Int64) async throws -> NameOverflow {
+        try await writer.read { db in
+            let row = try Row.fetchOne(db, sql: "SELECT overflow_transactions, overflow_segments FROM apps WHERE id = ?", arguments: [appID])
+            let examples = try String.fetchAll(
+                db,
+                sql: "SELECT name FROM name_overflow_examples WHERE app_id = ? ORDER BY first_seen LIMIT 20",
+                arguments: [appID]
+            )
+            return NameOverflow(
+                transactionCount: UInt64(row?["overflow_transactions"] as Int64? ?? 0),
+                segmentCount: UInt64(row?["overflow_segments"] as Int64? ?? 0),
+                examples: examples
+            )
+        }
+    }
+
+    // MARK: Deployments
+
+    /// Records a deployment.
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - at: When.
+    ///   - revision: Revision.
+    ///   - description: Description.
+    ///   - user: User.
+    /// - Returns: The deployment.
+    public func recordDeployment(appID: Int64, at: Double, revision: String, description: String, user: String) async throws -> Deployment {
+        try await writer.write { db in
+            try db.execute(
+                sql: "INSERT INTO deployments (app_id, at, revision, description, user) VALUES (?, ?, ?, ?, ?)",
+                arguments: [appID, at, revision, description, user]
+            )
+            return Deployment(id: db.lastInsertedRowID, appID: appID, at: at, revision: revision, description: description, user: user)
+        }
+    }
+
+    /// Deployments in a range.
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - range: Unix seconds.
+    /// - Returns: Deployments.
+    public func deployments(appID: Int64, range: Range<Int64>) async throws -> [Deployment] {
+        try await writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM deployments WHERE app_id = ? AND at >= ? AND at < ? ORDER BY at",
+                arguments: [appID, range.lowerBound, range.upperBound]
+            ).map {
+                Deployment(id: $0["id"], appID: $0["app_id"], at: $0["at"], revision: $0["revision"], description: $0["description"], user: $0["user"])
+            }
+        }
+    }
+
+    // MARK: Maintenance
+
+    /// Applies retention.
+    ///
+    /// - Parameters:
+    ///   - minuteCutoff: Minute rows before it are deleted.
+    ///   - cutoff: Hour rows and samples before it are deleted.
+    ///   - batchIDCutoff: Batch ids received before it are forgotten.
+    /// - Returns: What was deleted.
+    public func applyRetention(minuteCutoff: Int64, cutoff: Int64, batchIDCutoff: Int64) async throws -> RetentionReport {
+        try await writer.write { db in
+            var minutes = 0
+            for table in ["txn_minutes", "app_minutes", "seg_minutes", "error_minutes", "drop_minutes"] {
+                try db.execute(sql: "DELETE FROM \(table) WHERE bucket < ?", arguments: [minuteCutoff])
+                minutes += db.changesCount
+            }
+            var hours = 0
+            for table in ["txn_hours", "app_hours", "seg_hours"] {
+                try db.execute(sql: "DELETE FROM \(table) WHERE bucket < ?", arguments: [cutoff])
+                hours += db.changesCount
+            }
+            var other = 0
+            try db.execute(sql: "DELETE FROM traces WHERE start < ?", arguments: [cutoff])
+            other += db.changesCount
+            try db.execute(sql: "DELETE FROM error_groups WHERE last_seen < ?", arguments: [cutoff])
+            other += db.changesCount
+            try db.execute(sql: "DELETE FROM deployments WHERE at < ?", arguments: [cutoff])
+            other += db.changesCount
+            try db.execute(sql: "DELETE FROM batches WHERE received_at < ?", arguments: [batchIDCutoff])
+            other += db.changesCount
+            return RetentionReport(minuteRowsDeleted: minutes, hourRowsDeleted: hours, otherRowsDeleted: other)
+        }
+    }
+
+    /// Row counts and file size.
+    ///
+    /// - Returns: Statistics.
+    public func statistics() async throws -> StoreStatistics {
+        let rows = try await writer.read { db in
+            var rows: [String: Int] = [:]
+            for table in ["txn_minutes", "txn_hours", "app_minutes", "seg_minutes", "traces", "error_groups", "batches", "apps"] {
+                rows[table] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0
+            }
+            return rows
+        }
+        var size: Int64 = 0
+        if let path {
+            for file in [path, path + "-wal"] {
+                let attributes = try? FileManager.default.attributesOfItem(atPath: file)
+                size += (attributes?[.size] as? NSNumber)?.int64Value ?? 0
+            }
+        }
+        return StoreStatistics(rows: rows, fileSize: size)
+    }
+
+    /// Closes the database.
+    public func close() async throws {
+        if let pool = writer as? DatabasePool { try pool.close() }
+        if let queue = writer as? DatabaseQueue { try queue.close() }
+    }
+}

@@ -1,0 +1,568 @@
+public import APMCore
+
+/// An account: owns license keys and apps.
+public struct Account: Sendable, Hashable, Codable {
+    /// The account's id.
+    public var id: Int64
+    /// The account's name.
+    public var name: String
+    /// Creation time (Unix seconds).
+    public var createdAt: Double
+
+    /// Creates an account value.
+    ///
+    /// - Parameters:
+    ///   - id: The id.
+    ///   - name: The name.
+    ///   - createdAt: Creation time.
+    public init(id: Int64, name: String, createdAt: Double) {
+        self.id = id
+        self.name = name
+        self.createdAt = createdAt
+    }
+}
+
+/// A license key as stored: only its SHA-256 hash and a short prefix for display, never the key.
+public struct LicenseKeyRecord: Sendable, Hashable, Codable {
+    /// The key's id.
+    public var id: Int64
+    /// The owning account.
+    public var accountID: Int64
+    /// A label (`default`, `ci`, ...).
+    public var name: String
+    /// The first characters of the key, to tell keys apart.
+    public var prefix: String
+    /// Creation time (Unix seconds).
+    public var createdAt: Double
+    /// Revocation time, `nil` while the key is active.
+    public var revokedAt: Double?
+
+    /// Creates a record.
+    ///
+    /// - Parameters:
+    ///   - id: The id.
+    ///   - accountID: The account.
+    ///   - name: The label.
+    ///   - prefix: The display prefix.
+    ///   - createdAt: Creation time.
+    ///   - revokedAt: Revocation time.
+    public init(id: Int64, accountID: Int64, name: String, prefix: String, createdAt: Double, revokedAt: Double?) {
+        self.id = id
+        self.accountID = accountID
+        self.name = name
+        self.prefix = prefix
+        self.createdAt = createdAt
+        self.revokedAt = revokedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case accountID = "account_id"
+        case name, prefix
+        case createdAt = "created_at"
+        case revokedAt = "revoked_at"
+    }
+}
+
+/// An application: appears on its first report.
+public struct StoredApp: Sendable, Hashable, Codable {
+    /// The app's id.
+    public var id: Int64
+    /// The owning account.
+    public var accountID: Int64
+    /// The app's name (`app_name` of its agents).
+    public var name: String
+    /// The app's Apdex T in seconds.
+    public var apdexT: Double
+    /// Per-transaction Apdex Ts in seconds.
+    public var transactionApdexT: [String: Double]
+    /// First report (Unix seconds).
+    public var createdAt: Double
+    /// Last report (Unix seconds).
+    public var lastSeenAt: Double
+    /// The agent's language.
+    public var language: String
+    /// The agent's version.
+    public var agentVersion: String
+
+    /// Creates an app value.
+    ///
+    /// - Parameters:
+    ///   - id: The id.
+    ///   - accountID: The account.
+    ///   - name: The name.
+    ///   - apdexT: The T.
+    ///   - transactionApdexT: Per-transaction Ts.
+    ///   - createdAt: First report.
+    ///   - lastSeenAt: Last report.
+    ///   - language: The agent's language.
+    ///   - agentVersion: The agent's version.
+    public init(
+        id: Int64,
+        accountID: Int64,
+        name: String,
+        apdexT: Double,
+        transactionApdexT: [String: Double],
+        createdAt: Double,
+        lastSeenAt: Double,
+        language: String,
+        agentVersion: String
+    ) {
+        self.id = id
+        self.accountID = accountID
+        self.name = name
+        self.apdexT = apdexT
+        self.transactionApdexT = transactionApdexT
+        self.createdAt = createdAt
+        self.lastSeenAt = lastSeenAt
+        self.language = language
+        self.agentVersion = agentVersion
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case accountID = "account_id"
+        case name
+        case apdexT = "apdex_t"
+        case transactionApdexT = "transaction_apdex_t"
+        case createdAt = "created_at"
+        case lastSeenAt = "last_seen_at"
+        case language
+        case agentVersion = "agent_version"
+    }
+}
+
+/// One batch to commit, with who sent it.
+public struct IngestItem: Sendable {
+    /// The authenticated account.
+    public var accountID: Int64
+    /// The validated batch.
+    public var batch: AgentBatch
+    /// When the collector received it (Unix seconds).
+    public var receivedAt: Double
+
+    /// Creates an item.
+    ///
+    /// - Parameters:
+    ///   - accountID: The account.
+    ///   - batch: The batch.
+    ///   - receivedAt: Receipt time.
+    public init(accountID: Int64, batch: AgentBatch, receivedAt: Double) {
+        self.accountID = accountID
+        self.batch = batch
+        self.receivedAt = receivedAt
+    }
+}
+
+/// The result of committing one batch.
+public struct IngestOutcome: Sendable, Hashable {
+    /// The app the batch belongs to.
+    public var appID: Int64
+    /// Whether the batch had been committed before (and was not counted again).
+    public var duplicate: Bool
+    /// The app's T, for the reply.
+    public var apdexT: Double
+    /// The app's per-transaction Ts, for the reply.
+    public var transactionApdexT: [String: Double]
+
+    /// Creates an outcome.
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - duplicate: Whether it was a duplicate.
+    ///   - apdexT: The app's T.
+    ///   - transactionApdexT: Per-transaction Ts.
+    public init(appID: Int64, duplicate: Bool, apdexT: Double, transactionApdexT: [String: Double]) {
+        self.appID = appID
+        self.duplicate = duplicate
+        self.apdexT = apdexT
+        self.transactionApdexT = transactionApdexT
+    }
+}
+
+/// Caps on distinct names per app (the cardinality guard).
+public struct CardinalityLimits: Sendable, Hashable {
+    /// Distinct transaction names per app.
+    public var maxTransactionNames: Int
+    /// Distinct segment names per app.
+    public var maxSegmentNames: Int
+
+    /// Creates limits.
+    ///
+    /// - Parameters:
+    ///   - maxTransactionNames: Transaction name cap.
+    ///   - maxSegmentNames: Segment name cap.
+    public init(maxTransactionNames: Int = 2_000, maxSegmentNames: Int = 5_000) {
+        self.maxTransactionNames = maxTransactionNames
+        self.maxSegmentNames = maxSegmentNames
+    }
+}
+
+/// Time resolution of stored slices.
+public enum SliceResolution: String, Sendable, Hashable, Codable {
+    /// One row per minute.
+    case minute
+    /// One row per hour.
+    case hour
+
+    /// The slice length in seconds.
+    public var seconds: Int64 { self == .minute ? 60 : 3600 }
+}
+
+/// Aggregated transaction figures for a time bucket (and a name, for per-transaction queries).
+public struct TransactionSlice: Sendable, Hashable {
+    /// The bucket's first second (Unix seconds); for totals over a range, the range's start.
+    public var bucket: Int64
+    /// The transaction name; empty for app-level slices.
+    public var name: String
+    /// Web or background.
+    public var kind: TransactionKind
+    /// Transactions.
+    public var count: UInt64
+    /// Failed transactions.
+    public var errors: UInt64
+    /// Exact Apdex counts as classified at ingest.
+    public var apdex: ApdexCounts
+    /// Sum of durations (seconds).
+    public var total: Double
+    /// Shortest duration.
+    public var min: Double
+    /// Longest duration.
+    public var max: Double
+    /// Time by category (seconds).
+    public var breakdown: TimeBreakdown
+    /// Merged latency histogram.
+    public var histogram: LatencyHistogram
+
+    /// Creates a slice.
+    ///
+    /// - Parameters:
+    ///   - bucket: Bucket start.
+    ///   - name: Transaction name.
+    ///   - kind: Kind.
+    ///   - count: Count.
+    ///   - errors: Errors.
+    ///   - apdex: Apdex counts.
+    ///   - total: Total seconds.
+    ///   - min: Minimum.
+    ///   - max: Maximum.
+    ///   - breakdown: Breakdown.
+    ///   - histogram: Histogram.
+    public init(
+        bucket: Int64,
+        name: String,
+        kind: TransactionKind,
+        count: UInt64,
+        errors: UInt64,
+        apdex: ApdexCounts,
+        total: Double,
+        min: Double,
+        max: Double,
+        breakdown: TimeBreakdown,
+        histogram: LatencyHistogram
+    ) {
+        self.bucket = bucket
+        self.name = name
+        self.kind = kind
+        self.count = count
+        self.errors = errors
+        self.apdex = apdex
+        self.total = total
+        self.min = min
+        self.max = max
+        self.breakdown = breakdown
+        self.histogram = histogram
+    }
+}
+
+/// One stored row of a transaction, with the T its Apdex counts were classified at and its error histogram;
+/// what the what-if Apdex needs.
+public struct ApdexSourceRow: Sendable, Hashable {
+    /// The T (seconds) the exact counts were classified with.
+    public var apdexT: Double
+    /// Exact counts at that T.
+    public var apdex: ApdexCounts
+    /// Transactions.
+    public var count: UInt64
+    /// Failed transactions.
+    public var errors: UInt64
+    /// All durations.
+    public var histogram: LatencyHistogram
+    /// Failed transactions' durations.
+    public var errorHistogram: LatencyHistogram
+
+    /// Creates a row.
+    ///
+    /// - Parameters:
+    ///   - apdexT: The T.
+    ///   - apdex: The counts.
+    ///   - count: Count.
+    ///   - errors: Errors.
+    ///   - histogram: Histogram.
+    ///   - errorHistogram: Error histogram.
+    public init(apdexT: Double, apdex: ApdexCounts, count: UInt64, errors: UInt64, histogram: LatencyHistogram, errorHistogram: LatencyHistogram) {
+        self.apdexT = apdexT
+        self.apdex = apdex
+        self.count = count
+        self.errors = errors
+        self.histogram = histogram
+        self.errorHistogram = errorHistogram
+    }
+}
+
+/// Aggregated segment figures over a range.
+public struct SegmentSlice: Sendable, Hashable {
+    /// The bucket start, or the range start for totals.
+    public var bucket: Int64
+    /// The enclosing transaction, empty when summed over transactions.
+    public var transaction: String
+    /// The segment name.
+    public var name: String
+    /// The category.
+    public var category: SegmentCategory
+    /// Datastore system or HTTP method.
+    public var system: String
+    /// Operation or host.
+    public var operation: String
+    /// Table.
+    public var target: String
+    /// Calls.
+    public var count: UInt64
+    /// Failed calls.
+    public var errors: UInt64
+    /// Total seconds.
+    public var total: Double
+    /// Exclusive seconds.
+    public var exclusive: Double
+    /// Shortest call.
+    public var min: Double
+    /// Longest call.
+    public var max: Double
+
+    /// Creates a slice.
+    ///
+    /// - Parameters:
+    ///   - bucket: Bucket start.
+    ///   - transaction: Transaction name.
+    ///   - name: Segment name.
+    ///   - category: Category.
+    ///   - system: System.
+    ///   - operation: Operation.
+    ///   - target: Target.
+    ///   - count: Calls.
+    ///   - errors: Failures.
+    ///   - total: Total seconds.
+    ///   - exclusive: Exclusive seconds.
+    ///   - min: Minimum.
+    ///   - max: Maximum.
+    public init(
+        bucket: Int64,
+        transaction: String,
+        name: String,
+        category: SegmentCategory,
+        system: String,
+        operation: String,
+        target: String,
+        count: UInt64,
+        errors: UInt64,
+        total: Double,
+        exclusive: Double,
+        min: Double,
+        max: Double
+    ) {
+        self.bucket = bucket
+        self.transaction = transaction
+        self.name = name
+        self.category = category
+        self.system = system
+        self.operation = operation
+        self.target = target
+        self.count = count
+        self.errors = errors
+        self.total = total
+        self.exclusive = exclusive
+        self.min = min
+        self.max = max
+    }
+}
+
+/// A stored trace summary; the full trace is in ``TransactionTrace``.
+public struct StoredTrace: Sendable, Hashable {
+    /// The row id.
+    public var id: Int64
+    /// The trace.
+    public var trace: TransactionTrace
+
+    /// Creates a stored trace.
+    ///
+    /// - Parameters:
+    ///   - id: Row id.
+    ///   - trace: The trace.
+    public init(id: Int64, trace: TransactionTrace) {
+        self.id = id
+        self.trace = trace
+    }
+}
+
+/// Errors grouped by fingerprint (type, normalised message, top frame).
+public struct ErrorGroup: Sendable, Hashable {
+    /// The group's id.
+    public var id: Int64
+    /// The fingerprint.
+    public var fingerprint: String
+    /// The error type.
+    public var type: String
+    /// The normalised message.
+    public var message: String
+    /// The top stack frame.
+    public var topFrame: String
+    /// The transaction of the latest sample.
+    public var transaction: String
+    /// Samples received in the queried range (all time for ``firstSeen``/``lastSeen``).
+    public var count: UInt64
+    /// First occurrence (Unix seconds).
+    public var firstSeen: Double
+    /// Last occurrence (Unix seconds).
+    public var lastSeen: Double
+    /// The latest sample.
+    public var sample: ErrorSample
+
+    /// Creates a group.
+    ///
+    /// - Parameters:
+    ///   - id: Id.
+    ///   - fingerprint: Fingerprint.
+    ///   - type: Type.
+    ///   - message: Normalised message.
+    ///   - topFrame: Top frame.
+    ///   - transaction: Transaction.
+    ///   - count: Count.
+    ///   - firstSeen: First seen.
+    ///   - lastSeen: Last seen.
+    ///   - sample: Latest sample.
+    public init(
+        id: Int64,
+        fingerprint: String,
+        type: String,
+        message: String,
+        topFrame: String,
+        transaction: String,
+        count: UInt64,
+        firstSeen: Double,
+        lastSeen: Double,
+        sample: ErrorSample
+    ) {
+        self.id = id
+        self.fingerprint = fingerprint
+        self.type = type
+        self.message = message
+        self.topFrame = topFrame
+        self.transaction = transaction
+        self.count = count
+        self.firstSeen = firstSeen
+        self.lastSeen = lastSeen
+        self.sample = sample
+    }
+}
+
+/// A deployment marker.
+public struct Deployment: Sendable, Hashable, Codable {
+    /// The id.
+    public var id: Int64
+    /// The app.
+    public var appID: Int64
+    /// When (Unix seconds).
+    public var at: Double
+    /// The revision deployed.
+    public var revision: String
+    /// A description.
+    public var description: String
+    /// Who recorded it.
+    public var user: String
+
+    /// Creates a deployment.
+    ///
+    /// - Parameters:
+    ///   - id: Id.
+    ///   - appID: App.
+    ///   - at: Time.
+    ///   - revision: Revision.
+    ///   - description: Description.
+    ///   - user: User.
+    public init(id: Int64, appID: Int64, at: Double, revision: String, description: String, user: String) {
+        self.id = id
+        self.appID = appID
+        self.at = at
+        self.revision = revision
+        self.description = description
+        self.user = user
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case appID = "app_id"
+        case at, revision, description, user
+    }
+}
+
+/// Names that went to the overflow bucket.
+public struct NameOverflow: Sendable, Hashable {
+    /// Transactions or segments recorded under `(overflow)`.
+    public var transactionCount: UInt64
+    /// Segments recorded under `(overflow)`.
+    public var segmentCount: UInt64
+    /// Up to 20 example names that overflowed.
+    public var examples: [String]
+
+    /// Creates a value.
+    ///
+    /// - Parameters:
+    ///   - transactionCount: Overflowed transactions.
+    ///   - segmentCount: Overflowed segments.
+    ///   - examples: Examples.
+    public init(transactionCount: UInt64, segmentCount: UInt64, examples: [String]) {
+        self.transactionCount = transactionCount
+        self.segmentCount = segmentCount
+        self.examples = examples
+    }
+}
+
+/// What the retention job did.
+public struct RetentionReport: Sendable, Hashable {
+    /// Minute rows deleted (they are already in the hour tables).
+    public var minuteRowsDeleted: Int
+    /// Hour rows deleted.
+    public var hourRowsDeleted: Int
+    /// Traces, error groups, deployments and batch ids deleted.
+    public var otherRowsDeleted: Int
+
+    /// Creates a report.
+    ///
+    /// - Parameters:
+    ///   - minuteRowsDeleted: Minute rows.
+    ///   - hourRowsDeleted: Hour rows.
+    ///   - otherRowsDeleted: Other rows.
+    public init(minuteRowsDeleted: Int, hourRowsDeleted: Int, otherRowsDeleted: Int) {
+        self.minuteRowsDeleted = minuteRowsDeleted
+        self.hourRowsDeleted = hourRowsDeleted
+        self.otherRowsDeleted = otherRowsDeleted
+    }
+}
+
+/// Figures about the store for `/metrics`.
+public struct StoreStatistics: Sendable, Hashable {
+    /// Rows per table.
+    public var rows: [String: Int]
+    /// Bytes on disk (database plus write-ahead log).
+    public var fileSize: Int64
+
+    /// Creates statistics.
+    ///
+    /// - Parameters:
+    ///   - rows: Rows per table.
+    ///   - fileSize: Bytes on disk.
+    public init(rows: [String: Int], fileSize: Int64) {
+        self.rows = rows
+        self.fileSize = fileSize
+    }
+}
