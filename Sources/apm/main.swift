@@ -1,1 +1,3 @@
-print("apm")
+import APMCommands
+
+await APMCommand.runFromCommandLine()

@@ -1,0 +1,97 @@
+import APMCollector
+import APMCore
+import APMStorage
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// `apm collector`: runs the collector until SIGTERM or SIGINT.
+struct CollectorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "collector",
+        abstract: "Run the collector: ingest from agents, store in SQLite, serve the API.",
+        discussion: """
+            Settings come from the [collector] section of --config, then APM_COLLECTOR_HOST, APM_COLLECTOR_PORT,
+            APM_DATA_DIR and APM_RETENTION_DAYS, then these flags. The first start creates the data directory, an
+            account and a license key, and prints the key once.
+
+            Examples:
+              apm collector
+              apm collector --data-dir /var/lib/apm --port 7070
+              apm collector --config collector.ini
+            """
+    )
+
+    @Option(name: .long, help: "An INI file with a [collector] section.")
+    var config: String?
+
+    @Option(name: .long, help: "Where apm.sqlite lives (default ./apm-data).")
+    var dataDir: String?
+
+    @Option(name: .long, help: "Listen address (default 127.0.0.1).")
+    var host: String?
+
+    @Option(name: .long, help: "Listen port (default 7070; 0 picks a free port).")
+    var port: Int?
+
+    func loadConfiguration() throws -> CollectorConfiguration {
+        do {
+            var configuration = try CollectorConfiguration.load(file: config, environment: ProcessInfo.processInfo.environment)
+            for (key, value) in [("data_dir", dataDir), ("host", host), ("port", port.map(String.init))] {
+                guard let value else { continue }
+                if let problem = try configuration.apply(key: key, value: value) {
+                    throw ValidationError("--\(key.replacingOccurrences(of: "_", with: "-")) \(value): \(problem)")
+                }
+            }
+            return configuration
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
+    }
+
+    func run() async throws {
+        let configuration = try loadConfiguration()
+        var logger = Logger(label: "apm.collector")
+        logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
+        let collector: Collector
+        do {
+            collector = try Collector(configuration: configuration, logger: logger)
+        } catch {
+            printError("apm collector: cannot open the data directory \(configuration.dataDirectory): \(error)")
+            throw ExitCode(1)
+        }
+        if let credentials = try await collector.bootstrapIfNeeded() {
+            print(
+                """
+                First start: created account "\(credentials.account.name)" and a license key. It is shown only once:
+
+                    license key: \(credentials.licenseKey)
+
+                Use it in agent.ini (license_key) or as APM_LICENSE_KEY.
+                """
+            )
+        }
+        let group = ServiceGroup(
+            configuration: .init(services: collector.services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        )
+        let announce = Task {
+            for _ in 0..<500 {
+                if let port = collector.boundPort {
+                    print("apm collector listening on http://\(configuration.server.host):\(port) (data: \(configuration.databasePath))")
+                    fflush(nil)
+                    return
+                }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
+        defer { announce.cancel() }
+        try await group.run()
+        try await collector.close()
+    }
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
