@@ -1,0 +1,213 @@
+import APMCollector
+import APMCore
+import APMStorage
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+@Suite struct IngestTests {
+    typealias Support = CollectorTestSupport
+
+    static func totalCount(_ collector: Collector, app: String = "shop") async throws -> UInt64 {
+        let account = try #require(try await collector.store.accounts().first)
+        guard let stored = try await collector.store.apps(accountID: account.id).first(where: { $0.name == app }) else { return 0 }
+        let now = Int64(Date().timeIntervalSince1970)
+        return try await collector.store.appSlices(appID: stored.id, kind: .web, range: (now - 86_400)..<(now + 600), resolution: .hour)
+            .reduce(0) { $0 + $1.count }
+    }
+
+    @Test func theSameBatchTwiceCountsOnce() async throws {
+        try await Support.withCollector { collector, client, key in
+            let batch = Support.batch(minute: Support.currentMinute(), metrics: [Support.metric("GET /a", durations: [0.1, 0.2, 0.7])])
+            let first = try await Support.post(batch, key: key, client: client)
+            #expect(first.status == .accepted)
+            #expect(first.body.contains(#""duplicate":false"#))
+            let second = try await Support.post(batch, key: key, client: client)
+            #expect(second.status == .ok)
+            #expect(second.body.contains(#""duplicate":true"#))
+            #expect(try await Self.totalCount(collector) == 3)
+        }
+    }
+
+    @Test func fiftyAgentsIngestingConcurrentlyGiveExactTotals() async throws {
+        try await Support.withCollector { collector, client, key in
+            let minute = Support.currentMinute()
+            let batches = (0..<50).map { agent in
+                Support.batch(
+                    minute: minute,
+                    metrics: (0..<20).map { name in Support.metric("GET /route-\(name)", durations: Array(repeating: 0.01 * Double(agent % 7 + 1), count: agent % 5 + 1)) }
+                )
+            }
+            let expected = batches.reduce(UInt64(0)) { $0 + $1.intervals[0].transactions.reduce(0) { $0 + $1.count } }
+            // Every agent sends its batch, and a third of them retry it (as after a lost reply).
+            try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for (index, batch) in batches.enumerated() {
+                    group.addTask { try await Support.post(batch, key: key, client: client).status }
+                    if index % 3 == 0 { group.addTask { try await Support.post(batch, key: key, client: client).status } }
+                }
+                for try await status in group { #expect(status == .accepted || status == .ok) }
+            }
+            #expect(try await Self.totalCount(collector) == expected)
+        }
+    }
+
+    @Test func wrongOrRevokedKeyIs401() async throws {
+        try await Support.withCollector { collector, client, key in
+            let batch = Support.batch(minute: Support.currentMinute(), metrics: [Support.metric("GET /a", durations: [0.1])])
+            let wrong = try await Support.post(batch, key: "apm_0000000000000000000000000000000000000000", client: client)
+            #expect(wrong.status == .unauthorized)
+            #expect(wrong.body.contains("unknown or revoked"))
+            // Revoke the key through the API, with a second key.
+            let account = try #require(try await collector.store.accounts().first)
+            let second = try await collector.createLicenseKey(accountID: account.id, name: "second")
+            let keys = try await collector.store.licenseKeys(accountID: account.id)
+            let first = try #require(keys.first { $0.name == "default" })
+            try await client.execute(uri: "/api/v1/keys/\(first.id)", method: .delete, headers: [.authorization: "Bearer \(second.key)"]) {
+                #expect($0.status == .noContent)
+            }
+            #expect(try await Support.post(batch, key: key, client: client).status == .unauthorized)
+            #expect(try await Support.post(batch, key: second.key, client: client).status == .accepted)
+        }
+    }
+
+    @Test func keysAreStoredHashed() async throws {
+        try await Support.withCollector { collector, _, key in
+            let account = try #require(try await collector.store.accounts().first)
+            let records = try await collector.store.licenseKeys(accountID: account.id)
+            #expect(records.count == 1)
+            #expect(records[0].prefix == String(key.prefix(8)))
+            #expect(try await collector.store.activeLicenseKey(hash: key) == nil)
+            #expect(try await collector.store.activeLicenseKey(hash: LicenseKeyGenerator.hash(key)) != nil)
+        }
+    }
+
+    static let badBodies: [(String, String, String)] = [
+        ("malformed JSON", "{\"version\": 1, ", "not valid JSON"),
+        ("wrong type", #"{"version": 1, "batch_id": "abcdefgh-1", "agent": {"app_name": 5}}"#, "agent.app_name"),
+        ("missing field", #"{"version": 1, "batch_id": "abcdefgh-1"}"#, "agent"),
+        ("future version", #"{"version": 9}"#, "version 9 is not supported"),
+    ]
+
+    @Test func malformedBodiesAre400WithTheField() async throws {
+        try await Support.withCollector { _, client, key in
+            for (label, body, fragment) in Self.badBodies {
+                let response = try await Support.postRaw(Data(body.utf8), key: key, client: client, gzip: false)
+                #expect(response.status == .badRequest, "\(label)")
+                #expect(response.body.contains(fragment), "\(label): \(response.body)")
+            }
+        }
+    }
+
+    @Test func implausibleFiguresAre400() async throws {
+        try await Support.withCollector { _, client, key in
+            let minute = Support.currentMinute()
+            var negative = Support.batch(minute: minute, metrics: [Support.metric("GET /a", durations: [0.1])])
+            negative.intervals[0].transactions[0].totalDuration = -5
+            var future = Support.batch(minute: minute + 86_400, metrics: [Support.metric("GET /a", durations: [0.1])])
+            future.createdAt = Double(minute)
+            var ancient = Support.batch(minute: minute - 30 * 86_400, metrics: [Support.metric("GET /a", durations: [0.1])])
+            ancient.createdAt = Double(minute)
+            var inconsistent = Support.batch(minute: minute, metrics: [Support.metric("GET /a", durations: [0.1, 0.2])])
+            inconsistent.intervals[0].transactions[0].satisfied = 7
+            for (batch, fragment) in [
+                (negative, "total_duration"), (future, "in the future"), (ancient, "older than"), (inconsistent, "must equal count"),
+            ] {
+                let response = try await Support.post(batch, key: key, client: client)
+                #expect(response.status == .badRequest)
+                #expect(response.body.contains(fragment), "\(response.body)")
+            }
+        }
+    }
+
+    @Test func oversizedBodyAndGzipBombAre413WithoutInflatingIntoMemory() async throws {
+        let configuration = Support.configuration {
+            $0.limits.maxBodyBytes = 1024 * 1024
+            $0.limits.maxDecompressedBytes = 4 * 1024 * 1024
+        }
+        try await Support.withCollector(configuration) { _, client, key in
+            let big = Data(repeating: UInt8(ascii: " "), count: 2 * 1024 * 1024)
+            let oversized = try await Support.postRaw(big, key: key, client: client, gzip: false)
+            #expect(oversized.status == .contentTooLarge)
+
+            // 512 MiB of zeros compress to about 500 KiB: under the body limit, far over the decompressed one.
+            let bomb = try Gzip.compress(Data(count: 512 * 1024 * 1024), level: 9)
+            #expect(bomb.count < 1024 * 1024)
+            let before = Support.residentBytes()
+            let response = try await Support.postRaw(bomb, key: key, client: client, gzip: true)
+            let growth = Support.residentBytes() - before
+            #expect(response.status == .contentTooLarge)
+            #expect(response.body.contains("decompressed"))
+            #expect(growth < 64 * 1024 * 1024, "resident memory grew by \(growth) bytes")
+        }
+    }
+
+    @Test func wrongContentTypeIs415() async throws {
+        try await Support.withCollector { _, client, key in
+            try await client.execute(
+                uri: "/v1/agent/batches", method: .post,
+                headers: [.contentType: "text/plain", HTTPField.Name("X-APM-License-Key")!: key], body: ByteBuffer(string: "hi")
+            ) { #expect($0.status == .unsupportedMediaType) }
+        }
+    }
+
+    @Test func tenThousandDistinctNamesAreCappedWithAWarning() async throws {
+        let configuration = Support.configuration { $0.limits.cardinality.maxTransactionNames = 2_000 }
+        try await Support.withCollector(configuration) { collector, client, key in
+            let minute = Support.currentMinute()
+            for part in 0..<10 {
+                let metrics = (0..<1_000).map { Support.metric("GET /leak/\(String(part * 1_000 + $0, radix: 36))z", durations: [0.01]) }
+                #expect(try await Support.post(Support.batch(minute: minute, metrics: metrics), key: key, client: client).status == .accepted)
+            }
+            let account = try #require(try await collector.store.accounts().first)
+            let app = try #require(try await collector.store.apps(accountID: account.id).first)
+            let totals = try await collector.store.transactionTotals(appID: app.id, range: (minute - 60)..<(minute + 60), resolution: .minute, withHistograms: false)
+            #expect(totals.count == 2_001)
+            #expect(totals.first { $0.name == "(overflow)" }?.count == 8_000)
+            #expect(totals.reduce(0) { $0 + $1.count } == 10_000)
+            let apps = try await Support.get(AppsResponse.self, "/api/v1/apps", key: key, client: client)
+            let warning = try #require(apps.apps.first?.warnings.first { $0.contains("Too many distinct names") })
+            #expect(warning.contains("8000 transactions"))
+            #expect(warning.contains("GET /leak/"))
+        }
+    }
+
+    @Test func healthAndMetricsEndpoints() async throws {
+        try await Support.withCollector { collector, client, key in
+            try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
+            _ = try await Support.post(Support.batch(minute: Support.currentMinute(), metrics: [Support.metric("GET /a", durations: [0.1])]), key: key, client: client)
+            _ = try await Support.postRaw(Data("{".utf8), key: key, client: client, gzip: false)
+            try await collector.applyRetention()
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                let text = String(buffer: response.body)
+                #expect(text.contains("apm_batches_accepted_total 1"))
+                #expect(text.contains(#"apm_batches_rejected_total{reason="malformed"} 1"#))
+                #expect(text.contains("apm_ingest_duration_seconds_bucket"))
+                #expect(text.contains(#"apm_store_rows{table="txn_minutes"} 1"#))
+            }
+        }
+    }
+
+    @Test func apiRejectsBadParametersAndOtherAccountsApps() async throws {
+        try await Support.withCollector { collector, client, key in
+            _ = try await Support.post(Support.batch(minute: Support.currentMinute(), metrics: [Support.metric("GET /a", durations: [0.1])]), key: key, client: client)
+            let other = try await collector.store.createAccount(name: "other")
+            let otherKey = try await collector.createLicenseKey(accountID: other.id, name: "x").key
+            for (path, status) in [
+                ("/api/v1/apps/1/series?since=forever", HTTPResponse.Status.badRequest), ("/api/v1/apps/1/apdex?t=-1", .badRequest),
+                ("/api/v1/apps/1/transactions?order=random", .badRequest), ("/api/v1/apps/999/series", .notFound),
+                ("/api/v1/apps/abc/series", .badRequest), ("/api/v1/apps/1/series?from=5", .badRequest),
+            ] {
+                try await client.execute(uri: path, method: .get, headers: [.authorization: "Bearer \(key)"]) {
+                    #expect($0.status == status, "\(path)")
+                    #expect(String(buffer: $0.body).contains("\"message\""))
+                }
+            }
+            try await client.execute(uri: "/api/v1/apps/1/series", method: .get, headers: [.authorization: "Bearer \(otherKey)"]) {
+                #expect($0.status == .notFound)
+            }
+            try await client.execute(uri: "/api/v1/apps", method: .get) { #expect($0.status == .unauthorized) }
+        }
+    }
+}
