@@ -133,6 +133,8 @@ let package = Package(
             name: "APMCollectorTests",
             dependencies: [
                 "APMCollector",
+                // Built so that tests can run the real binary (SIGKILL and restart).
+                "apm",
                 "APMStorage",
                 "APMCore",
                 "APMAgent",

@@ -51,7 +51,10 @@ public final class Collector: Sendable {
         if let store {
             self.store = store
         } else {
-            try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: configuration.dataDirectory,
+                withIntermediateDirectories: true
+            )
             self.store = try SQLiteStore(path: configuration.databasePath)
         }
         self.queries = CollectorQueries(
@@ -87,10 +90,15 @@ public final class Collector: Sendable {
     ///   - accountID: The account.
     ///   - name: A label.
     /// - Returns: The key (shown once) and its record.
-    public func createLicenseKey(accountID: Int64, name: String) async throws -> (key: String, record: LicenseKeyRecord) {
+    public func createLicenseKey(accountID: Int64, name: String) async throws -> (key: String, record: LicenseKeyRecord)
+    {
         let key = LicenseKeyGenerator.makeKey()
         let record = try await store.createLicenseKey(
-            accountID: accountID, name: name, keyHash: LicenseKeyGenerator.hash(key), prefix: LicenseKeyGenerator.prefix(of: key))
+            accountID: accountID,
+            name: name,
+            keyHash: LicenseKeyGenerator.hash(key),
+            prefix: LicenseKeyGenerator.prefix(of: key)
+        )
         return (key, record)
     }
 
@@ -103,7 +111,10 @@ public final class Collector: Sendable {
         logger[metadataKey: "component"] = "http"
         return Application(
             router: makeRouter(),
-            configuration: .init(address: .hostname(configuration.server.host, port: configuration.server.port), serverName: "apm-collector"),
+            configuration: .init(
+                address: .hostname(configuration.server.host, port: configuration.server.port),
+                serverName: "apm-collector"
+            ),
             onServerRunning: { [port] channel in
                 port.value.withLock { $0 = channel.localAddress?.port }
             },
@@ -155,7 +166,8 @@ struct RetentionService: Service {
                 let report = try await collector.applyRetention()
                 if report.minuteRowsDeleted + report.hourRowsDeleted + report.otherRowsDeleted > 0 {
                     collector.logger.info(
-                        "retention: deleted \(report.minuteRowsDeleted) minute rows, \(report.hourRowsDeleted) hour rows, \(report.otherRowsDeleted) other rows")
+                        "retention: deleted \(report.minuteRowsDeleted) minute rows, \(report.hourRowsDeleted) hour rows, \(report.otherRowsDeleted) other rows"
+                    )
                 }
             } catch {
                 collector.logger.error("retention failed: \(error)")

@@ -38,7 +38,10 @@ struct CollectorCommand: AsyncParsableCommand {
 
     func loadConfiguration() throws -> CollectorConfiguration {
         do {
-            var configuration = try CollectorConfiguration.load(file: config, environment: ProcessInfo.processInfo.environment)
+            var configuration = try CollectorConfiguration.load(
+                file: config,
+                environment: ProcessInfo.processInfo.environment
+            )
             for (key, value) in [("data_dir", dataDir), ("host", host), ("port", port.map(String.init))] {
                 guard let value else { continue }
                 if let problem = try configuration.apply(key: key, value: value) {
@@ -74,12 +77,18 @@ struct CollectorCommand: AsyncParsableCommand {
             )
         }
         let group = ServiceGroup(
-            configuration: .init(services: collector.services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            configuration: .init(
+                services: collector.services.map { .init(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
         )
         let announce = Task {
             for _ in 0..<500 {
                 if let port = collector.boundPort {
-                    print("apm collector listening on http://\(configuration.server.host):\(port) (data: \(configuration.databasePath))")
+                    print(
+                        "apm collector listening on http://\(configuration.server.host):\(port) (data: \(configuration.databasePath))"
+                    )
                     fflush(nil)
                     return
                 }

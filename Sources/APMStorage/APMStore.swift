@@ -24,7 +24,12 @@ public protocol APMStore: Sendable {
     ///   - keyHash: SHA-256 of the key, hex.
     ///   - prefix: The key's first characters, for display.
     /// - Returns: The record.
-    func createLicenseKey(accountID: Int64, name: String, keyHash: String, prefix: String) async throws -> LicenseKeyRecord
+    func createLicenseKey(
+        accountID: Int64,
+        name: String,
+        keyHash: String,
+        prefix: String
+    ) async throws -> LicenseKeyRecord
 
     /// An account's keys, revoked ones included.
     ///
@@ -96,7 +101,12 @@ public protocol APMStore: Sendable {
     ///   - range: Unix seconds, start inclusive, end exclusive.
     ///   - resolution: Minute or hour rows.
     /// - Returns: Slices by bucket.
-    func appSlices(appID: Int64, kind: TransactionKind, range: Range<Int64>, resolution: SliceResolution) async throws -> [TransactionSlice]
+    func appSlices(
+        appID: Int64,
+        kind: TransactionKind,
+        range: Range<Int64>,
+        resolution: SliceResolution
+    ) async throws -> [TransactionSlice]
 
     /// Per-bucket slices of one transaction.
     ///
@@ -106,7 +116,12 @@ public protocol APMStore: Sendable {
     ///   - range: Unix seconds.
     ///   - resolution: Minute or hour rows.
     /// - Returns: Slices by bucket.
-    func transactionSlices(appID: Int64, name: String, range: Range<Int64>, resolution: SliceResolution) async throws -> [TransactionSlice]
+    func transactionSlices(
+        appID: Int64,
+        name: String,
+        range: Range<Int64>,
+        resolution: SliceResolution
+    ) async throws -> [TransactionSlice]
 
     /// Totals per transaction name over a range (bucket = range start).
     ///
@@ -116,7 +131,12 @@ public protocol APMStore: Sendable {
     ///   - resolution: Minute or hour rows.
     ///   - withHistograms: Whether to merge histograms (costlier).
     /// - Returns: One slice per name.
-    func transactionTotals(appID: Int64, range: Range<Int64>, resolution: SliceResolution, withHistograms: Bool) async throws -> [TransactionSlice]
+    func transactionTotals(
+        appID: Int64,
+        range: Range<Int64>,
+        resolution: SliceResolution,
+        withHistograms: Bool
+    ) async throws -> [TransactionSlice]
 
     /// The stored rows behind Apdex for a range: exact counts with their T, and histograms.
     ///
@@ -126,7 +146,12 @@ public protocol APMStore: Sendable {
     ///   - range: Unix seconds.
     ///   - resolution: Minute or hour rows.
     /// - Returns: Rows grouped by T.
-    func apdexSources(appID: Int64, transaction: String?, range: Range<Int64>, resolution: SliceResolution) async throws -> [ApdexSourceRow]
+    func apdexSources(
+        appID: Int64,
+        transaction: String?,
+        range: Range<Int64>,
+        resolution: SliceResolution
+    ) async throws -> [ApdexSourceRow]
 
     /// Segment totals over a range.
     ///
@@ -153,7 +178,12 @@ public protocol APMStore: Sendable {
     ///   - range: Unix seconds.
     ///   - resolution: Minute or hour rows.
     /// - Returns: Slices by bucket for that segment name (summed over transactions).
-    func segmentSeries(appID: Int64, name: String, range: Range<Int64>, resolution: SliceResolution) async throws -> [SegmentSlice]
+    func segmentSeries(
+        appID: Int64,
+        name: String,
+        range: Range<Int64>,
+        resolution: SliceResolution
+    ) async throws -> [SegmentSlice]
 
     /// The slowest traces in a range.
     ///
@@ -200,7 +230,13 @@ public protocol APMStore: Sendable {
     ///   - description: A description.
     ///   - user: Who.
     /// - Returns: The deployment.
-    func recordDeployment(appID: Int64, at: Double, revision: String, description: String, user: String) async throws -> Deployment
+    func recordDeployment(
+        appID: Int64,
+        at: Double,
+        revision: String,
+        description: String,
+        user: String
+    ) async throws -> Deployment
 
     /// Deployments in a range.
     ///

@@ -300,7 +300,14 @@ public struct ApdexSourceRow: Sendable, Hashable {
     ///   - errors: Errors.
     ///   - histogram: Histogram.
     ///   - errorHistogram: Error histogram.
-    public init(apdexT: Double, apdex: ApdexCounts, count: UInt64, errors: UInt64, histogram: LatencyHistogram, errorHistogram: LatencyHistogram) {
+    public init(
+        apdexT: Double,
+        apdex: ApdexCounts,
+        count: UInt64,
+        errors: UInt64,
+        histogram: LatencyHistogram,
+        errorHistogram: LatencyHistogram
+    ) {
         self.apdexT = apdexT
         self.apdex = apdex
         self.count = count

@@ -93,20 +93,26 @@ enum GlobalTracing {
         #expect(totals["GET /missing"]?.errors == 0)
         #expect(!totals.keys.contains { $0.contains("42") || $0.contains("123456") || $0.contains("/no/such") })
 
+        // Harvests run every 50 ms, so the figures may be split over several batches: sum them.
         let segments = collector.acceptedBatches.flatMap { $0.intervals.flatMap(\.segments) }.filter {
             $0.transaction == "GET /users/{id}"
         }
-        let database = try #require(segments.first { $0.category == .datastore })
-        #expect(database.name == "Postgres SELECT users")
-        #expect(database.count == 3)
-        let external = try #require(segments.first { $0.category == .external })
-        #expect(external.name == "External 127.0.0.1")
-        #expect(external.count == 3)
-        #expect(segments.contains { $0.name == "render" && $0.category == .custom })
+        var calls: [String: UInt64] = [:]
+        var categories: [String: SegmentCategory] = [:]
+        for segment in segments {
+            calls[segment.name, default: 0] += segment.count
+            categories[segment.name] = segment.category
+        }
+        #expect(calls["Postgres SELECT users"] == 3)
+        #expect(categories["Postgres SELECT users"] == .datastore)
+        #expect(calls["External 127.0.0.1"] == 3)
+        #expect(categories["External 127.0.0.1"] == .external)
+        #expect(calls["render"] == 3)
+        #expect(categories["render"] == .custom)
 
-        let metric = try #require(collector.acceptedTransactions.first { $0.name == "GET /users/{id}" })
-        #expect(metric.breakdown.database > 0.005 * Double(metric.count) * 0.99)
-        #expect(metric.breakdown.external > 0)
+        let users = collector.acceptedTransactions.filter { $0.name == "GET /users/{id}" }
+        #expect(users.reduce(0) { $0 + $1.breakdown.database } >= 3 * 0.005)
+        #expect(users.reduce(0) { $0 + $1.breakdown.external } > 0)
 
         // W3C propagation: the downstream call carried the transaction's trace id; log lines carry it too.
         let traceparent = try #require(seenTraceparent.withLock { $0 })

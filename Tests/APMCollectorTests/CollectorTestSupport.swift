@@ -30,7 +30,12 @@ enum CollectorTestSupport {
         now: (@Sendable () -> Double)? = nil,
         _ body: @Sendable (Collector, any TestClientProtocol, String) async throws -> T
     ) async throws -> T {
-        let collector = try Collector(configuration: configuration, logger: quietLogger, store: try store ?? SQLiteStore(), now: now)
+        let collector = try Collector(
+            configuration: configuration,
+            logger: quietLogger,
+            store: try store ?? SQLiteStore(),
+            now: now
+        )
         let credentials = try #require(try await collector.bootstrapIfNeeded())
         return try await collector.application.test(.live) { client in
             try await body(collector, client, credentials.licenseKey)
@@ -45,7 +50,13 @@ enum CollectorTestSupport {
         gzip: Bool = true
     ) async throws -> (status: HTTPResponse.Status, body: String) {
         let json = try WireCoding.makeEncoder().encode(batch)
-        return try await postRaw(gzip ? try Gzip.compress(json) : json, key: key, client: client, gzip: gzip, batchID: batch.batchID)
+        return try await postRaw(
+            gzip ? try Gzip.compress(json) : json,
+            key: key,
+            client: client,
+            gzip: gzip,
+            batchID: batch.batchID
+        )
     }
 
     static func postRaw(
@@ -58,13 +69,23 @@ enum CollectorTestSupport {
         var headers: HTTPFields = [.contentType: "application/json", HTTPField.Name("X-APM-License-Key")!: key]
         if gzip { headers[.contentEncoding] = "gzip" }
         if let batchID { headers[HTTPField.Name("X-APM-Batch-ID")!] = batchID }
-        return try await client.execute(uri: "/v1/agent/batches", method: .post, headers: headers, body: ByteBuffer(bytes: body)) { response in
+        return try await client.execute(
+            uri: "/v1/agent/batches",
+            method: .post,
+            headers: headers,
+            body: ByteBuffer(bytes: body)
+        ) { response in
             (response.status, String(buffer: response.body))
         }
     }
 
     /// GETs a JSON API path with the key.
-    static func get<T: Decodable>(_ type: T.Type, _ path: String, key: String, client: any TestClientProtocol) async throws -> T {
+    static func get<T: Decodable>(
+        _ type: T.Type,
+        _ path: String,
+        key: String,
+        client: any TestClientProtocol
+    ) async throws -> T {
         try await client.execute(uri: path, method: .get, headers: [.authorization: "Bearer \(key)"]) { response in
             guard response.status == .ok else {
                 Issue.record("GET \(path): \(response.status) \(String(buffer: response.body))")
@@ -75,7 +96,13 @@ enum CollectorTestSupport {
     }
 
     /// A metric built from raw durations, with exact Apdex counts at `t` (errors are frustrated).
-    static func metric(_ name: String, durations: [Double], errors: Set<Int> = [], t: Double = 0.5, kind: TransactionKind = .web) -> TransactionMetric {
+    static func metric(
+        _ name: String,
+        durations: [Double],
+        errors: Set<Int> = [],
+        t: Double = 0.5,
+        kind: TransactionKind = .web
+    ) -> TransactionMetric {
         var histogram = LatencyHistogram()
         var errorHistogram = LatencyHistogram()
         var apdex = ApdexCounts()
@@ -86,15 +113,31 @@ enum CollectorTestSupport {
             apdex.record(threshold.zone(seconds: duration, isError: errors.contains(index)))
         }
         return TransactionMetric(
-            name: name, kind: kind, count: UInt64(durations.count), errorCount: UInt64(errors.count), apdexT: t,
-            satisfied: apdex.satisfied, tolerating: apdex.tolerating, frustrated: apdex.frustrated,
-            totalDuration: durations.reduce(0, +), minDuration: durations.min() ?? 0, maxDuration: durations.max() ?? 0,
+            name: name,
+            kind: kind,
+            count: UInt64(durations.count),
+            errorCount: UInt64(errors.count),
+            apdexT: t,
+            satisfied: apdex.satisfied,
+            tolerating: apdex.tolerating,
+            frustrated: apdex.frustrated,
+            totalDuration: durations.reduce(0, +),
+            minDuration: durations.min() ?? 0,
+            maxDuration: durations.max() ?? 0,
             sumOfSquares: durations.reduce(0) { $0 + $1 * $1 },
             breakdown: TimeBreakdown(database: 0, external: 0, application: durations.reduce(0, +)),
-            histogram: histogram, errorHistogram: errorHistogram)
+            histogram: histogram,
+            errorHistogram: errorHistogram
+        )
     }
 
-    static func batch(app: String = "shop", minute: Int64, metrics: [TransactionMetric], segments: [SegmentMetric] = [], id: String = UUID().uuidString) -> AgentBatch {
+    static func batch(
+        app: String = "shop",
+        minute: Int64,
+        metrics: [TransactionMetric],
+        segments: [SegmentMetric] = [],
+        id: String = UUID().uuidString
+    ) -> AgentBatch {
         AgentBatch(
             batchID: id,
             agent: AgentIdentity(appName: app, host: "test-host", pid: 1, agentVersion: "test"),

@@ -12,15 +12,25 @@ import Testing
 
     static func totalCount(_ collector: Collector, app: String = "shop") async throws -> UInt64 {
         let account = try #require(try await collector.store.accounts().first)
-        guard let stored = try await collector.store.apps(accountID: account.id).first(where: { $0.name == app }) else { return 0 }
+        guard let stored = try await collector.store.apps(accountID: account.id).first(where: { $0.name == app }) else {
+            return 0
+        }
         let now = Int64(Date().timeIntervalSince1970)
-        return try await collector.store.appSlices(appID: stored.id, kind: .web, range: (now - 86_400)..<(now + 600), resolution: .hour)
-            .reduce(0) { $0 + $1.count }
+        return try await collector.store.appSlices(
+            appID: stored.id,
+            kind: .web,
+            range: (now - 86_400)..<(now + 600),
+            resolution: .hour
+        )
+        .reduce(0) { $0 + $1.count }
     }
 
     @Test func theSameBatchTwiceCountsOnce() async throws {
         try await Support.withCollector { collector, client, key in
-            let batch = Support.batch(minute: Support.currentMinute(), metrics: [Support.metric("GET /a", durations: [0.1, 0.2, 0.7])])
+            let batch = Support.batch(
+                minute: Support.currentMinute(),
+                metrics: [Support.metric("GET /a", durations: [0.1, 0.2, 0.7])]
+            )
             let first = try await Support.post(batch, key: key, client: client)
             #expect(first.status == .accepted)
             #expect(first.body.contains(#""duplicate":false"#))
@@ -37,7 +47,12 @@ import Testing
             let batches = (0..<50).map { agent in
                 Support.batch(
                     minute: minute,
-                    metrics: (0..<20).map { name in Support.metric("GET /route-\(name)", durations: Array(repeating: 0.01 * Double(agent % 7 + 1), count: agent % 5 + 1)) }
+                    metrics: (0..<20).map { name in
+                        Support.metric(
+                            "GET /route-\(name)",
+                            durations: Array(repeating: 0.01 * Double(agent % 7 + 1), count: agent % 5 + 1)
+                        )
+                    }
                 )
             }
             let expected = batches.reduce(UInt64(0)) { $0 + $1.intervals[0].transactions.reduce(0) { $0 + $1.count } }
@@ -45,7 +60,9 @@ import Testing
             try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
                 for (index, batch) in batches.enumerated() {
                     group.addTask { try await Support.post(batch, key: key, client: client).status }
-                    if index % 3 == 0 { group.addTask { try await Support.post(batch, key: key, client: client).status } }
+                    if index % 3 == 0 {
+                        group.addTask { try await Support.post(batch, key: key, client: client).status }
+                    }
                 }
                 for try await status in group { #expect(status == .accepted || status == .ok) }
             }
@@ -55,8 +72,15 @@ import Testing
 
     @Test func wrongOrRevokedKeyIs401() async throws {
         try await Support.withCollector { collector, client, key in
-            let batch = Support.batch(minute: Support.currentMinute(), metrics: [Support.metric("GET /a", durations: [0.1])])
-            let wrong = try await Support.post(batch, key: "apm_0000000000000000000000000000000000000000", client: client)
+            let batch = Support.batch(
+                minute: Support.currentMinute(),
+                metrics: [Support.metric("GET /a", durations: [0.1])]
+            )
+            let wrong = try await Support.post(
+                batch,
+                key: "apm_0000000000000000000000000000000000000000",
+                client: client
+            )
             #expect(wrong.status == .unauthorized)
             #expect(wrong.body.contains("unknown or revoked"))
             // Revoke the key through the API, with a second key.
@@ -64,7 +88,11 @@ import Testing
             let second = try await collector.createLicenseKey(accountID: account.id, name: "second")
             let keys = try await collector.store.licenseKeys(accountID: account.id)
             let first = try #require(keys.first { $0.name == "default" })
-            try await client.execute(uri: "/api/v1/keys/\(first.id)", method: .delete, headers: [.authorization: "Bearer \(second.key)"]) {
+            try await client.execute(
+                uri: "/api/v1/keys/\(first.id)",
+                method: .delete,
+                headers: [.authorization: "Bearer \(second.key)"]
+            ) {
                 #expect($0.status == .noContent)
             }
             #expect(try await Support.post(batch, key: key, client: client).status == .unauthorized)
@@ -107,12 +135,19 @@ import Testing
             negative.intervals[0].transactions[0].totalDuration = -5
             var future = Support.batch(minute: minute + 86_400, metrics: [Support.metric("GET /a", durations: [0.1])])
             future.createdAt = Double(minute)
-            var ancient = Support.batch(minute: minute - 30 * 86_400, metrics: [Support.metric("GET /a", durations: [0.1])])
+            var ancient = Support.batch(
+                minute: minute - 30 * 86_400,
+                metrics: [Support.metric("GET /a", durations: [0.1])]
+            )
             ancient.createdAt = Double(minute)
-            var inconsistent = Support.batch(minute: minute, metrics: [Support.metric("GET /a", durations: [0.1, 0.2])])
+            var inconsistent = Support.batch(
+                minute: minute,
+                metrics: [Support.metric("GET /a", durations: [0.1, 0.2])]
+            )
             inconsistent.intervals[0].transactions[0].satisfied = 7
             for (batch, fragment) in [
-                (negative, "total_duration"), (future, "in the future"), (ancient, "older than"), (inconsistent, "must equal count"),
+                (negative, "total_duration"), (future, "in the future"), (ancient, "older than"),
+                (inconsistent, "must equal count"),
             ] {
                 let response = try await Support.post(batch, key: key, client: client)
                 #expect(response.status == .badRequest)
@@ -146,8 +181,10 @@ import Testing
     @Test func wrongContentTypeIs415() async throws {
         try await Support.withCollector { _, client, key in
             try await client.execute(
-                uri: "/v1/agent/batches", method: .post,
-                headers: [.contentType: "text/plain", HTTPField.Name("X-APM-License-Key")!: key], body: ByteBuffer(string: "hi")
+                uri: "/v1/agent/batches",
+                method: .post,
+                headers: [.contentType: "text/plain", HTTPField.Name("X-APM-License-Key")!: key],
+                body: ByteBuffer(string: "hi")
             ) { #expect($0.status == .unsupportedMediaType) }
         }
     }
@@ -157,12 +194,22 @@ import Testing
         try await Support.withCollector(configuration) { collector, client, key in
             let minute = Support.currentMinute()
             for part in 0..<10 {
-                let metrics = (0..<1_000).map { Support.metric("GET /leak/\(String(part * 1_000 + $0, radix: 36))z", durations: [0.01]) }
-                #expect(try await Support.post(Support.batch(minute: minute, metrics: metrics), key: key, client: client).status == .accepted)
+                let metrics = (0..<1_000).map {
+                    Support.metric("GET /leak/\(String(part * 1_000 + $0, radix: 36))z", durations: [0.01])
+                }
+                #expect(
+                    try await Support.post(Support.batch(minute: minute, metrics: metrics), key: key, client: client)
+                        .status == .accepted
+                )
             }
             let account = try #require(try await collector.store.accounts().first)
             let app = try #require(try await collector.store.apps(accountID: account.id).first)
-            let totals = try await collector.store.transactionTotals(appID: app.id, range: (minute - 60)..<(minute + 60), resolution: .minute, withHistograms: false)
+            let totals = try await collector.store.transactionTotals(
+                appID: app.id,
+                range: (minute - 60)..<(minute + 60),
+                resolution: .minute,
+                withHistograms: false
+            )
             #expect(totals.count == 2_001)
             #expect(totals.first { $0.name == "(overflow)" }?.count == 8_000)
             #expect(totals.reduce(0) { $0 + $1.count } == 10_000)
@@ -176,7 +223,11 @@ import Testing
     @Test func healthAndMetricsEndpoints() async throws {
         try await Support.withCollector { collector, client, key in
             try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
-            _ = try await Support.post(Support.batch(minute: Support.currentMinute(), metrics: [Support.metric("GET /a", durations: [0.1])]), key: key, client: client)
+            _ = try await Support.post(
+                Support.batch(minute: Support.currentMinute(), metrics: [Support.metric("GET /a", durations: [0.1])]),
+                key: key,
+                client: client
+            )
             _ = try await Support.postRaw(Data("{".utf8), key: key, client: client, gzip: false)
             try await collector.applyRetention()
             try await client.execute(uri: "/metrics", method: .get) { response in
@@ -191,11 +242,16 @@ import Testing
 
     @Test func apiRejectsBadParametersAndOtherAccountsApps() async throws {
         try await Support.withCollector { collector, client, key in
-            _ = try await Support.post(Support.batch(minute: Support.currentMinute(), metrics: [Support.metric("GET /a", durations: [0.1])]), key: key, client: client)
+            _ = try await Support.post(
+                Support.batch(minute: Support.currentMinute(), metrics: [Support.metric("GET /a", durations: [0.1])]),
+                key: key,
+                client: client
+            )
             let other = try await collector.store.createAccount(name: "other")
             let otherKey = try await collector.createLicenseKey(accountID: other.id, name: "x").key
             for (path, status) in [
-                ("/api/v1/apps/1/series?since=forever", HTTPResponse.Status.badRequest), ("/api/v1/apps/1/apdex?t=-1", .badRequest),
+                ("/api/v1/apps/1/series?since=forever", HTTPResponse.Status.badRequest),
+                ("/api/v1/apps/1/apdex?t=-1", .badRequest),
                 ("/api/v1/apps/1/transactions?order=random", .badRequest), ("/api/v1/apps/999/series", .notFound),
                 ("/api/v1/apps/abc/series", .badRequest), ("/api/v1/apps/1/series?from=5", .badRequest),
             ] {
@@ -204,7 +260,11 @@ import Testing
                     #expect(String(buffer: $0.body).contains("\"message\""))
                 }
             }
-            try await client.execute(uri: "/api/v1/apps/1/series", method: .get, headers: [.authorization: "Bearer \(otherKey)"]) {
+            try await client.execute(
+                uri: "/api/v1/apps/1/series",
+                method: .get,
+                headers: [.authorization: "Bearer \(otherKey)"]
+            ) {
                 #expect($0.status == .notFound)
             }
             try await client.execute(uri: "/api/v1/apps", method: .get) { #expect($0.status == .unauthorized) }

@@ -20,14 +20,18 @@ import Testing
         }
         // The collector's clock is fixed, so that the cutoffs below are exactly the collector's.
         let now = Support.currentMinute()
-        try await Support.withCollector(configuration, now: { Double(now + 30) }) { collector, client, key in
+        let fixedClock: @Sendable () -> Double = { Double(now + 30) }
+        try await Support.withCollector(configuration, now: fixedClock) { collector, client, key in
             // One batch every 37 minutes over the last 3 days, 3 names each with known durations.
             var sent: [Int64: UInt64] = [:]
             var minute = now - 3 * 86_400 + 600
             var index = 0
             while minute <= now {
                 let metrics = (0..<3).map { name in
-                    Support.metric("GET /r\(name)", durations: Array(repeating: 0.05 * Double(name + 1), count: (index + name) % 4 + 1))
+                    Support.metric(
+                        "GET /r\(name)",
+                        durations: Array(repeating: 0.05 * Double(name + 1), count: (index + name) % 4 + 1)
+                    )
                 }
                 var batch = Support.batch(minute: minute, metrics: metrics)
                 batch.createdAt = Double(now)
@@ -39,7 +43,12 @@ import Testing
             let account = try #require(try await collector.store.accounts().first)
             let app = try #require(try await collector.store.apps(accountID: account.id).first)
             let whole = (now - 4 * 86_400)..<(now + 3600)
-            let minutes = try await collector.store.appSlices(appID: app.id, kind: .web, range: whole, resolution: .minute)
+            let minutes = try await collector.store.appSlices(
+                appID: app.id,
+                kind: .web,
+                range: whole,
+                resolution: .minute
+            )
             let hours = try await collector.store.appSlices(appID: app.id, kind: .web, range: whole, resolution: .hour)
             #expect(minutes.reduce(0) { $0 + $1.count } == sent.values.reduce(0, +))
             #expect(hours.reduce(0) { $0 + $1.count } == sent.values.reduce(0, +))
@@ -54,14 +63,29 @@ import Testing
             }
 
             let report = try await collector.applyRetention()
-            let keptMinutes = try await collector.store.appSlices(appID: app.id, kind: .web, range: whole, resolution: .minute)
-            let keptHours = try await collector.store.appSlices(appID: app.id, kind: .web, range: whole, resolution: .hour)
+            let keptMinutes = try await collector.store.appSlices(
+                appID: app.id,
+                kind: .web,
+                range: whole,
+                resolution: .minute
+            )
+            let keptHours = try await collector.store.appSlices(
+                appID: app.id,
+                kind: .web,
+                range: whole,
+                resolution: .hour
+            )
             let minuteCutoff = now + 30 - 86_400
             let hourCutoff = now + 30 - 2 * 86_400
             #expect(keptMinutes.allSatisfy { $0.bucket >= minuteCutoff })
-            #expect(keptMinutes.reduce(0) { $0 + $1.count } == sent.filter { $0.key >= minuteCutoff }.values.reduce(0, +))
+            #expect(
+                keptMinutes.reduce(0) { $0 + $1.count } == sent.filter { $0.key >= minuteCutoff }.values.reduce(0, +)
+            )
             #expect(keptHours.allSatisfy { $0.bucket >= hourCutoff })
-            #expect(keptHours.reduce(0) { $0 + $1.count } == hours.filter { $0.bucket >= hourCutoff }.reduce(0) { $0 + $1.count })
+            #expect(
+                keptHours.reduce(0) { $0 + $1.count }
+                    == hours.filter { $0.bucket >= hourCutoff }.reduce(0) { $0 + $1.count }
+            )
             #expect(report.minuteRowsDeleted > 0 && report.hourRowsDeleted > 0)
             // Running it again deletes nothing more.
             let again = try await collector.applyRetention()
@@ -80,7 +104,10 @@ import Testing
                 durations.append(0.01 + Double(seed >> 40) / Double(1 << 24) * 2.5)
             }
             let errors = Set(stride(from: 3, to: 2_000, by: 17))
-            let batch = Support.batch(minute: minute, metrics: [Support.metric("GET /search", durations: durations, errors: errors)])
+            let batch = Support.batch(
+                minute: minute,
+                metrics: [Support.metric("GET /search", durations: durations, errors: errors)]
+            )
             #expect(try await Support.post(batch, key: key, client: client).status == .accepted)
             let account = try #require(try await collector.store.accounts().first)
             let app = try #require(try await collector.store.apps(accountID: account.id).first)
@@ -102,8 +129,14 @@ import Testing
                 }
                 let score = try #require(exact.score)
                 #expect(!answer.exact)
-                #expect(try #require(answer.scoreMin) <= score + 1e-12 && score <= (try #require(answer.scoreMax)) + 1e-12, "T = \(t)")
-                #expect(abs(try #require(answer.score) - score) <= Double(answer.uncertain) / Double(durations.count) + 1e-12)
+                #expect(
+                    try #require(answer.scoreMin) <= score + 1e-12 && score <= (try #require(answer.scoreMax)) + 1e-12,
+                    "T = \(t)"
+                )
+                #expect(
+                    abs(try #require(answer.score) - score) <= Double(answer.uncertain) / Double(durations.count)
+                        + 1e-12
+                )
                 #expect(answer.uncertain < 60)
                 #expect(answer.frustrated >= UInt64(errors.count))
             }
@@ -111,11 +144,15 @@ import Testing
             // Set T = 0.3 s for the app and 1.0 s for one transaction: the next reply carries them, and an agent
             // adopts them for what it records next.
             try await client.execute(
-                uri: "/api/v1/apps/\(app.id)/apdex", method: .put, headers: [.authorization: "Bearer \(key)", .contentType: "application/json"],
+                uri: "/api/v1/apps/\(app.id)/apdex",
+                method: .put,
+                headers: [.authorization: "Bearer \(key)", .contentType: "application/json"],
                 body: ByteBuffer(string: #"{"apdex_t": 0.3}"#)
             ) { #expect($0.status == .ok) }
             try await client.execute(
-                uri: "/api/v1/apps/\(app.id)/apdex", method: .put, headers: [.authorization: "Bearer \(key)", .contentType: "application/json"],
+                uri: "/api/v1/apps/\(app.id)/apdex",
+                method: .put,
+                headers: [.authorization: "Bearer \(key)", .contentType: "application/json"],
                 body: ByteBuffer(string: #"{"apdex_t": 1.0, "transaction": "GET /export"}"#)
             ) { #expect($0.status == .ok) }
 
@@ -149,12 +186,20 @@ import Testing
             }
             await agent.shutdown()
             let search = try await Support.get(
-                APIFigures.self, "/api/v1/apps/\(app.id)/summary?from=\(newMinute)&to=\(newMinute + 120)&transaction=GET%20/search", key: key, client: client)
+                APIFigures.self,
+                "/api/v1/apps/\(app.id)/summary?from=\(newMinute)&to=\(newMinute + 120)&transaction=GET%20/search",
+                key: key,
+                client: client
+            )
             // At T = 0.3: 0.2 satisfied; 0.4, 0.9 tolerating (≤ 1.2); 1.3, 5.0 frustrated.
             #expect(search.apdex.satisfied == 1 && search.apdex.tolerating == 2 && search.apdex.frustrated == 2)
             #expect(search.apdex.t == 0.3)
             let export = try await Support.get(
-                APIFigures.self, "/api/v1/apps/\(app.id)/summary?from=\(newMinute)&to=\(newMinute + 120)&transaction=GET%20/export", key: key, client: client)
+                APIFigures.self,
+                "/api/v1/apps/\(app.id)/summary?from=\(newMinute)&to=\(newMinute + 120)&transaction=GET%20/export",
+                key: key,
+                client: client
+            )
             // At T = 1.0: 0.2, 0.4, 0.9 satisfied; 1.3 tolerating; 5.0 frustrated.
             #expect(export.apdex.satisfied == 3 && export.apdex.tolerating == 1 && export.apdex.frustrated == 1)
             #expect(export.apdex.t == 1.0)
@@ -164,19 +209,32 @@ import Testing
     @Test func deploymentsAreRecordedAndMarkedOnSeries() async throws {
         try await Support.withCollector { collector, client, key in
             let minute = Support.currentMinute(offset: -3)
-            _ = try await Support.post(Support.batch(minute: minute, metrics: [Support.metric("GET /a", durations: [0.1])]), key: key, client: client)
+            _ = try await Support.post(
+                Support.batch(minute: minute, metrics: [Support.metric("GET /a", durations: [0.1])]),
+                key: key,
+                client: client
+            )
             try await client.execute(
-                uri: "/api/v1/apps/1/deployments", method: .post, headers: [.authorization: "Bearer \(key)"],
+                uri: "/api/v1/apps/1/deployments",
+                method: .post,
+                headers: [.authorization: "Bearer \(key)"],
                 body: ByteBuffer(string: #"{"revision": "v1.2.3", "description": "faster search", "user": "ci"}"#)
             ) { #expect($0.status == .created) }
             try await client.execute(
-                uri: "/api/v1/apps/1/deployments", method: .post, headers: [.authorization: "Bearer \(key)"],
+                uri: "/api/v1/apps/1/deployments",
+                method: .post,
+                headers: [.authorization: "Bearer \(key)"],
                 body: ByteBuffer(string: #"{"description": "no revision"}"#)
             ) {
                 #expect($0.status == .badRequest)
                 #expect(String(buffer: $0.body).contains("revision"))
             }
-            let series = try await Support.get(APISeries.self, "/api/v1/apps/1/series?since=1h", key: key, client: client)
+            let series = try await Support.get(
+                APISeries.self,
+                "/api/v1/apps/1/series?since=1h",
+                key: key,
+                client: client
+            )
             #expect(series.deployments.map(\.revision) == ["v1.2.3"])
         }
     }

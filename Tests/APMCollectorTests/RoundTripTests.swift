@@ -38,7 +38,10 @@ import Testing
                 for i in 0..<count {
                     let duration = pattern[(i + minute) % pattern.count]
                     let failed = i % 9 == 4
-                    let transaction = agent.startWebTransaction(method: "GET", route: i % 2 == 0 ? "/products/:id" : "/cart")
+                    let transaction = agent.startWebTransaction(
+                        method: "GET",
+                        route: i % 2 == 0 ? "/products/:id" : "/cart"
+                    )
                     clock.advance(seconds: duration)
                     transaction.setStatus(failed ? 503 : 200)
                     transaction.end()
@@ -59,10 +62,19 @@ import Testing
             await agent.shutdown()
             #expect(agent.statistics.batchesAcknowledged >= 1)
 
-            let apps = try await CollectorTestSupport.get(AppsResponse.self, "/api/v1/apps?since=1h", key: key, client: client)
+            let apps = try await CollectorTestSupport.get(
+                AppsResponse.self,
+                "/api/v1/apps?since=1h",
+                key: key,
+                client: client
+            )
             let app = try #require(apps.apps.first { $0.name == "shop" })
             let series = try await CollectorTestSupport.get(
-                APISeries.self, "/api/v1/apps/\(app.id)/series?from=\(start)&to=\(start + 300)", key: key, client: client)
+                APISeries.self,
+                "/api/v1/apps/\(app.id)/series?from=\(start)&to=\(start + 300)",
+                key: key,
+                client: client
+            )
             #expect(series.bucketSeconds == 60)
             #expect(series.points.count == 5)
             for point in series.points {
@@ -78,12 +90,19 @@ import Testing
                 #expect(abs(point.average! - expected.durations.reduce(0, +) / Double(expected.durations.count)) < 1e-9)
                 for (q, value) in [(0.5, point.p50), (0.95, point.p95), (0.99, point.p99)] {
                     let exact = CollectorTestSupport.quantile(expected.durations, q)
-                    #expect(abs(try #require(value) - exact) / exact <= 0.01, "p\(Int(q * 100)) of minute \(point.start)")
+                    #expect(
+                        abs(try #require(value) - exact) / exact <= 0.01,
+                        "p\(Int(q * 100)) of minute \(point.start)"
+                    )
                 }
             }
 
             let summary = try await CollectorTestSupport.get(
-                APIFigures.self, "/api/v1/apps/\(app.id)/summary?from=\(start)&to=\(start + 300)", key: key, client: client)
+                APIFigures.self,
+                "/api/v1/apps/\(app.id)/summary?from=\(start)&to=\(start + 300)",
+                key: key,
+                client: client
+            )
             #expect(summary.count == UInt64(all.durations.count))
             #expect(summary.errors == UInt64(all.errors))
             #expect(summary.apdex.satisfied == all.apdex.satisfied && summary.apdex.frustrated == all.apdex.frustrated)
@@ -92,7 +111,11 @@ import Testing
 
             struct Transactions: Decodable { var transactions: [APITransactionRow] }
             let transactions = try await CollectorTestSupport.get(
-                Transactions.self, "/api/v1/apps/\(app.id)/transactions?from=\(start)&to=\(start + 300)", key: key, client: client)
+                Transactions.self,
+                "/api/v1/apps/\(app.id)/transactions?from=\(start)&to=\(start + 300)",
+                key: key,
+                client: client
+            )
             #expect(Set(transactions.transactions.map(\.name)) == ["GET /products/:id", "GET /cart"])
             #expect(transactions.transactions.reduce(0) { $0 + $1.figures.count } == UInt64(all.durations.count))
         }

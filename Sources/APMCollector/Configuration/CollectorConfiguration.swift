@@ -80,13 +80,24 @@ public struct CollectorConfiguration: Sendable, Hashable {
             do {
                 text = try String(contentsOfFile: file, encoding: .utf8)
             } catch {
-                throw ConfigurationError(.unreadableFile, file: file, message: "cannot read the config file: \(error.localizedDescription)")
+                throw ConfigurationError(
+                    .unreadableFile,
+                    file: file,
+                    message: "cannot read the config file: \(error.localizedDescription)"
+                )
             }
             let document = try INIDocument(parsing: text, path: file)
             for section in document.sections(named: "collector") {
                 for entry in section.entries {
                     if let problem = try configuration.apply(key: entry.key, value: entry.value) {
-                        throw ConfigurationError(.invalidValue, file: file, line: entry.line, key: entry.key, value: entry.value, message: problem)
+                        throw ConfigurationError(
+                            .invalidValue,
+                            file: file,
+                            line: entry.line,
+                            key: entry.key,
+                            value: entry.value,
+                            message: problem
+                        )
                     }
                 }
             }
@@ -94,7 +105,13 @@ public struct CollectorConfiguration: Sendable, Hashable {
         for (variable, key) in environmentVariables {
             guard let value = environment[variable] else { continue }
             if let problem = try configuration.apply(key: key, value: value) {
-                throw ConfigurationError(.invalidValue, file: "environment", key: variable, value: value, message: problem)
+                throw ConfigurationError(
+                    .invalidValue,
+                    file: "environment",
+                    key: variable,
+                    value: value,
+                    message: problem
+                )
             }
         }
         return configuration
@@ -114,7 +131,9 @@ public struct CollectorConfiguration: Sendable, Hashable {
         }
         switch key {
         case "host":
-            guard !value.isEmpty, value.count <= 253, value.allSatisfy({ $0.isLetter || $0.isNumber || ".:-".contains($0) }) else {
+            guard !value.isEmpty, value.count <= 253,
+                value.allSatisfy({ $0.isLetter || $0.isNumber || ".:-".contains($0) })
+            else {
                 return "must be an IP address or host name, e.g. 127.0.0.1"
             }
             server.host = value
@@ -148,7 +167,9 @@ public struct CollectorConfiguration: Sendable, Hashable {
             guard let days = integer(1...3660) else { return "must be a whole number of days from 1 to 3660" }
             retention.retention = .seconds(days * 86_400)
         case "retention_interval":
-            guard let seconds = integer(10...86_400) else { return "must be a whole number of seconds from 10 to 86400" }
+            guard let seconds = integer(10...86_400) else {
+                return "must be a whole number of seconds from 10 to 86400"
+            }
             retention.interval = .seconds(seconds)
         default:
             throw ConfigurationError(

@@ -1,7 +1,7 @@
-public import HTTPTypes
-public import Hummingbird
 import APMCore
 import Foundation
+public import HTTPTypes
+public import Hummingbird
 import NIOCore
 
 /// An error answered as `{"error": {"code": …, "field": …, "message": …}}` with its HTTP status.

@@ -42,21 +42,29 @@ extension Collector {
         }
         api.get("/apps/:app/summary") { request, context in
             let (app, range) = try await self.appAndRange(request, context)
-            return try Self.json(try await self.queries.summary(app: app, transaction: try Self.transaction(request), range: range))
+            return try Self.json(
+                try await self.queries.summary(app: app, transaction: try Self.transaction(request), range: range)
+            )
         }
         api.get("/apps/:app/series") { request, context in
             let (app, range) = try await self.appAndRange(request, context)
-            return try Self.json(try await self.queries.series(app: app, transaction: try Self.transaction(request), range: range))
+            return try Self.json(
+                try await self.queries.series(app: app, transaction: try Self.transaction(request), range: range)
+            )
         }
         api.get("/apps/:app/transactions") { request, context in
             let (app, range) = try await self.appAndRange(request, context)
             let orderText = request.uri.queryParameters.get("order") ?? "time"
             guard let order = CollectorQueries.TransactionOrder(rawValue: orderText) else {
                 throw APIError.badRequest(
-                    "order", "unknown order \(orderText); use one of \(CollectorQueries.TransactionOrder.allCases.map(\.rawValue).joined(separator: ", "))")
+                    "order",
+                    "unknown order \(orderText); use one of \(CollectorQueries.TransactionOrder.allCases.map(\.rawValue).joined(separator: ", "))"
+                )
             }
             let limit = try Self.integer(request, "limit", default: 50, range: 1...1000)
-            return try Self.json(["transactions": try await self.queries.transactions(app: app, range: range, order: order, limit: limit)])
+            return try Self.json([
+                "transactions": try await self.queries.transactions(app: app, range: range, order: order, limit: limit)
+            ])
         }
         api.get("/apps/:app/apdex") { request, context in
             let (app, range) = try await self.appAndRange(request, context)
@@ -70,15 +78,29 @@ extension Collector {
             } else {
                 t = transaction.flatMap { app.transactionApdexT[$0] } ?? app.apdexT
             }
-            return try Self.json(try await self.queries.whatIfApdex(app: app, transaction: transaction, t: t, range: range))
+            return try Self.json(
+                try await self.queries.whatIfApdex(app: app, transaction: transaction, t: t, range: range)
+            )
         }
         api.get("/apps/:app/databases") { request, context in
             let (app, range) = try await self.appAndRange(request, context)
-            return try Self.json(["databases": try await self.queries.databases(app: app, transaction: try Self.transaction(request), range: range)])
+            return try Self.json([
+                "databases": try await self.queries.databases(
+                    app: app,
+                    transaction: try Self.transaction(request),
+                    range: range
+                )
+            ])
         }
         api.get("/apps/:app/externals") { request, context in
             let (app, range) = try await self.appAndRange(request, context)
-            return try Self.json(["externals": try await self.queries.externals(app: app, transaction: try Self.transaction(request), range: range)])
+            return try Self.json([
+                "externals": try await self.queries.externals(
+                    app: app,
+                    transaction: try Self.transaction(request),
+                    range: range
+                )
+            ])
         }
         api.get("/apps/:app/errors") { request, context in
             let (app, range) = try await self.appAndRange(request, context)
@@ -89,11 +111,20 @@ extension Collector {
             let (app, range) = try await self.appAndRange(request, context)
             let limit = try Self.integer(request, "limit", default: 20, range: 1...500)
             return try Self.json(
-                ["traces": try await self.queries.traces(app: app, transaction: try Self.transaction(request), range: range, limit: limit)])
+                [
+                    "traces": try await self.queries.traces(
+                        app: app,
+                        transaction: try Self.transaction(request),
+                        range: range,
+                        limit: limit
+                    )
+                ])
         }
         api.get("/apps/:app/traces/:id") { request, context in
             let (app, _) = try await self.appAndRange(request, context)
-            guard let id = context.parameters.get("id", as: Int64.self) else { throw APIError.badRequest("id", "must be a trace id (an integer)") }
+            guard let id = context.parameters.get("id", as: Int64.self) else {
+                throw APIError.badRequest("id", "must be a trace id (an integer)")
+            }
             guard let stored = try await self.store.trace(appID: app.id, id: id) else {
                 throw APIError(.notFound, code: "not_found", message: "no trace \(id) in this app")
             }
@@ -101,34 +132,57 @@ extension Collector {
         }
         api.get("/apps/:app/deployments") { request, context in
             let (app, range) = try await self.appAndRange(request, context)
-            return try Self.json(["deployments": try await self.store.deployments(appID: app.id, range: range.from..<range.to).map(APIDeployment.init)])
+            return try Self.json([
+                "deployments": try await self.store.deployments(appID: app.id, range: range.from..<range.to).map(
+                    APIDeployment.init
+                )
+            ])
         }
         api.post("/apps/:app/deployments") { request, context in
             let (app, _) = try await self.appAndRange(request, context)
             let body = try await Self.decodeBody(DeploymentRequest.self, request)
-            guard !body.revision.isEmpty, body.revision.count <= 200 else { throw APIError.badRequest("revision", "must be 1 to 200 characters") }
+            guard !body.revision.isEmpty, body.revision.count <= 200 else {
+                throw APIError.badRequest("revision", "must be 1 to 200 characters")
+            }
             guard (body.description ?? "").count <= 2000, (body.user ?? "").count <= 200 else {
-                throw APIError.badRequest("description", "description must be at most 2000 characters and user at most 200")
+                throw APIError.badRequest(
+                    "description",
+                    "description must be at most 2000 characters and user at most 200"
+                )
             }
             let at = body.at ?? self.now()
-            guard abs(at - self.now()) < 366 * 86_400 else { throw APIError.badRequest("at", "must be a Unix time within a year of now") }
+            guard abs(at - self.now()) < 366 * 86_400 else {
+                throw APIError.badRequest("at", "must be a Unix time within a year of now")
+            }
             let deployment = try await self.store.recordDeployment(
-                appID: app.id, at: at, revision: body.revision, description: body.description ?? "", user: body.user ?? "")
+                appID: app.id,
+                at: at,
+                revision: body.revision,
+                description: body.description ?? "",
+                user: body.user ?? ""
+            )
             return try Self.json(APIDeployment(deployment), status: .created)
         }
         api.put("/apps/:app/apdex") { request, context in
             let (app, _) = try await self.appAndRange(request, context)
             let body = try await Self.decodeBody(ApdexRequest.self, request)
             if let seconds = body.apdexT {
-                guard seconds >= 0.001, seconds <= 3600 else { throw APIError.badRequest("apdex_t", "must be a number of seconds from 0.001 to 3600") }
+                guard seconds >= 0.001, seconds <= 3600 else {
+                    throw APIError.badRequest("apdex_t", "must be a number of seconds from 0.001 to 3600")
+                }
             } else if body.transaction == nil {
-                throw APIError.badRequest("apdex_t", "is required for the app's T (null removes a transaction's override)")
+                throw APIError.badRequest(
+                    "apdex_t",
+                    "is required for the app's T (null removes a transaction's override)"
+                )
             }
             if let transaction = body.transaction, transaction.isEmpty || transaction.utf8.count > 1024 {
                 throw APIError.badRequest("transaction", "must be a transaction name of 1 to 1024 bytes")
             }
             try await self.store.setApdex(appID: app.id, transaction: body.transaction, seconds: body.apdexT)
-            guard let updated = try await self.store.app(accountID: app.accountID, id: app.id) else { throw APIError(.notFound, code: "not_found", message: "no such app") }
+            guard let updated = try await self.store.app(accountID: app.accountID, id: app.id) else {
+                throw APIError(.notFound, code: "not_found", message: "no such app")
+            }
             return try Self.json(updated)
         }
         api.get("/keys") { request, _ in
@@ -139,13 +193,17 @@ extension Collector {
             let key = try await self.authenticate(request)
             let body = try await Self.decodeBody(KeyRequest.self, request)
             let name = body.name ?? "key"
-            guard !name.isEmpty, name.count <= 100 else { throw APIError.badRequest("name", "must be 1 to 100 characters") }
+            guard !name.isEmpty, name.count <= 100 else {
+                throw APIError.badRequest("name", "must be 1 to 100 characters")
+            }
             let created = try await self.createLicenseKey(accountID: key.accountID, name: name)
             return try Self.json(CreatedKey(key: created.key, record: created.record), status: .created)
         }
         api.delete("/keys/:id") { request, context in
             let key = try await self.authenticate(request)
-            guard let id = context.parameters.get("id", as: Int64.self) else { throw APIError.badRequest("id", "must be a key id (an integer)") }
+            guard let id = context.parameters.get("id", as: Int64.self) else {
+                throw APIError.badRequest("id", "must be a key id (an integer)")
+            }
             guard try await self.store.revokeLicenseKey(accountID: key.accountID, id: id) else {
                 throw APIError(.notFound, code: "not_found", message: "no active key \(id) in this account")
             }
@@ -172,17 +230,31 @@ extension Collector {
     private func ingestBatch(_ request: Request, context: Context) async throws -> Response {
         let limits = configuration.limits
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limits.maxBodyBytes {
-            throw APIError(.contentTooLarge, code: "too_large", message: "the body is \(length) bytes; the limit is \(limits.maxBodyBytes) (max_body_mb)")
+            throw APIError(
+                .contentTooLarge,
+                code: "too_large",
+                message: "the body is \(length) bytes; the limit is \(limits.maxBodyBytes) (max_body_mb)"
+            )
         }
         if let type = request.headers[.contentType], !type.lowercased().hasPrefix("application/json") {
-            throw APIError(.unsupportedMediaType, code: "unsupported_media_type", message: "send Content-Type: application/json, not \(type)")
+            throw APIError(
+                .unsupportedMediaType,
+                code: "unsupported_media_type",
+                message: "send Content-Type: application/json, not \(type)"
+            )
         }
-        let key = try await authenticator.authenticate(request.headers[HTTPField.Name("X-APM-License-Key")!] ?? Self.bearer(request))
+        let key = try await authenticator.authenticate(
+            request.headers[HTTPField.Name("X-APM-License-Key")!] ?? Self.bearer(request)
+        )
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: limits.maxBodyBytes)
         } catch {
-            throw APIError(.contentTooLarge, code: "too_large", message: "the body exceeds the limit of \(limits.maxBodyBytes) bytes (max_body_mb)")
+            throw APIError(
+                .contentTooLarge,
+                code: "too_large",
+                message: "the body exceeds the limit of \(limits.maxBodyBytes) bytes (max_body_mb)"
+            )
         }
         var data = Data(buffer.readableBytesView)
         switch request.headers[.contentEncoding]?.lowercased() {
@@ -191,7 +263,11 @@ extension Collector {
         case "gzip", "deflate":
             data = try Self.inflate(data, limit: limits.maxDecompressedBytes)
         case let other?:
-            throw APIError(.unsupportedMediaType, code: "unsupported_encoding", message: "Content-Encoding \(other) is not supported; use gzip")
+            throw APIError(
+                .unsupportedMediaType,
+                code: "unsupported_encoding",
+                message: "Content-Encoding \(other) is not supported; use gzip"
+            )
         }
         let batch: AgentBatch
         do {
@@ -201,7 +277,10 @@ extension Collector {
             throw APIError.from(error)
         }
         if let header = request.headers[HTTPField.Name("X-APM-Batch-ID")!], header != batch.batchID {
-            throw APIError.badRequest("batch_id", "the X-APM-Batch-ID header (\(header)) differs from the body's batch_id (\(batch.batchID))")
+            throw APIError.badRequest(
+                "batch_id",
+                "the X-APM-Batch-ID header (\(header)) differs from the body's batch_id (\(batch.batchID))"
+            )
         }
         let commitStarted = ContinuousClock.now
         let outcome = try await pipeline.submit(IngestItem(accountID: key.accountID, batch: batch, receivedAt: now()))
@@ -210,9 +289,16 @@ extension Collector {
             metrics.duplicates.increment()
         } else {
             metrics.accepted.increment()
-            metrics.transactionsIngested.increment(by: Int64(batch.intervals.reduce(0) { $0 + $1.transactions.reduce(0) { $0 + $1.count } }))
+            metrics.transactionsIngested.increment(
+                by: Int64(batch.intervals.reduce(0) { $0 + $1.transactions.reduce(0) { $0 + $1.count } })
+            )
         }
-        let reply = IngestReply(batchID: batch.batchID, duplicate: outcome.duplicate, apdexT: outcome.apdexT, transactionApdexT: outcome.transactionApdexT)
+        let reply = IngestReply(
+            batchID: batch.batchID,
+            duplicate: outcome.duplicate,
+            apdexT: outcome.apdexT,
+            transactionApdexT: outcome.transactionApdexT
+        )
         return try Self.json(reply, status: outcome.duplicate ? .ok : .accepted, encoder: WireCoding.makeEncoder())
     }
 
@@ -221,7 +307,11 @@ extension Collector {
             return try Gzip.decompress(data, maxOutputSize: limit)
         } catch let error as WireFormatError {
             if error.code == .tooLarge {
-                throw APIError(.contentTooLarge, code: "too_large", message: "the decompressed body exceeds the limit of \(limit) bytes (max_decompressed_mb)")
+                throw APIError(
+                    .contentTooLarge,
+                    code: "too_large",
+                    message: "the decompressed body exceeds the limit of \(limit) bytes (max_decompressed_mb)"
+                )
             }
             throw APIError(.badRequest, code: "malformed", message: "the body is not valid gzip: \(error.message)")
         }
@@ -235,13 +325,17 @@ extension Collector {
     }
 
     func authenticate(_ request: Request) async throws -> LicenseKeyRecord {
-        try await authenticator.authenticate(Self.bearer(request) ?? request.headers[HTTPField.Name("X-APM-License-Key")!])
+        try await authenticator.authenticate(
+            Self.bearer(request) ?? request.headers[HTTPField.Name("X-APM-License-Key")!]
+        )
     }
 
     /// The app named in the path (its id), only within the caller's account: another account's app is a 404.
     func appAndRange(_ request: Request, _ context: Context) async throws -> (StoredApp, TimeRange) {
         let key = try await authenticate(request)
-        guard let id = context.parameters.get("app", as: Int64.self) else { throw APIError.badRequest("app", "must be an app id (an integer)") }
+        guard let id = context.parameters.get("app", as: Int64.self) else {
+            throw APIError.badRequest("app", "must be an app id (an integer)")
+        }
         guard let app = try await store.app(accountID: key.accountID, id: id) else {
             throw APIError(.notFound, code: "not_found", message: "no app \(id) in this account")
         }
@@ -253,7 +347,10 @@ extension Collector {
         var since: Int64 = 1800
         if let text = parameters.get("since") {
             guard let seconds = TimeRange.seconds(parsing: text) else {
-                throw APIError.badRequest("since", "must be a duration such as 30m, 1h, 24h or 7d (1 minute to 400 days), got \(text)")
+                throw APIError.badRequest(
+                    "since",
+                    "must be a duration such as 30m, 1h, 24h or 7d (1 minute to 400 days), got \(text)"
+                )
             }
             since = seconds
         }
@@ -267,13 +364,17 @@ extension Collector {
         let from = try time("from")
         let to = try time("to")
         if let from, let to, from >= to { throw APIError.badRequest("from", "must be before to") }
-        if let from, let to, to - from > 400 * 86_400 { throw APIError.badRequest("from", "the range may span at most 400 days") }
+        if let from, let to, to - from > 400 * 86_400 {
+            throw APIError.badRequest("from", "the range may span at most 400 days")
+        }
         return queries.range(from: from, to: to, since: since)
     }
 
     static func transaction(_ request: Request) throws -> String? {
         guard let name = request.uri.queryParameters.get("transaction") else { return nil }
-        guard !name.isEmpty, name.utf8.count <= 1024 else { throw APIError.badRequest("transaction", "must be a transaction name of 1 to 1024 bytes") }
+        guard !name.isEmpty, name.utf8.count <= 1024 else {
+            throw APIError.badRequest("transaction", "must be a transaction name of 1 to 1024 bytes")
+        }
         return name
     }
 
@@ -300,12 +401,18 @@ extension Collector {
         }
     }
 
-    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok, encoder: JSONEncoder? = nil) throws -> Response {
-        let encoder = encoder ?? {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            return encoder
-        }()
+    static func json(
+        _ value: some Encodable,
+        status: HTTPResponse.Status = .ok,
+        encoder: JSONEncoder? = nil
+    ) throws -> Response {
+        let encoder =
+            encoder
+            ?? {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                return encoder
+            }()
         return Response(
             status: status,
             headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],

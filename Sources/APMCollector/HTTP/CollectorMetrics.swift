@@ -14,19 +14,43 @@ final class CollectorMetrics: Sendable {
     private let rowGauges = Mutex<[String: Gauge]>([:])
 
     init() {
-        let buckets: [Duration] = [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1)]
+        let buckets: [Duration] = [
+            .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+            .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1),
+        ]
         accepted = registry.makeCounter(name: "apm_batches_accepted_total", help: "Batches committed")
-        duplicates = registry.makeCounter(name: "apm_batches_duplicate_total", help: "Batches already committed, acknowledged again without counting")
-        ingestLatency = registry.makeDurationHistogram(name: "apm_ingest_duration_seconds", buckets: buckets, help: "Time from request to durable commit")
-        storeLatency = registry.makeDurationHistogram(name: "apm_store_commit_duration_seconds", buckets: buckets, help: "Time in the store's commit")
-        transactionsIngested = registry.makeCounter(name: "apm_transactions_ingested_total", help: "Transactions represented by committed batches")
-        fileSize = registry.makeGauge(name: "apm_store_file_bytes", help: "Size of the database and its write-ahead log")
+        duplicates = registry.makeCounter(
+            name: "apm_batches_duplicate_total",
+            help: "Batches already committed, acknowledged again without counting"
+        )
+        ingestLatency = registry.makeDurationHistogram(
+            name: "apm_ingest_duration_seconds",
+            buckets: buckets,
+            help: "Time from request to durable commit"
+        )
+        storeLatency = registry.makeDurationHistogram(
+            name: "apm_store_commit_duration_seconds",
+            buckets: buckets,
+            help: "Time in the store's commit"
+        )
+        transactionsIngested = registry.makeCounter(
+            name: "apm_transactions_ingested_total",
+            help: "Transactions represented by committed batches"
+        )
+        fileSize = registry.makeGauge(
+            name: "apm_store_file_bytes",
+            help: "Size of the database and its write-ahead log"
+        )
     }
 
     func rejected(reason: String) {
         let counter = rejectedCounters.withLock { counters in
             if let counter = counters[reason] { return counter }
-            let counter = registry.makeCounter(name: "apm_batches_rejected_total", labels: [("reason", reason)], help: "Batches rejected, by reason")
+            let counter = registry.makeCounter(
+                name: "apm_batches_rejected_total",
+                labels: [("reason", reason)],
+                help: "Batches rejected, by reason"
+            )
             counters[reason] = counter
             return counter
         }
@@ -37,7 +61,11 @@ final class CollectorMetrics: Sendable {
         for (table, count) in rows {
             let gauge = rowGauges.withLock { gauges in
                 if let gauge = gauges[table] { return gauge }
-                let gauge = registry.makeGauge(name: "apm_store_rows", labels: [("table", table)], help: "Rows per table")
+                let gauge = registry.makeGauge(
+                    name: "apm_store_rows",
+                    labels: [("table", table)],
+                    help: "Rows per table"
+                )
                 gauges[table] = gauge
                 return gauge
             }

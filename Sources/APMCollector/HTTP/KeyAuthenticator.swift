@@ -17,7 +17,11 @@ final class KeyAuthenticator: Sendable {
 
     func authenticate(_ key: String?) async throws -> LicenseKeyRecord {
         guard let key, !key.isEmpty else {
-            throw APIError(.unauthorized, code: "missing_key", message: "send the license key in the X-APM-License-Key header (or Authorization: Bearer <key>)")
+            throw APIError(
+                .unauthorized,
+                code: "missing_key",
+                message: "send the license key in the X-APM-License-Key header (or Authorization: Bearer <key>)"
+            )
         }
         let hash = LicenseKeyGenerator.hash(key)
         let now = ContinuousClock.now
@@ -41,6 +45,7 @@ final class KeyAuthenticator: Sendable {
     static let rejected = APIError(
         .unauthorized,
         code: "invalid_key",
-        message: "the license key is unknown or revoked; check license_key / APM_LICENSE_KEY, or create one with `apm keys create`"
+        message:
+            "the license key is unknown or revoked; check license_key / APM_LICENSE_KEY, or create one with `apm keys create`"
     )
 }

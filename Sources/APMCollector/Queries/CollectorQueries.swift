@@ -56,9 +56,19 @@ public struct CollectorQueries: Sendable {
 
     private func slices(app: StoredApp, transaction: String?, range: TimeRange) async throws -> [TransactionSlice] {
         if let transaction {
-            return try await store.transactionSlices(appID: app.id, name: transaction, range: range.from..<range.to, resolution: resolution(range))
+            return try await store.transactionSlices(
+                appID: app.id,
+                name: transaction,
+                range: range.from..<range.to,
+                resolution: resolution(range)
+            )
         }
-        return try await store.appSlices(appID: app.id, kind: .web, range: range.from..<range.to, resolution: resolution(range))
+        return try await store.appSlices(
+            appID: app.id,
+            kind: .web,
+            range: range.from..<range.to,
+            resolution: resolution(range)
+        )
     }
 
     /// The series of an app (web transactions) or one transaction, one point per bucket.
@@ -78,7 +88,9 @@ public struct CollectorQueries: Sendable {
         let points = stride(from: range.from, to: range.to, by: Int(range.bucketSeconds)).map { start in
             APIFigures(merging: byBucket[start] ?? [], start: start, seconds: range.bucketSeconds, t: t)
         }
-        let deployments = try await store.deployments(appID: app.id, range: range.from..<range.to).map(APIDeployment.init)
+        let deployments = try await store.deployments(appID: app.id, range: range.from..<range.to).map(
+            APIDeployment.init
+        )
         return APISeries(
             from: range.from,
             to: range.to,
@@ -112,14 +124,29 @@ public struct CollectorQueries: Sendable {
     ///   - order: The sort order.
     ///   - limit: At most this many.
     /// - Returns: Rows.
-    public func transactions(app: StoredApp, range: TimeRange, order: TransactionOrder = .time, limit: Int = 50) async throws -> [APITransactionRow] {
-        let totals = try await store.transactionTotals(appID: app.id, range: range.from..<range.to, resolution: resolution(range), withHistograms: true)
+    public func transactions(
+        app: StoredApp,
+        range: TimeRange,
+        order: TransactionOrder = .time,
+        limit: Int = 50
+    ) async throws -> [APITransactionRow] {
+        let totals = try await store.transactionTotals(
+            appID: app.id,
+            range: range.from..<range.to,
+            resolution: resolution(range),
+            withHistograms: true
+        )
         let allTime = totals.reduce(0) { $0 + $1.total }
         let rows = totals.map { slice in
             APITransactionRow(
                 name: slice.name,
                 kind: slice.kind.rawValue,
-                figures: APIFigures(merging: [slice], start: range.from, seconds: range.to - range.from, t: t(app, slice.name)),
+                figures: APIFigures(
+                    merging: [slice],
+                    start: range.from,
+                    seconds: range.to - range.from,
+                    t: t(app, slice.name)
+                ),
                 timeConsumed: slice.total,
                 share: allTime > 0 ? slice.total / allTime : 0
             )
@@ -129,8 +156,10 @@ public struct CollectorQueries: Sendable {
         case .time: sorted = rows.sorted { ($0.timeConsumed, $1.name) > ($1.timeConsumed, $0.name) }
         case .p95: sorted = rows.sorted { ($0.figures.p95 ?? 0, $1.name) > ($1.figures.p95 ?? 0, $0.name) }
         case .throughput: sorted = rows.sorted { ($0.figures.count, $1.name) > ($1.figures.count, $0.name) }
-        case .errorRate: sorted = rows.sorted { ($0.figures.errorRate ?? 0, $1.name) > ($1.figures.errorRate ?? 0, $0.name) }
-        case .apdex: sorted = rows.sorted { ($0.figures.apdex.score ?? 1, $0.name) < ($1.figures.apdex.score ?? 1, $1.name) }
+        case .errorRate:
+            sorted = rows.sorted { ($0.figures.errorRate ?? 0, $1.name) > ($1.figures.errorRate ?? 0, $0.name) }
+        case .apdex:
+            sorted = rows.sorted { ($0.figures.apdex.score ?? 1, $0.name) < ($1.figures.apdex.score ?? 1, $1.name) }
         }
         return Array(sorted.prefix(limit))
     }
@@ -147,9 +176,19 @@ public struct CollectorQueries: Sendable {
     ///   - t: The T to evaluate (seconds).
     ///   - range: The range.
     /// - Returns: The answer with its resolution.
-    public func whatIfApdex(app: StoredApp, transaction: String?, t: Double, range: TimeRange) async throws -> APIWhatIfApdex {
+    public func whatIfApdex(
+        app: StoredApp,
+        transaction: String?,
+        t: Double,
+        range: TimeRange
+    ) async throws -> APIWhatIfApdex {
         let configured = self.t(app, transaction)
-        let rows = try await store.apdexSources(appID: app.id, transaction: transaction, range: range.from..<range.to, resolution: resolution(range))
+        let rows = try await store.apdexSources(
+            appID: app.id,
+            transaction: transaction,
+            range: range.from..<range.to,
+            resolution: resolution(range)
+        )
         var best = ApdexCounts()
         var low = ApdexCounts()
         var high = ApdexCounts()
@@ -206,14 +245,27 @@ public struct CollectorQueries: Sendable {
     ///   - transaction: One transaction, or `nil`.
     ///   - range: The range.
     /// - Returns: Rows by total time.
-    public func databases(app: StoredApp, transaction: String? = nil, range: TimeRange) async throws -> [APIDatabaseRow] {
+    public func databases(app: StoredApp, transaction: String? = nil, range: TimeRange) async throws -> [APIDatabaseRow]
+    {
         let segments = try await store.segmentTotals(
-            appID: app.id, transaction: transaction, category: .datastore, range: range.from..<range.to, resolution: resolution(range))
-        let traces = try await store.traces(appID: app.id, transaction: transaction, range: range.from..<range.to, limit: 200)
+            appID: app.id,
+            transaction: transaction,
+            category: .datastore,
+            range: range.from..<range.to,
+            resolution: resolution(range)
+        )
+        let traces = try await store.traces(
+            appID: app.id,
+            transaction: transaction,
+            range: range.from..<range.to,
+            limit: 200
+        )
         var slowest: [String: (Double, String)] = [:]
         for stored in traces {
             for segment in stored.trace.segments where segment.category == .datastore && !segment.statement.isEmpty {
-                if segment.duration > (slowest[segment.name]?.0 ?? -1) { slowest[segment.name] = (segment.duration, segment.statement) }
+                if segment.duration > (slowest[segment.name]?.0 ?? -1) {
+                    slowest[segment.name] = (segment.duration, segment.statement)
+                }
             }
         }
         return segments.map { segment in
@@ -238,12 +290,20 @@ public struct CollectorQueries: Sendable {
     ///   - transaction: One transaction, or `nil`.
     ///   - range: The range.
     /// - Returns: Rows by total time.
-    public func externals(app: StoredApp, transaction: String? = nil, range: TimeRange) async throws -> [APIExternalRow] {
+    public func externals(app: StoredApp, transaction: String? = nil, range: TimeRange) async throws -> [APIExternalRow]
+    {
         let segments = try await store.segmentTotals(
-            appID: app.id, transaction: transaction, category: .external, range: range.from..<range.to, resolution: resolution(range))
+            appID: app.id,
+            transaction: transaction,
+            category: .external,
+            range: range.from..<range.to,
+            resolution: resolution(range)
+        )
         var byHost: [String: APIExternalRow] = [:]
         for segment in segments {
-            var row = byHost[segment.operation] ?? APIExternalRow(host: segment.operation, calls: 0, errors: 0, average: 0, totalTime: 0, max: 0)
+            var row =
+                byHost[segment.operation]
+                ?? APIExternalRow(host: segment.operation, calls: 0, errors: 0, average: 0, totalTime: 0, max: 0)
             row.calls += segment.count
             row.errors += segment.errors
             row.totalTime += segment.total
@@ -264,7 +324,11 @@ public struct CollectorQueries: Sendable {
     public func errors(app: StoredApp, range: TimeRange, limit: Int = 50) async throws -> [APIErrorGroup] {
         var result: [APIErrorGroup] = []
         for group in try await store.errorGroups(appID: app.id, range: range.from..<range.to, limit: limit) {
-            let counts = try await store.errorGroupSeries(appID: app.id, groupID: group.id, range: range.from..<range.to)
+            let counts = try await store.errorGroupSeries(
+                appID: app.id,
+                groupID: group.id,
+                range: range.from..<range.to
+            )
             var sparkline = [UInt64](repeating: 0, count: Int((range.to - range.from) / range.bucketSeconds))
             for (minute, count) in counts {
                 let index = Int((minute - range.from) / range.bucketSeconds)
@@ -272,8 +336,16 @@ public struct CollectorQueries: Sendable {
             }
             result.append(
                 APIErrorGroup(
-                    id: group.id, type: group.type, message: group.message, transaction: group.transaction, count: group.count,
-                    firstSeen: group.firstSeen, lastSeen: group.lastSeen, sample: group.sample, sparkline: sparkline)
+                    id: group.id,
+                    type: group.type,
+                    message: group.message,
+                    transaction: group.transaction,
+                    count: group.count,
+                    firstSeen: group.firstSeen,
+                    lastSeen: group.lastSeen,
+                    sample: group.sample,
+                    sparkline: sparkline
+                )
             )
         }
         return result
@@ -287,11 +359,23 @@ public struct CollectorQueries: Sendable {
     ///   - range: The range.
     ///   - limit: At most this many.
     /// - Returns: Trace summaries, slowest first.
-    public func traces(app: StoredApp, transaction: String? = nil, range: TimeRange, limit: Int = 20) async throws -> [APITraceSummary] {
-        try await store.traces(appID: app.id, transaction: transaction, range: range.from..<range.to, limit: limit).map {
+    public func traces(
+        app: StoredApp,
+        transaction: String? = nil,
+        range: TimeRange,
+        limit: Int = 20
+    ) async throws -> [APITraceSummary] {
+        try await store.traces(appID: app.id, transaction: transaction, range: range.from..<range.to, limit: limit).map
+        {
             APITraceSummary(
-                id: $0.id, traceID: $0.trace.traceID, transaction: $0.trace.transaction, start: $0.trace.start,
-                duration: $0.trace.duration, status: $0.trace.status, error: $0.trace.isError)
+                id: $0.id,
+                traceID: $0.trace.traceID,
+                transaction: $0.trace.transaction,
+                start: $0.trace.start,
+                duration: $0.trace.duration,
+                status: $0.trace.status,
+                error: $0.trace.isError
+            )
         }
     }
 
@@ -304,7 +388,11 @@ public struct CollectorQueries: Sendable {
     public func appSummary(app: StoredApp, range: TimeRange) async throws -> APIAppSummary {
         let series = try await series(app: app, range: range)
         let summary = APIFigures(
-            merging: try await slices(app: app, transaction: nil, range: range), start: range.from, seconds: range.to - range.from, t: app.apdexT)
+            merging: try await slices(app: app, transaction: nil, range: range),
+            start: range.from,
+            seconds: range.to - range.from,
+            t: app.apdexT
+        )
         var warnings: [String] = []
         let overflow = try await store.nameOverflow(appID: app.id)
         if overflow.transactionCount > 0 || overflow.segmentCount > 0 {
@@ -315,17 +403,29 @@ public struct CollectorQueries: Sendable {
         }
         let dropped = try await store.droppedCounts(appID: app.id, range: range.from..<range.to)
         if dropped.transactions > 0 {
-            warnings.append("The agent dropped the metrics of \(dropped.transactions) transactions (memory bound reached while the collector was unreachable).")
+            warnings.append(
+                "The agent dropped the metrics of \(dropped.transactions) transactions (memory bound reached while the collector was unreachable)."
+            )
         }
         if dropped.overflowedNames > 0 {
-            warnings.append("The agent recorded \(dropped.overflowedNames) transactions as (overflow): its max_transaction_names was reached.")
+            warnings.append(
+                "The agent recorded \(dropped.overflowedNames) transactions as (overflow): its max_transaction_names was reached."
+            )
         }
         if Double(now()) - app.lastSeenAt > 300 {
-            warnings.append("No data for \(Int((Double(now()) - app.lastSeenAt) / 60)) minutes: the agent may be offline.")
+            warnings.append(
+                "No data for \(Int((Double(now()) - app.lastSeenAt) / 60)) minutes: the agent may be offline."
+            )
         }
         return APIAppSummary(
-            id: app.id, name: app.name, language: app.language, lastSeenAt: app.lastSeenAt, summary: summary,
-            sparkline: series.points.map(\.rpm), warnings: warnings)
+            id: app.id,
+            name: app.name,
+            language: app.language,
+            lastSeenAt: app.lastSeenAt,
+            summary: summary,
+            sparkline: series.points.map(\.rpm),
+            warnings: warnings
+        )
     }
 
     /// The app overview.
@@ -338,6 +438,11 @@ public struct CollectorQueries: Sendable {
         async let summary = appSummary(app: app, range: range)
         async let series = series(app: app, range: range)
         async let transactions = transactions(app: app, range: range, order: .time, limit: 200)
-        return APIOverview(app: try await summary, series: try await series, transactions: try await transactions, transactionApdexT: app.transactionApdexT)
+        return APIOverview(
+            app: try await summary,
+            series: try await series,
+            transactions: try await transactions,
+            transactionApdexT: app.transactionApdexT
+        )
     }
 }

@@ -32,7 +32,9 @@ extension LatencyHistogram {
             return
         }
         var index = data.startIndex
-        func fail() -> WireFormatError { WireFormatError(.malformed, field: "histogram", message: "corrupt stored histogram") }
+        func fail() -> WireFormatError {
+            WireFormatError(.malformed, field: "histogram", message: "corrupt stored histogram")
+        }
         func next() throws -> UInt64 {
             var result: UInt64 = 0
             var shift: UInt64 = 0

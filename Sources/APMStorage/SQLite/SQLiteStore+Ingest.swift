@@ -108,31 +108,64 @@ extension SQLiteStore {
                 if let cached = appCache[cacheKey] {
                     app = cached
                 } else {
-                    app = try self.findOrCreateApp(db, accountID: item.accountID, agent: batch.agent, at: item.receivedAt)
+                    app = try self.findOrCreateApp(
+                        db,
+                        accountID: item.accountID,
+                        agent: batch.agent,
+                        at: item.receivedAt
+                    )
                     appCache[cacheKey] = app
                 }
-                let stored = try Bool.fetchOne(db, sql: "SELECT 1 FROM batches WHERE batch_id = ?", arguments: [batch.batchID]) ?? false
+                let stored =
+                    try Bool.fetchOne(db, sql: "SELECT 1 FROM batches WHERE batch_id = ?", arguments: [batch.batchID])
+                    ?? false
                 let duplicate = seen.contains(batch.batchID) || stored
-                outcomes.append(IngestOutcome(appID: app.id, duplicate: duplicate, apdexT: app.apdexT, transactionApdexT: app.transactionApdexT))
+                outcomes.append(
+                    IngestOutcome(
+                        appID: app.id,
+                        duplicate: duplicate,
+                        apdexT: app.apdexT,
+                        transactionApdexT: app.transactionApdexT
+                    )
+                )
                 guard !duplicate else { continue }
                 seen.insert(batch.batchID)
                 try db.execute(
                     sql: "INSERT INTO batches (batch_id, app_id, received_at) VALUES (?, ?, ?)",
                     arguments: [batch.batchID, app.id, item.receivedAt]
                 )
-                try self.accumulate(db, batch: batch, app: app, limits: limits, into: &accumulator, receivedAt: item.receivedAt)
+                try self.accumulate(
+                    db,
+                    batch: batch,
+                    app: app,
+                    limits: limits,
+                    into: &accumulator,
+                    receivedAt: item.receivedAt
+                )
             }
             try self.write(db, accumulator)
             let lastSeen = appCache.values.map(\.id)
             for id in Set(lastSeen) {
-                try db.execute(sql: "UPDATE apps SET last_seen_at = MAX(last_seen_at, ?) WHERE id = ?", arguments: [items.map(\.receivedAt).max() ?? 0, id])
+                try db.execute(
+                    sql: "UPDATE apps SET last_seen_at = MAX(last_seen_at, ?) WHERE id = ?",
+                    arguments: [items.map(\.receivedAt).max() ?? 0, id]
+                )
             }
             return outcomes
         }
     }
 
-    private func findOrCreateApp(_ db: Database, accountID: Int64, agent: AgentIdentity, at now: Double) throws -> StoredApp {
-        if let row = try Row.fetchOne(db, sql: "SELECT * FROM apps WHERE account_id = ? AND name = ?", arguments: [accountID, agent.appName]) {
+    private func findOrCreateApp(
+        _ db: Database,
+        accountID: Int64,
+        agent: AgentIdentity,
+        at now: Double
+    ) throws -> StoredApp {
+        if let row = try Row.fetchOne(
+            db,
+            sql: "SELECT * FROM apps WHERE account_id = ? AND name = ?",
+            arguments: [accountID, agent.appName]
+        ) {
             if row["agent_version"] as String != agent.agentVersion || row["language"] as String != agent.language {
                 try db.execute(
                     sql: "UPDATE apps SET language = ?, agent_version = ? WHERE id = ?",
@@ -142,7 +175,8 @@ extension SQLiteStore {
             return try Self.app(row, db: db)
         }
         try db.execute(
-            sql: "INSERT INTO apps (account_id, name, created_at, last_seen_at, language, agent_version) VALUES (?, ?, ?, ?, ?, ?)",
+            sql:
+                "INSERT INTO apps (account_id, name, created_at, last_seen_at, language, agent_version) VALUES (?, ?, ?, ?, ?, ?)",
             arguments: [accountID, agent.appName, now, now, agent.language, agent.agentVersion]
         )
         return StoredApp(
@@ -159,13 +193,29 @@ extension SQLiteStore {
     }
 
     /// Admits a name under the app's cap, or returns the overflow name (and records an example).
-    private func admit(_ db: Database, appID: Int64, name: String, segment: Bool, limits: CardinalityLimits, at now: Double) throws -> String {
+    private func admit(
+        _ db: Database,
+        appID: Int64,
+        name: String,
+        segment: Bool,
+        limits: CardinalityLimits,
+        at now: Double
+    ) throws -> String {
         if name == Self.overflowName { return name }
-        var names = try knownNames.withLock { cache -> KnownNames? in cache[appID] }
+        var names =
+            try knownNames.withLock { cache -> KnownNames? in cache[appID] }
             ?? {
                 var loaded = KnownNames()
-                for row in try Row.fetchAll(db, sql: "SELECT kind, name FROM app_names WHERE app_id = ?", arguments: [appID]) {
-                    if row["kind"] as Int == 0 { loaded.transactions.insert(row["name"]) } else { loaded.segments.insert(row["name"]) }
+                for row in try Row.fetchAll(
+                    db,
+                    sql: "SELECT kind, name FROM app_names WHERE app_id = ?",
+                    arguments: [appID]
+                ) {
+                    if row["kind"] as Int == 0 {
+                        loaded.transactions.insert(row["name"])
+                    } else {
+                        loaded.segments.insert(row["name"])
+                    }
                 }
                 return loaded
             }()
@@ -178,13 +228,17 @@ extension SQLiteStore {
         let cap = segment ? limits.maxSegmentNames : limits.maxTransactionNames
         guard count < cap else {
             try db.execute(
-                sql: "INSERT OR IGNORE INTO name_overflow_examples (app_id, name, first_seen) SELECT ?, ?, ? WHERE (SELECT COUNT(*) FROM name_overflow_examples WHERE app_id = ?) < 20",
+                sql:
+                    "INSERT OR IGNORE INTO name_overflow_examples (app_id, name, first_seen) SELECT ?, ?, ? WHERE (SELECT COUNT(*) FROM name_overflow_examples WHERE app_id = ?) < 20",
                 arguments: [appID, name, now, appID]
             )
             knownNames.withLock { $0[appID] = names }
             return Self.overflowName
         }
-        try db.execute(sql: "INSERT OR IGNORE INTO app_names (app_id, kind, name) VALUES (?, ?, ?)", arguments: [appID, segment ? 1 : 0, name])
+        try db.execute(
+            sql: "INSERT OR IGNORE INTO app_names (app_id, kind, name) VALUES (?, ?, ?)",
+            arguments: [appID, segment ? 1 : 0, name]
+        )
         if segment { names.segments.insert(name) } else { names.transactions.insert(name) }
         knownNames.withLock { $0[appID] = names }
         return name
@@ -215,7 +269,14 @@ extension SQLiteStore {
             }
             for var metric in interval.segments {
                 metric.transaction = try transactionName(metric.transaction)
-                let admitted = try admit(db, appID: app.id, name: "\(metric.transaction)\u{0}\(metric.name)", segment: true, limits: limits, at: receivedAt)
+                let admitted = try admit(
+                    db,
+                    appID: app.id,
+                    name: "\(metric.transaction)\u{0}\(metric.name)",
+                    segment: true,
+                    limits: limits,
+                    at: receivedAt
+                )
                 if admitted == Self.overflowName {
                     metric.name = Self.overflowName
                     metric.system = ""
@@ -228,7 +289,8 @@ extension SQLiteStore {
         }
         if overflowTransactions > 0 || overflowSegments > 0 {
             try db.execute(
-                sql: "UPDATE apps SET overflow_transactions = overflow_transactions + ?, overflow_segments = overflow_segments + ? WHERE id = ?",
+                sql:
+                    "UPDATE apps SET overflow_transactions = overflow_transactions + ?, overflow_segments = overflow_segments + ? WHERE id = ?",
                 arguments: [Int64(overflowTransactions), Int64(overflowSegments), app.id]
             )
         }
@@ -236,7 +298,8 @@ extension SQLiteStore {
         for var trace in batch.traces {
             trace.transaction = try transactionName(trace.transaction)
             try db.execute(
-                sql: "INSERT INTO traces (app_id, trace_id, transaction_name, start, duration, is_error, payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                sql:
+                    "INSERT INTO traces (app_id, trace_id, transaction_name, start, duration, is_error, payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 arguments: [
                     app.id, trace.traceID, trace.transaction, trace.start, trace.duration, trace.isError,
                     String(decoding: try encoder.encode(trace), as: UTF8.self),
@@ -249,7 +312,10 @@ extension SQLiteStore {
         }
         if !batch.dropped.isZero {
             let minute = Int64(receivedAt) - Int64(receivedAt) % 60
-            accumulator.drops[CommitAccumulator.AppKey(appID: app.id, bucket: minute, kind: .web), default: DropCounters()].add(batch.dropped)
+            accumulator.drops[
+                CommitAccumulator.AppKey(appID: app.id, bucket: minute, kind: .web),
+                default: DropCounters()
+            ].add(batch.dropped)
         }
     }
 
@@ -269,16 +335,21 @@ extension SQLiteStore {
                     transaction_name = CASE WHEN excluded.last_seen >= last_seen THEN excluded.transaction_name ELSE transaction_name END,
                     sample = CASE WHEN excluded.last_seen >= last_seen THEN excluded.sample ELSE sample END
                 """,
-            arguments: [appID, fingerprint, sample.type, message, topFrame, sample.transaction, sample.timestamp, sample.timestamp, payload]
+            arguments: [
+                appID, fingerprint, sample.type, message, topFrame, sample.transaction, sample.timestamp,
+                sample.timestamp, payload,
+            ]
         )
-        let groupID = try Int64.fetchOne(
-            db,
-            sql: "SELECT id FROM error_groups WHERE app_id = ? AND fingerprint = ?",
-            arguments: [appID, fingerprint]
-        ) ?? 0
+        let groupID =
+            try Int64.fetchOne(
+                db,
+                sql: "SELECT id FROM error_groups WHERE app_id = ? AND fingerprint = ?",
+                arguments: [appID, fingerprint]
+            ) ?? 0
         let minute = Int64(sample.timestamp) - Int64(sample.timestamp) % 60
         try db.execute(
-            sql: "INSERT INTO error_minutes (app_id, group_id, bucket, count) VALUES (?, ?, ?, 1) ON CONFLICT DO UPDATE SET count = count + 1",
+            sql:
+                "INSERT INTO error_minutes (app_id, group_id, bucket, count) VALUES (?, ?, ?, 1) ON CONFLICT DO UPDATE SET count = count + 1",
             arguments: [appID, groupID, minute]
         )
     }
@@ -330,7 +401,8 @@ extension SQLiteStore {
             for (key, metric) in rows {
                 try statement.execute(arguments: [
                     key.appID, key.bucket, key.name, key.apdexT, metric.kind == .web ? 0 : 1, Int64(metric.count),
-                    Int64(metric.errorCount), Int64(metric.satisfied), Int64(metric.tolerating), Int64(metric.frustrated),
+                    Int64(metric.errorCount), Int64(metric.satisfied), Int64(metric.tolerating),
+                    Int64(metric.frustrated),
                     metric.totalDuration, metric.minDuration, metric.maxDuration, metric.sumOfSquares,
                     metric.breakdown.database, metric.breakdown.external, metric.histogram.encoded(),
                     metric.errorHistogram.encoded(),
@@ -377,7 +449,8 @@ extension SQLiteStore {
             for (key, metric) in rows {
                 try statement.execute(arguments: [
                     key.appID, key.bucket, key.transaction, key.name, Self.categoryCode(metric.category), metric.system,
-                    metric.operation, metric.target, Int64(metric.count), Int64(metric.errorCount), metric.totalDuration,
+                    metric.operation, metric.target, Int64(metric.count), Int64(metric.errorCount),
+                    metric.totalDuration,
                     metric.exclusiveDuration, metric.minDuration, metric.maxDuration,
                 ])
             }

@@ -26,7 +26,11 @@ extension SQLiteStore {
                 let total: Double = row["total"] ?? 0
                 let database: Double = row["db"] ?? 0
                 let external: Double = row["ext"] ?? 0
-                return TimeBreakdown(database: database, external: external, application: Swift.max(0, total - database - external))
+                return TimeBreakdown(
+                    database: database,
+                    external: external,
+                    application: Swift.max(0, total - database - external)
+                )
             }(),
             histogram: try (row["histogram"] as Data?).map { try LatencyHistogram(encoded: $0) } ?? LatencyHistogram()
         )
@@ -40,11 +44,17 @@ extension SQLiteStore {
     ///   - range: Unix seconds.
     ///   - resolution: Row resolution.
     /// - Returns: Slices by bucket.
-    public func appSlices(appID: Int64, kind: TransactionKind, range: Range<Int64>, resolution: SliceResolution) async throws -> [TransactionSlice] {
+    public func appSlices(
+        appID: Int64,
+        kind: TransactionKind,
+        range: Range<Int64>,
+        resolution: SliceResolution
+    ) async throws -> [TransactionSlice] {
         try await writer.read { db in
             try Row.fetchAll(
                 db,
-                sql: "SELECT * FROM \(Self.table("app", resolution)) WHERE app_id = ? AND kind = ? AND bucket >= ? AND bucket < ? ORDER BY bucket",
+                sql:
+                    "SELECT * FROM \(Self.table("app", resolution)) WHERE app_id = ? AND kind = ? AND bucket >= ? AND bucket < ? ORDER BY bucket",
                 arguments: [appID, kind == .web ? 0 : 1, range.lowerBound, range.upperBound]
             ).map { try Self.slice($0, bucket: $0["bucket"], name: "") }
         }
@@ -58,7 +68,12 @@ extension SQLiteStore {
     ///   - range: Unix seconds.
     ///   - resolution: Row resolution.
     /// - Returns: Slices by bucket (rows of different Ts summed).
-    public func transactionSlices(appID: Int64, name: String, range: Range<Int64>, resolution: SliceResolution) async throws -> [TransactionSlice] {
+    public func transactionSlices(
+        appID: Int64,
+        name: String,
+        range: Range<Int64>,
+        resolution: SliceResolution
+    ) async throws -> [TransactionSlice] {
         try await writer.read { db in
             try Row.fetchAll(
                 db,
@@ -83,7 +98,12 @@ extension SQLiteStore {
     ///   - resolution: Row resolution.
     ///   - withHistograms: Whether to merge histograms.
     /// - Returns: One slice per name.
-    public func transactionTotals(appID: Int64, range: Range<Int64>, resolution: SliceResolution, withHistograms: Bool) async throws -> [TransactionSlice] {
+    public func transactionTotals(
+        appID: Int64,
+        range: Range<Int64>,
+        resolution: SliceResolution,
+        withHistograms: Bool
+    ) async throws -> [TransactionSlice] {
         try await writer.read { db in
             try Row.fetchAll(
                 db,
@@ -109,7 +129,12 @@ extension SQLiteStore {
     ///   - range: Unix seconds.
     ///   - resolution: Row resolution.
     /// - Returns: Rows grouped by T.
-    public func apdexSources(appID: Int64, transaction: String?, range: Range<Int64>, resolution: SliceResolution) async throws -> [ApdexSourceRow] {
+    public func apdexSources(
+        appID: Int64,
+        transaction: String?,
+        range: Range<Int64>,
+        resolution: SliceResolution
+    ) async throws -> [ApdexSourceRow] {
         try await writer.read { db in
             let filter = transaction == nil ? "kind = 0" : "name = ?"
             var arguments: StatementArguments = [appID, range.lowerBound, range.upperBound]
@@ -210,7 +235,12 @@ extension SQLiteStore {
     ///   - range: Unix seconds.
     ///   - resolution: Row resolution.
     /// - Returns: Slices by bucket.
-    public func segmentSeries(appID: Int64, name: String, range: Range<Int64>, resolution: SliceResolution) async throws -> [SegmentSlice] {
+    public func segmentSeries(
+        appID: Int64,
+        name: String,
+        range: Range<Int64>,
+        resolution: SliceResolution
+    ) async throws -> [SegmentSlice] {
         try await writer.read { db in
             try Row.fetchAll(
                 db,
@@ -235,7 +265,12 @@ extension SQLiteStore {
     ///   - range: Unix seconds.
     ///   - limit: At most this many.
     /// - Returns: Traces.
-    public func traces(appID: Int64, transaction: String?, range: Range<Int64>, limit: Int) async throws -> [StoredTrace] {
+    public func traces(
+        appID: Int64,
+        transaction: String?,
+        range: Range<Int64>,
+        limit: Int
+    ) async throws -> [StoredTrace] {
         try await writer.read { db in
             var arguments: StatementArguments = [appID, range.lowerBound, range.upperBound]
             if let transaction { arguments += [transaction] }
@@ -249,7 +284,12 @@ extension SQLiteStore {
                     ORDER BY duration DESC LIMIT ?
                     """,
                 arguments: arguments
-            ).map { StoredTrace(id: $0["id"], trace: try decoder.decode(TransactionTrace.self, from: Data(($0["payload"] as String).utf8))) }
+            ).map {
+                StoredTrace(
+                    id: $0["id"],
+                    trace: try decoder.decode(TransactionTrace.self, from: Data(($0["payload"] as String).utf8))
+                )
+            }
         }
     }
 
@@ -261,8 +301,18 @@ extension SQLiteStore {
     /// - Returns: The trace or `nil`.
     public func trace(appID: Int64, id: Int64) async throws -> StoredTrace? {
         try await writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT id, payload FROM traces WHERE app_id = ? AND id = ?", arguments: [appID, id]).map {
-                StoredTrace(id: $0["id"], trace: try WireCoding.makeDecoder().decode(TransactionTrace.self, from: Data(($0["payload"] as String).utf8)))
+            try Row.fetchOne(
+                db,
+                sql: "SELECT id, payload FROM traces WHERE app_id = ? AND id = ?",
+                arguments: [appID, id]
+            ).map {
+                StoredTrace(
+                    id: $0["id"],
+                    trace: try WireCoding.makeDecoder().decode(
+                        TransactionTrace.self,
+                        from: Data(($0["payload"] as String).utf8)
+                    )
+                )
             }
         }
     }
@@ -315,7 +365,8 @@ extension SQLiteStore {
             var result: [Int64: UInt64] = [:]
             for row in try Row.fetchAll(
                 db,
-                sql: "SELECT bucket, count FROM error_minutes WHERE app_id = ? AND group_id = ? AND bucket >= ? AND bucket < ?",
+                sql:
+                    "SELECT bucket, count FROM error_minutes WHERE app_id = ? AND group_id = ? AND bucket >= ? AND bucket < ?",
                 arguments: [appID, groupID, range.lowerBound - range.lowerBound % 60, range.upperBound]
             ) {
                 result[row["bucket"]] = UInt64(row["count"] as Int64)

@@ -78,14 +78,26 @@ public final class SQLiteStore: APMStore {
     ///   - keyHash: SHA-256 hex.
     ///   - prefix: Display prefix.
     /// - Returns: The record.
-    public func createLicenseKey(accountID: Int64, name: String, keyHash: String, prefix: String) async throws -> LicenseKeyRecord {
+    public func createLicenseKey(
+        accountID: Int64,
+        name: String,
+        keyHash: String,
+        prefix: String
+    ) async throws -> LicenseKeyRecord {
         let now = Date().timeIntervalSince1970
         return try await writer.write { db in
             try db.execute(
                 sql: "INSERT INTO license_keys (account_id, name, key_hash, prefix, created_at) VALUES (?, ?, ?, ?, ?)",
                 arguments: [accountID, name, keyHash, prefix, now]
             )
-            return LicenseKeyRecord(id: db.lastInsertedRowID, accountID: accountID, name: name, prefix: prefix, createdAt: now, revokedAt: nil)
+            return LicenseKeyRecord(
+                id: db.lastInsertedRowID,
+                accountID: accountID,
+                name: name,
+                prefix: prefix,
+                createdAt: now,
+                revokedAt: nil
+            )
         }
     }
 
@@ -153,9 +165,10 @@ public final class SQLiteStore: APMStore {
     /// - Returns: Apps by name.
     public func apps(accountID: Int64) async throws -> [StoredApp] {
         try await writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM apps WHERE account_id = ? ORDER BY name", arguments: [accountID]).map {
-                try Self.app($0, db: db)
-            }
+            try Row.fetchAll(db, sql: "SELECT * FROM apps WHERE account_id = ? ORDER BY name", arguments: [accountID])
+                .map {
+                    try Self.app($0, db: db)
+                }
         }
     }
 
@@ -167,16 +180,21 @@ public final class SQLiteStore: APMStore {
     /// - Returns: The app or `nil`.
     public func app(accountID: Int64, id: Int64) async throws -> StoredApp? {
         try await writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM apps WHERE id = ? AND account_id = ?", arguments: [id, accountID]).map {
-                try Self.app($0, db: db)
-            }
+            try Row.fetchOne(db, sql: "SELECT * FROM apps WHERE id = ? AND account_id = ?", arguments: [id, accountID])
+                .map {
+                    try Self.app($0, db: db)
+                }
         }
     }
 
     static func app(_ row: Row, db: Database) throws -> StoredApp {
         let id: Int64 = row["id"]
         var overrides: [String: Double] = [:]
-        for override in try Row.fetchAll(db, sql: "SELECT name, apdex_t FROM transaction_apdex WHERE app_id = ?", arguments: [id]) {
+        for override in try Row.fetchAll(
+            db,
+            sql: "SELECT name, apdex_t FROM transaction_apdex WHERE app_id = ?",
+            arguments: [id]
+        ) {
             overrides[override["name"]] = override["apdex_t"]
         }
         return StoredApp(
@@ -205,11 +223,15 @@ public final class SQLiteStore: APMStore {
                 try db.execute(sql: "UPDATE apps SET apdex_t = ? WHERE id = ?", arguments: [seconds, appID])
             case (let name?, let seconds?):
                 try db.execute(
-                    sql: "INSERT INTO transaction_apdex (app_id, name, apdex_t) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET apdex_t = excluded.apdex_t",
+                    sql:
+                        "INSERT INTO transaction_apdex (app_id, name, apdex_t) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET apdex_t = excluded.apdex_t",
                     arguments: [appID, name, seconds]
                 )
             case (let name?, nil):
-                try db.execute(sql: "DELETE FROM transaction_apdex WHERE app_id = ? AND name = ?", arguments: [appID, name])
+                try db.execute(
+                    sql: "DELETE FROM transaction_apdex WHERE app_id = ? AND name = ?",
+                    arguments: [appID, name]
+                )
             case (nil, nil):
                 break
             }
@@ -222,7 +244,11 @@ public final class SQLiteStore: APMStore {
     /// - Returns: Counts and examples.
     public func nameOverflow(appID: Int64) async throws -> NameOverflow {
         try await writer.read { db in
-            let row = try Row.fetchOne(db, sql: "SELECT overflow_transactions, overflow_segments FROM apps WHERE id = ?", arguments: [appID])
+            let row = try Row.fetchOne(
+                db,
+                sql: "SELECT overflow_transactions, overflow_segments FROM apps WHERE id = ?",
+                arguments: [appID]
+            )
             let examples = try String.fetchAll(
                 db,
                 sql: "SELECT name FROM name_overflow_examples WHERE app_id = ? ORDER BY first_seen LIMIT 20",
@@ -247,13 +273,26 @@ public final class SQLiteStore: APMStore {
     ///   - description: Description.
     ///   - user: User.
     /// - Returns: The deployment.
-    public func recordDeployment(appID: Int64, at: Double, revision: String, description: String, user: String) async throws -> Deployment {
+    public func recordDeployment(
+        appID: Int64,
+        at: Double,
+        revision: String,
+        description: String,
+        user: String
+    ) async throws -> Deployment {
         try await writer.write { db in
             try db.execute(
                 sql: "INSERT INTO deployments (app_id, at, revision, description, user) VALUES (?, ?, ?, ?, ?)",
                 arguments: [appID, at, revision, description, user]
             )
-            return Deployment(id: db.lastInsertedRowID, appID: appID, at: at, revision: revision, description: description, user: user)
+            return Deployment(
+                id: db.lastInsertedRowID,
+                appID: appID,
+                at: at,
+                revision: revision,
+                description: description,
+                user: user
+            )
         }
     }
 
@@ -270,7 +309,14 @@ public final class SQLiteStore: APMStore {
                 sql: "SELECT * FROM deployments WHERE app_id = ? AND at >= ? AND at < ? ORDER BY at",
                 arguments: [appID, range.lowerBound, range.upperBound]
             ).map {
-                Deployment(id: $0["id"], appID: $0["app_id"], at: $0["at"], revision: $0["revision"], description: $0["description"], user: $0["user"])
+                Deployment(
+                    id: $0["id"],
+                    appID: $0["app_id"],
+                    at: $0["at"],
+                    revision: $0["revision"],
+                    description: $0["description"],
+                    user: $0["user"]
+                )
             }
         }
     }
@@ -284,7 +330,8 @@ public final class SQLiteStore: APMStore {
     ///   - cutoff: Hour rows and samples before it are deleted.
     ///   - batchIDCutoff: Batch ids received before it are forgotten.
     /// - Returns: What was deleted.
-    public func applyRetention(minuteCutoff: Int64, cutoff: Int64, batchIDCutoff: Int64) async throws -> RetentionReport {
+    public func applyRetention(minuteCutoff: Int64, cutoff: Int64, batchIDCutoff: Int64) async throws -> RetentionReport
+    {
         try await writer.write { db in
             var minutes = 0
             for table in ["txn_minutes", "app_minutes", "seg_minutes", "error_minutes", "drop_minutes"] {
@@ -315,7 +362,9 @@ public final class SQLiteStore: APMStore {
     public func statistics() async throws -> StoreStatistics {
         let rows = try await writer.read { db in
             var rows: [String: Int] = [:]
-            for table in ["txn_minutes", "txn_hours", "app_minutes", "seg_minutes", "traces", "error_groups", "batches", "apps"] {
+            for table in [
+                "txn_minutes", "txn_hours", "app_minutes", "seg_minutes", "traces", "error_groups", "batches", "apps",
+            ] {
                 rows[table] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0
             }
             return rows

@@ -1,0 +1,176 @@
+import APMAgent
+import APMCollector
+import APMCore
+import Foundation
+import Synchronization
+import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A value behind a lock, shareable between tasks and callbacks.
+final class Locked<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+    init(_ value: Value) { mutex = Mutex(value) }
+    func withLock<R: Sendable>(_ body: (inout Value) -> R) -> R { mutex.withLock { body(&$0) } }
+}
+
+/// Runs the built `apm` binary.
+final class CollectorProcess: Sendable {
+    let process: Process
+    let output = Locked("")
+
+    static var binary: URL? {
+        var candidates: [URL] = []
+        if let first = CommandLine.arguments.first {
+            candidates.append(URL(fileURLWithPath: first).deletingLastPathComponent())
+        }
+        candidates.append(Bundle.main.bundleURL.deletingLastPathComponent())
+        candidates.append(Bundle.main.bundleURL)
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        candidates.append(root.appendingPathComponent(".build/debug"))
+        return candidates.map { $0.appendingPathComponent("apm") }.first {
+            FileManager.default.isExecutableFile(atPath: $0.path)
+        }
+    }
+
+    init(arguments: [String]) throws {
+        let binary = try #require(Self.binary, "the apm binary was not found next to the tests")
+        process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        let output = self.output
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if !data.isEmpty { output.withLock { $0 += String(decoding: data, as: UTF8.self) } }
+        }
+        try process.run()
+    }
+
+    func waitForOutput(containing text: String, seconds: Double = 30) async -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+        while ContinuousClock.now < deadline {
+            if output.withLock({ $0.contains(text) }) { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return false
+    }
+
+    func kill(signal: Int32) {
+        Foundation.kill(process.processIdentifier, signal)
+        process.waitUntilExit()
+    }
+}
+
+@Suite(.serialized) struct CrashRecoveryTests {
+    /// A loopback port nothing listens on right now.
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    @Test func killedWithSIGKILLMidStreamLosesNoAcknowledgedBatchAndCountsRetriesOnce() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("apm-crash-\(UUID().uuidString)")
+            .path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let port = Self.freePort()
+        let arguments = ["collector", "--data-dir", directory, "--port", "\(port)"]
+        let first = try CollectorProcess(arguments: arguments)
+        #expect(await first.waitForOutput(containing: "listening on"))
+        let key = try #require(
+            first.output.withLock { text in
+                text.split(separator: "\n").first { $0.contains("license key:") }?.split(separator: " ").last.map(
+                    String.init
+                )
+            }
+        )
+
+        let minute = CollectorTestSupport.currentMinute()
+        let batches = (0..<400).map { index in
+            CollectorTestSupport.batch(
+                minute: minute,
+                metrics: [
+                    CollectorTestSupport.metric("GET /item", durations: Array(repeating: 0.02, count: index % 5 + 1))
+                ]
+            )
+        }
+        let expected = batches.reduce(UInt64(0)) { $0 + $1.intervals[0].transactions[0].count }
+        let transport = URLSessionCollectorTransport()
+        let endpoint = URL(string: "http://127.0.0.1:\(port)/v1/agent/batches")!
+        @Sendable func send(_ batch: AgentBatch) async -> Int? {
+            guard let body = try? Gzip.compress(WireCoding.makeEncoder().encode(batch)) else { return nil }
+            let request = CollectorRequest(
+                url: endpoint,
+                headers: [
+                    "Content-Type": "application/json", "Content-Encoding": "gzip", "X-APM-License-Key": key,
+                    "X-APM-Batch-ID": batch.batchID,
+                ],
+                body: body,
+                timeout: .seconds(5)
+            )
+            return try? await transport.send(request).status
+        }
+
+        // Four agents stream batches; the collector is killed with SIGKILL once 100 are acknowledged.
+        let acknowledged = Locked<Set<String>>([])
+        await withTaskGroup(of: Void.self) { group in
+            for worker in 0..<4 {
+                group.addTask {
+                    for batch in batches.enumerated().filter({ $0.offset % 4 == worker }).map(\.element) {
+                        if let status = await send(batch), (200..<300).contains(status) {
+                            acknowledged.withLock { _ = $0.insert(batch.batchID) }
+                        }
+                    }
+                }
+            }
+            group.addTask {
+                while acknowledged.withLock({ $0.count }) < 100 { try? await Task.sleep(for: .milliseconds(2)) }
+                first.kill(signal: SIGKILL)
+            }
+        }
+        let acknowledgedBeforeCrash = acknowledged.withLock { $0 }
+        #expect(acknowledgedBeforeCrash.count >= 100)
+        #expect(acknowledgedBeforeCrash.count < batches.count, "the kill came too late to test anything")
+
+        // Restart on the same data; agents retry everything they are unsure of (and, to be harsh, all the rest).
+        let second = try CollectorProcess(arguments: arguments)
+        defer { second.kill(signal: SIGTERM) }
+        #expect(await second.waitForOutput(containing: "listening on"))
+        #expect(!second.output.withLock { $0.contains("license key:") })
+        var duplicates = Set<String>()
+        for batch in batches {
+            var status: Int?
+            for _ in 0..<20 {
+                status = await send(batch)
+                if status != nil { break }
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(status == 200 || status == 202)
+            if status == 200 { duplicates.insert(batch.batchID) }
+        }
+        // Every batch acknowledged before the crash was durable: the retry is recognised as a duplicate.
+        #expect(acknowledgedBeforeCrash.isSubset(of: duplicates))
+
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/api/v1/apps?since=1h")!)
+        request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization")
+        let (data, _) = try await URLSession.shared.data(for: request)
+        let apps = try JSONDecoder().decode(AppsResponse.self, from: data)
+        #expect(apps.apps.first?.summary.count == expected)
+    }
+}
