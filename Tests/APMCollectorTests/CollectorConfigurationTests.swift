@@ -1,0 +1,60 @@
+import APMCollector
+import APMCore
+import Foundation
+import Testing
+
+@Suite struct CollectorConfigurationTests {
+    static var examplePath: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("collector.ini.example").path
+    }
+
+    @Test func exampleFileHasEveryKeyAndTheDefaults() throws {
+        let text = try String(contentsOfFile: Self.examplePath, encoding: .utf8)
+        for key in CollectorConfiguration.keys { #expect(text.contains("\n\(key) ="), "collector.ini.example lacks \(key)") }
+        #expect(try CollectorConfiguration.load(file: Self.examplePath, environment: [:]) == CollectorConfiguration())
+    }
+
+    @Test func environmentWinsOverTheFile() throws {
+        let configuration = try CollectorConfiguration.load(
+            file: Self.examplePath, environment: ["APM_COLLECTOR_PORT": "9999", "APM_DATA_DIR": "/tmp/x", "APM_RETENTION_DAYS": "7"])
+        #expect(configuration.server.port == 9999)
+        #expect(configuration.dataDirectory == "/tmp/x")
+        #expect(configuration.retention.retention == .seconds(7 * 86_400))
+    }
+
+    @Test func invalidValuesNameTheirSource() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let file = directory.appendingPathComponent("collector.ini").path
+        try "[collector]\nport = 70000\n".write(toFile: file, atomically: true, encoding: .utf8)
+        #expect {
+            try CollectorConfiguration.load(file: file, environment: [:])
+        } throws: { error in
+            let error = error as? ConfigurationError
+            return error?.line == 2 && error?.key == "port" && error?.message.contains("0 to 65535") == true
+        }
+        #expect {
+            try CollectorConfiguration.load(file: nil, environment: ["APM_COLLECTOR_HOST": "bad host!"])
+        } throws: { ($0 as? ConfigurationError)?.key == "APM_COLLECTOR_HOST" }
+        try "[collector]\nprot = 1\n".write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(throws: ConfigurationError.self) { try CollectorConfiguration.load(file: file, environment: [:]) }
+    }
+
+    @Test func timeRangesPickBucketsAndResolution() {
+        let now: Int64 = 1_764_000_000
+        let halfHour = TimeRange(from: now - 1800, to: now, now: now, minuteRetention: 48 * 3600)
+        #expect(halfHour.bucketSeconds == 60 && halfHour.resolution == .minute)
+        let day = TimeRange(from: now - 86_400, to: now, now: now, minuteRetention: 48 * 3600)
+        #expect(day.bucketSeconds == 900 && day.resolution == .minute)
+        let week = TimeRange(from: now - 7 * 86_400, to: now, now: now, minuteRetention: 48 * 3600)
+        #expect(week.bucketSeconds == 7200 && week.resolution == .hour)
+        let old = TimeRange(from: now - 5 * 86_400, to: now - 5 * 86_400 + 1800, now: now, minuteRetention: 48 * 3600)
+        #expect(old.bucketSeconds == 3600 && old.resolution == .hour)
+        #expect(TimeRange.seconds(parsing: "30m") == 1800)
+        #expect(TimeRange.seconds(parsing: "7d") == 604_800)
+        #expect(TimeRange.seconds(parsing: "10s") == nil)
+        #expect(TimeRange.seconds(parsing: "abc") == nil)
+        #expect(TimeRange.seconds(parsing: "999999999999d") == nil)
+    }
+}
