@@ -167,3 +167,21 @@ import Testing
         }
     }
 }
+
+@Suite struct SQLStatementSummaryTests {
+    @Test(arguments: [
+        ("SELECT * FROM users WHERE id = $1", "SELECT", "users"),
+        ("select name from \"Accounts\" a join orders o on o.a = a.id", "SELECT", "Accounts"),
+        ("INSERT INTO audit_log(a, b) VALUES (?, ?)", "INSERT", "audit_log"),
+        ("UPDATE `carts` SET total = 3", "UPDATE", "carts"),
+        ("DELETE FROM sessions WHERE expires < 5", "DELETE", "sessions"),
+        ("WITH recent AS (SELECT 1) SELECT * FROM recent", "SELECT", "recent"),
+        ("CREATE TABLE IF NOT EXISTS t1 (id int)", "CREATE", "t1"),
+        ("  \n  ", "other", ""),
+        ("BEGIN", "BEGIN", ""),
+    ])
+    func operationAndTable(_ statement: String, _ operation: String, _ table: String) {
+        #expect(SQLStatementSummary.operation(of: statement) == operation)
+        #expect(SQLStatementSummary.table(of: statement) == table)
+    }
+}

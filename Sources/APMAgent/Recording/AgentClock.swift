@@ -30,6 +30,18 @@ public protocol AgentClock: Sendable {
     ///
     /// - Returns: Wall and monotonic readings.
     func now() -> AgentTimestamp
+
+    /// The monotonic reading alone; segments need nothing else, so this is the record path's only clock read.
+    ///
+    /// - Returns: Monotonic nanoseconds.
+    func monotonicNanoseconds() -> UInt64
+}
+
+extension AgentClock {
+    /// The monotonic reading of ``now()``.
+    ///
+    /// - Returns: Monotonic nanoseconds.
+    public func monotonicNanoseconds() -> UInt64 { now().monotonicNanoseconds }
 }
 
 /// The system clocks: `CLOCK_REALTIME` and `CLOCK_MONOTONIC` (~20 ns per reading through the vDSO).
@@ -54,7 +66,7 @@ public struct SystemAgentClock: AgentClock {
     /// The monotonic reading alone (cheaper: one call).
     ///
     /// - Returns: Monotonic nanoseconds.
-    public static func monotonicNanoseconds() -> UInt64 {
+    public func monotonicNanoseconds() -> UInt64 {
         var mono = timespec()
         clock_gettime(CLOCK_MONOTONIC, &mono)
         return UInt64(mono.tv_sec) * 1_000_000_000 + UInt64(mono.tv_nsec)

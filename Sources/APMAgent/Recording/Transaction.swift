@@ -184,15 +184,14 @@ public struct Transaction: Sendable {
 
     private func startSegment(_ storage: TransactionStorage, _ record: SegmentRecord) -> Segment {
         var record = record
-        record.start = storage.core.clock.now().monotonicNanoseconds
+        record.start = storage.core.clock.monotonicNanoseconds()
         let index = storage.startSegment(record)
         return Segment(storage: storage, index: index, overflow: index < 0 ? record : nil)
     }
 
     /// Ends the transaction and hands it to aggregation. Later calls do nothing.
     public func end() {
-        guard let storage else { return }
-        storage.end(at: storage.core.clock.now())
+        storage?.end()
     }
 }
 
@@ -222,7 +221,7 @@ public struct Segment: Sendable {
     /// - Parameter status: For an external segment, the HTTP status received; a 5xx marks the segment failed.
     public func end(status: Int? = nil) {
         guard let storage else { return }
-        let now = storage.core.clock.now().monotonicNanoseconds
+        let now = storage.core.clock.monotonicNanoseconds()
         storage.endSegment(
             index: index,
             overflow: overflow,

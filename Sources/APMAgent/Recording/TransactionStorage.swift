@@ -49,9 +49,7 @@ final class TransactionStorage: Sendable {
         self.start = start
         self.traceID = traceID ?? .random()
         self.spanID = .random()
-        var state = State(name: name, method: method)
-        state.segments.reserveCapacity(8)
-        self.state = Mutex(state)
+        self.state = Mutex(State(name: name, method: method))
     }
 
     // MARK: Segments
@@ -59,6 +57,7 @@ final class TransactionStorage: Sendable {
     func startSegment(_ record: SegmentRecord) -> Int32 {
         state.withLock { state in
             guard !state.ended, state.segments.count < Self.maxStoredSegments else { return -1 }
+            if state.segments.capacity == 0 { state.segments.reserveCapacity(8) }
             state.segments.append(record)
             return Int32(state.segments.count - 1)
         }
@@ -125,6 +124,14 @@ final class TransactionStorage: Sendable {
     }
 
     // MARK: Ending
+
+    /// Ends the transaction now. The wall-clock end is derived from the start and the monotonic duration, so
+    /// ending costs one clock read and a wall-clock jump cannot distort the duration.
+    func end() {
+        let monotonic = core.clock.monotonicNanoseconds()
+        let elapsed = monotonic &- min(monotonic, start.monotonicNanoseconds)
+        end(at: AgentTimestamp(unixNanoseconds: start.unixNanoseconds &+ Int64(elapsed), monotonicNanoseconds: monotonic))
+    }
 
     func end(at now: AgentTimestamp) {
         let finished: State? = state.withLock { state in

@@ -1,28 +1,29 @@
 import APMCore
 import Foundation
-public import Instrumentation
 import Synchronization
+public import Instrumentation
 public import Tracing
 
 /// A span of the agent's tracer: a transaction, a segment, or (outside transactions) a span that only carries
 /// the trace context.
-public final class APMSpan: Tracing.Span {
+///
+/// `@unchecked Sendable`: every mutable field is guarded by `lock`. A spin lock rather than a `Mutex` because
+/// `attributes` is modified in place through a `_modify` accessor, which must hold the lock across the yield;
+/// with get-then-set every attribute written would copy the whole dictionary.
+public final class APMSpan: Tracing.Span, @unchecked Sendable {
     enum Role: Sendable {
         case transaction(TransactionStorage)
         case segment(TransactionStorage, Int32, SegmentRecord?)
         case inert
     }
 
-    struct State: Sendable {
-        var operationName: String
-        var attributes: SpanAttributes = [:]
-        var failed = false
-        var ended = false
-    }
-
     let role: Role
     let kind: SpanKind
-    private let state: Mutex<State>
+    private let lock = SpinLock()
+    private var name: String
+    private var storedAttributes: SpanAttributes = [:]
+    private var failed = false
+    private var ended = false
 
     /// The span's context, carrying the agent's trace and span ids.
     public let context: InstrumentationContext
@@ -31,19 +32,40 @@ public final class APMSpan: Tracing.Span {
         self.role = role
         self.kind = kind
         self.context = context
-        self.state = Mutex(State(operationName: operationName))
+        self.name = operationName
     }
 
     /// The span's name.
     public var operationName: String {
-        get { state.withLock { $0.operationName } }
-        set { state.withLock { $0.operationName = newValue } }
+        get {
+            lock.lock()
+            defer { lock.unlock() }
+            return name
+        }
+        set {
+            lock.lock()
+            name = newValue
+            lock.unlock()
+        }
     }
 
     /// The span's attributes; read when the span ends to name and classify it.
     public var attributes: SpanAttributes {
-        get { state.withLock { $0.attributes } }
-        set { state.withLock { $0.attributes = newValue } }
+        get {
+            lock.lock()
+            defer { lock.unlock() }
+            return storedAttributes
+        }
+        set {
+            lock.lock()
+            storedAttributes = newValue
+            lock.unlock()
+        }
+        _modify {
+            lock.lock()
+            defer { lock.unlock() }
+            yield &storedAttributes
+        }
     }
 
     /// Whether the span is recorded.
@@ -57,7 +79,10 @@ public final class APMSpan: Tracing.Span {
     ///
     /// - Parameter status: The status.
     public func setStatus(_ status: SpanStatus) {
-        if status.code == .error { state.withLock { $0.failed = true } }
+        guard status.code == .error else { return }
+        lock.lock()
+        failed = true
+        lock.unlock()
     }
 
     /// Events are not recorded.
@@ -86,7 +111,9 @@ public final class APMSpan: Tracing.Span {
         case .transaction(let storage):
             storage.noticeError(error, at: storage.core.clock.now().unixNanoseconds)
         case .segment:
-            state.withLock { $0.failed = true }
+            lock.lock()
+            failed = true
+            lock.unlock()
         case .inert:
             break
         }
@@ -96,12 +123,14 @@ public final class APMSpan: Tracing.Span {
     ///
     /// - Parameter instant: Ignored.
     public func end<Instant: TracerInstant>(at instant: @autoclosure () -> Instant) {
-        let finished: State? = state.withLock { state in
-            guard !state.ended else { return nil }
-            state.ended = true
-            return state
+        lock.lock()
+        guard !ended else {
+            lock.unlock()
+            return
         }
-        guard let finished else { return }
+        ended = true
+        let finished = Finished(operationName: name, attributes: storedAttributes, failed: failed)
+        lock.unlock()
         switch role {
         case .transaction(let storage):
             endTransaction(storage, finished)
@@ -112,7 +141,14 @@ public final class APMSpan: Tracing.Span {
         }
     }
 
-    private func endTransaction(_ storage: TransactionStorage, _ finished: State) {
+    /// What the span recorded, read once when it ends.
+    struct Finished {
+        var operationName: String
+        var attributes: SpanAttributes
+        var failed: Bool
+    }
+
+    private func endTransaction(_ storage: TransactionStorage, _ finished: Finished) {
         let attributes = finished.attributes
         let method = attributes.string("http.request.method") ?? attributes.string("http.method") ?? ""
         let status = attributes.int("http.response.status_code") ?? attributes.int("http.status_code")
@@ -135,10 +171,10 @@ public final class APMSpan: Tracing.Span {
             if let status, state.status == 0 { state.status = status }
             if failed { state.failedBySpanStatus = true }
         }
-        storage.end(at: storage.core.clock.now())
+        storage.end()
     }
 
-    private func endSegment(_ storage: TransactionStorage, index: Int32, overflow: SegmentRecord?, _ finished: State) {
+    private func endSegment(_ storage: TransactionStorage, index: Int32, overflow: SegmentRecord?, _ finished: Finished) {
         let attributes = finished.attributes
         var status: Int32?
         func classify(_ record: inout SegmentRecord) {
@@ -181,7 +217,7 @@ public final class APMSpan: Tracing.Span {
         storage.endSegment(
             index: index,
             overflow: overflow,
-            at: storage.core.clock.now().monotonicNanoseconds,
+            at: storage.core.clock.monotonicNanoseconds(),
             status: status,
             isError: finished.failed
         )

@@ -6,7 +6,7 @@ public import Tracing
 ///
 /// - a root span of kind `.server` (Hummingbird's or Vapor's `TracingMiddleware`) is a web transaction, named
 ///   `METHOD <http.route>`; the raw path is never used as a name;
-/// - a root span of another kind (except `.client`) is a background transaction;
+/// - a root span of another kind (except `.client` and `.producer`) is a background transaction;
 /// - a child span with `db.system.name` or `db.system` is a datastore segment, a `.client` child span with an
 ///   HTTP method (AsyncHTTPClient) is an external segment, any other child span a custom segment;
 /// - `traceparent` headers are extracted and injected (W3C trace context).
@@ -43,7 +43,8 @@ public struct APMTracer: Tracer {
     ) -> APMSpan {
         var context = context()
         guard let core else { return APMSpan(role: .inert, operationName: operationName, kind: kind, context: context) }
-        if let parent = context[APMSpanContextKey.self], let storage = parent.storage {
+        if let parent = context[APMSpanContextKey.self] {
+            let storage = parent.storage
             let record = SegmentRecord(
                 category: .custom,
                 system: "",
@@ -52,16 +53,10 @@ public struct APMTracer: Tracer {
                 statement: "",
                 url: "",
                 parent: parent.segmentIndex,
-                start: core.clock.now().monotonicNanoseconds
+                start: core.clock.monotonicNanoseconds()
             )
             let index = storage.startSegment(record)
-            let spanID = SpanID.random()
-            context[APMSpanContextKey.self] = APMSpanContext(
-                storage: storage,
-                segmentIndex: index,
-                traceID: storage.traceID,
-                spanID: spanID
-            )
+            context[APMSpanContextKey.self] = APMSpanContext(storage: storage, spanID: .random(), segmentIndex: index)
             return APMSpan(
                 role: .segment(storage, index, index < 0 ? record : nil),
                 operationName: operationName,
@@ -72,33 +67,17 @@ public struct APMTracer: Tracer {
         let remote = context[RemoteTraceContextKey.self]
         switch kind {
         case .client, .producer:
-            // Outside any transaction: not recorded, but the trace still propagates.
-            let traceID = remote?.traceID ?? context[APMSpanContextKey.self]?.traceID ?? .random()
-            context[APMSpanContextKey.self] = APMSpanContext(
-                storage: nil,
-                segmentIndex: -1,
-                traceID: traceID,
-                spanID: .random()
-            )
+            // Outside any transaction: not recorded, but the trace still propagates to the callee.
+            context[RemoteTraceContextKey.self] = TraceContext(traceID: remote?.traceID ?? .random(), spanID: .random())
             return APMSpan(role: .inert, operationName: operationName, kind: kind, context: context)
         case .server:
             let storage = core.startTransaction(kind: .web, name: operationName, method: "", traceID: remote?.traceID)
-            context[APMSpanContextKey.self] = APMSpanContext(
-                storage: storage,
-                segmentIndex: -1,
-                traceID: storage.traceID,
-                spanID: storage.spanID
-            )
+            context[APMSpanContextKey.self] = APMSpanContext(storage: storage, spanID: storage.spanID, segmentIndex: -1)
             return APMSpan(role: .transaction(storage), operationName: operationName, kind: kind, context: context)
         default:
             let name = TransactionNameNormalizer.normalize(operationName)
             let storage = core.startTransaction(kind: .background, name: name, method: "", traceID: remote?.traceID)
-            context[APMSpanContextKey.self] = APMSpanContext(
-                storage: storage,
-                segmentIndex: -1,
-                traceID: storage.traceID,
-                spanID: storage.spanID
-            )
+            context[APMSpanContextKey.self] = APMSpanContext(storage: storage, spanID: storage.spanID, segmentIndex: -1)
             return APMSpan(role: .transaction(storage), operationName: operationName, kind: kind, context: context)
         }
     }

@@ -51,11 +51,15 @@ extension String {
 }
 
 /// The agent's span in an `InstrumentationContext`: which transaction and segment it is.
+///
+/// Kept to 20 bytes so that it fits the existential's inline buffer when stored in the context: no heap box.
 struct APMSpanContext: Sendable {
-    var storage: TransactionStorage?
-    var segmentIndex: Int32
-    var traceID: TraceID
-    var spanID: SpanID
+    let storage: TransactionStorage
+    let spanID: SpanID
+    /// The segment's index in the transaction, -1 for the transaction itself.
+    let segmentIndex: Int32
+
+    var traceID: TraceID { storage.traceID }
 }
 
 enum APMSpanContextKey: InstrumentationContextKey {

@@ -10,8 +10,11 @@ public enum TransactionNameNormalizer {
     /// - Returns: The name with identifiers replaced, e.g. `GET /users/{id}/orders/{hex}`.
     public static func normalize(_ name: String) -> String {
         var text = Substring(name)
-        if let cut = text.firstIndex(where: { $0 == "?" || $0 == "#" }) { text = text[..<cut] }
-        guard text.contains(where: { $0.isNumber }) else { return String(text) }
+        if let cut = text.utf8.firstIndex(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) { text = text[..<cut] }
+        // Most names (route templates) have no digits: return them as they are, without a copy.
+        guard text.utf8.contains(where: { $0 >= 48 && $0 <= 57 }) else {
+            return text.endIndex == name.endIndex ? name : String(text)
+        }
         var result = ""
         result.reserveCapacity(text.utf8.count)
         var first = true

@@ -1,42 +1,106 @@
 /// The operation and main table of a SQL statement, for naming datastore segments when the caller did not.
+///
+/// Runs on the agent's record path, so it scans UTF-8 bytes once and allocates nothing but its result (and
+/// not even that for operations and table names of up to 15 bytes, which Swift stores inline).
 public enum SQLStatementSummary {
-    /// The statement's first keyword in upper case (`SELECT`, `INSERT`, ...), or `other`.
+    /// The statement's first keyword in upper case (`SELECT`, `INSERT`, ...); for `WITH` the first of
+    /// SELECT/INSERT/UPDATE/DELETE that follows; `other` when there is no keyword.
     ///
     /// - Parameter statement: A SQL statement.
     /// - Returns: The operation.
     public static func operation(of statement: String) -> String {
-        guard let word = words(statement).first else { return "other" }
-        let upper = word.uppercased()
-        return upper == "WITH"
-            ? (words(statement).first { ["SELECT", "INSERT", "UPDATE", "DELETE"].contains($0.uppercased()) }?
-                .uppercased() ?? "WITH") : upper
+        var result = "other"
+        var first = true
+        scanWords(statement) { word in
+            if first {
+                first = false
+                if matches(word, "WITH") {
+                    result = "WITH"
+                    return true
+                }
+                result = upper(word)
+                return false
+            }
+            for keyword in dataKeywords where matches(word, keyword) {
+                result = "\(keyword)"
+                return false
+            }
+            return true
+        }
+        return result
     }
 
-    /// The table the statement works on: after `FROM`, `INTO`, `UPDATE` or `TABLE`; empty when not found.
+    /// The table the statement works on: the name after `FROM`, `INTO`, `UPDATE`, `TABLE` or `JOIN`, without
+    /// quotes; empty when not found.
     ///
     /// - Parameter statement: A SQL statement.
-    /// - Returns: The table name without quotes or schema-qualifying quotes.
+    /// - Returns: The table name.
     public static func table(of statement: String) -> String {
-        let tokens = words(statement)
-        for (index, token) in tokens.enumerated() where index + 1 < tokens.count {
-            switch token.uppercased() {
-            case "FROM", "INTO", "UPDATE", "TABLE", "JOIN":
-                let candidate = tokens[index + 1]
-                let cleaned = candidate.filter { $0 != "\"" && $0 != "`" && $0 != "[" && $0 != "]" }
-                if cleaned.uppercased() == "ONLY" || cleaned.uppercased() == "IF" { continue }
-                if !cleaned.isEmpty, cleaned.first != "(" { return String(cleaned.prefix(128)) }
-            default:
-                continue
+        var result = ""
+        var takeNext = false
+        scanWords(statement) { word in
+            if takeNext {
+                if matches(word, "ONLY") || matches(word, "IF") || matches(word, "NOT") || matches(word, "EXISTS") { return true }
+                let cleaned = string(word) { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "`") || $0 == UInt8(ascii: "[") || $0 == UInt8(ascii: "]") ? nil : $0 }
+                if !cleaned.isEmpty {
+                    result = cleaned
+                    return false
+                }
+                takeNext = false
             }
+            takeNext = matches(word, "FROM") || matches(word, "INTO") || matches(word, "UPDATE") || matches(word, "TABLE") || matches(word, "JOIN")
+            return true
         }
-        return ""
+        return result
     }
 
-    private static func words(_ statement: String) -> [Substring] {
-        Array(
-            statement.prefix(512).split(whereSeparator: {
-                $0.isWhitespace || $0 == "(" || $0 == ")" || $0 == "," || $0 == ";"
-            }).prefix(64)
-        )
+    /// Calls `body` with each word of the first 512 bytes (split on whitespace, parentheses, commas and
+    /// semicolons) until it returns `false`.
+    private static func scanWords(_ statement: String, _ body: (Slice<UnsafeBufferPointer<UInt8>>) -> Bool) {
+        var statement = statement
+        statement.withUTF8 { bytes in
+            let limit = min(bytes.count, 512)
+            var index = 0
+            var words = 0
+            while index < limit && words < 64 {
+                while index < limit && isSeparator(bytes[index]) { index += 1 }
+                let start = index
+                while index < limit && !isSeparator(bytes[index]) { index += 1 }
+                guard index > start else { break }
+                words += 1
+                if !body(bytes[start..<index]) { return }
+            }
+        }
+    }
+
+    private static func isSeparator(_ byte: UInt8) -> Bool {
+        byte == 32 || (byte >= 9 && byte <= 13) || byte == UInt8(ascii: "(") || byte == UInt8(ascii: ")")
+            || byte == UInt8(ascii: ",") || byte == UInt8(ascii: ";")
+    }
+
+    private static func matches(_ word: Slice<UnsafeBufferPointer<UInt8>>, _ keyword: StaticString) -> Bool {
+        guard word.count == keyword.utf8CodeUnitCount else { return false }
+        return keyword.withUTF8Buffer { key in zip(word, key).allSatisfy { ($0 & 0xDF) == $1 } }
+    }
+
+    private static let dataKeywords: [StaticString] = ["SELECT", "INSERT", "UPDATE", "DELETE"]
+
+    private static func upper(_ word: Slice<UnsafeBufferPointer<UInt8>>) -> String {
+        string(word) { $0 >= 97 && $0 <= 122 ? $0 - 32 : $0 }
+    }
+
+    /// A string of the word's bytes passed through `transform` (`nil` drops a byte), at most 128 bytes;
+    /// no allocation for up to 15 bytes.
+    private static func string(_ word: Slice<UnsafeBufferPointer<UInt8>>, _ transform: (UInt8) -> UInt8?) -> String {
+        let text = String(unsafeUninitializedCapacity: min(word.count, 128)) { buffer in
+            var count = 0
+            for byte in word.prefix(128) {
+                guard let mapped = transform(byte) else { continue }
+                buffer[count] = mapped
+                count += 1
+            }
+            return count
+        }
+        return text
     }
 }
