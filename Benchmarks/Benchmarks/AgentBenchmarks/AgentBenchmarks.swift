@@ -56,7 +56,9 @@ let benchmarks: @Sendable () -> Void = {
     otelConfiguration.metrics.enabled = false
     otelConfiguration.logs.enabled = false
     otelConfiguration.traces.exporter = .none
-    otelConfiguration.diagnosticLogger = .console
+    var quiet = Logger(label: "otel")
+    quiet.logLevel = .critical
+    otelConfiguration.diagnosticLogger = .custom(quiet)
     let otel = try! OTel.makeTracingBackend(configuration: otelConfiguration)
     let otelService = otel.service
     let otelServiceTask = Task { try await otelService.run() }
@@ -90,8 +92,10 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    var quietLogger = Logger(label: "apm")
+    quietLogger.logLevel = .critical
+    let disabled = APMAgent(configuration: AgentConfiguration(), logger: quietLogger)
     Benchmark("agent API: disabled agent, transaction + 10 segments") { benchmark in
-        let disabled = APMAgent(configuration: AgentConfiguration())
         for _ in benchmark.scaledIterations {
             let transaction = disabled.startWebTransaction(method: "GET", route: "/users/{id}")
             for _ in 0..<10 {

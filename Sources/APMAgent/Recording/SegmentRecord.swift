@@ -79,3 +79,31 @@ struct NoticedError: Sendable {
     var stack: [String]
     var unixNanoseconds: Int64
 }
+
+/// What a span's attributes say about its segment, applied when it ends.
+struct SegmentClassification {
+    var category: SegmentCategory = .custom
+    var system = ""
+    var operation: String
+    var target = ""
+    var statement = ""
+    var url = ""
+    var status: Int32?
+    var isError: Bool
+
+    init(operation: String, isError: Bool) {
+        self.operation = operation
+        self.isError = isError
+    }
+
+    func apply(to record: inout SegmentRecord) {
+        record.category = category
+        record.system = system
+        record.operation = operation
+        record.target = target
+        record.statement = statement
+        record.url = url
+        if let status { record.status = status }
+        if isError { record.isError = true }
+    }
+}

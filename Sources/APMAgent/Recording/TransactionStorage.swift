@@ -63,18 +63,27 @@ final class TransactionStorage: Sendable {
         }
     }
 
+    /// Ends a span's segment, applying what its attributes say, under one lock acquisition.
+    func endSegment(index: Int32, overflow: SegmentRecord?, classification: SegmentClassification, at now: UInt64) {
+        if index >= 0 {
+            state.withLock { state in
+                let i = Int(index)
+                guard i < state.segments.count, state.segments[i].end == 0 else { return }
+                classification.apply(to: &state.segments[i])
+                Self.finish(&state, index: i, at: now, status: nil, isError: false)
+            }
+        } else if var record = overflow {
+            classification.apply(to: &record)
+            endSegment(index: index, overflow: record, at: now, status: nil, isError: false)
+        }
+    }
+
     func endSegment(index: Int32, overflow: SegmentRecord?, at now: UInt64, status: Int32?, isError: Bool) {
         state.withLock { state in
             if index >= 0 {
                 let i = Int(index)
                 guard i < state.segments.count, state.segments[i].end == 0 else { return }
-                state.segments[i].end = max(now, state.segments[i].start)
-                if let status { state.segments[i].status = status }
-                if isError { state.segments[i].isError = true }
-                let parent = Int(state.segments[i].parent)
-                if parent >= 0 && parent < state.segments.count {
-                    state.segments[parent].childTime &+= state.segments[i].end - state.segments[i].start
-                }
+                Self.finish(&state, index: i, at: now, status: status, isError: isError)
             } else if var record = overflow, !state.ended {
                 record.end = max(now, record.start)
                 let duration = record.end - record.start
@@ -87,6 +96,16 @@ final class TransactionStorage: Sendable {
                 state.overflowSegments[record.key] = entry
                 state.droppedSegments += 1
             }
+        }
+    }
+
+    private static func finish(_ state: inout State, index i: Int, at now: UInt64, status: Int32?, isError: Bool) {
+        state.segments[i].end = max(now, state.segments[i].start)
+        if let status { state.segments[i].status = status }
+        if isError { state.segments[i].isError = true }
+        let parent = Int(state.segments[i].parent)
+        if parent >= 0 && parent < state.segments.count {
+            state.segments[parent].childTime &+= state.segments[i].end - state.segments[i].start
         }
     }
 

@@ -33,6 +33,8 @@ public final class APMSpan: Tracing.Span, @unchecked Sendable {
         self.kind = kind
         self.context = context
         self.name = operationName
+        // Room for the few attributes instrumentation sets, so the dictionary does not grow one by one.
+        if case .inert = role {} else { storedAttributes.reserveCapacity(4) }
     }
 
     /// The span's name.
@@ -148,23 +150,54 @@ public final class APMSpan: Tracing.Span, @unchecked Sendable {
         var failed: Bool
     }
 
+    /// The semantic-convention attributes the agent reads, collected in one pass over the span's attributes
+    /// (comparing keys instead of hashing one lookup per convention name).
+    struct KnownAttributes {
+        var httpMethod: String?
+        var httpRoute: String?
+        var httpStatus: Int?
+        var urlPath: String?
+        var urlFull: String?
+        var serverAddress: String?
+        var dbSystem: String?
+        var dbStatement: String?
+        var dbOperation: String?
+        var dbTable: String?
+
+        init(_ attributes: SpanAttributes) {
+            attributes.forEach { key, value in
+                switch key {
+                case "http.request.method", "http.method": httpMethod = httpMethod ?? value.stringValue
+                case "http.route": httpRoute = value.stringValue
+                case "http.response.status_code", "http.status_code": httpStatus = httpStatus ?? value.intValue
+                case "url.path", "http.target": urlPath = urlPath ?? value.stringValue
+                case "url.full", "http.url": urlFull = urlFull ?? value.stringValue
+                case "server.address", "net.peer.name": serverAddress = serverAddress ?? value.stringValue
+                case "db.system.name", "db.system": dbSystem = dbSystem ?? value.stringValue
+                case "db.query.text", "db.statement": dbStatement = dbStatement ?? value.stringValue
+                case "db.operation.name", "db.operation": dbOperation = dbOperation ?? value.stringValue
+                case "db.collection.name", "db.sql.table": dbTable = dbTable ?? value.stringValue
+                default: break
+                }
+            }
+        }
+    }
+
     private func endTransaction(_ storage: TransactionStorage, _ finished: Finished) {
-        let attributes = finished.attributes
-        let method = attributes.string("http.request.method") ?? attributes.string("http.method") ?? ""
-        let status = attributes.int("http.response.status_code") ?? attributes.int("http.status_code")
+        let attributes = KnownAttributes(finished.attributes)
+        let method = attributes.httpMethod ?? ""
         var name: String
-        if let route = attributes.string("http.route"), !route.isEmpty {
+        if let route = attributes.httpRoute, !route.isEmpty {
             name = method.isEmpty ? route : "\(method) \(route)"
-        } else if let path = attributes.string("url.path") ?? attributes.string("http.target"),
-            finished.operationName == path
-        {
+        } else if let path = attributes.urlPath, finished.operationName == path {
             // Never name a transaction by its raw path: that is unbounded cardinality.
             name = method.isEmpty ? "(unrouted)" : "\(method) (unrouted)"
         } else {
             name = finished.operationName
         }
-        name = TransactionNameNormalizer.normalize(String(name.prefix(255)))
+        name = TransactionNameNormalizer.normalize(name.utf8.count > 255 ? String(name.prefix(255)) : name)
         let failed = finished.failed && kind != .server
+        let status = attributes.httpStatus
         storage.state.withLock { state in
             if !state.nameIsExplicit { state.name = name }
             if state.method.isEmpty { state.method = method }
@@ -175,51 +208,33 @@ public final class APMSpan: Tracing.Span, @unchecked Sendable {
     }
 
     private func endSegment(_ storage: TransactionStorage, index: Int32, overflow: SegmentRecord?, _ finished: Finished) {
-        let attributes = finished.attributes
-        var status: Int32?
-        func classify(_ record: inout SegmentRecord) {
-            if let system = attributes.string("db.system.name") ?? attributes.string("db.system") {
-                let statement = attributes.string("db.query.text") ?? attributes.string("db.statement") ?? ""
-                record.category = .datastore
-                record.system = system
-                record.statement = statement
-                record.operation =
-                    attributes.string("db.operation.name") ?? attributes.string("db.operation")
-                    ?? (statement.isEmpty ? finished.operationName : SQLStatementSummary.operation(of: statement))
-                record.target =
-                    attributes.string("db.collection.name") ?? attributes.string("db.sql.table")
-                    ?? (statement.isEmpty ? "" : SQLStatementSummary.table(of: statement))
-            } else if kind == .client,
-                let method = attributes.string("http.request.method") ?? attributes.string("http.method")
-            {
-                let url = attributes.string("url.full") ?? attributes.string("http.url") ?? ""
-                record.category = .external
-                record.system = method
-                record.url = url
-                record.operation =
-                    attributes.string("server.address") ?? attributes.string("net.peer.name") ?? Self.host(of: url)
-                    ?? "unknown"
-                if let code = attributes.int("http.response.status_code") ?? attributes.int("http.status_code") {
-                    status = Int32(clamping: code)
-                    if code >= 500 { record.isError = true }
-                }
-            } else {
-                record.operation = finished.operationName
+        let attributes = KnownAttributes(finished.attributes)
+        var classification = SegmentClassification(operation: finished.operationName, isError: finished.failed)
+        if let system = attributes.dbSystem {
+            let statement = attributes.dbStatement ?? ""
+            classification.category = .datastore
+            classification.system = system
+            classification.statement = statement
+            classification.operation =
+                attributes.dbOperation
+                ?? (statement.isEmpty ? finished.operationName : SQLStatementSummary.operation(of: statement))
+            classification.target = attributes.dbTable ?? (statement.isEmpty ? "" : SQLStatementSummary.table(of: statement))
+        } else if kind == .client, let method = attributes.httpMethod {
+            let url = attributes.urlFull ?? ""
+            classification.category = .external
+            classification.system = method
+            classification.url = url
+            classification.operation = attributes.serverAddress ?? Self.host(of: url) ?? "unknown"
+            if let code = attributes.httpStatus {
+                classification.status = Int32(clamping: code)
+                if code >= 500 { classification.isError = true }
             }
-            if finished.failed { record.isError = true }
-        }
-        var overflow = overflow
-        if index >= 0 {
-            storage.updateSegment(index: index) { classify(&$0) }
-        } else if overflow != nil {
-            classify(&overflow!)
         }
         storage.endSegment(
             index: index,
             overflow: overflow,
-            at: storage.core.clock.monotonicNanoseconds(),
-            status: status,
-            isError: finished.failed
+            classification: classification,
+            at: storage.core.clock.monotonicNanoseconds()
         )
     }
 
@@ -233,22 +248,21 @@ public final class APMSpan: Tracing.Span, @unchecked Sendable {
     }
 }
 
-extension SpanAttributes {
-    func string(_ name: String) -> String? {
-        switch get(name) {
+extension SpanAttribute {
+    var stringValue: String {
+        switch self {
         case .string(let value): value
         case .stringConvertible(let value): value.description
-        case .some(let other): "\(other)"
-        case .none: nil
+        default: "\(self)"
         }
     }
 
-    func int(_ name: String) -> Int? {
-        switch get(name) {
+    var intValue: Int? {
+        switch self {
         case .int64(let value): Int(value)
         case .int32(let value): Int(value)
         case .string(let value): Int(value)
-        case .double(let value): Int(value)
+        case .double(let value): Int(exactly: value.rounded())
         default: nil
         }
     }
