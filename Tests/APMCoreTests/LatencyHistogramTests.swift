@@ -102,3 +102,24 @@ import Testing
         }
     }
 }
+
+@Suite struct LatencyHistogramBinaryTests {
+    @Test func encodedRoundTripAndMergeEncodedEqualsMerge() throws {
+        var a = LatencyHistogram()
+        var b = LatencyHistogram()
+        for value in LatencyHistogramTests.durations(count: 1_000, seed: 5) { a.record(seconds: value) }
+        for value in LatencyHistogramTests.durations(count: 700, seed: 6) { b.record(seconds: value / 1_000) }
+        #expect(try LatencyHistogram(encoded: a.encoded()) == a)
+        var merged = a
+        merged.merge(b)
+        var viaEncoded = a
+        try viaEncoded.merge(encoded: b.encoded())
+        #expect(viaEncoded == merged)
+        var fromEmpty = LatencyHistogram()
+        try fromEmpty.merge(encoded: a.encoded())
+        #expect(fromEmpty == a)
+        try fromEmpty.merge(encoded: LatencyHistogram().encoded())
+        #expect(fromEmpty == a)
+        #expect(throws: WireFormatError.self) { try fromEmpty.merge(encoded: Data([1, 0xff])) }
+    }
+}

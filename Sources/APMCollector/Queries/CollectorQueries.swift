@@ -79,6 +79,15 @@ public struct CollectorQueries: Sendable {
     ///   - range: The range.
     /// - Returns: The series with deployment markers.
     public func series(app: StoredApp, transaction: String? = nil, range: TimeRange) async throws -> APISeries {
+        try await seriesAndSummary(app: app, transaction: transaction, range: range).series
+    }
+
+    /// The series and the range's figures from one read of the stored slices.
+    private func seriesAndSummary(
+        app: StoredApp,
+        transaction: String?,
+        range: TimeRange
+    ) async throws -> (series: APISeries, summary: APIFigures) {
         let slices = try await slices(app: app, transaction: transaction, range: range)
         var byBucket: [Int64: [TransactionSlice]] = [:]
         for slice in slices {
@@ -88,10 +97,8 @@ public struct CollectorQueries: Sendable {
         let points = stride(from: range.from, to: range.to, by: Int(range.bucketSeconds)).map { start in
             APIFigures(merging: byBucket[start] ?? [], start: start, seconds: range.bucketSeconds, t: t)
         }
-        let deployments = try await store.deployments(appID: app.id, range: range.from..<range.to).map(
-            APIDeployment.init
-        )
-        return APISeries(
+        let deployments = try await store.deployments(appID: app.id, range: range.from..<range.to).map(APIDeployment.init)
+        let series = APISeries(
             from: range.from,
             to: range.to,
             bucketSeconds: range.bucketSeconds,
@@ -100,6 +107,7 @@ public struct CollectorQueries: Sendable {
             points: points,
             deployments: deployments
         )
+        return (series, APIFigures(merging: slices, start: range.from, seconds: range.to - range.from, t: t))
     }
 
     /// How to sort top transactions.
@@ -386,13 +394,12 @@ public struct CollectorQueries: Sendable {
     ///   - range: The range.
     /// - Returns: Summary, sparkline and warnings.
     public func appSummary(app: StoredApp, range: TimeRange) async throws -> APIAppSummary {
-        let series = try await series(app: app, range: range)
-        let summary = APIFigures(
-            merging: try await slices(app: app, transaction: nil, range: range),
-            start: range.from,
-            seconds: range.to - range.from,
-            t: app.apdexT
-        )
+        let (series, summary) = try await seriesAndSummary(app: app, transaction: nil, range: range)
+        return try await appSummary(app: app, series: series, summary: summary)
+    }
+
+    private func appSummary(app: StoredApp, series: APISeries, summary: APIFigures) async throws -> APIAppSummary {
+        let range = (from: series.from, to: series.to)
         var warnings: [String] = []
         let overflow = try await store.nameOverflow(appID: app.id)
         if overflow.transactionCount > 0 || overflow.segmentCount > 0 {
@@ -435,12 +442,12 @@ public struct CollectorQueries: Sendable {
     ///   - range: The range.
     /// - Returns: Summary, series and top transactions.
     public func overview(app: StoredApp, range: TimeRange) async throws -> APIOverview {
-        async let summary = appSummary(app: app, range: range)
-        async let series = series(app: app, range: range)
         async let transactions = transactions(app: app, range: range, order: .time, limit: 200)
+        let (series, summary) = try await seriesAndSummary(app: app, transaction: nil, range: range)
+        let appSummary = try await appSummary(app: app, series: series, summary: summary)
         return APIOverview(
-            app: try await summary,
-            series: try await series,
+            app: appSummary,
+            series: series,
             transactions: try await transactions,
             transactionApdexT: app.transactionApdexT
         )

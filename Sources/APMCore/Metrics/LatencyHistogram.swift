@@ -26,11 +26,11 @@ public struct LatencyHistogram: Sendable, Hashable {
     private static let logGamma = log(gamma)
 
     /// The index of the first entry of ``counts``.
-    public private(set) var firstIndex: Int
+    public internal(set) var firstIndex: Int
     /// Counts of buckets `firstIndex ..< firstIndex + counts.count`.
-    public private(set) var counts: [UInt64]
+    public internal(set) var counts: [UInt64]
     /// The number of values recorded.
-    public private(set) var totalCount: UInt64
+    public internal(set) var totalCount: UInt64
 
     /// Creates an empty histogram.
     public init() {

@@ -7,7 +7,7 @@ import GRDB
 enum HistogramFunctions {
     static let merge = DatabaseFunction("hist_merge", argumentCount: 2, pure: true) { values in
         var merged = try histogram(values[0])
-        merged.merge(try histogram(values[1]))
+        if let data = Data.fromDatabaseValue(values[1]) { try merged.merge(encoded: data) }
         return merged.encoded()
     }
 
@@ -17,7 +17,8 @@ enum HistogramFunctions {
         var merged = LatencyHistogram()
 
         mutating func step(_ dbValues: [DatabaseValue]) throws {
-            merged.merge(try HistogramFunctions.histogram(dbValues[0]))
+            guard let data = Data.fromDatabaseValue(dbValues[0]) else { return }
+            try merged.merge(encoded: data)
         }
 
         func finalize() throws -> (any DatabaseValueConvertible)? {
