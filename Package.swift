@@ -147,5 +147,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "APMCommandsTests",
+            dependencies: [
+                // Built so that the tests run the real `apm` binary.
+                "apm",
+                "APMCollector",
+                "APMStorage",
+                "APMCore",
+                "APMAgent",
+            ],
+            swiftSettings: swiftSettings
+        ),
     ]
 )

@@ -7,9 +7,16 @@ public struct APMCommand: AsyncParsableCommand {
         commandName: "apm",
         abstract: "swift-apm: application performance monitoring you host yourself.",
         discussion: """
-            Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.
+            Start with `apm collector`, then `apm generate-config <key> agent.ini` and
+            `apm run-program --config agent.ini -- ./YourApp`, and look with `apm report`.
+
+            Exit codes: 0 success; 1 runtime failure; 2 usage or configuration error; 3 collector unreachable;
+            4 license key rejected; run-program: the program's own status, 127 program not found.
             """,
-        subcommands: [CollectorCommand.self]
+        subcommands: [
+            CollectorCommand.self, GenerateConfigCommand.self, ValidateConfigCommand.self, RunProgramCommand.self,
+            ReportCommand.self, KeysCommand.self, AppsCommand.self, DeploymentsCommand.self,
+        ]
     )
 
     /// Creates the command.

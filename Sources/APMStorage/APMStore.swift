@@ -254,6 +254,33 @@ public protocol APMStore: Sendable {
     /// - Returns: Summed counters.
     func droppedCounts(appID: Int64, range: Range<Int64>) async throws -> DropCounters
 
+    // MARK: Process metrics
+
+    /// Stores process samples and events from `apm run-program`; the app appears if it is new.
+    ///
+    /// - Parameters:
+    ///   - accountID: The account.
+    ///   - report: The validated report.
+    ///   - receivedAt: Receipt time.
+    /// - Returns: The app's id.
+    func recordProcess(accountID: Int64, report: ProcessReport, receivedAt: Double) async throws -> Int64
+
+    /// Process resources per minute.
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - range: Unix seconds.
+    /// - Returns: Slices by minute.
+    func processSlices(appID: Int64, range: Range<Int64>) async throws -> [ProcessSlice]
+
+    /// Process events in a range.
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - range: Unix seconds.
+    /// - Returns: Events by time.
+    func processEvents(appID: Int64, range: Range<Int64>) async throws -> [StoredProcessEvent]
+
     // MARK: Maintenance
 
     /// Deletes minute rows older than `minuteCutoff` (hours keep their totals) and everything else older than

@@ -211,3 +211,13 @@ import Testing
         #expect(staging.configuration.appName == "My Application (staging)")
     }
 }
+
+@Suite struct AgentConfigurationTemplateTests {
+    @Test func templateIsTheExampleFile() throws {
+        let example = try String(contentsOfFile: ExampleConfigFileTests.examplePath, encoding: .utf8)
+        #expect(AgentConfigurationTemplate.text(licenseKey: "") == example)
+        let filled = AgentConfigurationTemplate.text(licenseKey: AgentConfigurationTests.key)
+        let document = try INIDocument(parsing: filled)
+        #expect(document.sections(named: "agent").first?.entry("license_key")?.value == AgentConfigurationTests.key)
+    }
+}

@@ -11,13 +11,17 @@ import Testing
 
     @Test func exampleFileHasEveryKeyAndTheDefaults() throws {
         let text = try String(contentsOfFile: Self.examplePath, encoding: .utf8)
-        for key in CollectorConfiguration.keys { #expect(text.contains("\n\(key) ="), "collector.ini.example lacks \(key)") }
+        for key in CollectorConfiguration.keys {
+            #expect(text.contains("\n\(key) ="), "collector.ini.example lacks \(key)")
+        }
         #expect(try CollectorConfiguration.load(file: Self.examplePath, environment: [:]) == CollectorConfiguration())
     }
 
     @Test func environmentWinsOverTheFile() throws {
         let configuration = try CollectorConfiguration.load(
-            file: Self.examplePath, environment: ["APM_COLLECTOR_PORT": "9999", "APM_DATA_DIR": "/tmp/x", "APM_RETENTION_DAYS": "7"])
+            file: Self.examplePath,
+            environment: ["APM_COLLECTOR_PORT": "9999", "APM_DATA_DIR": "/tmp/x", "APM_RETENTION_DAYS": "7"]
+        )
         #expect(configuration.server.port == 9999)
         #expect(configuration.dataDirectory == "/tmp/x")
         #expect(configuration.retention.retention == .seconds(7 * 86_400))

@@ -21,6 +21,18 @@ extension AgentConfiguration {
         ("APM_HIGH_SECURITY", "high_security"),
     ]
 
+    /// Everything wrong with a configuration, not just the first problem: what `apm validate-config` lists.
+    public struct Check: Sendable {
+        /// The configuration as far as it could be read (valid values applied, invalid ones left at their default).
+        public var configuration: AgentConfiguration
+        /// Every invalid value or malformed line, in file order, then the environment's.
+        public var problems: [ConfigurationError]
+        /// Keys and sections that are ignored.
+        public var warnings: [ConfigurationError]
+        /// The config file read, `nil` when none.
+        public var file: String?
+    }
+
     /// Loads the configuration: defaults, then the INI file named by `APM_CONFIG_FILE` (its `[agent]` section,
     /// then `[agent:<environment>]`), then the `APM_*` environment variables, which win over the file.
     ///
@@ -29,12 +41,29 @@ extension AgentConfiguration {
     ///   - environment: The process environment (pass `ProcessInfo.processInfo.environment`).
     ///   - readFile: Reads a file's text; injectable for tests.
     /// - Returns: The configuration and warnings.
-    /// - Throws: ``ConfigurationError`` naming file, line, key, value and what is allowed.
+    /// - Throws: The first ``ConfigurationError``, naming file, line, key, value and what is allowed.
     public static func load(
         environment: [String: String],
         readFile: ((String) throws -> String)? = nil
     ) throws -> Loaded {
+        let check = try check(environment: environment, readFile: readFile)
+        if let first = check.problems.first { throw first }
+        return Loaded(configuration: check.configuration, warnings: check.warnings, file: check.file)
+    }
+
+    /// Reads the configuration like ``load(environment:readFile:)`` but collects every problem.
+    ///
+    /// - Parameters:
+    ///   - environment: The process environment.
+    ///   - readFile: Reads a file's text; injectable for tests.
+    /// - Returns: The configuration read so far, every problem and every warning.
+    /// - Throws: ``ConfigurationError`` when the file cannot be read at all.
+    public static func check(
+        environment: [String: String],
+        readFile: ((String) throws -> String)? = nil
+    ) throws -> Check {
         let readFile = readFile ?? { try String(contentsOfFile: $0, encoding: .utf8) }
+        var problems: [ConfigurationError] = []
         var document: INIDocument?
         let path = environment["APM_CONFIG_FILE"].flatMap { $0.isEmpty ? nil : $0 }
         if let path {
@@ -50,11 +79,14 @@ extension AgentConfiguration {
                         "cannot read the config file (\(error.localizedDescription)); check the path, or unset APM_CONFIG_FILE"
                 )
             }
-            document = try INIDocument(parsing: text, path: path)
+            let (parsed, syntax) = INIDocument.parseAll(text, path: path)
+            document = parsed
+            problems += syntax
         }
-        var loaded = try load(document: document, environment: environment)
-        loaded.file = path
-        return loaded
+        var check = check(document: document, environment: environment)
+        check.problems = problems + check.problems
+        check.file = path
+        return check
     }
 
     /// Loads from a parsed INI document (or none) and environment variables. See ``load(environment:readFile:)``.
@@ -63,10 +95,23 @@ extension AgentConfiguration {
     ///   - document: The parsed config file, or `nil`.
     ///   - environment: The environment variables.
     /// - Returns: The configuration and warnings.
-    /// - Throws: ``ConfigurationError``.
+    /// - Throws: The first ``ConfigurationError``.
     public static func load(document: INIDocument?, environment: [String: String]) throws -> Loaded {
+        let check = check(document: document, environment: environment)
+        if let first = check.problems.first { throw first }
+        return Loaded(configuration: check.configuration, warnings: check.warnings, file: nil)
+    }
+
+    /// Collects every problem of a parsed document and the environment.
+    ///
+    /// - Parameters:
+    ///   - document: The parsed config file, or `nil`.
+    ///   - environment: The environment variables.
+    /// - Returns: The configuration read so far, problems and warnings.
+    public static func check(document: INIDocument?, environment: [String: String]) -> Check {
         var configuration = AgentConfiguration()
         var warnings: [ConfigurationError] = []
+        var problems: [ConfigurationError] = []
         if let document {
             for section in document.sections where !section.name.hasPrefix("agent") {
                 warnings.append(
@@ -80,7 +125,7 @@ extension AgentConfiguration {
                 )
             }
             for section in document.sections(named: "agent") {
-                try apply(section, of: document, to: &configuration, warnings: &warnings)
+                apply(section, of: document, to: &configuration, warnings: &warnings, problems: &problems)
             }
         }
         let environmentName =
@@ -88,31 +133,33 @@ extension AgentConfiguration {
         configuration.environment = environmentName
         if let document, !environmentName.isEmpty {
             for section in document.sections(named: "agent:\(environmentName)") {
-                try apply(section, of: document, to: &configuration, warnings: &warnings)
+                apply(section, of: document, to: &configuration, warnings: &warnings, problems: &problems)
             }
         }
         for (variable, key) in environmentVariables {
-            guard let value = environment[variable] else { continue }
-            guard let setting = settings[key] else { continue }
+            guard let value = environment[variable], let setting = settings[key] else { continue }
             if let problem = setting(&configuration, value) {
-                throw ConfigurationError(
-                    .invalidValue,
-                    file: "environment",
-                    key: variable,
-                    value: value,
-                    message: problem
+                problems.append(
+                    ConfigurationError(
+                        .invalidValue,
+                        file: "environment",
+                        key: variable,
+                        value: value,
+                        message: problem
+                    )
                 )
             }
         }
-        return Loaded(configuration: configuration, warnings: warnings, file: nil)
+        return Check(configuration: configuration, problems: problems, warnings: warnings, file: nil)
     }
 
     private static func apply(
         _ section: INIDocument.Section,
         of document: INIDocument,
         to configuration: inout AgentConfiguration,
-        warnings: inout [ConfigurationError]
-    ) throws {
+        warnings: inout [ConfigurationError],
+        problems: inout [ConfigurationError]
+    ) {
         for entry in section.entries {
             guard let setting = settings[entry.key] else {
                 let suggestion = closestKey(to: entry.key).map { "; did you mean `\($0)`?" } ?? ""
@@ -128,13 +175,15 @@ extension AgentConfiguration {
                 continue
             }
             if let problem = setting(&configuration, entry.value) {
-                throw ConfigurationError(
-                    .invalidValue,
-                    file: document.path,
-                    line: entry.line,
-                    key: entry.key,
-                    value: entry.value,
-                    message: problem
+                problems.append(
+                    ConfigurationError(
+                        .invalidValue,
+                        file: document.path,
+                        line: entry.line,
+                        key: entry.key,
+                        value: entry.value,
+                        message: problem
+                    )
                 )
             }
         }

@@ -149,7 +149,12 @@ final class TransactionStorage: Sendable {
     func end() {
         let monotonic = core.clock.monotonicNanoseconds()
         let elapsed = monotonic &- min(monotonic, start.monotonicNanoseconds)
-        end(at: AgentTimestamp(unixNanoseconds: start.unixNanoseconds &+ Int64(elapsed), monotonicNanoseconds: monotonic))
+        end(
+            at: AgentTimestamp(
+                unixNanoseconds: start.unixNanoseconds &+ Int64(elapsed),
+                monotonicNanoseconds: monotonic
+            )
+        )
     }
 
     func end(at now: AgentTimestamp) {

@@ -1,7 +1,7 @@
 import APMCore
 import Foundation
-import Synchronization
 public import Instrumentation
+import Synchronization
 public import Tracing
 
 /// A span of the agent's tracer: a transaction, a segment, or (outside transactions) a span that only carries
@@ -165,6 +165,8 @@ public final class APMSpan: Tracing.Span, @unchecked Sendable {
         var dbTable: String?
 
         init(_ attributes: SpanAttributes) {
+            // SpanAttributes is not a Sequence: forEach is its only iteration.
+            // swift-format-ignore: ReplaceForEachWithForLoop
             attributes.forEach { key, value in
                 switch key {
                 case "http.request.method", "http.method": httpMethod = httpMethod ?? value.stringValue
@@ -207,7 +209,8 @@ public final class APMSpan: Tracing.Span, @unchecked Sendable {
         storage.end()
     }
 
-    private func endSegment(_ storage: TransactionStorage, index: Int32, overflow: SegmentRecord?, _ finished: Finished) {
+    private func endSegment(_ storage: TransactionStorage, index: Int32, overflow: SegmentRecord?, _ finished: Finished)
+    {
         let attributes = KnownAttributes(finished.attributes)
         var classification = SegmentClassification(operation: finished.operationName, isError: finished.failed)
         if let system = attributes.dbSystem {
@@ -218,7 +221,8 @@ public final class APMSpan: Tracing.Span, @unchecked Sendable {
             classification.operation =
                 attributes.dbOperation
                 ?? (statement.isEmpty ? finished.operationName : SQLStatementSummary.operation(of: statement))
-            classification.target = attributes.dbTable ?? (statement.isEmpty ? "" : SQLStatementSummary.table(of: statement))
+            classification.target =
+                attributes.dbTable ?? (statement.isEmpty ? "" : SQLStatementSummary.table(of: statement))
         } else if kind == .client, let method = attributes.httpMethod {
             let url = attributes.urlFull ?? ""
             classification.category = .external

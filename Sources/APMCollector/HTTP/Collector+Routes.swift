@@ -12,6 +12,7 @@ extension Collector {
     func makeRouter() -> Router<Context> {
         let router = Router(context: Context.self)
         router.post("/v1/agent/batches") { request, context in try await self.ingest(request, context: context) }
+        router.post("/v1/agent/process") { request, context in try await self.ingestProcess(request, context: context) }
         router.get("/healthz") { _, _ in
             Self.json(["status": "ok"])
         }
@@ -185,6 +186,15 @@ extension Collector {
             }
             return try Self.json(updated)
         }
+        api.get("/apps/:app/process") { request, context in
+            let (app, range) = try await self.appAndRange(request, context)
+            return try Self.json(
+                ProcessMetricsResponse(
+                    samples: try await self.store.processSlices(appID: app.id, range: range.from..<range.to),
+                    events: try await self.store.processEvents(appID: app.id, range: range.from..<range.to)
+                )
+            )
+        }
         api.get("/keys") { request, _ in
             let key = try await self.authenticate(request)
             return try Self.json(["keys": try await self.store.licenseKeys(accountID: key.accountID)])
@@ -300,6 +310,37 @@ extension Collector {
             transactionApdexT: outcome.transactionApdexT
         )
         return try Self.json(reply, status: outcome.duplicate ? .ok : .accepted, encoder: WireCoding.makeEncoder())
+    }
+
+    func ingestProcess(_ request: Request, context: Context) async throws -> Response {
+        let key = try await authenticator.authenticate(
+            request.headers[HTTPField.Name("X-APM-License-Key")!] ?? Self.bearer(request)
+        )
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: configuration.limits.maxBodyBytes)
+        } catch {
+            throw APIError(
+                .contentTooLarge,
+                code: "too_large",
+                message: "the body exceeds the limit of \(configuration.limits.maxBodyBytes) bytes"
+            )
+        }
+        var data = Data(buffer.readableBytesView)
+        if request.headers[.contentEncoding]?.lowercased() == "gzip" || Gzip.isGzip(data) {
+            data = try Self.inflate(data, limit: configuration.limits.maxDecompressedBytes)
+        }
+        let report: ProcessReport
+        do {
+            report = try WireCoding.makeDecoder().decode(ProcessReport.self, from: data)
+            try report.validate(now: now())
+        } catch let error as DecodingError {
+            throw APIError.from(WireFormatError(decodingError: error))
+        } catch let error as WireFormatError {
+            throw APIError.from(error)
+        }
+        let appID = try await store.recordProcess(accountID: key.accountID, report: report, receivedAt: now())
+        return try Self.json(["app_id": appID], status: .accepted)
     }
 
     private static func inflate(_ data: Data, limit: Int) throws -> Data {

@@ -97,7 +97,9 @@ public struct CollectorQueries: Sendable {
         let points = stride(from: range.from, to: range.to, by: Int(range.bucketSeconds)).map { start in
             APIFigures(merging: byBucket[start] ?? [], start: start, seconds: range.bucketSeconds, t: t)
         }
-        let deployments = try await store.deployments(appID: app.id, range: range.from..<range.to).map(APIDeployment.init)
+        let deployments = try await store.deployments(appID: app.id, range: range.from..<range.to).map(
+            APIDeployment.init
+        )
         let series = APISeries(
             from: range.from,
             to: range.to,

@@ -45,8 +45,30 @@ public struct INIDocument: Sendable, Hashable {
     ///   - path: The file's path, used in error messages.
     /// - Throws: ``ConfigurationError`` naming the line for a malformed line.
     public init(parsing text: String, path: String = "<string>") throws {
+        let (document, problems) = Self.parseAll(text, path: path)
+        if let first = problems.first { throw first }
+        self = document
+    }
+
+    /// Parses INI text, skipping malformed lines and reporting every one of them.
+    ///
+    /// - Parameters:
+    ///   - text: The file's contents.
+    ///   - path: The file's path, used in error messages.
+    /// - Returns: The well-formed part of the document, and one error per malformed line.
+    public static func parseAll(_ text: String, path: String = "<string>") -> (INIDocument, [ConfigurationError]) {
+        var document = INIDocument(path: path)
+        var problems: [ConfigurationError] = []
+        document.parse(text, problems: &problems)
+        return (document, problems)
+    }
+
+    private init(path: String) {
         self.path = path
         self.sections = []
+    }
+
+    private mutating func parse(_ text: String, problems: inout [ConfigurationError]) {
         var lineNumber = 0
         for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
             lineNumber += 1
@@ -54,46 +76,53 @@ public struct INIDocument: Sendable, Hashable {
             if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
             if line.hasPrefix("[") {
                 guard line.hasSuffix("]"), line.count > 2 else {
-                    throw ConfigurationError(
-                        .syntax,
-                        file: path,
-                        line: lineNumber,
-                        message: "a section header must look like [agent] or [agent:production], got \(line)"
+                    problems.append(
+                        ConfigurationError(
+                            .syntax,
+                            file: path,
+                            line: lineNumber,
+                            message: "a section header must look like [agent] or [agent:production], got \(line)"
+                        )
                     )
+                    continue
                 }
                 let name = line.dropFirst().dropLast().trimmingWhitespace()
                 sections.append(Section(name: String(name), line: lineNumber, entries: []))
                 continue
             }
             guard let equals = line.firstIndex(of: "=") else {
-                throw ConfigurationError(
-                    .syntax,
-                    file: path,
-                    line: lineNumber,
-                    message: "expected `key = value` or a [section] header, got \(line)"
+                problems.append(
+                    ConfigurationError(
+                        .syntax,
+                        file: path,
+                        line: lineNumber,
+                        message: "expected `key = value` or a [section] header, got \(line)"
+                    )
                 )
+                continue
             }
             let key = line[..<equals].trimmingWhitespace()
             var value = line[line.index(after: equals)...].trimmingWhitespace()
             guard !key.isEmpty else {
-                throw ConfigurationError(
-                    .syntax,
-                    file: path,
-                    line: lineNumber,
-                    message: "a line has a value but no key"
+                problems.append(
+                    ConfigurationError(.syntax, file: path, line: lineNumber, message: "a line has a value but no key")
                 )
+                continue
             }
             if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") {
                 value = value.dropFirst().dropLast()
             }
             guard !sections.isEmpty else {
-                throw ConfigurationError(
-                    .syntax,
-                    file: path,
-                    line: lineNumber,
-                    key: String(key),
-                    message: "`\(key)` comes before any section; put it under [agent]"
+                problems.append(
+                    ConfigurationError(
+                        .syntax,
+                        file: path,
+                        line: lineNumber,
+                        key: String(key),
+                        message: "`\(key)` comes before any section; put it under [agent]"
+                    )
                 )
+                continue
             }
             sections[sections.count - 1].entries.append(Entry(key: String(key), value: String(value), line: lineNumber))
         }

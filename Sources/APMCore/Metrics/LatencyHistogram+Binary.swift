@@ -70,7 +70,9 @@ extension LatencyHistogram {
         guard !data.isEmpty else { return }
         try data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
             var index = 0
-            func fail() -> WireFormatError { WireFormatError(.malformed, field: "histogram", message: "corrupt stored histogram") }
+            func fail() -> WireFormatError {
+                WireFormatError(.malformed, field: "histogram", message: "corrupt stored histogram")
+            }
             func next() throws -> UInt64 {
                 var result: UInt64 = 0
                 var shift: UInt64 = 0
@@ -87,7 +89,9 @@ extension LatencyHistogram {
             index = 1
             let first = try next()
             let length = try next()
-            guard first < UInt64(Self.maximumBucketCount), first + length <= UInt64(Self.maximumBucketCount) else { throw fail() }
+            guard first < UInt64(Self.maximumBucketCount), first + length <= UInt64(Self.maximumBucketCount) else {
+                throw fail()
+            }
             guard length > 0 else { return }
             let start = Int(first)
             let end = start + Int(length)

@@ -10,7 +10,9 @@ public enum TransactionNameNormalizer {
     /// - Returns: The name with identifiers replaced, e.g. `GET /users/{id}/orders/{hex}`.
     public static func normalize(_ name: String) -> String {
         var text = Substring(name)
-        if let cut = text.utf8.firstIndex(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) { text = text[..<cut] }
+        if let cut = text.utf8.firstIndex(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) {
+            text = text[..<cut]
+        }
         // Most names (route templates) have no digits: return them as they are, without a copy.
         guard text.utf8.contains(where: { $0 >= 48 && $0 <= 57 }) else {
             return text.endIndex == name.endIndex ? name : String(text)

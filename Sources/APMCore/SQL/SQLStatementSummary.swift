@@ -40,15 +40,22 @@ public enum SQLStatementSummary {
         var takeNext = false
         scanWords(statement) { word in
             if takeNext {
-                if matches(word, "ONLY") || matches(word, "IF") || matches(word, "NOT") || matches(word, "EXISTS") { return true }
-                let cleaned = string(word) { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "`") || $0 == UInt8(ascii: "[") || $0 == UInt8(ascii: "]") ? nil : $0 }
+                if matches(word, "ONLY") || matches(word, "IF") || matches(word, "NOT") || matches(word, "EXISTS") {
+                    return true
+                }
+                let cleaned = string(word) {
+                    $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "`") || $0 == UInt8(ascii: "[")
+                        || $0 == UInt8(ascii: "]") ? nil : $0
+                }
                 if !cleaned.isEmpty {
                     result = cleaned
                     return false
                 }
                 takeNext = false
             }
-            takeNext = matches(word, "FROM") || matches(word, "INTO") || matches(word, "UPDATE") || matches(word, "TABLE") || matches(word, "JOIN")
+            takeNext =
+                matches(word, "FROM") || matches(word, "INTO") || matches(word, "UPDATE") || matches(word, "TABLE")
+                || matches(word, "JOIN")
             return true
         }
         return result

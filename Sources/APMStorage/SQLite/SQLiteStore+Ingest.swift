@@ -155,7 +155,7 @@ extension SQLiteStore {
         }
     }
 
-    private func findOrCreateApp(
+    func findOrCreateApp(
         _ db: Database,
         accountID: Int64,
         agent: AgentIdentity,

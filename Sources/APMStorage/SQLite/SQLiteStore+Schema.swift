@@ -173,6 +173,38 @@ extension SQLiteStore {
                 )
             }
         }
+        migrator.registerMigration("v2: process metrics and events from apm run-program") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE process_minutes (
+                        app_id INTEGER NOT NULL,
+                        bucket INTEGER NOT NULL,
+                        host TEXT NOT NULL,
+                        pid INTEGER NOT NULL,
+                        samples INTEGER NOT NULL,
+                        cpu_sum REAL NOT NULL,
+                        cpu_max REAL NOT NULL,
+                        rss_sum REAL NOT NULL,
+                        rss_max INTEGER NOT NULL,
+                        threads_max INTEGER NOT NULL,
+                        files_max INTEGER NOT NULL,
+                        PRIMARY KEY (app_id, bucket, host, pid)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE process_events (
+                        id INTEGER PRIMARY KEY,
+                        app_id INTEGER NOT NULL,
+                        at REAL NOT NULL,
+                        host TEXT NOT NULL,
+                        pid INTEGER NOT NULL,
+                        kind TEXT NOT NULL,
+                        exit_code INTEGER,
+                        signal INTEGER,
+                        detail TEXT NOT NULL
+                    );
+                    CREATE INDEX process_events_app_at ON process_events (app_id, at);
+                    """
+            )
+        }
         return migrator
     }
 }

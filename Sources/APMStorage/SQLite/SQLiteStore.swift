@@ -334,7 +334,9 @@ public final class SQLiteStore: APMStore {
     {
         try await writer.write { db in
             var minutes = 0
-            for table in ["txn_minutes", "app_minutes", "seg_minutes", "error_minutes", "drop_minutes"] {
+            for table in [
+                "txn_minutes", "app_minutes", "seg_minutes", "error_minutes", "drop_minutes", "process_minutes",
+            ] {
                 try db.execute(sql: "DELETE FROM \(table) WHERE bucket < ?", arguments: [minuteCutoff])
                 minutes += db.changesCount
             }
@@ -349,6 +351,8 @@ public final class SQLiteStore: APMStore {
             try db.execute(sql: "DELETE FROM error_groups WHERE last_seen < ?", arguments: [cutoff])
             other += db.changesCount
             try db.execute(sql: "DELETE FROM deployments WHERE at < ?", arguments: [cutoff])
+            other += db.changesCount
+            try db.execute(sql: "DELETE FROM process_events WHERE at < ?", arguments: [cutoff])
             other += db.changesCount
             try db.execute(sql: "DELETE FROM batches WHERE received_at < ?", arguments: [batchIDCutoff])
             other += db.changesCount

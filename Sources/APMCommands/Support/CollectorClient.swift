@@ -1,0 +1,93 @@
+import APMAgent
+import APMCore
+import Foundation
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Talks to the collector's JSON API for the CLI verbs.
+struct CollectorClient {
+    let baseURL: String
+    let licenseKey: String
+    let session: URLSession
+
+    init(baseURL: String, licenseKey: String) {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.licenseKey = licenseKey
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = 10
+        self.session = URLSession(configuration: configuration)
+    }
+
+    struct APIErrorBody: Decodable {
+        struct Detail: Decodable {
+            var code: String
+            var field: String
+            var message: String
+        }
+        var error: Detail
+    }
+
+    /// Sends a request and returns the body of a 2xx answer.
+    func send(_ method: String, _ path: String, body: Data? = nil) async throws -> Data {
+        guard let url = URL(string: baseURL + path) else {
+            throw CommandFailure(message: "invalid collector URL \(baseURL)", exitCode: APMExit.configuration)
+        }
+        var request = URLRequest(url: url)
+        request.httpMethod = method
+        request.setValue("Bearer \(licenseKey)", forHTTPHeaderField: "Authorization")
+        if let body {
+            request.httpBody = body
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        let data: Data
+        let response: URLResponse
+        do {
+            (data, response) = try await session.data(for: request)
+        } catch {
+            throw CommandFailure(
+                message:
+                    "cannot reach the collector at \(baseURL) (\(error.localizedDescription)); is `apm collector` running, and is collector_url right?",
+                exitCode: APMExit.collectorUnreachable
+            )
+        }
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        guard (200..<300).contains(status) else {
+            let detail =
+                (try? JSONDecoder().decode(APIErrorBody.self, from: data)).map { $0.error.message }
+                ?? String(decoding: data.prefix(300), as: UTF8.self)
+            if status == 401 || status == 403 {
+                throw CommandFailure(
+                    message: "the collector rejected the license key: \(detail)",
+                    exitCode: APMExit.keyRejected
+                )
+            }
+            throw CommandFailure(message: "the collector answered HTTP \(status): \(detail)", exitCode: APMExit.failure)
+        }
+        return data
+    }
+
+    func get<T: Decodable>(_ type: T.Type, _ path: String) async throws -> T {
+        let data = try await send("GET", path)
+        do {
+            return try JSONDecoder().decode(T.self, from: data)
+        } catch {
+            throw CommandFailure(
+                message: "unexpected answer from the collector for \(path): \(error)",
+                exitCode: APMExit.failure
+            )
+        }
+    }
+
+    /// Whether the collector answers `/healthz`.
+    func isReachable() async -> Bool {
+        guard let url = URL(string: baseURL + "/healthz") else { return false }
+        return (try? await session.data(from: url)).map { ($0.1 as? HTTPURLResponse)?.statusCode == 200 } ?? false
+    }
+
+    static func encodePath(_ value: String) -> String {
+        value.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~")))
+            ?? value
+    }
+}

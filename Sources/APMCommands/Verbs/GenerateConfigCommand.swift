@@ -1,0 +1,52 @@
+import APMAgent
+import APMCore
+import ArgumentParser
+import Foundation
+
+/// `apm generate-config KEY [FILE]`: writes the fully commented agent config with the key filled in.
+struct GenerateConfigCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate-config",
+        abstract: "Write a fully commented agent config file with your license key.",
+        discussion: """
+            Every key is documented in the file with its default. The file is not overwritten unless --force is given.
+
+            Examples:
+              apm generate-config apm_0123456789abcdef0123456789abcdef01234567
+              apm generate-config $APM_LICENSE_KEY /etc/myapp/agent.ini --force
+
+            Exit codes: 0 written; 1 the file exists (use --force) or cannot be written; 2 the key is malformed.
+            """
+    )
+
+    @Argument(help: "The license key printed by `apm collector` or `apm keys create`.")
+    var licenseKey: String
+
+    @Argument(help: "Where to write the file.")
+    var file: String = "agent.ini"
+
+    @Flag(help: "Overwrite the file if it exists.")
+    var force = false
+
+    func run() async throws {
+        guard LicenseKeyFormat.isWellFormed(licenseKey) else {
+            printError("apm generate-config: the license key \(LicenseKeyFormat.requirement)")
+            throw APMExit.configuration
+        }
+        if FileManager.default.fileExists(atPath: file) && !force {
+            printError("apm generate-config: \(file) exists; pass --force to overwrite it")
+            throw APMExit.failure
+        }
+        do {
+            try AgentConfigurationTemplate.text(licenseKey: licenseKey).write(
+                toFile: file,
+                atomically: true,
+                encoding: .utf8
+            )
+        } catch {
+            printError("apm generate-config: cannot write \(file): \(error.localizedDescription)")
+            throw APMExit.failure
+        }
+        print("Wrote \(file). Run your app with: apm run-program --config \(file) -- ./YourApp")
+    }
+}

@@ -1,0 +1,101 @@
+import APMAgent
+import APMCore
+import ArgumentParser
+import Foundation
+
+/// `apm validate-config [FILE]`: lists every problem of an agent config, then checks the collector.
+struct ValidateConfigCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate-config",
+        abstract: "Check an agent config file, then whether the collector is reachable and accepts the key.",
+        discussion: """
+            Lists every problem as file:line with the fix, and the environment variables that override the file.
+            Unless --offline, it then asks the collector whether it is reachable and accepts the key, and prints
+            the app's Apdex T.
+
+            Examples:
+              apm validate-config
+              apm validate-config /etc/myapp/agent.ini --environment staging
+              apm validate-config agent.ini --offline
+
+            Exit codes: 0 all is well; 2 the file has problems; 3 the collector cannot be reached;
+            4 the collector rejects the key.
+            """
+    )
+
+    @Argument(help: "The agent config file.")
+    var file: String = "agent.ini"
+
+    @Option(help: "Check the [agent:<environment>] section of this environment.")
+    var environment: String?
+
+    @Flag(help: "Only check the file; do not contact the collector.")
+    var offline = false
+
+    func run() async throws {
+        var environmentVariables = ProcessInfo.processInfo.environment
+        environmentVariables["APM_CONFIG_FILE"] = file
+        if let environment { environmentVariables["APM_ENVIRONMENT"] = environment }
+        let check: AgentConfiguration.Check
+        do {
+            check = try AgentConfiguration.check(environment: environmentVariables)
+        } catch {
+            printError("\(error)")
+            throw APMExit.configuration
+        }
+        for warning in check.warnings { print("warning: \(warning)") }
+        for problem in check.problems.sorted(by: { ($0.file, $0.line) < ($1.file, $1.line) }) {
+            print("error: \(problem)")
+        }
+        let overridden = AgentConfiguration.environmentVariables.filter { environmentVariables[$0.variable] != nil }
+        for (variable, key) in overridden { print("note: \(variable) overrides \(key) from the file") }
+        guard check.problems.isEmpty else {
+            print("\(file): \(check.problems.count) problem(s); the agent would stay off")
+            throw APMExit.configuration
+        }
+        let configuration = check.configuration
+        if !configuration.isActive {
+            print(
+                "\(file): valid, but the agent is off (\(configuration.enabled ? "no license_key" : "enabled = false"))"
+            )
+        } else {
+            print("\(file): valid; app \"\(configuration.appName)\" reports to \(configuration.collectorURL)")
+        }
+        guard !offline else { return }
+        guard !configuration.licenseKey.isEmpty else {
+            print("collector: not checked (no license key)")
+            return
+        }
+        let client = CollectorClient(baseURL: configuration.collectorURL, licenseKey: configuration.licenseKey)
+        guard await client.isReachable() else {
+            print("collector: cannot reach \(configuration.collectorURL); is `apm collector` running?")
+            throw APMExit.collectorUnreachable
+        }
+        print("collector: reachable at \(configuration.collectorURL)")
+        do {
+            let apps = try await client.get([String: [APIAppSummaryLite]].self, "/api/v1/apps")["apps"] ?? []
+            print("collector: license key accepted")
+            if let app = apps.first(where: { $0.name == configuration.appName }) {
+                print("app \"\(app.name)\": Apdex T = \(app.summary.apdex.t) s (set at the collector)")
+            } else {
+                print(
+                    "app \"\(configuration.appName)\": not seen yet; it appears on its first report with Apdex T = 0.5 s"
+                )
+            }
+        } catch let failure as CommandFailure {
+            print("collector: \(failure.message)")
+            throw failure.exitCode
+        }
+    }
+}
+
+/// The part of an app summary the CLI needs.
+struct APIAppSummaryLite: Decodable {
+    struct Summary: Decodable {
+        struct Apdex: Decodable { var t: Double }
+        var apdex: Apdex
+    }
+    var id: Int64
+    var name: String
+    var summary: Summary
+}
