@@ -1,0 +1,130 @@
+import APMAgent
+import APMCollector
+import APMCore
+import APMStorage
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import Testing
+
+/// Runs the built `apm` binary.
+enum CLI {
+    static var binary: String {
+        var candidates: [URL] = []
+        if let first = CommandLine.arguments.first {
+            candidates.append(URL(fileURLWithPath: first).deletingLastPathComponent())
+        }
+        candidates.append(Bundle.main.bundleURL.deletingLastPathComponent())
+        candidates.append(Bundle.main.bundleURL)
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        candidates.append(root.appendingPathComponent(".build/debug"))
+        return candidates.map { $0.appendingPathComponent("apm").path }.first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        } ?? "apm"
+    }
+
+    struct Result: Sendable {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Runs `apm` on a thread of its own, so that waiting for it never blocks the tasks of an in-process collector.
+    static func run(
+        _ arguments: [String],
+        in directory: String,
+        environment: [String: String] = [:],
+        onStart: (@Sendable (Process) -> Void)? = nil
+    ) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(
+                    with: Swift.Result<CLI.Result, any Error> {
+                        try runBlocking(arguments, in: directory, environment: environment, onStart: onStart)
+                    }
+                )
+            }
+        }
+    }
+
+    /// Runs `apm` with arguments in a directory and waits for it.
+    static func runBlocking(
+        _ arguments: [String],
+        in directory: String,
+        environment: [String: String] = [:],
+        onStart: (@Sendable (Process) -> Void)? = nil
+    ) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        var base = ProcessInfo.processInfo.environment.filter {
+            !$0.key.hasPrefix("APM_") && !$0.key.hasPrefix("OTEL_")
+        }
+        base["NO_COLOR"] = "1"
+        process.environment = base.merging(environment) { $1 }
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        onStart?(process)
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(
+            status: process.terminationStatus,
+            stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self)
+        )
+    }
+
+    static func temporaryDirectory() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("apm-cli-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// Runs a collector (in-memory SQLite) on a free loopback port while the body runs.
+    static func withCollector<T: Sendable>(
+        _ body: @Sendable (Collector, Int, String) async throws -> T
+    ) async throws -> T {
+        var logger = Logger(label: "cli-test")
+        logger.logLevel = .critical
+        var configuration = CollectorConfiguration()
+        configuration.server.port = 0
+        let collector = try Collector(configuration: configuration, logger: logger, store: try SQLiteStore())
+        let key = try #require(try await collector.bootstrapIfNeeded()).licenseKey
+        let group = ServiceGroup(services: [collector.application], gracefulShutdownSignals: [], logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var port: Int?
+            for _ in 0..<500 {
+                port = collector.boundPort
+                if port != nil { break }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            let result = try await body(collector, try #require(port), key)
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            return result
+        }
+    }
+
+    /// Writes an agent.ini for a collector.
+    static func writeConfig(in directory: String, key: String, port: Int, app: String = "cli-app") throws -> String {
+        let path = (directory as NSString).appendingPathComponent("agent.ini")
+        let text = AgentConfigurationTemplate.text(licenseKey: key)
+            .replacingOccurrences(
+                of: "collector_url = http://127.0.0.1:7070",
+                with: "collector_url = http://127.0.0.1:\(port)"
+            )
+            .replacingOccurrences(of: "\napp_name = My Application\n", with: "\napp_name = \(app)\n")
+            .replacingOccurrences(of: "\napp_name = My Application (staging)\n", with: "\napp_name = \(app)\n")
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+}

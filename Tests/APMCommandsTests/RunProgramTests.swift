@@ -1,0 +1,93 @@
+import APMAgent
+import APMCollector
+import APMCore
+import APMStorage
+import Foundation
+import Testing
+
+@Suite struct RunProgramTests {
+    @Test func theChildSeesTheVariablesAndItsExitStatusPassesThrough() async throws {
+        try await CLI.withCollector { collector, port, key in
+            let directory = try CLI.temporaryDirectory()
+            _ = try CLI.writeConfig(in: directory, key: key, port: port)
+            let script =
+                #"echo "CONFIG=$APM_CONFIG_FILE APP=$APM_APP_NAME URL=$APM_COLLECTOR_URL OTEL=$OTEL_SERVICE_NAME EP=$OTEL_EXPORTER_OTLP_ENDPOINT HDR=$OTEL_EXPORTER_OTLP_HEADERS RES=$OTEL_RESOURCE_ATTRIBUTES"; sleep 0.5; exit 7"#
+            let result = try await CLI.run(
+                [
+                    "run-program", "--config", "agent.ini", "--environment", "staging", "--sample-interval", "0.1",
+                    "--", "sh", "-c", script,
+                ],
+                in: directory,
+                environment: ["OTEL_RESOURCE_ATTRIBUTES": "team=mine"]
+            )
+            #expect(result.status == 7)
+            #expect(result.stdout.contains("CONFIG=\(directory)/agent.ini"))
+            #expect(result.stdout.contains("APP=cli-app"))
+            #expect(result.stdout.contains("URL=http://127.0.0.1:\(port)"))
+            #expect(result.stdout.contains("OTEL=cli-app"))
+            #expect(result.stdout.contains("EP=http://127.0.0.1:\(port)"))
+            #expect(result.stdout.contains("HDR=x-apm-license-key=\(key)"))
+            // Already set: never overridden.
+            #expect(result.stdout.contains("RES=team=mine"))
+
+            // Process metrics and the start and exit events reached the collector.
+            let account = try #require(try await collector.store.accounts().first)
+            let app = try #require(try await collector.store.apps(accountID: account.id).first { $0.name == "cli-app" })
+            let now = Int64(Date().timeIntervalSince1970)
+            let events = try await collector.store.processEvents(appID: app.id, range: (now - 600)..<(now + 60))
+            #expect(events.map(\.kind) == ["start", "exit"])
+            #expect(events.last?.exitCode == 7)
+            let samples = try await collector.store.processSlices(appID: app.id, range: (now - 600)..<(now + 60))
+            #expect(!samples.isEmpty)
+            #expect(samples.allSatisfy { $0.residentBytesMax > 0 && $0.threadsMax >= 1 })
+        }
+    }
+
+    @Test func aSignalDeathIsReportedAs128PlusTheSignalAndAsACrash() async throws {
+        try await CLI.withCollector { collector, port, key in
+            let directory = try CLI.temporaryDirectory()
+            _ = try CLI.writeConfig(in: directory, key: key, port: port)
+            let result = try await CLI.run(["run-program", "--", "sh", "-c", "kill -9 $$"], in: directory)
+            #expect(result.status == 137)
+            let account = try #require(try await collector.store.accounts().first)
+            let app = try #require(try await collector.store.apps(accountID: account.id).first)
+            let now = Int64(Date().timeIntervalSince1970)
+            let events = try await collector.store.processEvents(appID: app.id, range: (now - 600)..<(now + 60))
+            #expect(events.last?.kind == "crash")
+            #expect(events.last?.signal == 9)
+        }
+    }
+
+    @Test func sigtermReachesTheChild() async throws {
+        let directory = try CLI.temporaryDirectory()
+        let script = "trap 'echo got-term; exit 42' TERM; echo ready; while true; do sleep 0.05; done"
+        let result = try await CLI.run(["run-program", "--", "sh", "-c", script], in: directory) { process in
+            Thread.sleep(forTimeInterval: 1.0)
+            kill(process.processIdentifier, SIGTERM)
+        }
+        #expect(result.status == 42)
+        #expect(result.stdout.contains("got-term"))
+    }
+
+    @Test func programNotFoundIs127AndABrokenConfigIs2() async throws {
+        let directory = try CLI.temporaryDirectory()
+        let missing = try await CLI.run(["run-program", "--", "no-such-program-anywhere"], in: directory)
+        #expect(missing.status == 127)
+        #expect(missing.stderr.contains("program not found"))
+
+        try "[agent]\napdex_t = never\n".write(
+            toFile: (directory as NSString).appendingPathComponent("agent.ini"),
+            atomically: true,
+            encoding: .utf8
+        )
+        let broken = try await CLI.run(["run-program", "--", "sh", "-c", "exit 0"], in: directory)
+        #expect(broken.status == 2)
+        #expect(broken.stderr.contains("agent.ini:2: apdex_t"))
+        let ignored = try await CLI.run(
+            ["run-program", "--ignore-config-errors", "--", "sh", "-c", "echo enabled=$APM_ENABLED"],
+            in: directory
+        )
+        #expect(ignored.status == 0)
+        #expect(ignored.stdout.contains("enabled=false"))
+    }
+}
