@@ -72,16 +72,40 @@ public final class Collector: Sendable {
         public var account: Account
         /// The license key (shown once; only its hash is stored).
         public var licenseKey: String
+        /// The dashboard administrator's login name.
+        public var adminUser: String
+        /// The administrator's random password (shown once; only its scrypt hash is stored).
+        public var adminPassword: String
     }
 
-    /// On the first start (no account yet), creates an account and a license key.
+    /// On the first start (no account yet), creates an account, a license key and a dashboard administrator
+    /// with a random password. There is no default password.
     ///
     /// - Returns: The new credentials, or `nil` when the collector was set up before.
     public func bootstrapIfNeeded() async throws -> FirstStartCredentials? {
         guard try await store.accounts().isEmpty else { return nil }
         let account = try await store.createAccount(name: "default")
         let key = try await createLicenseKey(accountID: account.id, name: "default")
-        return FirstStartCredentials(account: account, licenseKey: key.key)
+        let password = PasswordHasher.makePassword()
+        _ = try await store.createUser(
+            accountID: account.id,
+            name: "admin",
+            passwordHash: try PasswordHasher.hash(password)
+        )
+        return FirstStartCredentials(account: account, licenseKey: key.key, adminUser: "admin", adminPassword: password)
+    }
+
+    /// Gives a user a new random password.
+    ///
+    /// - Parameters:
+    ///   - name: The login name.
+    ///   - accountID: The caller's account; a user of another account is not found.
+    /// - Returns: The new password (shown once), or `nil` when there is no such user.
+    public func resetPassword(user name: String, accountID: Int64) async throws -> String? {
+        guard let user = try await store.user(named: name), user.accountID == accountID else { return nil }
+        let password = PasswordHasher.makePassword()
+        try await store.setPassword(userID: user.id, passwordHash: try PasswordHasher.hash(password))
+        return password
     }
 
     /// Creates a license key for an account.

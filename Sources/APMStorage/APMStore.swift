@@ -281,6 +281,36 @@ public protocol APMStore: Sendable {
     /// - Returns: Events by time.
     func processEvents(appID: Int64, range: Range<Int64>) async throws -> [StoredProcessEvent]
 
+    // MARK: Users
+
+    /// Creates a dashboard user.
+    ///
+    /// - Parameters:
+    ///   - accountID: The account.
+    ///   - name: A unique login name.
+    ///   - passwordHash: The password's hash.
+    /// - Returns: The user.
+    func createUser(accountID: Int64, name: String, passwordHash: String) async throws -> StoredUser
+
+    /// A user by login name.
+    ///
+    /// - Parameter name: The login name.
+    /// - Returns: The user or `nil`.
+    func user(named name: String) async throws -> StoredUser?
+
+    /// An account's users.
+    ///
+    /// - Parameter accountID: The account.
+    /// - Returns: Users by name.
+    func users(accountID: Int64) async throws -> [StoredUser]
+
+    /// Replaces a user's password hash.
+    ///
+    /// - Parameters:
+    ///   - userID: The user.
+    ///   - passwordHash: The new hash.
+    func setPassword(userID: Int64, passwordHash: String) async throws
+
     // MARK: Maintenance
 
     /// Deletes minute rows older than `minuteCutoff` (hours keep their totals) and everything else older than

@@ -679,3 +679,53 @@ public struct StoredProcessEvent: Sendable, Hashable, Codable {
         case signal, detail
     }
 }
+
+/// A dashboard user. The password is stored only as a salted scrypt hash.
+public struct StoredUser: Sendable, Hashable, Codable {
+    /// The id.
+    public var id: Int64
+    /// The account.
+    public var accountID: Int64
+    /// The login name.
+    public var name: String
+    /// The password hash (`scrypt$N$r$p$salt$hash`).
+    public var passwordHash: String
+    /// Creation time (Unix seconds).
+    public var createdAt: Double
+    /// Last password change (Unix seconds).
+    public var passwordChangedAt: Double
+
+    /// Creates a user value.
+    ///
+    /// - Parameters:
+    ///   - id: Id.
+    ///   - accountID: Account.
+    ///   - name: Name.
+    ///   - passwordHash: Hash.
+    ///   - createdAt: Creation time.
+    ///   - passwordChangedAt: Last password change.
+    public init(
+        id: Int64,
+        accountID: Int64,
+        name: String,
+        passwordHash: String,
+        createdAt: Double,
+        passwordChangedAt: Double
+    ) {
+        self.id = id
+        self.accountID = accountID
+        self.name = name
+        self.passwordHash = passwordHash
+        self.createdAt = createdAt
+        self.passwordChangedAt = passwordChangedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case accountID = "account_id"
+        case name
+        case passwordHash = "password_hash"
+        case createdAt = "created_at"
+        case passwordChangedAt = "password_changed_at"
+    }
+}

@@ -201,3 +201,35 @@ import Testing
         }
     }
 }
+
+@Suite struct UsersVerbTests {
+    @Test func theFirstAdminHasARandomHashedPasswordThatCanBeReset() async throws {
+        try await CLI.withCollector { collector, port, key in
+            let directory = try CLI.temporaryDirectory()
+            let environment = ["APM_COLLECTOR_URL": "http://127.0.0.1:\(port)", "APM_LICENSE_KEY": key]
+            let admin = try #require(try await collector.store.user(named: "admin"))
+            #expect(admin.passwordHash.hasPrefix("scrypt$32768$8$1$"))
+            let list = try await CLI.run(["users", "list"], in: directory, environment: environment)
+            #expect(list.stdout.contains("admin"))
+            let reset = try await CLI.run(
+                ["users", "reset-password", "admin"],
+                in: directory,
+                environment: environment
+            )
+            #expect(reset.status == 0)
+            let password = try #require(
+                reset.stdout.split(separator: " ").last.map {
+                    String($0).trimmingCharacters(in: .whitespacesAndNewlines)
+                }
+            )
+            #expect(password.count == 20)
+            let updated = try #require(try await collector.store.user(named: "admin"))
+            #expect(PasswordHasher.verify(password, against: updated.passwordHash))
+            #expect(!PasswordHasher.verify("admin", against: updated.passwordHash))
+            #expect(
+                try await CLI.run(["users", "reset-password", "nobody"], in: directory, environment: environment).status
+                    == 1
+            )
+        }
+    }
+}

@@ -195,6 +195,23 @@ extension Collector {
                 )
             )
         }
+        api.get("/users") { request, _ in
+            let key = try await self.authenticate(request)
+            let users = try await self.store.users(accountID: key.accountID).map {
+                ["name": $0.name, "created_at": "\($0.createdAt)", "password_changed_at": "\($0.passwordChangedAt)"]
+            }
+            return try Self.json(["users": users])
+        }
+        api.post("/users/:name/reset-password") { request, context in
+            let key = try await self.authenticate(request)
+            guard let name = context.parameters.get("name"), !name.isEmpty, name.count <= 100 else {
+                throw APIError.badRequest("name", "must be a user name")
+            }
+            guard let password = try await self.resetPassword(user: name, accountID: key.accountID) else {
+                throw APIError(.notFound, code: "not_found", message: "no user \(name) in this account")
+            }
+            return try Self.json(["user": name, "password": password])
+        }
         api.get("/keys") { request, _ in
             let key = try await self.authenticate(request)
             return try Self.json(["keys": try await self.store.licenseKeys(accountID: key.accountID)])

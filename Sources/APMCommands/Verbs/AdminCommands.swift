@@ -203,3 +203,57 @@ enum AnyCodable: Encodable {
         }
     }
 }
+
+/// `apm users list|reset-password`.
+struct UsersCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "users",
+        abstract: "Dashboard users: list them, or give one a new random password.",
+        discussion: "Exit codes: 0 done; 1 no such user; 2 bad options; 3 collector unreachable; 4 key rejected.",
+        subcommands: [List.self, ResetPassword.self]
+    )
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List dashboard users.",
+            discussion: "Example: apm users list"
+        )
+        @OptionGroup var connection: ConnectionOptions
+
+        func run() async throws {
+            try await runVerb {
+                let users =
+                    try await connection.client().get([String: [[String: String]]].self, "/api/v1/users")["users"] ?? []
+                var table = TextTable(["user", "created", "password changed"])
+                for user in users {
+                    table.add([
+                        user["name"] ?? "", ReportCommand.time(Double(user["created_at"] ?? "") ?? 0),
+                        ReportCommand.time(Double(user["password_changed_at"] ?? "") ?? 0),
+                    ])
+                }
+                print(table.render())
+            }
+        }
+    }
+
+    struct ResetPassword: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "reset-password",
+            abstract: "Give a dashboard user a new random password (shown once).",
+            discussion: "Example: apm users reset-password admin"
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "The user's login name.") var name: String
+
+        func run() async throws {
+            try await runVerb {
+                let data = try await connection.client().send(
+                    "POST",
+                    "/api/v1/users/\(CollectorClient.encodePath(name))/reset-password"
+                )
+                let answer = try JSONDecoder().decode([String: String].self, from: data)
+                print("New password for \(name) (shown only once): \(answer["password"] ?? "")")
+            }
+        }
+    }
+}

@@ -68,11 +68,14 @@ struct CollectorCommand: AsyncParsableCommand {
         if let credentials = try await collector.bootstrapIfNeeded() {
             print(
                 """
-                First start: created account "\(credentials.account.name)" and a license key. It is shown only once:
+                First start: created account "\(credentials.account.name)", a license key and a dashboard administrator.
+                They are shown only once (only their hashes are stored):
 
                     license key: \(credentials.licenseKey)
+                    dashboard:   user \(credentials.adminUser), password \(credentials.adminPassword)
 
-                Use it in agent.ini (license_key) or as APM_LICENSE_KEY.
+                Use the key in agent.ini (license_key) or as APM_LICENSE_KEY. Lost them? `apm keys create`,
+                `apm users reset-password admin`.
                 """
             )
         }

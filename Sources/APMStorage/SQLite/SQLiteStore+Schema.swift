@@ -205,6 +205,20 @@ extension SQLiteStore {
                     """
             )
         }
+        migrator.registerMigration("v3: dashboard users") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE users (
+                        id INTEGER PRIMARY KEY,
+                        account_id INTEGER NOT NULL REFERENCES accounts(id),
+                        name TEXT NOT NULL UNIQUE,
+                        password_hash TEXT NOT NULL,
+                        created_at REAL NOT NULL,
+                        password_changed_at REAL NOT NULL
+                    );
+                    """
+            )
+        }
         return migrator
     }
 }

@@ -1,0 +1,77 @@
+import Foundation
+import GRDB
+
+extension SQLiteStore {
+    /// Creates a user.
+    ///
+    /// - Parameters:
+    ///   - accountID: The account.
+    ///   - name: The login name.
+    ///   - passwordHash: The hash.
+    /// - Returns: The user.
+    public func createUser(accountID: Int64, name: String, passwordHash: String) async throws -> StoredUser {
+        let now = Date().timeIntervalSince1970
+        return try await writer.write { db in
+            try db.execute(
+                sql:
+                    "INSERT INTO users (account_id, name, password_hash, created_at, password_changed_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [accountID, name, passwordHash, now, now]
+            )
+            return StoredUser(
+                id: db.lastInsertedRowID,
+                accountID: accountID,
+                name: name,
+                passwordHash: passwordHash,
+                createdAt: now,
+                passwordChangedAt: now
+            )
+        }
+    }
+
+    /// A user by name.
+    ///
+    /// - Parameter name: The login name.
+    /// - Returns: The user or `nil`.
+    public func user(named name: String) async throws -> StoredUser? {
+        try await writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM users WHERE name = ?", arguments: [name]).map(Self.user)
+        }
+    }
+
+    /// An account's users.
+    ///
+    /// - Parameter accountID: The account.
+    /// - Returns: Users.
+    public func users(accountID: Int64) async throws -> [StoredUser] {
+        try await writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM users WHERE account_id = ? ORDER BY name", arguments: [accountID])
+                .map(Self.user)
+        }
+    }
+
+    /// Replaces a password hash.
+    ///
+    /// - Parameters:
+    ///   - userID: The user.
+    ///   - passwordHash: The hash.
+    public func setPassword(userID: Int64, passwordHash: String) async throws {
+        let now = Date().timeIntervalSince1970
+        try await writer.write { db in
+            try db.execute(
+                sql: "UPDATE users SET password_hash = ?, password_changed_at = ? WHERE id = ?",
+                arguments: [passwordHash, now, userID]
+            )
+        }
+    }
+
+    static func user(_ row: Row) -> StoredUser {
+        StoredUser(
+            id: row["id"],
+            accountID: row["account_id"],
+            name: row["name"],
+            passwordHash: row["password_hash"],
+            createdAt: row["created_at"],
+            passwordChangedAt: row["password_changed_at"]
+        )
+    }
+}
