@@ -88,11 +88,27 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The example service the demo and the end-to-end test run (`apm example-service`).
+        .target(
+            name: "APMExample",
+            dependencies: [
+                "APMAgent",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The `apm` command's verbs, as a library so the executable stays thin and tests can call them.
         .target(
             name: "APMCommands",
             dependencies: [
                 "APMCore",
+                "APMExample",
                 "APMAgent",
                 "APMCollector",
                 "APMStorage",

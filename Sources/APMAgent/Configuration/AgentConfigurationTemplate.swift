@@ -1,3 +1,5 @@
+// swift-format-ignore-file
+// (The template below is the exact text of agent.ini.example; formatting must not re-indent it.)
 import Foundation
 
 /// The fully commented agent configuration file that `apm generate-config` writes; `agent.ini.example` at the
@@ -15,106 +17,107 @@ public enum AgentConfigurationTemplate {
     }
 
     static let template = #"""
-        # swift-apm agent configuration.
-        #
-        # The agent reads this file when APM_CONFIG_FILE names it (`apm run-program --config agent.ini -- ./MyApp`
-        # sets that for you). Order of precedence, lowest first:
-        #   built-in defaults < [agent] < [agent:<environment>] < environment variables (APM_*)
-        # Environment variables always win over this file. A broken value is reported in one log line
-        # (file:line: key = "value": what is allowed) and the agent stays off; the app keeps running.
-        # Durations are seconds ("10", "10s" or "250ms").
+# swift-apm agent configuration.
+#
+# The agent reads this file when APM_CONFIG_FILE names it (`apm run-program --config agent.ini -- ./MyApp`
+# sets that for you). Order of precedence, lowest first:
+#   built-in defaults < [agent] < [agent:<environment>] < environment variables (APM_*)
+# Environment variables always win over this file. A broken value is reported in one log line
+# (file:line: key = "value": what is allowed) and the agent stays off; the app keeps running.
+# Durations are seconds ("10", "10s" or "250ms").
 
-        [agent]
+[agent]
 
-        # The license key printed by `apm collector` on first start or by `apm keys create`.
-        # Without it the agent is off and costs nothing.            env: APM_LICENSE_KEY
-        license_key =
+# The license key printed by `apm collector` on first start or by `apm keys create`.
+# Without it the agent is off and costs nothing.            env: APM_LICENSE_KEY
+license_key =
 
-        # The name your app is shown under.                         env: APM_APP_NAME       default: My Application
-        app_name = My Application
+# The name your app is shown under.                         env: APM_APP_NAME       default: My Application
+app_name = My Application
 
-        # Where the collector listens.                              env: APM_COLLECTOR_URL  default: http://127.0.0.1:7070
-        collector_url = http://127.0.0.1:7070
+# Where the collector listens.                              env: APM_COLLECTOR_URL  default: http://127.0.0.1:7070
+collector_url = http://127.0.0.1:7070
 
-        # Switch the agent off without removing the key.            env: APM_ENABLED        default: true
-        enabled = true
+# Switch the agent off without removing the key.            env: APM_ENABLED        default: true
+enabled = true
 
-        # Selects the [agent:<environment>] section below.          env: APM_ENVIRONMENT    default: (none)
-        # environment = production
+# Selects the [agent:<environment>] section below.          env: APM_ENVIRONMENT    default: (none)
+# environment = production
 
-        # The agent's own log lines: trace, debug, info, notice, warning, error, critical.
-        #                                                           env: APM_LOG_LEVEL      default: info
-        log_level = info
+# The agent's own log lines: trace, debug, info, notice, warning, error, critical.
+#                                                           env: APM_LOG_LEVEL      default: info
+log_level = info
 
-        # Where the agent logs: empty = the app's logging system, or stderr, stdout, or a file path.
-        #                                                           env: APM_LOG_FILE       default: (empty)
-        log_file =
+# Where the agent logs: empty = the app's logging system, or stderr, stdout, or a file path.
+#                                                           env: APM_LOG_FILE       default: (empty)
+log_file =
 
-        # Apdex T in seconds: satisfied <= T, tolerating <= 4T, frustrated > 4T or an error. Used until the
-        # collector sends the app's T (set it there with `apm apps set-apdex`).
-        #                                                           env: APM_APDEX_T        default: 0.5
-        apdex_t = 0.5
+# Apdex T in seconds: satisfied <= T, tolerating <= 4T, frustrated > 4T or an error. Used until the
+# collector sends the app's T (set it there with `apm apps set-apdex`).
+#                                                           env: APM_APDEX_T        default: 0.5
+apdex_t = 0.5
 
-        # How often aggregated data is delivered (1 to 600 s).      env: APM_HARVEST_INTERVAL default: 10
-        harvest_interval = 10
+# How often aggregated data is delivered (1 to 600 s).      env: APM_HARVEST_INTERVAL default: 10
+harvest_interval = 10
 
-        # The most memory the agent holds (aggregates and data kept while the collector is unreachable), in MiB.
-        # Past it the oldest data is dropped, counted, and reported.  default: 32
-        max_memory_mb = 32
+# The most memory the agent holds (aggregates and data kept while the collector is unreachable), in MiB.
+# Past it the oldest data is dropped, counted, and reported.  default: 32
+max_memory_mb = 32
 
-        # Distinct transaction names before new names go to "(overflow)".          default: 1000
-        max_transaction_names = 1000
+# Distinct transaction names before new names go to "(overflow)".          default: 1000
+max_transaction_names = 1000
 
-        # Distinct (transaction, segment) names per harvest before new ones go to "(overflow)".  default: 2000
-        max_segment_names = 2000
+# Distinct (transaction, segment) names per harvest before new ones go to "(overflow)".  default: 2000
+max_segment_names = 2000
 
-        # Time limit for one delivery attempt.                                       default: 10
-        request_timeout = 10
+# Time limit for one delivery attempt.                                       default: 10
+request_timeout = 10
 
-        # How long the final flush at shutdown may take.                             default: 3
-        shutdown_timeout = 3
+# How long the final flush at shutdown may take.                             default: 3
+shutdown_timeout = 3
 
-        # Labels sent with every batch, as key:value pairs separated by ';'.         env: APM_LABELS  default: (none)
-        # labels = team:checkout;region:eu
-        labels =
+# Labels sent with every batch, as key:value pairs separated by ';'.         env: APM_LABELS  default: (none)
+# labels = team:checkout;region:eu
+labels =
 
-        # Forces obfuscated SQL (never raw), strips error messages and custom attributes.
-        #                                                           env: APM_HIGH_SECURITY  default: false
-        high_security = false
+# Forces obfuscated SQL (never raw), strips error messages and custom attributes.
+#                                                           env: APM_HIGH_SECURITY  default: false
+high_security = false
 
-        # Attribute names never recorded, separated by spaces or commas; a trailing * matches a prefix.
-        # default: (none)
-        # attributes.exclude = password http.request.header.*
-        attributes.exclude =
+# Attribute names never recorded, separated by spaces or commas; a trailing * matches a prefix.
+# default: (none)
+# attributes.exclude = password http.request.header.*
+attributes.exclude =
 
-        # --- Slow transaction traces ---
-        # Keep the slowest transactions of each harvest with their segment tree.    default: true
-        transaction_tracer.enabled = true
-        # How slow a transaction must be to be traced: seconds, or apdex_f (4 x T).  default: apdex_f
-        transaction_tracer.threshold = apdex_f
-        # SQL in traces: off, obfuscated (literals become ?), raw.                   default: obfuscated
-        transaction_tracer.record_sql = obfuscated
-        # Segments kept per trace (1 to 10000).                                      default: 200
-        transaction_tracer.max_segments = 200
-        # Traces kept per harvest (0 to 1000).                                       default: 20
-        transaction_tracer.max_traces = 20
+# --- Slow transaction traces ---
+# Keep the slowest transactions of each harvest with their segment tree.    default: true
+transaction_tracer.enabled = true
+# How slow a transaction must be to be traced: seconds, or apdex_f (4 x T).  default: apdex_f
+transaction_tracer.threshold = apdex_f
+# SQL in traces: off, obfuscated (literals become ?), raw.                   default: obfuscated
+transaction_tracer.record_sql = obfuscated
+# Segments kept per trace (1 to 10000).                                      default: 200
+transaction_tracer.max_segments = 200
+# Traces kept per harvest (0 to 1000).                                       default: 20
+transaction_tracer.max_traces = 20
 
-        # --- Errors ---
-        # Record errors (type, message, stack) and count failed transactions.        default: true
-        error_collector.enabled = true
-        # Responses with these statuses never count as errors, even when an error was noticed while serving them.
-        # Codes or ranges, e.g. "404 409-410".                                       default: 404
-        error_collector.ignore_status_codes = 404
-        # Error types never recorded, e.g. "CancellationError MyApp.ExpectedError".  default: (none)
-        error_collector.ignore_errors =
-        # Error samples kept per harvest (0 to 1000).                                default: 20
-        error_collector.max_samples = 20
+# --- Errors ---
+# Record errors (type, message, stack) and count failed transactions.        default: true
+error_collector.enabled = true
+# Responses with these statuses never count as errors, even when an error was noticed while serving them.
+# Codes or ranges, e.g. "404 409-410".                                       default: 404
+error_collector.ignore_status_codes = 404
+# Error types never recorded, e.g. "CancellationError MyApp.ExpectedError".  default: (none)
+error_collector.ignore_errors =
+# Error samples kept per harvest (0 to 1000).                                default: 20
+error_collector.max_samples = 20
 
-        # Per-environment overrides: any key above, applied when environment (or APM_ENVIRONMENT) matches.
-        [agent:staging]
-        app_name = My Application (staging)
+# Per-environment overrides: any key above, applied when environment (or APM_ENVIRONMENT) matches.
+[agent:staging]
+app_name = My Application (staging)
 
-        [agent:development]
-        enabled = false
-        """#
+[agent:development]
+enabled = false
+
+"""#
 }

@@ -1,0 +1,250 @@
+import APMAgent
+import APMCollector
+import APMCore
+import APMExample
+import APMStorage
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `apm example-service`: the example app the demo and the end-to-end test run.
+struct ExampleServiceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "example-service",
+        abstract:
+            "Run the example service (instrumented Hummingbird app with SQLite, an external call, a failing route and a background job).",
+        discussion: """
+            Routes: \(ExampleService.routes.map { "\($0.path) (\($0.description))" }.joined(separator: ", ")).
+            Run it with the agent: apm run-program --config agent.ini -- apm example-service
+
+            Exit codes: 0 stopped by SIGTERM/SIGINT; 1 it could not start.
+            """
+    )
+
+    @Option(help: "The service's port.") var port: Int = 8080
+    @Option(help: "The downstream (inventory) service's port.") var downstreamPort: Int = 8081
+    @Option(help: "The SQLite file.") var database: String = "example.sqlite"
+    @Option(help: "Seconds between background jobs.") var jobInterval: Double = 5
+    @Option(help: "Append each request's server-measured duration to this file (JSON lines).") var durationLog: String =
+        ""
+
+    func run() async throws {
+        var configuration = ExampleService.Configuration()
+        configuration.port = port
+        configuration.downstreamPort = downstreamPort
+        configuration.databasePath = database
+        configuration.jobInterval = jobInterval
+        configuration.durationLog = durationLog
+        var logger = Logger(label: "example")
+        logger.logLevel = .warning
+        try await ExampleService(configuration: configuration, logger: logger).run()
+    }
+}
+
+/// `apm loadgen`: drives the example service and writes the ground truth.
+struct LoadgenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "loadgen",
+        abstract: "Drive the example service with a mix of routes and write what a client-side stopwatch saw.",
+        discussion: """
+            Requests are sent open-loop at --rate per second (a request is skipped, and counted, when --max-in-flight
+            are already waiting). The ground truth has, per route (named as the agent names the transaction) and
+            per minute: count, errors (5xx or no answer), Apdex S/T/F at --apdex-t, and p50/p95/p99.
+
+            Example: apm loadgen --url http://127.0.0.1:8080 --rate 20 --duration 60 --output truth.json
+            """
+    )
+
+    @Option(help: "The example service's URL.") var url: String = "http://127.0.0.1:8080"
+    @Option(help: "Requests per second.") var rate: Double = 20
+    @Option(help: "Seconds to run.") var duration: Double = 30
+    @Option(name: .customLong("apdex-t"), help: "T for the S/T/F counts.") var apdexT: Double = 0.5
+    @Option(help: "Write the ground truth here (JSON); standard output when absent.") var output: String?
+
+    func validate() throws {
+        guard rate > 0, rate <= 2_000 else { throw ValidationError("--rate must be from 0 to 2000 per second") }
+        guard duration > 0, duration <= 86_400 else {
+            throw ValidationError("--duration must be from 0 to 86400 seconds")
+        }
+        guard ApdexThreshold(seconds: apdexT) != nil else {
+            throw ValidationError("--apdex-t must be a positive number of seconds")
+        }
+    }
+
+    func run() async throws {
+        let generator = LoadGenerator(
+            configuration: .init(baseURL: url, rate: rate, duration: duration, apdexT: apdexT)
+        )
+        let truth = await generator.run()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data = try encoder.encode(truth)
+        if let output {
+            try data.write(to: URL(fileURLWithPath: output))
+            print("\(truth.requests) requests (\(truth.skipped) skipped); ground truth in \(output)")
+        } else {
+            print(String(decoding: data, as: UTF8.self))
+        }
+    }
+}
+
+/// `apm demo`: the whole loop in one command.
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Start a collector, the example service under run-program, and a load; print the login and reports.",
+        discussion: """
+            Uses a fresh data directory (--data-dir, default ./apm-demo, recreated on every run). Ctrl-C stops
+            everything and leaves no process behind.
+
+            Example: swift run apm demo
+            """
+    )
+
+    @Option(help: "The demo's data directory (recreated).") var dataDir: String = "apm-demo"
+    @Option(help: "The collector's port.") var port: Int = 7070
+    @Option(help: "The example service's port (the next one is its downstream service).") var appPort: Int = 8080
+    @Option(help: "Requests per second of the load.") var rate: Double = 10
+    @Option(help: "Seconds to run; 0 runs until Ctrl-C.") var duration: Double = 0
+    @Option(help: "Seconds between reports.") var reportInterval: Double = 30
+
+    func run() async throws {
+        let directory = URL(fileURLWithPath: dataDir).standardizedFileURL.path
+        let marker = (directory as NSString).appendingPathComponent(".apm-demo")
+        if FileManager.default.fileExists(atPath: directory) {
+            guard FileManager.default.fileExists(atPath: marker) else {
+                printError("apm demo: \(directory) exists and is not a demo directory; choose another --data-dir")
+                throw APMExit.configuration
+            }
+            try FileManager.default.removeItem(atPath: directory)
+        }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: marker, contents: Data())
+
+        var logger = Logger(label: "apm.demo")
+        logger.logLevel = .warning
+        var configuration = CollectorConfiguration()
+        configuration.server.port = port
+        configuration.dataDirectory = directory
+        let collector = try Collector(configuration: configuration, logger: logger)
+        guard let credentials = try await collector.bootstrapIfNeeded() else { throw APMExit.failure }
+        let services = ServiceGroup(
+            configuration: .init(
+                services: collector.services.map { .init(service: $0) },
+                gracefulShutdownSignals: [],
+                logger: logger
+            )
+        )
+        let collectorTask = Task { try await services.run() }
+        while collector.boundPort == nil { try await Task.sleep(for: .milliseconds(20)) }
+        let collectorURL = "http://127.0.0.1:\(collector.boundPort!)"
+
+        let config = (directory as NSString).appendingPathComponent("agent.ini")
+        try AgentConfigurationTemplate.text(licenseKey: credentials.licenseKey)
+            .replacingOccurrences(of: "collector_url = http://127.0.0.1:7070", with: "collector_url = \(collectorURL)")
+            .replacingOccurrences(of: "\napp_name = My Application\n", with: "\napp_name = Example Service\n")
+            .replacingOccurrences(of: "\nharvest_interval = 10\n", with: "\nharvest_interval = 5\n")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let executable =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: executable)
+        child.arguments = [
+            "run-program", "--config", config, "--sample-interval", "5", "--", executable, "example-service",
+            "--port", "\(appPort)", "--downstream-port", "\(appPort + 1)", "--database",
+            (directory as NSString).appendingPathComponent("example.sqlite"),
+        ]
+        child.standardInput = FileHandle.nullDevice
+        try child.run()
+
+        let stopping = StopFlag()
+        let signalQueue = DispatchQueue(label: "apm.demo.signals")
+        let sources = [SIGINT, SIGTERM].map { number -> any DispatchSourceSignal in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: signalQueue)
+            source.setEventHandler { stopping.value.store(true, ordering: .relaxed) }
+            source.resume()
+            return source
+        }
+        defer {
+            for source in sources { source.cancel() }
+        }
+
+        let appURL = "http://127.0.0.1:\(appPort)"
+        for _ in 0..<300 where !stopping.value.load(ordering: .relaxed) {
+            if let (_, response) = try? await URLSession.shared.data(from: URL(string: appURL + "/fast")!),
+                (response as? HTTPURLResponse)?.statusCode == 200
+            {
+                break
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        print(
+            """
+
+            swift-apm demo is running.
+              collector  \(collectorURL)   (data: \(directory))
+              license key \(credentials.licenseKey)
+              dashboard login: user \(credentials.adminUser), password \(credentials.adminPassword)
+              example service \(appURL) under `apm run-program`, load \(rate) requests/s
+
+            Look at it:
+              apm report --collector-url \(collectorURL) --license-key \(credentials.licenseKey) --app "Example Service"
+              curl -H "Authorization: Bearer \(credentials.licenseKey)" \(collectorURL)/api/v1/apps
+
+            Ctrl-C stops everything.
+            """
+        )
+        fflush(nil)
+
+        let generator = LoadGenerator(
+            configuration: .init(baseURL: appURL, rate: rate, duration: duration > 0 ? duration : 86_400 * 365)
+        )
+        let started = ContinuousClock.now
+        let load = Task { await generator.run(stop: { stopping.value.load(ordering: .relaxed) }) }
+        var lastReport = ContinuousClock.now
+        while !stopping.value.load(ordering: .relaxed) {
+            try? await Task.sleep(for: .milliseconds(200))
+            if duration > 0 && ContinuousClock.now - started >= .milliseconds(Int64(duration * 1000)) { break }
+            if ContinuousClock.now - lastReport >= .milliseconds(Int64(reportInterval * 1000)) {
+                lastReport = ContinuousClock.now
+                await printReport(collectorURL: collectorURL, key: credentials.licenseKey)
+            }
+        }
+        stopping.value.store(true, ordering: .relaxed)
+        _ = await load.value
+        // Let the agent deliver its last harvest, then stop the app, then the collector.
+        kill(child.processIdentifier, SIGTERM)
+        child.waitUntilExit()
+        await printReport(collectorURL: collectorURL, key: credentials.licenseKey)
+        await services.triggerGracefulShutdown()
+        _ = try? await collectorTask.value
+        try await collector.close()
+        print("Stopped. The data stays in \(directory); `apm collector --data-dir \(directory)` shows it again.")
+    }
+
+    private func printReport(collectorURL: String, key: String) async {
+        print("\n--- report at \(ReportCommand.time(Date().timeIntervalSince1970)) ---")
+        var report = try? ReportCommand.parse([
+            "--collector-url", collectorURL, "--license-key", key, "--app", "Example Service", "--since", "30m",
+        ])
+        try? await report?.run()
+        fflush(nil)
+    }
+}
+
+/// A flag set by signal handlers and read by the demo's loops.
+final class StopFlag: Sendable {
+    let value = Atomic<Bool>(false)
+}

@@ -1,0 +1,239 @@
+public import APMAgent
+import AsyncHTTPClient
+import Foundation
+import GRDB
+import Hummingbird
+public import Logging
+import ServiceLifecycle
+import Tracing
+import UnixSignals
+
+/// The example service: a Hummingbird 2 app with routes of known latency, a real SQLite database, calls to a
+/// second local service through AsyncHTTPClient, a route that fails, and a background job, instrumented
+/// through swift-distributed-tracing (TracingMiddleware, AsyncHTTPClient) and the agent's own API.
+public struct ExampleService: Sendable {
+    /// Where it listens and keeps its database.
+    public struct Configuration: Sendable {
+        /// The main service's port.
+        public var port: Int = 8080
+        /// The downstream ("inventory") service's port.
+        public var downstreamPort: Int = 8081
+        /// The SQLite file.
+        public var databasePath: String = "example.sqlite"
+        /// Seconds between background jobs.
+        public var jobInterval: Double = 5
+        /// Where each request's own measured duration is appended (JSON lines), empty for none.
+        public var durationLog: String = ""
+
+        /// Creates the default configuration.
+        public init() {}
+    }
+
+    /// The routes and what they do; the load generator and the end-to-end test rely on these latencies.
+    public static let routes: [(path: String, description: String)] = [
+        ("/fast", "about 5 ms"),
+        ("/variable?ms=N", "sleeps N ms (the load generator picks 100, 300, 700 or 1500)"),
+        ("/slow", "about 2.5 s"),
+        ("/users/:id", "a SQLite query by primary key"),
+        ("/report", "a deliberately slow SQLite query (a recursive CTE)"),
+        ("/inventory/:sku", "an AsyncHTTPClient call to the downstream service (about 30 ms)"),
+        ("/fail", "answers 500"),
+    ]
+
+    let configuration: Configuration
+    let logger: Logger
+
+    /// Creates the service.
+    ///
+    /// - Parameters:
+    ///   - configuration: Ports and files.
+    ///   - logger: The logger.
+    public init(configuration: Configuration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Runs the service, its downstream service, the background job and the agent until SIGTERM or SIGINT.
+    public func run() async throws {
+        let agent = APMAgent.fromEnvironment(logger: logger)
+        // Bootstrap before the HTTPClient is created, so that it picks the agent's tracer up.
+        InstrumentationSystem.bootstrap(agent.tracer)
+        let database = try DatabaseQueue(path: configuration.databasePath)
+        try await Self.seed(database)
+        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
+        let durations = DurationLog(path: configuration.durationLog)
+
+        let router = Router()
+        router.middlewares.add(TimingMiddleware(log: durations))
+        router.middlewares.add(TracingMiddleware())
+        router.get("/fast") { _, _ -> String in
+            try await Task.sleep(for: .milliseconds(5))
+            return "fast\n"
+        }
+        router.get("/variable") { request, _ -> String in
+            let milliseconds = min(max(Int(request.uri.queryParameters.get("ms") ?? "") ?? 100, 0), 10_000)
+            try await Task.sleep(for: .milliseconds(milliseconds))
+            return "slept \(milliseconds) ms\n"
+        }
+        router.get("/slow") { _, _ -> String in
+            try await Task.sleep(for: .milliseconds(2_500))
+            return "slow\n"
+        }
+        router.get("/users/:id") { _, context -> String in
+            let id = context.parameters.get("id", as: Int.self) ?? 0
+            let sql = "SELECT name FROM users WHERE id = ?"
+            let segment = Transaction.current?.startDatastoreSegment(
+                system: "sqlite",
+                operation: "SELECT",
+                table: "users",
+                statement: sql
+            )
+            let name = try await database.read { try String.fetchOne($0, sql: sql, arguments: [id]) }
+            segment?.end()
+            guard let name else { throw HTTPError(.notFound, message: "no user \(id)") }
+            return "\(name)\n"
+        }
+        router.get("/report") { _, _ -> String in
+            // Deliberately slow: a recursive CTE summing a million rows.
+            let sql =
+                "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 1000000) SELECT SUM(x) FROM n"
+            let total = try await withSpan("report query", ofKind: .client) { span in
+                span.attributes["db.system.name"] = "sqlite"
+                span.attributes["db.query.text"] = sql
+                return try await database.read { try Int.fetchOne($0, sql: sql) ?? 0 }
+            }
+            return "total \(total)\n"
+        }
+        let downstreamPort = configuration.downstreamPort
+        router.get("/inventory/:sku") { _, context -> String in
+            let sku = context.parameters.get("sku") ?? "0"
+            let response = try await httpClient.execute(
+                HTTPClientRequest(url: "http://127.0.0.1:\(downstreamPort)/stock/\(sku)"),
+                timeout: .seconds(5)
+            )
+            let body = try await response.body.collect(upTo: 1 << 16)
+            return "stock \(String(buffer: body))"
+        }
+        router.get("/fail") { _, _ -> String in
+            throw HTTPError(.internalServerError, message: "this route always fails")
+        }
+
+        let downstream = Router()
+        downstream.get("/stock/:sku") { _, _ -> String in
+            try await Task.sleep(for: .milliseconds(30))
+            return "42\n"
+        }
+
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname("127.0.0.1", port: configuration.port), serverName: "example"),
+            logger: logger
+        )
+        let downstreamApp = Application(
+            router: downstream,
+            configuration: .init(
+                address: .hostname("127.0.0.1", port: configuration.downstreamPort),
+                serverName: "inventory"
+            ),
+            logger: logger
+        )
+        let job = BackgroundJob(agent: agent, database: database, interval: configuration.jobInterval)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: agent), .init(service: downstreamApp), .init(service: job), .init(service: app),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        logger.info(
+            "example service on http://127.0.0.1:\(configuration.port), inventory on :\(configuration.downstreamPort)"
+        )
+        try await group.run()
+        try await httpClient.shutdown()
+    }
+
+    static func seed(_ database: DatabaseQueue) async throws {
+        try await database.write { db in
+            try db.execute(sql: "CREATE TABLE IF NOT EXISTS users (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+            if try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM users") == 0 {
+                for id in 1...1_000 {
+                    try db.execute(sql: "INSERT INTO users (id, name) VALUES (?, ?)", arguments: [id, "user-\(id)"])
+                }
+            }
+        }
+    }
+}
+
+/// A background job every few seconds, recorded as a background transaction through the agent's own API.
+struct BackgroundJob: Service {
+    let agent: APMAgent
+    let database: DatabaseQueue
+    let interval: Double
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(Int64(interval * 1000))) }
+            guard !Task.isShuttingDownGracefully else { return }
+            await agent.withBackgroundTransaction(name: "cleanup-sessions") { transaction in
+                let sql = "SELECT COUNT(*) FROM users WHERE name LIKE 'user-1%'"
+                let segment = transaction.startDatastoreSegment(system: "sqlite", statement: sql)
+                _ = try? await database.read { try Int.fetchOne($0, sql: sql) }
+                segment.end()
+            }
+        }
+    }
+}
+
+/// The app's own stopwatch: appends each request's route, status and duration (as the server measured it,
+/// around everything, the tracing middleware included) to a JSON-lines file, the ground truth of the
+/// end-to-end test.
+struct TimingMiddleware<Context: RequestContext>: RouterMiddleware {
+    let log: DurationLog
+
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        let started = ContinuousClock.now
+        do {
+            let response = try await next(request, context)
+            log.append(
+                path: request.uri.path,
+                status: Int(response.status.code),
+                duration: ContinuousClock.now - started
+            )
+            return response
+        } catch {
+            let status = (error as? any HTTPResponseError)?.status.code ?? 500
+            log.append(path: request.uri.path, status: Int(status), duration: ContinuousClock.now - started)
+            throw error
+        }
+    }
+}
+
+/// Appends lines to a file from many tasks.
+final class DurationLog: Sendable {
+    private let handle: FileHandle?
+    private let lock = NSLock()
+
+    init(path: String) {
+        if path.isEmpty {
+            handle = nil
+        } else {
+            FileManager.default.createFile(atPath: path, contents: nil)
+            handle = FileHandle(forWritingAtPath: path)
+        }
+    }
+
+    func append(path: String, status: Int, duration: Duration) {
+        guard let handle else { return }
+        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        let line = "{\"path\":\"\(path)\",\"status\":\(status),\"seconds\":\(seconds)}\n"
+        lock.lock()
+        handle.write(Data(line.utf8))
+        lock.unlock()
+    }
+}
