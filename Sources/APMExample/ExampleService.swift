@@ -31,6 +31,7 @@ public struct ExampleService: Sendable {
 
     /// The routes and what they do; the load generator and the end-to-end test rely on these latencies.
     public static let routes: [(path: String, description: String)] = [
+        ("/hello", "no work at all: the route the overhead benchmark drives"),
         ("/fast", "about 5 ms"),
         ("/variable?ms=N", "sleeps N ms (the load generator picks 100, 300, 700 or 1500)"),
         ("/slow", "about 2.5 s"),
@@ -66,6 +67,9 @@ public struct ExampleService: Sendable {
         let router = Router()
         router.middlewares.add(TimingMiddleware(log: durations))
         router.middlewares.add(TracingMiddleware())
+        router.get("/hello") { _, _ -> String in
+            "hello\n"
+        }
         router.get("/fast") { _, _ -> String in
             try await Task.sleep(for: .milliseconds(5))
             return "fast\n"
