@@ -27,6 +27,7 @@ public final class Collector: Sendable {
     let metrics = CollectorMetrics()
     let authenticator: KeyAuthenticator
     let pipeline: IngestPipeline
+    let sessions = DashboardSessions()
     private let port = PortBox()
     let now: @Sendable () -> Double
 

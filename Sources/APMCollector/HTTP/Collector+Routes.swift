@@ -23,6 +23,7 @@ extension Collector {
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: self.metrics.render()))
             )
         }
+        addDashboard(to: router)
         let api = router.group("/api/v1")
         api.get("/apps") { request, _ in
             let key = try await self.authenticate(request)

@@ -1,0 +1,325 @@
+import APMCore
+import APMStorage
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+extension Collector {
+    static let sessionCookie = "apm_session"
+    static let loginCookie = "apm_login_csrf"
+
+    func addDashboard(to router: Router<Context>) {
+        router.get("/") { _, _ in Response.redirect(to: "/apps", type: .found) }
+        router.get("/login") { request, _ in self.loginPage(request: request, error: nil, status: .ok) }
+        router.post("/login") { request, _ in try await self.login(request) }
+        router.post("/logout") { request, _ in
+            let form = try await Self.form(request)
+            guard let session = self.sessions.session(for: request.cookies[Self.sessionCookie]?.value) else {
+                return Response.redirect(to: "/login", type: .normal)
+            }
+            guard form["csrf"] == session.csrf else {
+                throw APIError(.forbidden, code: "csrf", message: "the form's CSRF token is missing or wrong")
+            }
+            self.sessions.end(request.cookies[Self.sessionCookie]?.value)
+            var response = Response.redirect(to: "/login", type: .normal)
+            response.headers[values: .setCookie].append(
+                "\(Self.sessionCookie)=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"
+            )
+            return response
+        }
+        router.get("/apps") { request, _ in
+            guard let session = self.sessions.session(for: request.cookies[Self.sessionCookie]?.value) else {
+                return Response.redirect(to: "/login", type: .normal)
+            }
+            return try await self.appsPage(request: request, session: session)
+        }
+        router.get("/apps/:app") { request, context in
+            guard let session = self.sessions.session(for: request.cookies[Self.sessionCookie]?.value) else {
+                return Response.redirect(to: "/login", type: .normal)
+            }
+            guard let id = context.parameters.get("app", as: Int64.self),
+                let app = try await self.store.app(accountID: session.accountID, id: id)
+            else {
+                return Self.html(
+                    HTML.page(
+                        title: "Not found",
+                        user: session.userName,
+                        csrf: session.csrf,
+                        body: "<h1>No such app</h1>"
+                    ),
+                    status: .notFound
+                )
+            }
+            return try await self.overviewPage(request: request, session: session, app: app)
+        }
+    }
+
+    // MARK: Login
+
+    func loginPage(request: Request, error: String?, status: HTTPResponse.Status) -> Response {
+        let token = DashboardSessions.token()
+        let body = """
+            <form class="login" method="post" action="/login">
+            <h1>Sign in</h1>\(error.map { "<p class=\"error\">\(HTML.escape($0))</p>" } ?? "")
+            <label>User <input name="name" autocomplete="username" required></label>
+            <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+            <input type="hidden" name="csrf" value="\(token)">
+            <button type="submit">Sign in</button>
+            <p><small>The first start of <code>apm collector</code> printed the admin password;
+            <code>apm users reset-password admin</code> sets a new one.</small></p>
+            </form>
+            """
+        var response = Self.html(HTML.page(title: "Sign in", user: nil, csrf: nil, body: body), status: status)
+        response.headers[values: .setCookie].append(
+            "\(Self.loginCookie)=\(token); Path=/login; HttpOnly; SameSite=Strict\(Self.secure(request))"
+        )
+        return response
+    }
+
+    func login(_ request: Request) async throws -> Response {
+        let form = try await Self.form(request)
+        guard let token = form["csrf"], !token.isEmpty, token == request.cookies[Self.loginCookie]?.value else {
+            throw APIError(
+                .forbidden,
+                code: "csrf",
+                message: "the form's CSRF token is missing or wrong; reload the sign-in page"
+            )
+        }
+        let name = String((form["name"] ?? "").prefix(100))
+        guard sessions.mayAttempt(name) else {
+            return loginPage(
+                request: request,
+                error: "Too many failed attempts; wait 5 minutes.",
+                status: .tooManyRequests
+            )
+        }
+        guard let user = try await store.user(named: name),
+            PasswordHasher.verify(form["password"] ?? "", against: user.passwordHash)
+        else {
+            sessions.recordFailure(name)
+            return loginPage(request: request, error: "Wrong user name or password.", status: .unauthorized)
+        }
+        sessions.clearFailures(name)
+        let created = sessions.create(userName: user.name, accountID: user.accountID)
+        var response = Response.redirect(to: "/apps", type: .normal)
+        response.headers[values: HTTPField.Name.setCookie].append(
+            "\(Self.sessionCookie)=\(created.token); Path=/; HttpOnly; SameSite=Strict\(Self.secure(request))"
+        )
+        return response
+    }
+
+    /// `; Secure` when the dashboard is reached over HTTPS (directly or through a proxy).
+    static func secure(_ request: Request) -> String {
+        request.uri.scheme == .https || request.headers[HTTPField.Name("X-Forwarded-Proto")!]?.lowercased() == "https"
+            ? "; Secure" : ""
+    }
+
+    static func form(_ request: Request) async throws -> [String: String] {
+        let buffer = try await request.body.collect(upTo: 16 * 1024)
+        var result: [String: String] = [:]
+        for pair in String(buffer: buffer).split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map {
+                String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
+            }
+            if parts.count == 2 { result[parts[0]] = parts[1] }
+        }
+        return result
+    }
+
+    static func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(
+            status: status,
+            headers: [
+                .contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
+                HTTPField.Name("Content-Security-Policy")!:
+                    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'",
+                HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+            ],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: text))
+        )
+    }
+
+    // MARK: Pages
+
+    static let ranges = ["30m", "1h", "6h", "24h", "7d"]
+
+    func pageRange(_ request: Request) -> (range: TimeRange, label: String) {
+        let requested = request.uri.queryParameters.get("range").map { String($0) } ?? "1h"
+        let label = Self.ranges.contains(requested) ? requested : "1h"
+        return (queries.range(from: nil, to: nil, since: TimeRange.seconds(parsing: label) ?? 3600), label)
+    }
+
+    func rangePicker(_ label: String, path: String) -> String {
+        "<nav class=\"range\">"
+            + Self.ranges.map { "<a href=\"\(path)?range=\($0)\"\($0 == label ? " class=\"on\"" : "")>\($0)</a>" }
+            .joined() + "</nav>"
+    }
+
+    static func apdexClass(_ score: Double?) -> String {
+        guard let score else { return "" }
+        return score >= 0.94 ? "good" : score >= 0.7 ? "fair" : "poor"
+    }
+
+    static func ms(_ seconds: Double?) -> String {
+        seconds.map { String(format: "%.1f ms", $0 * 1000) } ?? "–"
+    }
+
+    static func percent(_ value: Double?) -> String {
+        value.map { String(format: "%.1f %%", $0 * 100) } ?? "–"
+    }
+
+    func appsPage(request: Request, session: DashboardSessions.Session) async throws -> Response {
+        let (range, label) = pageRange(request)
+        var rows = ""
+        var warnings = ""
+        for app in try await store.apps(accountID: session.accountID) {
+            let summary = try await queries.appSummary(app: app, range: range)
+            let s = summary.summary
+            let spark = SVGChart(
+                title: "",
+                unit: "rpm",
+                times: Array(stride(from: range.from, to: range.to, by: Int(range.bucketSeconds))),
+                series: [.init(label: "rpm", color: "#0969da", values: summary.sparkline)],
+                width: 160,
+                height: 40
+            ).render()
+            rows += """
+                <tr><td><a href="/apps/\(app.id)?range=\(label)">\(HTML.escape(app.name))</a></td>\
+                <td class="n \(Self.apdexClass(s.apdex.score))">\(s.apdex.score.map { String(format: "%.2f", $0) } ?? "–")</td>\
+                <td class="n">\(s.apdex.satisfied)/\(s.apdex.tolerating)/\(s.apdex.frustrated) at T = \(s.apdex.t) s</td>\
+                <td class="n">\(String(format: "%.1f", s.rpm))</td><td class="n">\(Self.ms(s.average))</td><td class="n">\(Self.ms(s.p95))</td>\
+                <td class="n">\(Self.percent(s.errorRate))</td><td>\(spark)</td></tr>
+                """
+            for warning in summary.warnings {
+                warnings += "<div class=\"warn\">\(HTML.escape(app.name)): \(HTML.escape(warning))</div>"
+            }
+        }
+        let body: String
+        if rows.isEmpty {
+            body =
+                "<h1>Apps</h1><div class=\"empty\">No data yet: run <code>apm run-program -- ./YourApp</code> with a config from <code>apm generate-config</code>.</div>"
+        } else {
+            body = """
+                <h1>Apps</h1>\(rangePicker(label, path: "/apps"))\(warnings)
+                <table><thead><tr><th>App</th><th class="n">Apdex</th><th class="n">S/T/F</th><th class="n">rpm</th><th class="n">avg</th>\
+                <th class="n">p95</th><th class="n">errors</th><th>throughput</th></tr></thead><tbody>\(rows)</tbody></table>
+                """
+        }
+        return Self.html(HTML.page(title: "Apps", user: session.userName, csrf: session.csrf, body: body))
+    }
+
+    func overviewPage(request: Request, session: DashboardSessions.Session, app: StoredApp) async throws -> Response {
+        let (range, label) = pageRange(request)
+        let overview = try await queries.overview(app: app, range: range)
+        let s = overview.app.summary
+        let points = overview.series.points
+        let times = points.map(\.start)
+        let markers = overview.series.deployments.map { (at: $0.at, label: $0.revision) }
+        func values(_ value: (APIFigures) -> Double?) -> [Double?] { points.map { $0.count > 0 ? value($0) : nil } }
+        var charts = [
+            SVGChart(
+                title: "Response time by category (ms per request)",
+                unit: "ms",
+                times: times,
+                series: [
+                    .init(label: "database", color: "#bf8700", values: values { $0.breakdown.database * 1000 }),
+                    .init(label: "external", color: "#8250df", values: values { $0.breakdown.external * 1000 }),
+                    .init(label: "application", color: "#0969da", values: values { $0.breakdown.application * 1000 }),
+                ],
+                stacked: true,
+                markers: markers
+            ),
+            SVGChart(
+                title: "Percentiles (ms)",
+                unit: "ms",
+                times: times,
+                series: [
+                    .init(label: "p50", color: "#1a7f37", values: values { $0.p50.map { $0 * 1000 } }),
+                    .init(label: "p95", color: "#bf8700", values: values { $0.p95.map { $0 * 1000 } }),
+                    .init(label: "p99", color: "#cf222e", values: values { $0.p99.map { $0 * 1000 } }),
+                ],
+                markers: markers
+            ),
+            SVGChart(
+                title: "Throughput",
+                unit: "rpm",
+                times: times,
+                series: [.init(label: "requests per minute", color: "#0969da", values: points.map(\.rpm))],
+                markers: markers
+            ),
+            SVGChart(
+                title: "Apdex (T = \(s.apdex.t) s)",
+                unit: "",
+                times: times,
+                series: [.init(label: "Apdex", color: "#1a7f37", values: points.map(\.apdex.score))],
+                markers: markers
+            ),
+            SVGChart(
+                title: "Error rate",
+                unit: "%",
+                times: times,
+                series: [.init(label: "errors", color: "#cf222e", values: values { ($0.errorRate ?? 0) * 100 })],
+                markers: markers
+            ),
+        ]
+        let process = try await store.processSlices(appID: app.id, range: range.from..<range.to)
+        if !process.isEmpty {
+            charts.append(
+                SVGChart(
+                    title: "Process CPU (% of one core)",
+                    unit: "%",
+                    times: process.map(\.bucket),
+                    series: [.init(label: "CPU", color: "#0969da", values: process.map(\.cpuPercent))]
+                )
+            )
+            charts.append(
+                SVGChart(
+                    title: "Process memory (MiB)",
+                    unit: "",
+                    times: process.map(\.bucket),
+                    series: [
+                        .init(label: "resident", color: "#8250df", values: process.map { $0.residentBytes / 1_048_576 })
+                    ]
+                )
+            )
+        }
+        let sortKey = request.uri.queryParameters.get("sort").map { String($0) } ?? "time"
+        let rows = overview.transactions.sorted { a, b in
+            switch sortKey {
+            case "p95": return (a.figures.p95 ?? 0) > (b.figures.p95 ?? 0)
+            case "throughput": return a.figures.count > b.figures.count
+            case "errors": return (a.figures.errorRate ?? 0) > (b.figures.errorRate ?? 0)
+            case "apdex": return (a.figures.apdex.score ?? 1) < (b.figures.apdex.score ?? 1)
+            default: return a.timeConsumed > b.timeConsumed
+            }
+        }.map { row in
+            """
+            <tr><td>\(HTML.escape(row.name))</td><td class="n">\(Self.percent(row.share))</td><td class="n">\(Self.ms(row.figures.average))</td>\
+            <td class="n">\(Self.ms(row.figures.p95))</td><td class="n">\(String(format: "%.1f", row.figures.rpm))</td>\
+            <td class="n">\(Self.percent(row.figures.errorRate))</td>\
+            <td class="n \(Self.apdexClass(row.figures.apdex.score))">\(row.figures.apdex.score.map { String(format: "%.2f", $0) } ?? "–")</td></tr>
+            """
+        }.joined()
+        func header(_ key: String, _ title: String) -> String {
+            "<th class=\"n\"><a href=\"/apps/\(app.id)?range=\(label)&amp;sort=\(key)\">\(title)</a></th>"
+        }
+        let warnings = overview.app.warnings.map { "<div class=\"warn\">\(HTML.escape($0))</div>" }.joined()
+        let body = """
+            <h1>\(HTML.escape(app.name))</h1>\(rangePicker(label, path: "/apps/\(app.id)"))\(warnings)
+            <div class="cards">\
+            <div class="card">Apdex<b class="\(Self.apdexClass(s.apdex.score))">\(s.apdex.score.map { String(format: "%.2f", $0) } ?? "–")</b>\
+            S \(s.apdex.satisfied) / T \(s.apdex.tolerating) / F \(s.apdex.frustrated), T = \(s.apdex.t) s</div>\
+            <div class="card">Throughput<b>\(String(format: "%.1f", s.rpm)) rpm</b>\(s.count) requests</div>\
+            <div class="card">Response time<b>\(Self.ms(s.average))</b>p95 \(Self.ms(s.p95)), p99 \(Self.ms(s.p99))</div>\
+            <div class="card">Error rate<b>\(Self.percent(s.errorRate))</b>\(s.errors) errors</div></div>
+            \(s.count == 0 ? "<div class=\"empty\">No data in this range yet: run <code>apm run-program -- ./YourApp</code>.</div>" : "")
+            <div class="charts">\(charts.map { $0.render() }.joined())</div>
+            <h2>Transactions</h2>
+            <table><thead><tr><th><a href="/apps/\(app.id)?range=\(label)&amp;sort=time">Transaction</a></th>\(header("time", "time %"))\
+            <th class="n">avg</th>\(header("p95", "p95"))\(header("throughput", "rpm"))\(header("errors", "errors"))\(header("apdex", "Apdex"))</tr></thead>\
+            <tbody>\(rows)</tbody></table>
+            """
+        return Self.html(HTML.page(title: app.name, user: session.userName, csrf: session.csrf, body: body))
+    }
+}

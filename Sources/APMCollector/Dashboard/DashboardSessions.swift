@@ -1,0 +1,79 @@
+import Foundation
+import Synchronization
+
+/// Dashboard sessions in memory (a restart logs everyone out) and the login rate limit.
+final class DashboardSessions: Sendable {
+    struct Session: Sendable {
+        var userName: String
+        var accountID: Int64
+        var csrf: String
+        var expires: Date
+    }
+
+    static let lifetime: TimeInterval = 12 * 3600
+    static let maxFailures = 5
+    static let failureWindow: TimeInterval = 300
+
+    private let sessions = Mutex<[String: Session]>([:])
+    private let failures = Mutex<[String: [Date]]>([:])
+
+    static func token() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<32).map { _ in String(format: "%02x", UInt8.random(in: .min ... .max, using: &generator)) }.joined()
+    }
+
+    func create(userName: String, accountID: Int64) -> (token: String, session: Session) {
+        let token = Self.token()
+        let session = Session(
+            userName: userName,
+            accountID: accountID,
+            csrf: Self.token(),
+            expires: Date().addingTimeInterval(Self.lifetime)
+        )
+        sessions.withLock { sessions in
+            let now = Date()
+            if sessions.count > 10_000 { sessions = sessions.filter { $0.value.expires > now } }
+            sessions[token] = session
+        }
+        return (token, session)
+    }
+
+    func session(for token: String?) -> Session? {
+        guard let token else { return nil }
+        return sessions.withLock { sessions in
+            guard var session = sessions[token] else { return nil }
+            guard session.expires > Date() else {
+                sessions[token] = nil
+                return nil
+            }
+            session.expires = Date().addingTimeInterval(Self.lifetime)
+            sessions[token] = session
+            return session
+        }
+    }
+
+    func end(_ token: String?) {
+        guard let token else { return }
+        sessions.withLock { _ = $0.removeValue(forKey: token) }
+    }
+
+    /// Whether another attempt for this user name is allowed now.
+    func mayAttempt(_ name: String) -> Bool {
+        failures.withLock { failures in
+            let recent = (failures[name] ?? []).filter { $0 > Date().addingTimeInterval(-Self.failureWindow) }
+            failures[name] = recent
+            return recent.count < Self.maxFailures
+        }
+    }
+
+    func recordFailure(_ name: String) {
+        failures.withLock { failures in
+            if failures.count > 10_000 { failures.removeAll() }
+            failures[name, default: []].append(Date())
+        }
+    }
+
+    func clearFailures(_ name: String) {
+        failures.withLock { _ = $0.removeValue(forKey: name) }
+    }
+}

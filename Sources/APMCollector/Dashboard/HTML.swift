@@ -1,0 +1,74 @@
+/// Building HTML safely: every text that came from outside (app, transaction and error names, messages) goes
+/// through ``escape(_:)``.
+enum HTML {
+    /// Escapes text for element content and quoted attribute values.
+    static func escape(_ text: String) -> String {
+        var result = ""
+        result.reserveCapacity(text.utf8.count)
+        for character in text {
+            switch character {
+            case "&": result += "&amp;"
+            case "<": result += "&lt;"
+            case ">": result += "&gt;"
+            case "\"": result += "&quot;"
+            case "'": result += "&#39;"
+            default: result.append(character)
+            }
+        }
+        return result
+    }
+
+    /// Percent-encodes a query parameter value.
+    static func query(_ text: String) -> String {
+        text.utf8.map { byte -> String in
+            let character = Character(UnicodeScalar(byte))
+            if character.isLetter && byte < 128 || character.isNumber && byte < 128 || "-._~".contains(character) {
+                return String(character)
+            }
+            return "%" + String(byte, radix: 16, uppercase: true).leftPadded(2)
+        }.joined()
+    }
+
+    static let style = """
+        body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#1d2430;background:#f6f7f9}
+        header{background:#1d2430;color:#fff;padding:10px 24px;display:flex;gap:24px;align-items:center}
+        header a{color:#cfd8e3;text-decoration:none}header form{margin-left:auto}
+        main{padding:16px 24px;max-width:1200px}h1{font-size:20px}h2{font-size:16px;margin-top:24px}
+        table{border-collapse:collapse;width:100%;background:#fff}th,td{padding:6px 8px;border-bottom:1px solid #e3e6ea;text-align:left}
+        td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+        .cards{display:flex;gap:12px;flex-wrap:wrap}.card{background:#fff;padding:12px 16px;border-radius:6px;min-width:150px}
+        .card b{display:block;font-size:22px}.good{color:#1a7f37}.fair{color:#9a6700}.poor{color:#cf222e}
+        .warn{background:#fff8c5;padding:8px 12px;border-radius:6px;margin:8px 0}
+        .empty{background:#fff;padding:24px;border-radius:6px;color:#57606a}
+        nav.range a{margin-right:8px}nav.range a.on{font-weight:bold}
+        .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:12px}
+        .chart{background:#fff;border-radius:6px;padding:8px}.chart h3{margin:0 0 4px;font-size:13px}
+        form.login{background:#fff;max-width:320px;margin:80px auto;padding:24px;border-radius:8px}
+        form.login input{display:block;width:100%;margin:6px 0 12px;padding:6px;box-sizing:border-box}
+        .error{color:#cf222e}
+        """
+
+    /// A whole page.
+    static func page(title: String, user: String?, csrf: String?, body: String) -> String {
+        var header = "<header><strong>swift-apm</strong>"
+        if let user, let csrf {
+            header += """
+                <a href="/apps">Apps</a>\
+                <form method="post" action="/logout"><input type="hidden" name="csrf" value="\(escape(csrf))">\
+                <span>\(escape(user))</span> <button type="submit">Log out</button></form>
+                """
+        }
+        header += "</header>"
+        return """
+            <!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">\
+            <title>\(escape(title)) · swift-apm</title><style>\(style)</style></head>\
+            <body>\(header)<main>\(body)</main></body></html>
+            """
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+
+/// Inline SVG charts drawn by the collector: axes with units, a legend, and a `<title>` per point so the
+/// browser shows the value on hover. No script, no CDN.
+struct SVGChart {
+    struct Series {
+        var label: String
+        var color: String
+        var values: [Double?]
+    }
+
+    var title: String
+    var unit: String
+    var times: [Int64]
+    var series: [Series]
+    var stacked = false
+    var markers: [(at: Double, label: String)] = []
+    var width = 560.0
+    var height = 180.0
+
+    private let left = 56.0
+    private let right = 8.0
+    private let top = 8.0
+    private let bottom = 24.0
+
+    func render() -> String {
+        let plotWidth = width - left - right
+        let plotHeight = height - top - bottom
+        var totals = [Double](repeating: 0, count: times.count)
+        var maximum = 0.0
+        for series in series {
+            for (index, value) in series.values.enumerated() where index < totals.count {
+                if stacked {
+                    totals[index] += value ?? 0
+                    maximum = max(maximum, totals[index])
+                } else {
+                    maximum = max(maximum, value ?? 0)
+                }
+            }
+        }
+        maximum = Self.niceCeiling(maximum)
+        func x(_ index: Int) -> Double {
+            left + (times.count <= 1 ? 0 : Double(index) / Double(times.count - 1) * plotWidth)
+        }
+        func y(_ value: Double) -> Double { top + plotHeight - (maximum > 0 ? value / maximum * plotHeight : 0) }
+
+        var svg = """
+            <svg class="chart-svg" role="img" aria-label="\(HTML.escape(title))" viewBox="0 0 \(Int(width)) \(Int(height))" \
+            width="\(Int(width))" height="\(Int(height))" xmlns="http://www.w3.org/2000/svg" font-size="10">
+            """
+        // Y axis: 0, half, max, with units.
+        for fraction in [0.0, 0.5, 1.0] {
+            let value = maximum * fraction
+            svg +=
+                "<line x1=\"\(left)\" x2=\"\(width - right)\" y1=\"\(y(value))\" y2=\"\(y(value))\" stroke=\"#e3e6ea\"/>"
+            svg +=
+                "<text x=\"\(left - 4)\" y=\"\(y(value) + 3)\" text-anchor=\"end\" fill=\"#57606a\">\(HTML.escape(Self.format(value, unit)))</text>"
+        }
+        // X axis: first, middle and last time.
+        for index in Set([0, times.count / 2, max(0, times.count - 1)]).sorted() where index < times.count {
+            svg +=
+                "<text x=\"\(x(index))\" y=\"\(height - 6)\" text-anchor=\"middle\" fill=\"#57606a\">\(Self.clock(times[index]))</text>"
+        }
+        var baseline = [Double](repeating: 0, count: times.count)
+        for series in series {
+            var points: [(Double, Double, Double?)] = []
+            for index in times.indices {
+                let value = index < series.values.count ? series.values[index] : nil
+                let top = (stacked ? baseline[index] : 0) + (value ?? 0)
+                points.append((x(index), y(top), value))
+                if stacked { baseline[index] = top }
+            }
+            let path = points.map { "\($0.0),\($0.1)" }.joined(separator: " ")
+            svg += "<polyline fill=\"none\" stroke=\"\(series.color)\" stroke-width=\"1.5\" points=\"\(path)\"/>"
+            for (index, point) in points.enumerated() {
+                let label =
+                    "\(series.label) \(Self.clock(times[index])): \(point.2.map { Self.format($0, unit) } ?? "no data")"
+                svg +=
+                    "<circle cx=\"\(point.0)\" cy=\"\(point.1)\" r=\"2.5\" fill=\"\(series.color)\"><title>\(HTML.escape(label))</title></circle>"
+            }
+        }
+        if let first = times.first, let last = times.last, last > first {
+            for marker in markers where marker.at >= Double(first) && marker.at <= Double(last) {
+                let markerX = left + (marker.at - Double(first)) / Double(last - first) * plotWidth
+                svg +=
+                    "<line x1=\"\(markerX)\" x2=\"\(markerX)\" y1=\"\(top)\" y2=\"\(top + plotHeight)\" stroke=\"#8250df\" stroke-dasharray=\"3,3\">"
+                svg += "<title>Deployment \(HTML.escape(marker.label))</title></line>"
+            }
+        }
+        svg += "</svg>"
+        let legend = series.map { "<span style=\"color:\($0.color)\">■</span> \(HTML.escape($0.label))" }.joined(
+            separator: " &nbsp; "
+        )
+        return "<div class=\"chart\"><h3>\(HTML.escape(title))</h3>\(svg)<div>\(legend)</div></div>"
+    }
+
+    static func niceCeiling(_ value: Double) -> Double {
+        guard value > 0 else { return 1 }
+        let magnitude = pow(10, floor(log10(value)))
+        for step in [1.0, 2.0, 2.5, 5.0, 10.0] where step * magnitude >= value { return step * magnitude }
+        return 10 * magnitude
+    }
+
+    static func format(_ value: Double, _ unit: String) -> String {
+        switch unit {
+        case "ms": return String(format: value >= 100 ? "%.0f ms" : "%.1f ms", value)
+        case "%": return String(format: "%.1f %%", value)
+        case "rpm": return String(format: value >= 100 ? "%.0f rpm" : "%.1f rpm", value)
+        default: return String(format: "%.2f", value)
+        }
+    }
+
+    static func clock(_ unix: Int64) -> String {
+        let seconds = ((unix % 86_400) + 86_400) % 86_400
+        return String(format: "%02d:%02d", seconds / 3600, (seconds % 3600) / 60)
+    }
+}
