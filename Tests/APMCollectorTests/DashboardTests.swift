@@ -209,3 +209,117 @@ import Testing
         }
     }
 }
+
+@Suite struct DashboardPagesTests {
+    typealias Support = CollectorTestSupport
+
+    @Test func everyPageLoadsEscapedAndMatchesTheAPI() async throws {
+        try await Support.withCollector { collector, client, key in
+            let minute = Support.currentMinute(offset: -2)
+            let evil = "<script>alert(1)</script>"
+            var batch = Support.batch(
+                minute: minute,
+                metrics: [Support.metric("GET /\(evil)", durations: [0.1, 0.6, 2.5], errors: [2])]
+            )
+            batch.intervals[0].segments = [
+                SegmentMetric(
+                    transaction: "GET /\(evil)",
+                    name: "Postgres SELECT \(evil)",
+                    category: .datastore,
+                    system: "postgresql",
+                    operation: "SELECT",
+                    target: evil,
+                    count: 3,
+                    totalDuration: 0.3,
+                    exclusiveDuration: 0.3,
+                    minDuration: 0.05,
+                    maxDuration: 0.2
+                ),
+                SegmentMetric(
+                    transaction: "GET /\(evil)",
+                    name: "External \(evil)",
+                    category: .external,
+                    system: "GET",
+                    operation: evil,
+                    count: 1,
+                    totalDuration: 0.1,
+                    exclusiveDuration: 0.1,
+                    minDuration: 0.1,
+                    maxDuration: 0.1
+                ),
+            ]
+            batch.traces = [
+                TransactionTrace(
+                    traceID: String(repeating: "a", count: 32),
+                    transaction: "GET /\(evil)",
+                    kind: .web,
+                    start: Double(minute + 5),
+                    duration: 2.5,
+                    status: 500,
+                    isError: true,
+                    attributes: ["k": evil],
+                    segments: [
+                        TraceSegment(
+                            parent: nil,
+                            name: "Postgres SELECT \(evil)",
+                            category: .datastore,
+                            offset: 0.1,
+                            duration: 0.2,
+                            statement: "SELECT * FROM t WHERE a = ?"
+                        )
+                    ]
+                )
+            ]
+            batch.errors = [
+                ErrorSample(
+                    timestamp: Double(minute + 5),
+                    transaction: "GET /\(evil)",
+                    type: evil,
+                    message: "<img src=x onerror=alert(2)>",
+                    stack: [evil]
+                )
+            ]
+            #expect(try await Support.post(batch, key: key, client: client).status == .accepted)
+            let account = try #require(try await collector.store.accounts().first)
+            let password = try #require(try await collector.resetPassword(user: "admin", accountID: account.id))
+            let session = try #require(
+                try await DashboardTests.signIn(client, name: "admin", password: password).session
+            )
+            let name = percentEncodedQuery("GET /\(evil)")
+            let whatIf = try await Support.get(
+                APIWhatIfApdex.self,
+                "/api/v1/apps/1/apdex?since=1h&t=1&transaction=\(name)",
+                key: key,
+                client: client
+            )
+            for path in [
+                "/apps/1/transaction?name=\(name)&range=1h&t=1", "/apps/1/traces/1", "/apps/1/databases?range=1h",
+                "/apps/1/errors?range=1h",
+            ] {
+                try await client.execute(uri: path, method: .get, headers: [.cookie: session]) { response in
+                    let body = String(buffer: response.body)
+                    #expect(response.status == .ok, "\(path)")
+                    #expect(!body.contains("<script>alert"), "\(path)")
+                    #expect(!body.contains("<img"), "\(path)")
+                    if path.contains("transaction") {
+                        #expect(body.contains(String(format: "%.3f", whatIf.score!)))
+                        #expect(
+                            body.contains("S \(whatIf.satisfied) / T \(whatIf.tolerating) / F \(whatIf.frustrated)")
+                        )
+                    }
+                    if path.contains("traces") { #expect(body.contains("SELECT * FROM t WHERE a = ?")) }
+                    if path.contains("databases") { #expect(body.contains("&lt;script&gt;")) }
+                }
+            }
+            try await client.execute(uri: "/apps/1/traces/999", method: .get, headers: [.cookie: session]) {
+                #expect($0.status == .notFound)
+            }
+            try await client.execute(uri: "/apps/1/errors", method: .get) { #expect($0.status == .seeOther) }
+        }
+    }
+}
+
+/// Percent-encodes a query value (as the dashboard's links do).
+func percentEncodedQuery(_ text: String) -> String {
+    text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? text
+}

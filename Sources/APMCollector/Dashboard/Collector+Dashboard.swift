@@ -34,6 +34,7 @@ extension Collector {
             }
             return try await self.appsPage(request: request, session: session)
         }
+        addDashboardPages(to: router)
         router.get("/apps/:app") { request, context in
             guard let session = self.sessions.session(for: request.cookies[Self.sessionCookie]?.value) else {
                 return Response.redirect(to: "/login", type: .normal)
@@ -295,7 +296,7 @@ extension Collector {
             }
         }.map { row in
             """
-            <tr><td>\(HTML.escape(row.name))</td><td class="n">\(Self.percent(row.share))</td><td class="n">\(Self.ms(row.figures.average))</td>\
+            <tr><td><a href="/apps/\(app.id)/transaction?name=\(HTML.query(row.name))&amp;range=\(label)">\(HTML.escape(row.name))</a></td><td class="n">\(Self.percent(row.share))</td><td class="n">\(Self.ms(row.figures.average))</td>\
             <td class="n">\(Self.ms(row.figures.p95))</td><td class="n">\(String(format: "%.1f", row.figures.rpm))</td>\
             <td class="n">\(Self.percent(row.figures.errorRate))</td>\
             <td class="n \(Self.apdexClass(row.figures.apdex.score))">\(row.figures.apdex.score.map { String(format: "%.2f", $0) } ?? "–")</td></tr>
@@ -306,7 +307,7 @@ extension Collector {
         }
         let warnings = overview.app.warnings.map { "<div class=\"warn\">\(HTML.escape($0))</div>" }.joined()
         let body = """
-            <h1>\(HTML.escape(app.name))</h1>\(rangePicker(label, path: "/apps/\(app.id)"))\(warnings)
+            <h1>\(HTML.escape(app.name))</h1>\(appNavigation(app, label))\(rangePicker(label, path: "/apps/\(app.id)"))\(warnings)
             <div class="cards">\
             <div class="card">Apdex<b class="\(Self.apdexClass(s.apdex.score))">\(s.apdex.score.map { String(format: "%.2f", $0) } ?? "–")</b>\
             S \(s.apdex.satisfied) / T \(s.apdex.tolerating) / F \(s.apdex.frustrated), T = \(s.apdex.t) s</div>\

@@ -1,0 +1,222 @@
+import APMCore
+import APMStorage
+import Foundation
+import Hummingbird
+
+extension Collector {
+    func addDashboardPages(to router: Router<Context>) {
+        router.get("/apps/:app/transaction") { request, context in
+            try await self.withApp(request, context) { session, app in
+                try await self.transactionPage(request, session, app)
+            }
+        }
+        router.get("/apps/:app/traces/:id") { request, context in
+            try await self.withApp(request, context) { session, app in
+                guard let id = context.parameters.get("id", as: Int64.self),
+                    let stored = try await self.store.trace(appID: app.id, id: id)
+                else {
+                    return Self.html(
+                        HTML.page(
+                            title: "Not found",
+                            user: session.userName,
+                            csrf: session.csrf,
+                            body: "<h1>No such trace</h1>"
+                        ),
+                        status: .notFound
+                    )
+                }
+                return self.tracePage(session, app, stored)
+            }
+        }
+        router.get("/apps/:app/databases") { request, context in
+            try await self.withApp(request, context) { session, app in
+                try await self.databasesPage(request, session, app)
+            }
+        }
+        router.get("/apps/:app/errors") { request, context in
+            try await self.withApp(request, context) { session, app in try await self.errorsPage(request, session, app)
+            }
+        }
+    }
+
+    func withApp(
+        _ request: Request,
+        _ context: Context,
+        _ body: (DashboardSessions.Session, StoredApp) async throws -> Response
+    ) async throws -> Response {
+        guard let session = sessions.session(for: request.cookies[Self.sessionCookie]?.value) else {
+            return Response.redirect(to: "/login", type: .normal)
+        }
+        guard let id = context.parameters.get("app", as: Int64.self),
+            let app = try await store.app(accountID: session.accountID, id: id)
+        else {
+            return Self.html(
+                HTML.page(title: "Not found", user: session.userName, csrf: session.csrf, body: "<h1>No such app</h1>"),
+                status: .notFound
+            )
+        }
+        return try await body(session, app)
+    }
+
+    func appNavigation(_ app: StoredApp, _ label: String) -> String {
+        let base = "/apps/\(app.id)"
+        return """
+            <p><a href="\(base)?range=\(label)">Overview</a> · <a href="\(base)/databases?range=\(label)">Databases &amp; externals</a> · \
+            <a href="\(base)/errors?range=\(label)">Errors</a></p>
+            """
+    }
+
+    func transactionPage(
+        _ request: Request,
+        _ session: DashboardSessions.Session,
+        _ app: StoredApp
+    ) async throws -> Response {
+        let (range, label) = pageRange(request)
+        let name = String((request.uri.queryParameters.get("name").map { String($0) } ?? "").prefix(1024))
+        let series = try await queries.series(app: app, transaction: name, range: range)
+        let summary = try await queries.summary(app: app, transaction: name, range: range)
+        let times = series.points.map(\.start)
+        func values(_ value: (APIFigures) -> Double?) -> [Double?] {
+            series.points.map { $0.count > 0 ? value($0) : nil }
+        }
+        let charts = [
+            SVGChart(
+                title: "Response time by category (ms per request)",
+                unit: "ms",
+                times: times,
+                series: [
+                    .init(label: "database", color: "#bf8700", values: values { $0.breakdown.database * 1000 }),
+                    .init(label: "external", color: "#8250df", values: values { $0.breakdown.external * 1000 }),
+                    .init(label: "application", color: "#0969da", values: values { $0.breakdown.application * 1000 }),
+                ],
+                stacked: true
+            ),
+            SVGChart(
+                title: "p95 (ms)",
+                unit: "ms",
+                times: times,
+                series: [.init(label: "p95", color: "#bf8700", values: values { $0.p95.map { $0 * 1000 } })]
+            ),
+            SVGChart(
+                title: "Throughput",
+                unit: "rpm",
+                times: times,
+                series: [.init(label: "rpm", color: "#0969da", values: series.points.map(\.rpm))]
+            ),
+        ]
+        var whatIf = ""
+        if let text = request.uri.queryParameters.get("t"), let t = Double(text), t >= 0.001, t <= 3600 {
+            let answer = try await queries.whatIfApdex(app: app, transaction: name, t: t, range: range)
+            whatIf = """
+                <p>With T = \(t) s: Apdex <b>\(answer.score.map { String(format: "%.3f", $0) } ?? "–")</b> \
+                (between \(answer.scoreMin.map { String(format: "%.3f", $0) } ?? "–") and \(answer.scoreMax.map { String(format: "%.3f", $0) } ?? "–")); \
+                S \(answer.satisfied) / T \(answer.tolerating) / F \(answer.frustrated). \(HTML.escape(answer.resolution))</p>
+                """
+        }
+        let traces = try await queries.traces(app: app, transaction: name, range: range, limit: 10)
+        let traceRows = traces.map {
+            "<tr><td><a href=\"/apps/\(app.id)/traces/\($0.id)\">\(Self.ms($0.duration))</a></td><td>\(Self.clockTime($0.start))</td><td class=\"n\">\($0.status)</td></tr>"
+        }.joined()
+        let body = """
+            <h1>\(HTML.escape(app.name)): \(HTML.escape(name))</h1>\(appNavigation(app, label))
+            <div class="cards"><div class="card">Apdex<b class="\(Self.apdexClass(summary.apdex.score))">\(summary.apdex.score.map { String(format: "%.2f", $0) } ?? "–")</b>\
+            S \(summary.apdex.satisfied) / T \(summary.apdex.tolerating) / F \(summary.apdex.frustrated), T = \(summary.apdex.t) s</div>\
+            <div class="card">Throughput<b>\(String(format: "%.1f", summary.rpm)) rpm</b></div>\
+            <div class="card">Response time<b>\(Self.ms(summary.average))</b>p95 \(Self.ms(summary.p95)), p99 \(Self.ms(summary.p99))</div>\
+            <div class="card">Error rate<b>\(Self.percent(summary.errorRate))</b></div></div>
+            <form method="get" action="/apps/\(app.id)/transaction"><input type="hidden" name="name" value="\(HTML.escape(name))">\
+            <input type="hidden" name="range" value="\(label)"><label>What if T were <input name="t" size="6" value="\(summary.apdex.t)"> s</label> \
+            <button type="submit">Recompute Apdex</button></form>\(whatIf)
+            <div class="charts">\(charts.map { $0.render() }.joined())</div>
+            <h2>Slowest traces</h2>\(traceRows.isEmpty ? "<div class=\"empty\">No slow traces in this range.</div>" : "<table><tr><th>duration</th><th>at</th><th class=\"n\">status</th></tr>\(traceRows)</table>")
+            """
+        return Self.html(HTML.page(title: name, user: session.userName, csrf: session.csrf, body: body))
+    }
+
+    func tracePage(_ session: DashboardSessions.Session, _ app: StoredApp, _ stored: StoredTrace) -> Response {
+        let trace = stored.trace
+        let scale = trace.duration > 0 ? 600 / trace.duration : 0
+        let rows = trace.segments.enumerated().map { index, segment in
+            var depth = 0
+            var parent = segment.parent
+            while let p = parent, depth < 20 {
+                depth += 1
+                parent = trace.segments[p].parent
+            }
+            let detail = [segment.statement, segment.url].filter { !$0.isEmpty }.map {
+                "<code>\(HTML.escape($0))</code>"
+            }.joined(separator: " ")
+            return """
+                <tr><td style="padding-left:\(8 + depth * 16)px">\(HTML.escape(segment.name)) \(detail)</td><td class="n">\(Self.ms(segment.duration))</td>\
+                <td><svg width="610" height="10"><rect x="\(segment.offset * scale)" width="\(max(1, segment.duration * scale))" height="10" fill="\(segment.isError ? "#cf222e" : "#0969da")"/></svg></td></tr>
+                """
+        }.joined()
+        let attributes = trace.attributes.sorted { $0.key < $1.key }.map {
+            "<li>\(HTML.escape($0.key)) = \(HTML.escape($0.value))</li>"
+        }.joined()
+        let body = """
+            <h1>\(HTML.escape(trace.transaction)) · \(Self.ms(trace.duration))</h1>
+            <p>Trace \(HTML.escape(trace.traceID)) at \(Self.clockTime(trace.start)); status \(trace.status)\(trace.isError ? ", failed" : "")\
+            \(trace.droppedSegments > 0 ? "; \(trace.droppedSegments) segments not kept" : "")</p>
+            <table><tr><th>segment</th><th class="n">duration</th><th>timeline</th></tr>\(rows)</table>
+            \(attributes.isEmpty ? "" : "<h2>Attributes</h2><ul>\(attributes)</ul>")
+            """
+        return Self.html(HTML.page(title: "Trace", user: session.userName, csrf: session.csrf, body: body))
+    }
+
+    func databasesPage(
+        _ request: Request,
+        _ session: DashboardSessions.Session,
+        _ app: StoredApp
+    ) async throws -> Response {
+        let (range, label) = pageRange(request)
+        let databases = try await queries.databases(app: app, range: range)
+        let externals = try await queries.externals(app: app, range: range)
+        let databaseRows = databases.map {
+            "<tr><td>\(HTML.escape($0.name))</td><td class=\"n\">\($0.calls)</td><td class=\"n\">\(Self.ms($0.average))</td><td class=\"n\">\(String(format: "%.2f s", $0.totalTime))</td><td><code>\(HTML.escape($0.slowestStatement))</code></td></tr>"
+        }.joined()
+        let externalRows = externals.map {
+            "<tr><td>\(HTML.escape($0.host))</td><td class=\"n\">\($0.calls)</td><td class=\"n\">\($0.errors)</td><td class=\"n\">\(Self.ms($0.average))</td><td class=\"n\">\(String(format: "%.2f s", $0.totalTime))</td></tr>"
+        }.joined()
+        let body = """
+            <h1>\(HTML.escape(app.name)): databases and externals</h1>\(appNavigation(app, label))\(rangePicker(label, path: "/apps/\(app.id)/databases"))
+            <h2>Database operations</h2>\(databaseRows.isEmpty ? "<div class=\"empty\">No database calls in this range.</div>" : "<table><tr><th>operation</th><th class=\"n\">calls</th><th class=\"n\">avg</th><th class=\"n\">total</th><th>slowest statement</th></tr>\(databaseRows)</table>")
+            <h2>External hosts</h2>\(externalRows.isEmpty ? "<div class=\"empty\">No external calls in this range.</div>" : "<table><tr><th>host</th><th class=\"n\">calls</th><th class=\"n\">errors</th><th class=\"n\">avg</th><th class=\"n\">total</th></tr>\(externalRows)</table>")
+            """
+        return Self.html(HTML.page(title: "Databases", user: session.userName, csrf: session.csrf, body: body))
+    }
+
+    func errorsPage(_ request: Request, _ session: DashboardSessions.Session, _ app: StoredApp) async throws -> Response
+    {
+        let (range, label) = pageRange(request)
+        let groups = try await queries.errors(app: app, range: range)
+        let rows = groups.map { group in
+            let spark = SVGChart(
+                title: "",
+                unit: "",
+                times: Array(stride(from: range.from, to: range.to, by: Int(range.bucketSeconds))),
+                series: [.init(label: "errors", color: "#cf222e", values: group.sparkline.map { Double($0) })],
+                width: 160,
+                height: 40
+            ).render()
+            return """
+                <tr><td><b>\(HTML.escape(group.type))</b><br>\(HTML.escape(group.message))<details><summary>sample</summary>\
+                <pre>\(HTML.escape(group.sample.message))\n\(HTML.escape(group.sample.stack.joined(separator: "\n")))</pre></details></td>\
+                <td>\(HTML.escape(group.transaction))</td><td class="n">\(group.count)</td><td>\(Self.clockTime(group.firstSeen))</td>\
+                <td>\(Self.clockTime(group.lastSeen))</td><td>\(spark)</td></tr>
+                """
+        }.joined()
+        let body = """
+            <h1>\(HTML.escape(app.name)): errors</h1>\(appNavigation(app, label))\(rangePicker(label, path: "/apps/\(app.id)/errors"))
+            \(rows.isEmpty ? "<div class=\"empty\">No errors in this range.</div>" : "<table><tr><th>error</th><th>transaction</th><th class=\"n\">count</th><th>first seen</th><th>last seen</th><th>trend</th></tr>\(rows)</table>")
+            """
+        return Self.html(HTML.page(title: "Errors", user: session.userName, csrf: session.csrf, body: body))
+    }
+
+    static func clockTime(_ unix: Double) -> String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: Date(timeIntervalSince1970: unix)) + "Z"
+    }
+}
