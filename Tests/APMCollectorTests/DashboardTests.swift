@@ -323,3 +323,88 @@ import Testing
 func percentEncodedQuery(_ text: String) -> String {
     text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? text
 }
+
+@Suite struct DashboardSettingsTests {
+    typealias Support = CollectorTestSupport
+
+    @Test func settingsFormsChangeTKeysAndPasswordsOnlyWithTheCSRFToken() async throws {
+        try await Support.withCollector { collector, client, key in
+            #expect(
+                try await Support.post(
+                    Support.batch(
+                        minute: Support.currentMinute(),
+                        metrics: [Support.metric("GET /a", durations: [0.1])]
+                    ),
+                    key: key,
+                    client: client
+                ).status == .accepted
+            )
+            let account = try #require(try await collector.store.accounts().first)
+            let password = try #require(try await collector.resetPassword(user: "admin", accountID: account.id))
+            let session = try #require(
+                try await DashboardTests.signIn(client, name: "admin", password: password).session
+            )
+            let csrf = try await client.execute(uri: "/apps/1/settings", method: .get, headers: [.cookie: session]) {
+                response -> String in
+                let body = String(buffer: response.body)
+                let marker = try #require(body.range(of: "name=\"csrf\" value=\""))
+                return String(body[marker.upperBound...].prefix { $0 != "\"" })
+            }
+            let form: HTTPFields = [.cookie: session, .contentType: "application/x-www-form-urlencoded"]
+            try await client.execute(
+                uri: "/apps/1/settings/apdex",
+                method: .post,
+                headers: form,
+                body: ByteBuffer(string: "t=0.3")
+            ) {
+                #expect($0.status == .forbidden)
+            }
+            #expect(try await collector.store.app(accountID: account.id, id: 1)?.apdexT == 0.5)
+            try await client.execute(
+                uri: "/apps/1/settings/apdex",
+                method: .post,
+                headers: form,
+                body: ByteBuffer(string: "t=0.3&csrf=\(csrf)")
+            ) {
+                #expect($0.status == .seeOther)
+            }
+            try await client.execute(
+                uri: "/apps/1/settings/apdex",
+                method: .post,
+                headers: form,
+                body: ByteBuffer(string: "t=2&transaction=GET+%2Fa&csrf=\(csrf)")
+            ) {
+                #expect($0.status == .seeOther)
+            }
+            try await client.execute(
+                uri: "/apps/1/settings/apdex",
+                method: .post,
+                headers: form,
+                body: ByteBuffer(string: "t=-1&csrf=\(csrf)")
+            ) {
+                #expect($0.status == .badRequest)
+            }
+            let app = try #require(try await collector.store.app(accountID: account.id, id: 1))
+            #expect(app.apdexT == 0.3)
+            #expect(app.transactionApdexT == ["GET /a": 2])
+            try await client.execute(
+                uri: "/apps/1/settings/keys",
+                method: .post,
+                headers: form,
+                body: ByteBuffer(string: "name=ci&csrf=\(csrf)")
+            ) { response in
+                #expect(String(buffer: response.body).contains("New license key (shown only once): apm_"))
+            }
+            #expect(try await collector.store.licenseKeys(accountID: account.id).count == 2)
+            try await client.execute(
+                uri: "/apps/1/settings/keys/2/revoke",
+                method: .post,
+                headers: form,
+                body: ByteBuffer(string: "csrf=\(csrf)")
+            ) {
+                #expect($0.status == .seeOther)
+            }
+            #expect(try await collector.store.licenseKeys(accountID: account.id).last?.revokedAt != nil)
+        }
+    }
+}

@@ -5,6 +5,7 @@ import Hummingbird
 
 extension Collector {
     func addDashboardPages(to router: Router<Context>) {
+        addDashboardSettings(to: router)
         router.get("/apps/:app/transaction") { request, context in
             try await self.withApp(request, context) { session, app in
                 try await self.transactionPage(request, session, app)
@@ -62,7 +63,7 @@ extension Collector {
         let base = "/apps/\(app.id)"
         return """
             <p><a href="\(base)?range=\(label)">Overview</a> · <a href="\(base)/databases?range=\(label)">Databases &amp; externals</a> · \
-            <a href="\(base)/errors?range=\(label)">Errors</a></p>
+            <a href="\(base)/errors?range=\(label)">Errors</a> · <a href="\(base)/settings">Settings</a></p>
             """
     }
 
