@@ -40,10 +40,22 @@ run() { # variant config enabled
     echo "round $round: $variant: $rps requests/s, p99 $p99" >&2
 }
 
+# A first, unmeasured run (database seeding, page cache), then the variants in a rotating order.
+round=0
+run "warm-up" "$WORK/up.ini" false
 for round in $(seq "$ROUNDS"); do
-    run "no-agent" "$WORK/up.ini" false
-    run "agent,collector-up" "$WORK/up.ini" true
-    run "agent,collector-down" "$WORK/down.ini" true
+    case $((round % 3)) in
+    1) order="none up down" ;;
+    2) order="up down none" ;;
+    *) order="down none up" ;;
+    esac
+    for variant in $order; do
+        case $variant in
+        none) run "no-agent" "$WORK/up.ini" false ;;
+        up) run "agent,collector-up" "$WORK/up.ini" true ;;
+        down) run "agent,collector-down" "$WORK/down.ini" true ;;
+        esac
+    done
 done
 
 python3 - "$WORK/results" <<'PY'
@@ -54,6 +66,8 @@ def ms(text):
 rows = {}
 for line in open(sys.argv[1]):
     variant, rps, p99 = line.split()
+    if variant == "warm-up":
+        continue
     rows.setdefault(variant, []).append((float(rps), ms(p99)))
 base_rps = statistics.mean(r for r, _ in rows["no-agent"])
 base_p99 = statistics.mean(p for _, p in rows["no-agent"])

@@ -21,6 +21,8 @@ import Testing
             configuration.collectorURL = "http://127.0.0.1:\(client.port!)"
             configuration.harvestInterval = .seconds(600)
             configuration.logLevel = .critical
+            // Other suites hash passwords in parallel on this 2-core machine: give the final flush room.
+            configuration.shutdownTimeout = .seconds(30)
             let agent = APMAgent(configuration: configuration, clock: clock)
             agent.start()
 

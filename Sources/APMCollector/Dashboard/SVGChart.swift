@@ -70,9 +70,18 @@ struct SVGChart {
                 points.append((x(index), y(top), value))
                 if stacked { baseline[index] = top }
             }
-            let path = points.map { "\($0.0),\($0.1)" }.joined(separator: " ")
-            svg += "<polyline fill=\"none\" stroke=\"\(series.color)\" stroke-width=\"1.5\" points=\"\(path)\"/>"
-            for (index, point) in points.enumerated() {
+            // A bucket without data is a gap in the line, not a zero.
+            var run: [String] = []
+            for point in points + [(0, 0, nil)] {
+                if point.2 != nil {
+                    run.append("\(point.0),\(point.1)")
+                } else if !run.isEmpty {
+                    svg +=
+                        "<polyline fill=\"none\" stroke=\"\(series.color)\" stroke-width=\"1.5\" points=\"\(run.joined(separator: " "))\"/>"
+                    run = []
+                }
+            }
+            for (index, point) in points.enumerated() where point.2 != nil {
                 let label =
                     "\(series.label) \(Self.clock(times[index])): \(point.2.map { Self.format($0, unit) } ?? "no data")"
                 svg +=

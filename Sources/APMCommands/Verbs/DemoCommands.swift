@@ -196,7 +196,7 @@ struct DemoCommand: AsyncParsableCommand {
             swift-apm demo is running.
               collector  \(collectorURL)   (data: \(directory))
               license key \(credentials.licenseKey)
-              dashboard login: user \(credentials.adminUser), password \(credentials.adminPassword)
+              dashboard  \(collectorURL)/   user \(credentials.adminUser), password \(credentials.adminPassword)
               example service \(appURL) under `apm run-program`, load \(rate) requests/s
 
             Look at it:

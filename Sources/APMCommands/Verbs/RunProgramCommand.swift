@@ -326,10 +326,11 @@ actor ProcessReporter {
                 exitCode: Int(status.exitStatus ?? 0),
                 detail: "exited with status \(status.exitStatus ?? 0)"
             )
-        await send(events: [event])
+        // The last report carries whatever samples are still pending; give it longer than the periodic ones.
+        await send(events: [event], timeout: .seconds(10))
     }
 
-    private func send(events: [ProcessEvent]) async {
+    private func send(events: [ProcessEvent], timeout: Duration = .seconds(5)) async {
         let report = ProcessReport(
             appName: configuration.appName,
             host: ProcessInfo.processInfo.hostName,
@@ -348,7 +349,7 @@ actor ProcessReporter {
                 "X-APM-License-Key": configuration.licenseKey,
             ],
             body: body,
-            timeout: .seconds(3)
+            timeout: timeout
         )
         if let response = try? await transport.send(request), (200..<300).contains(response.status) {
             samples = []
