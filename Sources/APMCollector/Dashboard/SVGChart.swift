@@ -18,10 +18,12 @@ struct SVGChart {
     var width = 560.0
     var height = 180.0
 
-    private let left = 56.0
-    private let right = 8.0
-    private let top = 8.0
-    private let bottom = 24.0
+    /// Sparklines (a row of a table): no axes, labels, points or legend.
+    private var compact: Bool { height <= 50 }
+    private var left: Double { compact ? 2 : 56 }
+    private var right: Double { compact ? 2 : 8 }
+    private var top: Double { compact ? 2 : 8 }
+    private var bottom: Double { compact ? 2 : 24 }
 
     func render() -> String {
         let plotWidth = width - left - right
@@ -49,7 +51,7 @@ struct SVGChart {
             width="\(Int(width))" height="\(Int(height))" xmlns="http://www.w3.org/2000/svg" font-size="10">
             """
         // Y axis: 0, half, max, with units.
-        for fraction in [0.0, 0.5, 1.0] {
+        for fraction in compact ? [] : [0.0, 0.5, 1.0] {
             let value = maximum * fraction
             svg +=
                 "<line x1=\"\(left)\" x2=\"\(width - right)\" y1=\"\(y(value))\" y2=\"\(y(value))\" stroke=\"#e3e6ea\"/>"
@@ -57,9 +59,10 @@ struct SVGChart {
                 "<text x=\"\(left - 4)\" y=\"\(y(value) + 3)\" text-anchor=\"end\" fill=\"#57606a\">\(HTML.escape(Self.format(value, unit)))</text>"
         }
         // X axis: first, middle and last time.
-        for index in Set([0, times.count / 2, max(0, times.count - 1)]).sorted() where index < times.count {
+        for index in Set([0, times.count / 2, max(0, times.count - 1)]).sorted() where index < times.count && !compact {
+            let anchor = index == 0 ? "start" : index == times.count - 1 ? "end" : "middle"
             svg +=
-                "<text x=\"\(x(index))\" y=\"\(height - 6)\" text-anchor=\"middle\" fill=\"#57606a\">\(Self.clock(times[index]))</text>"
+                "<text x=\"\(x(index))\" y=\"\(height - 6)\" text-anchor=\"\(anchor)\" fill=\"#57606a\">\(Self.clock(times[index]))</text>"
         }
         var baseline = [Double](repeating: 0, count: times.count)
         for series in series {
@@ -81,7 +84,7 @@ struct SVGChart {
                     run = []
                 }
             }
-            for (index, point) in points.enumerated() where point.2 != nil {
+            for (index, point) in points.enumerated() where point.2 != nil && !compact {
                 let label =
                     "\(series.label) \(Self.clock(times[index])): \(point.2.map { Self.format($0, unit) } ?? "no data")"
                 svg +=
@@ -97,6 +100,12 @@ struct SVGChart {
             }
         }
         svg += "</svg>"
+        if compact {
+            let total = series.first?.values.compactMap { $0 }.reduce(0, +) ?? 0
+            let summary =
+                "<title>\(HTML.escape(series.first?.label ?? "")): \(Self.format(total, unit)) in all</title></svg>"
+            return svg.replacingOccurrences(of: "</svg>", with: summary)
+        }
         let legend = series.map { "<span style=\"color:\($0.color)\">■</span> \(HTML.escape($0.label))" }.joined(
             separator: " &nbsp; "
         )
