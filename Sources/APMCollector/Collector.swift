@@ -91,7 +91,7 @@ public final class Collector: Sendable {
         _ = try await store.createUser(
             accountID: account.id,
             name: "admin",
-            passwordHash: try PasswordHasher.hash(password)
+            passwordHash: try await PasswordHasher.hashInBackground(password, cost: configuration.passwordHashCost)
         )
         return FirstStartCredentials(account: account, licenseKey: key.key, adminUser: "admin", adminPassword: password)
     }
@@ -105,7 +105,10 @@ public final class Collector: Sendable {
     public func resetPassword(user name: String, accountID: Int64) async throws -> String? {
         guard let user = try await store.user(named: name), user.accountID == accountID else { return nil }
         let password = PasswordHasher.makePassword()
-        try await store.setPassword(userID: user.id, passwordHash: try PasswordHasher.hash(password))
+        try await store.setPassword(
+            userID: user.id,
+            passwordHash: try await PasswordHasher.hashInBackground(password, cost: configuration.passwordHashCost)
+        )
         return password
     }
 

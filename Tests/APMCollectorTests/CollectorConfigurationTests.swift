@@ -62,3 +62,14 @@ import Testing
         #expect(TimeRange.seconds(parsing: "999999999999d") == nil)
     }
 }
+
+@Suite struct PasswordHasherTests {
+    @Test func defaultCostIsScryptN32768AndVerificationIsExact() throws {
+        let stored = try PasswordHasher.hash("correct horse")
+        #expect(stored.hasPrefix("scrypt$32768$8$1$"))
+        #expect(PasswordHasher.verify("correct horse", against: stored))
+        #expect(!PasswordHasher.verify("correct horse ", against: stored))
+        #expect(!PasswordHasher.verify("x", against: "scrypt$garbage"))
+        #expect(try PasswordHasher.hash("correct horse") != stored)
+    }
+}

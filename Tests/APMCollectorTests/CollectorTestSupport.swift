@@ -19,6 +19,8 @@ enum CollectorTestSupport {
     static func configuration(_ adjust: (inout CollectorConfiguration) -> Void = { _ in }) -> CollectorConfiguration {
         var configuration = CollectorConfiguration()
         configuration.server.port = 0
+        // scrypt at the default cost takes about a second in a debug build; the tests run dozens of collectors.
+        configuration.passwordHashCost = 10
         adjust(&configuration)
         return configuration
     }

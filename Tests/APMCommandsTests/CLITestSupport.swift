@@ -96,6 +96,7 @@ enum CLI {
         logger.logLevel = .critical
         var configuration = CollectorConfiguration()
         configuration.server.port = 0
+        configuration.passwordHashCost = 10
         let collector = try Collector(configuration: configuration, logger: logger, store: try SQLiteStore())
         let key = try #require(try await collector.bootstrapIfNeeded()).licenseKey
         let group = ServiceGroup(services: [collector.application], gracefulShutdownSignals: [], logger: logger)

@@ -1,11 +1,13 @@
 import Crypto
+import Dispatch
 import Foundation
 import _CryptoExtras
 
 /// Dashboard passwords: scrypt (N = 2^15, r = 8, p = 1, 32-byte output) with a random 16-byte salt, stored as
 /// `scrypt$N$r$p$<salt hex>$<hash hex>`; verified in constant time.
 public enum PasswordHasher {
-    static let rounds = 1 << 15
+    /// The default cost: N = 2^15 (32 MiB and tens of milliseconds per hash in a release build).
+    public static let defaultCost = 15
     static let blockSize = 8
     static let parallelism = 1
 
@@ -20,14 +22,47 @@ public enum PasswordHasher {
 
     /// Hashes a password.
     ///
-    /// - Parameter password: The password.
+    /// - Parameters:
+    ///   - password: The password.
+    ///   - cost: log2 of scrypt's N (10 to 20).
     /// - Returns: The stored form.
     /// - Throws: When the KDF fails.
-    public static func hash(_ password: String) throws -> String {
+    public static func hash(_ password: String, cost: Int = defaultCost) throws -> String {
         var generator = SystemRandomNumberGenerator()
         let salt = (0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        let rounds = 1 << min(max(cost, 10), 20)
         let key = try derive(password, salt: salt, rounds: rounds, blockSize: blockSize, parallelism: parallelism)
         return "scrypt$\(rounds)$\(blockSize)$\(parallelism)$\(hex(salt))$\(hex(key))"
+    }
+
+    /// Hashing is deliberately slow (tens of milliseconds, a second in debug builds): it runs on a queue of its
+    /// own, never on the Swift concurrency pool, where it would stall every other request. One at a time, which
+    /// also bounds what a flood of sign-in attempts can cost.
+    private static let queue = DispatchQueue(label: "apm.password-hashing")
+
+    /// ``hash(_:cost:)`` off the concurrency pool.
+    ///
+    /// - Parameters:
+    ///   - password: The password.
+    ///   - cost: log2 of scrypt's N.
+    /// - Returns: The stored form.
+    /// - Throws: When the KDF fails.
+    public static func hashInBackground(_ password: String, cost: Int = defaultCost) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Result { try hash(password, cost: cost) }) }
+        }
+    }
+
+    /// ``verify(_:against:)`` off the concurrency pool.
+    ///
+    /// - Parameters:
+    ///   - password: The password tried.
+    ///   - stored: The stored form.
+    /// - Returns: Whether it matches.
+    public static func verifyInBackground(_ password: String, against stored: String) async -> Bool {
+        await withCheckedContinuation { continuation in
+            queue.async { continuation.resume(returning: verify(password, against: stored)) }
+        }
     }
 
     /// Checks a password against a stored hash.

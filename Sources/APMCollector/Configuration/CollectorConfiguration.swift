@@ -44,6 +44,8 @@ public struct CollectorConfiguration: Sendable, Hashable {
     public var retention = Retention()
     /// `log_level` / `APM_COLLECTOR_LOG_LEVEL`, default `info`.
     public var logLevel: String = "info"
+    /// `password_hash_cost`, default 15: log2 of scrypt's N for dashboard passwords (10 to 20).
+    public var passwordHashCost: Int = PasswordHasher.defaultCost
 
     /// The defaults.
     public static let `default` = CollectorConfiguration()
@@ -63,7 +65,7 @@ public struct CollectorConfiguration: Sendable, Hashable {
     /// Every key of the `[collector]` section.
     public static let keys = [
         "host", "port", "data_dir", "log_level", "max_body_mb", "max_decompressed_mb", "max_transaction_names",
-        "max_segment_names", "minute_retention_hours", "retention_days", "retention_interval",
+        "max_segment_names", "minute_retention_hours", "retention_days", "retention_interval", "password_hash_cost",
     ]
 
     /// Loads the `[collector]` section of a file (if any), then environment overrides.
@@ -171,6 +173,11 @@ public struct CollectorConfiguration: Sendable, Hashable {
                 return "must be a whole number of seconds from 10 to 86400"
             }
             retention.interval = .seconds(seconds)
+        case "password_hash_cost":
+            guard let cost = integer(10...20) else {
+                return "must be a whole number from 10 to 20 (log2 of scrypt's N)"
+            }
+            passwordHashCost = cost
         default:
             throw ConfigurationError(
                 .unknownKey,

@@ -96,7 +96,7 @@ extension Collector {
             )
         }
         guard let user = try await store.user(named: name),
-            PasswordHasher.verify(form["password"] ?? "", against: user.passwordHash)
+            await PasswordHasher.verifyInBackground(form["password"] ?? "", against: user.passwordHash)
         else {
             sessions.recordFailure(name)
             return loginPage(request: request, error: "Wrong user name or password.", status: .unauthorized)
