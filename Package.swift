@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "APMStorage", targets: ["APMStorage"]),
         .library(name: "APMCollector", targets: ["APMCollector"]),
         .executable(name: "apm", targets: ["apm"]),
+        .executable(name: "apm-example-service", targets: ["apm-example-service"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
@@ -121,6 +122,12 @@ let package = Package(
         ),
         .executableTarget(
             name: "apm",
+            dependencies: ["APMCommands"],
+            swiftSettings: swiftSettings
+        ),
+        // The example service on its own (`apm example-service` is the same).
+        .executableTarget(
+            name: "apm-example-service",
             dependencies: ["APMCommands"],
             swiftSettings: swiftSettings
         ),

@@ -30,3 +30,10 @@ extension APMCommand {
         await main()
     }
 }
+
+extension APMCommand {
+    /// The `apm-example-service` executable's whole `main`: `apm example-service` with the process's arguments.
+    public static func runExampleServiceFromCommandLine() async {
+        await main(["example-service"] + CommandLine.arguments.dropFirst())
+    }
+}
