@@ -180,6 +180,7 @@ let package = Package(
                 "APMStorage",
                 "APMCore",
                 "APMAgent",
+                "APMTesting",
             ],
             swiftSettings: swiftSettings
         ),

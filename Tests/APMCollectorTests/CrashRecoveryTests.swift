@@ -1,6 +1,7 @@
 import APMAgent
 import APMCollector
 import APMCore
+import APMTesting
 import Foundation
 import Synchronization
 import Testing
@@ -68,28 +69,11 @@ final class CollectorProcess: Sendable {
 }
 
 @Suite(.serialized) struct CrashRecoveryTests {
-    /// A loopback port nothing listens on right now.
-    static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-        }
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
     @Test func killedWithSIGKILLMidStreamLosesNoAcknowledgedBatchAndCountsRetriesOnce() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("apm-crash-\(UUID().uuidString)")
             .path
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let port = Self.freePort()
+        let port = LoopbackPort.free()
         let arguments = ["collector", "--data-dir", directory, "--port", "\(port)"]
         let first = try CollectorProcess(arguments: arguments)
         #expect(await first.waitForOutput(containing: "listening on"))

@@ -1,5 +1,6 @@
 import APMCollector
 import APMCore
+import APMTesting
 import Foundation
 import Testing
 
@@ -76,9 +77,9 @@ final class BackgroundAPM: @unchecked Sendable {
 
     @Test func realBinariesUnderLoadMatchTheGroundTruth() async throws {
         let directory = try CLI.temporaryDirectory()
-        let collectorPort = CrashFreePorts.free()
-        let appPort = CrashFreePorts.free()
-        let downstreamPort = CrashFreePorts.free()
+        let collectorPort = LoopbackPort.free()
+        let appPort = LoopbackPort.free()
+        let downstreamPort = LoopbackPort.free()
 
         let collector = try BackgroundAPM(
             ["collector", "--data-dir", "data", "--port", "\(collectorPort)"],
@@ -210,25 +211,6 @@ final class BackgroundAPM: @unchecked Sendable {
         let process = try await Self.get(Process.self, "\(base)/apps/\(appID)/process?since=1h", key: key)
         #expect(process.events.map(\.kind).contains("start"))
         #expect(await collector.stop() == 0)
-    }
-}
-
-/// Free loopback ports.
-enum CrashFreePorts {
-    static func free() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-        }
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
 

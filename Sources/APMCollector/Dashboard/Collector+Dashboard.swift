@@ -36,23 +36,9 @@ extension Collector {
         }
         addDashboardPages(to: router)
         router.get("/apps/:app") { request, context in
-            guard let session = self.sessions.session(for: request.cookies[Self.sessionCookie]?.value) else {
-                return Response.redirect(to: "/login", type: .normal)
+            try await self.withApp(request, context) { session, app in
+                try await self.overviewPage(request: request, session: session, app: app)
             }
-            guard let id = context.parameters.get("app", as: Int64.self),
-                let app = try await self.store.app(accountID: session.accountID, id: id)
-            else {
-                return Self.html(
-                    HTML.page(
-                        title: "Not found",
-                        user: session.userName,
-                        csrf: session.csrf,
-                        body: "<h1>No such app</h1>"
-                    ),
-                    status: .notFound
-                )
-            }
-            return try await self.overviewPage(request: request, session: session, app: app)
         }
     }
 
