@@ -302,6 +302,8 @@ import Testing
                     #expect(!body.contains("<script>alert"), "\(path)")
                     #expect(!body.contains("<img"), "\(path)")
                     if path.contains("transaction") {
+                        #expect(body.contains("Latency distribution"))
+                        #expect(body.contains("<rect"))
                         #expect(body.contains(String(format: "%.3f", whatIf.score!)))
                         #expect(
                             body.contains("S \(whatIf.satisfied) / T \(whatIf.tolerating) / F \(whatIf.frustrated)")

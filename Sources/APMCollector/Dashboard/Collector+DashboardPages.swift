@@ -105,6 +105,10 @@ extension Collector {
                 series: [.init(label: "rpm", color: "#0969da", values: series.points.map(\.rpm))]
             ),
         ]
+        let distribution = SVGHistogram(
+            histogram: try await queries.latencyHistogram(app: app, transaction: name, range: range),
+            apdexT: summary.apdex.t
+        ).render()
         var whatIf = ""
         if let text = request.uri.queryParameters.get("t"), let t = Double(text), t >= 0.001, t <= 3600 {
             let answer = try await queries.whatIfApdex(app: app, transaction: name, t: t, range: range)
@@ -128,7 +132,7 @@ extension Collector {
             <form method="get" action="/apps/\(app.id)/transaction"><input type="hidden" name="name" value="\(HTML.escape(name))">\
             <input type="hidden" name="range" value="\(label)"><label>What if T were <input name="t" size="6" value="\(summary.apdex.t)"> s</label> \
             <button type="submit">Recompute Apdex</button></form>\(whatIf)
-            <div class="charts">\(charts.map { $0.render() }.joined())</div>
+            <div class="charts">\(distribution)\(charts.map { $0.render() }.joined())</div>
             <h2>Slowest traces</h2>\(traceRows.isEmpty ? "<div class=\"empty\">No slow traces in this range.</div>" : "<table><tr><th>duration</th><th>at</th><th class=\"n\">status</th></tr>\(traceRows)</table>")
             """
         return Self.html(HTML.page(title: name, user: session.userName, csrf: session.csrf, body: body))

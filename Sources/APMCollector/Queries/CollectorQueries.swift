@@ -455,3 +455,39 @@ public struct CollectorQueries: Sendable {
         )
     }
 }
+
+extension CollectorQueries {
+    /// The merged latency histogram of an app's web transactions, or of one transaction, over a range.
+    ///
+    /// - Parameters:
+    ///   - app: The app.
+    ///   - transaction: One transaction, or `nil`.
+    ///   - range: The range.
+    /// - Returns: The histogram (1 % resolution).
+    public func latencyHistogram(
+        app: StoredApp,
+        transaction: String?,
+        range: TimeRange
+    ) async throws -> LatencyHistogram {
+        let resolution: SliceResolution = range.resolution == .minute ? .minute : .hour
+        let slices =
+            if let transaction {
+                try await store.transactionSlices(
+                    appID: app.id,
+                    name: transaction,
+                    range: range.from..<range.to,
+                    resolution: resolution
+                )
+            } else {
+                try await store.appSlices(
+                    appID: app.id,
+                    kind: .web,
+                    range: range.from..<range.to,
+                    resolution: resolution
+                )
+            }
+        var histogram = LatencyHistogram()
+        for slice in slices { histogram.merge(slice.histogram) }
+        return histogram
+    }
+}
