@@ -117,17 +117,20 @@ struct RunProgramCommand: AsyncParsableCommand {
             $0.isActive
                 ? ProcessReporter(configuration: $0, pid: child.pid, command: arguments.joined(separator: " ")) : nil
         }
-        await reporter?.started()
+        // Sampling starts at once, with a first sample right away: a slow collector must not delay it (the
+        // start event is sent alongside), or a short-lived program would end before it is ever sampled.
+        let startReport = Task { await reporter?.started() }
         let sampling = Task {
             var sampler = ProcessSampler(pid: child.pid)
             while !Task.isCancelled {
+                if let sample = sampler.sample() { await reporter?.record(sample) }
                 try? await Task.sleep(for: .milliseconds(Int64(sampleInterval * 1000)))
-                guard !Task.isCancelled, let sample = sampler.sample() else { continue }
-                await reporter?.record(sample)
             }
         }
         let status = await child.wait()
         sampling.cancel()
+        // The start event goes before the exit event; samples still pending go with the exit event.
+        await startReport.value
         await reporter?.finished(status)
         throw ExitCode(status.exitCode)
     }
