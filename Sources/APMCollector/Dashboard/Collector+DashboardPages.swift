@@ -177,6 +177,34 @@ extension Collector {
         let (range, label) = pageRange(request)
         let databases = try await queries.databases(app: app, range: range)
         let externals = try await queries.externals(app: app, range: range)
+        // Time spent per bucket by the five operations that take the most time.
+        let times = Array(stride(from: range.from, to: range.to, by: Int(range.bucketSeconds)))
+        let colors = ["#0969da", "#bf8700", "#8250df", "#1a7f37", "#cf222e"]
+        var series: [SVGChart.Series] = []
+        for (offset, database) in databases.prefix(5).enumerated() {
+            let slices = try await store.segmentSeries(
+                appID: app.id,
+                name: database.name,
+                range: range.from..<range.to,
+                resolution: range.resolution == .minute ? .minute : .hour
+            )
+            var perBucket = [Double?](repeating: nil, count: times.count)
+            for slice in slices {
+                let index = Int((slice.bucket - range.from) / range.bucketSeconds)
+                guard index >= 0 && index < perBucket.count else { continue }
+                perBucket[index] = (perBucket[index] ?? 0) + slice.total * 1000
+            }
+            series.append(.init(label: database.name, color: colors[offset], values: perBucket))
+        }
+        let databaseChart =
+            series.isEmpty
+            ? ""
+            : SVGChart(
+                title: "Time in the top database operations (ms per bucket)",
+                unit: "ms",
+                times: times,
+                series: series
+            ).render()
         let databaseRows = databases.map {
             "<tr><td>\(HTML.escape($0.name))</td><td class=\"n\">\($0.calls)</td><td class=\"n\">\(Self.ms($0.average))</td><td class=\"n\">\(String(format: "%.2f s", $0.totalTime))</td><td><code>\(HTML.escape($0.slowestStatement))</code></td></tr>"
         }.joined()
@@ -185,7 +213,7 @@ extension Collector {
         }.joined()
         let body = """
             <h1>\(HTML.escape(app.name)): databases and externals</h1>\(appNavigation(app, label))\(rangePicker(label, path: "/apps/\(app.id)/databases"))
-            <h2>Database operations</h2>\(databaseRows.isEmpty ? "<div class=\"empty\">No database calls in this range.</div>" : "<table><tr><th>operation</th><th class=\"n\">calls</th><th class=\"n\">avg</th><th class=\"n\">total</th><th>slowest statement</th></tr>\(databaseRows)</table>")
+            <h2>Database operations</h2><div class="charts">\(databaseChart)</div>\(databaseRows.isEmpty ? "<div class=\"empty\">No database calls in this range.</div>" : "<table><tr><th>operation</th><th class=\"n\">calls</th><th class=\"n\">avg</th><th class=\"n\">total</th><th>slowest statement</th></tr>\(databaseRows)</table>")
             <h2>External hosts</h2>\(externalRows.isEmpty ? "<div class=\"empty\">No external calls in this range.</div>" : "<table><tr><th>host</th><th class=\"n\">calls</th><th class=\"n\">errors</th><th class=\"n\">avg</th><th class=\"n\">total</th></tr>\(externalRows)</table>")
             """
         return Self.html(HTML.page(title: "Databases", user: session.userName, csrf: session.csrf, body: body))
