@@ -39,7 +39,7 @@ final class AgentCore: Sendable {
         let isError = completed.isError(ignoring: configuration.errorCollector.ignoreStatusCodes)
         let duration = completed.duration
         let (database, external) = completed.categoryTimes()
-        aggregator.record(
+        let apdexT = aggregator.record(
             name: state.name,
             kind: completed.storage.kind,
             endUnixNanoseconds: completed.end.unixNanoseconds,
@@ -56,7 +56,7 @@ final class AgentCore: Sendable {
             if let seconds = configuration.transactionTracer.thresholdSeconds {
                 threshold = UInt64(seconds * 1e9)
             } else {
-                threshold = aggregator.apdexSettings.threshold(for: state.name).nanoseconds &* 4
+                threshold = apdexT.nanoseconds &* 4
             }
             if duration >= threshold, samples.mightKeepTrace(durationNanoseconds: duration) {
                 samples.offerTrace(makeTrace(completed, duration: duration, isError: isError))

@@ -72,6 +72,10 @@ final class Aggregator: Sendable {
     var apdexSettings: ApdexSettings { shards[0].withLock { $0.apdex } }
 
     /// Records one ended transaction.
+    ///
+    /// Returns the Apdex T it was classified with, read under the shard's lock it takes anyway, so that the
+    /// caller needs no second lock (and no shared one) to know the transaction's T.
+    @discardableResult
     func record(
         name: String,
         kind: TransactionKind,
@@ -83,7 +87,7 @@ final class Aggregator: Sendable {
         segments: [SegmentRecord],
         overflowSegments: [SegmentKey: TransactionStorage.OverflowSegment],
         transactionEnd: UInt64
-    ) {
+    ) -> ApdexThreshold {
         let minute = Self.minute(ofUnixNanoseconds: endUnixNanoseconds)
         // Group identical segments before taking the lock: an N+1 query pattern then costs one dictionary
         // update (and one hash of the key's strings) instead of N.
@@ -115,14 +119,14 @@ final class Aggregator: Sendable {
             grouped.append((segment, accumulator))
         }
         let shardIndex = Int(UInt(bitPattern: name.hashValue) % UInt(Self.shardCount))
-        shards[shardIndex].withLock { shard in
+        return shards[shardIndex].withLock { shard -> ApdexThreshold in
             var name = name
             let threshold = shard.apdex.threshold(for: name)
             var key = TransactionKey(minute: minute, name: name, apdexNanoseconds: threshold.nanoseconds)
             if shard.transactions[key] == nil {
                 guard admitNewEntry(bytes: Self.transactionEntryCharge + name.utf8.count) else {
                     shard.dropped.transactions += 1
-                    return
+                    return threshold
                 }
                 if !admitName(name) {
                     shard.dropped.overflowedNames += 1
@@ -146,6 +150,7 @@ final class Aggregator: Sendable {
                 }
                 shard.segments[segmentKey, default: SegmentAccumulator()].merge(accumulator)
             }
+            return threshold
         }
     }
 
