@@ -85,7 +85,10 @@ enum GlobalTracing {
         agent.flush()
         #expect(
             await TestSupport.waitUntil {
-                TestSupport.totals(collector.acceptedTransactions)["GET /users/{id}"]?.count == 3
+                // The requests' transactions may land in different harvests (every 50 ms): wait for all of them.
+                let totals = TestSupport.totals(collector.acceptedTransactions)
+                return totals["GET /users/{id}"]?.count == 3 && totals["GET /fail"] != nil
+                    && totals["GET /missing"] != nil
             }
         )
         let totals = TestSupport.totals(collector.acceptedTransactions)
