@@ -413,3 +413,112 @@ func percentEncodedQuery(_ text: String) -> String {
         }
     }
 }
+
+@Suite struct DashboardRangeTests {
+    typealias Support = CollectorTestSupport
+
+    /// `2026-11-26T10:00`, as an `<input type="datetime-local">` sends it, in UTC.
+    static func formatted(_ unix: Int64) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd'T'HH:mm"
+        return formatter.string(from: Date(timeIntervalSince1970: Double(unix)))
+    }
+
+    @Test func aCustomRangeShowsOnlyItsDataMatchesTheAPIAndIsKeptInLinks() async throws {
+        try await Support.withCollector { collector, client, key in
+            let old = Support.currentMinute(offset: -150)
+            let recent = Support.currentMinute(offset: -3)
+            let oldBatch = Support.batch(
+                minute: old,
+                metrics: [Support.metric("GET /old", durations: [0.1, 0.2, 0.9, 2.5], errors: [3])]
+            )
+            let recentBatch = Support.batch(
+                minute: recent,
+                metrics: [Support.metric("GET /recent", durations: [0.1, 0.1])]
+            )
+            #expect(try await Support.post(oldBatch, key: key, client: client).status == .accepted)
+            #expect(try await Support.post(recentBatch, key: key, client: client).status == .accepted)
+            let password = try await DashboardTests.adminPassword(collector)
+            let session = try #require(
+                try await DashboardTests.signIn(client, name: "admin", password: password).session
+            )
+            let (from, to) = (old - 1800, old + 1800)
+            let summary = try await Support.get(
+                APIFigures.self,
+                "/api/v1/apps/1/summary?from=\(from)&to=\(to)",
+                key: key,
+                client: client
+            )
+            #expect(summary.count == 4)
+            #expect(summary.apdex.satisfied == 2 && summary.apdex.tolerating == 1 && summary.apdex.frustrated == 1)
+            let query = "from=\(Self.formatted(from))&to=\(Self.formatted(to))"
+            try await client.execute(uri: "/apps/1?\(query)", method: .get, headers: [.cookie: session]) { response in
+                let body = String(buffer: response.body)
+                #expect(response.status == .ok)
+                #expect(body.contains("GET /old"))
+                #expect(!body.contains("GET /recent"))
+                #expect(body.contains("data-figure=\"apdex\">\(String(format: "%.2f", summary.apdex.score!))<"))
+                #expect(body.contains("<span data-figure=\"stf\">S 2 / T 1 / F 1</span>"))
+                #expect(body.contains("<span data-figure=\"count\">4</span>"))
+                // Every link to another page of the app keeps the range; the form shows it.
+                let escaped = query.replacingOccurrences(of: "&", with: "&amp;")
+                #expect(body.contains("/apps/1/databases?\(escaped)"))
+                #expect(body.contains("/apps/1/transaction?name=GET%20%2Fold&amp;\(escaped)"))
+                #expect(body.contains("name=\"from\" value=\"\(Self.formatted(from))\""))
+            }
+            // Unix seconds and a trailing Z are accepted too.
+            try await client.execute(
+                uri: "/apps/1/errors?from=\(from)&to=\(Self.formatted(to))Z",
+                method: .get,
+                headers: [.cookie: session]
+            ) { #expect($0.status == .ok) }
+            // The preset ranges still work and a recent one does not show the old data.
+            try await client.execute(uri: "/apps/1?range=30m", method: .get, headers: [.cookie: session]) {
+                let body = String(buffer: $0.body)
+                #expect(body.contains("GET /recent") && !body.contains("GET /old"))
+            }
+        }
+    }
+
+    @Test func aMalformedRangeIsA400ThatSaysWhatToFix() async throws {
+        try await Support.withCollector { collector, client, key in
+            let batch = Support.batch(
+                minute: Support.currentMinute(offset: -2),
+                metrics: [Support.metric("x", durations: [0.1])]
+            )
+            #expect(try await Support.post(batch, key: key, client: client).status == .accepted)
+            let password = try await DashboardTests.adminPassword(collector)
+            let session = try #require(
+                try await DashboardTests.signIn(client, name: "admin", password: password).session
+            )
+            let now = Support.currentMinute()
+            let cases: [(query: String, field: String, says: String)] = [
+                ("range=2y", "range", "must be one of 30m, 1h, 6h, 24h, 7d"),
+                ("from=\(Self.formatted(now - 3600))", "to", "needs both from and to"),
+                ("from=yesterday&to=\(Self.formatted(now))", "from", "must be a UTC time such as 2026-11-26T10:00"),
+                ("from=2026-02-30T10:00&to=\(Self.formatted(now))", "from", "must be a UTC time"),
+                ("from=\(Self.formatted(now))&to=\(Self.formatted(now - 60))", "from", "must be before to"),
+                ("from=\(Self.formatted(now + 7200))&to=\(Self.formatted(now + 9000))", "from", "is in the future"),
+                ("from=2001-01-01T00:00&to=2026-01-01T00:00", "from", "at most 400 days"),
+            ]
+            for path in ["/apps", "/apps/1", "/apps/1/databases"] {
+                for (query, field, says) in cases {
+                    try await client.execute(uri: "\(path)?\(query)", method: .get, headers: [.cookie: session]) {
+                        let body = String(buffer: $0.body)
+                        #expect($0.status == .badRequest, "\(path)?\(query)")
+                        #expect(body.contains("data-error=\"\(field)\""), "\(path)?\(query)")
+                        #expect(body.contains(says), "\(path)?\(query): \(body)")
+                    }
+                }
+            }
+            // A what-if T that is not a number says so instead of being ignored.
+            try await client.execute(
+                uri: "/apps/1/transaction?name=x&t=abc",
+                method: .get,
+                headers: [.cookie: session]
+            ) { #expect(String(buffer: $0.body).contains("T must be a number of seconds from 0.001 to 3600")) }
+        }
+    }
+}

@@ -32,7 +32,11 @@ extension Collector {
             guard let session = self.sessions.session(for: request.cookies[Self.sessionCookie]?.value) else {
                 return Response.redirect(to: "/login", type: .normal)
             }
-            return try await self.appsPage(request: request, session: session)
+            do {
+                return try await self.appsPage(request: request, session: session)
+            } catch let error as APIError where error.status == .badRequest {
+                return self.badRequestPage(session, error, path: "/apps")
+            }
         }
         addDashboardPages(to: router)
         router.get("/apps/:app") { request, context in
@@ -129,18 +133,32 @@ extension Collector {
 
     // MARK: Pages
 
-    static let ranges = ["30m", "1h", "6h", "24h", "7d"]
-
-    func pageRange(_ request: Request) -> (range: TimeRange, label: String) {
-        let requested = request.uri.queryParameters.get("range").map { String($0) } ?? "1h"
-        let label = Self.ranges.contains(requested) ? requested : "1h"
-        return (queries.range(from: nil, to: nil, since: TimeRange.seconds(parsing: label) ?? 3600), label)
+    /// The range a page shows, from its `range` or `from`/`to` parameters.
+    func pageRange(_ request: Request) throws -> (range: TimeRange, shown: DashboardRange) {
+        let parameters = request.uri.queryParameters
+        let shown = try DashboardRange.parse(
+            range: parameters.get("range").map { String($0) },
+            from: parameters.get("from").map { String($0) },
+            to: parameters.get("to").map { String($0) },
+            now: queries.now()
+        )
+        return (queries.range(from: shown.from, to: shown.to), shown)
     }
 
-    func rangePicker(_ label: String, path: String) -> String {
-        "<nav class=\"range\">"
-            + Self.ranges.map { "<a href=\"\(path)?range=\($0)\"\($0 == label ? " class=\"on\"" : "")>\($0)</a>" }
-            .joined() + "</nav>"
+    /// The preset links and the custom-range form; `keep` are parameters the page needs besides the range.
+    func rangePicker(_ shown: DashboardRange, path: String, keep: [(name: String, value: String)] = []) -> String {
+        let kept = keep.map { "\($0.name)=\(HTML.query($0.value))&amp;" }.joined()
+        let hidden = keep.map { "<input type=\"hidden\" name=\"\($0.name)\" value=\"\(HTML.escape($0.value))\">" }
+            .joined()
+        let links = DashboardRange.presets.map {
+            "<a href=\"\(path)?\(kept)range=\($0)\"\($0 == shown.preset ? " class=\"on\"" : "")>\($0)</a>"
+        }.joined()
+        return """
+            <nav class="range">\(links)<form method="get" action="\(path)"\(shown.preset == nil ? " class=\"on\"" : "")>\(hidden)\
+            <label>from <input type="datetime-local" name="from" value="\(DashboardRange.format(shown.from))"></label> \
+            <label>to <input type="datetime-local" name="to" value="\(DashboardRange.format(shown.to))"></label> UTC \
+            <button type="submit">Show</button></form><span class="shown">\(HTML.escape(shown.description))</span></nav>
+            """
     }
 
     static func apdexClass(_ score: Double?) -> String {
@@ -152,12 +170,34 @@ extension Collector {
         seconds.map { String(format: "%.1f ms", $0 * 1000) } ?? "–"
     }
 
+    /// An Apdex score as shown: two decimals, or a dash when there were no requests.
+    static func score(_ value: Double?) -> String {
+        value.map { String(format: "%.2f", $0) } ?? "–"
+    }
+
+    /// The four figure cards at the top of the overview and transaction pages.
+    static func cards(_ figures: APIFigures) -> String {
+        let apdex = figures.apdex
+        return """
+            <div class="cards">\
+            <div class="card">Apdex<b class="\(apdexClass(apdex.score))" data-figure="apdex">\(score(apdex.score))</b>\
+            <span data-figure="stf">S \(apdex.satisfied) / T \(apdex.tolerating) / F \(apdex.frustrated)</span>, \
+            T = <span data-figure="t">\(apdex.t)</span> s</div>\
+            <div class="card">Throughput<b data-figure="rpm">\(String(format: "%.1f", figures.rpm)) rpm</b>\
+            <span data-figure="count">\(figures.count)</span> requests</div>\
+            <div class="card">Response time<b data-figure="average">\(ms(figures.average))</b>\
+            p95 <span data-figure="p95">\(ms(figures.p95))</span>, p99 <span data-figure="p99">\(ms(figures.p99))</span></div>\
+            <div class="card">Error rate<b data-figure="error-rate">\(percent(figures.errorRate))</b>\
+            <span data-figure="errors">\(figures.errors)</span> errors</div></div>
+            """
+    }
+
     static func percent(_ value: Double?) -> String {
         value.map { String(format: "%.1f %%", $0 * 100) } ?? "–"
     }
 
     func appsPage(request: Request, session: DashboardSessions.Session) async throws -> Response {
-        let (range, label) = pageRange(request)
+        let (range, shown) = try pageRange(request)
         var rows = ""
         var warnings = ""
         for app in try await store.apps(accountID: session.accountID) {
@@ -172,11 +212,12 @@ extension Collector {
                 height: 40
             ).render()
             rows += """
-                <tr><td><a href="/apps/\(app.id)?range=\(label)">\(HTML.escape(app.name))</a></td>\
-                <td class="n \(Self.apdexClass(s.apdex.score))">\(s.apdex.score.map { String(format: "%.2f", $0) } ?? "–")</td>\
-                <td class="n">\(s.apdex.satisfied)/\(s.apdex.tolerating)/\(s.apdex.frustrated) at T = \(s.apdex.t) s</td>\
-                <td class="n">\(String(format: "%.1f", s.rpm))</td><td class="n">\(Self.ms(s.average))</td><td class="n">\(Self.ms(s.p95))</td>\
-                <td class="n">\(Self.percent(s.errorRate))</td><td>\(spark)</td></tr>
+                <tr data-app="\(HTML.escape(app.name))"><td><a href="/apps/\(app.id)?\(shown.query)">\(HTML.escape(app.name))</a></td>\
+                <td class="n \(Self.apdexClass(s.apdex.score))" data-figure="apdex">\(Self.score(s.apdex.score))</td>\
+                <td class="n" data-figure="stf">\(s.apdex.satisfied)/\(s.apdex.tolerating)/\(s.apdex.frustrated) at T = \(s.apdex.t) s</td>\
+                <td class="n" data-figure="rpm">\(String(format: "%.1f", s.rpm))</td><td class="n" data-figure="average">\(Self.ms(s.average))</td>\
+                <td class="n" data-figure="p95">\(Self.ms(s.p95))</td>\
+                <td class="n" data-figure="error-rate">\(Self.percent(s.errorRate))</td><td>\(spark)</td></tr>
                 """
             for warning in summary.warnings {
                 warnings += "<div class=\"warn\">\(HTML.escape(app.name)): \(HTML.escape(warning))</div>"
@@ -188,7 +229,7 @@ extension Collector {
                 "<h1>Apps</h1><div class=\"empty\">No data yet: run <code>apm run-program -- ./YourApp</code> with a config from <code>apm generate-config</code>.</div>"
         } else {
             body = """
-                <h1>Apps</h1>\(rangePicker(label, path: "/apps"))\(warnings)
+                <h1>Apps</h1>\(rangePicker(shown, path: "/apps"))\(warnings)
                 <table><thead><tr><th>App</th><th class="n">Apdex</th><th class="n">S/T/F</th><th class="n">rpm</th><th class="n">avg</th>\
                 <th class="n">p95</th><th class="n">errors</th><th>throughput</th></tr></thead><tbody>\(rows)</tbody></table>
                 """
@@ -197,7 +238,7 @@ extension Collector {
     }
 
     func overviewPage(request: Request, session: DashboardSessions.Session, app: StoredApp) async throws -> Response {
-        let (range, label) = pageRange(request)
+        let (range, shown) = try pageRange(request)
         let overview = try await queries.overview(app: app, range: range)
         let s = overview.app.summary
         let points = overview.series.points
@@ -282,28 +323,25 @@ extension Collector {
             }
         }.map { row in
             """
-            <tr><td><a href="/apps/\(app.id)/transaction?name=\(HTML.query(row.name))&amp;range=\(label)">\(HTML.escape(row.name))</a></td><td class="n">\(Self.percent(row.share))</td><td class="n">\(Self.ms(row.figures.average))</td>\
-            <td class="n">\(Self.ms(row.figures.p95))</td><td class="n">\(String(format: "%.1f", row.figures.rpm))</td>\
-            <td class="n">\(Self.percent(row.figures.errorRate))</td>\
-            <td class="n \(Self.apdexClass(row.figures.apdex.score))">\(row.figures.apdex.score.map { String(format: "%.2f", $0) } ?? "–")</td></tr>
+            <tr data-transaction="\(HTML.escape(row.name))"><td><a href="/apps/\(app.id)/transaction?name=\(HTML.query(row.name))&amp;\(shown.query)">\(HTML.escape(row.name))</a></td>\
+            <td class="n" data-figure="share">\(Self.percent(row.share))</td><td class="n" data-figure="average">\(Self.ms(row.figures.average))</td>\
+            <td class="n" data-figure="p95">\(Self.ms(row.figures.p95))</td><td class="n" data-figure="rpm">\(String(format: "%.1f", row.figures.rpm))</td>\
+            <td class="n" data-figure="error-rate">\(Self.percent(row.figures.errorRate))</td>\
+            <td class="n \(Self.apdexClass(row.figures.apdex.score))" data-figure="apdex">\(Self.score(row.figures.apdex.score))</td></tr>
             """
         }.joined()
         func header(_ key: String, _ title: String) -> String {
-            "<th class=\"n\"><a href=\"/apps/\(app.id)?range=\(label)&amp;sort=\(key)\">\(title)</a></th>"
+            "<th class=\"n\"><a href=\"/apps/\(app.id)?\(shown.query)&amp;sort=\(key)\">\(title)</a></th>"
         }
         let warnings = overview.app.warnings.map { "<div class=\"warn\">\(HTML.escape($0))</div>" }.joined()
         let body = """
-            <h1>\(HTML.escape(app.name))</h1>\(appNavigation(app, label))\(rangePicker(label, path: "/apps/\(app.id)"))\(warnings)
+            <h1>\(HTML.escape(app.name))</h1>\(appNavigation(app, shown))\(rangePicker(shown, path: "/apps/\(app.id)"))\(warnings)
             <div class="cards">\
-            <div class="card">Apdex<b class="\(Self.apdexClass(s.apdex.score))">\(s.apdex.score.map { String(format: "%.2f", $0) } ?? "–")</b>\
-            S \(s.apdex.satisfied) / T \(s.apdex.tolerating) / F \(s.apdex.frustrated), T = \(s.apdex.t) s</div>\
-            <div class="card">Throughput<b>\(String(format: "%.1f", s.rpm)) rpm</b>\(s.count) requests</div>\
-            <div class="card">Response time<b>\(Self.ms(s.average))</b>p95 \(Self.ms(s.p95)), p99 \(Self.ms(s.p99))</div>\
-            <div class="card">Error rate<b>\(Self.percent(s.errorRate))</b>\(s.errors) errors</div></div>
+            \(Self.cards(s))
             \(s.count == 0 ? "<div class=\"empty\">No data in this range yet: run <code>apm run-program -- ./YourApp</code>.</div>" : "")
             <div class="charts">\(charts.map { $0.render() }.joined())</div>
             <h2>Transactions</h2>
-            <table><thead><tr><th><a href="/apps/\(app.id)?range=\(label)&amp;sort=time">Transaction</a></th>\(header("time", "time %"))\
+            <table><thead><tr><th><a href="/apps/\(app.id)?\(shown.query)&amp;sort=time">Transaction</a></th>\(header("time", "time %"))\
             <th class="n">avg</th>\(header("p95", "p95"))\(header("throughput", "rpm"))\(header("errors", "errors"))\(header("apdex", "Apdex"))</tr></thead>\
             <tbody>\(rows)</tbody></table>
             """

@@ -56,14 +56,35 @@ extension Collector {
                 status: .notFound
             )
         }
-        return try await body(session, app)
+        do {
+            return try await body(session, app)
+        } catch let error as APIError where error.status == .badRequest {
+            return badRequestPage(session, error, path: request.uri.path)
+        }
     }
 
-    func appNavigation(_ app: StoredApp, _ label: String) -> String {
+    /// A page's answer to a malformed query parameter: what is wrong, how to fix it, and a way back.
+    func badRequestPage(_ session: DashboardSessions.Session, _ error: APIError, path: String) -> Response {
+        Self.html(
+            HTML.page(
+                title: "Bad request",
+                user: session.userName,
+                csrf: session.csrf,
+                body: """
+                    <h1>This page's address is not right</h1><p class="error" data-error="\(HTML.escape(error.field))">\
+                    \(HTML.escape(error.field)): \(HTML.escape(error.message))</p>\
+                    <p><a href="\(HTML.escape(path))?range=\(DashboardRange.defaultPreset)">Show the last hour instead</a></p>
+                    """
+            ),
+            status: .badRequest
+        )
+    }
+
+    func appNavigation(_ app: StoredApp, _ shown: DashboardRange) -> String {
         let base = "/apps/\(app.id)"
         return """
-            <p><a href="\(base)?range=\(label)">Overview</a> · <a href="\(base)/databases?range=\(label)">Databases &amp; externals</a> · \
-            <a href="\(base)/errors?range=\(label)">Errors</a> · <a href="\(base)/settings">Settings</a></p>
+            <p><a href="\(base)?\(shown.query)">Overview</a> · <a href="\(base)/databases?\(shown.query)">Databases &amp; externals</a> · \
+            <a href="\(base)/errors?\(shown.query)">Errors</a> · <a href="\(base)/settings">Settings</a></p>
             """
     }
 
@@ -72,7 +93,7 @@ extension Collector {
         _ session: DashboardSessions.Session,
         _ app: StoredApp
     ) async throws -> Response {
-        let (range, label) = pageRange(request)
+        let (range, shown) = try pageRange(request)
         let name = String((request.uri.queryParameters.get("name").map { String($0) } ?? "").prefix(1024))
         let series = try await queries.series(app: app, transaction: name, range: range)
         let summary = try await queries.summary(app: app, transaction: name, range: range)
@@ -110,12 +131,15 @@ extension Collector {
             apdexT: summary.apdex.t
         ).render()
         var whatIf = ""
-        if let text = request.uri.queryParameters.get("t"), let t = Double(text), t >= 0.001, t <= 3600 {
+        if let text = request.uri.queryParameters.get("t"), Double(text).map({ !(0.001...3600).contains($0) }) ?? true {
+            whatIf =
+                "<p class=\"error\">T must be a number of seconds from 0.001 to 3600, e.g. 0.3; got \(HTML.escape(String(text.prefix(40))))</p>"
+        } else if let text = request.uri.queryParameters.get("t"), let t = Double(text) {
             let answer = try await queries.whatIfApdex(app: app, transaction: name, t: t, range: range)
             whatIf = """
-                <p>With T = \(t) s: Apdex <b>\(answer.score.map { String(format: "%.3f", $0) } ?? "–")</b> \
+                <p>With T = \(t) s: Apdex <b data-figure="whatif-score">\(answer.score.map { String(format: "%.3f", $0) } ?? "–")</b> \
                 (between \(answer.scoreMin.map { String(format: "%.3f", $0) } ?? "–") and \(answer.scoreMax.map { String(format: "%.3f", $0) } ?? "–")); \
-                S \(answer.satisfied) / T \(answer.tolerating) / F \(answer.frustrated). \(HTML.escape(answer.resolution))</p>
+                <span data-figure="whatif-stf">S \(answer.satisfied) / T \(answer.tolerating) / F \(answer.frustrated)</span>. \(HTML.escape(answer.resolution))</p>
                 """
         }
         let traces = try await queries.traces(app: app, transaction: name, range: range, limit: 10)
@@ -123,14 +147,11 @@ extension Collector {
             "<tr><td><a href=\"/apps/\(app.id)/traces/\($0.id)\">\(Self.ms($0.duration))</a></td><td>\(Self.clockTime($0.start))</td><td class=\"n\">\($0.status)</td></tr>"
         }.joined()
         let body = """
-            <h1>\(HTML.escape(app.name)): \(HTML.escape(name))</h1>\(appNavigation(app, label))
-            <div class="cards"><div class="card">Apdex<b class="\(Self.apdexClass(summary.apdex.score))">\(summary.apdex.score.map { String(format: "%.2f", $0) } ?? "–")</b>\
-            S \(summary.apdex.satisfied) / T \(summary.apdex.tolerating) / F \(summary.apdex.frustrated), T = \(summary.apdex.t) s</div>\
-            <div class="card">Throughput<b>\(String(format: "%.1f", summary.rpm)) rpm</b></div>\
-            <div class="card">Response time<b>\(Self.ms(summary.average))</b>p95 \(Self.ms(summary.p95)), p99 \(Self.ms(summary.p99))</div>\
-            <div class="card">Error rate<b>\(Self.percent(summary.errorRate))</b></div></div>
+            <h1>\(HTML.escape(app.name)): \(HTML.escape(name))</h1>\(appNavigation(app, shown))\
+            \(rangePicker(shown, path: "/apps/\(app.id)/transaction", keep: [("name", name)]))
+            \(Self.cards(summary))
             <form method="get" action="/apps/\(app.id)/transaction"><input type="hidden" name="name" value="\(HTML.escape(name))">\
-            <input type="hidden" name="range" value="\(label)"><label>What if T were <input name="t" size="6" value="\(summary.apdex.t)"> s</label> \
+            \(shown.hiddenFields)<label>What if T were <input name="t" size="6" value="\(summary.apdex.t)"> s</label> \
             <button type="submit">Recompute Apdex</button></form>\(whatIf)
             <div class="charts">\(distribution)\(charts.map { $0.render() }.joined())</div>
             <h2>Slowest traces</h2>\(traceRows.isEmpty ? "<div class=\"empty\">No slow traces in this range.</div>" : "<table><tr><th>duration</th><th>at</th><th class=\"n\">status</th></tr>\(traceRows)</table>")
@@ -174,7 +195,7 @@ extension Collector {
         _ session: DashboardSessions.Session,
         _ app: StoredApp
     ) async throws -> Response {
-        let (range, label) = pageRange(request)
+        let (range, shown) = try pageRange(request)
         let databases = try await queries.databases(app: app, range: range)
         let externals = try await queries.externals(app: app, range: range)
         // Time spent per bucket by the five operations that take the most time.
@@ -206,13 +227,13 @@ extension Collector {
                 series: series
             ).render()
         let databaseRows = databases.map {
-            "<tr><td>\(HTML.escape($0.name))</td><td class=\"n\">\($0.calls)</td><td class=\"n\">\(Self.ms($0.average))</td><td class=\"n\">\(String(format: "%.2f s", $0.totalTime))</td><td><code>\(HTML.escape($0.slowestStatement))</code></td></tr>"
+            "<tr data-operation=\"\(HTML.escape($0.name))\"><td>\(HTML.escape($0.name))</td><td class=\"n\" data-figure=\"calls\">\($0.calls)</td><td class=\"n\" data-figure=\"average\">\(Self.ms($0.average))</td><td class=\"n\" data-figure=\"total\">\(String(format: "%.2f s", $0.totalTime))</td><td><code>\(HTML.escape($0.slowestStatement))</code></td></tr>"
         }.joined()
         let externalRows = externals.map {
-            "<tr><td>\(HTML.escape($0.host))</td><td class=\"n\">\($0.calls)</td><td class=\"n\">\($0.errors)</td><td class=\"n\">\(Self.ms($0.average))</td><td class=\"n\">\(String(format: "%.2f s", $0.totalTime))</td></tr>"
+            "<tr data-host=\"\(HTML.escape($0.host))\"><td>\(HTML.escape($0.host))</td><td class=\"n\" data-figure=\"calls\">\($0.calls)</td><td class=\"n\" data-figure=\"errors\">\($0.errors)</td><td class=\"n\" data-figure=\"average\">\(Self.ms($0.average))</td><td class=\"n\" data-figure=\"total\">\(String(format: "%.2f s", $0.totalTime))</td></tr>"
         }.joined()
         let body = """
-            <h1>\(HTML.escape(app.name)): databases and externals</h1>\(appNavigation(app, label))\(rangePicker(label, path: "/apps/\(app.id)/databases"))
+            <h1>\(HTML.escape(app.name)): databases and externals</h1>\(appNavigation(app, shown))\(rangePicker(shown, path: "/apps/\(app.id)/databases"))
             <h2>Database operations</h2><div class="charts">\(databaseChart)</div>\(databaseRows.isEmpty ? "<div class=\"empty\">No database calls in this range.</div>" : "<table><tr><th>operation</th><th class=\"n\">calls</th><th class=\"n\">avg</th><th class=\"n\">total</th><th>slowest statement</th></tr>\(databaseRows)</table>")
             <h2>External hosts</h2>\(externalRows.isEmpty ? "<div class=\"empty\">No external calls in this range.</div>" : "<table><tr><th>host</th><th class=\"n\">calls</th><th class=\"n\">errors</th><th class=\"n\">avg</th><th class=\"n\">total</th></tr>\(externalRows)</table>")
             """
@@ -221,7 +242,7 @@ extension Collector {
 
     func errorsPage(_ request: Request, _ session: DashboardSessions.Session, _ app: StoredApp) async throws -> Response
     {
-        let (range, label) = pageRange(request)
+        let (range, shown) = try pageRange(request)
         let groups = try await queries.errors(app: app, range: range)
         let rows = groups.map { group in
             let spark = SVGChart(
@@ -233,14 +254,14 @@ extension Collector {
                 height: 40
             ).render()
             return """
-                <tr><td><b>\(HTML.escape(group.type))</b><br>\(HTML.escape(group.message))<details><summary>sample</summary>\
+                <tr data-error="\(HTML.escape(group.type))"><td><b>\(HTML.escape(group.type))</b><br>\(HTML.escape(group.message))<details><summary>sample</summary>\
                 <pre>\(HTML.escape(group.sample.message))\n\(HTML.escape(group.sample.stack.joined(separator: "\n")))</pre></details></td>\
-                <td>\(HTML.escape(group.transaction))</td><td class="n">\(group.count)</td><td>\(Self.clockTime(group.firstSeen))</td>\
+                <td>\(HTML.escape(group.transaction))</td><td class="n" data-figure="count">\(group.count)</td><td>\(Self.clockTime(group.firstSeen))</td>\
                 <td>\(Self.clockTime(group.lastSeen))</td><td>\(spark)</td></tr>
                 """
         }.joined()
         let body = """
-            <h1>\(HTML.escape(app.name)): errors</h1>\(appNavigation(app, label))\(rangePicker(label, path: "/apps/\(app.id)/errors"))
+            <h1>\(HTML.escape(app.name)): errors</h1>\(appNavigation(app, shown))\(rangePicker(shown, path: "/apps/\(app.id)/errors"))
             \(rows.isEmpty ? "<div class=\"empty\">No errors in this range.</div>" : "<table><tr><th>error</th><th>transaction</th><th class=\"n\">count</th><th>first seen</th><th>last seen</th><th>trend</th></tr>\(rows)</table>")
             """
         return Self.html(HTML.page(title: "Errors", user: session.userName, csrf: session.csrf, body: body))

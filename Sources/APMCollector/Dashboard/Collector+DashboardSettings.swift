@@ -121,7 +121,7 @@ extension Collector {
             """
         }.joined()
         let body = """
-            <h1>\(HTML.escape(app.name)): settings</h1>\(appNavigation(app, "1h"))
+            <h1>\(HTML.escape(app.name)): settings</h1>\(appNavigation(app, .standard))
             \(notice.map { "<div class=\"warn\">\(HTML.escape($0))</div>" } ?? "")
             <h2>Apdex T</h2><p>The app's T is <b>\(app.apdexT) s</b>. New data uses a changed T at once; agents learn it from their next delivery.</p>
             <form method="post" action="/apps/\(app.id)/settings/apdex">\(csrf)<label>T <input name="t" size="6" value="\(app.apdexT)"> s</label> \

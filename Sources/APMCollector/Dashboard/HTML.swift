@@ -40,7 +40,8 @@ enum HTML {
         .card b{display:block;font-size:22px}.good{color:#1a7f37}.fair{color:#9a6700}.poor{color:#cf222e}
         .warn{background:#fff8c5;padding:8px 12px;border-radius:6px;margin:8px 0}
         .empty{background:#fff;padding:24px;border-radius:6px;color:#57606a}
-        nav.range a{margin-right:8px}nav.range a.on{font-weight:bold}
+        nav.range{display:flex;gap:8px;align-items:center;flex-wrap:wrap;margin:8px 0}nav.range a.on{font-weight:bold}
+        nav.range form{margin-left:12px}nav.range form.on input{border:2px solid #0969da}.shown{color:#57606a}
         .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:12px}
         .chart{background:#fff;border-radius:6px;padding:8px}.chart h3{margin:0 0 4px;font-size:13px}
         form.login{background:#fff;max-width:320px;margin:80px auto;padding:24px;border-radius:8px}

@@ -58,11 +58,12 @@ struct SVGChart {
             svg +=
                 "<text x=\"\(left - 4)\" y=\"\(y(value) + 3)\" text-anchor=\"end\" fill=\"#57606a\">\(HTML.escape(Self.format(value, unit)))</text>"
         }
+        let timeLabels = compact ? [] : Self.timeLabels(times)
         // X axis: first, middle and last time.
         for index in Set([0, times.count / 2, max(0, times.count - 1)]).sorted() where index < times.count && !compact {
             let anchor = index == 0 ? "start" : index == times.count - 1 ? "end" : "middle"
             svg +=
-                "<text x=\"\(x(index))\" y=\"\(height - 6)\" text-anchor=\"\(anchor)\" fill=\"#57606a\">\(Self.clock(times[index]))</text>"
+                "<text x=\"\(x(index))\" y=\"\(height - 6)\" text-anchor=\"\(anchor)\" fill=\"#57606a\">\(timeLabels[index])</text>"
         }
         var baseline = [Double](repeating: 0, count: times.count)
         for series in series {
@@ -86,7 +87,7 @@ struct SVGChart {
             }
             for (index, point) in points.enumerated() where point.2 != nil && !compact {
                 let label =
-                    "\(series.label) \(Self.clock(times[index])): \(point.2.map { Self.format($0, unit) } ?? "no data")"
+                    "\(series.label) \(timeLabels[index]): \(point.2.map { Self.format($0, unit) } ?? "no data")"
                 svg +=
                     "<circle cx=\"\(point.0)\" cy=\"\(point.1)\" r=\"2.5\" fill=\"\(series.color)\"><title>\(HTML.escape(label))</title></circle>"
             }
@@ -128,8 +129,13 @@ struct SVGChart {
         }
     }
 
-    static func clock(_ unix: Int64) -> String {
-        let seconds = ((unix % 86_400) + 86_400) % 86_400
-        return String(format: "%02d:%02d", seconds / 3600, (seconds % 3600) / 60)
+    /// Labels for the times on the x axis and in hover titles: `HH:mm` (UTC), with the date when the times span
+    /// more than a day.
+    static func timeLabels(_ times: [Int64]) -> [String] {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = (times.last ?? 0) - (times.first ?? 0) >= 86_400 ? "MM-dd HH:mm" : "HH:mm"
+        return times.map { formatter.string(from: Date(timeIntervalSince1970: Double($0))) }
     }
 }
