@@ -11,6 +11,15 @@ extension Collector {
 
     func addDashboard(to router: Router<Context>) {
         router.get("/") { _, _ in Response.redirect(to: "/apps", type: .found) }
+        // Browsers ask for an icon on every page; without one each page logs a failed load.
+        router.get("/favicon.svg") { _, _ in
+            Response(
+                status: .ok,
+                headers: [.contentType: "image/svg+xml", .cacheControl: "public, max-age=86400"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: HTML.icon))
+            )
+        }
+        router.get("/favicon.ico") { _, _ in Response(status: .noContent) }
         router.get("/login") { request, _ in self.loginPage(request: request, error: nil, status: .ok) }
         router.post("/login") { request, _ in try await self.login(request) }
         router.post("/logout") { request, _ in
@@ -108,8 +117,19 @@ extension Collector {
 
     static func form(_ request: Request) async throws -> [String: String] {
         let buffer = try await request.body.collect(upTo: 16 * 1024)
+        return formFields(String(buffer: buffer))
+    }
+
+    /// A page's query parameters, decoded as a form's (`+` is a space): the dashboard's GET forms (what-if T,
+    /// custom range) send them so, and its own links encode a space as `%20` and a plus as `%2B`.
+    static func query(_ request: Request) -> [String: String] {
+        formFields(request.uri.query ?? "")
+    }
+
+    /// Decodes `application/x-www-form-urlencoded` text; the last of repeated names wins.
+    static func formFields(_ text: String) -> [String: String] {
         var result: [String: String] = [:]
-        for pair in String(buffer: buffer).split(separator: "&") {
+        for pair in text.split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1).map {
                 String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
             }
@@ -135,11 +155,11 @@ extension Collector {
 
     /// The range a page shows, from its `range` or `from`/`to` parameters.
     func pageRange(_ request: Request) throws -> (range: TimeRange, shown: DashboardRange) {
-        let parameters = request.uri.queryParameters
+        let parameters = Self.query(request)
         let shown = try DashboardRange.parse(
-            range: parameters.get("range").map { String($0) },
-            from: parameters.get("from").map { String($0) },
-            to: parameters.get("to").map { String($0) },
+            range: parameters["range"],
+            from: parameters["from"],
+            to: parameters["to"],
             now: queries.now()
         )
         return (queries.range(from: shown.from, to: shown.to), shown)
@@ -179,7 +199,7 @@ extension Collector {
     static func cards(_ figures: APIFigures) -> String {
         let apdex = figures.apdex
         return """
-            <div class="cards">\
+            <div class="cards" data-cards="overview">\
             <div class="card">Apdex<b class="\(apdexClass(apdex.score))" data-figure="apdex">\(score(apdex.score))</b>\
             <span data-figure="stf">S \(apdex.satisfied) / T \(apdex.tolerating) / F \(apdex.frustrated)</span>, \
             T = <span data-figure="t">\(apdex.t)</span> s</div>\
@@ -312,7 +332,7 @@ extension Collector {
                 )
             )
         }
-        let sortKey = request.uri.queryParameters.get("sort").map { String($0) } ?? "time"
+        let sortKey = Self.query(request)["sort"] ?? "time"
         let rows = overview.transactions.sorted { a, b in
             switch sortKey {
             case "p95": return (a.figures.p95 ?? 0) > (b.figures.p95 ?? 0)

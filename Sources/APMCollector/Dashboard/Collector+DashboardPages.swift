@@ -94,7 +94,8 @@ extension Collector {
         _ app: StoredApp
     ) async throws -> Response {
         let (range, shown) = try pageRange(request)
-        let name = String((request.uri.queryParameters.get("name").map { String($0) } ?? "").prefix(1024))
+        let parameters = Self.query(request)
+        let name = String((parameters["name"] ?? "").prefix(1024))
         let series = try await queries.series(app: app, transaction: name, range: range)
         let summary = try await queries.summary(app: app, transaction: name, range: range)
         let times = series.points.map(\.start)
@@ -131,10 +132,10 @@ extension Collector {
             apdexT: summary.apdex.t
         ).render()
         var whatIf = ""
-        if let text = request.uri.queryParameters.get("t"), Double(text).map({ !(0.001...3600).contains($0) }) ?? true {
+        if let text = parameters["t"], Double(text).map({ !(0.001...3600).contains($0) }) ?? true {
             whatIf =
                 "<p class=\"error\">T must be a number of seconds from 0.001 to 3600, e.g. 0.3; got \(HTML.escape(String(text.prefix(40))))</p>"
-        } else if let text = request.uri.queryParameters.get("t"), let t = Double(text) {
+        } else if let text = parameters["t"], let t = Double(text) {
             let answer = try await queries.whatIfApdex(app: app, transaction: name, t: t, range: range)
             whatIf = """
                 <p>With T = \(t) s: Apdex <b data-figure="whatif-score">\(answer.score.map { String(format: "%.3f", $0) } ?? "–")</b> \
@@ -150,7 +151,7 @@ extension Collector {
             <h1>\(HTML.escape(app.name)): \(HTML.escape(name))</h1>\(appNavigation(app, shown))\
             \(rangePicker(shown, path: "/apps/\(app.id)/transaction", keep: [("name", name)]))
             \(Self.cards(summary))
-            <form method="get" action="/apps/\(app.id)/transaction"><input type="hidden" name="name" value="\(HTML.escape(name))">\
+            <form class="whatif" method="get" action="/apps/\(app.id)/transaction"><input type="hidden" name="name" value="\(HTML.escape(name))">\
             \(shown.hiddenFields)<label>What if T were <input name="t" size="6" value="\(summary.apdex.t)"> s</label> \
             <button type="submit">Recompute Apdex</button></form>\(whatIf)
             <div class="charts">\(distribution)\(charts.map { $0.render() }.joined())</div>
@@ -173,7 +174,7 @@ extension Collector {
                 "<code>\(HTML.escape($0))</code>"
             }.joined(separator: " ")
             return """
-                <tr><td style="padding-left:\(8 + depth * 16)px">\(HTML.escape(segment.name)) \(detail)</td><td class="n">\(Self.ms(segment.duration))</td>\
+                <tr data-segment="\(index)"><td style="padding-left:\(8 + depth * 16)px">\(HTML.escape(segment.name)) \(detail)</td><td class="n">\(Self.ms(segment.duration))</td>\
                 <td><svg width="610" height="10"><rect x="\(segment.offset * scale)" width="\(max(1, segment.duration * scale))" height="10" fill="\(segment.isError ? "#cf222e" : "#0969da")"/></svg></td></tr>
                 """
         }.joined()
@@ -184,7 +185,7 @@ extension Collector {
             <h1>\(HTML.escape(trace.transaction)) · \(Self.ms(trace.duration))</h1>
             <p>Trace \(HTML.escape(trace.traceID)) at \(Self.clockTime(trace.start)); status \(trace.status)\(trace.isError ? ", failed" : "")\
             \(trace.droppedSegments > 0 ? "; \(trace.droppedSegments) segments not kept" : "")</p>
-            <table><tr><th>segment</th><th class="n">duration</th><th>timeline</th></tr>\(rows)</table>
+            <table class="waterfall"><tr><th>segment</th><th class="n">duration</th><th>timeline</th></tr>\(rows)</table>
             \(attributes.isEmpty ? "" : "<h2>Attributes</h2><ul>\(attributes)</ul>")
             """
         return Self.html(HTML.page(title: "Trace", user: session.userName, csrf: session.csrf, body: body))

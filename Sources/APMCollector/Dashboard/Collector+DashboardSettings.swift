@@ -123,7 +123,7 @@ extension Collector {
         let body = """
             <h1>\(HTML.escape(app.name)): settings</h1>\(appNavigation(app, .standard))
             \(notice.map { "<div class=\"warn\">\(HTML.escape($0))</div>" } ?? "")
-            <h2>Apdex T</h2><p>The app's T is <b>\(app.apdexT) s</b>. New data uses a changed T at once; agents learn it from their next delivery.</p>
+            <h2>Apdex T</h2><p>The app's T is <b data-figure="app-t">\(app.apdexT) s</b>. New data uses a changed T at once; agents learn it from their next delivery.</p>
             <form method="post" action="/apps/\(app.id)/settings/apdex">\(csrf)<label>T <input name="t" size="6" value="\(app.apdexT)"> s</label> \
             <label>for transaction <input name="transaction" placeholder="(the whole app)"></label> <button type="submit">Set</button></form>
             \(overrides.isEmpty ? "" : "<table><tr><th>transaction</th><th class=\"n\">T</th></tr>\(overrides)</table>")

@@ -49,6 +49,13 @@ enum HTML {
         .error{color:#cf222e}
         """
 
+    /// The dashboard's icon: a response-time bar chart.
+    static let icon = """
+        <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#1d2430"/>\
+        <rect x="3" y="8" width="2" height="5" fill="#1a7f37"/><rect x="7" y="5" width="2" height="8" fill="#bf8700"/>\
+        <rect x="11" y="3" width="2" height="10" fill="#cf222e"/></svg>
+        """
+
     /// A whole page.
     static func page(title: String, user: String?, csrf: String?, body: String) -> String {
         var header = "<header><strong>swift-apm</strong>"
@@ -62,6 +69,7 @@ enum HTML {
         header += "</header>"
         return """
             <!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">\
+            <link rel="icon" href="/favicon.svg" type="image/svg+xml">\
             <title>\(escape(title)) · swift-apm</title><style>\(style)</style></head>\
             <body>\(header)<main>\(body)</main></body></html>
             """

@@ -36,7 +36,7 @@ struct SVGHistogram {
         let maximum = Double(bars.map(\.count).max() ?? 1)
         let barWidth = plotWidth / Double(bars.count)
         var svg = """
-            <svg role="img" aria-label="Latency distribution" viewBox="0 0 \(Int(width)) \(Int(height))" width="\(Int(width))" \
+            <svg class="histogram" role="img" aria-label="Latency distribution" viewBox="0 0 \(Int(width)) \(Int(height))" width="\(Int(width))" \
             height="\(Int(height))" xmlns="http://www.w3.org/2000/svg" font-size="10">
             """
         for (offset, bar) in bars.enumerated() {

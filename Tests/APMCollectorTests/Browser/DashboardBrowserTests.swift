@@ -1,0 +1,420 @@
+import APMCollector
+import APMCore
+import APMStorage
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+/// The dashboard in a real browser: headless Chromium signs in through the form, opens every page of a
+/// collector filled with a workload whose answers are known, and checks that the figures it shows are the JSON
+/// API's (and the hand-computed ones), that forms work, and that the browser reports no problem at all
+/// (console errors, exceptions, failed loads, CSP violations, dialogs).
+///
+/// Skipped when no Chromium is installed, unless `APM_REQUIRE_BROWSER=1` (set by `.ci/run`), which makes a
+/// missing browser a failure.
+@Suite(.serialized) struct DashboardBrowserTests {
+    typealias Support = CollectorTestSupport
+
+    static let runs = HeadlessChromium.executable != nil || HeadlessChromium.isRequired
+    static let evil = "GET /<script>alert(1)</script>"
+
+    /// Minute A: GET /orders 0.1 0.2 0.4 0.7 3.0(error), GET /users/:id 0.02 0.03, the evil name 0.6.
+    /// Minute B: GET /orders 0.15 0.3 1.2, GET /users/:id 0.05.
+    /// At T = 0.5 s: S 8 (≤ 0.5 s), T 3 (0.6, 0.7, 1.2), F 1 (3.0 s, also an error); Apdex (8 + 3/2) / 12 = 0.79.
+    static func fill(_ client: any TestClientProtocol, key: String, minuteA: Int64, minuteB: Int64) async throws {
+        var first = Support.batch(
+            minute: minuteA,
+            metrics: [
+                Support.metric("GET /orders", durations: [0.1, 0.2, 0.4, 0.7, 3.0], errors: [4]),
+                Support.metric("GET /users/:id", durations: [0.02, 0.03]),
+                Support.metric(evil, durations: [0.6]),
+            ]
+        )
+        first.intervals[0].segments = [
+            SegmentMetric(
+                transaction: "GET /orders",
+                name: "Postgres orders select",
+                category: .datastore,
+                system: "postgresql",
+                operation: "SELECT",
+                target: "orders",
+                count: 5,
+                totalDuration: 1.5,
+                exclusiveDuration: 1.5,
+                minDuration: 0.05,
+                maxDuration: 1.2
+            ),
+            SegmentMetric(
+                transaction: "GET /orders",
+                name: "External payments.example",
+                category: .external,
+                system: "GET",
+                operation: "payments.example",
+                count: 2,
+                totalDuration: 0.4,
+                exclusiveDuration: 0.4,
+                minDuration: 0.1,
+                maxDuration: 0.3
+            ),
+        ]
+        first.traces = [
+            TransactionTrace(
+                traceID: String(repeating: "b", count: 32),
+                transaction: "GET /orders",
+                kind: .web,
+                start: Double(minuteA + 10),
+                duration: 3.0,
+                status: 500,
+                isError: true,
+                attributes: ["http.route": "/orders"],
+                segments: [
+                    TraceSegment(
+                        parent: nil,
+                        name: "Postgres orders select",
+                        category: .datastore,
+                        offset: 0.1,
+                        duration: 1.2,
+                        statement: "SELECT * FROM orders WHERE customer = ?"
+                    ),
+                    TraceSegment(
+                        parent: nil,
+                        name: "External payments.example",
+                        category: .external,
+                        offset: 1.4,
+                        duration: 0.3,
+                        url: "https://payments.example/charge"
+                    ),
+                ]
+            )
+        ]
+        first.errors = [
+            ErrorSample(
+                timestamp: Double(minuteA + 10),
+                transaction: "GET /orders",
+                type: "OrderError",
+                message: "<img src=x onerror=alert(2)> payment declined",
+                stack: ["Orders.swift:42", "<script>alert(3)</script>"]
+            )
+        ]
+        let second = Support.batch(
+            minute: minuteB,
+            metrics: [
+                Support.metric("GET /orders", durations: [0.15, 0.3, 1.2]),
+                Support.metric("GET /users/:id", durations: [0.05]),
+            ]
+        )
+        #expect(try await Support.post(first, key: key, client: client).status == .accepted)
+        #expect(try await Support.post(second, key: key, client: client).status == .accepted)
+        try await client.execute(
+            uri: "/api/v1/apps/1/deployments",
+            method: .post,
+            headers: [.authorization: "Bearer \(key)", .contentType: "application/json"],
+            body: ByteBuffer(string: #"{"revision": "v42", "at": \#(minuteA + 30)}"#)
+        ) { #expect($0.status == .created || $0.status == .ok) }
+    }
+
+    static func score(_ value: Double?, digits: Int = 2) -> String {
+        value.map { String(format: "%.\(digits)f", $0) } ?? "–"
+    }
+    static func ms(_ seconds: Double?) -> String { seconds.map { String(format: "%.1f ms", $0 * 1000) } ?? "–" }
+    static func percent(_ value: Double?) -> String { value.map { String(format: "%.1f %%", $0 * 100) } ?? "–" }
+
+    /// The `data-figure` texts inside every element carrying `attribute`, keyed by that attribute's value.
+    static func rows(_ page: BrowserPage, _ attribute: String) async throws -> [String: [String: String]] {
+        let value = try await page.evaluate(
+            """
+            Object.fromEntries(Array.from(document.querySelectorAll('[\(attribute)]'), row => [
+                row.getAttribute('\(attribute)'),
+                Object.fromEntries(Array.from(row.querySelectorAll('[data-figure]'),
+                    cell => [cell.dataset.figure, cell.textContent.trim()]))]))
+            """
+        )
+        guard case .object(let rows) = value else { return [:] }
+        return rows.mapValues { row in
+            guard case .object(let cells) = row else { return [:] }
+            return cells.compactMapValues(\.string)
+        }
+    }
+
+    /// Checks that the page reported nothing wrong since `mark`.
+    static func expectNoProblems(_ page: BrowserPage, since mark: Int, on what: String) {
+        let problems = page.problems(after: mark)
+        #expect(problems.isEmpty, "the browser reported problems on \(what): \(problems)")
+    }
+
+    @Test(.enabled(if: runs, "no Chromium is installed (.ci/run installs Debian's chromium)"))
+    func everyPageShowsTheAPIsFiguresWithoutBrowserErrors() async throws {
+        try await Support.withCollector { collector, client, key in
+            let minuteA = Support.currentMinute(offset: -4)
+            let minuteB = Support.currentMinute(offset: -3)
+            try await Self.fill(client, key: key, minuteA: minuteA, minuteB: minuteB)
+            let base = "http://127.0.0.1:\(try #require(client.port))"
+            let password = try await DashboardTests.adminPassword(collector)
+            let apps = try await Support.get(AppsResponse.self, "/api/v1/apps?since=1h", key: key, client: client)
+            let app = try #require(apps.apps.first)
+            let summary = try await Support.get(
+                APIFigures.self,
+                "/api/v1/apps/1/summary?since=1h",
+                key: key,
+                client: client
+            )
+            let transactions = try await Support.get(
+                [String: [APITransactionRow]].self,
+                "/api/v1/apps/1/transactions?since=1h",
+                key: key,
+                client: client
+            )["transactions"]!
+            let orders = try await Support.get(
+                APIFigures.self,
+                "/api/v1/apps/1/summary?since=1h&transaction=GET%20%2Forders",
+                key: key,
+                client: client
+            )
+            let whatIf = try await Support.get(
+                APIWhatIfApdex.self,
+                "/api/v1/apps/1/apdex?since=1h&t=1&transaction=GET%20%2Forders",
+                key: key,
+                client: client
+            )
+            let databases = try await Support.get(
+                [String: [APIDatabaseRow]].self,
+                "/api/v1/apps/1/databases?since=1h",
+                key: key,
+                client: client
+            )["databases"]!
+            let externals = try await Support.get(
+                [String: [APIExternalRow]].self,
+                "/api/v1/apps/1/externals?since=1h",
+                key: key,
+                client: client
+            )["externals"]!
+            let errors = try await Support.get(
+                [String: [APIErrorGroup]].self,
+                "/api/v1/apps/1/errors?since=1h",
+                key: key,
+                client: client
+            )["errors"]!
+            let firstMinute = try await Support.get(
+                APIFigures.self,
+                "/api/v1/apps/1/summary?from=\(minuteA)&to=\(minuteA + 60)",
+                key: key,
+                client: client
+            )
+            // The known answers, independent of the API.
+            #expect(summary.count == 12 && summary.errors == 1)
+            #expect(summary.apdex.satisfied == 8 && summary.apdex.tolerating == 3 && summary.apdex.frustrated == 1)
+            #expect(Self.score(summary.apdex.score) == "0.79")
+            #expect(firstMinute.count == 8)
+
+            try await HeadlessChromium.withPage { page in
+                // Without a session every page leads to the sign-in form; sign in through it.
+                var mark = page.mark
+                try await page.open("\(base)/apps/1?range=1h")
+                #expect(try await page.location() == "/login")
+                try await page.navigating(
+                    by: """
+                        document.querySelector('input[name=name]').value = 'admin';
+                        document.querySelector('input[name=password]').value = \(BrowserPage.literal(password));
+                        document.querySelector('form.login button').click()
+                        """
+                )
+                #expect(try await page.location() == "/apps")
+                Self.expectNoProblems(page, since: mark, on: "sign-in")
+
+                // Apps.
+                mark = page.mark
+                try await page.open("\(base)/apps?range=1h")
+                let appRow = try #require(try await Self.rows(page, "data-app")["shop"])
+                #expect(appRow["apdex"] == Self.score(app.summary.apdex.score))
+                #expect(appRow["apdex"] == "0.79")
+                #expect(appRow["stf"] == "8/3/1 at T = 0.5 s")
+                #expect(appRow["rpm"] == String(format: "%.1f", app.summary.rpm))
+                #expect(appRow["average"] == Self.ms(app.summary.average))
+                #expect(appRow["p95"] == Self.ms(app.summary.p95))
+                #expect(appRow["error-rate"] == Self.percent(app.summary.errorRate))
+                #expect(try await page.count("svg") >= 1)
+                Self.expectNoProblems(page, since: mark, on: "/apps")
+
+                // Overview: the cards, the charts with hover values and the deployment marker, the table.
+                mark = page.mark
+                try await page.navigating(by: "document.querySelector('tr[data-app=\"shop\"] a').click()")
+                #expect(try await page.location() == "/apps/1?range=1h")
+                let cards = try #require(try await Self.rows(page, "data-cards")["overview"])
+                #expect(cards["apdex"] == Self.score(summary.apdex.score))
+                #expect(cards["stf"] == "S 8 / T 3 / F 1")
+                #expect(cards["t"] == "0.5")
+                #expect(cards["count"] == "12" && cards["count"] == "\(summary.count)")
+                #expect(cards["rpm"] == String(format: "%.1f rpm", summary.rpm))
+                #expect(cards["average"] == Self.ms(summary.average))
+                #expect(cards["p95"] == Self.ms(summary.p95))
+                #expect(cards["p99"] == Self.ms(summary.p99))
+                #expect(cards["errors"] == "1")
+                #expect(cards["error-rate"] == Self.percent(summary.errorRate))
+                #expect(try await page.count("svg.chart-svg") >= 5)
+                #expect(try await page.count("svg.chart-svg circle > title") > 0)
+                #expect(try await page.texts("svg.chart-svg line > title").contains("Deployment v42"))
+                let rows = try await Self.rows(page, "data-transaction")
+                #expect(rows.count == transactions.count)
+                for transaction in transactions {
+                    let row = try #require(rows[transaction.name], "no row for \(transaction.name)")
+                    #expect(row["share"] == Self.percent(transaction.share))
+                    #expect(row["average"] == Self.ms(transaction.figures.average))
+                    #expect(row["p95"] == Self.ms(transaction.figures.p95))
+                    #expect(row["rpm"] == String(format: "%.1f", transaction.figures.rpm))
+                    #expect(row["error-rate"] == Self.percent(transaction.figures.errorRate))
+                    #expect(row["apdex"] == Self.score(transaction.figures.apdex.score))
+                }
+                // The evil name is shown as text: the attribute holds it verbatim and nothing ran.
+                #expect(rows[Self.evil] != nil)
+                #expect(try await page.count("script") == 0)
+                Self.expectNoProblems(page, since: mark, on: "the overview")
+
+                // Sorting by p95 puts the slowest transaction first.
+                try await page.navigating(by: "document.querySelector('th a[href*=\"sort=p95\"]').click()")
+                let sorted = try await page.evaluate(
+                    "Array.from(document.querySelectorAll('tr[data-transaction]'), r => r.dataset.transaction)"
+                ).array.compactMap(\.string)
+                #expect(sorted.first == "GET /orders")
+
+                // Transaction: cards, the latency histogram, what-if T through the form, slowest traces.
+                mark = page.mark
+                try await page.navigating(
+                    by: "document.querySelector('tr[data-transaction=\"GET /orders\"] a').click()"
+                )
+                let orderCards = try #require(try await Self.rows(page, "data-cards")["overview"])
+                #expect(orderCards["apdex"] == Self.score(orders.apdex.score))
+                #expect(orderCards["stf"] == "S 5 / T 2 / F 1")
+                #expect(orderCards["p95"] == Self.ms(orders.p95))
+                #expect(try await page.count("svg.histogram rect") > 0)
+                try await page.navigating(
+                    by: """
+                        document.querySelector('input[name=t]').value = '1';
+                        document.querySelector('form.whatif button').click()
+                        """
+                )
+                #expect(try await page.location().contains("t=1"))
+                #expect(try await page.text("[data-figure=whatif-score]") == Self.score(whatIf.score, digits: 3))
+                #expect(
+                    try await page.text("[data-figure=whatif-stf]")
+                        == "S \(whatIf.satisfied) / T \(whatIf.tolerating) / F \(whatIf.frustrated)"
+                )
+                #expect(whatIf.satisfied == 6 && whatIf.tolerating == 1 && whatIf.frustrated == 1)
+                Self.expectNoProblems(page, since: mark, on: "the transaction page")
+
+                // Trace: the waterfall with its SQL and URL.
+                mark = page.mark
+                try await page.navigating(by: "document.querySelector('a[href*=\"/traces/\"]').click()")
+                #expect(try await page.count("table.waterfall tr[data-segment]") == 2)
+                let waterfall = try await page.text("table.waterfall") ?? ""
+                #expect(waterfall.contains("SELECT * FROM orders WHERE customer = ?"))
+                #expect(waterfall.contains("https://payments.example/charge"))
+                Self.expectNoProblems(page, since: mark, on: "the trace page")
+
+                // Databases and externals.
+                mark = page.mark
+                try await page.open("\(base)/apps/1/databases?range=1h")
+                let operations = try await Self.rows(page, "data-operation")
+                #expect(operations.count == databases.count)
+                for database in databases {
+                    let row = try #require(operations[database.name])
+                    #expect(row["calls"] == "\(database.calls)")
+                    #expect(row["average"] == Self.ms(database.average))
+                    #expect(row["total"] == String(format: "%.2f s", database.totalTime))
+                }
+                #expect(operations["Postgres orders select"]?["calls"] == "5")
+                let hosts = try await Self.rows(page, "data-host")
+                #expect(hosts.count == externals.count)
+                for external in externals {
+                    #expect(hosts[external.host]?["calls"] == "\(external.calls)")
+                    #expect(hosts[external.host]?["average"] == Self.ms(external.average))
+                }
+                #expect(try await page.count("svg.chart-svg") >= 1)
+                Self.expectNoProblems(page, since: mark, on: "the databases page")
+
+                // Errors: the group, its count and its escaped sample.
+                mark = page.mark
+                try await page.open("\(base)/apps/1/errors?range=1h")
+                let groups = try await Self.rows(page, "data-error")
+                #expect(groups.count == errors.count)
+                #expect(groups["OrderError"]?["count"] == "\(errors.first?.count ?? 0)")
+                #expect(try await page.text("tr[data-error] pre")?.contains("<script>alert(3)</script>") == true)
+                #expect(try await page.count("img") == 0)
+                Self.expectNoProblems(page, since: mark, on: "the errors page")
+
+                // A custom range through the picker's form: only minute A, as the API says.
+                mark = page.mark
+                try await page.open("\(base)/apps/1?range=1h")
+                try await page.navigating(
+                    by: """
+                        document.querySelector('nav.range input[name=from]').value = \(BrowserPage.literal(DashboardRangeTests.formatted(minuteA)));
+                        document.querySelector('nav.range input[name=to]').value = \(BrowserPage.literal(DashboardRangeTests.formatted(minuteA + 60)));
+                        document.querySelector('nav.range button').click()
+                        """
+                )
+                #expect(try await page.location().contains("from=") == true)
+                let custom = try #require(try await Self.rows(page, "data-cards")["overview"])
+                #expect(custom["count"] == "\(firstMinute.count)")
+                #expect(custom["apdex"] == Self.score(firstMinute.apdex.score))
+                #expect(
+                    try await page.evaluate("document.querySelector('a[href*=\"/databases\"]').getAttribute('href')")
+                        .string?.contains("from=") == true
+                )
+                Self.expectNoProblems(page, since: mark, on: "a custom range")
+
+                // Settings: change the app's T through the form (with its CSRF token).
+                mark = page.mark
+                try await page.open("\(base)/apps/1/settings")
+                try await page.navigating(
+                    by: """
+                        document.querySelector('form[action$="/settings/apdex"] input[name=t]').value = '1.5';
+                        document.querySelector('form[action$="/settings/apdex"] button').click()
+                        """
+                )
+                #expect(try await page.text("[data-figure=app-t]") == "1.5 s")
+                Self.expectNoProblems(page, since: mark, on: "settings")
+
+                // Log out: the session is gone.
+                mark = page.mark
+                try await page.navigating(by: "document.querySelector('header form button').click()")
+                #expect(try await page.location() == "/login")
+                try await page.open("\(base)/apps")
+                #expect(try await page.location() == "/login")
+                Self.expectNoProblems(page, since: mark, on: "log-out")
+            }
+            let account = try #require(try await collector.store.accounts().first)
+            #expect(try await collector.store.app(accountID: account.id, id: 1)?.apdexT == 1.5)
+        }
+    }
+
+    /// The checks above are only worth something if the detector sees problems: a console error, an uncaught
+    /// exception, a failed load and a Content-Security-Policy violation are each reported.
+    @Test(.enabled(if: runs, "no Chromium is installed (.ci/run installs Debian's chromium)"))
+    func theBrowserProblemDetectorSeesWhatGoesWrong() async throws {
+        try await Support.withCollector { _, client, _ in
+            let base = "http://127.0.0.1:\(try #require(client.port))"
+            let problems = try await HeadlessChromium.withPage { page in
+                let mark = page.mark
+                try await page.open("\(base)/login")
+                try await page.evaluate(
+                    """
+                    console.error('an error on purpose');
+                    setTimeout(() => { throw new Error('thrown on purpose') }, 0);
+                    const image = document.createElement('img');
+                    image.src = '/no-such-image.png';
+                    document.body.append(image);
+                    fetch('/healthz').catch(() => 0);
+                    new Promise(r => setTimeout(r, 300))
+                    """
+                )
+                try await Task.sleep(for: .milliseconds(200))
+                return page.problems(after: mark)
+            }
+            #expect(problems.contains { $0.contains("status of 404") && $0.contains("no-such-image.png") })
+            #expect(problems.contains { $0.contains("Content Security Policy") && $0.contains("healthz") })
+            #expect(problems.contains { $0.contains("console.error: an error on purpose") })
+            #expect(problems.contains { $0.contains("uncaught: Error: thrown on purpose") })
+        }
+    }
+}
