@@ -238,4 +238,60 @@ import Testing
             #expect(series.deployments.map(\.revision) == ["v1.2.3"])
         }
     }
+
+    /// The transactions table over a minute-resolution range reads whole hours from the hour rows and only
+    /// the edges from minutes; its figures must be those of the minutes alone.
+    @Test func transactionTotalsFromHoursAndEdgeMinutesEqualTheMinutesAlone() async throws {
+        let now = Support.currentMinute()
+        let fixedClock: @Sendable () -> Double = { Double(now + 30) }
+        try await Support.withCollector(now: fixedClock) { collector, client, key in
+            // Every 7 minutes for the last 5 hours, 4 names with varied durations and some errors.
+            var minute = now - 5 * 3600
+            var index = 0
+            while minute < now {
+                let metrics = (0..<4).map { name in
+                    Support.metric(
+                        "GET /r\(name)",
+                        durations: (0...(index + name) % 5).map {
+                            0.01 + Double(($0 * 37 + index * 11 + name) % 300) / 100
+                        },
+                        errors: index % 3 == 0 ? [0] : []
+                    )
+                }
+                #expect(
+                    try await Support.post(Support.batch(minute: minute, metrics: metrics), key: key, client: client)
+                        .status == .accepted
+                )
+                minute += 7 * 60
+                index += 1
+            }
+            let account = try #require(try await collector.store.accounts().first)
+            let app = try #require(try await collector.store.apps(accountID: account.id).first)
+            // 4 h 20 min, starting mid-hour: minute resolution, hour rows inside, minute rows at both ends.
+            let range = collector.queries.range(from: now - 4 * 3600 - 1200, to: now)
+            #expect(range.resolution == .minute)
+            let parts = CollectorQueries.partsByResolution(range)
+            #expect(parts.contains { $0.1 == .hour } && parts.filter { $0.1 == .minute }.count >= 1)
+            let rows = try await collector.queries.transactions(app: app, range: range, limit: 100)
+            let minutes = try await collector.store.transactionTotals(
+                appID: app.id,
+                range: range.from..<range.to,
+                resolution: .minute,
+                withHistograms: true
+            )
+            #expect(rows.count == 4 && minutes.count == 4)
+            for slice in minutes {
+                let row = try #require(rows.first { $0.name == slice.name })
+                let expected = APIFigures(merging: [slice], start: range.from, seconds: range.to - range.from, t: 0.5)
+                #expect(row.figures.count == expected.count && row.figures.errors == expected.errors)
+                #expect(row.figures.apdex == expected.apdex)
+                #expect(
+                    row.figures.p50 == expected.p50 && row.figures.p95 == expected.p95
+                        && row.figures.p99 == expected.p99
+                )
+                #expect(abs(row.timeConsumed - slice.total) < 1e-9)
+                #expect(abs((row.figures.average ?? 0) - (expected.average ?? 0)) < 1e-12)
+            }
+        }
+    }
 }

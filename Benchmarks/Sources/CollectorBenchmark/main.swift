@@ -1,5 +1,6 @@
-// The collector's sustained ingest rate and p99 ingest latency over loopback, and the app-overview query
-// over 7 days of data with 200 transaction names. Run: swift run -c release CollectorBenchmark
+// The collector's sustained ingest rate and p99 ingest latency over loopback, the app-overview query over
+// 7 days of data with 200 transaction names, and the dashboard's pages over that data, rendered and served
+// (HTTP over loopback, signed in). Run: swift run -c release CollectorBenchmark
 import APMCollector
 import APMCore
 import APMStorage
@@ -152,6 +153,59 @@ print("## App overview over 7 days (200 transaction names, 1 row per name per mi
 print("| transactions listed | p50 (ms) | p99 (ms) | max (ms) |")
 print("| ---: | ---: | ---: | ---: |")
 print(String(format: "| %d | %.1f | %.1f | %.1f |", rows, percentile(timings, 0.5), percentile(timings, 0.99), timings.max() ?? 0))
+
+// MARK: Dashboard pages over the same data, as a signed-in browser asks for them
+
+/// The session cookie, after signing in through the form as a browser does.
+func signIn() async throws -> String {
+    let password = try await collector.resetPassword(user: "admin", accountID: account.id)!
+    let form = try await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/login"), timeout: .seconds(10))
+    let loginCookie = String(form.headers["Set-Cookie"].first!.split(separator: ";")[0])
+    let page = String(buffer: try await form.body.collect(upTo: 1 << 20))
+    let token = page.components(separatedBy: "name=\"csrf\" value=\"")[1].prefix { $0 != "\"" }
+    var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/login")
+    request.method = .POST
+    request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+    request.headers.add(name: "Cookie", value: loginCookie)
+    let encoded = password.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+    request.body = .bytes(ByteBuffer(string: "name=admin&password=\(encoded)&csrf=\(token)"))
+    // Without following the redirect: its Set-Cookie is what we want.
+    let noRedirects = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
+    defer { _ = noRedirects.shutdown() }
+    let response = try await noRedirects.execute(request, timeout: .seconds(30))
+    return String(response.headers["Set-Cookie"].first { $0.hasPrefix("apm_session=") }!.split(separator: ";")[0])
+}
+let session = try await signIn()
+print("")
+print("## Dashboard pages over 7 days (200 transaction names), request to last byte over loopback, 30 requests each")
+print("| page | HTML size (KiB) | p50 (ms) | p99 (ms) | max (ms) |")
+print("| --- | ---: | ---: | ---: | ---: |")
+for (label, path) in [
+    ("app overview, 7 d", "/apps/\(app.id)?range=7d"),
+    ("app overview, 24 h", "/apps/\(app.id)?range=24h"),
+    ("apps, 7 d", "/apps?range=7d"),
+    ("transaction, 7 d", "/apps/\(app.id)/transaction?name=GET%20%2Fendpoint%2F7&range=7d"),
+    ("errors, 7 d", "/apps/\(app.id)/errors?range=7d"),
+] {
+    var timings: [Double] = []
+    var size = 0
+    for _ in 0..<31 {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        request.headers.add(name: "Cookie", value: session)
+        let t0 = ContinuousClock.now
+        let response = try await client.execute(request, timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 64 << 20)
+        let t = ContinuousClock.now - t0
+        precondition(response.status == .ok, "\(path): \(response.status)")
+        size = body.readableBytes
+        timings.append(Double(t.components.seconds) * 1000 + Double(t.components.attoseconds) / 1e15)
+    }
+    timings.removeFirst()  // the first request warms the SQLite page cache
+    print(
+        String(
+            format: "| %@ | %.0f | %.1f | %.1f | %.1f |", label, Double(size) / 1024, percentile(timings, 0.5),
+            percentile(timings, 0.99), timings.max() ?? 0))
+}
 
 try await client.shutdown()
 await server.triggerGracefulShutdown()

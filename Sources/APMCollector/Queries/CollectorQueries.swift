@@ -34,6 +34,21 @@ public struct CollectorQueries: Sendable {
         return TimeRange(from: from ?? end - since, to: end, now: now, minuteRetention: minuteRetention)
     }
 
+    /// The parts of a range to read totals from: the whole hours inside a minute-resolution range come from the
+    /// hour rows, which ingest writes in the same transaction as the minutes (each is exactly the sum of its
+    /// minutes), and only the partial hours at either end from minute rows. A 24-hour overview then merges
+    /// about 26 rows per transaction instead of 1,440; the figures are the same.
+    public static func partsByResolution(_ range: TimeRange) -> [(Range<Int64>, SliceResolution)] {
+        guard range.resolution == .minute else { return [(range.from..<range.to, .hour)] }
+        let firstHour = (range.from + 3599) / 3600 * 3600
+        let lastHour = range.to / 3600 * 3600
+        guard firstHour < lastHour else { return [(range.from..<range.to, .minute)] }
+        var parts: [(Range<Int64>, SliceResolution)] = [(firstHour..<lastHour, .hour)]
+        if range.from < firstHour { parts.append((range.from..<firstHour, .minute)) }
+        if lastHour < range.to { parts.append((lastHour..<range.to, .minute)) }
+        return parts
+    }
+
     private func resolution(_ range: TimeRange) -> SliceResolution {
         range.resolution == .minute ? .minute : .hour
     }
@@ -140,25 +155,31 @@ public struct CollectorQueries: Sendable {
         order: TransactionOrder = .time,
         limit: Int = 50
     ) async throws -> [APITransactionRow] {
-        let totals = try await store.transactionTotals(
-            appID: app.id,
-            range: range.from..<range.to,
-            resolution: resolution(range),
-            withHistograms: true
-        )
-        let allTime = totals.reduce(0) { $0 + $1.total }
-        let rows = totals.map { slice in
-            APITransactionRow(
-                name: slice.name,
-                kind: slice.kind.rawValue,
+        var byName: [String: [TransactionSlice]] = [:]
+        for (part, resolution) in Self.partsByResolution(range) {
+            for slice in try await store.transactionTotals(
+                appID: app.id,
+                range: part,
+                resolution: resolution,
+                withHistograms: true
+            ) {
+                byName[slice.name, default: []].append(slice)
+            }
+        }
+        let allTime = byName.values.joined().reduce(0) { $0 + $1.total }
+        let rows = byName.map { name, slices in
+            let total = slices.reduce(0) { $0 + $1.total }
+            return APITransactionRow(
+                name: name,
+                kind: slices[0].kind.rawValue,
                 figures: APIFigures(
-                    merging: [slice],
+                    merging: slices,
                     start: range.from,
                     seconds: range.to - range.from,
-                    t: t(app, slice.name)
+                    t: t(app, name)
                 ),
-                timeConsumed: slice.total,
-                share: allTime > 0 ? slice.total / allTime : 0
+                timeConsumed: total,
+                share: allTime > 0 ? total / allTime : 0
             )
         }
         let sorted: [APITransactionRow]
