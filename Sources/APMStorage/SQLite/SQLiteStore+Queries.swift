@@ -3,6 +3,20 @@ import Foundation
 import GRDB
 
 extension SQLiteStore {
+    /// The columns of transaction rows summed over a group (buckets of several Ts, or a range).
+    static let transactionSums = """
+        MAX(kind) AS kind, SUM(count) AS count, SUM(errors) AS errors, SUM(satisfied) AS satisfied, \
+        SUM(tolerating) AS tolerating, SUM(frustrated) AS frustrated, SUM(total) AS total, MIN(min) AS min, \
+        MAX(max) AS max, SUM(db) AS db, SUM(ext) AS ext
+        """
+
+    /// The columns of segment rows summed over a group.
+    static let segmentSums = """
+        MAX(category) AS category, MAX(system) AS system, MAX(operation) AS operation, MAX(target) AS target, \
+        SUM(count) AS count, SUM(errors) AS errors, SUM(total) AS total, SUM(exclusive) AS exclusive, \
+        MIN(min) AS min, MAX(max) AS max
+        """
+
     private static func table(_ prefix: String, _ resolution: SliceResolution) -> String {
         "\(prefix)_\(resolution == .minute ? "minutes" : "hours")"
     }
@@ -78,9 +92,7 @@ extension SQLiteStore {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT bucket, MAX(kind) AS kind, SUM(count) AS count, SUM(errors) AS errors, SUM(satisfied) AS satisfied,
-                        SUM(tolerating) AS tolerating, SUM(frustrated) AS frustrated, SUM(total) AS total, MIN(min) AS min,
-                        MAX(max) AS max, SUM(db) AS db, SUM(ext) AS ext, hist_sum(histogram) AS histogram
+                    SELECT bucket, \(Self.transactionSums), hist_sum(histogram) AS histogram
                     FROM \(Self.table("txn", resolution))
                     WHERE app_id = ? AND name = ? AND bucket >= ? AND bucket < ?
                     GROUP BY bucket ORDER BY bucket
@@ -108,9 +120,7 @@ extension SQLiteStore {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT name, MAX(kind) AS kind, SUM(count) AS count, SUM(errors) AS errors, SUM(satisfied) AS satisfied,
-                        SUM(tolerating) AS tolerating, SUM(frustrated) AS frustrated, SUM(total) AS total, MIN(min) AS min,
-                        MAX(max) AS max, SUM(db) AS db, SUM(ext) AS ext
+                    SELECT name, \(Self.transactionSums)
                         \(withHistograms ? ", hist_sum(histogram) AS histogram" : "")
                     FROM \(Self.table("txn", resolution))
                     WHERE app_id = ? AND bucket >= ? AND bucket < ?
@@ -215,9 +225,7 @@ extension SQLiteStore {
             return try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT name, MAX(category) AS category, MAX(system) AS system, MAX(operation) AS operation,
-                        MAX(target) AS target, SUM(count) AS count, SUM(errors) AS errors, SUM(total) AS total,
-                        SUM(exclusive) AS exclusive, MIN(min) AS min, MAX(max) AS max
+                    SELECT name, \(Self.segmentSums)
                     FROM \(Self.table("seg", resolution))
                     WHERE \(conditions.joined(separator: " AND "))
                     GROUP BY name ORDER BY SUM(total) DESC
@@ -245,9 +253,7 @@ extension SQLiteStore {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT bucket, name, MAX(category) AS category, MAX(system) AS system, MAX(operation) AS operation,
-                        MAX(target) AS target, SUM(count) AS count, SUM(errors) AS errors, SUM(total) AS total,
-                        SUM(exclusive) AS exclusive, MIN(min) AS min, MAX(max) AS max
+                    SELECT bucket, name, \(Self.segmentSums)
                     FROM \(Self.table("seg", resolution))
                     WHERE app_id = ? AND name = ? AND bucket >= ? AND bucket < ?
                     GROUP BY bucket ORDER BY bucket
