@@ -50,17 +50,25 @@ import Testing
         return expected
     }
 
-    @Test func exactCountsAndApdexAtDefaultTAndAtACollectorPushedT() async throws {
-        let clock = ManualAgentClock()
+    /// A started agent with a manual clock, delivering to an in-memory collector.
+    static func startedAgent(
+        clock: ManualAgentClock = ManualAgentClock(),
+        _ adjust: (inout AgentConfiguration) -> Void = { _ in }
+    ) -> (APMAgent, ManualAgentClock, InMemoryCollectorTransport) {
         let collector = InMemoryCollectorTransport()
-        collector.setDefaultReply(.accept(apdexT: 0.3, transactionApdexT: ["GET /special": 1.0]))
         let agent = APMAgent(
-            configuration: TestSupport.configuration(),
+            configuration: TestSupport.configuration(adjust),
             logger: TestSupport.quietLogger,
             clock: clock,
             transport: collector
         )
         agent.start()
+        return (agent, clock, collector)
+    }
+
+    @Test func exactCountsAndApdexAtDefaultTAndAtACollectorPushedT() async throws {
+        let (agent, clock, collector) = Self.startedAgent()
+        collector.setDefaultReply(.accept(apdexT: 0.3, transactionApdexT: ["GET /special": 1.0]))
 
         let first = Self.runWorkload(agent: agent, clock: clock, count: 1_000, name: "/orders", t: 500_000_000)
         agent.flush()
@@ -112,15 +120,9 @@ import Testing
     }
 
     @Test func metricsLandInTheMinuteTheyEnded() async throws {
-        let clock = ManualAgentClock(unixSeconds: 1_764_000_000 - 1_764_000_000 % 60)
-        let collector = InMemoryCollectorTransport()
-        let agent = APMAgent(
-            configuration: TestSupport.configuration(),
-            logger: TestSupport.quietLogger,
-            clock: clock,
-            transport: collector
+        let (agent, clock, collector) = Self.startedAgent(
+            clock: ManualAgentClock(unixSeconds: 1_764_000_000 - 1_764_000_000 % 60)
         )
-        agent.start()
         for _ in 0..<3 {
             let transaction = agent.startBackgroundTransaction(name: "nightly-report")
             clock.advance(seconds: 50)
@@ -137,15 +139,7 @@ import Testing
     }
 
     @Test func breakdownSplitsDatabaseExternalAndApplicationTime() async throws {
-        let clock = ManualAgentClock()
-        let collector = InMemoryCollectorTransport()
-        let agent = APMAgent(
-            configuration: TestSupport.configuration(),
-            logger: TestSupport.quietLogger,
-            clock: clock,
-            transport: collector
-        )
-        agent.start()
+        let (agent, clock, collector) = Self.startedAgent()
         let transaction = agent.startWebTransaction(method: "POST", route: "/checkout")
         clock.advance(seconds: 0.010)  // own code
         let query = transaction.startDatastoreSegment(
@@ -192,15 +186,7 @@ import Testing
     }
 
     @Test func slowTransactionsBecomeTracesWithObfuscatedSQLAndNoQueryStrings() async throws {
-        let clock = ManualAgentClock()
-        let collector = InMemoryCollectorTransport()
-        let agent = APMAgent(
-            configuration: TestSupport.configuration(),
-            logger: TestSupport.quietLogger,
-            clock: clock,
-            transport: collector
-        )
-        agent.start()
+        let (agent, clock, collector) = Self.startedAgent()
         let transaction = agent.startWebTransaction(method: "GET", route: "/users/{id}")
         transaction.setAttribute("user_tier", "gold")
         let query = transaction.startDatastoreSegment(
@@ -238,15 +224,7 @@ import Testing
             var description: String { "card declined" }
         }
         struct NotFound: Error {}
-        let clock = ManualAgentClock()
-        let collector = InMemoryCollectorTransport()
-        let agent = APMAgent(
-            configuration: TestSupport.configuration { $0.errorCollector.ignoreErrors = ["CancellationError"] },
-            logger: TestSupport.quietLogger,
-            clock: clock,
-            transport: collector
-        )
-        agent.start()
+        let (agent, _, collector) = Self.startedAgent { $0.errorCollector.ignoreErrors = ["CancellationError"] }
 
         let failing = agent.startWebTransaction(method: "POST", route: "/pay")
         failing.noticeError(PaymentDeclined())
@@ -284,18 +262,10 @@ import Testing
     }
 
     @Test func highSecurityStripsErrorMessagesAndAttributes() async throws {
-        let clock = ManualAgentClock()
-        let collector = InMemoryCollectorTransport()
-        let agent = APMAgent(
-            configuration: TestSupport.configuration {
-                $0.highSecurity = true
-                $0.transactionTracer.recordSQL = .raw
-            },
-            logger: TestSupport.quietLogger,
-            clock: clock,
-            transport: collector
-        )
-        agent.start()
+        let (agent, clock, collector) = Self.startedAgent {
+            $0.highSecurity = true
+            $0.transactionTracer.recordSQL = .raw
+        }
         let transaction = agent.startWebTransaction(method: "GET", route: "/account")
         transaction.setAttribute("email", "a@b.c")
         let query = transaction.startDatastoreSegment(
@@ -314,15 +284,7 @@ import Testing
     }
 
     @Test func ignoredAndExplicitlyNamedTransactions() async throws {
-        let clock = ManualAgentClock()
-        let collector = InMemoryCollectorTransport()
-        let agent = APMAgent(
-            configuration: TestSupport.configuration(),
-            logger: TestSupport.quietLogger,
-            clock: clock,
-            transport: collector
-        )
-        agent.start()
+        let (agent, _, collector) = Self.startedAgent()
         let health = agent.startWebTransaction(method: "GET", route: "/health")
         health.ignore()
         health.end()
@@ -336,15 +298,7 @@ import Testing
     }
 
     @Test func namesPastTheCapGoToTheOverflowBucket() async throws {
-        let clock = ManualAgentClock()
-        let collector = InMemoryCollectorTransport()
-        let agent = APMAgent(
-            configuration: TestSupport.configuration { $0.maxTransactionNames = 10 },
-            logger: TestSupport.quietLogger,
-            clock: clock,
-            transport: collector
-        )
-        agent.start()
+        let (agent, _, collector) = Self.startedAgent { $0.maxTransactionNames = 10 }
         for i in 0..<50 {
             let transaction = agent.startBackgroundTransaction(name: "job-\(String(i, radix: 36))x")
             transaction.end()
