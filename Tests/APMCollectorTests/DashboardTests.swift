@@ -293,12 +293,14 @@ import Testing
                 client: client
             )
             for path in [
-                "/apps/1/transaction?name=\(name)&range=1h&t=1", "/apps/1/traces/1", "/apps/1/databases?range=1h",
-                "/apps/1/errors?range=1h",
+                "/apps?range=1h", "/apps/1?range=1h", "/apps/1/transaction?name=\(name)&range=1h&t=1",
+                "/apps/1/traces/1", "/apps/1/databases?range=1h", "/apps/1/errors?range=1h", "/apps/1/settings",
+                "/apps/1?range=1h&from=x",
             ] {
                 try await client.execute(uri: path, method: .get, headers: [.cookie: session]) { response in
                     let body = String(buffer: response.body)
-                    #expect(response.status == .ok, "\(path)")
+                    #expect(response.status == (path.contains("from=x") ? .badRequest : .ok), "\(path)")
+                    #expect(HTMLStructure.problems(in: body).isEmpty, "\(path): \(HTMLStructure.problems(in: body))")
                     #expect(!body.contains("<script>alert"), "\(path)")
                     #expect(!body.contains("<img"), "\(path)")
                     if path.contains("transaction") {
@@ -520,5 +522,55 @@ func percentEncodedQuery(_ text: String) -> String {
                 headers: [.cookie: session]
             ) { #expect(String(buffer: $0.body).contains("T must be a number of seconds from 0.001 to 3600")) }
         }
+    }
+}
+
+@Test func theHTMLStructureCheckFindsUnbalancedTags() {
+    #expect(HTMLStructure.problems(in: "<main><div class=a><b>x</b><br><input name=t></div></main>").isEmpty)
+    #expect(HTMLStructure.problems(in: "<svg><rect x=\"1\"/><circle><title>t</title></circle></svg>").isEmpty)
+    #expect(HTMLStructure.problems(in: "<main><div><div>x</div></main>") == ["</main> closes <div>"])
+    #expect(HTMLStructure.problems(in: "<div><span>") == ["left open: div > span"])
+}
+
+/// Whether a page's tags are balanced: an element left open (a `<div>` without its `</div>`) still renders,
+/// but the browser nests everything after it inside, which breaks the layout.
+enum HTMLStructure {
+    static let voidElements: Set<String> = [
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr",
+    ]
+
+    static func problems(in html: String) -> [String] {
+        var problems: [String] = []
+        var open: [String] = []
+        var rest = Substring(html)
+        while let start = rest.firstIndex(of: "<") {
+            guard let end = rest[start...].firstIndex(of: ">") else {
+                problems.append("an unclosed tag at the end")
+                break
+            }
+            let tag = rest[rest.index(after: start)..<end]
+            rest = rest[rest.index(after: end)...]
+            if tag.hasPrefix("!") { continue }
+            let closing = tag.hasPrefix("/")
+            let name = tag.drop { $0 == "/" }.prefix { $0.isLetter || $0.isNumber }.lowercased()
+            if voidElements.contains(name) || tag.hasSuffix("/") { continue }
+            if name == "style" || name == "script" {
+                // Skip the raw text up to the closing tag.
+                if let close = rest.range(of: "</\(name)>") { rest = rest[close.upperBound...] }
+                continue
+            }
+            if closing {
+                if open.last == name {
+                    open.removeLast()
+                } else {
+                    problems.append("</\(name)> closes <\(open.last ?? "nothing")>")
+                    if let index = open.lastIndex(of: name) { open.removeSubrange(index...) }
+                }
+            } else {
+                open.append(name)
+            }
+        }
+        if !open.isEmpty { problems.append("left open: \(open.joined(separator: " > "))") }
+        return problems
     }
 }

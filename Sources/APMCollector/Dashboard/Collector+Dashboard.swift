@@ -356,7 +356,6 @@ extension Collector {
         let warnings = overview.app.warnings.map { "<div class=\"warn\">\(HTML.escape($0))</div>" }.joined()
         let body = """
             <h1>\(HTML.escape(app.name))</h1>\(appNavigation(app, shown))\(rangePicker(shown, path: "/apps/\(app.id)"))\(warnings)
-            <div class="cards">\
             \(Self.cards(s))
             \(s.count == 0 ? "<div class=\"empty\">No data in this range yet: run <code>apm run-program -- ./YourApp</code>.</div>" : "")
             <div class="charts">\(charts.map { $0.render() }.joined())</div>

@@ -253,6 +253,9 @@ import Testing
                 #expect(cards["errors"] == "1")
                 #expect(cards["error-rate"] == Self.percent(summary.errorRate))
                 #expect(try await page.count("svg.chart-svg") >= 5)
+                // Laid out as meant: every chart a cell of the grid, the table's heading outside it.
+                #expect(try await page.count(".charts > .chart") == page.count(".chart"))
+                #expect(try await page.count("main > h2") == 1)
                 #expect(try await page.count("svg.chart-svg circle > title") > 0)
                 #expect(try await page.texts("svg.chart-svg line > title").contains("Deployment v42"))
                 let rows = try await Self.rows(page, "data-transaction")
