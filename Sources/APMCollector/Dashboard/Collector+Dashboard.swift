@@ -261,56 +261,8 @@ extension Collector {
         let (range, shown) = try pageRange(request)
         let overview = try await queries.overview(app: app, range: range)
         let s = overview.app.summary
-        let points = overview.series.points
-        let times = points.map(\.start)
         let markers = overview.series.deployments.map { (at: $0.at, label: $0.revision) }
-        func values(_ value: (APIFigures) -> Double?) -> [Double?] { points.map { $0.count > 0 ? value($0) : nil } }
-        var charts = [
-            SVGChart(
-                title: "Response time by category (ms per request)",
-                unit: "ms",
-                times: times,
-                series: [
-                    .init(label: "database", color: "#bf8700", values: values { $0.breakdown.database * 1000 }),
-                    .init(label: "external", color: "#8250df", values: values { $0.breakdown.external * 1000 }),
-                    .init(label: "application", color: "#0969da", values: values { $0.breakdown.application * 1000 }),
-                ],
-                stacked: true,
-                markers: markers
-            ),
-            SVGChart(
-                title: "Percentiles (ms)",
-                unit: "ms",
-                times: times,
-                series: [
-                    .init(label: "p50", color: "#1a7f37", values: values { $0.p50.map { $0 * 1000 } }),
-                    .init(label: "p95", color: "#bf8700", values: values { $0.p95.map { $0 * 1000 } }),
-                    .init(label: "p99", color: "#cf222e", values: values { $0.p99.map { $0 * 1000 } }),
-                ],
-                markers: markers
-            ),
-            SVGChart(
-                title: "Throughput",
-                unit: "rpm",
-                times: times,
-                series: [.init(label: "requests per minute", color: "#0969da", values: points.map(\.rpm))],
-                markers: markers
-            ),
-            SVGChart(
-                title: "Apdex (T = \(s.apdex.t) s)",
-                unit: "",
-                times: times,
-                series: [.init(label: "Apdex", color: "#1a7f37", values: points.map(\.apdex.score))],
-                markers: markers
-            ),
-            SVGChart(
-                title: "Error rate",
-                unit: "%",
-                times: times,
-                series: [.init(label: "errors", color: "#cf222e", values: values { ($0.errorRate ?? 0) * 100 })],
-                markers: markers
-            ),
-        ]
+        var charts = SVGChart.figureCharts(overview.series, t: s.apdex.t)
         let process = try await store.processSlices(appID: app.id, range: range.from..<range.to)
         if !process.isEmpty {
             charts.append(
@@ -318,7 +270,8 @@ extension Collector {
                     title: "Process CPU (% of one core)",
                     unit: "%",
                     times: process.map(\.bucket),
-                    series: [.init(label: "CPU", color: "#0969da", values: process.map(\.cpuPercent))]
+                    series: [.init(label: "CPU", color: "#0969da", values: process.map(\.cpuPercent))],
+                    markers: markers
                 )
             )
             charts.append(
@@ -328,7 +281,8 @@ extension Collector {
                     times: process.map(\.bucket),
                     series: [
                         .init(label: "resident", color: "#8250df", values: process.map { $0.residentBytes / 1_048_576 })
-                    ]
+                    ],
+                    markers: markers
                 )
             )
         }

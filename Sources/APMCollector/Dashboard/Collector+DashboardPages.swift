@@ -98,35 +98,7 @@ extension Collector {
         let name = String((parameters["name"] ?? "").prefix(1024))
         let series = try await queries.series(app: app, transaction: name, range: range)
         let summary = try await queries.summary(app: app, transaction: name, range: range)
-        let times = series.points.map(\.start)
-        func values(_ value: (APIFigures) -> Double?) -> [Double?] {
-            series.points.map { $0.count > 0 ? value($0) : nil }
-        }
-        let charts = [
-            SVGChart(
-                title: "Response time by category (ms per request)",
-                unit: "ms",
-                times: times,
-                series: [
-                    .init(label: "database", color: "#bf8700", values: values { $0.breakdown.database * 1000 }),
-                    .init(label: "external", color: "#8250df", values: values { $0.breakdown.external * 1000 }),
-                    .init(label: "application", color: "#0969da", values: values { $0.breakdown.application * 1000 }),
-                ],
-                stacked: true
-            ),
-            SVGChart(
-                title: "p95 (ms)",
-                unit: "ms",
-                times: times,
-                series: [.init(label: "p95", color: "#bf8700", values: values { $0.p95.map { $0 * 1000 } })]
-            ),
-            SVGChart(
-                title: "Throughput",
-                unit: "rpm",
-                times: times,
-                series: [.init(label: "rpm", color: "#0969da", values: series.points.map(\.rpm))]
-            ),
-        ]
+        let charts = SVGChart.figureCharts(series, t: summary.apdex.t)
         let distribution = SVGHistogram(
             histogram: try await queries.latencyHistogram(app: app, transaction: name, range: range),
             apdexT: summary.apdex.t
@@ -199,34 +171,28 @@ extension Collector {
         let (range, shown) = try pageRange(request)
         let databases = try await queries.databases(app: app, range: range)
         let externals = try await queries.externals(app: app, range: range)
-        // Time spent per bucket by the five operations that take the most time.
-        let times = Array(stride(from: range.from, to: range.to, by: Int(range.bucketSeconds)))
-        let colors = ["#0969da", "#bf8700", "#8250df", "#1a7f37", "#cf222e"]
-        var series: [SVGChart.Series] = []
-        for (offset, database) in databases.prefix(5).enumerated() {
-            let slices = try await store.segmentSeries(
-                appID: app.id,
-                name: database.name,
-                range: range.from..<range.to,
-                resolution: range.resolution == .minute ? .minute : .hour
-            )
-            var perBucket = [Double?](repeating: nil, count: times.count)
-            for slice in slices {
-                let index = Int((slice.bucket - range.from) / range.bucketSeconds)
-                guard index >= 0 && index < perBucket.count else { continue }
-                perBucket[index] = (perBucket[index] ?? 0) + slice.total * 1000
+        let databaseChart = try await topSegmentsChart(
+            app: app,
+            range: range,
+            title: "Time in the top database operations (ms per bucket)",
+            groups: databases.prefix(5).map { (label: $0.name, names: [$0.name]) }
+        )
+        // A host's calls may be recorded under several segment names (one per method or route).
+        let externalSegments = try await store.segmentTotals(
+            appID: app.id,
+            transaction: nil,
+            category: .external,
+            range: range.from..<range.to,
+            resolution: range.resolution == .minute ? .minute : .hour
+        )
+        let externalChart = try await topSegmentsChart(
+            app: app,
+            range: range,
+            title: "Time in the top external hosts (ms per bucket)",
+            groups: externals.prefix(5).map { external in
+                (label: external.host, names: externalSegments.filter { $0.operation == external.host }.map(\.name))
             }
-            series.append(.init(label: database.name, color: colors[offset], values: perBucket))
-        }
-        let databaseChart =
-            series.isEmpty
-            ? ""
-            : SVGChart(
-                title: "Time in the top database operations (ms per bucket)",
-                unit: "ms",
-                times: times,
-                series: series
-            ).render()
+        )
         let databaseRows = databases.map {
             "<tr data-operation=\"\(HTML.escape($0.name))\"><td>\(HTML.escape($0.name))</td><td class=\"n\" data-figure=\"calls\">\($0.calls)</td><td class=\"n\" data-figure=\"average\">\(Self.ms($0.average))</td><td class=\"n\" data-figure=\"total\">\(String(format: "%.2f s", $0.totalTime))</td><td><code>\(HTML.escape($0.slowestStatement))</code></td></tr>"
         }.joined()
@@ -236,9 +202,40 @@ extension Collector {
         let body = """
             <h1>\(HTML.escape(app.name)): databases and externals</h1>\(appNavigation(app, shown))\(rangePicker(shown, path: "/apps/\(app.id)/databases"))
             <h2>Database operations</h2><div class="charts">\(databaseChart)</div>\(databaseRows.isEmpty ? "<div class=\"empty\">No database calls in this range.</div>" : "<table><tr><th>operation</th><th class=\"n\">calls</th><th class=\"n\">avg</th><th class=\"n\">total</th><th>slowest statement</th></tr>\(databaseRows)</table>")
-            <h2>External hosts</h2>\(externalRows.isEmpty ? "<div class=\"empty\">No external calls in this range.</div>" : "<table><tr><th>host</th><th class=\"n\">calls</th><th class=\"n\">errors</th><th class=\"n\">avg</th><th class=\"n\">total</th></tr>\(externalRows)</table>")
+            <h2>External hosts</h2><div class="charts">\(externalChart)</div>\(externalRows.isEmpty ? "<div class=\"empty\">No external calls in this range.</div>" : "<table><tr><th>host</th><th class=\"n\">calls</th><th class=\"n\">errors</th><th class=\"n\">avg</th><th class=\"n\">total</th></tr>\(externalRows)</table>")
             """
         return Self.html(HTML.page(title: "Databases", user: session.userName, csrf: session.csrf, body: body))
+    }
+
+    /// A chart of the time spent per bucket by a few groups of segments (the top operations or hosts), or
+    /// nothing when there are none.
+    func topSegmentsChart(
+        app: StoredApp,
+        range: TimeRange,
+        title: String,
+        groups: [(label: String, names: [String])]
+    ) async throws -> String {
+        guard !groups.isEmpty else { return "" }
+        let times = Array(stride(from: range.from, to: range.to, by: Int(range.bucketSeconds)))
+        let colors = ["#0969da", "#bf8700", "#8250df", "#1a7f37", "#cf222e"]
+        var series: [SVGChart.Series] = []
+        for (offset, group) in groups.prefix(colors.count).enumerated() {
+            var perBucket = [Double?](repeating: nil, count: times.count)
+            for name in group.names {
+                for slice in try await store.segmentSeries(
+                    appID: app.id,
+                    name: name,
+                    range: range.from..<range.to,
+                    resolution: range.resolution == .minute ? .minute : .hour
+                ) {
+                    let index = Int((slice.bucket - range.from) / range.bucketSeconds)
+                    guard index >= 0 && index < perBucket.count else { continue }
+                    perBucket[index] = (perBucket[index] ?? 0) + slice.total * 1000
+                }
+            }
+            series.append(.init(label: group.label, color: colors[offset], values: perBucket))
+        }
+        return SVGChart(title: title, unit: "ms", times: times, series: series).render()
     }
 
     func errorsPage(_ request: Request, _ session: DashboardSessions.Session, _ app: StoredApp) async throws -> Response

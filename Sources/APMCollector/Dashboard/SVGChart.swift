@@ -14,6 +14,8 @@ struct SVGChart {
     var times: [Int64]
     var series: [Series]
     var stacked = false
+    /// Lines drawn over stacked series without stacking (a p95 line over the stacked breakdown), dashed.
+    var overlay: [Series] = []
     var markers: [(at: Double, label: String)] = []
     var width = 560.0
     var height = 180.0
@@ -30,9 +32,10 @@ struct SVGChart {
         let plotHeight = height - top - bottom
         var totals = [Double](repeating: 0, count: times.count)
         var maximum = 0.0
-        for series in series {
+        let drawn = series.map { (series: $0, stacks: stacked) } + overlay.map { (series: $0, stacks: false) }
+        for (series, stacks) in drawn {
             for (index, value) in series.values.enumerated() where index < totals.count {
-                if stacked {
+                if stacks {
                     totals[index] += value ?? 0
                     maximum = max(maximum, totals[index])
                 } else {
@@ -66,13 +69,14 @@ struct SVGChart {
                 "<text x=\"\(x(index))\" y=\"\(height - 6)\" text-anchor=\"\(anchor)\" fill=\"#57606a\">\(timeLabels[index])</text>"
         }
         var baseline = [Double](repeating: 0, count: times.count)
-        for series in series {
+        for (series, stacks) in drawn {
+            let dash = stacked && !stacks ? " stroke-dasharray=\"5,3\"" : ""
             var points: [(Double, Double, Double?)] = []
             for index in times.indices {
                 let value = index < series.values.count ? series.values[index] : nil
-                let top = (stacked ? baseline[index] : 0) + (value ?? 0)
+                let top = (stacks ? baseline[index] : 0) + (value ?? 0)
                 points.append((x(index), y(top), value))
-                if stacked { baseline[index] = top }
+                if stacks { baseline[index] = top }
             }
             // A bucket without data is a gap in the line, not a zero.
             var run: [String] = []
@@ -81,7 +85,7 @@ struct SVGChart {
                     run.append("\(point.0),\(point.1)")
                 } else if !run.isEmpty {
                     svg +=
-                        "<polyline fill=\"none\" stroke=\"\(series.color)\" stroke-width=\"1.5\" points=\"\(run.joined(separator: " "))\"/>"
+                        "<polyline fill=\"none\" stroke=\"\(series.color)\" stroke-width=\"1.5\"\(dash) points=\"\(run.joined(separator: " "))\"/>"
                     run = []
                 }
             }
@@ -107,9 +111,10 @@ struct SVGChart {
                 "<title>\(HTML.escape(series.first?.label ?? "")): \(Self.format(total, unit)) in all</title></svg>"
             return svg.replacingOccurrences(of: "</svg>", with: summary)
         }
-        let legend = series.map { "<span style=\"color:\($0.color)\">■</span> \(HTML.escape($0.label))" }.joined(
-            separator: " &nbsp; "
-        )
+        let legend = (series + overlay).map { "<span style=\"color:\($0.color)\">■</span> \(HTML.escape($0.label))" }
+            .joined(
+                separator: " &nbsp; "
+            )
         return "<div class=\"chart\"><h3>\(HTML.escape(title))</h3>\(svg)<div>\(legend)</div></div>"
     }
 

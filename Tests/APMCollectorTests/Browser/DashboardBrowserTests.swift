@@ -291,6 +291,10 @@ import Testing
                 #expect(orderCards["stf"] == "S 5 / T 2 / F 1")
                 #expect(orderCards["p95"] == Self.ms(orders.p95))
                 #expect(try await page.count("svg.histogram rect") > 0)
+                // The same charts as the app's, deployment marker and p95 line included.
+                #expect(try await page.count("svg.chart-svg") >= 5)
+                #expect(try await page.texts("svg.chart-svg line > title").contains("Deployment v42"))
+                #expect(try await page.texts(".chart h3").contains("Apdex (T = 0.5 s)"))
                 try await page.navigating(
                     by: """
                         document.querySelector('input[name=t]').value = '1';
@@ -333,7 +337,13 @@ import Testing
                     #expect(hosts[external.host]?["calls"] == "\(external.calls)")
                     #expect(hosts[external.host]?["average"] == Self.ms(external.average))
                 }
-                #expect(try await page.count("svg.chart-svg") >= 1)
+                #expect(
+                    try await page.texts(".chart h3")
+                        == [
+                            "Time in the top database operations (ms per bucket)",
+                            "Time in the top external hosts (ms per bucket)",
+                        ]
+                )
                 Self.expectNoProblems(page, since: mark, on: "the databases page")
 
                 // Errors: the group, its count and its escaped sample.
