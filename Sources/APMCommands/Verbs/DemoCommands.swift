@@ -214,8 +214,20 @@ struct DemoCommand: AsyncParsableCommand {
         let started = ContinuousClock.now
         let load = Task { await generator.run(stop: { stopping.value.load(ordering: .relaxed) }) }
         var lastReport = ContinuousClock.now
+        var deploymentRecorded = false
+        var nextDeploymentAttempt = started + .seconds(10)
         while !stopping.value.load(ordering: .relaxed) {
             try? await Task.sleep(for: .milliseconds(200))
+            // Mark the example service's start as a deployment once its app exists (after the agent's first
+            // delivery), as a deploy script would with `apm deployments record`: every chart shows the marker.
+            if !deploymentRecorded && ContinuousClock.now >= nextDeploymentAttempt {
+                nextDeploymentAttempt = ContinuousClock.now + .seconds(5)
+                var record = try? DeploymentsCommand.Record.parse([
+                    "--collector-url", collectorURL, "--license-key", credentials.licenseKey, "Example Service",
+                    "--revision", "demo-1", "--description", "apm demo started the example service",
+                ])
+                deploymentRecorded = (try? await record?.run()) != nil
+            }
             if duration > 0 && ContinuousClock.now - started >= .milliseconds(Int64(duration * 1000)) { break }
             if ContinuousClock.now - lastReport >= .milliseconds(Int64(reportInterval * 1000)) {
                 lastReport = ContinuousClock.now
