@@ -191,8 +191,9 @@ struct BackgroundJob: Service {
 }
 
 /// The app's own stopwatch: appends each request's route, status and duration (as the server measured it,
-/// around everything, the tracing middleware included) to a JSON-lines file, the ground truth of the
-/// end-to-end test.
+/// around everything, the tracing middleware included, until the response body has been written) to a
+/// JSON-lines file, the ground truth of the end-to-end test. It encloses the agent's span, which starts inside
+/// it and ends when the tracing middleware's body has been written.
 struct TimingMiddleware<Context: RequestContext>: RouterMiddleware {
     let log: DurationLog
 
@@ -203,12 +204,14 @@ struct TimingMiddleware<Context: RequestContext>: RouterMiddleware {
     ) async throws -> Response {
         let started = ContinuousClock.now
         do {
-            let response = try await next(request, context)
-            log.append(
-                path: request.uri.path,
-                status: Int(response.status.code),
-                duration: ContinuousClock.now - started
-            )
+            var response = try await next(request, context)
+            let body = response.body
+            let (log, path, status) = (log, request.uri.path, Int(response.status.code))
+            response.body = ResponseBody(contentLength: body.contentLength) { writer in
+                let written = body
+                try await written.write(writer)
+                log.append(path: path, status: status, duration: ContinuousClock.now - started)
+            }
             return response
         } catch {
             let status = (error as? any HTTPResponseError)?.status.code ?? 500

@@ -190,14 +190,42 @@ final class BackgroundAPM: @unchecked Sendable {
             // Counts and errors: exactly what the client sent and saw.
             #expect(figures.count == UInt64(expected.count), "\(name) count")
             #expect(figures.errors == UInt64(expected.errors), "\(name) errors")
-            // S/T/F: exactly those of the durations the app itself measured...
+            // S/T/F: those of the durations the app itself measured. The app's stopwatch encloses the agent's
+            // span (it starts before the tracing middleware and stops after the body is written), so a request
+            // the app timed just above T (or 4T) may be just below it for the agent: those, within 5 ms above a
+            // threshold, may move down one zone; every other request must be in the same zone.
             let own = try #require(server[name])
-            #expect(figures.apdex.satisfied == own.apdex.satisfied, "\(name) satisfied")
-            #expect(figures.apdex.tolerating == own.apdex.tolerating, "\(name) tolerating")
-            #expect(figures.apdex.frustrated == own.apdex.frustrated, "\(name) frustrated")
-            // ...and, the routes' latencies being far from T and 4T, those of the client's stopwatch too.
-            #expect(figures.apdex.satisfied == UInt64(expected.satisfied), "\(name) client satisfied")
-            #expect(figures.apdex.frustrated == UInt64(expected.frustrated), "\(name) client frustrated")
+            let nearT = UInt64(own.durations.filter { $0 > 0.5 && $0 <= 0.505 }.count)
+            let near4T = UInt64(own.durations.filter { $0 > 2.0 && $0 <= 2.005 }.count)
+            #expect(
+                figures.apdex.satisfied >= own.apdex.satisfied
+                    && figures.apdex.satisfied <= own.apdex.satisfied + nearT,
+                "\(name) satisfied \(figures.apdex.satisfied) vs the app's \(own.apdex.satisfied) (\(nearT) just above T)"
+            )
+            #expect(
+                figures.apdex.frustrated <= own.apdex.frustrated
+                    && figures.apdex.frustrated + near4T >= own.apdex.frustrated,
+                "\(name) frustrated \(figures.apdex.frustrated) vs the app's \(own.apdex.frustrated) (\(near4T) just above 4T)"
+            )
+            #expect(
+                figures.apdex.satisfied + figures.apdex.tolerating + figures.apdex.frustrated
+                    == own.apdex.satisfied + own.apdex.tolerating + own.apdex.frustrated,
+                "\(name) S + T + F"
+            )
+            // ...and those of the client's stopwatch, which encloses the app's and adds the network: the agent
+            // may only be more generous, and only for requests the app timed within 25 ms of a threshold.
+            let nearTForClient = UInt64(own.durations.filter { abs($0 - 0.5) <= 0.025 }.count)
+            let near4TForClient = UInt64(own.durations.filter { abs($0 - 2.0) <= 0.025 }.count)
+            #expect(
+                figures.apdex.satisfied >= UInt64(expected.satisfied)
+                    && figures.apdex.satisfied <= UInt64(expected.satisfied) + nearTForClient,
+                "\(name) satisfied \(figures.apdex.satisfied) vs the client's \(expected.satisfied)"
+            )
+            #expect(
+                figures.apdex.frustrated <= UInt64(expected.frustrated)
+                    && figures.apdex.frustrated + near4TForClient >= UInt64(expected.frustrated),
+                "\(name) frustrated \(figures.apdex.frustrated) vs the client's \(expected.frustrated)"
+            )
             // p95 within the histogram's 1 % of the app's own p95 (plus 2 ms: the span starts after the app's stopwatch).
             let sorted = own.durations.sorted()
             let p95 = sorted[max(0, Int((0.95 * Double(sorted.count)).rounded(.up)) - 1)]
