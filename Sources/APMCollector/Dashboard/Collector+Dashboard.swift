@@ -262,30 +262,13 @@ extension Collector {
         let overview = try await queries.overview(app: app, range: range)
         let s = overview.app.summary
         let markers = overview.series.deployments.map { (at: $0.at, label: $0.revision) }
-        var charts = SVGChart.figureCharts(overview.series, t: s.apdex.t)
-        let process = try await store.processSlices(appID: app.id, range: range.from..<range.to)
-        if !process.isEmpty {
-            charts.append(
-                SVGChart(
-                    title: "Process CPU (% of one core)",
-                    unit: "%",
-                    times: process.map(\.bucket),
-                    series: [.init(label: "CPU", color: "#0969da", values: process.map(\.cpuPercent))],
-                    markers: markers
-                )
+        let charts =
+            SVGChart.figureCharts(overview.series, t: s.apdex.t, now: queries.now())
+            + SVGChart.processCharts(
+                try await store.processSlices(appID: app.id, range: range.from..<range.to),
+                range: range,
+                markers: markers
             )
-            charts.append(
-                SVGChart(
-                    title: "Process memory (MiB)",
-                    unit: "",
-                    times: process.map(\.bucket),
-                    series: [
-                        .init(label: "resident", color: "#8250df", values: process.map { $0.residentBytes / 1_048_576 })
-                    ],
-                    markers: markers
-                )
-            )
-        }
         let sortKey = Self.query(request)["sort"] ?? "time"
         let rows = overview.transactions.sorted { a, b in
             switch sortKey {

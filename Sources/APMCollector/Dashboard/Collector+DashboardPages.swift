@@ -98,7 +98,7 @@ extension Collector {
         let name = String((parameters["name"] ?? "").prefix(1024))
         let series = try await queries.series(app: app, transaction: name, range: range)
         let summary = try await queries.summary(app: app, transaction: name, range: range)
-        let charts = SVGChart.figureCharts(series, t: summary.apdex.t)
+        let charts = SVGChart.figureCharts(series, t: summary.apdex.t, now: queries.now())
         let distribution = SVGHistogram(
             histogram: try await queries.latencyHistogram(app: app, transaction: name, range: range),
             apdexT: summary.apdex.t

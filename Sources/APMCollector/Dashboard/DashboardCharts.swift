@@ -1,4 +1,11 @@
+import APMStorage
+
 extension SVGChart {
+    /// How long after a bucket ends its data is taken as complete: agents deliver every 10 s by default, so the
+    /// minute that just ended (let alone the current one) is still missing requests, and drawing it would show a
+    /// drop in throughput that is not there.
+    static let settleSeconds: Int64 = 15
+
     /// The charts of a series of figures, the same for an app and for one transaction: response time stacked
     /// by category with the p95 line, percentiles, throughput, Apdex with its T, and error rate, each with the
     /// range's deployment markers.
@@ -6,13 +13,18 @@ extension SVGChart {
     /// - Parameters:
     ///   - series: The series (one point per bucket).
     ///   - t: The Apdex T shown in the Apdex chart's title.
+    ///   - now: The current time: buckets not yet settled (``settleSeconds``) are left out.
     /// - Returns: The charts, in page order.
-    static func figureCharts(_ series: APISeries, t: Double) -> [SVGChart] {
+    static func figureCharts(_ series: APISeries, t: Double, now: Int64) -> [SVGChart] {
         let points = series.points
         let times = points.map(\.start)
         let markers = series.deployments.map { (at: $0.at, label: $0.revision) }
+        // Buckets not yet settled are gaps at the end of every line.
+        func settled(_ value: (APIFigures) -> Double?) -> [Double?] {
+            points.map { $0.start + $0.seconds + settleSeconds <= now ? value($0) : nil }
+        }
         // A bucket without requests has no response time: a gap, not a zero.
-        func values(_ value: (APIFigures) -> Double?) -> [Double?] { points.map { $0.count > 0 ? value($0) : nil } }
+        func values(_ value: (APIFigures) -> Double?) -> [Double?] { settled { $0.count > 0 ? value($0) : nil } }
         func milliseconds(_ value: @escaping (APIFigures) -> Double?) -> [Double?] {
             values { value($0).map { $0 * 1000 } }
         }
@@ -45,14 +57,14 @@ extension SVGChart {
                 title: "Throughput",
                 unit: "rpm",
                 times: times,
-                series: [.init(label: "requests per minute", color: "#0969da", values: points.map(\.rpm))],
+                series: [.init(label: "requests per minute", color: "#0969da", values: settled(\.rpm))],
                 markers: markers
             ),
             SVGChart(
                 title: "Apdex (T = \(t) s)",
                 unit: "",
                 times: times,
-                series: [.init(label: "Apdex", color: "#1a7f37", values: points.map(\.apdex.score))],
+                series: [.init(label: "Apdex", color: "#1a7f37", values: settled(\.apdex.score))],
                 markers: markers
             ),
             SVGChart(
@@ -60,6 +72,50 @@ extension SVGChart {
                 unit: "%",
                 times: times,
                 series: [.init(label: "errors", color: "#cf222e", values: values { ($0.errorRate ?? 0) * 100 })],
+                markers: markers
+            ),
+        ]
+    }
+
+    /// The process charts from `apm run-program`'s samples, on the same buckets as the other charts (the
+    /// average of the minutes in each bucket).
+    ///
+    /// - Parameters:
+    ///   - slices: Per-minute process rows.
+    ///   - range: The page's range.
+    ///   - markers: Deployment markers.
+    /// - Returns: CPU and memory charts, or none when no process was watched.
+    static func processCharts(
+        _ slices: [ProcessSlice],
+        range: TimeRange,
+        markers: [(at: Double, label: String)]
+    ) -> [SVGChart] {
+        guard !slices.isEmpty else { return [] }
+        let times = Array(stride(from: range.from, to: range.to, by: Int(range.bucketSeconds)))
+        var sums = [(cpu: Double, memory: Double, minutes: Int)](repeating: (0, 0, 0), count: times.count)
+        for slice in slices {
+            let index = Int((slice.bucket - range.from) / range.bucketSeconds)
+            guard index >= 0 && index < sums.count else { continue }
+            sums[index].cpu += slice.cpuPercent
+            sums[index].memory += slice.residentBytes
+            sums[index].minutes += 1
+        }
+        func average(_ value: ((cpu: Double, memory: Double, minutes: Int)) -> Double) -> [Double?] {
+            sums.map { $0.minutes > 0 ? value($0) / Double($0.minutes) : nil }
+        }
+        return [
+            SVGChart(
+                title: "Process CPU (% of one core)",
+                unit: "%",
+                times: times,
+                series: [.init(label: "CPU", color: "#0969da", values: average(\.cpu))],
+                markers: markers
+            ),
+            SVGChart(
+                title: "Process memory (MiB)",
+                unit: "",
+                times: times,
+                series: [.init(label: "resident", color: "#8250df", values: average { $0.memory / 1_048_576 })],
                 markers: markers
             ),
         ]
