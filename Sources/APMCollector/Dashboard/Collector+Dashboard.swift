@@ -228,6 +228,7 @@ extension Collector {
                 unit: "rpm",
                 times: Array(stride(from: range.from, to: range.to, by: Int(range.bucketSeconds))),
                 series: [.init(label: "rpm", color: "#0969da", values: summary.sparkline)],
+                drawnThrough: SVGChart.settledThrough(now: queries.now(), bucketSeconds: range.bucketSeconds),
                 width: 160,
                 height: 40
             ).render()
@@ -267,7 +268,8 @@ extension Collector {
             + SVGChart.processCharts(
                 try await store.processSlices(appID: app.id, range: range.from..<range.to),
                 range: range,
-                markers: markers
+                markers: markers,
+                now: queries.now()
             )
         let sortKey = Self.query(request)["sort"] ?? "time"
         let rows = overview.transactions.sorted { a, b in

@@ -194,7 +194,7 @@ extension Collector {
             }
         )
         let databaseRows = databases.map {
-            "<tr data-operation=\"\(HTML.escape($0.name))\"><td>\(HTML.escape($0.name))</td><td class=\"n\" data-figure=\"calls\">\($0.calls)</td><td class=\"n\" data-figure=\"average\">\(Self.ms($0.average))</td><td class=\"n\" data-figure=\"total\">\(String(format: "%.2f s", $0.totalTime))</td><td><code>\(HTML.escape($0.slowestStatement))</code></td></tr>"
+            "<tr data-operation=\"\(HTML.escape($0.name))\"><td>\(HTML.escape($0.name))</td><td class=\"n\" data-figure=\"calls\">\($0.calls)</td><td class=\"n\" data-figure=\"average\">\(Self.ms($0.average))</td><td class=\"n\" data-figure=\"total\">\(String(format: "%.2f s", $0.totalTime))</td><td>\($0.slowestStatement.isEmpty ? "<small>not in a trace yet</small>" : "<code>\(HTML.escape($0.slowestStatement))</code>")</td></tr>"
         }.joined()
         let externalRows = externals.map {
             "<tr data-host=\"\(HTML.escape($0.host))\"><td>\(HTML.escape($0.host))</td><td class=\"n\" data-figure=\"calls\">\($0.calls)</td><td class=\"n\" data-figure=\"errors\">\($0.errors)</td><td class=\"n\" data-figure=\"average\">\(Self.ms($0.average))</td><td class=\"n\" data-figure=\"total\">\(String(format: "%.2f s", $0.totalTime))</td></tr>"
@@ -235,7 +235,13 @@ extension Collector {
             }
             series.append(.init(label: group.label, color: colors[offset], values: perBucket))
         }
-        return SVGChart(title: title, unit: "ms", times: times, series: series).render()
+        return SVGChart(
+            title: title,
+            unit: "ms",
+            times: times,
+            series: series,
+            drawnThrough: SVGChart.settledThrough(now: queries.now(), bucketSeconds: range.bucketSeconds)
+        ).render()
     }
 
     func errorsPage(_ request: Request, _ session: DashboardSessions.Session, _ app: StoredApp) async throws -> Response
@@ -248,6 +254,7 @@ extension Collector {
                 unit: "",
                 times: Array(stride(from: range.from, to: range.to, by: Int(range.bucketSeconds))),
                 series: [.init(label: "errors", color: "#cf222e", values: group.sparkline.map { Double($0) })],
+                drawnThrough: SVGChart.settledThrough(now: queries.now(), bucketSeconds: range.bucketSeconds),
                 width: 160,
                 height: 40
             ).render()

@@ -1,10 +1,6 @@
 import APMStorage
 
 extension SVGChart {
-    /// How long after a bucket ends its data is taken as complete: agents deliver every 10 s by default, so the
-    /// minute that just ended (let alone the current one) is still missing requests, and drawing it would show a
-    /// drop in throughput that is not there.
-    static let settleSeconds: Int64 = 15
 
     /// The charts of a series of figures, the same for an app and for one transaction: response time stacked
     /// by category with the p95 line, percentiles, throughput, Apdex with its T, and error rate, each with the
@@ -19,12 +15,9 @@ extension SVGChart {
         let points = series.points
         let times = points.map(\.start)
         let markers = series.deployments.map { (at: $0.at, label: $0.revision) }
-        // Buckets not yet settled are gaps at the end of every line.
-        func settled(_ value: (APIFigures) -> Double?) -> [Double?] {
-            points.map { $0.start + $0.seconds + settleSeconds <= now ? value($0) : nil }
-        }
+        let drawnThrough = settledThrough(now: now, bucketSeconds: series.bucketSeconds)
         // A bucket without requests has no response time: a gap, not a zero.
-        func values(_ value: (APIFigures) -> Double?) -> [Double?] { settled { $0.count > 0 ? value($0) : nil } }
+        func values(_ value: (APIFigures) -> Double?) -> [Double?] { points.map { $0.count > 0 ? value($0) : nil } }
         func milliseconds(_ value: @escaping (APIFigures) -> Double?) -> [Double?] {
             values { value($0).map { $0 * 1000 } }
         }
@@ -40,7 +33,8 @@ extension SVGChart {
                 ],
                 stacked: true,
                 overlay: [.init(label: "p95", color: "#cf222e", values: milliseconds(\.p95))],
-                markers: markers
+                markers: markers,
+                drawnThrough: drawnThrough
             ),
             SVGChart(
                 title: "Percentiles (ms)",
@@ -51,28 +45,32 @@ extension SVGChart {
                     .init(label: "p95", color: "#bf8700", values: milliseconds(\.p95)),
                     .init(label: "p99", color: "#cf222e", values: milliseconds(\.p99)),
                 ],
-                markers: markers
+                markers: markers,
+                drawnThrough: drawnThrough
             ),
             SVGChart(
                 title: "Throughput",
                 unit: "rpm",
                 times: times,
-                series: [.init(label: "requests per minute", color: "#0969da", values: settled(\.rpm))],
-                markers: markers
+                series: [.init(label: "requests per minute", color: "#0969da", values: points.map(\.rpm))],
+                markers: markers,
+                drawnThrough: drawnThrough
             ),
             SVGChart(
                 title: "Apdex (T = \(t) s)",
                 unit: "",
                 times: times,
-                series: [.init(label: "Apdex", color: "#1a7f37", values: settled(\.apdex.score))],
-                markers: markers
+                series: [.init(label: "Apdex", color: "#1a7f37", values: points.map(\.apdex.score))],
+                markers: markers,
+                drawnThrough: drawnThrough
             ),
             SVGChart(
                 title: "Error rate",
                 unit: "%",
                 times: times,
                 series: [.init(label: "errors", color: "#cf222e", values: values { ($0.errorRate ?? 0) * 100 })],
-                markers: markers
+                markers: markers,
+                drawnThrough: drawnThrough
             ),
         ]
     }
@@ -84,13 +82,16 @@ extension SVGChart {
     ///   - slices: Per-minute process rows.
     ///   - range: The page's range.
     ///   - markers: Deployment markers.
+    ///   - now: The current time: buckets not yet settled are left out.
     /// - Returns: CPU and memory charts, or none when no process was watched.
     static func processCharts(
         _ slices: [ProcessSlice],
         range: TimeRange,
-        markers: [(at: Double, label: String)]
+        markers: [(at: Double, label: String)],
+        now: Int64
     ) -> [SVGChart] {
         guard !slices.isEmpty else { return [] }
+        let drawnThrough = settledThrough(now: now, bucketSeconds: range.bucketSeconds)
         let times = Array(stride(from: range.from, to: range.to, by: Int(range.bucketSeconds)))
         var sums = [(cpu: Double, memory: Double, minutes: Int)](repeating: (0, 0, 0), count: times.count)
         for slice in slices {
@@ -109,14 +110,16 @@ extension SVGChart {
                 unit: "%",
                 times: times,
                 series: [.init(label: "CPU", color: "#0969da", values: average(\.cpu))],
-                markers: markers
+                markers: markers,
+                drawnThrough: drawnThrough
             ),
             SVGChart(
                 title: "Process memory (MiB)",
                 unit: "",
                 times: times,
                 series: [.init(label: "resident", color: "#8250df", values: average { $0.memory / 1_048_576 })],
-                markers: markers
+                markers: markers,
+                drawnThrough: drawnThrough
             ),
         ]
     }

@@ -17,6 +17,8 @@ struct SVGChart {
     /// Lines drawn over stacked series without stacking (a p95 line over the stacked breakdown), dashed.
     var overlay: [Series] = []
     var markers: [(at: Double, label: String)] = []
+    /// Buckets starting after this time (Unix seconds) are not drawn: their data is still arriving.
+    var drawnThrough: Int64?
     var width = 560.0
     var height = 180.0
 
@@ -27,7 +29,34 @@ struct SVGChart {
     private var top: Double { compact ? 2 : 8 }
     private var bottom: Double { compact ? 2 : 24 }
 
+    /// How long after a bucket ends its data is taken as complete: agents deliver every 10 s by default, so the
+    /// minute that just ended (let alone the current one) is still missing requests, and drawing it would show a
+    /// drop in throughput that is not there.
+    static let settleSeconds: Int64 = 15
+
+    /// `drawnThrough` for a chart of `bucketSeconds` buckets at `now`: a bucket is drawn once it ended
+    /// ``settleSeconds`` ago.
+    static func settledThrough(now: Int64, bucketSeconds: Int64) -> Int64 {
+        now - settleSeconds - bucketSeconds
+    }
+
     func render() -> String {
+        guard let drawnThrough else { return rendered() }
+        var chart = self
+        chart.drawnThrough = nil
+        func mask(_ series: Series) -> Series {
+            var series = series
+            series.values = series.values.enumerated().map { index, value in
+                index < times.count && times[index] <= drawnThrough ? value : nil
+            }
+            return series
+        }
+        chart.series = series.map(mask)
+        chart.overlay = overlay.map(mask)
+        return chart.rendered()
+    }
+
+    private func rendered() -> String {
         let plotWidth = width - left - right
         let plotHeight = height - top - bottom
         var totals = [Double](repeating: 0, count: times.count)
