@@ -101,6 +101,52 @@ import Testing
             try WireCoding.makeDecoder().decode(LatencyHistogram.self, from: negative)
         }
     }
+
+    @Test func theWireUsesTheCompactFormAndBothFormsDecodeToTheSameHistogram() throws {
+        var histogram = LatencyHistogram()
+        for value in Self.durations(count: 300, seed: 4) { histogram.record(seconds: value) }
+        let compact = try WireCoding.makeEncoder().encode(histogram)
+        let readable = try JSONEncoder().encode(histogram)
+        #expect(String(decoding: compact, as: UTF8.self) == "\"\(histogram.encoded().base64EncodedString())\"")
+        #expect(String(decoding: readable, as: UTF8.self).contains("first_index"))
+        #expect(try WireCoding.makeDecoder().decode(LatencyHistogram.self, from: compact) == histogram)
+        #expect(try WireCoding.makeDecoder().decode(LatencyHistogram.self, from: readable) == histogram)
+    }
+
+    @Test func malformedCompactHistogramsAreRejectedWithoutAllocating() throws {
+        // Inside an object, as in a batch, so that the error names the field.
+        struct Metric: Decodable { var histogram: LatencyHistogram }
+        func compact(_ bytes: [UInt8]) -> Data { Data("\"\(Data(bytes).base64EncodedString())\"".utf8) }
+        func rejects(_ value: Data) -> String? {
+            let data = Data(#"{"histogram": "#.utf8) + value + Data("}".utf8)
+            do {
+                _ = try WireCoding.makeDecoder().decode(Metric.self, from: data)
+                return nil
+            } catch let error as DecodingError {
+                let wire = WireFormatError(decodingError: error)
+                #expect(wire.field == "histogram")
+                return wire.message
+            } catch {
+                return "\(error)"
+            }
+        }
+        // Not base64.
+        #expect(rejects(Data(#""not base64!""#.utf8))?.contains("base64") == true)
+        // Too long to be a histogram.
+        #expect(rejects(Data("\"\(String(repeating: "A", count: 20_000))\"".utf8))?.contains("at most") == true)
+        // A bucket count of 2^62 (would allocate exabytes if trusted), and buckets past the end.
+        #expect(
+            rejects(compact([1, 0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x40, 1]))?.contains("within")
+                == true
+        )
+        #expect(rejects(compact([1, 0xF4, 0x09, 2, 1, 1]))?.contains("within") == true)
+        // Counts whose sum overflows.
+        let huge: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01]
+        #expect(rejects(compact([1, 10, 2] + huge + huge))?.contains("overflow") == true)
+        // A wrong version byte and a truncated varint.
+        #expect(rejects(compact([2, 0, 1, 1])) != nil)
+        #expect(rejects(compact([1, 0, 1, 0x80])) != nil)
+    }
 }
 
 @Suite struct LatencyHistogramBinaryTests {

@@ -44,7 +44,12 @@ extension LatencyHistogram {
         try data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
             var index = 0
             func fail() -> WireFormatError {
-                WireFormatError(.malformed, field: "histogram", message: "corrupt stored histogram")
+                WireFormatError(
+                    .malformed,
+                    field: "histogram",
+                    message:
+                        "malformed compact histogram (a version byte 1, the first index, the bucket count and the counts as LEB128 varints, buckets within 0..<\(Self.maximumBucketCount))"
+                )
             }
             func next() throws -> UInt64 {
                 var result: UInt64 = 0

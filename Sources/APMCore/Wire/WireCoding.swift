@@ -2,13 +2,15 @@ public import Foundation
 
 /// JSON encoding and decoding of wire types, with the settings both sides must agree on.
 public enum WireCoding {
-    /// An encoder with sorted keys (stable output) and no escaping of slashes.
+    /// An encoder with sorted keys (stable output), no escaping of slashes, and histograms in their compact
+    /// form.
     ///
     /// - Returns: A configured encoder.
     public static func makeEncoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.nonConformingFloatEncodingStrategy = .throw
+        encoder.userInfo[.compactHistograms] = true
         return encoder
     }
 
