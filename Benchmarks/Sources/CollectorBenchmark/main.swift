@@ -55,13 +55,17 @@ let seconds = Double(ProcessInfo.processInfo.environment["SECONDS_PER_RUN"] ?? "
 let namesPerBatch = 50
 let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(connectionPool: .init(idleTimeout: .seconds(60))))
 let minute = Int64(Date().timeIntervalSince1970) / 60 * 60
-let bodies: [ByteBuffer] = try (0..<agents).map { agent in
+// Each body is split around its batch id, so that a request costs the load generator a concatenation and a
+// compression rather than a search through the JSON text (which took 16 % of the machine's CPU).
+let bodies: [(prefix: [UInt8], suffix: [UInt8])] = try (0..<agents).map { agent in
     // Each simulated agent is its own app with 50 names, like one service's harvest.
     let batch = AgentBatch(
         batchID: "template", agent: AgentIdentity(appName: "service-\(agent % 8)", host: "h\(agent)", pid: agent, agentVersion: "bench"),
         createdAt: Double(minute), apdexT: 0.5,
         intervals: [MetricInterval(start: minute, transactions: (0..<namesPerBatch).map { metric("GET /route/\($0)", count: 20, seed: $0 + agent) })])
-    return ByteBuffer(bytes: try WireCoding.makeEncoder().encode(batch))
+    let json = String(decoding: try WireCoding.makeEncoder().encode(batch), as: UTF8.self)
+    let marker = json.range(of: "\"batch_id\":\"template\"")!
+    return (Array(json[..<marker.lowerBound].utf8) + Array("\"batch_id\":\"".utf8), Array("\"".utf8) + Array(json[marker.upperBound...].utf8))
 }
 
 actor Results {
@@ -79,15 +83,14 @@ await withTaskGroup(of: Void.self) { group in
             var sequence = 0
             while ContinuousClock.now < deadline {
                 sequence += 1
-                // A fresh batch id each time (the template's id is replaced in the JSON text).
-                var text = String(buffer: bodies[agent])
-                text = text.replacingOccurrences(of: "\"batch_id\":\"template\"", with: "\"batch_id\":\"a\(agent)-\(sequence)-\(UUID().uuidString)\"")
+                // A fresh batch id each time.
+                let body = bodies[agent].prefix + Array("a\(agent)-\(sequence)-\(UUID().uuidString)".utf8) + bodies[agent].suffix
                 var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/agent/batches")
                 request.method = .POST
                 request.headers.add(name: "Content-Type", value: "application/json")
                 request.headers.add(name: "Content-Encoding", value: "gzip")
                 request.headers.add(name: "X-APM-License-Key", value: key)
-                request.body = .bytes(ByteBuffer(bytes: try! Gzip.compress(Data(text.utf8), level: 1)))
+                request.body = .bytes(ByteBuffer(bytes: try! Gzip.compress(Data(body), level: 1)))
                 let sent = ContinuousClock.now
                 do {
                     let response = try await client.execute(request, timeout: .seconds(30))
