@@ -539,6 +539,11 @@ func percentEncodedQuery(_ text: String) -> String {
                     }
                 }
             }
+            // So does an unknown sort key.
+            try await client.execute(uri: "/apps/1?sort=bogus", method: .get, headers: [.cookie: session]) {
+                #expect($0.status == .badRequest)
+                #expect(String(buffer: $0.body).contains("sort: must be one of time, p95, throughput, errors, apdex"))
+            }
             // A what-if T that is not a number says so instead of being ignored.
             try await client.execute(
                 uri: "/apps/1/transaction?name=x&t=abc",

@@ -260,6 +260,14 @@ extension Collector {
 
     func overviewPage(request: Request, session: DashboardSessions.Session, app: StoredApp) async throws -> Response {
         let (range, shown) = try pageRange(request)
+        let sortKey = Self.query(request)["sort"] ?? "time"
+        let sortKeys = ["time", "p95", "throughput", "errors", "apdex"]
+        guard sortKeys.contains(sortKey) else {
+            throw APIError.badRequest(
+                "sort",
+                "must be one of \(sortKeys.joined(separator: ", ")), got \(String(sortKey.prefix(40)))"
+            )
+        }
         let overview = try await queries.overview(app: app, range: range)
         let s = overview.app.summary
         let markers = overview.series.deployments.map { (at: $0.at, label: $0.revision) }
@@ -271,14 +279,14 @@ extension Collector {
                 markers: markers,
                 now: queries.now()
             )
-        let sortKey = Self.query(request)["sort"] ?? "time"
+        // Ties are broken by name, so that a refresh does not reorder equal rows.
         let rows = overview.transactions.sorted { a, b in
             switch sortKey {
-            case "p95": return (a.figures.p95 ?? 0) > (b.figures.p95 ?? 0)
-            case "throughput": return a.figures.count > b.figures.count
-            case "errors": return (a.figures.errorRate ?? 0) > (b.figures.errorRate ?? 0)
-            case "apdex": return (a.figures.apdex.score ?? 1) < (b.figures.apdex.score ?? 1)
-            default: return a.timeConsumed > b.timeConsumed
+            case "p95": return (a.figures.p95 ?? 0, b.name) > (b.figures.p95 ?? 0, a.name)
+            case "throughput": return (a.figures.count, b.name) > (b.figures.count, a.name)
+            case "errors": return (a.figures.errorRate ?? 0, b.name) > (b.figures.errorRate ?? 0, a.name)
+            case "apdex": return (a.figures.apdex.score ?? 1, a.name) < (b.figures.apdex.score ?? 1, b.name)
+            default: return (a.timeConsumed, b.name) > (b.timeConsumed, a.name)
             }
         }.map { row in
             """
