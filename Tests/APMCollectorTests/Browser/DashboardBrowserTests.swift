@@ -152,56 +152,21 @@ import Testing
             try await Self.fill(client, key: key, minuteA: minuteA, minuteB: minuteB)
             let base = "http://127.0.0.1:\(try #require(client.port))"
             let password = try await DashboardTests.adminPassword(collector)
-            let apps = try await Support.get(AppsResponse.self, "/api/v1/apps?since=1h", key: key, client: client)
-            let app = try #require(apps.apps.first)
-            let summary = try await Support.get(
-                APIFigures.self,
-                "/api/v1/apps/1/summary?since=1h",
-                key: key,
-                client: client
-            )
-            let transactions = try await Support.get(
-                [String: [APITransactionRow]].self,
-                "/api/v1/apps/1/transactions?since=1h",
-                key: key,
-                client: client
-            )["transactions"]!
-            let orders = try await Support.get(
-                APIFigures.self,
-                "/api/v1/apps/1/summary?since=1h&transaction=GET%20%2Forders",
-                key: key,
-                client: client
-            )
-            let whatIf = try await Support.get(
-                APIWhatIfApdex.self,
-                "/api/v1/apps/1/apdex?since=1h&t=1&transaction=GET%20%2Forders",
-                key: key,
-                client: client
-            )
-            let databases = try await Support.get(
-                [String: [APIDatabaseRow]].self,
-                "/api/v1/apps/1/databases?since=1h",
-                key: key,
-                client: client
-            )["databases"]!
-            let externals = try await Support.get(
-                [String: [APIExternalRow]].self,
-                "/api/v1/apps/1/externals?since=1h",
-                key: key,
-                client: client
-            )["externals"]!
-            let errors = try await Support.get(
-                [String: [APIErrorGroup]].self,
-                "/api/v1/apps/1/errors?since=1h",
-                key: key,
-                client: client
-            )["errors"]!
-            let firstMinute = try await Support.get(
-                APIFigures.self,
-                "/api/v1/apps/1/summary?from=\(minuteA)&to=\(minuteA + 60)",
-                key: key,
-                client: client
-            )
+            func get<T: Decodable>(_ type: T.Type, _ path: String) async throws -> T {
+                try await Support.get(type, "/api/v1/apps\(path)", key: key, client: client)
+            }
+            func list<T: Decodable>(_ type: T.Type, _ field: String, _ path: String) async throws -> [T] {
+                try #require(try await get([String: [T]].self, path)[field])
+            }
+            let app = try #require(try await get(AppsResponse.self, "?since=1h").apps.first)
+            let summary = try await get(APIFigures.self, "/1/summary?since=1h")
+            let transactions = try await list(APITransactionRow.self, "transactions", "/1/transactions?since=1h")
+            let orders = try await get(APIFigures.self, "/1/summary?since=1h&transaction=GET%20%2Forders")
+            let whatIf = try await get(APIWhatIfApdex.self, "/1/apdex?since=1h&t=1&transaction=GET%20%2Forders")
+            let databases = try await list(APIDatabaseRow.self, "databases", "/1/databases?since=1h")
+            let externals = try await list(APIExternalRow.self, "externals", "/1/externals?since=1h")
+            let errors = try await list(APIErrorGroup.self, "errors", "/1/errors?since=1h")
+            let firstMinute = try await get(APIFigures.self, "/1/summary?from=\(minuteA)&to=\(minuteA + 60)")
             // The known answers, independent of the API.
             #expect(summary.count == 12 && summary.errors == 1)
             #expect(summary.apdex.satisfied == 8 && summary.apdex.tolerating == 3 && summary.apdex.frustrated == 1)
