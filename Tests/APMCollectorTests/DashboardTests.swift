@@ -5,6 +5,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
+import Synchronization
 import Testing
 
 @Suite struct DashboardTests {
@@ -480,6 +481,34 @@ func percentEncodedQuery(_ text: String) -> String {
             try await client.execute(uri: "/apps/1?range=30m", method: .get, headers: [.cookie: session]) {
                 let body = String(buffer: $0.body)
                 #expect(body.contains("GET /recent") && !body.contains("GET /old"))
+            }
+        }
+    }
+
+    @Test func theAppsPageWarnsOfDroppedDataNameOverflowAndAnOfflineAgent() async throws {
+        let start = Double(Support.currentMinute()) + 1
+        let clock = Mutex(start)
+        let now: @Sendable () -> Double = { clock.withLock { $0 } }
+        try await Support.withCollector(now: now) { collector, client, key in
+            var batch = Support.batch(
+                app: "<b>shop</b>",
+                minute: Support.currentMinute(offset: -1),
+                metrics: [Support.metric("GET /a", durations: [0.1])]
+            )
+            batch.dropped = DropCounters(transactions: 7, overflowedNames: 3)
+            #expect(try await Support.post(batch, key: key, client: client).status == .accepted)
+            let password = try await DashboardTests.adminPassword(collector)
+            let session = try #require(
+                try await DashboardTests.signIn(client, name: "admin", password: password).session
+            )
+            // Ten minutes without a delivery.
+            clock.withLock { $0 = start + 600 }
+            try await client.execute(uri: "/apps?range=1h", method: .get, headers: [.cookie: session]) {
+                let body = String(buffer: $0.body)
+                #expect(body.contains("&lt;b&gt;shop&lt;/b&gt;: The agent dropped the metrics of 7 transactions"))
+                #expect(body.contains("recorded 3 transactions as (overflow)"))
+                #expect(body.contains("No data for 10 minutes: the agent may be offline."))
+                #expect(!body.contains("<b>shop</b>"))
             }
         }
     }
