@@ -345,6 +345,10 @@ public struct SegmentSlice: Sendable, Hashable {
     public var min: Double
     /// Longest call.
     public var max: Double
+    /// The statement of the slowest call that had one (from the agents' metrics), empty when none did.
+    public var slowestStatement: String = ""
+    /// That call's duration (seconds), 0 when none.
+    public var slowestStatementDuration: Double = 0
 
     /// Creates a slice.
     ///

@@ -138,6 +138,37 @@ import Testing
         )
     }
 
+    /// Each database operation's metric carries the statement of its slowest call, obfuscated as
+    /// `record_sql` says (literals out by default, nothing when off), so the collector can show it even when no
+    /// trace was kept.
+    @Test(arguments: [AgentConfiguration.RecordSQL.obfuscated, .raw, .off])
+    func segmentMetricsCarryTheSlowestStatement(recordSQL: AgentConfiguration.RecordSQL) async throws {
+        let (agent, clock, collector) = Self.startedAgent { $0.transactionTracer.recordSQL = recordSQL }
+        for (milliseconds, customer) in [(5, 1), (40, 22), (12, 333)] {
+            let transaction = agent.startWebTransaction(method: "GET", route: "/orders")
+            let query = transaction.startDatastoreSegment(
+                system: "postgresql",
+                statement: "SELECT * FROM orders WHERE customer = \(customer) AND note = 'x'"
+            )
+            clock.advance(seconds: Double(milliseconds) / 1000)
+            query.end()
+            transaction.end()
+        }
+        await agent.shutdown()
+        let segments = collector.acceptedBatches.flatMap { $0.intervals.flatMap(\.segments) }
+        let metric = try #require(segments.first { $0.name == "Postgres SELECT orders" })
+        #expect(metric.count == 3)
+        switch recordSQL {
+        case .obfuscated:
+            #expect(metric.slowestStatement == "SELECT * FROM orders WHERE customer = ? AND note = ?")
+            #expect(abs((metric.slowestStatementDuration ?? 0) - 0.040) < 1e-9)
+        case .raw:
+            #expect(metric.slowestStatement == "SELECT * FROM orders WHERE customer = 22 AND note = 'x'")
+        case .off:
+            #expect(metric.slowestStatement == nil && metric.slowestStatementDuration == nil)
+        }
+    }
+
     @Test func breakdownSplitsDatabaseExternalAndApplicationTime() async throws {
         let (agent, clock, collector) = Self.startedAgent()
         let transaction = agent.startWebTransaction(method: "POST", route: "/checkout")

@@ -145,13 +145,80 @@ import Testing
                 metrics: [Support.metric("GET /a", durations: [0.1, 0.2])]
             )
             inconsistent.intervals[0].transactions[0].satisfied = 7
+            let segment = SegmentMetric(
+                transaction: "GET /a",
+                name: "Postgres SELECT t",
+                category: .datastore,
+                count: 1,
+                totalDuration: 0.05,
+                exclusiveDuration: 0.05,
+                minDuration: 0.05,
+                maxDuration: 0.05,
+                slowestStatement: "SELECT * FROM t WHERE a = ?",
+                slowestStatementDuration: 0.05
+            )
+            var longStatement = Support.batch(minute: minute, metrics: [Support.metric("GET /a", durations: [0.1])])
+            longStatement.intervals[0].segments = [segment]
+            longStatement.intervals[0].segments[0].slowestStatement = String(repeating: "x", count: 5000)
+            var statementWithoutDuration = longStatement
+            statementWithoutDuration.intervals[0].segments = [segment]
+            statementWithoutDuration.intervals[0].segments[0].slowestStatementDuration = nil
+            var slowerThanTheSlowest = statementWithoutDuration
+            slowerThanTheSlowest.intervals[0].segments[0].slowestStatementDuration = 0.5
             for (batch, fragment) in [
                 (negative, "total_duration"), (future, "in the future"), (ancient, "older than"),
-                (inconsistent, "must equal count"),
+                (inconsistent, "must equal count"), (longStatement, "\"intervals[0].segments[0].slowest_statement\""),
+                (longStatement, "is 5000 bytes long; at most 4096 are allowed"),
+                (statementWithoutDuration, "\"intervals[0].segments[0].slowest_statement_duration\""),
+                (slowerThanTheSlowest, "must not exceed max_duration"),
             ] {
                 let response = try await Support.post(batch, key: key, client: client)
                 #expect(response.status == .badRequest)
                 #expect(response.body.contains(fragment), "\(response.body)")
+            }
+        }
+    }
+
+    /// Databases show the statement of the slowest call from the agents' metrics, across batches, even when no
+    /// trace was kept.
+    @Test func theSlowestStatementOfEachOperationComesFromTheMetrics() async throws {
+        try await Support.withCollector { _, client, key in
+            let minute = Support.currentMinute(offset: -2)
+            for (statement, seconds) in [
+                ("SELECT * FROM t WHERE a = ?", 0.2), ("SELECT * FROM t WHERE b = ?", 0.9),
+                ("SELECT * FROM t WHERE c = ?", 0.4),
+            ] {
+                var batch = Support.batch(minute: minute, metrics: [Support.metric("GET /a", durations: [1.0])])
+                batch.intervals[0].segments = [
+                    SegmentMetric(
+                        transaction: "GET /a",
+                        name: "Postgres SELECT t",
+                        category: .datastore,
+                        system: "postgresql",
+                        operation: "SELECT",
+                        target: "t",
+                        count: 2,
+                        totalDuration: seconds + 0.01,
+                        exclusiveDuration: seconds + 0.01,
+                        minDuration: 0.01,
+                        maxDuration: seconds,
+                        slowestStatement: statement,
+                        slowestStatementDuration: seconds
+                    )
+                ]
+                #expect(try await Support.post(batch, key: key, client: client).status == .accepted)
+            }
+            struct Databases: Decodable { var databases: [APIDatabaseRow] }
+            for since in ["1h", "7d"] {  // minute rows, then hour rows
+                let rows = try await Support.get(
+                    Databases.self,
+                    "/api/v1/apps/1/databases?since=\(since)",
+                    key: key,
+                    client: client
+                ).databases
+                #expect(rows.count == 1)
+                #expect(rows.first?.calls == 6)
+                #expect(rows.first?.slowestStatement == "SELECT * FROM t WHERE b = ?", "\(since)")
             }
         }
     }

@@ -99,14 +99,27 @@ struct SegmentAccumulator: Sendable {
     var exclusive: UInt64 = 0
     var min: UInt64 = .max
     var max: UInt64 = 0
+    /// The raw statement of the slowest call that had one; obfuscated only when the batch is built, off the
+    /// record path. Longer statements keep their first ``longestStatement`` bytes, so memory stays bounded.
+    var slowestStatement = ""
+    var slowestStatementDuration: UInt64 = 0
 
-    mutating func record(duration: UInt64, exclusive: UInt64, isError: Bool) {
+    /// The most bytes of a statement kept.
+    static let longestStatement = 4_000
+
+    mutating func record(duration: UInt64, exclusive: UInt64, isError: Bool, statement: String = "") {
         count += 1
         if isError { errors += 1 }
         total &+= duration
         self.exclusive &+= exclusive
         min = Swift.min(min, duration)
         max = Swift.max(max, duration)
+        if !statement.isEmpty && (duration > slowestStatementDuration || slowestStatement.isEmpty) {
+            slowestStatement =
+                statement.utf8.count <= Self.longestStatement
+                ? statement : String(decoding: statement.utf8.prefix(Self.longestStatement), as: UTF8.self)
+            slowestStatementDuration = duration
+        }
     }
 
     mutating func merge(_ other: SegmentAccumulator) {
@@ -116,12 +129,30 @@ struct SegmentAccumulator: Sendable {
         exclusive &+= other.exclusive
         min = Swift.min(min, other.min)
         max = Swift.max(max, other.max)
+        if !other.slowestStatement.isEmpty
+            && (other.slowestStatementDuration > slowestStatementDuration || slowestStatement.isEmpty)
+        {
+            slowestStatement = other.slowestStatement
+            slowestStatementDuration = other.slowestStatementDuration
+        }
     }
 
     static let estimatedBytes = 192
 
-    func metric(transaction: String, key: SegmentKey) -> SegmentMetric {
-        SegmentMetric(
+    func metric(
+        transaction: String,
+        key: SegmentKey,
+        recordSQL: AgentConfiguration.RecordSQL
+    ) -> SegmentMetric {
+        var statement: String?
+        if !slowestStatement.isEmpty {
+            switch recordSQL {
+            case .off: statement = nil
+            case .obfuscated: statement = SQLObfuscator.obfuscate(slowestStatement, dialect: .forSystem(key.system))
+            case .raw: statement = slowestStatement
+            }
+        }
+        return SegmentMetric(
             transaction: transaction,
             name: key.displayName,
             category: key.category,
@@ -133,7 +164,9 @@ struct SegmentAccumulator: Sendable {
             exclusiveDuration: Double(exclusive) / 1e9,
             minDuration: count == 0 ? 0 : Double(min) / 1e9,
             maxDuration: Double(max) / 1e9,
-            errorCount: errors
+            errorCount: errors,
+            slowestStatement: statement,
+            slowestStatementDuration: statement == nil ? nil : Double(slowestStatementDuration) / 1e9
         )
     }
 }

@@ -100,10 +100,20 @@ final class Aggregator: Sendable {
                 let exclusive = duration > record.childTime ? duration - record.childTime : 0
                 let key = record.key
                 if let index = grouped.firstIndex(where: { $0.key == key }) {
-                    grouped[index].accumulator.record(duration: duration, exclusive: exclusive, isError: record.isError)
+                    grouped[index].accumulator.record(
+                        duration: duration,
+                        exclusive: exclusive,
+                        isError: record.isError,
+                        statement: record.statement
+                    )
                 } else {
                     var accumulator = SegmentAccumulator()
-                    accumulator.record(duration: duration, exclusive: exclusive, isError: record.isError)
+                    accumulator.record(
+                        duration: duration,
+                        exclusive: exclusive,
+                        isError: record.isError,
+                        statement: record.statement
+                    )
                     grouped.append((key, accumulator))
                 }
             }

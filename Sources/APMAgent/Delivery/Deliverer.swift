@@ -102,7 +102,8 @@ final class Deliverer {
                     batchID: UUID().uuidString.lowercased(),
                     agent: identity,
                     createdAt: Double(now.unixNanoseconds) / 1e9,
-                    apdexT: core.aggregator.apdexSettings.app.seconds
+                    apdexT: core.aggregator.apdexSettings.app.seconds,
+                    recordSQL: core.configuration.effectiveRecordSQL
                 )
                 pending = PendingData()
                 attempts = 0
@@ -276,8 +277,8 @@ final class Deliverer {
 
     private static func estimatedBytes(of batch: AgentBatch) -> Int {
         batch.intervals.reduce(0) { sum, interval in
-            sum + interval.transactions.reduce(0) { $0 + 256 + $1.histogram.counts.count * 8 } + interval.segments.count
-                * 192
+            sum + interval.transactions.reduce(0) { $0 + 256 + $1.histogram.counts.count * 8 }
+                + interval.segments.reduce(0) { $0 + 192 + ($1.slowestStatement?.utf8.count ?? 0) }
         }
     }
 }

@@ -44,7 +44,7 @@ struct PendingData: Sendable {
     var estimatedBytes: Int {
         var bytes = 0
         for (key, value) in transactions { bytes += value.estimatedBytes + key.name.utf8.count }
-        bytes += segments.count * SegmentAccumulator.estimatedBytes
+        for value in segments.values { bytes += SegmentAccumulator.estimatedBytes + value.slowestStatement.utf8.count }
         for trace in traces { bytes += 512 + trace.segments.count * 256 }
         bytes += errors.count * 1024
         return bytes
@@ -72,7 +72,13 @@ struct PendingData: Sendable {
         return droppedTransactions
     }
 
-    func makeBatch(batchID: String, agent: AgentIdentity, createdAt: Double, apdexT: Double) -> AgentBatch {
+    func makeBatch(
+        batchID: String,
+        agent: AgentIdentity,
+        createdAt: Double,
+        apdexT: Double,
+        recordSQL: AgentConfiguration.RecordSQL
+    ) -> AgentBatch {
         var intervals: [Int64: MetricInterval] = [:]
         for (key, value) in transactions {
             intervals[key.minute, default: MetricInterval(start: key.minute)].transactions.append(
@@ -81,7 +87,7 @@ struct PendingData: Sendable {
         }
         for (key, value) in segments {
             intervals[key.minute, default: MetricInterval(start: key.minute)].segments.append(
-                value.metric(transaction: key.transaction, key: key.segment)
+                value.metric(transaction: key.transaction, key: key.segment, recordSQL: recordSQL)
             )
         }
         let sorted = intervals.values.sorted { $0.start < $1.start }.map { interval -> MetricInterval in

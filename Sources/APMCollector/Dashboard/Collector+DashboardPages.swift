@@ -194,7 +194,7 @@ extension Collector {
             }
         )
         let databaseRows = databases.map {
-            "<tr data-operation=\"\(HTML.escape($0.name))\"><td>\(HTML.escape($0.name))</td><td class=\"n\" data-figure=\"calls\">\($0.calls)</td><td class=\"n\" data-figure=\"average\">\(Self.ms($0.average))</td><td class=\"n\" data-figure=\"total\">\(String(format: "%.2f s", $0.totalTime))</td><td>\($0.slowestStatement.isEmpty ? "<small>not in a trace yet</small>" : "<code>\(HTML.escape($0.slowestStatement))</code>")</td></tr>"
+            "<tr data-operation=\"\(HTML.escape($0.name))\"><td>\(HTML.escape($0.name))</td><td class=\"n\" data-figure=\"calls\">\($0.calls)</td><td class=\"n\" data-figure=\"average\">\(Self.ms($0.average))</td><td class=\"n\" data-figure=\"total\">\(String(format: "%.2f s", $0.totalTime))</td><td>\($0.slowestStatement.isEmpty ? "<small>none reported (record_sql = off, or not SQL)</small>" : "<code>\(HTML.escape($0.slowestStatement))</code>")</td></tr>"
         }.joined()
         let externalRows = externals.map {
             "<tr data-host=\"\(HTML.escape($0.host))\"><td>\(HTML.escape($0.host))</td><td class=\"n\" data-figure=\"calls\">\($0.calls)</td><td class=\"n\" data-figure=\"errors\">\($0.errors)</td><td class=\"n\" data-figure=\"average\">\(Self.ms($0.average))</td><td class=\"n\" data-figure=\"total\">\(String(format: "%.2f s", $0.totalTime))</td></tr>"

@@ -300,7 +300,12 @@ public struct CollectorQueries: Sendable {
             }
         }
         return segments.map { segment in
-            APIDatabaseRow(
+            // The slower of the statement the agents reported with their metrics and the one in kept traces.
+            var statement = segment.slowestStatement
+            if let traced = slowest[segment.name], traced.0 > segment.slowestStatementDuration || statement.isEmpty {
+                statement = traced.1
+            }
+            return APIDatabaseRow(
                 name: segment.name,
                 system: segment.system,
                 operation: segment.operation,
@@ -309,7 +314,7 @@ public struct CollectorQueries: Sendable {
                 average: segment.count > 0 ? segment.total / Double(segment.count) : 0,
                 totalTime: segment.total,
                 max: segment.max,
-                slowestStatement: slowest[segment.name]?.1 ?? ""
+                slowestStatement: statement
             )
         }
     }

@@ -144,6 +144,21 @@ extension AgentBatch {
                 guard metric.minDuration <= metric.maxDuration else {
                     throw fail("\(field).min_duration", "must not exceed max_duration")
                 }
+                if let statement = metric.slowestStatement {
+                    guard statement.utf8.count <= 4096 else {
+                        throw fail(
+                            "\(field).slowest_statement",
+                            "is \(statement.utf8.count) bytes long; at most 4096 are allowed"
+                        )
+                    }
+                    guard let duration = metric.slowestStatementDuration else {
+                        throw fail("\(field).slowest_statement_duration", "is required with slowest_statement")
+                    }
+                    try checkDuration(duration, "\(field).slowest_statement_duration")
+                    guard duration <= metric.maxDuration * (1 + 1e-9) + 1e-9 else {
+                        throw fail("\(field).slowest_statement_duration", "must not exceed max_duration")
+                    }
+                }
             }
         }
         for (i, trace) in traces.enumerated() {

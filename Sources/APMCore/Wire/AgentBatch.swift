@@ -324,6 +324,11 @@ public struct SegmentMetric: Codable, Sendable, Hashable {
     public var maxDuration: Double
     /// Calls that failed (an error was recorded, or an external call got a 5xx).
     public var errorCount: UInt64
+    /// The statement of the slowest call that had one (datastore segments), as the agent's `record_sql`
+    /// setting allows: obfuscated by default, absent when off. At most 4,096 bytes.
+    public var slowestStatement: String?
+    /// The duration of that call (seconds).
+    public var slowestStatementDuration: Double?
 
     /// Creates a segment metric.
     ///
@@ -340,6 +345,8 @@ public struct SegmentMetric: Codable, Sendable, Hashable {
     ///   - minDuration: Shortest call.
     ///   - maxDuration: Longest call.
     ///   - errorCount: Failed calls.
+    ///   - slowestStatement: The statement of the slowest call that had one.
+    ///   - slowestStatementDuration: That call's duration.
     public init(
         transaction: String,
         name: String,
@@ -352,8 +359,12 @@ public struct SegmentMetric: Codable, Sendable, Hashable {
         exclusiveDuration: Double,
         minDuration: Double,
         maxDuration: Double,
-        errorCount: UInt64 = 0
+        errorCount: UInt64 = 0,
+        slowestStatement: String? = nil,
+        slowestStatementDuration: Double? = nil
     ) {
+        self.slowestStatement = slowestStatement
+        self.slowestStatementDuration = slowestStatementDuration
         self.transaction = transaction
         self.name = name
         self.category = category
@@ -375,6 +386,8 @@ public struct SegmentMetric: Codable, Sendable, Hashable {
         case minDuration = "min_duration"
         case maxDuration = "max_duration"
         case errorCount = "error_count"
+        case slowestStatement = "slowest_statement"
+        case slowestStatementDuration = "slowest_statement_duration"
     }
 }
 

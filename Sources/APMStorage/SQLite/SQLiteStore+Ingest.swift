@@ -53,6 +53,12 @@ extension SQLiteStore {
                     existing.exclusiveDuration += metric.exclusiveDuration
                     existing.minDuration = min(existing.minDuration, metric.minDuration)
                     existing.maxDuration = max(existing.maxDuration, metric.maxDuration)
+                    if let statement = metric.slowestStatement,
+                        (metric.slowestStatementDuration ?? 0) > (existing.slowestStatementDuration ?? -1)
+                    {
+                        existing.slowestStatement = statement
+                        existing.slowestStatementDuration = metric.slowestStatementDuration
+                    }
                     segments[resolution, default: [:]][key] = existing
                 } else {
                     segments[resolution, default: [:]][key] = metric
@@ -282,6 +288,8 @@ extension SQLiteStore {
                     metric.system = ""
                     metric.operation = Self.overflowName
                     metric.target = ""
+                    metric.slowestStatement = nil
+                    metric.slowestStatementDuration = nil
                     overflowSegments += metric.count
                 }
                 accumulator.add(metric, appID: app.id, minute: interval.start)
@@ -438,12 +446,15 @@ extension SQLiteStore {
                 sql: """
                     INSERT INTO seg_\(resolution == .minute ? "minutes" : "hours")
                         (app_id, bucket, transaction_name, name, category, system, operation, target, count, errors,
-                         total, exclusive, min, max)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                         total, exclusive, min, max, slowest_statement, slowest_duration)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT DO UPDATE SET
                         count = count + excluded.count, errors = errors + excluded.errors,
                         total = total + excluded.total, exclusive = exclusive + excluded.exclusive,
-                        min = MIN(min, excluded.min), max = MAX(max, excluded.max)
+                        min = MIN(min, excluded.min), max = MAX(max, excluded.max),
+                        slowest_statement = CASE WHEN excluded.slowest_duration > slowest_duration
+                            THEN excluded.slowest_statement ELSE slowest_statement END,
+                        slowest_duration = MAX(slowest_duration, excluded.slowest_duration)
                     """
             )
             for (key, metric) in rows {
@@ -451,7 +462,8 @@ extension SQLiteStore {
                     key.appID, key.bucket, key.transaction, key.name, Self.categoryCode(metric.category), metric.system,
                     metric.operation, metric.target, Int64(metric.count), Int64(metric.errorCount),
                     metric.totalDuration,
-                    metric.exclusiveDuration, metric.minDuration, metric.maxDuration,
+                    metric.exclusiveDuration, metric.minDuration, metric.maxDuration, metric.slowestStatement ?? "",
+                    metric.slowestStatement == nil ? 0 : metric.slowestStatementDuration ?? 0,
                 ])
             }
         }

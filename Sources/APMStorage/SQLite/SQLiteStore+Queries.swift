@@ -224,14 +224,26 @@ extension SQLiteStore {
             }
             return try Row.fetchAll(
                 db,
+                // The slowest statement: the greatest "duration, statement" string, the duration printed at a
+                // fixed width so that strings sort as durations do (SQLite's bare columns are unreliable next
+                // to several MIN/MAX aggregates).
                 sql: """
-                    SELECT name, \(Self.segmentSums)
+                    SELECT name, \(Self.segmentSums),
+                        MAX(printf('%020.9f', slowest_duration) || slowest_statement) AS slowest
                     FROM \(Self.table("seg", resolution))
                     WHERE \(conditions.joined(separator: " AND "))
                     GROUP BY name ORDER BY SUM(total) DESC
                     """,
                 arguments: arguments
-            ).map { Self.segmentSlice($0, bucket: range.lowerBound, transaction: transaction ?? "") }
+            ).map { row in
+                var slice = Self.segmentSlice(row, bucket: range.lowerBound, transaction: transaction ?? "")
+                let slowest: String = row["slowest"] ?? ""
+                if slowest.utf8.count > 20 {
+                    slice.slowestStatement = String(slowest.dropFirst(20))
+                    slice.slowestStatementDuration = Double(slowest.prefix(20)) ?? 0
+                }
+                return slice
+            }
         }
     }
 

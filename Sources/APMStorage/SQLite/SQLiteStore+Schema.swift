@@ -219,6 +219,16 @@ extension SQLiteStore {
                     """
             )
         }
+        migrator.registerMigration("v4: the slowest statement per segment row") { db in
+            for table in ["seg_minutes", "seg_hours"] {
+                try db.execute(
+                    sql: """
+                        ALTER TABLE \(table) ADD COLUMN slowest_statement TEXT NOT NULL DEFAULT '';
+                        ALTER TABLE \(table) ADD COLUMN slowest_duration REAL NOT NULL DEFAULT 0;
+                        """
+                )
+            }
+        }
         return migrator
     }
 }
