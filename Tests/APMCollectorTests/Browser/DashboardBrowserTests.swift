@@ -146,7 +146,11 @@ import Testing
 
     @Test(.enabled(if: runs, "no Chromium is installed (.ci/run installs Debian's chromium)"))
     func everyPageShowsTheAPIsFiguresWithoutBrowserErrors() async throws {
-        try await Support.withCollector { collector, client, key in
+        // The collector's clock stands still, so that the API's answers and the pages (read a few seconds
+        // apart) cover exactly the same range: a minute boundary between them would change every rpm.
+        let frozen = Double(Support.currentMinute()) + 30
+        let now: @Sendable () -> Double = { frozen }
+        try await Support.withCollector(now: now) { collector, client, key in
             let minuteA = Support.currentMinute(offset: -4)
             let minuteB = Support.currentMinute(offset: -3)
             try await Self.fill(client, key: key, minuteA: minuteA, minuteB: minuteB)
