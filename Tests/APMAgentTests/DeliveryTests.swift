@@ -22,7 +22,11 @@ import Testing
             configuration: TestSupport.configuration {
                 $0.collectorURL = "http://127.0.0.1:\(port)"
                 $0.harvestInterval = .milliseconds(100)
-                $0.requestTimeout = .milliseconds(400)
+                // Short enough to see the hung request time out quickly, long enough that the final flush is
+                // not mistaken for a hang on a loaded machine (the whole suite, a browser and a build at once);
+                // the flush's deadline is generous for the same reason.
+                $0.requestTimeout = .milliseconds(1_000)
+                $0.shutdownTimeout = .seconds(10)
             },
             logger: TestSupport.quietLogger
         )

@@ -11,7 +11,7 @@ import Testing
             let directory = try CLI.temporaryDirectory()
             _ = try CLI.writeConfig(in: directory, key: key, port: port)
             let script =
-                #"echo "CONFIG=$APM_CONFIG_FILE APP=$APM_APP_NAME URL=$APM_COLLECTOR_URL OTEL=$OTEL_SERVICE_NAME EP=$OTEL_EXPORTER_OTLP_ENDPOINT HDR=$OTEL_EXPORTER_OTLP_HEADERS RES=$OTEL_RESOURCE_ATTRIBUTES"; sleep 1.5; exit 7"#
+                #"echo "CONFIG=$APM_CONFIG_FILE APP=$APM_APP_NAME URL=$APM_COLLECTOR_URL OTEL=$OTEL_SERVICE_NAME EP=$OTEL_EXPORTER_OTLP_ENDPOINT HDR=$OTEL_EXPORTER_OTLP_HEADERS PROTO=$OTEL_EXPORTER_OTLP_PROTOCOL RES=$OTEL_RESOURCE_ATTRIBUTES"; sleep 1.5; exit 7"#
             let result = try await CLI.run(
                 [
                     "run-program", "--config", "agent.ini", "--environment", "staging", "--sample-interval", "0.1",
@@ -27,6 +27,7 @@ import Testing
             #expect(result.stdout.contains("OTEL=cli-app"))
             #expect(result.stdout.contains("EP=http://127.0.0.1:\(port)"))
             #expect(result.stdout.contains("HDR=x-apm-license-key=\(key)"))
+            #expect(result.stdout.contains("PROTO=http/json"))
             // Already set: never overridden.
             #expect(result.stdout.contains("RES=team=mine"))
 

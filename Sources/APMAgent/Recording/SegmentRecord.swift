@@ -42,33 +42,7 @@ struct SegmentKey: Hashable, Sendable {
 
     /// `Postgres SELECT users`, `External api.example.com`, or a custom segment's own name.
     var displayName: String {
-        switch category {
-        case .datastore:
-            let product = Self.productName(system)
-            return [product, operation.isEmpty ? "other" : operation, target].filter { !$0.isEmpty }.joined(
-                separator: " "
-            )
-        case .external:
-            return "External \(operation.isEmpty ? "unknown" : operation)"
-        case .custom:
-            return operation.isEmpty ? "Custom" : operation
-        }
-    }
-
-    static func productName(_ system: String) -> String {
-        switch system.lowercased() {
-        case "postgresql", "postgres": "Postgres"
-        case "mysql": "MySQL"
-        case "mariadb": "MariaDB"
-        case "sqlite": "SQLite"
-        case "redis": "Redis"
-        case "mongodb": "MongoDB"
-        case "memcached": "Memcached"
-        case "cassandra": "Cassandra"
-        case "elasticsearch": "Elasticsearch"
-        case "": "Datastore"
-        default: system
-        }
+        SegmentNaming.name(category: category, system: system, operation: operation, target: target)
     }
 }
 

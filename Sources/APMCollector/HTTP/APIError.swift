@@ -46,7 +46,10 @@ public struct APIError: HTTPResponseError, Sendable {
     ///   - context: The context.
     /// - Returns: The JSON error response.
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let data = (try? JSONEncoder().encode(Body(error: .init(code: code, field: field, message: message)))) ?? Data()
+        let encoder = JSONEncoder()
+        // Messages name URLs, paths and MIME types: keep their slashes readable.
+        encoder.outputFormatting = .withoutEscapingSlashes
+        let data = (try? encoder.encode(Body(error: .init(code: code, field: field, message: message)))) ?? Data()
         return Response(
             status: status,
             headers: [.contentType: "application/json; charset=utf-8"],

@@ -13,6 +13,7 @@ extension Collector {
         let router = Router(context: Context.self)
         router.post("/v1/agent/batches") { request, context in try await self.ingest(request, context: context) }
         router.post("/v1/agent/process") { request, context in try await self.ingestProcess(request, context: context) }
+        router.post("/v1/traces") { request, _ in try await self.ingestOTLPTraces(request) }
         router.get("/healthz") { _, _ in
             Self.json(["status": "ok"])
         }
@@ -255,7 +256,16 @@ extension Collector {
         }
     }
 
-    private func ingestBatch(_ request: Request, context: Context) async throws -> Response {
+    /// An ingest request's key and body: size limits (before and while inflating), JSON only, gzip or identity.
+    ///
+    /// - Parameters:
+    ///   - request: The request.
+    ///   - otherTypeHint: What to say when the body is not JSON.
+    /// - Returns: The caller's key and the inflated body.
+    func ingestBody(
+        _ request: Request,
+        otherTypeHint: String = ""
+    ) async throws -> (key: LicenseKeyRecord, data: Data) {
         let limits = configuration.limits
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limits.maxBodyBytes {
             throw APIError(
@@ -268,7 +278,7 @@ extension Collector {
             throw APIError(
                 .unsupportedMediaType,
                 code: "unsupported_media_type",
-                message: "send Content-Type: application/json, not \(type)"
+                message: "send Content-Type: application/json, not \(type)\(otherTypeHint)"
             )
         }
         let key = try await authenticator.authenticate(
@@ -297,6 +307,27 @@ extension Collector {
                 message: "Content-Encoding \(other) is not supported; use gzip"
             )
         }
+        return (key, data)
+    }
+
+    /// Commits a validated batch through the pipeline (durable before it returns) and counts it.
+    func submit(_ batch: AgentBatch, accountID: Int64) async throws -> IngestOutcome {
+        let commitStarted = ContinuousClock.now
+        let outcome = try await pipeline.submit(IngestItem(accountID: accountID, batch: batch, receivedAt: now()))
+        metrics.storeLatency.record(ContinuousClock.now - commitStarted)
+        if outcome.duplicate {
+            metrics.duplicates.increment()
+        } else {
+            metrics.accepted.increment()
+            metrics.transactionsIngested.increment(
+                by: Int64(batch.intervals.reduce(0) { $0 + $1.transactions.reduce(0) { $0 + $1.count } })
+            )
+        }
+        return outcome
+    }
+
+    private func ingestBatch(_ request: Request, context: Context) async throws -> Response {
+        let (key, data) = try await ingestBody(request)
         let batch: AgentBatch
         do {
             batch = try WireCoding.decodeBatch(data)
@@ -310,17 +341,7 @@ extension Collector {
                 "the X-APM-Batch-ID header (\(header)) differs from the body's batch_id (\(batch.batchID))"
             )
         }
-        let commitStarted = ContinuousClock.now
-        let outcome = try await pipeline.submit(IngestItem(accountID: key.accountID, batch: batch, receivedAt: now()))
-        metrics.storeLatency.record(ContinuousClock.now - commitStarted)
-        if outcome.duplicate {
-            metrics.duplicates.increment()
-        } else {
-            metrics.accepted.increment()
-            metrics.transactionsIngested.increment(
-                by: Int64(batch.intervals.reduce(0) { $0 + $1.transactions.reduce(0) { $0 + $1.count } })
-            )
-        }
+        let outcome = try await submit(batch, accountID: key.accountID)
         let reply = IngestReply(
             batchID: batch.batchID,
             duplicate: outcome.duplicate,

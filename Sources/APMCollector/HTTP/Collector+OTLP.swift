@@ -1,0 +1,60 @@
+import APMCore
+import APMStorage
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+extension Collector {
+    /// `POST /v1/traces`: an OTLP/HTTP JSON trace export, turned into the agent's batches (see
+    /// ``OTLPTranslator``) and stored through the same pipeline: validated, committed durably before the 200,
+    /// and idempotent, each batch's id being derived from a digest of the body, so a retried export counts once.
+    func ingestOTLPTraces(_ request: Request) async throws -> Response {
+        let (key, data) = try await ingestBody(
+            request,
+            otherTypeHint:
+                "; this collector reads OTLP/HTTP JSON: set OTEL_EXPORTER_OTLP_PROTOCOL=http/json (apm run-program does)"
+        )
+        let export: OTLPExportRequest
+        do {
+            export = try JSONDecoder().decode(OTLPExportRequest.self, from: data)
+        } catch let error as DecodingError {
+            throw APIError.from(WireFormatError(decodingError: error))
+        }
+        let digest = SHA256.hash(data: data).prefix(16).map { String(format: "%02x", $0) }.joined()
+        let apps = try await store.apps(accountID: key.accountID)
+        let translation = OTLPTranslator.translate(export, digest: digest) { name in
+            let app = apps.first { $0.name == name }
+            return (app?.apdexT ?? ApdexThreshold.default.seconds, app?.transactionApdexT ?? [:])
+        }
+        for batch in translation.batches {
+            do {
+                try batch.validate(now: now())
+            } catch let error as WireFormatError {
+                throw APIError.from(error)
+            }
+        }
+        for batch in translation.batches {
+            _ = try await submit(batch, accountID: key.accountID)
+        }
+        // OTLP's answer: an empty object, or a partial success naming what was not used and why.
+        struct PartialSuccess: Encodable {
+            var rejectedSpans: String
+            var errorMessage: String
+        }
+        struct ExportResponse: Encodable {
+            var partialSuccess: PartialSuccess?
+        }
+        let response = ExportResponse(
+            partialSuccess: translation.rejectedSpans == 0
+                ? nil
+                : PartialSuccess(
+                    rejectedSpans: String(translation.rejectedSpans),
+                    errorMessage: "\(translation.rejectedSpans) of \(translation.spans) spans were not used: "
+                        + translation.rejectionReasons.joined(separator: "; ")
+                )
+        )
+        return try Self.json(response, status: .ok)
+    }
+}

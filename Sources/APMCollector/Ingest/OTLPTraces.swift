@@ -1,0 +1,640 @@
+import APMCore
+import Foundation
+
+/// An OTLP/HTTP JSON trace export (`ExportTraceServiceRequest`), read leniently: 64-bit numbers as strings or
+/// numbers, span kinds as integers or names, ids as hex (the OTLP/JSON rule) or base64 (protobuf's JSON
+/// mapping, which some exporters send).
+struct OTLPExportRequest: Decodable {
+    var resourceSpans: [ResourceSpans]?
+
+    struct ResourceSpans: Decodable {
+        var resource: Resource?
+        var scopeSpans: [ScopeSpans]?
+    }
+
+    struct Resource: Decodable {
+        var attributes: [KeyValue]?
+    }
+
+    struct ScopeSpans: Decodable {
+        var spans: [Span]?
+    }
+
+    struct Span: Decodable {
+        var traceId: String?
+        var spanId: String?
+        var parentSpanId: String?
+        var name: String?
+        var kind: SpanKind?
+        var startTimeUnixNano: Nanoseconds?
+        var endTimeUnixNano: Nanoseconds?
+        var attributes: [KeyValue]?
+        var events: [Event]?
+        var status: Status?
+    }
+
+    struct Event: Decodable {
+        var name: String?
+        var timeUnixNano: Nanoseconds?
+        var attributes: [KeyValue]?
+    }
+
+    struct Status: Decodable {
+        var code: StatusCode?
+        var message: String?
+    }
+
+    struct KeyValue: Decodable {
+        var key: String
+        var value: AnyValue?
+    }
+
+    /// Scalar attribute values; arrays and maps are ignored.
+    struct AnyValue: Decodable {
+        var text: String?
+
+        enum CodingKeys: String, CodingKey {
+            case stringValue, intValue, doubleValue, boolValue
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            if let value = try? container.decode(String.self, forKey: .stringValue) {
+                text = value
+            } else if let value = try? container.decode(Nanoseconds.self, forKey: .intValue) {
+                text = String(value.value)
+            } else if let value = try? container.decode(Double.self, forKey: .doubleValue) {
+                text = String(value)
+            } else if let value = try? container.decode(Bool.self, forKey: .boolValue) {
+                text = String(value)
+            }
+        }
+    }
+
+    /// An unsigned 64-bit number, as a JSON string (the OTLP/JSON rule) or number.
+    struct Nanoseconds: Decodable {
+        var value: UInt64
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let text = try? container.decode(String.self), let value = UInt64(text) {
+                self.value = value
+            } else if let value = try? container.decode(UInt64.self) {
+                self.value = value
+            } else {
+                throw DecodingError.dataCorruptedError(
+                    in: container,
+                    debugDescription: "must be an unsigned integer (nanoseconds), as a string or a number"
+                )
+            }
+        }
+    }
+
+    /// `SPAN_KIND_SERVER` is 2, `SPAN_KIND_CLIENT` 3, `SPAN_KIND_PRODUCER` 4, `SPAN_KIND_CONSUMER` 5.
+    struct SpanKind: Decodable {
+        var value: Int
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let value = try? container.decode(Int.self) {
+                self.value = value
+            } else {
+                let names = [
+                    "SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERNAL", "SPAN_KIND_SERVER", "SPAN_KIND_CLIENT",
+                    "SPAN_KIND_PRODUCER", "SPAN_KIND_CONSUMER",
+                ]
+                let name = try container.decode(String.self)
+                value = names.firstIndex(of: name) ?? 0
+            }
+        }
+    }
+
+    /// `STATUS_CODE_ERROR` is 2.
+    struct StatusCode: Decodable {
+        var value: Int
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let value = try? container.decode(Int.self) {
+                self.value = value
+            } else {
+                let name = try container.decode(String.self)
+                value = ["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"].firstIndex(of: name) ?? 0
+            }
+        }
+    }
+}
+
+/// Turns OTLP spans into the agent's batch format, so that apps in any language instrumented with
+/// OpenTelemetry get the same transactions, breakdown, Apdex, traces and errors as Swift apps with APMAgent.
+///
+/// The mapping is the agent's tracer's: a span of kind server is a web transaction named
+/// `METHOD <http.route>` (its name when there is no route), of kind consumer or a root span of kind internal a
+/// background transaction; below a transaction, a span with `db.system.name` (or `db.system`) is a datastore
+/// segment, a client span with an HTTP method an external segment, any other a custom segment. A child span
+/// belongs to the nearest transaction span above it *in the same export*; exporters send a request's spans
+/// together, and the few whose transaction is not in the export are reported back as rejected (OTLP's partial
+/// success), not guessed at.
+enum OTLPTranslator {
+    /// The batches of one export (one per resource, that is per service) and what could not be used.
+    struct Translation {
+        var batches: [AgentBatch] = []
+        var spans = 0
+        var rejectedSpans = 0
+        var rejectionReasons: [String] = []
+    }
+
+    /// The most spans read from one export.
+    static let maxSpans = 100_000
+
+    /// Translates an export.
+    ///
+    /// - Parameters:
+    ///   - request: The decoded export.
+    ///   - digest: A digest of the request body: the batch ids derive from it, so a retried export counts once.
+    ///   - apdex: The app's T and per-transaction Ts, by app name.
+    /// - Returns: The batches and the rejected spans.
+    static func translate(
+        _ request: OTLPExportRequest,
+        digest: String,
+        apdex: (String) -> (app: Double, transactions: [String: Double])
+    ) -> Translation {
+        var translation = Translation()
+        for (index, resourceSpans) in (request.resourceSpans ?? []).enumerated() {
+            let resource = attributes(resourceSpans.resource?.attributes)
+            let appName = String((resource["service.name"] ?? "unknown_service").prefix(255))
+            let spans = (resourceSpans.scopeSpans ?? []).flatMap { $0.spans ?? [] }
+            guard !spans.isEmpty else { continue }
+            guard translation.spans + spans.count <= maxSpans else {
+                translation.rejectedSpans += spans.count
+                translation.rejectionReasons.append("more than \(maxSpans) spans in one export")
+                continue
+            }
+            translation.spans += spans.count
+            let settings = apdex(appName)
+            var service = Service(appName: appName, settings: settings)
+            service.add(spans)
+            translation.rejectedSpans += service.rejected
+            translation.rejectionReasons += service.reasons
+            guard !service.isEmpty else { continue }
+            translation.batches.append(
+                service.batch(
+                    id: "otlp-\(digest)-\(index)",
+                    identity: AgentIdentity(
+                        appName: appName,
+                        environment: resource["deployment.environment.name"] ?? resource["deployment.environment"]
+                            ?? "",
+                        host: String((resource["host.name"] ?? "").prefix(255)),
+                        pid: Int(resource["process.pid"] ?? "") ?? 0,
+                        language: String((resource["telemetry.sdk.language"] ?? "otlp").prefix(40)),
+                        agentVersion: String(
+                            ("otlp " + (resource["telemetry.sdk.name"] ?? "") + " "
+                                + (resource["telemetry.sdk.version"] ?? "")).prefix(100)
+                        )
+                    )
+                )
+            )
+        }
+        return translation
+    }
+
+    static func attributes(_ list: [OTLPExportRequest.KeyValue]?) -> [String: String] {
+        var result: [String: String] = [:]
+        for pair in list ?? [] {
+            if let text = pair.value?.text { result[pair.key] = text }
+        }
+        return result
+    }
+
+    /// A span read and checked: ids as hex, times, attributes.
+    struct ReadSpan {
+        var traceID: String
+        var spanID: String
+        var parentID: String
+        var name: String
+        var kind: Int
+        var start: UInt64
+        var end: UInt64
+        var attributes: [String: String]
+        var failed: Bool
+        var exception: (type: String, message: String, stack: [String], at: UInt64)?
+
+        var duration: UInt64 { end - start }
+        var isTransaction: Bool { kind == 2 || kind == 5 || (parentID.isEmpty && kind != 3 && kind != 4) }
+    }
+
+    /// One service's spans, aggregated as the agent aggregates.
+    struct Service {
+        let appName: String
+        let settings: (app: Double, transactions: [String: Double])
+        var rejected = 0
+        var reasons: [String] = []
+        var transactions: [TransactionKey: TransactionAccumulator] = [:]
+        var segments: [SegmentMetricKey: SegmentMetric] = [:]
+        var traces: [TransactionTrace] = []
+        var errors: [ErrorSample] = []
+
+        struct TransactionKey: Hashable {
+            var minute: Int64
+            var name: String
+            var kind: TransactionKind
+        }
+
+        struct SegmentMetricKey: Hashable {
+            var minute: Int64
+            var transaction: String
+            var name: String
+        }
+
+        struct TransactionAccumulator {
+            var apdex = ApdexCounts()
+            var count: UInt64 = 0
+            var errors: UInt64 = 0
+            var total = 0.0
+            var minimum = Double.infinity
+            var maximum = 0.0
+            var squares = 0.0
+            var database = 0.0
+            var external = 0.0
+            var histogram = LatencyHistogram()
+            var errorHistogram = LatencyHistogram()
+        }
+
+        var isEmpty: Bool { transactions.isEmpty }
+
+        init(appName: String, settings: (app: Double, transactions: [String: Double])) {
+            self.appName = appName
+            self.settings = settings
+        }
+
+        mutating func reject(_ reason: String, count: Int = 1) {
+            rejected += count
+            if !reasons.contains(reason) { reasons.append(reason) }
+        }
+
+        mutating func add(_ raw: [OTLPExportRequest.Span]) {
+            var spans: [ReadSpan] = []
+            spans.reserveCapacity(raw.count)
+            for span in raw {
+                guard let read = Self.read(span) else {
+                    reject("spans need traceId, spanId, startTimeUnixNano and endTimeUnixNano, end not before start")
+                    continue
+                }
+                spans.append(read)
+            }
+            var byID: [String: Int] = [:]
+            for (index, span) in spans.enumerated() { byID[span.traceID + span.spanID] = index }
+            // The transaction of every span: itself, or the nearest transaction span above it.
+            var owner = [Int?](repeating: nil, count: spans.count)
+            var children = [[Int]](repeating: [], count: spans.count)
+            for index in spans.indices {
+                var current = index
+                for _ in 0..<64 {
+                    if spans[current].isTransaction {
+                        owner[index] = current
+                        break
+                    }
+                    guard let parent = byID[spans[current].traceID + spans[current].parentID] else { break }
+                    current = parent
+                }
+                if !spans[index].isTransaction, let parent = byID[spans[index].traceID + spans[index].parentID] {
+                    children[parent].append(index)
+                }
+            }
+            var segmentsOf = [Int: [Int]]()
+            for index in spans.indices where !spans[index].isTransaction {
+                guard let transaction = owner[index] else {
+                    reject("spans whose transaction (server, consumer or root span) is not in the same export")
+                    continue
+                }
+                segmentsOf[transaction, default: []].append(index)
+            }
+            // Each segment's own time: its duration less its children's.
+            let exclusive = spans.indices.map { index in
+                max(
+                    0,
+                    Self.seconds(spans[index].duration)
+                        - children[index].reduce(0.0) { $0 + Self.seconds(spans[$1].duration) }
+                )
+            }
+            for index in spans.indices where spans[index].isTransaction {
+                let own = segmentsOf[index] ?? []
+                addTransaction(spans[index], segments: own.map { (spans[$0], exclusive[$0]) })
+            }
+        }
+
+        static func read(_ span: OTLPExportRequest.Span) -> ReadSpan? {
+            guard let traceID = hexID(span.traceId, bytes: 16), let spanID = hexID(span.spanId, bytes: 8),
+                let start = span.startTimeUnixNano?.value, let end = span.endTimeUnixNano?.value, end >= start,
+                start > 946_684_800_000_000_000
+            else { return nil }
+            let parent = span.parentSpanId.flatMap { $0.isEmpty ? nil : hexID($0, bytes: 8) } ?? ""
+            var exception: (type: String, message: String, stack: [String], at: UInt64)?
+            for event in span.events ?? [] where event.name == "exception" {
+                let attributes = OTLPTranslator.attributes(event.attributes)
+                exception = (
+                    String((attributes["exception.type"] ?? "Error").prefix(255)),
+                    String((attributes["exception.message"] ?? "").prefix(4096)),
+                    (attributes["exception.stacktrace"] ?? "").split(separator: "\n").prefix(100).map {
+                        String($0.prefix(1024))
+                    },
+                    event.timeUnixNano?.value ?? end
+                )
+            }
+            return ReadSpan(
+                traceID: traceID,
+                spanID: spanID,
+                parentID: parent,
+                name: String((span.name ?? "").prefix(1024)),
+                kind: span.kind?.value ?? 0,
+                start: start,
+                end: end,
+                attributes: OTLPTranslator.attributes(span.attributes),
+                failed: span.status?.code?.value == 2,
+                exception: exception
+            )
+        }
+
+        /// Lowercase hex of an id given as hex or base64; `nil` when neither or all zero.
+        static func hexID(_ text: String?, bytes: Int) -> String? {
+            guard let text, !text.isEmpty else { return nil }
+            let lower = text.lowercased()
+            if lower.utf8.count == bytes * 2,
+                lower.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) })
+            {
+                return lower.utf8.allSatisfy({ $0 == 48 }) ? nil : lower
+            }
+            guard let data = Data(base64Encoded: text), data.count == bytes, data.contains(where: { $0 != 0 }) else {
+                return nil
+            }
+            return data.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }
+                .joined()
+        }
+
+        static func minute(_ nanoseconds: UInt64) -> Int64 {
+            let seconds = Int64(nanoseconds / 1_000_000_000)
+            return seconds - seconds % 60
+        }
+
+        static func seconds(_ nanoseconds: UInt64) -> Double { Double(nanoseconds) / 1e9 }
+
+        mutating func addTransaction(_ span: ReadSpan, segments: [(span: ReadSpan, exclusive: Double)]) {
+            let attributes = span.attributes
+            let kind: TransactionKind = span.kind == 2 ? .web : .background
+            let method = attributes["http.request.method"] ?? attributes["http.method"] ?? ""
+            var name = span.name
+            if kind == .web, let route = attributes["http.route"], !route.isEmpty {
+                name = method.isEmpty ? route : "\(method) \(route)"
+            } else if kind == .web, name.isEmpty || name == attributes["url.path"] || name == attributes["http.target"]
+            {
+                // Never name a transaction by its raw path: that is unbounded cardinality.
+                name = method.isEmpty ? "(unrouted)" : "\(method) (unrouted)"
+            }
+            name = TransactionNameNormalizer.normalize(String((name.isEmpty ? "(unnamed)" : name).prefix(255)))
+            let status = Int(attributes["http.response.status_code"] ?? attributes["http.status_code"] ?? "") ?? 0
+            let failed = span.failed || status >= 500
+            let duration = span.duration
+            let t = settings.transactions[name] ?? settings.app
+            let threshold = ApdexThreshold(seconds: t) ?? .default
+            // Database and external time: each segment's own time, less its children's.
+            var database = 0.0
+            var external = 0.0
+            var categories: [SegmentCategory] = []
+            for segment in segments {
+                let category = Self.category(segment.span)
+                categories.append(category)
+                switch category {
+                case .datastore: database += segment.exclusive
+                case .external: external += segment.exclusive
+                case .custom: break
+                }
+            }
+            let total = Self.seconds(duration)
+            // Parallel segments can add up to more than the transaction: scale them down, as the agent does.
+            let measured = database + external
+            if measured > total && measured > 0 {
+                database *= total / measured
+                external *= total / measured
+            }
+            let key = TransactionKey(minute: Self.minute(span.end), name: name, kind: kind)
+            var entry = transactions[key] ?? TransactionAccumulator()
+            entry.count += 1
+            if failed {
+                entry.errors += 1
+                entry.errorHistogram.record(seconds: total)
+            }
+            entry.apdex.record(threshold.zone(durationNanoseconds: duration, isError: failed))
+            entry.total += total
+            entry.minimum = min(entry.minimum, total)
+            entry.maximum = max(entry.maximum, total)
+            entry.squares += total * total
+            entry.database += database
+            entry.external += external
+            entry.histogram.record(seconds: total)
+            transactions[key] = entry
+
+            for (segment, category) in zip(segments, categories) {
+                addSegment(
+                    segment.span,
+                    exclusive: segment.exclusive,
+                    category: category,
+                    transaction: name,
+                    minute: key.minute
+                )
+            }
+            if duration >= 4 * threshold.nanoseconds && traces.count < 20 {
+                traces.append(trace(span, name: name, kind: kind, status: status, failed: failed, segments.map(\.span)))
+            }
+            if failed && errors.count < 50 {
+                let exception = span.exception ?? segments.compactMap(\.span.exception).first
+                errors.append(
+                    ErrorSample(
+                        timestamp: Self.seconds(exception?.at ?? span.end),
+                        transaction: name,
+                        type: exception?.type ?? (status >= 500 ? "HTTP \(status)" : "Failed"),
+                        message: exception?.message
+                            ?? (status >= 500 ? "the response status was \(status)" : "the span's status was ERROR"),
+                        stack: exception?.stack ?? [],
+                        status: status,
+                        traceID: span.traceID
+                    )
+                )
+            }
+        }
+
+        static func category(_ span: ReadSpan) -> SegmentCategory {
+            if span.attributes["db.system.name"] ?? span.attributes["db.system"] != nil { return .datastore }
+            if span.kind == 3, span.attributes["http.request.method"] ?? span.attributes["http.method"] != nil {
+                return .external
+            }
+            return .custom
+        }
+
+        /// System, operation, table (or method and host) and the statement, as the agent's tracer reads them.
+        static func describe(
+            _ span: ReadSpan,
+            _ category: SegmentCategory
+        ) -> (
+            system: String, operation: String, target: String, statement: String, url: String
+        ) {
+            let attributes = span.attributes
+            switch category {
+            case .datastore:
+                let system = attributes["db.system.name"] ?? attributes["db.system"] ?? ""
+                let statement = attributes["db.query.text"] ?? attributes["db.statement"] ?? ""
+                let operation =
+                    attributes["db.operation.name"] ?? attributes["db.operation"]
+                    ?? (statement.isEmpty ? span.name : SQLStatementSummary.operation(of: statement))
+                let target =
+                    attributes["db.collection.name"] ?? attributes["db.sql.table"]
+                    ?? (statement.isEmpty ? "" : SQLStatementSummary.table(of: statement))
+                let obfuscated =
+                    statement.isEmpty ? "" : SQLObfuscator.obfuscate(statement, dialect: .forSystem(system))
+                return (system, String(operation.prefix(100)), String(target.prefix(100)), obfuscated, "")
+            case .external:
+                let url = attributes["url.full"] ?? attributes["http.url"] ?? ""
+                let host = attributes["server.address"] ?? attributes["net.peer.name"] ?? URL(string: url)?.host ?? ""
+                let method = attributes["http.request.method"] ?? attributes["http.method"] ?? ""
+                let withoutQuery = url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""
+                return (method, host.isEmpty ? "unknown" : host, "", "", withoutQuery)
+            case .custom:
+                return ("", span.name, "", "", "")
+            }
+        }
+
+        mutating func addSegment(
+            _ span: ReadSpan,
+            exclusive: Double,
+            category: SegmentCategory,
+            transaction: String,
+            minute: Int64
+        ) {
+            let described = Self.describe(span, category)
+            let name = String(
+                SegmentNaming.name(
+                    category: category,
+                    system: described.system,
+                    operation: described.operation,
+                    target: described.target
+                ).prefix(255)
+            )
+            let seconds = Self.seconds(span.duration)
+            let key = SegmentMetricKey(minute: minute, transaction: transaction, name: name)
+            let statement = described.statement.isEmpty ? nil : String(described.statement.prefix(4000))
+            var metric =
+                segments[key]
+                ?? SegmentMetric(
+                    transaction: transaction,
+                    name: name,
+                    category: category,
+                    system: String(described.system.prefix(100)),
+                    operation: described.operation,
+                    target: described.target,
+                    count: 0,
+                    totalDuration: 0,
+                    exclusiveDuration: 0,
+                    minDuration: seconds,
+                    maxDuration: seconds
+                )
+            metric.count += 1
+            if span.failed { metric.errorCount += 1 }
+            metric.totalDuration += seconds
+            metric.exclusiveDuration += exclusive
+            metric.minDuration = min(metric.minDuration, seconds)
+            metric.maxDuration = max(metric.maxDuration, seconds)
+            if let statement, seconds >= (metric.slowestStatementDuration ?? -1) {
+                metric.slowestStatement = statement
+                metric.slowestStatementDuration = seconds
+            }
+            segments[key] = metric
+        }
+
+        func trace(
+            _ span: ReadSpan,
+            name: String,
+            kind: TransactionKind,
+            status: Int,
+            failed: Bool,
+            _ segments: [ReadSpan]
+        ) -> TransactionTrace {
+            let ordered = segments.sorted { $0.start < $1.start }.prefix(500)
+            var position: [String: Int] = [:]
+            for (index, segment) in ordered.enumerated() { position[segment.spanID] = index }
+            let traced = ordered.enumerated().map { index, segment -> TraceSegment in
+                let category = Self.category(segment)
+                let described = Self.describe(segment, category)
+                let parent = position[segment.parentID].flatMap { $0 < index ? $0 : nil }
+                return TraceSegment(
+                    parent: parent,
+                    name: SegmentNaming.name(
+                        category: category,
+                        system: described.system,
+                        operation: described.operation,
+                        target: described.target
+                    ),
+                    category: category,
+                    offset: Self.seconds(segment.start >= span.start ? segment.start - span.start : 0),
+                    duration: Self.seconds(segment.duration),
+                    statement: String(described.statement.prefix(4096)),
+                    url: String(described.url.prefix(2048)),
+                    isError: segment.failed
+                )
+            }
+            return TransactionTrace(
+                traceID: span.traceID,
+                transaction: name,
+                kind: kind,
+                start: Self.seconds(span.start),
+                duration: Self.seconds(span.duration),
+                status: status,
+                method: span.attributes["http.request.method"] ?? span.attributes["http.method"] ?? "",
+                isError: failed,
+                segments: traced,
+                droppedSegments: segments.count - ordered.count
+            )
+        }
+
+        func batch(id: String, identity: AgentIdentity) -> AgentBatch {
+            var intervals: [Int64: MetricInterval] = [:]
+            for (key, entry) in transactions {
+                let t = settings.transactions[key.name] ?? settings.app
+                let application = max(0, entry.total - entry.database - entry.external)
+                intervals[key.minute, default: MetricInterval(start: key.minute)].transactions.append(
+                    TransactionMetric(
+                        name: key.name,
+                        kind: key.kind,
+                        count: entry.count,
+                        errorCount: entry.errors,
+                        apdexT: t,
+                        satisfied: entry.apdex.satisfied,
+                        tolerating: entry.apdex.tolerating,
+                        frustrated: entry.apdex.frustrated,
+                        totalDuration: entry.total,
+                        minDuration: entry.minimum,
+                        maxDuration: entry.maximum,
+                        sumOfSquares: entry.squares,
+                        breakdown: TimeBreakdown(
+                            database: entry.database,
+                            external: entry.external,
+                            application: application
+                        ),
+                        histogram: entry.histogram,
+                        errorHistogram: entry.errorHistogram
+                    )
+                )
+            }
+            for (key, metric) in segments {
+                intervals[key.minute, default: MetricInterval(start: key.minute)].segments.append(metric)
+            }
+            return AgentBatch(
+                batchID: id,
+                agent: identity,
+                createdAt: Date().timeIntervalSince1970,
+                apdexT: settings.app,
+                intervals: intervals.values.sorted { $0.start < $1.start },
+                traces: traces,
+                errors: errors
+            )
+        }
+    }
+}

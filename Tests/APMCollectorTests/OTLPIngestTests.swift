@@ -1,0 +1,236 @@
+import APMCollector
+import APMCore
+import APMStorage
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+/// OTLP/HTTP JSON exports from an app in another language: spans become the same transactions, breakdown,
+/// Apdex, databases, externals, traces and errors as the agent's, with known answers.
+@Suite struct OTLPIngestTests {
+    typealias Support = CollectorTestSupport
+
+    /// A span as an OpenTelemetry SDK exports it (OTLP/JSON: hex ids, nanoseconds as strings, integer kinds).
+    static func span(
+        trace: Int,
+        id: Int,
+        parent: Int? = nil,
+        name: String,
+        kind: Int,
+        start: Double,
+        seconds: Double,
+        attributes: [String: String] = [:],
+        error: Bool = false,
+        exception: (type: String, message: String)? = nil
+    ) -> [String: Any] {
+        func nanos(_ value: Double) -> String { String(UInt64((value * 1e9).rounded())) }
+        var span: [String: Any] = [
+            "traceId": String(format: "%032x", trace), "spanId": String(format: "%016x", id), "name": name,
+            "kind": kind, "startTimeUnixNano": nanos(start), "endTimeUnixNano": nanos(start + seconds),
+            "attributes": attributes.sorted { $0.key < $1.key }.map {
+                ["key": $0.key, "value": ["stringValue": $0.value]]
+            },
+        ]
+        if let parent { span["parentSpanId"] = String(format: "%016x", parent) }
+        if error { span["status"] = ["code": 2] }
+        if let exception {
+            span["events"] = [
+                [
+                    "name": "exception", "timeUnixNano": nanos(start + seconds),
+                    "attributes": [
+                        ["key": "exception.type", "value": ["stringValue": exception.type]],
+                        ["key": "exception.message", "value": ["stringValue": exception.message]],
+                        ["key": "exception.stacktrace", "value": ["stringValue": "at orders.py:12\nat app.py:3"]],
+                    ],
+                ]
+            ]
+        }
+        return span
+    }
+
+    /// Four GET /orders/{id} requests (0.3 s with a 0.1 s query and a 0.05 s call, 0.2 s, 0.7 s, and 2.5 s
+    /// failing with an exception), one consumer span, one span whose parent was exported elsewhere, one span
+    /// without an end.
+    static func export(at start: Double) throws -> Data {
+        let route = ["http.request.method": "GET", "http.route": "/orders/{id}", "url.path": "/orders/7"]
+        let spans: [[String: Any]] = [
+            span(trace: 1, id: 1, name: "GET /orders/{id}", kind: 2, start: start, seconds: 0.3, attributes: route),
+            span(
+                trace: 1,
+                id: 2,
+                parent: 1,
+                name: "SELECT shop",
+                kind: 3,
+                start: start + 0.05,
+                seconds: 0.1,
+                attributes: ["db.system.name": "postgresql", "db.query.text": "SELECT * FROM orders WHERE id = 42"]
+            ),
+            span(
+                trace: 1,
+                id: 3,
+                parent: 1,
+                name: "GET",
+                kind: 3,
+                start: start + 0.2,
+                seconds: 0.05,
+                attributes: [
+                    "http.request.method": "GET", "server.address": "payments.example",
+                    "url.full": "https://payments.example/charge?card=4111",
+                ]
+            ),
+            span(trace: 2, id: 4, name: "GET /orders/{id}", kind: 2, start: start + 1, seconds: 0.2, attributes: route),
+            span(trace: 3, id: 5, name: "GET /orders/{id}", kind: 2, start: start + 2, seconds: 0.7, attributes: route),
+            span(
+                trace: 4,
+                id: 6,
+                name: "GET /orders/{id}",
+                kind: 2,
+                start: start + 3,
+                seconds: 2.5,
+                attributes: route.merging(["http.response.status_code": "500"]) { a, _ in a },
+                error: true,
+                exception: ("OrderNotFound", "<b>no order 7</b>")
+            ),
+            span(trace: 5, id: 7, name: "process payment", kind: 5, start: start + 4, seconds: 0.2),
+            span(trace: 6, id: 8, parent: 99, name: "orphan", kind: 1, start: start + 5, seconds: 0.1),
+            ["traceId": String(format: "%032x", 7), "spanId": String(format: "%016x", 9), "name": "no end"],
+        ]
+        let body: [String: Any] = [
+            "resourceSpans": [
+                [
+                    "resource": [
+                        "attributes": [
+                            ["key": "service.name", "value": ["stringValue": "flask-shop"]],
+                            ["key": "telemetry.sdk.language", "value": ["stringValue": "python"]],
+                        ]
+                    ],
+                    "scopeSpans": [["scope": ["name": "opentelemetry.instrumentation.flask"], "spans": spans]],
+                ]
+            ]
+        ]
+        return try JSONSerialization.data(withJSONObject: body)
+    }
+
+    static func post(
+        _ body: Data,
+        key: String,
+        client: any TestClientProtocol,
+        contentType: String = "application/json"
+    ) async throws -> (status: HTTPResponse.Status, body: String) {
+        try await client.execute(
+            uri: "/v1/traces",
+            method: .post,
+            headers: [.contentType: contentType, HTTPField.Name("x-apm-license-key")!: key],
+            body: ByteBuffer(bytes: body)
+        ) { ($0.status, String(buffer: $0.body)) }
+    }
+
+    @Test func spansBecomeTransactionsSegmentsTracesAndErrorsWithExactApdex() async throws {
+        try await Support.withCollector { _, client, key in
+            let minute = Support.currentMinute(offset: -3)
+            let body = try Self.export(at: Double(minute) + 1)
+            let first = try await Self.post(body, key: key, client: client)
+            #expect(first.status == .ok)
+            #expect(first.body.contains(#""rejectedSpans":"2""#), "\(first.body)")
+            #expect(first.body.contains("not in the same export"))
+            // A retried export counts once.
+            #expect(try await Self.post(body, key: key, client: client).status == .ok)
+
+            let apps = try await Support.get(AppsResponse.self, "/api/v1/apps?since=1h", key: key, client: client)
+            let app = try #require(apps.apps.first { $0.name == "flask-shop" })
+            #expect(app.language == "python")
+            struct Rows: Decodable { var transactions: [APITransactionRow] }
+            let rows = try await Support.get(
+                Rows.self,
+                "/api/v1/apps/\(app.id)/transactions?since=1h",
+                key: key,
+                client: client
+            ).transactions
+            let orders = try #require(rows.first { $0.name == "GET /orders/{id}" })
+            #expect(orders.kind == "web")
+            #expect(orders.figures.count == 4 && orders.figures.errors == 1)
+            // S: 0.3, 0.2 ≤ 0.5; T: 0.7; F: 2.5 s (failed).
+            #expect(orders.figures.apdex.satisfied == 2)
+            #expect(orders.figures.apdex.tolerating == 1)
+            #expect(orders.figures.apdex.frustrated == 1)
+            #expect(abs(orders.figures.breakdown.database - 0.1 / 4) < 1e-6)
+            #expect(abs(orders.figures.breakdown.external - 0.05 / 4) < 1e-6)
+            #expect(abs((orders.figures.average ?? 0) - 3.7 / 4) < 1e-6)
+            let background = try #require(rows.first { $0.name == "process payment" })
+            #expect(background.kind == "background" && background.figures.count == 1)
+
+            struct Databases: Decodable { var databases: [APIDatabaseRow] }
+            let databases = try await Support.get(
+                Databases.self,
+                "/api/v1/apps/\(app.id)/databases?since=1h",
+                key: key,
+                client: client
+            ).databases
+            #expect(databases.map(\.name) == ["Postgres SELECT orders"])
+            #expect(databases.first?.calls == 1)
+            #expect(databases.first?.slowestStatement == "SELECT * FROM orders WHERE id = ?")
+            struct Externals: Decodable { var externals: [APIExternalRow] }
+            let externals = try await Support.get(
+                Externals.self,
+                "/api/v1/apps/\(app.id)/externals?since=1h",
+                key: key,
+                client: client
+            ).externals
+            #expect(externals.map(\.host) == ["payments.example"])
+
+            struct Traces: Decodable {
+                struct Row: Decodable { var duration: Double }
+                var traces: [Row]
+            }
+            let traces = try await Support.get(
+                Traces.self,
+                "/api/v1/apps/\(app.id)/traces?since=1h",
+                key: key,
+                client: client
+            ).traces
+            #expect(traces.map(\.duration) == [2.5])
+            struct Errors: Decodable { var errors: [APIErrorGroup] }
+            let errors = try await Support.get(
+                Errors.self,
+                "/api/v1/apps/\(app.id)/errors?since=1h",
+                key: key,
+                client: client
+            ).errors
+            #expect(errors.count == 1)
+            #expect(errors.first?.type == "OrderNotFound")
+            #expect(errors.first?.count == 1)
+            #expect(errors.first?.sample.stack == ["at orders.py:12", "at app.py:3"])
+        }
+    }
+
+    @Test func protobufMalformedJSONAndWrongKeysGetClearAnswers() async throws {
+        try await Support.withCollector { _, client, key in
+            let protobuf = try await Self.post(
+                Data([0x0a, 0x01]),
+                key: key,
+                client: client,
+                contentType: "application/x-protobuf"
+            )
+            #expect(protobuf.status == .unsupportedMediaType)
+            #expect(protobuf.body.contains("OTEL_EXPORTER_OTLP_PROTOCOL=http/json"))
+            let malformed = try await Self.post(
+                Data(#"{"resourceSpans": [{"scopeSpans": 7}]}"#.utf8),
+                key: key,
+                client: client
+            )
+            #expect(malformed.status == .badRequest)
+            #expect(malformed.body.contains("scopeSpans"))
+            let wrongKey = try await Self.post(
+                try Self.export(at: Date().timeIntervalSince1970 - 60),
+                key: "apm_nope",
+                client: client
+            )
+            #expect(wrongKey.status == .unauthorized)
+            // An empty export is accepted and changes nothing.
+            let empty = try await Self.post(Data("{}".utf8), key: key, client: client)
+            #expect(empty.status == .ok && empty.body == "{}")
+        }
+    }
+}
