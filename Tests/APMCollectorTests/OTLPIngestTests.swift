@@ -205,16 +205,56 @@ import Testing
         }
     }
 
-    @Test func protobufMalformedJSONAndWrongKeysGetClearAnswers() async throws {
+    /// The bytes the OpenTelemetry Python SDK sent (Fixtures/README.md): the SDKs' default encoding.
+    @Test func theProtobufExportOfARealSDKGivesTheKnownAnswers() async throws {
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/otlp-python-sdk.binpb")
+        let body = try Data(contentsOf: fixture)
+        // The spans were recorded at a fixed time: the collector's clock is set five minutes after it.
+        let now: @Sendable () -> Double = { 1_795_656_301 + 300 }
+        try await Support.withCollector(now: now) { _, client, key in
+            let protobuf = "application/x-protobuf"
+            let first = try await Self.post(body, key: key, client: client, contentType: protobuf)
+            #expect(first.status == .ok)
+            #expect(first.body.isEmpty)  // an ExportTraceServiceResponse with nothing rejected
+            #expect(try await Self.post(body, key: key, client: client, contentType: protobuf).status == .ok)
+            func get<T: Decodable>(_ type: T.Type, _ path: String) async throws -> T {
+                try await Support.get(type, "/api/v1/apps\(path)", key: key, client: client)
+            }
+            let app = try #require(try await get(AppsResponse.self, "?since=1h").apps.first { $0.name == "python-sdk" })
+            #expect(app.language == "python")
+            struct Rows: Decodable { var transactions: [APITransactionRow] }
+            let rows = try await get(Rows.self, "/\(app.id)/transactions?since=1h").transactions
+            let orders = try #require(rows.first { $0.name == "GET /orders/{id}" })
+            #expect(orders.figures.count == 4 && orders.figures.errors == 1)
+            #expect(orders.figures.apdex.satisfied == 2)
+            #expect(orders.figures.apdex.tolerating == 1)
+            #expect(orders.figures.apdex.frustrated == 1)
+            #expect(abs(orders.figures.breakdown.database - 0.1 / 4) < 1e-6)
+            #expect(abs(orders.figures.breakdown.external - 0.05 / 4) < 1e-6)
+            #expect(rows.first { $0.name == "process payment" }?.kind == "background")
+            struct Databases: Decodable { var databases: [APIDatabaseRow] }
+            let databases = try await get(Databases.self, "/\(app.id)/databases?since=1h").databases
+            #expect(databases.first?.slowestStatement == "SELECT * FROM orders WHERE id = ?")
+            struct Errors: Decodable { var errors: [APIErrorGroup] }
+            #expect(try await get(Errors.self, "/\(app.id)/errors?since=1h").errors.map(\.type) == ["LookupError"])
+        }
+    }
+
+    @Test func wrongTypesMalformedBodiesAndWrongKeysGetClearAnswers() async throws {
         try await Support.withCollector { _, client, key in
-            let protobuf = try await Self.post(
-                Data([0x0a, 0x01]),
+            let text = try await Self.post(Data("hello".utf8), key: key, client: client, contentType: "text/plain")
+            #expect(text.status == .unsupportedMediaType)
+            #expect(text.body.contains("application/x-protobuf or application/protobuf or application/json"))
+            // A length that runs past the end of the body.
+            let truncated = try await Self.post(
+                Data([0x0a, 0x05, 0x0a]),
                 key: key,
                 client: client,
                 contentType: "application/x-protobuf"
             )
-            #expect(protobuf.status == .unsupportedMediaType)
-            #expect(protobuf.body.contains("OTEL_EXPORTER_OTLP_PROTOCOL=http/json"))
+            #expect(truncated.status == .badRequest)
+            #expect(truncated.body.contains("the OTLP protobuf body is malformed"))
             let malformed = try await Self.post(
                 Data(#"{"resourceSpans": [{"scopeSpans": 7}]}"#.utf8),
                 key: key,

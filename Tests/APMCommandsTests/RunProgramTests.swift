@@ -27,7 +27,7 @@ import Testing
             #expect(result.stdout.contains("OTEL=cli-app"))
             #expect(result.stdout.contains("EP=http://127.0.0.1:\(port)"))
             #expect(result.stdout.contains("HDR=x-apm-license-key=\(key)"))
-            #expect(result.stdout.contains("PROTO=http/json"))
+            #expect(result.stdout.contains("PROTO=http/protobuf"))
             // Already set: never overridden.
             #expect(result.stdout.contains("RES=team=mine"))
 

@@ -7,20 +7,23 @@ import Hummingbird
 import NIOCore
 
 extension Collector {
-    /// `POST /v1/traces`: an OTLP/HTTP JSON trace export, turned into the agent's batches (see
-    /// ``OTLPTranslator``) and stored through the same pipeline: validated, committed durably before the 200,
-    /// and idempotent, each batch's id being derived from a digest of the body, so a retried export counts once.
+    /// `POST /v1/traces`: an OTLP/HTTP trace export, protobuf (the SDKs' default) or JSON, turned into the
+    /// agent's batches (see ``OTLPTranslator``) and stored through the same pipeline: validated, committed
+    /// durably before the 200, and idempotent, each batch's id being derived from a digest of the body, so a
+    /// retried export counts once. The answer is in the request's encoding.
     func ingestOTLPTraces(_ request: Request) async throws -> Response {
-        let (key, data) = try await ingestBody(
-            request,
-            otherTypeHint:
-                "; this collector reads OTLP/HTTP JSON: set OTEL_EXPORTER_OTLP_PROTOCOL=http/json (apm run-program does)"
-        )
+        let protobufTypes = ["application/x-protobuf", "application/protobuf"]
+        let (key, data) = try await ingestBody(request, contentTypes: protobufTypes + ["application/json"])
+        let isProtobuf = protobufTypes.contains { request.headers[.contentType]?.lowercased().hasPrefix($0) == true }
         let export: OTLPExportRequest
         do {
-            export = try JSONDecoder().decode(OTLPExportRequest.self, from: data)
+            export =
+                isProtobuf
+                ? try OTLPExportRequest(protobuf: data) : try JSONDecoder().decode(OTLPExportRequest.self, from: data)
         } catch let error as DecodingError {
             throw APIError.from(WireFormatError(decodingError: error))
+        } catch let error as WireFormatError {
+            throw APIError.from(error)
         }
         let digest = SHA256.hash(data: data).prefix(16).map { String(format: "%02x", $0) }.joined()
         let apps = try await store.apps(accountID: key.accountID)
@@ -38,7 +41,23 @@ extension Collector {
         for batch in translation.batches {
             _ = try await submit(batch, accountID: key.accountID)
         }
-        // OTLP's answer: an empty object, or a partial success naming what was not used and why.
+        // OTLP's answer: empty, or a partial success naming what was not used and why.
+        let message =
+            translation.rejectedSpans == 0
+            ? ""
+            : "\(translation.rejectedSpans) of \(translation.spans) spans were not used: "
+                + translation.rejectionReasons.joined(separator: "; ")
+        if isProtobuf {
+            return Response(
+                status: .ok,
+                headers: [.contentType: "application/x-protobuf"],
+                body: ResponseBody(
+                    byteBuffer: ByteBuffer(
+                        bytes: OTLPProtobufResponse.encode(rejectedSpans: translation.rejectedSpans, message: message)
+                    )
+                )
+            )
+        }
         struct PartialSuccess: Encodable {
             var rejectedSpans: String
             var errorMessage: String
@@ -48,12 +67,7 @@ extension Collector {
         }
         let response = ExportResponse(
             partialSuccess: translation.rejectedSpans == 0
-                ? nil
-                : PartialSuccess(
-                    rejectedSpans: String(translation.rejectedSpans),
-                    errorMessage: "\(translation.rejectedSpans) of \(translation.spans) spans were not used: "
-                        + translation.rejectionReasons.joined(separator: "; ")
-                )
+                ? nil : PartialSuccess(rejectedSpans: String(translation.rejectedSpans), errorMessage: message)
         )
         return try Self.json(response, status: .ok)
     }

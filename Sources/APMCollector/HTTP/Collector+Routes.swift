@@ -256,15 +256,16 @@ extension Collector {
         }
     }
 
-    /// An ingest request's key and body: size limits (before and while inflating), JSON only, gzip or identity.
+    /// An ingest request's key and body: size limits (before and while inflating), the content types
+    /// accepted, gzip or identity.
     ///
     /// - Parameters:
     ///   - request: The request.
-    ///   - otherTypeHint: What to say when the body is not JSON.
+    ///   - contentTypes: The media types accepted.
     /// - Returns: The caller's key and the inflated body.
     func ingestBody(
         _ request: Request,
-        otherTypeHint: String = ""
+        contentTypes: [String] = ["application/json"]
     ) async throws -> (key: LicenseKeyRecord, data: Data) {
         let limits = configuration.limits
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limits.maxBodyBytes {
@@ -274,11 +275,12 @@ extension Collector {
                 message: "the body is \(length) bytes; the limit is \(limits.maxBodyBytes) (max_body_mb)"
             )
         }
-        if let type = request.headers[.contentType], !type.lowercased().hasPrefix("application/json") {
+        if let type = request.headers[.contentType], !contentTypes.contains(where: { type.lowercased().hasPrefix($0) })
+        {
             throw APIError(
                 .unsupportedMediaType,
                 code: "unsupported_media_type",
-                message: "send Content-Type: application/json, not \(type)\(otherTypeHint)"
+                message: "send Content-Type: \(contentTypes.joined(separator: " or ")), not \(type)"
             )
         }
         let key = try await authenticator.authenticate(

@@ -57,6 +57,8 @@ struct OTLPExportRequest: Decodable {
             case stringValue, intValue, doubleValue, boolValue
         }
 
+        init(text: String?) { self.text = text }
+
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             if let value = try? container.decode(String.self, forKey: .stringValue) {
@@ -74,6 +76,8 @@ struct OTLPExportRequest: Decodable {
     /// An unsigned 64-bit number, as a JSON string (the OTLP/JSON rule) or number.
     struct Nanoseconds: Decodable {
         var value: UInt64
+
+        init(value: UInt64) { self.value = value }
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.singleValueContainer()
@@ -94,6 +98,8 @@ struct OTLPExportRequest: Decodable {
     struct SpanKind: Decodable {
         var value: Int
 
+        init(value: Int) { self.value = value }
+
         init(from decoder: any Decoder) throws {
             let container = try decoder.singleValueContainer()
             if let value = try? container.decode(Int.self) {
@@ -112,6 +118,8 @@ struct OTLPExportRequest: Decodable {
     /// `STATUS_CODE_ERROR` is 2.
     struct StatusCode: Decodable {
         var value: Int
+
+        init(value: Int) { self.value = value }
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.singleValueContainer()

@@ -15,7 +15,7 @@ struct RunProgramCommand: AsyncParsableCommand {
         abstract: "Run a program with the agent switched on, and report its CPU, memory and exits.",
         discussion: """
             Validates the config, puts APM_CONFIG_FILE and the other APM_* variables (and, for apps instrumented
-            with OpenTelemetry, OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_PROTOCOL=http/json, OTEL_SERVICE_NAME and
+            with OpenTelemetry, OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf, OTEL_SERVICE_NAME and
             OTEL_RESOURCE_ATTRIBUTES, never replacing ones already set) into the program's environment, runs it
             with the same stdin/stdout/stderr, forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT, and exits with its
             status (128 + signal when a signal killed it). While it runs, its CPU, resident memory, threads and
@@ -100,8 +100,9 @@ struct RunProgramCommand: AsyncParsableCommand {
             setIfAbsent("APM_COLLECTOR_URL", configuration.collectorURL)
             setIfAbsent("OTEL_EXPORTER_OTLP_ENDPOINT", configuration.collectorURL)
             setIfAbsent("OTEL_EXPORTER_OTLP_HEADERS", "x-apm-license-key=\(configuration.licenseKey)")
-            // The collector reads OTLP/HTTP JSON (its /v1/traces); SDKs default to protobuf.
-            setIfAbsent("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
+            // OTLP over HTTP, which the collector's /v1/traces reads (protobuf or JSON); some SDKs (Python's)
+            // default to gRPC, which it does not.
+            setIfAbsent("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
             setIfAbsent("OTEL_SERVICE_NAME", configuration.appName)
             if !configuration.environment.isEmpty {
                 setIfAbsent("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=\(configuration.environment)")
