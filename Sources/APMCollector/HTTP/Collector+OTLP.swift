@@ -27,7 +27,7 @@ extension Collector {
         }
         let digest = SHA256.hash(data: data).prefix(16).map { String(format: "%02x", $0) }.joined()
         let apps = try await store.apps(accountID: key.accountID)
-        let translation = OTLPTranslator.translate(export, digest: digest) { name in
+        let translation = OTLPTranslator.translate(export, digest: digest, receivedAt: now()) { name in
             let app = apps.first { $0.name == name }
             return (app?.apdexT ?? ApdexThreshold.default.seconds, app?.transactionApdexT ?? [:])
         }

@@ -160,11 +160,13 @@ enum OTLPTranslator {
     /// - Parameters:
     ///   - request: The decoded export.
     ///   - digest: A digest of the request body: the batch ids derive from it, so a retried export counts once.
+    ///   - receivedAt: The collector's time, the batches' creation time.
     ///   - apdex: The app's T and per-transaction Ts, by app name.
     /// - Returns: The batches and the rejected spans.
     static func translate(
         _ request: OTLPExportRequest,
         digest: String,
+        receivedAt: Double,
         apdex: (String) -> (app: Double, transactions: [String: Double])
     ) -> Translation {
         var translation = Translation()
@@ -188,6 +190,7 @@ enum OTLPTranslator {
             translation.batches.append(
                 service.batch(
                     id: "otlp-\(digest)-\(index)",
+                    createdAt: receivedAt,
                     identity: AgentIdentity(
                         appName: appName,
                         environment: resource["deployment.environment.name"] ?? resource["deployment.environment"]
@@ -602,7 +605,7 @@ enum OTLPTranslator {
             )
         }
 
-        func batch(id: String, identity: AgentIdentity) -> AgentBatch {
+        func batch(id: String, createdAt: Double, identity: AgentIdentity) -> AgentBatch {
             var intervals: [Int64: MetricInterval] = [:]
             for (key, entry) in transactions {
                 let t = settings.transactions[key.name] ?? settings.app
@@ -637,7 +640,7 @@ enum OTLPTranslator {
             return AgentBatch(
                 batchID: id,
                 agent: identity,
-                createdAt: Date().timeIntervalSince1970,
+                createdAt: createdAt,
                 apdexT: settings.app,
                 intervals: intervals.values.sorted { $0.start < $1.start },
                 traces: traces,
