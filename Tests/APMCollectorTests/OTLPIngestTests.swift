@@ -127,6 +127,53 @@ import Testing
         ) { ($0.status, String(buffer: $0.body)) }
     }
 
+    /// The known answers of the workload both exports describe (see ``export(at:)`` and the fixture): the
+    /// transactions with exact Apdex and breakdown, the database call with its obfuscated statement, the
+    /// external host, the 2.5 s trace and the one error group, which is returned for the caller's checks.
+    static func expectTheWorkloadsAnswers(
+        app name: String,
+        key: String,
+        client: any TestClientProtocol
+    ) async throws -> [APIErrorGroup] {
+        func get<T: Decodable>(_ type: T.Type, _ path: String) async throws -> T {
+            try await Support.get(type, "/api/v1/apps\(path)", key: key, client: client)
+        }
+        let app = try #require(try await get(AppsResponse.self, "?since=1h").apps.first { $0.name == name })
+        #expect(app.language == "python")
+        struct Rows: Decodable { var transactions: [APITransactionRow] }
+        let rows = try await get(Rows.self, "/\(app.id)/transactions?since=1h").transactions
+        let orders = try #require(rows.first { $0.name == "GET /orders/{id}" })
+        #expect(orders.kind == "web")
+        #expect(orders.figures.count == 4 && orders.figures.errors == 1)
+        // S: 0.3, 0.2 ≤ 0.5; T: 0.7; F: 2.5 s (failed).
+        #expect(orders.figures.apdex.satisfied == 2)
+        #expect(orders.figures.apdex.tolerating == 1)
+        #expect(orders.figures.apdex.frustrated == 1)
+        #expect(abs(orders.figures.breakdown.database - 0.1 / 4) < 1e-6)
+        #expect(abs(orders.figures.breakdown.external - 0.05 / 4) < 1e-6)
+        #expect(abs((orders.figures.average ?? 0) - 3.7 / 4) < 1e-6)
+        let background = try #require(rows.first { $0.name == "process payment" })
+        #expect(background.kind == "background" && background.figures.count == 1)
+        struct Databases: Decodable { var databases: [APIDatabaseRow] }
+        let databases = try await get(Databases.self, "/\(app.id)/databases?since=1h").databases
+        #expect(databases.map(\.name) == ["Postgres SELECT orders"])
+        #expect(databases.first?.calls == 1)
+        #expect(databases.first?.slowestStatement == "SELECT * FROM orders WHERE id = ?")
+        struct Externals: Decodable { var externals: [APIExternalRow] }
+        #expect(
+            try await get(Externals.self, "/\(app.id)/externals?since=1h").externals.map(\.host) == ["payments.example"]
+        )
+        struct Traces: Decodable {
+            struct Row: Decodable { var duration: Double }
+            var traces: [Row]
+        }
+        #expect(try await get(Traces.self, "/\(app.id)/traces?since=1h").traces.map(\.duration) == [2.5])
+        struct Errors: Decodable { var errors: [APIErrorGroup] }
+        let errors = try await get(Errors.self, "/\(app.id)/errors?since=1h").errors
+        #expect(errors.count == 1 && errors.first?.count == 1)
+        return errors
+    }
+
     @Test func spansBecomeTransactionsSegmentsTracesAndErrorsWithExactApdex() async throws {
         try await Support.withCollector { _, client, key in
             let minute = Support.currentMinute(offset: -3)
@@ -138,74 +185,12 @@ import Testing
             // A retried export counts once.
             #expect(try await Self.post(body, key: key, client: client).status == .ok)
 
-            let apps = try await Support.get(AppsResponse.self, "/api/v1/apps?since=1h", key: key, client: client)
-            let app = try #require(apps.apps.first { $0.name == "flask-shop" })
-            #expect(app.language == "python")
-            struct Rows: Decodable { var transactions: [APITransactionRow] }
-            let rows = try await Support.get(
-                Rows.self,
-                "/api/v1/apps/\(app.id)/transactions?since=1h",
-                key: key,
-                client: client
-            ).transactions
-            let orders = try #require(rows.first { $0.name == "GET /orders/{id}" })
-            #expect(orders.kind == "web")
-            #expect(orders.figures.count == 4 && orders.figures.errors == 1)
-            // S: 0.3, 0.2 ≤ 0.5; T: 0.7; F: 2.5 s (failed).
-            #expect(orders.figures.apdex.satisfied == 2)
-            #expect(orders.figures.apdex.tolerating == 1)
-            #expect(orders.figures.apdex.frustrated == 1)
-            #expect(abs(orders.figures.breakdown.database - 0.1 / 4) < 1e-6)
-            #expect(abs(orders.figures.breakdown.external - 0.05 / 4) < 1e-6)
-            #expect(abs((orders.figures.average ?? 0) - 3.7 / 4) < 1e-6)
-            let background = try #require(rows.first { $0.name == "process payment" })
-            #expect(background.kind == "background" && background.figures.count == 1)
-
-            struct Databases: Decodable { var databases: [APIDatabaseRow] }
-            let databases = try await Support.get(
-                Databases.self,
-                "/api/v1/apps/\(app.id)/databases?since=1h",
-                key: key,
-                client: client
-            ).databases
-            #expect(databases.map(\.name) == ["Postgres SELECT orders"])
-            #expect(databases.first?.calls == 1)
-            #expect(databases.first?.slowestStatement == "SELECT * FROM orders WHERE id = ?")
-            struct Externals: Decodable { var externals: [APIExternalRow] }
-            let externals = try await Support.get(
-                Externals.self,
-                "/api/v1/apps/\(app.id)/externals?since=1h",
-                key: key,
-                client: client
-            ).externals
-            #expect(externals.map(\.host) == ["payments.example"])
-
-            struct Traces: Decodable {
-                struct Row: Decodable { var duration: Double }
-                var traces: [Row]
-            }
-            let traces = try await Support.get(
-                Traces.self,
-                "/api/v1/apps/\(app.id)/traces?since=1h",
-                key: key,
-                client: client
-            ).traces
-            #expect(traces.map(\.duration) == [2.5])
-            struct Errors: Decodable { var errors: [APIErrorGroup] }
-            let errors = try await Support.get(
-                Errors.self,
-                "/api/v1/apps/\(app.id)/errors?since=1h",
-                key: key,
-                client: client
-            ).errors
-            #expect(errors.count == 1)
+            let errors = try await Self.expectTheWorkloadsAnswers(app: "flask-shop", key: key, client: client)
             #expect(errors.first?.type == "OrderNotFound")
-            #expect(errors.first?.count == 1)
             #expect(errors.first?.sample.stack == ["at orders.py:12", "at app.py:3"])
         }
     }
 
-    /// The bytes the OpenTelemetry Python SDK sent (Fixtures/README.md): the SDKs' default encoding.
     @Test func theProtobufExportOfARealSDKGivesTheKnownAnswers() async throws {
         let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("Fixtures/otlp-python-sdk.binpb")
@@ -218,26 +203,8 @@ import Testing
             #expect(first.status == .ok)
             #expect(first.body.isEmpty)  // an ExportTraceServiceResponse with nothing rejected
             #expect(try await Self.post(body, key: key, client: client, contentType: protobuf).status == .ok)
-            func get<T: Decodable>(_ type: T.Type, _ path: String) async throws -> T {
-                try await Support.get(type, "/api/v1/apps\(path)", key: key, client: client)
-            }
-            let app = try #require(try await get(AppsResponse.self, "?since=1h").apps.first { $0.name == "python-sdk" })
-            #expect(app.language == "python")
-            struct Rows: Decodable { var transactions: [APITransactionRow] }
-            let rows = try await get(Rows.self, "/\(app.id)/transactions?since=1h").transactions
-            let orders = try #require(rows.first { $0.name == "GET /orders/{id}" })
-            #expect(orders.figures.count == 4 && orders.figures.errors == 1)
-            #expect(orders.figures.apdex.satisfied == 2)
-            #expect(orders.figures.apdex.tolerating == 1)
-            #expect(orders.figures.apdex.frustrated == 1)
-            #expect(abs(orders.figures.breakdown.database - 0.1 / 4) < 1e-6)
-            #expect(abs(orders.figures.breakdown.external - 0.05 / 4) < 1e-6)
-            #expect(rows.first { $0.name == "process payment" }?.kind == "background")
-            struct Databases: Decodable { var databases: [APIDatabaseRow] }
-            let databases = try await get(Databases.self, "/\(app.id)/databases?since=1h").databases
-            #expect(databases.first?.slowestStatement == "SELECT * FROM orders WHERE id = ?")
-            struct Errors: Decodable { var errors: [APIErrorGroup] }
-            #expect(try await get(Errors.self, "/\(app.id)/errors?since=1h").errors.map(\.type) == ["LookupError"])
+            let errors = try await Self.expectTheWorkloadsAnswers(app: "python-sdk", key: key, client: client)
+            #expect(errors.map(\.type) == ["LookupError"])
         }
     }
 

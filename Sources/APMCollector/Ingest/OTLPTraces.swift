@@ -94,8 +94,13 @@ struct OTLPExportRequest: Decodable {
         }
     }
 
-    /// `SPAN_KIND_SERVER` is 2, `SPAN_KIND_CLIENT` 3, `SPAN_KIND_PRODUCER` 4, `SPAN_KIND_CONSUMER` 5.
-    struct SpanKind: Decodable {
+    /// Names of an OTLP enum's values, in order: JSON exporters send the number, some the name.
+    protocol EnumNames {
+        static var names: [String] { get }
+    }
+
+    /// An OTLP enum value, from its number or its name (an unknown name reads as 0, unspecified).
+    struct EnumValue<Names: EnumNames>: Decodable {
         var value: Int
 
         init(value: Int) { self.value = value }
@@ -105,32 +110,26 @@ struct OTLPExportRequest: Decodable {
             if let value = try? container.decode(Int.self) {
                 self.value = value
             } else {
-                let names = [
-                    "SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERNAL", "SPAN_KIND_SERVER", "SPAN_KIND_CLIENT",
-                    "SPAN_KIND_PRODUCER", "SPAN_KIND_CONSUMER",
-                ]
-                let name = try container.decode(String.self)
-                value = names.firstIndex(of: name) ?? 0
+                value = Names.names.firstIndex(of: try container.decode(String.self)) ?? 0
             }
         }
+    }
+
+    /// `SPAN_KIND_SERVER` is 2, `SPAN_KIND_CLIENT` 3, `SPAN_KIND_PRODUCER` 4, `SPAN_KIND_CONSUMER` 5.
+    enum SpanKindNames: EnumNames {
+        static let names = [
+            "SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERNAL", "SPAN_KIND_SERVER", "SPAN_KIND_CLIENT", "SPAN_KIND_PRODUCER",
+            "SPAN_KIND_CONSUMER",
+        ]
     }
 
     /// `STATUS_CODE_ERROR` is 2.
-    struct StatusCode: Decodable {
-        var value: Int
-
-        init(value: Int) { self.value = value }
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if let value = try? container.decode(Int.self) {
-                self.value = value
-            } else {
-                let name = try container.decode(String.self)
-                value = ["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"].firstIndex(of: name) ?? 0
-            }
-        }
+    enum StatusCodeNames: EnumNames {
+        static let names = ["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"]
     }
+
+    typealias SpanKind = EnumValue<SpanKindNames>
+    typealias StatusCode = EnumValue<StatusCodeNames>
 }
 
 /// Turns OTLP spans into the agent's batch format, so that apps in any language instrumented with
