@@ -150,56 +150,25 @@ public final class APMSpan: Tracing.Span, @unchecked Sendable {
         var failed: Bool
     }
 
-    /// The semantic-convention attributes the agent reads, collected in one pass over the span's attributes
-    /// (comparing keys instead of hashing one lookup per convention name).
-    struct KnownAttributes {
-        var httpMethod: String?
-        var httpRoute: String?
-        var httpStatus: Int?
-        var urlPath: String?
-        var urlFull: String?
-        var serverAddress: String?
-        var dbSystem: String?
-        var dbStatement: String?
-        var dbOperation: String?
-        var dbTable: String?
-
-        init(_ attributes: SpanAttributes) {
-            // SpanAttributes is not a Sequence: forEach is its only iteration.
-            // swift-format-ignore: ReplaceForEachWithForLoop
-            attributes.forEach { key, value in
-                switch key {
-                case "http.request.method", "http.method": httpMethod = httpMethod ?? value.stringValue
-                case "http.route": httpRoute = value.stringValue
-                case "http.response.status_code", "http.status_code": httpStatus = httpStatus ?? value.intValue
-                case "url.path", "http.target": urlPath = urlPath ?? value.stringValue
-                case "url.full", "http.url": urlFull = urlFull ?? value.stringValue
-                case "server.address", "net.peer.name": serverAddress = serverAddress ?? value.stringValue
-                case "db.system.name", "db.system": dbSystem = dbSystem ?? value.stringValue
-                case "db.query.text", "db.statement": dbStatement = dbStatement ?? value.stringValue
-                case "db.operation.name", "db.operation": dbOperation = dbOperation ?? value.stringValue
-                case "db.collection.name", "db.sql.table": dbTable = dbTable ?? value.stringValue
-                default: break
-                }
-            }
+    /// The semantic-convention attributes the agent reads, collected in one pass over the span's attributes.
+    static func conventions(_ attributes: SpanAttributes) -> SpanConventions {
+        var conventions = SpanConventions()
+        // SpanAttributes is not a Sequence: forEach is its only iteration.
+        // swift-format-ignore: ReplaceForEachWithForLoop
+        attributes.forEach { key, value in
+            conventions.read(key, string: { value.stringValue }, integer: { value.intValue })
         }
+        return conventions
     }
 
     private func endTransaction(_ storage: TransactionStorage, _ finished: Finished) {
-        let attributes = KnownAttributes(finished.attributes)
-        let method = attributes.httpMethod ?? ""
-        var name: String
-        if let route = attributes.httpRoute, !route.isEmpty {
-            name = method.isEmpty ? route : "\(method) \(route)"
-        } else if let path = attributes.urlPath, finished.operationName == path {
-            // Never name a transaction by its raw path: that is unbounded cardinality.
-            name = method.isEmpty ? "(unrouted)" : "\(method) (unrouted)"
-        } else {
-            name = finished.operationName
-        }
+        let conventions = Self.conventions(finished.attributes)
+        let method = conventions.httpMethod ?? ""
+        var name =
+            kind == .server ? conventions.webTransactionName(spanName: finished.operationName) : finished.operationName
         name = TransactionNameNormalizer.normalize(name.utf8.count > 255 ? String(name.prefix(255)) : name)
         let failed = finished.failed && kind != .server
-        let status = attributes.httpStatus
+        let status = conventions.httpStatus
         storage.state.withLock { state in
             if !state.nameIsExplicit { state.name = name }
             if state.method.isEmpty { state.method = method }
@@ -211,28 +180,18 @@ public final class APMSpan: Tracing.Span, @unchecked Sendable {
 
     private func endSegment(_ storage: TransactionStorage, index: Int32, overflow: SegmentRecord?, _ finished: Finished)
     {
-        let attributes = KnownAttributes(finished.attributes)
+        let conventions = Self.conventions(finished.attributes)
+        let segment = conventions.segment(spanName: finished.operationName, isClient: kind == .client)
         var classification = SegmentClassification(operation: finished.operationName, isError: finished.failed)
-        if let system = attributes.dbSystem {
-            let statement = attributes.dbStatement ?? ""
-            classification.category = .datastore
-            classification.system = system
-            classification.statement = statement
-            classification.operation =
-                attributes.dbOperation
-                ?? (statement.isEmpty ? finished.operationName : SQLStatementSummary.operation(of: statement))
-            classification.target =
-                attributes.dbTable ?? (statement.isEmpty ? "" : SQLStatementSummary.table(of: statement))
-        } else if kind == .client, let method = attributes.httpMethod {
-            let url = attributes.urlFull ?? ""
-            classification.category = .external
-            classification.system = method
-            classification.url = url
-            classification.operation = attributes.serverAddress ?? Self.host(of: url) ?? "unknown"
-            if let code = attributes.httpStatus {
-                classification.status = Int32(clamping: code)
-                if code >= 500 { classification.isError = true }
-            }
+        classification.category = segment.category
+        classification.system = segment.system
+        classification.operation = segment.operation
+        classification.target = segment.target
+        classification.statement = segment.statement
+        classification.url = segment.url
+        if segment.category == .external, let code = conventions.httpStatus {
+            classification.status = Int32(clamping: code)
+            if code >= 500 { classification.isError = true }
         }
         storage.endSegment(
             index: index,
@@ -240,15 +199,6 @@ public final class APMSpan: Tracing.Span, @unchecked Sendable {
             classification: classification,
             at: storage.core.clock.monotonicNanoseconds()
         )
-    }
-
-    static func host(of url: String) -> String? {
-        guard let schemeEnd = url.range(of: "://") else { return nil }
-        let rest = url[schemeEnd.upperBound...]
-        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-        let hostPort = authority.split(separator: "@").last ?? authority
-        if hostPort.hasPrefix("[") { return hostPort.split(separator: "]").first.map { String($0.dropFirst()) } }
-        return hostPort.split(separator: ":").first.map(String.init)
     }
 }
 

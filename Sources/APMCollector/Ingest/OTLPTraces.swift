@@ -225,7 +225,7 @@ enum OTLPTranslator {
         var kind: Int
         var start: UInt64
         var end: UInt64
-        var attributes: [String: String]
+        var conventions: SpanConventions
         var failed: Bool
         var exception: (type: String, message: String, stack: [String], at: UInt64)?
 
@@ -341,11 +341,11 @@ enum OTLPTranslator {
             let parent = span.parentSpanId.flatMap { $0.isEmpty ? nil : hexID($0, bytes: 8) } ?? ""
             var exception: (type: String, message: String, stack: [String], at: UInt64)?
             for event in span.events ?? [] where event.name == "exception" {
-                let attributes = OTLPTranslator.attributes(event.attributes)
+                let details = OTLPTranslator.attributes(event.attributes)
                 exception = (
-                    String((attributes["exception.type"] ?? "Error").prefix(255)),
-                    String((attributes["exception.message"] ?? "").prefix(4096)),
-                    (attributes["exception.stacktrace"] ?? "").split(separator: "\n").prefix(100).map {
+                    String((details["exception.type"] ?? "Error").prefix(255)),
+                    String((details["exception.message"] ?? "").prefix(4096)),
+                    (details["exception.stacktrace"] ?? "").split(separator: "\n").prefix(100).map {
                         String($0.prefix(1024))
                     },
                     event.timeUnixNano?.value ?? end
@@ -359,7 +359,7 @@ enum OTLPTranslator {
                 kind: span.kind?.value ?? 0,
                 start: start,
                 end: end,
-                attributes: OTLPTranslator.attributes(span.attributes),
+                conventions: SpanConventions(OTLPTranslator.attributes(span.attributes)),
                 failed: span.status?.code?.value == 2,
                 exception: exception
             )
@@ -389,19 +389,10 @@ enum OTLPTranslator {
         static func seconds(_ nanoseconds: UInt64) -> Double { Double(nanoseconds) / 1e9 }
 
         mutating func addTransaction(_ span: ReadSpan, segments: [(span: ReadSpan, exclusive: Double)]) {
-            let attributes = span.attributes
             let kind: TransactionKind = span.kind == 2 ? .web : .background
-            let method = attributes["http.request.method"] ?? attributes["http.method"] ?? ""
-            var name = span.name
-            if kind == .web, let route = attributes["http.route"], !route.isEmpty {
-                name = method.isEmpty ? route : "\(method) \(route)"
-            } else if kind == .web, name.isEmpty || name == attributes["url.path"] || name == attributes["http.target"]
-            {
-                // Never name a transaction by its raw path: that is unbounded cardinality.
-                name = method.isEmpty ? "(unrouted)" : "\(method) (unrouted)"
-            }
+            var name = kind == .web ? span.conventions.webTransactionName(spanName: span.name) : span.name
             name = TransactionNameNormalizer.normalize(String((name.isEmpty ? "(unnamed)" : name).prefix(255)))
-            let status = Int(attributes["http.response.status_code"] ?? attributes["http.status_code"] ?? "") ?? 0
+            let status = span.conventions.httpStatus ?? 0
             let failed = span.failed || status >= 500
             let duration = span.duration
             let t = settings.transactions[name] ?? settings.app
@@ -411,7 +402,11 @@ enum OTLPTranslator {
             var external = 0.0
             var categories: [SegmentCategory] = []
             for segment in segments {
-                let category = Self.category(segment.span)
+                let category = segment.span.conventions.segment(
+                    spanName: segment.span.name,
+                    isClient: segment.span.kind == 3
+                )
+                .category
                 categories.append(category)
                 switch category {
                 case .datastore: database += segment.exclusive
@@ -472,44 +467,20 @@ enum OTLPTranslator {
             }
         }
 
-        static func category(_ span: ReadSpan) -> SegmentCategory {
-            if span.attributes["db.system.name"] ?? span.attributes["db.system"] != nil { return .datastore }
-            if span.kind == 3, span.attributes["http.request.method"] ?? span.attributes["http.method"] != nil {
-                return .external
+        /// The segment a span is, by the shared conventions, as the collector keeps it: the statement obfuscated,
+        /// the URL without its query, names bounded.
+        static func describe(_ span: ReadSpan) -> SpanConventions.Segment {
+            var segment = span.conventions.segment(spanName: span.name, isClient: span.kind == 3)
+            segment.system = String(segment.system.prefix(100))
+            segment.operation = String(segment.operation.prefix(segment.category == .custom ? 255 : 100))
+            segment.target = String(segment.target.prefix(100))
+            if !segment.statement.isEmpty {
+                segment.statement = SQLObfuscator.obfuscate(segment.statement, dialect: .forSystem(segment.system))
             }
-            return .custom
-        }
-
-        /// System, operation, table (or method and host) and the statement, as the agent's tracer reads them.
-        static func describe(
-            _ span: ReadSpan,
-            _ category: SegmentCategory
-        ) -> (
-            system: String, operation: String, target: String, statement: String, url: String
-        ) {
-            let attributes = span.attributes
-            switch category {
-            case .datastore:
-                let system = attributes["db.system.name"] ?? attributes["db.system"] ?? ""
-                let statement = attributes["db.query.text"] ?? attributes["db.statement"] ?? ""
-                let operation =
-                    attributes["db.operation.name"] ?? attributes["db.operation"]
-                    ?? (statement.isEmpty ? span.name : SQLStatementSummary.operation(of: statement))
-                let target =
-                    attributes["db.collection.name"] ?? attributes["db.sql.table"]
-                    ?? (statement.isEmpty ? "" : SQLStatementSummary.table(of: statement))
-                let obfuscated =
-                    statement.isEmpty ? "" : SQLObfuscator.obfuscate(statement, dialect: .forSystem(system))
-                return (system, String(operation.prefix(100)), String(target.prefix(100)), obfuscated, "")
-            case .external:
-                let url = attributes["url.full"] ?? attributes["http.url"] ?? ""
-                let host = attributes["server.address"] ?? attributes["net.peer.name"] ?? URL(string: url)?.host ?? ""
-                let method = attributes["http.request.method"] ?? attributes["http.method"] ?? ""
-                let withoutQuery = url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""
-                return (method, host.isEmpty ? "unknown" : host, "", "", withoutQuery)
-            case .custom:
-                return ("", span.name, "", "", "")
-            }
+            segment.url = String(
+                (segment.url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? "").prefix(2048)
+            )
+            return segment
         }
 
         mutating func addSegment(
@@ -519,7 +490,7 @@ enum OTLPTranslator {
             transaction: String,
             minute: Int64
         ) {
-            let described = Self.describe(span, category)
+            let described = Self.describe(span)
             let name = String(
                 SegmentNaming.name(
                     category: category,
@@ -571,8 +542,8 @@ enum OTLPTranslator {
             var position: [String: Int] = [:]
             for (index, segment) in ordered.enumerated() { position[segment.spanID] = index }
             let traced = ordered.enumerated().map { index, segment -> TraceSegment in
-                let category = Self.category(segment)
-                let described = Self.describe(segment, category)
+                let described = Self.describe(segment)
+                let category = described.category
                 let parent = position[segment.parentID].flatMap { $0 < index ? $0 : nil }
                 return TraceSegment(
                     parent: parent,
@@ -597,7 +568,7 @@ enum OTLPTranslator {
                 start: Self.seconds(span.start),
                 duration: Self.seconds(span.duration),
                 status: status,
-                method: span.attributes["http.request.method"] ?? span.attributes["http.method"] ?? "",
+                method: span.conventions.httpMethod ?? "",
                 isError: failed,
                 segments: traced,
                 droppedSegments: segments.count - ordered.count
