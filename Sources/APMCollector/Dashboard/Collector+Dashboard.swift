@@ -233,7 +233,8 @@ extension Collector {
                 height: 40
             ).render()
             rows += """
-                <tr data-app="\(HTML.escape(app.name))"><td><a href="/apps/\(app.id)?\(shown.query)">\(HTML.escape(app.name))</a></td>\
+                <tr data-app="\(HTML.escape(app.name))"><td><a href="/apps/\(app.id)?\(shown.query)">\(HTML.escape(app.name))</a> \
+                <small class="language" data-figure="language">\(HTML.escape(app.language))</small></td>\
                 <td class="n \(Self.apdexClass(s.apdex.score))" data-figure="apdex">\(Self.score(s.apdex.score))</td>\
                 <td class="n" data-figure="stf">\(s.apdex.satisfied)/\(s.apdex.tolerating)/\(s.apdex.frustrated) at T = \(s.apdex.t) s</td>\
                 <td class="n" data-figure="rpm">\(String(format: "%.1f", s.rpm))</td><td class="n" data-figure="average">\(Self.ms(s.average))</td>\

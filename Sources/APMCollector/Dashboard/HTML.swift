@@ -46,7 +46,7 @@ enum HTML {
         .chart{background:#fff;border-radius:6px;padding:8px}.chart h3{margin:0 0 4px;font-size:13px}
         form.login{background:#fff;max-width:320px;margin:80px auto;padding:24px;border-radius:8px}
         form.login input{display:block;width:100%;margin:6px 0 12px;padding:6px;box-sizing:border-box}
-        .error{color:#cf222e}
+        .error{color:#cf222e}.language{color:#57606a;background:#eaeef2;border-radius:4px;padding:0 4px}
         """
 
     /// The dashboard's icon: a response-time bar chart.

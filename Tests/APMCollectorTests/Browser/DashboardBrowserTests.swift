@@ -198,6 +198,7 @@ import Testing
                 let appRow = try #require(try await Self.rows(page, "data-app")["shop"])
                 #expect(appRow["apdex"] == Self.score(app.summary.apdex.score))
                 #expect(appRow["apdex"] == "0.79")
+                #expect(appRow["language"] == app.language)
                 #expect(appRow["stf"] == "8/3/1 at T = 0.5 s")
                 #expect(appRow["rpm"] == String(format: "%.1f", app.summary.rpm))
                 #expect(appRow["average"] == Self.ms(app.summary.average))
