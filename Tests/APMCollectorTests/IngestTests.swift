@@ -223,6 +223,45 @@ import Testing
         }
     }
 
+    /// `apm run-program`'s process reports name the app but not its language or agent: they must not blank
+    /// what the agent reported (the demo's apps page showed an empty language badge).
+    @Test func processReportsKeepTheAgentsLanguageAndVersion() async throws {
+        try await Support.withCollector { _, client, key in
+            let minute = Support.currentMinute(offset: -1)
+            #expect(
+                try await Support.post(
+                    Support.batch(minute: minute, metrics: [Support.metric("GET /a", durations: [0.1])]),
+                    key: key,
+                    client: client
+                ).status == .accepted
+            )
+            let report = ProcessReport(
+                appName: "shop",
+                host: "h",
+                pid: 1,
+                command: "./shop",
+                samples: [
+                    ProcessSample(
+                        timestamp: Double(minute),
+                        cpuPercent: 5,
+                        residentBytes: 1 << 20,
+                        threads: 2,
+                        openFiles: 3
+                    )
+                ],
+                events: []
+            )
+            try await client.execute(
+                uri: "/v1/agent/process",
+                method: .post,
+                headers: [.contentType: "application/json", HTTPField.Name("X-APM-License-Key")!: key],
+                body: ByteBuffer(bytes: try WireCoding.makeEncoder().encode(report))
+            ) { #expect($0.status == .accepted || $0.status == .ok) }
+            let apps = try await Support.get(AppsResponse.self, "/api/v1/apps?since=1h", key: key, client: client)
+            #expect(apps.apps.map(\.language) == ["swift"])
+        }
+    }
+
     @Test func oversizedBodyAndGzipBombAre413WithoutInflatingIntoMemory() async throws {
         let configuration = Support.configuration {
             $0.limits.maxBodyBytes = 1024 * 1024

@@ -172,10 +172,13 @@ extension SQLiteStore {
             sql: "SELECT * FROM apps WHERE account_id = ? AND name = ?",
             arguments: [accountID, agent.appName]
         ) {
-            if row["agent_version"] as String != agent.agentVersion || row["language"] as String != agent.language {
+            // Process reports from `apm run-program` name no language or agent version: they keep the agent's.
+            let language = agent.language.isEmpty ? row["language"] as String : agent.language
+            let version = agent.agentVersion.isEmpty ? row["agent_version"] as String : agent.agentVersion
+            if row["agent_version"] as String != version || row["language"] as String != language {
                 try db.execute(
                     sql: "UPDATE apps SET language = ?, agent_version = ? WHERE id = ?",
-                    arguments: [agent.language, agent.agentVersion, row["id"] as Int64]
+                    arguments: [language, version, row["id"] as Int64]
                 )
             }
             return try Self.app(row, db: db)
