@@ -95,6 +95,8 @@ import Testing
             ),
             span(trace: 5, id: 7, name: "process payment", kind: 5, start: start + 4, seconds: 0.2),
             span(trace: 6, id: 8, parent: 99, name: "orphan", kind: 1, start: start + 5, seconds: 0.1),
+            // Ended 30 days ago: rejected alone, without costing the rest of the export.
+            span(trace: 8, id: 10, name: "GET /old", kind: 2, start: start - 30 * 86_400, seconds: 0.1),
             ["traceId": String(format: "%032x", 7), "spanId": String(format: "%016x", 9), "name": "no end"],
         ]
         let body: [String: Any] = [
@@ -180,7 +182,8 @@ import Testing
             let body = try Self.export(at: Double(minute) + 1)
             let first = try await Self.post(body, key: key, client: client)
             #expect(first.status == .ok)
-            #expect(first.body.contains(#""rejectedSpans":"2""#), "\(first.body)")
+            #expect(first.body.contains(#""rejectedSpans":"3""#), "\(first.body)")
+            #expect(first.body.contains("more than 7 days ago"))
             #expect(first.body.contains("not in the same export"))
             // A retried export counts once.
             #expect(try await Self.post(body, key: key, client: client).status == .ok)

@@ -11,7 +11,9 @@ import Testing
             .appendingPathComponent("Fixtures/otlp-python-sdk.binpb")
         let original = [UInt8](try Data(contentsOf: fixture))
         let intact = try OTLPExportRequest(protobuf: Data(original))
-        #expect(OTLPTranslator.translate(intact, digest: "x", receivedAt: 0) { _ in (0.5, [:]) }.spans == 7)
+        // At the fixture's time (five minutes after its spans) every span is used.
+        let translation = OTLPTranslator.translate(intact, digest: "x", receivedAt: 1_795_656_601) { _ in (0.5, [:]) }
+        #expect(translation.spans == 7 && translation.rejectedSpans == 0 && translation.batches.count == 1)
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
         func next() -> UInt64 {
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
@@ -33,7 +35,7 @@ import Testing
             }
             do {
                 let export = try OTLPExportRequest(protobuf: Data(bytes))
-                _ = OTLPTranslator.translate(export, digest: "x", receivedAt: 0) { _ in (0.5, [:]) }
+                _ = OTLPTranslator.translate(export, digest: "x", receivedAt: 1_795_656_601) { _ in (0.5, [:]) }
                 decoded += 1
             } catch is WireFormatError {
                 rejected += 1

@@ -181,7 +181,7 @@ enum OTLPTranslator {
             }
             translation.spans += spans.count
             let settings = apdex(appName)
-            var service = Service(appName: appName, settings: settings)
+            var service = Service(appName: appName, settings: settings, receivedAt: receivedAt)
             service.add(spans)
             translation.rejectedSpans += service.rejected
             translation.rejectionReasons += service.reasons
@@ -272,9 +272,14 @@ enum OTLPTranslator {
 
         var isEmpty: Bool { transactions.isEmpty }
 
-        init(appName: String, settings: (app: Double, transactions: [String: Double])) {
+        /// The collector's time: spans the batch validation would refuse are rejected one by one instead, so
+        /// that one odd span does not cost the whole export.
+        let receivedAt: Double
+
+        init(appName: String, settings: (app: Double, transactions: [String: Double]), receivedAt: Double) {
             self.appName = appName
             self.settings = settings
+            self.receivedAt = receivedAt
         }
 
         mutating func reject(_ reason: String, count: Int = 1) {
@@ -288,6 +293,15 @@ enum OTLPTranslator {
             for span in raw {
                 guard let read = Self.read(span) else {
                     reject("spans need traceId, spanId, startTimeUnixNano and endTimeUnixNano, end not before start")
+                    continue
+                }
+                let limits = AgentBatch.ValidationLimits.default
+                // A minute's margin inside the batch limits, which apply to the minute a span ends in.
+                guard Self.seconds(read.end) > receivedAt - limits.maxAge + 120,
+                    Self.seconds(read.end) < receivedAt + limits.maxFutureSkew - 60,
+                    Self.seconds(read.duration) <= limits.maxDuration
+                else {
+                    reject("spans that ended more than 7 days ago or over 10 minutes ahead, or lasted over a day")
                     continue
                 }
                 spans.append(read)
