@@ -362,7 +362,8 @@ enum OTLPTranslator {
                     (details["exception.stacktrace"] ?? "").split(separator: "\n").prefix(100).map {
                         String($0.prefix(1024))
                     },
-                    event.timeUnixNano?.value ?? end
+                    // The event's time if it falls within the span (it is only the error's time), else the end.
+                    event.timeUnixNano.map(\.value).flatMap { (start...end).contains($0) ? $0 : nil } ?? end
                 )
             }
             return ReadSpan(
