@@ -22,20 +22,7 @@ final class CollectorProcess: Sendable {
     let process: Process
     let output = Locked("")
 
-    static var binary: URL? {
-        var candidates: [URL] = []
-        if let first = CommandLine.arguments.first {
-            candidates.append(URL(fileURLWithPath: first).deletingLastPathComponent())
-        }
-        candidates.append(Bundle.main.bundleURL.deletingLastPathComponent())
-        candidates.append(Bundle.main.bundleURL)
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        candidates.append(root.appendingPathComponent(".build/debug"))
-        return candidates.map { $0.appendingPathComponent("apm") }.first {
-            FileManager.default.isExecutableFile(atPath: $0.path)
-        }
-    }
+    static var binary: URL? { BuiltExecutable.path("apm").map { URL(fileURLWithPath: $0) } }
 
     init(arguments: [String]) throws {
         let binary = try #require(Self.binary, "the apm binary was not found next to the tests")

@@ -2,6 +2,7 @@ import APMAgent
 import APMCollector
 import APMCore
 import APMStorage
+import APMTesting
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -10,20 +11,7 @@ import Testing
 
 /// Runs the built `apm` binary.
 enum CLI {
-    static var binary: String {
-        var candidates: [URL] = []
-        if let first = CommandLine.arguments.first {
-            candidates.append(URL(fileURLWithPath: first).deletingLastPathComponent())
-        }
-        candidates.append(Bundle.main.bundleURL.deletingLastPathComponent())
-        candidates.append(Bundle.main.bundleURL)
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        candidates.append(root.appendingPathComponent(".build/debug"))
-        return candidates.map { $0.appendingPathComponent("apm").path }.first {
-            FileManager.default.isExecutableFile(atPath: $0)
-        } ?? "apm"
-    }
+    static var binary: String { BuiltExecutable.path("apm") ?? "apm" }
 
     struct Result: Sendable {
         var status: Int32

@@ -354,23 +354,7 @@ extension Collector {
     }
 
     func ingestProcess(_ request: Request, context: Context) async throws -> Response {
-        let key = try await authenticator.authenticate(
-            request.headers[HTTPField.Name("X-APM-License-Key")!] ?? Self.bearer(request)
-        )
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: configuration.limits.maxBodyBytes)
-        } catch {
-            throw APIError(
-                .contentTooLarge,
-                code: "too_large",
-                message: "the body exceeds the limit of \(configuration.limits.maxBodyBytes) bytes"
-            )
-        }
-        var data = Data(buffer.readableBytesView)
-        if request.headers[.contentEncoding]?.lowercased() == "gzip" || Gzip.isGzip(data) {
-            data = try Self.inflate(data, limit: configuration.limits.maxDecompressedBytes)
-        }
+        let (key, data) = try await ingestBody(request)
         let report: ProcessReport
         do {
             report = try WireCoding.makeDecoder().decode(ProcessReport.self, from: data)

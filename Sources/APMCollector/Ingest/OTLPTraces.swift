@@ -415,15 +415,10 @@ enum OTLPTranslator {
             // Database and external time: each segment's own time, less its children's.
             var database = 0.0
             var external = 0.0
-            var categories: [SegmentCategory] = []
-            for segment in segments {
-                let category = segment.span.conventions.segment(
-                    spanName: segment.span.name,
-                    isClient: segment.span.kind == 3
-                )
-                .category
-                categories.append(category)
-                switch category {
+            // Each segment classified (and its statement obfuscated) once, for its metric and for the trace.
+            let described = segments.map { Self.describe($0.span) }
+            for (segment, description) in zip(segments, described) {
+                switch description.category {
                 case .datastore: database += segment.exclusive
                 case .external: external += segment.exclusive
                 case .custom: break
@@ -453,17 +448,18 @@ enum OTLPTranslator {
             entry.histogram.record(seconds: total)
             transactions[key] = entry
 
-            for (segment, category) in zip(segments, categories) {
+            for (segment, description) in zip(segments, described) {
                 addSegment(
                     segment.span,
+                    described: description,
                     exclusive: segment.exclusive,
-                    category: category,
                     transaction: name,
                     minute: key.minute
                 )
             }
             if duration >= 4 * threshold.nanoseconds && traces.count < 20 {
-                traces.append(trace(span, name: name, kind: kind, status: status, failed: failed, segments.map(\.span)))
+                let traced = zip(segments, described).map { (span: $0.span, described: $1) }
+                traces.append(trace(span, name: name, kind: kind, status: status, failed: failed, traced))
             }
             if failed && errors.count < 50 {
                 let exception = span.exception ?? segments.compactMap(\.span.exception).first
@@ -500,12 +496,12 @@ enum OTLPTranslator {
 
         mutating func addSegment(
             _ span: ReadSpan,
+            described: SpanConventions.Segment,
             exclusive: Double,
-            category: SegmentCategory,
             transaction: String,
             minute: Int64
         ) {
-            let described = Self.describe(span)
+            let category = described.category
             let name = String(
                 SegmentNaming.name(
                     category: category,
@@ -551,13 +547,13 @@ enum OTLPTranslator {
             kind: TransactionKind,
             status: Int,
             failed: Bool,
-            _ segments: [ReadSpan]
+            _ segments: [(span: ReadSpan, described: SpanConventions.Segment)]
         ) -> TransactionTrace {
-            let ordered = segments.sorted { $0.start < $1.start }.prefix(500)
+            let ordered = segments.sorted { $0.span.start < $1.span.start }.prefix(500)
             var position: [String: Int] = [:]
-            for (index, segment) in ordered.enumerated() { position[segment.spanID] = index }
-            let traced = ordered.enumerated().map { index, segment -> TraceSegment in
-                let described = Self.describe(segment)
+            for (index, segment) in ordered.enumerated() { position[segment.span.spanID] = index }
+            let traced = ordered.enumerated().map { index, entry -> TraceSegment in
+                let (segment, described) = entry
                 let category = described.category
                 let parent = position[segment.parentID].flatMap { $0 < index ? $0 : nil }
                 return TraceSegment(
