@@ -29,14 +29,19 @@ public struct APIError: HTTPResponseError, Sendable {
         self.message = message
     }
 
-    /// The JSON body.
-    struct Body: Codable {
-        struct Detail: Codable {
-            var code: String
-            var field: String
-            var message: String
+    /// The JSON body, also what clients (`apm`) decode.
+    public struct Body: Codable, Sendable {
+        /// The error.
+        public struct Detail: Codable, Sendable {
+            /// ``APIError/code``.
+            public var code: String
+            /// ``APIError/field``.
+            public var field: String
+            /// ``APIError/message``.
+            public var message: String
         }
-        var error: Detail
+        /// The error.
+        public var error: Detail
     }
 
     /// Builds the response.

@@ -1,4 +1,5 @@
 import APMAgent
+import APMCollector
 import APMCore
 import Foundation
 
@@ -18,15 +19,6 @@ struct CollectorClient {
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = 10
         self.session = URLSession(configuration: configuration)
-    }
-
-    struct APIErrorBody: Decodable {
-        struct Detail: Decodable {
-            var code: String
-            var field: String
-            var message: String
-        }
-        var error: Detail
     }
 
     /// Sends a request and returns the body of a 2xx answer.
@@ -55,7 +47,7 @@ struct CollectorClient {
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         guard (200..<300).contains(status) else {
             let detail =
-                (try? JSONDecoder().decode(APIErrorBody.self, from: data)).map { $0.error.message }
+                (try? JSONDecoder().decode(APIError.Body.self, from: data)).map { $0.error.message }
                 ?? String(decoding: data.prefix(300), as: UTF8.self)
             if status == 401 || status == 403 {
                 throw CommandFailure(
