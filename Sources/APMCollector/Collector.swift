@@ -27,6 +27,7 @@ public final class Collector: Sendable {
     let metrics = CollectorMetrics()
     let authenticator: KeyAuthenticator
     let pipeline: IngestPipeline
+    let memoryBudget: IngestMemoryBudget
     let sessions = DashboardSessions()
     private let port = PortBox()
     let now: @Sendable () -> Double
@@ -64,7 +65,12 @@ public final class Collector: Sendable {
             now: { Int64(now()) }
         )
         self.authenticator = KeyAuthenticator(store: self.store)
-        self.pipeline = IngestPipeline(store: self.store, limits: configuration.limits.cardinality)
+        self.pipeline = IngestPipeline(
+            store: self.store,
+            limits: configuration.limits.cardinality,
+            maxQueued: configuration.limits.maxQueuedBatches
+        )
+        self.memoryBudget = IngestMemoryBudget(capacity: configuration.limits.ingestMemoryBytes)
     }
 
     /// Credentials created on the first start.

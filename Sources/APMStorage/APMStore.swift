@@ -262,8 +262,15 @@ public protocol APMStore: Sendable {
     ///   - accountID: The account.
     ///   - report: The validated report.
     ///   - receivedAt: Receipt time.
-    /// - Returns: The app's id.
-    func recordProcess(accountID: Int64, report: ProcessReport, receivedAt: Double) async throws -> Int64
+    ///   - maxApps: Apps per account; a report for one more app throws ``StoreError`` (`appLimit`).
+    /// - Returns: The app's id, and whether the report (by its ``ProcessReport/reportID``) was stored before and
+    ///   was not counted again.
+    func recordProcess(
+        accountID: Int64,
+        report: ProcessReport,
+        receivedAt: Double,
+        maxApps: Int
+    ) async throws -> (appID: Int64, duplicate: Bool)
 
     /// Process resources per minute.
     ///

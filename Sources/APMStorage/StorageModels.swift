@@ -164,6 +164,8 @@ public struct IngestOutcome: Sendable, Hashable {
     public var apdexT: Double
     /// The app's per-transaction Ts, for the reply.
     public var transactionApdexT: [String: Double]
+    /// Why the batch was refused (nothing of it was stored), `nil` when it was committed.
+    public var rejection: String?
 
     /// Creates an outcome.
     ///
@@ -172,29 +174,41 @@ public struct IngestOutcome: Sendable, Hashable {
     ///   - duplicate: Whether it was a duplicate.
     ///   - apdexT: The app's T.
     ///   - transactionApdexT: Per-transaction Ts.
-    public init(appID: Int64, duplicate: Bool, apdexT: Double, transactionApdexT: [String: Double]) {
+    ///   - rejection: Why the batch was refused, `nil` when committed.
+    public init(
+        appID: Int64,
+        duplicate: Bool,
+        apdexT: Double,
+        transactionApdexT: [String: Double],
+        rejection: String? = nil
+    ) {
         self.appID = appID
         self.duplicate = duplicate
         self.apdexT = apdexT
         self.transactionApdexT = transactionApdexT
+        self.rejection = rejection
     }
 }
 
-/// Caps on distinct names per app (the cardinality guard).
+/// Caps on distinct names per app and apps per account (the cardinality guard).
 public struct CardinalityLimits: Sendable, Hashable {
     /// Distinct transaction names per app.
     public var maxTransactionNames: Int
     /// Distinct segment names per app.
     public var maxSegmentNames: Int
+    /// Apps per account: a batch that would create one more is refused (``IngestOutcome/rejection``).
+    public var maxApps: Int
 
     /// Creates limits.
     ///
     /// - Parameters:
     ///   - maxTransactionNames: Transaction name cap.
     ///   - maxSegmentNames: Segment name cap.
-    public init(maxTransactionNames: Int = 2_000, maxSegmentNames: Int = 5_000) {
+    ///   - maxApps: Apps per account.
+    public init(maxTransactionNames: Int = 2_000, maxSegmentNames: Int = 5_000, maxApps: Int = 1_000) {
         self.maxTransactionNames = maxTransactionNames
         self.maxSegmentNames = maxSegmentNames
+        self.maxApps = maxApps
     }
 }
 

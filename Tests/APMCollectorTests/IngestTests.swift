@@ -144,7 +144,7 @@ import Testing
                 minute: minute,
                 metrics: [Support.metric("GET /a", durations: [0.1, 0.2])]
             )
-            inconsistent.intervals[0].transactions[0].satisfied = 7
+            inconsistent.intervals[0].transactions[0].satisfied = 1
             let segment = SegmentMetric(
                 transaction: "GET /a",
                 name: "Postgres SELECT t",

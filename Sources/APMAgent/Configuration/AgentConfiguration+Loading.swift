@@ -249,10 +249,8 @@ extension AgentConfiguration {
             return nil
         },
         "apdex_t": { config, value in
-            guard let seconds = Double(value), let threshold = ApdexThreshold(seconds: seconds), seconds >= 0.001,
-                seconds <= 3600
-            else {
-                return "must be a number of seconds from 0.001 to 3600, e.g. 0.5"
+            guard let seconds = Double(value), let threshold = ApdexThreshold(seconds: seconds) else {
+                return "must be \(ApdexThreshold.allowedDescription)"
             }
             config.apdexT = threshold
             return nil

@@ -11,16 +11,40 @@ public struct CollectorConfiguration: Sendable, Hashable {
         public var host: String = "127.0.0.1"
         /// `port` / `APM_COLLECTOR_PORT`, default 7070; 0 picks a free port.
         public var port: Int = 7070
+        /// `max_connections`, default 1,024: open connections at once; past it the collector stops accepting
+        /// until one closes. Kept below the process's file-descriptor limit so that the store and logs can
+        /// always open files.
+        public var maxConnections: Int = 1024
+        /// `idle_timeout`, default 60 s: a kept-alive connection with no request in progress is closed after this.
+        public var idleTimeout: Duration = .seconds(60)
+        /// `header_timeout`, default 10 s: a request's head (line and headers) must arrive within this.
+        public var headerTimeout: Duration = .seconds(10)
+        /// `body_timeout`, default 30 s: a request's body must arrive in full within this of its head.
+        public var bodyTimeout: Duration = .seconds(30)
     }
 
     /// Size limits on what agents send.
     public struct Limits: Sendable, Hashable {
         /// `max_body_mb`, default 10: the largest request body accepted (compressed), else 413.
         public var maxBodyBytes: Int = 10 * 1024 * 1024
-        /// `max_decompressed_mb`, default 64: the largest body after gzip, else 413 (checked while inflating).
-        public var maxDecompressedBytes: Int = 64 * 1024 * 1024
-        /// `max_transaction_names` / `max_segment_names`: the cardinality caps per app.
+        /// `max_decompressed_mb`, default 16: the largest body after gzip, else 413 (checked while inflating).
+        public var maxDecompressedBytes: Int = 16 * 1024 * 1024
+        /// `max_transaction_names` / `max_segment_names` / `max_apps`: the cardinality caps per app and account.
         public var cardinality = CardinalityLimits()
+        /// `max_traces_per_batch`, `max_error_samples_per_batch`, `max_segments_per_trace`: samples kept per
+        /// batch; the rest are counted as dropped and shown on the apps page.
+        public var samples = AgentBatch.SampleCaps()
+        /// `ingest_memory_mb`, default 512: what all ingest requests may hold together (bodies, inflated and
+        /// parsed); past it, requests get 503 with `Retry-After`.
+        public var ingestMemoryBytes: Int = 512 * 1024 * 1024
+        /// `max_queued_batches`, default 4,096: batches waiting for the store's next commit; past it, 503 with
+        /// `Retry-After` (the store is slower than the agents, and waiting longer would only time them out).
+        public var maxQueuedBatches: Int = 4096
+
+        /// How many times its inflated size a request may hold while it is parsed: the JSON decoder's index of
+        /// the document and the decoded values (measured: see docs/collector.md). A body whose share cannot fit
+        /// in ``ingestMemoryBytes`` alone is refused with 413.
+        public static let parseMemoryFactor = 16
     }
 
     /// How long data is kept.
@@ -65,7 +89,10 @@ public struct CollectorConfiguration: Sendable, Hashable {
     /// Every key of the `[collector]` section.
     public static let keys = [
         "host", "port", "data_dir", "log_level", "max_body_mb", "max_decompressed_mb", "max_transaction_names",
-        "max_segment_names", "minute_retention_hours", "retention_days", "retention_interval", "password_hash_cost",
+        "max_segment_names", "max_apps", "max_traces_per_batch", "max_error_samples_per_batch",
+        "max_segments_per_trace", "ingest_memory_mb", "max_queued_batches", "max_connections", "idle_timeout",
+        "header_timeout", "body_timeout", "minute_retention_hours", "retention_days", "retention_interval",
+        "password_hash_cost",
     ]
 
     /// Loads the `[collector]` section of a file (if any), then environment overrides.
@@ -116,7 +143,26 @@ public struct CollectorConfiguration: Sendable, Hashable {
                 )
             }
         }
+        try configuration.checkConsistency(file: file ?? "configuration")
         return configuration
+    }
+
+    /// Checks settings that depend on each other.
+    ///
+    /// - Parameter file: Where the settings came from, for the message.
+    /// - Throws: ``ConfigurationError`` naming the settings and how to fix them.
+    public func checkConsistency(file: String) throws {
+        let factor = Limits.parseMemoryFactor
+        guard limits.maxDecompressedBytes * factor <= limits.ingestMemoryBytes else {
+            throw ConfigurationError(
+                .invalidValue,
+                file: file,
+                key: "max_decompressed_mb",
+                value: String(limits.maxDecompressedBytes / 1_048_576),
+                message:
+                    "one body of max_decompressed_mb may hold \(factor) times its size while parsed, more than ingest_memory_mb (\(limits.ingestMemoryBytes / 1_048_576)); raise ingest_memory_mb to at least \(limits.maxDecompressedBytes / 1_048_576 * factor) or lower max_decompressed_mb"
+            )
+        }
     }
 
     /// Applies one setting.
@@ -162,6 +208,34 @@ public struct CollectorConfiguration: Sendable, Hashable {
         case "max_segment_names":
             guard let count = integer(10...1_000_000) else { return "must be a whole number from 10 to 1000000" }
             limits.cardinality.maxSegmentNames = count
+        case "max_apps":
+            guard let count = integer(1...1_000_000) else { return "must be a whole number from 1 to 1000000" }
+            limits.cardinality.maxApps = count
+        case "max_traces_per_batch":
+            guard let count = integer(1...10_000) else { return "must be a whole number from 1 to 10000" }
+            limits.samples.maxTraces = count
+        case "max_error_samples_per_batch":
+            guard let count = integer(1...10_000) else { return "must be a whole number from 1 to 10000" }
+            limits.samples.maxErrors = count
+        case "max_segments_per_trace":
+            guard let count = integer(10...100_000) else { return "must be a whole number from 10 to 100000" }
+            limits.samples.maxSegmentsPerTrace = count
+        case "ingest_memory_mb":
+            guard let mb = integer(16...65_536) else { return "must be a whole number of MiB from 16 to 65536" }
+            limits.ingestMemoryBytes = mb * 1024 * 1024
+        case "max_queued_batches":
+            guard let count = integer(16...1_000_000) else { return "must be a whole number from 16 to 1000000" }
+            limits.maxQueuedBatches = count
+        case "max_connections":
+            guard let count = integer(16...1_000_000) else { return "must be a whole number from 16 to 1000000" }
+            server.maxConnections = count
+        case "idle_timeout", "header_timeout", "body_timeout":
+            guard let seconds = integer(1...3600) else { return "must be a whole number of seconds from 1 to 3600" }
+            switch key {
+            case "idle_timeout": server.idleTimeout = .seconds(seconds)
+            case "header_timeout": server.headerTimeout = .seconds(seconds)
+            default: server.bodyTimeout = .seconds(seconds)
+            }
         case "minute_retention_hours":
             guard let hours = integer(1...24 * 366) else { return "must be a whole number of hours from 1 to 8784" }
             retention.minuteRetention = .seconds(hours * 3600)

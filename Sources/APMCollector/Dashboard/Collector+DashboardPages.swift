@@ -104,7 +104,7 @@ extension Collector {
             apdexT: summary.apdex.t
         ).render()
         var whatIf = ""
-        if let text = parameters["t"], Double(text).map({ !(0.001...3600).contains($0) }) ?? true {
+        if let text = parameters["t"], Double(text).map({ ApdexThreshold(seconds: $0) == nil }) ?? true {
             whatIf =
                 "<p class=\"error\">T must be a number of seconds from 0.001 to 3600, e.g. 0.3; got \(HTML.escape(String(text.prefix(40))))</p>"
         } else if let text = parameters["t"], let t = Double(text) {

@@ -16,7 +16,7 @@ extension Collector {
                 let form = try await Self.form(request)
                 try Self.checkCSRF(form, session)
                 let transaction = (form["transaction"] ?? "").trimmingCharacters(in: .whitespaces)
-                guard let seconds = Double(form["t"] ?? ""), seconds >= 0.001, seconds <= 3600 else {
+                guard let seconds = Double(form["t"] ?? ""), ApdexThreshold(seconds: seconds) != nil else {
                     return try await self.settingsPage(
                         session,
                         app,

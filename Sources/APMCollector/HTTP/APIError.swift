@@ -14,6 +14,8 @@ public struct APIError: HTTPResponseError, Sendable {
     public var field: String
     /// What is wrong and how to fix it.
     public var message: String
+    /// Extra header fields, such as `Retry-After` on a 503.
+    public var headers: HTTPFields = [:]
 
     /// Creates an error.
     ///
@@ -55,11 +57,27 @@ public struct APIError: HTTPResponseError, Sendable {
         // Messages name URLs, paths and MIME types: keep their slashes readable.
         encoder.outputFormatting = .withoutEscapingSlashes
         let data = (try? encoder.encode(Body(error: .init(code: code, field: field, message: message)))) ?? Data()
+        var headers = self.headers
+        headers[.contentType] = "application/json; charset=utf-8"
         return Response(
             status: status,
-            headers: [.contentType: "application/json; charset=utf-8"],
+            headers: headers,
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: data))
         )
+    }
+
+    /// A 503 that tells the client when to come back: the collector is at a limit (memory, queue) that frees
+    /// itself, so a retry after the delay succeeds.
+    ///
+    /// - Parameters:
+    ///   - code: The code, e.g. `overloaded`.
+    ///   - seconds: The `Retry-After` delay.
+    ///   - message: What is full.
+    /// - Returns: The error.
+    static func unavailable(_ code: String, retryAfter seconds: Int, _ message: String) -> APIError {
+        var error = APIError(.serviceUnavailable, code: code, message: message)
+        error.headers[.retryAfter] = String(seconds)
+        return error
     }
 
     static func badRequest(_ field: String, _ message: String) -> APIError {

@@ -13,13 +13,17 @@ extension Collector {
     /// retried export counts once. The answer is in the request's encoding.
     func ingestOTLPTraces(_ request: Request) async throws -> Response {
         let protobufTypes = ["application/x-protobuf", "application/protobuf"]
-        let (key, data) = try await ingestBody(request, contentTypes: protobufTypes + ["application/json"])
-        let isProtobuf = protobufTypes.contains { request.headers[.contentType]?.lowercased().hasPrefix($0) == true }
+        let reservation = IngestMemoryBudget.Reservation(memoryBudget)
+        defer { reservation.releaseAll() }
+        let (key, data, mediaType) = try await ingestBody(
+            request,
+            contentTypes: protobufTypes + ["application/json"],
+            reservation: reservation
+        )
+        let isProtobuf = protobufTypes.contains(mediaType)
         let export: OTLPExportRequest
         do {
-            export =
-                isProtobuf
-                ? try OTLPExportRequest(protobuf: data) : try JSONDecoder().decode(OTLPExportRequest.self, from: data)
+            export = isProtobuf ? try OTLPExportRequest(protobuf: data) : try OTLPExportRequest(json: data)
         } catch let error as DecodingError {
             throw APIError.from(WireFormatError(decodingError: error))
         } catch let error as WireFormatError {
@@ -38,7 +42,8 @@ extension Collector {
                 throw APIError.from(error)
             }
         }
-        for batch in translation.batches {
+        for var batch in translation.batches {
+            batch.applySampleCaps(configuration.limits.samples)
             _ = try await submit(batch, accountID: key.accountID)
         }
         // OTLP's answer: empty, or a partial success naming what was not used and why.

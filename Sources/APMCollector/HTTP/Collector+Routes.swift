@@ -74,7 +74,7 @@ extension Collector {
             let transaction = try Self.transaction(request)
             let t: Double
             if let text = request.uri.queryParameters.get("t") {
-                guard let value = Double(text), value >= 0.001, value <= 3600 else {
+                guard let value = Double(text), ApdexThreshold(seconds: value) != nil else {
                     throw APIError.badRequest("t", "must be a number of seconds from 0.001 to 3600, e.g. t=0.3")
                 }
                 t = value
@@ -170,7 +170,7 @@ extension Collector {
             let (app, _) = try await self.appAndRange(request, context)
             let body = try await Self.decodeBody(ApdexRequest.self, request)
             if let seconds = body.apdexT {
-                guard seconds >= 0.001, seconds <= 3600 else {
+                guard ApdexThreshold(seconds: seconds) != nil else {
                     throw APIError.badRequest("apdex_t", "must be a number of seconds from 0.001 to 3600")
                 }
             } else if body.transaction == nil {
@@ -242,150 +242,9 @@ extension Collector {
         return router
     }
 
-    // MARK: Ingest
-
-    func ingest(_ request: Request, context: Context) async throws -> Response {
-        let started = ContinuousClock.now
-        do {
-            let response = try await ingestBatch(request, context: context)
-            metrics.ingestLatency.record(ContinuousClock.now - started)
-            return response
-        } catch let error as APIError {
-            metrics.rejected(reason: error.code)
-            throw error
-        }
-    }
-
-    /// An ingest request's key and body: size limits (before and while inflating), the content types
-    /// accepted, gzip or identity.
-    ///
-    /// - Parameters:
-    ///   - request: The request.
-    ///   - contentTypes: The media types accepted.
-    /// - Returns: The caller's key and the inflated body.
-    func ingestBody(
-        _ request: Request,
-        contentTypes: [String] = ["application/json"]
-    ) async throws -> (key: LicenseKeyRecord, data: Data) {
-        let limits = configuration.limits
-        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limits.maxBodyBytes {
-            throw APIError(
-                .contentTooLarge,
-                code: "too_large",
-                message: "the body is \(length) bytes; the limit is \(limits.maxBodyBytes) (max_body_mb)"
-            )
-        }
-        if let type = request.headers[.contentType], !contentTypes.contains(where: { type.lowercased().hasPrefix($0) })
-        {
-            throw APIError(
-                .unsupportedMediaType,
-                code: "unsupported_media_type",
-                message: "send Content-Type: \(contentTypes.joined(separator: " or ")), not \(type)"
-            )
-        }
-        let key = try await authenticator.authenticate(
-            request.headers[HTTPField.Name("X-APM-License-Key")!] ?? Self.bearer(request)
-        )
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: limits.maxBodyBytes)
-        } catch {
-            throw APIError(
-                .contentTooLarge,
-                code: "too_large",
-                message: "the body exceeds the limit of \(limits.maxBodyBytes) bytes (max_body_mb)"
-            )
-        }
-        var data = Data(buffer.readableBytesView)
-        switch request.headers[.contentEncoding]?.lowercased() {
-        case nil, "identity":
-            if Gzip.isGzip(data) { data = try Self.inflate(data, limit: limits.maxDecompressedBytes) }
-        case "gzip", "deflate":
-            data = try Self.inflate(data, limit: limits.maxDecompressedBytes)
-        case let other?:
-            throw APIError(
-                .unsupportedMediaType,
-                code: "unsupported_encoding",
-                message: "Content-Encoding \(other) is not supported; use gzip"
-            )
-        }
-        return (key, data)
-    }
-
-    /// Commits a validated batch through the pipeline (durable before it returns) and counts it.
-    func submit(_ batch: AgentBatch, accountID: Int64) async throws -> IngestOutcome {
-        let commitStarted = ContinuousClock.now
-        let outcome = try await pipeline.submit(IngestItem(accountID: accountID, batch: batch, receivedAt: now()))
-        metrics.storeLatency.record(ContinuousClock.now - commitStarted)
-        if outcome.duplicate {
-            metrics.duplicates.increment()
-        } else {
-            metrics.accepted.increment()
-            metrics.transactionsIngested.increment(
-                by: Int64(batch.intervals.reduce(0) { $0 + $1.transactions.reduce(0) { $0 + $1.count } })
-            )
-        }
-        return outcome
-    }
-
-    private func ingestBatch(_ request: Request, context: Context) async throws -> Response {
-        let (key, data) = try await ingestBody(request)
-        let batch: AgentBatch
-        do {
-            batch = try WireCoding.decodeBatch(data)
-            try batch.validate(now: now())
-        } catch let error as WireFormatError {
-            throw APIError.from(error)
-        }
-        if let header = request.headers[HTTPField.Name("X-APM-Batch-ID")!], header != batch.batchID {
-            throw APIError.badRequest(
-                "batch_id",
-                "the X-APM-Batch-ID header (\(header)) differs from the body's batch_id (\(batch.batchID))"
-            )
-        }
-        let outcome = try await submit(batch, accountID: key.accountID)
-        let reply = IngestReply(
-            batchID: batch.batchID,
-            duplicate: outcome.duplicate,
-            apdexT: outcome.apdexT,
-            transactionApdexT: outcome.transactionApdexT
-        )
-        return try Self.json(reply, status: outcome.duplicate ? .ok : .accepted, encoder: WireCoding.makeEncoder())
-    }
-
-    func ingestProcess(_ request: Request, context: Context) async throws -> Response {
-        let (key, data) = try await ingestBody(request)
-        let report: ProcessReport
-        do {
-            report = try WireCoding.makeDecoder().decode(ProcessReport.self, from: data)
-            try report.validate(now: now())
-        } catch let error as DecodingError {
-            throw APIError.from(WireFormatError(decodingError: error))
-        } catch let error as WireFormatError {
-            throw APIError.from(error)
-        }
-        let appID = try await store.recordProcess(accountID: key.accountID, report: report, receivedAt: now())
-        return try Self.json(["app_id": appID], status: .accepted)
-    }
-
-    private static func inflate(_ data: Data, limit: Int) throws -> Data {
-        do {
-            return try Gzip.decompress(data, maxOutputSize: limit)
-        } catch let error as WireFormatError {
-            if error.code == .tooLarge {
-                throw APIError(
-                    .contentTooLarge,
-                    code: "too_large",
-                    message: "the decompressed body exceeds the limit of \(limit) bytes (max_decompressed_mb)"
-                )
-            }
-            throw APIError(.badRequest, code: "malformed", message: "the body is not valid gzip: \(error.message)")
-        }
-    }
-
     // MARK: Helpers
 
-    private static func bearer(_ request: Request) -> String? {
+    static func bearer(_ request: Request) -> String? {
         guard let value = request.headers[.authorization], value.lowercased().hasPrefix("bearer ") else { return nil }
         return String(value.dropFirst(7)).trimmingCharacters(in: .whitespaces)
     }

@@ -10,18 +10,33 @@ actor IngestPipeline {
     private let store: any APMStore
     private let limits: CardinalityLimits
     private let maxGroupSize: Int
+    private let maxQueued: Int
     private var queue: [Waiter] = []
     private var draining = false
 
-    init(store: any APMStore, limits: CardinalityLimits, maxGroupSize: Int = 256) {
+    init(store: any APMStore, limits: CardinalityLimits, maxQueued: Int = 4096, maxGroupSize: Int = 256) {
         self.store = store
         self.limits = limits
+        self.maxQueued = maxQueued
         self.maxGroupSize = maxGroupSize
     }
 
+    /// Batches waiting for a commit.
+    var queued: Int { queue.count }
+
     /// Commits one batch (with whatever else is waiting) and returns once it is durable.
+    ///
+    /// - Throws: A 503 ``APIError`` (with `Retry-After`) when ``maxQueued`` batches already wait: the store is
+    ///   behind, and a longer queue would only make every agent wait past its timeout.
     func submit(_ item: IngestItem) async throws -> IngestOutcome {
-        try await withCheckedThrowingContinuation { continuation in
+        guard queue.count < maxQueued else {
+            throw APIError.unavailable(
+                "queue_full",
+                retryAfter: 5,
+                "\(maxQueued) batches are waiting for the store (max_queued_batches); retry shortly"
+            )
+        }
+        return try await withCheckedThrowingContinuation { continuation in
             queue.append((item, continuation))
             if !draining {
                 draining = true

@@ -93,28 +93,31 @@ struct ProtobufReader {
 }
 
 extension OTLPExportRequest {
-    /// Decodes an `ExportTraceServiceRequest` in protobuf form.
+    /// Decodes an `ExportTraceServiceRequest` in protobuf form, within ``OTLPDecodeLimits``.
     ///
     /// - Parameter data: The body.
-    /// - Throws: ``WireFormatError`` when the bytes are not a well-formed message.
+    /// - Throws: ``WireFormatError`` when the bytes are not a well-formed message (`malformed`) or exceed the
+    ///   limits (`tooLarge`).
     init(protobuf data: Data) throws {
         var reader = ProtobufReader([UInt8](data))
+        let budget = OTLPDecodeLimits.Budget()
         var resourceSpans: [ResourceSpans] = []
         while !reader.isAtEnd {
             let (field, wireType) = try reader.tag()
             if field == 1 && wireType == 2 {
+                try budget.takeElement()
                 var inner = try reader.message()
-                resourceSpans.append(try ResourceSpans(protobuf: &inner))
+                resourceSpans.append(try ResourceSpans(protobuf: &inner, budget: budget))
             } else {
                 try reader.skip(wireType)
             }
         }
-        self.init(resourceSpans: resourceSpans)
+        self.init(resourceSpans: resourceSpans, droppedSpans: budget.dropped)
     }
 }
 
 extension OTLPExportRequest.ResourceSpans {
-    init(protobuf reader: inout ProtobufReader) throws {
+    init(protobuf reader: inout ProtobufReader, budget: OTLPDecodeLimits.Budget) throws {
         var attributes: [OTLPExportRequest.KeyValue] = []
         var scopes: [OTLPExportRequest.ScopeSpans] = []
         while !reader.isAtEnd {
@@ -124,7 +127,7 @@ extension OTLPExportRequest.ResourceSpans {
                 var resource = try reader.message()
                 while !resource.isAtEnd {
                     let (field, wireType) = try resource.tag()
-                    if field == 1 && wireType == 2 {
+                    if field == 1 && wireType == 2 && attributes.count < OTLPDecodeLimits.maxAttributes {
                         var pair = try resource.message()
                         attributes.append(try OTLPExportRequest.KeyValue(protobuf: &pair))
                     } else {
@@ -132,13 +135,16 @@ extension OTLPExportRequest.ResourceSpans {
                     }
                 }
             case (2, 2):  // ScopeSpans
+                try budget.takeElement()
                 var scope = try reader.message()
                 var spans: [OTLPExportRequest.Span] = []
                 while !scope.isAtEnd {
                     let (field, wireType) = try scope.tag()
                     if field == 2 && wireType == 2 {
-                        var span = try scope.message()
-                        spans.append(try OTLPExportRequest.Span(protobuf: &span))
+                        try budget.takeElement()
+                        var message = try scope.message()
+                        let span = try OTLPExportRequest.Span(protobuf: &message)
+                        if span.hasIDs { spans.append(span) } else { budget.dropSpan() }
                     } else {
                         try scope.skip(wireType)
                     }
@@ -157,6 +163,7 @@ extension OTLPExportRequest.Span {
         self.init()
         var attributes: [OTLPExportRequest.KeyValue] = []
         var events: [OTLPExportRequest.Event] = []
+        var eventsRead = 0
         while !reader.isAtEnd {
             let (field, wireType) = try reader.tag()
             switch (field, wireType) {
@@ -167,10 +174,11 @@ extension OTLPExportRequest.Span {
             case (6, 0): kind = OTLPExportRequest.SpanKind(value: Int(truncatingIfNeeded: try reader.varint()))
             case (7, 1): startTimeUnixNano = OTLPExportRequest.Nanoseconds(value: try reader.fixed64())
             case (8, 1): endTimeUnixNano = OTLPExportRequest.Nanoseconds(value: try reader.fixed64())
-            case (9, 2):
+            case (9, 2) where attributes.count < OTLPDecodeLimits.maxAttributes:
                 var pair = try reader.message()
                 attributes.append(try OTLPExportRequest.KeyValue(protobuf: &pair))
-            case (11, 2):
+            case (11, 2) where eventsRead < OTLPDecodeLimits.maxEventsPerSpan:
+                eventsRead += 1
                 var event = try reader.message()
                 var name = ""
                 var time: UInt64 = 0
@@ -180,12 +188,14 @@ extension OTLPExportRequest.Span {
                     switch (field, wireType) {
                     case (1, 1): time = try event.fixed64()
                     case (2, 2): name = try event.string()
-                    case (3, 2):
+                    case (3, 2) where eventAttributes.count < OTLPDecodeLimits.maxAttributes:
                         var pair = try event.message()
                         eventAttributes.append(try OTLPExportRequest.KeyValue(protobuf: &pair))
                     default: try event.skip(wireType)
                     }
                 }
+                // Only exception events are used.
+                guard name == "exception" else { continue }
                 events.append(
                     OTLPExportRequest.Event(
                         name: name,

@@ -1,137 +1,6 @@
 import APMCore
 import Foundation
 
-/// An OTLP/HTTP JSON trace export (`ExportTraceServiceRequest`), read leniently: 64-bit numbers as strings or
-/// numbers, span kinds as integers or names, ids as hex (the OTLP/JSON rule) or base64 (protobuf's JSON
-/// mapping, which some exporters send).
-struct OTLPExportRequest: Decodable {
-    var resourceSpans: [ResourceSpans]?
-
-    struct ResourceSpans: Decodable {
-        var resource: Resource?
-        var scopeSpans: [ScopeSpans]?
-    }
-
-    struct Resource: Decodable {
-        var attributes: [KeyValue]?
-    }
-
-    struct ScopeSpans: Decodable {
-        var spans: [Span]?
-    }
-
-    struct Span: Decodable {
-        var traceId: String?
-        var spanId: String?
-        var parentSpanId: String?
-        var name: String?
-        var kind: SpanKind?
-        var startTimeUnixNano: Nanoseconds?
-        var endTimeUnixNano: Nanoseconds?
-        var attributes: [KeyValue]?
-        var events: [Event]?
-        var status: Status?
-    }
-
-    struct Event: Decodable {
-        var name: String?
-        var timeUnixNano: Nanoseconds?
-        var attributes: [KeyValue]?
-    }
-
-    struct Status: Decodable {
-        var code: StatusCode?
-        var message: String?
-    }
-
-    struct KeyValue: Decodable {
-        var key: String
-        var value: AnyValue?
-    }
-
-    /// Scalar attribute values; arrays and maps are ignored.
-    struct AnyValue: Decodable {
-        var text: String?
-
-        enum CodingKeys: String, CodingKey {
-            case stringValue, intValue, doubleValue, boolValue
-        }
-
-        init(text: String?) { self.text = text }
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            if let value = try? container.decode(String.self, forKey: .stringValue) {
-                text = value
-            } else if let value = try? container.decode(Nanoseconds.self, forKey: .intValue) {
-                text = String(value.value)
-            } else if let value = try? container.decode(Double.self, forKey: .doubleValue) {
-                text = String(value)
-            } else if let value = try? container.decode(Bool.self, forKey: .boolValue) {
-                text = String(value)
-            }
-        }
-    }
-
-    /// An unsigned 64-bit number, as a JSON string (the OTLP/JSON rule) or number.
-    struct Nanoseconds: Decodable {
-        var value: UInt64
-
-        init(value: UInt64) { self.value = value }
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if let text = try? container.decode(String.self), let value = UInt64(text) {
-                self.value = value
-            } else if let value = try? container.decode(UInt64.self) {
-                self.value = value
-            } else {
-                throw DecodingError.dataCorruptedError(
-                    in: container,
-                    debugDescription: "must be an unsigned integer (nanoseconds), as a string or a number"
-                )
-            }
-        }
-    }
-
-    /// Names of an OTLP enum's values, in order: JSON exporters send the number, some the name.
-    protocol EnumNames {
-        static var names: [String] { get }
-    }
-
-    /// An OTLP enum value, from its number or its name (an unknown name reads as 0, unspecified).
-    struct EnumValue<Names: EnumNames>: Decodable {
-        var value: Int
-
-        init(value: Int) { self.value = value }
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if let value = try? container.decode(Int.self) {
-                self.value = value
-            } else {
-                value = Names.names.firstIndex(of: try container.decode(String.self)) ?? 0
-            }
-        }
-    }
-
-    /// `SPAN_KIND_SERVER` is 2, `SPAN_KIND_CLIENT` 3, `SPAN_KIND_PRODUCER` 4, `SPAN_KIND_CONSUMER` 5.
-    enum SpanKindNames: EnumNames {
-        static let names = [
-            "SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERNAL", "SPAN_KIND_SERVER", "SPAN_KIND_CLIENT", "SPAN_KIND_PRODUCER",
-            "SPAN_KIND_CONSUMER",
-        ]
-    }
-
-    /// `STATUS_CODE_ERROR` is 2.
-    enum StatusCodeNames: EnumNames {
-        static let names = ["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"]
-    }
-
-    typealias SpanKind = EnumValue<SpanKindNames>
-    typealias StatusCode = EnumValue<StatusCodeNames>
-}
-
 /// Turns OTLP spans into the agent's batch format, so that apps in any language instrumented with
 /// OpenTelemetry get the same transactions, breakdown, Apdex, traces and errors as Swift apps with APMAgent.
 ///
@@ -151,9 +20,6 @@ enum OTLPTranslator {
         var rejectionReasons: [String] = []
     }
 
-    /// The most spans read from one export.
-    static let maxSpans = 100_000
-
     /// Translates an export.
     ///
     /// - Parameters:
@@ -169,16 +35,16 @@ enum OTLPTranslator {
         apdex: (String) -> (app: Double, transactions: [String: Double])
     ) -> Translation {
         var translation = Translation()
+        if request.droppedSpans > 0 {
+            translation.spans = request.droppedSpans
+            translation.rejectedSpans = request.droppedSpans
+            translation.rejectionReasons.append("spans need traceId and spanId")
+        }
         for (index, resourceSpans) in (request.resourceSpans ?? []).enumerated() {
             let resource = attributes(resourceSpans.resource?.attributes)
             let appName = String((resource["service.name"] ?? "unknown_service").prefix(255))
             let spans = (resourceSpans.scopeSpans ?? []).flatMap { $0.spans ?? [] }
             guard !spans.isEmpty else { continue }
-            guard translation.spans + spans.count <= maxSpans else {
-                translation.rejectedSpans += spans.count
-                translation.rejectionReasons.append("more than \(maxSpans) spans in one export")
-                continue
-            }
             translation.spans += spans.count
             let settings = apdex(appName)
             var service = Service(appName: appName, settings: settings, receivedAt: receivedAt)
@@ -304,6 +170,10 @@ enum OTLPTranslator {
                     reject("spans that ended more than 7 days ago or over 10 minutes ahead, or lasted over a day")
                     continue
                 }
+                if let exception = read.exception, exception.type.isEmpty {
+                    reject("spans with an exception event whose exception.type is empty")
+                    continue
+                }
                 spans.append(read)
             }
             var byID: [String: Int] = [:]
@@ -357,7 +227,7 @@ enum OTLPTranslator {
             for event in span.events ?? [] where event.name == "exception" {
                 let details = OTLPTranslator.attributes(event.attributes)
                 exception = (
-                    String((details["exception.type"] ?? "Error").prefix(255)),
+                    String((details["exception.type"] ?? "Error").trimmingCharacters(in: .whitespaces).prefix(255)),
                     String((details["exception.message"] ?? "").prefix(4096)),
                     (details["exception.stacktrace"] ?? "").split(separator: "\n").prefix(100).map {
                         String($0.prefix(1024))

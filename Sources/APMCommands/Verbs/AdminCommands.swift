@@ -128,7 +128,9 @@ struct AppsCommand: AsyncParsableCommand {
         @Option(help: "Set it for one transaction only.") var transaction: String?
 
         func validate() throws {
-            guard (0.001...3600).contains(seconds) else { throw ValidationError("SECONDS must be from 0.001 to 3600") }
+            guard ApdexThreshold(seconds: seconds) != nil else {
+                throw ValidationError("SECONDS must be from 0.001 to 3600")
+            }
         }
 
         func run() async throws {

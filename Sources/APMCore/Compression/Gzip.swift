@@ -53,6 +53,16 @@ public enum Gzip {
         data.count >= 2 && data[data.startIndex] == 0x1f && data[data.startIndex + 1] == 0x8b
     }
 
+    /// The wrappers a compressed body may have.
+    public enum Format: Sendable, Hashable {
+        /// gzip (RFC 1952): `Content-Encoding: gzip`.
+        case gzip
+        /// zlib (RFC 1950): `Content-Encoding: deflate`, as HTTP defines it.
+        case zlib
+        /// Either, detected from the header.
+        case any
+    }
+
     /// Decompresses a gzip (or zlib) stream, stopping as soon as the output would exceed a limit.
     ///
     /// The output is produced in chunks and the limit is checked before each one grows the buffer, so a
@@ -60,12 +70,30 @@ public enum Gzip {
     /// - Parameters:
     ///   - data: The compressed bytes.
     ///   - maxOutputSize: The largest decompressed size accepted.
+    ///   - format: The wrapper the bytes must have; another one is `malformed`.
+    ///   - reserve: Called with the size of each chunk before the output grows by it, so that the caller can
+    ///     account for the memory (and throw to stop).
     /// - Returns: The decompressed bytes.
-    /// - Throws: ``WireFormatError`` with code `tooLarge` past the limit, `malformed` for a corrupt stream.
-    public static func decompress(_ data: Data, maxOutputSize: Int) throws -> Data {
+    /// - Throws: ``WireFormatError`` with code `tooLarge` past the limit, `malformed` for a corrupt stream;
+    ///   whatever `reserve` throws.
+    public static func decompress(
+        _ data: Data,
+        maxOutputSize: Int,
+        format: Format = .any,
+        reserve: (Int) throws -> Void = { _ in }
+    ) throws -> Data {
+        let name = format == .zlib ? "deflate (zlib)" : "gzip"
+        if format == .gzip && !isGzip(data) {
+            throw WireFormatError(
+                .malformed,
+                field: "",
+                message: "the body is labelled gzip but does not start with the gzip header (1f 8b)"
+            )
+        }
         var stream = z_stream()
-        // windowBits 15 + 32: detect gzip or zlib headers automatically.
-        guard inflateInit2_(&stream, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+        // windowBits 15 + 32 detects gzip or zlib headers; 15 + 16 is gzip only, 15 zlib only.
+        let windowBits: Int32 = format == .gzip ? 15 + 16 : format == .zlib ? 15 : 15 + 32
+        guard inflateInit2_(&stream, windowBits, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             throw WireFormatError(.malformed, field: "", message: "zlib could not start decompressing")
         }
         defer { inflateEnd(&stream) }
@@ -90,6 +118,7 @@ public enum Gzip {
                             message: "the decompressed body exceeds the limit of \(maxOutputSize) bytes"
                         )
                     }
+                    try reserve(produced)
                     output.append(contentsOf: chunk[0..<produced])
                 }
                 switch status {
@@ -98,11 +127,11 @@ public enum Gzip {
                 case Z_OK:
                     continue
                 case Z_BUF_ERROR where stream.avail_in == 0:
-                    throw WireFormatError(.malformed, field: "", message: "the gzip body is truncated")
+                    throw WireFormatError(.malformed, field: "", message: "the \(name) body is truncated")
                 case Z_BUF_ERROR:
                     continue
                 default:
-                    throw WireFormatError(.malformed, field: "", message: "the body is not valid gzip")
+                    throw WireFormatError(.malformed, field: "", message: "the body is not valid \(name)")
                 }
             }
         }

@@ -26,11 +26,18 @@ public struct ApdexThreshold: Sendable, Hashable {
         self.nanoseconds = max(1, nanoseconds)
     }
 
-    /// Creates a threshold from seconds, or `nil` when the value is not a positive finite number.
+    /// The T values accepted anywhere (agent config, batches, API, dashboard, CLI), in seconds.
+    public static let allowedSeconds: ClosedRange<Double> = 0.001...3600
+
+    /// What every place that takes a T says when the value is outside ``allowedSeconds``.
+    public static let allowedDescription = "a number of seconds from 0.001 to 3600, e.g. 0.5"
+
+    /// Creates a threshold from seconds, or `nil` when the value is outside ``allowedSeconds`` (or not a
+    /// number).
     ///
     /// - Parameter seconds: T in seconds.
     public init?(seconds: Double) {
-        guard seconds.isFinite, seconds > 0, seconds <= 1e6 else { return nil }
+        guard seconds.isFinite, Self.allowedSeconds.contains(seconds) else { return nil }
         self.init(nanoseconds: UInt64((seconds * 1e9).rounded()))
     }
 

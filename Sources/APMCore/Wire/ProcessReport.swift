@@ -3,6 +3,9 @@
 public struct ProcessReport: Codable, Sendable, Hashable {
     /// The protocol version, 1.
     public var version: Int
+    /// A unique id (UUID), the same on every retry of this report, so that the collector counts it once.
+    /// Reports from before ids existed have none.
+    public var reportID: String?
     /// The app's name (`app_name`).
     public var appName: String
     /// The host.
@@ -25,15 +28,18 @@ public struct ProcessReport: Codable, Sendable, Hashable {
     ///   - command: The command.
     ///   - samples: Samples.
     ///   - events: Events.
+    ///   - reportID: The report's id, kept across retries.
     public init(
         appName: String,
         host: String,
         pid: Int,
         command: String,
         samples: [ProcessSample],
-        events: [ProcessEvent]
+        events: [ProcessEvent],
+        reportID: String? = nil
     ) {
         self.version = 1
+        self.reportID = reportID
         self.appName = appName
         self.host = host
         self.pid = pid
@@ -44,6 +50,7 @@ public struct ProcessReport: Codable, Sendable, Hashable {
 
     enum CodingKeys: String, CodingKey {
         case version
+        case reportID = "report_id"
         case appName = "app_name"
         case host, pid, command, samples, events
     }
@@ -56,29 +63,57 @@ public struct ProcessReport: Codable, Sendable, Hashable {
         func fail(_ field: String, _ message: String) -> WireFormatError {
             WireFormatError(.invalidValue, field: field, message: message)
         }
+        func checkTime(_ value: Double, _ field: String) throws {
+            // As for batches: at most 7 days old, at most 10 minutes ahead (clock skew).
+            guard value.isFinite, value >= now - 7 * 86_400, value <= now + 600 else {
+                throw fail(field, "must be a Unix time from 7 days ago to 10 minutes ahead, got \(value)")
+            }
+        }
         guard version == 1 else {
             throw WireFormatError(.unsupportedVersion, field: "version", message: "version \(version) is not supported")
         }
-        guard !appName.isEmpty, appName.utf8.count <= 255 else { throw fail("app_name", "must be 1 to 255 bytes") }
-        guard host.utf8.count <= 255, command.utf8.count <= 4096 else {
-            throw fail("command", "host or command too long")
-        }
-        guard samples.count <= 10_000, events.count <= 1_000 else {
-            throw fail("samples", "at most 10000 samples and 1000 events")
-        }
-        for (index, sample) in samples.enumerated() {
-            guard sample.timestamp.isFinite, abs(sample.timestamp - now) < 7 * 86_400 else {
-                throw fail("samples[\(index)].timestamp", "must be within 7 days of now")
+        if let reportID {
+            guard (8...128).contains(reportID.utf8.count),
+                reportID.utf8.allSatisfy({
+                    $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || ($0 >= 48 && $0 <= 57)
+                        || ($0 | 0x20 >= 97 && $0 | 0x20 <= 122)
+                })
+            else {
+                throw fail("report_id", "must be 8 to 128 characters of letters, digits, '-' or '_' (a UUID)")
             }
+        }
+        guard !appName.isEmpty, appName.utf8.count <= 255 else { throw fail("app_name", "must be 1 to 255 bytes") }
+        guard host.utf8.count <= 255 else { throw fail("host", "at most 255 bytes") }
+        guard command.utf8.count <= 4096 else { throw fail("command", "at most 4096 bytes") }
+        guard (0...Int(Int32.max)).contains(pid) else { throw fail("pid", "must be a process id from 0 to 2147483647") }
+        guard samples.count <= 10_000 else { throw fail("samples", "at most 10000 samples") }
+        guard events.count <= 1_000 else { throw fail("events", "at most 1000 events") }
+        for (index, sample) in samples.enumerated() {
+            let field = "samples[\(index)]"
+            try checkTime(sample.timestamp, "\(field).timestamp")
             guard sample.cpuPercent.isFinite, sample.cpuPercent >= 0, sample.cpuPercent <= 100_000 else {
-                throw fail("samples[\(index)].cpu_percent", "must be a non-negative number")
+                throw fail("\(field).cpu_percent", "must be a number from 0 to 100000 (percent of one core)")
+            }
+            guard sample.residentBytes <= 1 << 50 else {
+                throw fail("\(field).resident_bytes", "must be a number of bytes from 0 to 2^50")
+            }
+            guard (0...10_000_000).contains(sample.threads) else {
+                throw fail("\(field).threads", "must be a whole number from 0 to 10000000")
+            }
+            guard (0...100_000_000).contains(sample.openFiles) else {
+                throw fail("\(field).open_files", "must be a whole number from 0 to 100000000")
             }
         }
         for (index, event) in events.enumerated() {
-            guard event.timestamp.isFinite, abs(event.timestamp - now) < 7 * 86_400 else {
-                throw fail("events[\(index)].timestamp", "must be within 7 days of now")
+            let field = "events[\(index)]"
+            try checkTime(event.timestamp, "\(field).timestamp")
+            if let code = event.exitCode, !(-1_000_000...1_000_000).contains(code) {
+                throw fail("\(field).exit_code", "must be an exit status from -1000000 to 1000000")
             }
-            guard event.detail.utf8.count <= 4096 else { throw fail("events[\(index)].detail", "at most 4096 bytes") }
+            if let signal = event.signal, !(0...255).contains(signal) {
+                throw fail("\(field).signal", "must be a signal number from 0 to 255")
+            }
+            guard event.detail.utf8.count <= 4096 else { throw fail("\(field).detail", "at most 4096 bytes") }
         }
     }
 }

@@ -114,18 +114,37 @@ extension SQLiteStore {
                 if let cached = appCache[cacheKey] {
                     app = cached
                 } else {
-                    app = try self.findOrCreateApp(
-                        db,
-                        accountID: item.accountID,
-                        agent: batch.agent,
-                        at: item.receivedAt
-                    )
+                    do {
+                        app = try self.findOrCreateApp(
+                            db,
+                            accountID: item.accountID,
+                            agent: batch.agent,
+                            at: item.receivedAt,
+                            maxApps: limits.maxApps
+                        )
+                    } catch let error as StoreError where error.code == .appLimit {
+                        // Nothing of this batch was written; the others of the group go on.
+                        outcomes.append(
+                            IngestOutcome(
+                                appID: 0,
+                                duplicate: false,
+                                apdexT: ApdexThreshold.default.seconds,
+                                transactionApdexT: [:],
+                                rejection: error.message
+                            )
+                        )
+                        continue
+                    }
                     appCache[cacheKey] = app
                 }
                 let stored =
-                    try Bool.fetchOne(db, sql: "SELECT 1 FROM batches WHERE batch_id = ?", arguments: [batch.batchID])
-                    ?? false
-                let duplicate = seen.contains(batch.batchID) || stored
+                    try Bool.fetchOne(
+                        db,
+                        sql: "SELECT 1 FROM batches WHERE account_id = ? AND batch_id = ?",
+                        arguments: [item.accountID, batch.batchID]
+                    ) ?? false
+                let seenKey = "\(item.accountID)\u{0}\(batch.batchID)"
+                let duplicate = seen.contains(seenKey) || stored
                 outcomes.append(
                     IngestOutcome(
                         appID: app.id,
@@ -135,10 +154,10 @@ extension SQLiteStore {
                     )
                 )
                 guard !duplicate else { continue }
-                seen.insert(batch.batchID)
+                seen.insert(seenKey)
                 try db.execute(
-                    sql: "INSERT INTO batches (batch_id, app_id, received_at) VALUES (?, ?, ?)",
-                    arguments: [batch.batchID, app.id, item.receivedAt]
+                    sql: "INSERT INTO batches (account_id, batch_id, app_id, received_at) VALUES (?, ?, ?, ?)",
+                    arguments: [item.accountID, batch.batchID, app.id, item.receivedAt]
                 )
                 try self.accumulate(
                     db,
@@ -165,7 +184,8 @@ extension SQLiteStore {
         _ db: Database,
         accountID: Int64,
         agent: AgentIdentity,
-        at now: Double
+        at now: Double,
+        maxApps: Int
     ) throws -> StoredApp {
         if let row = try Row.fetchOne(
             db,
@@ -182,6 +202,13 @@ extension SQLiteStore {
                 )
             }
             return try Self.app(row, db: db)
+        }
+        let apps = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM apps WHERE account_id = ?", arguments: [accountID])
+        guard (apps ?? 0) < maxApps else {
+            throw StoreError(
+                .appLimit,
+                "the account has \(maxApps) apps, the limit (max_apps in collector.ini); app \"\(agent.appName.prefix(100))\" was not created. Reuse an app name, or raise max_apps"
+            )
         }
         try db.execute(
             sql:
@@ -301,8 +328,8 @@ extension SQLiteStore {
         if overflowTransactions > 0 || overflowSegments > 0 {
             try db.execute(
                 sql:
-                    "UPDATE apps SET overflow_transactions = overflow_transactions + ?, overflow_segments = overflow_segments + ? WHERE id = ?",
-                arguments: [Int64(overflowTransactions), Int64(overflowSegments), app.id]
+                    "UPDATE apps SET overflow_transactions = sat_add(overflow_transactions, ?), overflow_segments = sat_add(overflow_segments, ?) WHERE id = ?",
+                arguments: [Int64(clamping: overflowTransactions), Int64(clamping: overflowSegments), app.id]
             )
         }
         let encoder = WireCoding.makeEncoder()
@@ -340,7 +367,7 @@ extension SQLiteStore {
                 INSERT INTO error_groups (app_id, fingerprint, type, message, top_frame, transaction_name, count, first_seen, last_seen, sample)
                 VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)
                 ON CONFLICT (app_id, fingerprint) DO UPDATE SET
-                    count = count + 1,
+                    count = sat_add(count, 1),
                     first_seen = MIN(first_seen, excluded.first_seen),
                     last_seen = MAX(last_seen, excluded.last_seen),
                     transaction_name = CASE WHEN excluded.last_seen >= last_seen THEN excluded.transaction_name ELSE transaction_name END,
@@ -360,7 +387,7 @@ extension SQLiteStore {
         let minute = Int64(sample.timestamp) - Int64(sample.timestamp) % 60
         try db.execute(
             sql:
-                "INSERT INTO error_minutes (app_id, group_id, bucket, count) VALUES (?, ?, ?, 1) ON CONFLICT DO UPDATE SET count = count + 1",
+                "INSERT INTO error_minutes (app_id, group_id, bucket, count) VALUES (?, ?, ?, 1) ON CONFLICT DO UPDATE SET count = sat_add(count, 1)",
             arguments: [appID, groupID, minute]
         )
     }
@@ -400,9 +427,9 @@ extension SQLiteStore {
                          total, min, max, sum_squares, db, ext, histogram, error_histogram)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT DO UPDATE SET
-                        count = count + excluded.count, errors = errors + excluded.errors,
-                        satisfied = satisfied + excluded.satisfied, tolerating = tolerating + excluded.tolerating,
-                        frustrated = frustrated + excluded.frustrated, total = total + excluded.total,
+                        count = sat_add(count, excluded.count), errors = sat_add(errors, excluded.errors),
+                        satisfied = sat_add(satisfied, excluded.satisfied), tolerating = sat_add(tolerating, excluded.tolerating),
+                        frustrated = sat_add(frustrated, excluded.frustrated), total = total + excluded.total,
                         min = MIN(min, excluded.min), max = MAX(max, excluded.max),
                         sum_squares = sum_squares + excluded.sum_squares, db = db + excluded.db, ext = ext + excluded.ext,
                         histogram = hist_merge(histogram, excluded.histogram),
@@ -411,9 +438,11 @@ extension SQLiteStore {
             )
             for (key, metric) in rows {
                 try statement.execute(arguments: [
-                    key.appID, key.bucket, key.name, key.apdexT, metric.kind == .web ? 0 : 1, Int64(metric.count),
-                    Int64(metric.errorCount), Int64(metric.satisfied), Int64(metric.tolerating),
-                    Int64(metric.frustrated),
+                    key.appID, key.bucket, key.name, key.apdexT, metric.kind == .web ? 0 : 1,
+                    Int64(clamping: metric.count),
+                    Int64(clamping: metric.errorCount), Int64(clamping: metric.satisfied),
+                    Int64(clamping: metric.tolerating),
+                    Int64(clamping: metric.frustrated),
                     metric.totalDuration, metric.minDuration, metric.maxDuration, metric.sumOfSquares,
                     metric.breakdown.database, metric.breakdown.external, metric.histogram.encoded(),
                     metric.errorHistogram.encoded(),
@@ -427,9 +456,9 @@ extension SQLiteStore {
                         (app_id, bucket, kind, count, errors, satisfied, tolerating, frustrated, total, min, max, db, ext, histogram)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT DO UPDATE SET
-                        count = count + excluded.count, errors = errors + excluded.errors,
-                        satisfied = satisfied + excluded.satisfied, tolerating = tolerating + excluded.tolerating,
-                        frustrated = frustrated + excluded.frustrated, total = total + excluded.total,
+                        count = sat_add(count, excluded.count), errors = sat_add(errors, excluded.errors),
+                        satisfied = sat_add(satisfied, excluded.satisfied), tolerating = sat_add(tolerating, excluded.tolerating),
+                        frustrated = sat_add(frustrated, excluded.frustrated), total = total + excluded.total,
                         min = MIN(min, excluded.min), max = MAX(max, excluded.max),
                         db = db + excluded.db, ext = ext + excluded.ext,
                         histogram = hist_merge(histogram, excluded.histogram)
@@ -437,8 +466,10 @@ extension SQLiteStore {
             )
             for (key, metric) in rows {
                 try statement.execute(arguments: [
-                    key.appID, key.bucket, key.kind == .web ? 0 : 1, Int64(metric.count), Int64(metric.errorCount),
-                    Int64(metric.satisfied), Int64(metric.tolerating), Int64(metric.frustrated), metric.totalDuration,
+                    key.appID, key.bucket, key.kind == .web ? 0 : 1, Int64(clamping: metric.count),
+                    Int64(clamping: metric.errorCount),
+                    Int64(clamping: metric.satisfied), Int64(clamping: metric.tolerating),
+                    Int64(clamping: metric.frustrated), metric.totalDuration,
                     metric.minDuration, metric.maxDuration, metric.breakdown.database, metric.breakdown.external,
                     metric.histogram.encoded(),
                 ])
@@ -452,7 +483,7 @@ extension SQLiteStore {
                          total, exclusive, min, max, slowest_statement, slowest_duration)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT DO UPDATE SET
-                        count = count + excluded.count, errors = errors + excluded.errors,
+                        count = sat_add(count, excluded.count), errors = sat_add(errors, excluded.errors),
                         total = total + excluded.total, exclusive = exclusive + excluded.exclusive,
                         min = MIN(min, excluded.min), max = MAX(max, excluded.max),
                         slowest_statement = CASE WHEN excluded.slowest_duration > slowest_duration
@@ -463,7 +494,7 @@ extension SQLiteStore {
             for (key, metric) in rows {
                 try statement.execute(arguments: [
                     key.appID, key.bucket, key.transaction, key.name, Self.categoryCode(metric.category), metric.system,
-                    metric.operation, metric.target, Int64(metric.count), Int64(metric.errorCount),
+                    metric.operation, metric.target, Int64(clamping: metric.count), Int64(clamping: metric.errorCount),
                     metric.totalDuration,
                     metric.exclusiveDuration, metric.minDuration, metric.maxDuration, metric.slowestStatement ?? "",
                     metric.slowestStatement == nil ? 0 : metric.slowestStatementDuration ?? 0,
@@ -475,13 +506,14 @@ extension SQLiteStore {
                 sql: """
                     INSERT INTO drop_minutes (app_id, bucket, transactions, segments, traces, errors, overflowed_names)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT DO UPDATE SET transactions = transactions + excluded.transactions,
-                        segments = segments + excluded.segments, traces = traces + excluded.traces,
-                        errors = errors + excluded.errors, overflowed_names = overflowed_names + excluded.overflowed_names
+                    ON CONFLICT DO UPDATE SET transactions = sat_add(transactions, excluded.transactions),
+                        segments = sat_add(segments, excluded.segments), traces = sat_add(traces, excluded.traces),
+                        errors = sat_add(errors, excluded.errors), overflowed_names = sat_add(overflowed_names, excluded.overflowed_names)
                     """,
                 arguments: [
-                    key.appID, key.bucket, Int64(drops.transactions), Int64(drops.segments), Int64(drops.traces),
-                    Int64(drops.errors), Int64(drops.overflowedNames),
+                    key.appID, key.bucket, Int64(clamping: drops.transactions), Int64(clamping: drops.segments),
+                    Int64(clamping: drops.traces),
+                    Int64(clamping: drops.errors), Int64(clamping: drops.overflowedNames),
                 ]
             )
         }

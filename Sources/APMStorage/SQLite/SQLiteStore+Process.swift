@@ -9,9 +9,26 @@ extension SQLiteStore {
     ///   - accountID: The account.
     ///   - report: The report.
     ///   - receivedAt: Receipt time.
-    /// - Returns: The app's id.
-    public func recordProcess(accountID: Int64, report: ProcessReport, receivedAt: Double) async throws -> Int64 {
+    ///   - maxApps: Apps per account; a report for one more app throws ``StoreError`` (`appLimit`).
+    /// - Returns: The app's id, and whether the report (by its id) had been stored before.
+    public func recordProcess(
+        accountID: Int64,
+        report: ProcessReport,
+        receivedAt: Double,
+        maxApps: Int
+    ) async throws -> (appID: Int64, duplicate: Bool) {
         try await writer.write { db in
+            // Reports share the batch-id table, in a namespace of their own.
+            let reportKey = report.reportID.map { "process:" + $0 }
+            if let reportKey,
+                let appID = try Int64.fetchOne(
+                    db,
+                    sql: "SELECT app_id FROM batches WHERE account_id = ? AND batch_id = ?",
+                    arguments: [accountID, reportKey]
+                )
+            {
+                return (appID, true)
+            }
             let app = try self.findOrCreateApp(
                 db,
                 accountID: accountID,
@@ -22,15 +39,22 @@ extension SQLiteStore {
                     language: "",
                     agentVersion: ""
                 ),
-                at: receivedAt
+                at: receivedAt,
+                maxApps: maxApps
             )
+            if let reportKey {
+                try db.execute(
+                    sql: "INSERT INTO batches (account_id, batch_id, app_id, received_at) VALUES (?, ?, ?, ?)",
+                    arguments: [accountID, reportKey, app.id, receivedAt]
+                )
+            }
             for sample in report.samples {
                 let minute = Int64(sample.timestamp) - Int64(sample.timestamp) % 60
                 try db.execute(
                     sql: """
                         INSERT INTO process_minutes (app_id, bucket, host, pid, samples, cpu_sum, cpu_max, rss_sum, rss_max, threads_max, files_max)
                         VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
-                        ON CONFLICT DO UPDATE SET samples = samples + 1, cpu_sum = cpu_sum + excluded.cpu_sum,
+                        ON CONFLICT DO UPDATE SET samples = sat_add(samples, 1), cpu_sum = cpu_sum + excluded.cpu_sum,
                             cpu_max = MAX(cpu_max, excluded.cpu_max), rss_sum = rss_sum + excluded.rss_sum,
                             rss_max = MAX(rss_max, excluded.rss_max), threads_max = MAX(threads_max, excluded.threads_max),
                             files_max = MAX(files_max, excluded.files_max)
@@ -56,7 +80,7 @@ extension SQLiteStore {
                 sql: "UPDATE apps SET last_seen_at = MAX(last_seen_at, ?) WHERE id = ?",
                 arguments: [receivedAt, app.id]
             )
-            return app.id
+            return (app.id, false)
         }
     }
 
@@ -83,7 +107,7 @@ extension SQLiteStore {
                     cpuPercent: $0["cpu"],
                     cpuPercentMax: $0["cpu_max"],
                     residentBytes: $0["rss"],
-                    residentBytesMax: UInt64($0["rss_max"] as Int64),
+                    residentBytesMax: UInt64(clamping: $0["rss_max"] as Int64),
                     threadsMax: $0["threads"],
                     openFilesMax: $0["files"],
                     processes: $0["processes"]

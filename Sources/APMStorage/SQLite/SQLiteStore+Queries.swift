@@ -5,15 +5,15 @@ import GRDB
 extension SQLiteStore {
     /// The columns of transaction rows summed over a group (buckets of several Ts, or a range).
     static let transactionSums = """
-        MAX(kind) AS kind, SUM(count) AS count, SUM(errors) AS errors, SUM(satisfied) AS satisfied, \
-        SUM(tolerating) AS tolerating, SUM(frustrated) AS frustrated, SUM(total) AS total, MIN(min) AS min, \
+        MAX(kind) AS kind, sat_sum(count) AS count, sat_sum(errors) AS errors, sat_sum(satisfied) AS satisfied, \
+        sat_sum(tolerating) AS tolerating, sat_sum(frustrated) AS frustrated, SUM(total) AS total, MIN(min) AS min, \
         MAX(max) AS max, SUM(db) AS db, SUM(ext) AS ext
         """
 
     /// The columns of segment rows summed over a group.
     static let segmentSums = """
         MAX(category) AS category, MAX(system) AS system, MAX(operation) AS operation, MAX(target) AS target, \
-        SUM(count) AS count, SUM(errors) AS errors, SUM(total) AS total, SUM(exclusive) AS exclusive, \
+        sat_sum(count) AS count, sat_sum(errors) AS errors, SUM(total) AS total, SUM(exclusive) AS exclusive, \
         MIN(min) AS min, MAX(max) AS max
         """
 
@@ -26,12 +26,12 @@ extension SQLiteStore {
             bucket: bucket,
             name: name,
             kind: (row["kind"] as Int? ?? 0) == 0 ? .web : .background,
-            count: UInt64(row["count"] as Int64? ?? 0),
-            errors: UInt64(row["errors"] as Int64? ?? 0),
+            count: UInt64(clamping: row["count"] as Int64? ?? 0),
+            errors: UInt64(clamping: row["errors"] as Int64? ?? 0),
             apdex: ApdexCounts(
-                satisfied: UInt64(row["satisfied"] as Int64? ?? 0),
-                tolerating: UInt64(row["tolerating"] as Int64? ?? 0),
-                frustrated: UInt64(row["frustrated"] as Int64? ?? 0)
+                satisfied: UInt64(clamping: row["satisfied"] as Int64? ?? 0),
+                tolerating: UInt64(clamping: row["tolerating"] as Int64? ?? 0),
+                frustrated: UInt64(clamping: row["frustrated"] as Int64? ?? 0)
             ),
             total: row["total"] ?? 0,
             min: row["min"] ?? 0,
@@ -152,8 +152,8 @@ extension SQLiteStore {
             return try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT apdex_t, SUM(count) AS count, SUM(errors) AS errors, SUM(satisfied) AS satisfied,
-                        SUM(tolerating) AS tolerating, SUM(frustrated) AS frustrated,
+                    SELECT apdex_t, sat_sum(count) AS count, sat_sum(errors) AS errors, sat_sum(satisfied) AS satisfied,
+                        sat_sum(tolerating) AS tolerating, sat_sum(frustrated) AS frustrated,
                         hist_sum(histogram) AS histogram, hist_sum(error_histogram) AS error_histogram
                     FROM \(Self.table("txn", resolution))
                     WHERE app_id = ? AND bucket >= ? AND bucket < ? AND \(filter)
@@ -164,12 +164,12 @@ extension SQLiteStore {
                 ApdexSourceRow(
                     apdexT: row["apdex_t"],
                     apdex: ApdexCounts(
-                        satisfied: UInt64(row["satisfied"] as Int64),
-                        tolerating: UInt64(row["tolerating"] as Int64),
-                        frustrated: UInt64(row["frustrated"] as Int64)
+                        satisfied: UInt64(clamping: row["satisfied"] as Int64),
+                        tolerating: UInt64(clamping: row["tolerating"] as Int64),
+                        frustrated: UInt64(clamping: row["frustrated"] as Int64)
                     ),
-                    count: UInt64(row["count"] as Int64),
-                    errors: UInt64(row["errors"] as Int64),
+                    count: UInt64(clamping: row["count"] as Int64),
+                    errors: UInt64(clamping: row["errors"] as Int64),
                     histogram: try LatencyHistogram(encoded: row["histogram"]),
                     errorHistogram: try LatencyHistogram(encoded: row["error_histogram"])
                 )
@@ -186,8 +186,8 @@ extension SQLiteStore {
             system: row["system"],
             operation: row["operation"],
             target: row["target"],
-            count: UInt64(row["count"] as Int64),
-            errors: UInt64(row["errors"] as Int64),
+            count: UInt64(clamping: row["count"] as Int64),
+            errors: UInt64(clamping: row["errors"] as Int64),
             total: row["total"],
             exclusive: row["exclusive"],
             min: row["min"],
@@ -348,7 +348,7 @@ extension SQLiteStore {
             return try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT g.*, SUM(m.count) AS range_count
+                    SELECT g.*, sat_sum(m.count) AS range_count
                     FROM error_groups g JOIN error_minutes m ON m.group_id = g.id AND m.app_id = g.app_id
                     WHERE g.app_id = ? AND m.bucket >= ? AND m.bucket < ?
                     GROUP BY g.id ORDER BY range_count DESC, g.last_seen DESC LIMIT ?
@@ -362,7 +362,7 @@ extension SQLiteStore {
                     message: row["message"],
                     topFrame: row["top_frame"],
                     transaction: row["transaction_name"],
-                    count: UInt64(row["range_count"] as Int64),
+                    count: UInt64(clamping: row["range_count"] as Int64),
                     firstSeen: row["first_seen"],
                     lastSeen: row["last_seen"],
                     sample: try decoder.decode(ErrorSample.self, from: Data((row["sample"] as String).utf8))
@@ -387,7 +387,7 @@ extension SQLiteStore {
                     "SELECT bucket, count FROM error_minutes WHERE app_id = ? AND group_id = ? AND bucket >= ? AND bucket < ?",
                 arguments: [appID, groupID, range.lowerBound - range.lowerBound % 60, range.upperBound]
             ) {
-                result[row["bucket"]] = UInt64(row["count"] as Int64)
+                result[row["bucket"]] = UInt64(clamping: row["count"] as Int64)
             }
             return result
         }
@@ -405,18 +405,18 @@ extension SQLiteStore {
                 let row = try Row.fetchOne(
                     db,
                     sql: """
-                        SELECT SUM(transactions) AS t, SUM(segments) AS s, SUM(traces) AS r, SUM(errors) AS e, SUM(overflowed_names) AS o
+                        SELECT sat_sum(transactions) AS t, sat_sum(segments) AS s, sat_sum(traces) AS r, sat_sum(errors) AS e, sat_sum(overflowed_names) AS o
                         FROM drop_minutes WHERE app_id = ? AND bucket >= ? AND bucket < ?
                         """,
                     arguments: [appID, range.lowerBound - range.lowerBound % 60, range.upperBound]
                 )
             else { return DropCounters() }
             return DropCounters(
-                transactions: UInt64(row["t"] as Int64? ?? 0),
-                segments: UInt64(row["s"] as Int64? ?? 0),
-                traces: UInt64(row["r"] as Int64? ?? 0),
-                errors: UInt64(row["e"] as Int64? ?? 0),
-                overflowedNames: UInt64(row["o"] as Int64? ?? 0)
+                transactions: UInt64(clamping: row["t"] as Int64? ?? 0),
+                segments: UInt64(clamping: row["s"] as Int64? ?? 0),
+                traces: UInt64(clamping: row["r"] as Int64? ?? 0),
+                errors: UInt64(clamping: row["e"] as Int64? ?? 0),
+                overflowedNames: UInt64(clamping: row["o"] as Int64? ?? 0)
             )
         }
     }

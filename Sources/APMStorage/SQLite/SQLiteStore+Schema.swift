@@ -229,6 +229,49 @@ extension SQLiteStore {
                 )
             }
         }
+        migrator.registerMigration("v5: batch ids per account; integer sums saturate") { db in
+            // Idempotency is per (account, batch id): two accounts may send byte-identical OTLP exports, whose
+            // ids derive from the body.
+            try db.execute(
+                sql: """
+                    CREATE TABLE batches_v5 (
+                        account_id INTEGER NOT NULL,
+                        batch_id TEXT NOT NULL,
+                        app_id INTEGER NOT NULL,
+                        received_at REAL NOT NULL,
+                        PRIMARY KEY (account_id, batch_id)
+                    ) WITHOUT ROWID;
+                    INSERT OR IGNORE INTO batches_v5 (account_id, batch_id, app_id, received_at)
+                        SELECT apps.account_id, batches.batch_id, batches.app_id, batches.received_at
+                        FROM batches JOIN apps ON apps.id = batches.app_id;
+                    DROP TABLE batches;
+                    ALTER TABLE batches_v5 RENAME TO batches;
+                    CREATE INDEX batches_received_at ON batches (received_at);
+                    """
+            )
+            // Before sat_add, a sum past Int64.max became a REAL, which reading as an integer cannot take.
+            let integerColumns = [
+                "txn_minutes": ["count", "errors", "satisfied", "tolerating", "frustrated"],
+                "txn_hours": ["count", "errors", "satisfied", "tolerating", "frustrated"],
+                "app_minutes": ["count", "errors", "satisfied", "tolerating", "frustrated"],
+                "app_hours": ["count", "errors", "satisfied", "tolerating", "frustrated"],
+                "seg_minutes": ["count", "errors"], "seg_hours": ["count", "errors"],
+                "drop_minutes": ["transactions", "segments", "traces", "errors", "overflowed_names"],
+                "error_groups": ["count"], "error_minutes": ["count"], "process_minutes": ["samples"],
+                "apps": ["overflow_transactions", "overflow_segments"],
+            ]
+            for (table, columns) in integerColumns {
+                for column in columns {
+                    try db.execute(
+                        sql: """
+                            UPDATE \(table) SET \(column) = CASE WHEN \(column) >= 9.2e18 THEN 9223372036854775807
+                                WHEN \(column) <= -9.2e18 THEN -9223372036854775808 ELSE CAST(\(column) AS INTEGER) END
+                            WHERE typeof(\(column)) = 'real'
+                            """
+                    )
+                }
+            }
+        }
         return migrator
     }
 }

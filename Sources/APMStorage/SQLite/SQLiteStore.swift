@@ -24,6 +24,7 @@ public final class SQLiteStore: APMStore {
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             HistogramFunctions.register(in: db)
+            SaturatingFunctions.register(in: db)
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         configuration.busyMode = .timeout(10)
@@ -38,7 +39,10 @@ public final class SQLiteStore: APMStore {
     /// - Throws: When migration fails.
     public init() throws {
         var configuration = Configuration()
-        configuration.prepareDatabase { db in HistogramFunctions.register(in: db) }
+        configuration.prepareDatabase { db in
+            HistogramFunctions.register(in: db)
+            SaturatingFunctions.register(in: db)
+        }
         let queue = try DatabaseQueue(configuration: configuration)
         try Self.migrator.migrate(queue)
         self.writer = queue
@@ -255,8 +259,8 @@ public final class SQLiteStore: APMStore {
                 arguments: [appID]
             )
             return NameOverflow(
-                transactionCount: UInt64(row?["overflow_transactions"] as Int64? ?? 0),
-                segmentCount: UInt64(row?["overflow_segments"] as Int64? ?? 0),
+                transactionCount: UInt64(clamping: row?["overflow_transactions"] as Int64? ?? 0),
+                segmentCount: UInt64(clamping: row?["overflow_segments"] as Int64? ?? 0),
                 examples: examples
             )
         }

@@ -1,0 +1,219 @@
+import APMCore
+import APMStorage
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Prometheus
+
+extension Collector {
+    /// `POST /v1/agent/batches`, timed and counted by outcome.
+    func ingest(_ request: Request, context: Context) async throws -> Response {
+        let started = ContinuousClock.now
+        do {
+            let response = try await ingestBatch(request, context: context)
+            metrics.ingestLatency.record(ContinuousClock.now - started)
+            return response
+        } catch let error as APIError {
+            metrics.rejected(reason: error.code)
+            throw error
+        }
+    }
+
+    /// An ingest request's key and body: size limits (before and while inflating), the content types accepted,
+    /// gzip, deflate or identity, and the memory the request holds reserved in ``IngestMemoryBudget`` (the
+    /// caller releases `reservation` once it has answered).
+    ///
+    /// - Parameters:
+    ///   - request: The request.
+    ///   - contentTypes: The media types accepted.
+    ///   - defaultType: How a request without `Content-Type` is read.
+    ///   - reservation: The request's share of the ingest memory budget.
+    /// - Returns: The caller's key, the inflated body and its media type.
+    func ingestBody(
+        _ request: Request,
+        contentTypes: [String] = ["application/json"],
+        defaultType: String = "application/json",
+        reservation: IngestMemoryBudget.Reservation
+    ) async throws -> (key: LicenseKeyRecord, data: Data, mediaType: String) {
+        let limits = configuration.limits
+        let declaredLength = request.headers[.contentLength].flatMap { Int($0) }
+        if let length = declaredLength, length > limits.maxBodyBytes {
+            throw APIError(
+                .contentTooLarge,
+                code: "too_large",
+                message: "the body is \(length) bytes; the limit is \(limits.maxBodyBytes) (max_body_mb)"
+            )
+        }
+        let mediaType = try Self.mediaType(request, accepted: contentTypes) ?? defaultType
+        let key = try await authenticator.authenticate(
+            request.headers[HTTPField.Name("X-APM-License-Key")!] ?? Self.bearer(request)
+        )
+        // The body is held twice while it is read (the buffer and its copy): reserved before it arrives.
+        let expected = declaredLength ?? limits.maxBodyBytes
+        try reservation.reserve(2 * expected)
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: limits.maxBodyBytes)
+        } catch {
+            throw APIError(
+                .contentTooLarge,
+                code: "too_large",
+                message: "the body exceeds the limit of \(limits.maxBodyBytes) bytes (max_body_mb)"
+            )
+        }
+        var data = Data(buffer.readableBytesView)
+        let inflateLimit = min(
+            limits.maxDecompressedBytes,
+            limits.ingestMemoryBytes / CollectorConfiguration.Limits.parseMemoryFactor
+        )
+        func inflate(_ format: Gzip.Format) throws {
+            data = try Self.inflate(data, limit: inflateLimit, format: format, reservation: reservation)
+        }
+        switch request.headers[.contentEncoding]?.lowercased().trimmingCharacters(in: .whitespaces) {
+        case nil, "", "identity":
+            if Gzip.isGzip(data) { try inflate(.gzip) }
+        case "gzip", "x-gzip":
+            try inflate(.gzip)
+        case "deflate":
+            try inflate(.zlib)
+        case let other?:
+            throw APIError(
+                .unsupportedMediaType,
+                code: "unsupported_encoding",
+                message: "Content-Encoding \(other) is not supported; use gzip"
+            )
+        }
+        // Parsing holds the document's index and the decoded values: a bounded multiple of the inflated size.
+        try reservation.reserve(data.count * CollectorConfiguration.Limits.parseMemoryFactor)
+        return (key, data, mediaType)
+    }
+
+    /// The request's media type, exactly one of `accepted` (parameters such as `charset` aside); `nil` when the
+    /// request names none.
+    static func mediaType(_ request: Request, accepted: [String]) throws -> String? {
+        guard let header = request.headers[.contentType] else { return nil }
+        let type = (header.split(separator: ";", maxSplits: 1).first.map(String.init) ?? "")
+            .trimmingCharacters(in: .whitespaces).lowercased()
+        guard accepted.contains(type) else {
+            throw APIError(
+                .unsupportedMediaType,
+                code: "unsupported_media_type",
+                message: "send Content-Type: \(accepted.joined(separator: " or ")), not \(header.prefix(100))"
+            )
+        }
+        return type
+    }
+
+    /// Commits a validated batch through the pipeline (durable before it returns) and counts it.
+    func submit(_ batch: AgentBatch, accountID: Int64) async throws -> IngestOutcome {
+        let commitStarted = ContinuousClock.now
+        let outcome = try await pipeline.submit(IngestItem(accountID: accountID, batch: batch, receivedAt: now()))
+        metrics.storeLatency.record(ContinuousClock.now - commitStarted)
+        if let rejection = outcome.rejection {
+            throw APIError(.unprocessableContent, code: "app_limit", field: "agent.app_name", message: rejection)
+        }
+        if outcome.duplicate {
+            metrics.duplicates.increment()
+        } else {
+            metrics.accepted.increment()
+            // At most 200,000 entries of at most 10^12 each (validated): no overflow.
+            metrics.transactionsIngested.increment(
+                by: Int64(batch.intervals.reduce(0) { $0 + $1.transactions.reduce(0) { $0 + $1.count } })
+            )
+        }
+        return outcome
+    }
+
+    private func ingestBatch(_ request: Request, context: Context) async throws -> Response {
+        let reservation = IngestMemoryBudget.Reservation(memoryBudget)
+        defer { reservation.releaseAll() }
+        let (key, data, _) = try await ingestBody(request, reservation: reservation)
+        var batch: AgentBatch
+        do {
+            batch = try WireCoding.decodeBatch(data)
+            try batch.validate(now: now())
+        } catch let error as WireFormatError {
+            throw APIError.from(error)
+        }
+        batch.applySampleCaps(configuration.limits.samples)
+        if let header = request.headers[HTTPField.Name("X-APM-Batch-ID")!], header != batch.batchID {
+            throw APIError.badRequest(
+                "batch_id",
+                "the X-APM-Batch-ID header (\(header.prefix(128))) differs from the body's batch_id (\(batch.batchID))"
+            )
+        }
+        let outcome = try await submit(batch, accountID: key.accountID)
+        let reply = IngestReply(
+            batchID: batch.batchID,
+            duplicate: outcome.duplicate,
+            apdexT: outcome.apdexT,
+            transactionApdexT: outcome.transactionApdexT
+        )
+        return try Self.json(reply, status: outcome.duplicate ? .ok : .accepted, encoder: WireCoding.makeEncoder())
+    }
+
+    /// `POST /v1/agent/process`: process samples and events from `apm run-program`, counted once per report id.
+    func ingestProcess(_ request: Request, context: Context) async throws -> Response {
+        let reservation = IngestMemoryBudget.Reservation(memoryBudget)
+        defer { reservation.releaseAll() }
+        let (key, data, _) = try await ingestBody(request, reservation: reservation)
+        let report: ProcessReport
+        do {
+            report = try WireCoding.makeDecoder().decode(ProcessReport.self, from: data)
+            try report.validate(now: now())
+        } catch let error as DecodingError {
+            throw APIError.from(WireFormatError(decodingError: error))
+        } catch let error as WireFormatError {
+            throw APIError.from(error)
+        }
+        do {
+            let stored = try await store.recordProcess(
+                accountID: key.accountID,
+                report: report,
+                receivedAt: now(),
+                maxApps: configuration.limits.cardinality.maxApps
+            )
+            return try Self.json(
+                ProcessReportReply(appID: stored.appID, duplicate: stored.duplicate),
+                status: stored.duplicate ? .ok : .accepted
+            )
+        } catch let error as StoreError where error.code == .appLimit {
+            throw APIError(.unprocessableContent, code: "app_limit", field: "app_name", message: error.message)
+        }
+    }
+
+    private static func inflate(
+        _ data: Data,
+        limit: Int,
+        format: Gzip.Format,
+        reservation: IngestMemoryBudget.Reservation
+    ) throws -> Data {
+        do {
+            return try Gzip.decompress(data, maxOutputSize: limit, format: format) { chunk in
+                try reservation.reserve(chunk)
+            }
+        } catch let error as WireFormatError {
+            if error.code == .tooLarge {
+                throw APIError(
+                    .contentTooLarge,
+                    code: "too_large",
+                    message:
+                        "the decompressed body exceeds the limit of \(limit) bytes (max_decompressed_mb, and ingest_memory_mb / \(CollectorConfiguration.Limits.parseMemoryFactor))"
+                )
+            }
+            throw APIError(.badRequest, code: "malformed", message: error.message)
+        }
+    }
+}
+
+/// The answer to a process report.
+struct ProcessReportReply: Encodable {
+    var appID: Int64
+    var duplicate: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case appID = "app_id"
+        case duplicate
+    }
+}
