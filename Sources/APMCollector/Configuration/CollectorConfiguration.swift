@@ -35,16 +35,15 @@ public struct CollectorConfiguration: Sendable, Hashable {
         /// batch; the rest are counted as dropped and shown on the apps page.
         public var samples = AgentBatch.SampleCaps()
         /// `ingest_memory_mb`, default 512: what all ingest requests may hold together (bodies, inflated and
-        /// parsed); past it, requests get 503 with `Retry-After`.
+        /// parsed, estimated before parsing); past it, requests get 503 with `Retry-After`.
         public var ingestMemoryBytes: Int = 512 * 1024 * 1024
         /// `max_queued_batches`, default 4,096: batches waiting for the store's next commit; past it, 503 with
         /// `Retry-After` (the store is slower than the agents, and waiting longer would only time them out).
         public var maxQueuedBatches: Int = 4096
 
-        /// How many times its inflated size a request may hold while it is parsed: the JSON decoder's index of
-        /// the document and the decoded values (measured: see docs/collector.md). A body whose share cannot fit
-        /// in ``ingestMemoryBytes`` alone is refused with 413.
-        public static let parseMemoryFactor = 16
+        /// What one request may hold: a quarter of ``ingestMemoryBytes``, so that one request never takes the
+        /// whole budget. A body that would need more (inflated, plus what parsing it allocates) gets 413.
+        public var perRequestMemoryBytes: Int { ingestMemoryBytes / 4 }
     }
 
     /// How long data is kept.
@@ -152,15 +151,15 @@ public struct CollectorConfiguration: Sendable, Hashable {
     /// - Parameter file: Where the settings came from, for the message.
     /// - Throws: ``ConfigurationError`` naming the settings and how to fix them.
     public func checkConsistency(file: String) throws {
-        let factor = Limits.parseMemoryFactor
-        guard limits.maxDecompressedBytes * factor <= limits.ingestMemoryBytes else {
+        // The inflated body is held twice (the bytes and what is parsed from them) within one request's share.
+        guard limits.maxDecompressedBytes * 2 <= limits.perRequestMemoryBytes else {
             throw ConfigurationError(
                 .invalidValue,
                 file: file,
                 key: "max_decompressed_mb",
                 value: String(limits.maxDecompressedBytes / 1_048_576),
                 message:
-                    "one body of max_decompressed_mb may hold \(factor) times its size while parsed, more than ingest_memory_mb (\(limits.ingestMemoryBytes / 1_048_576)); raise ingest_memory_mb to at least \(limits.maxDecompressedBytes / 1_048_576 * factor) or lower max_decompressed_mb"
+                    "a request may hold a quarter of ingest_memory_mb (\(limits.ingestMemoryBytes / 1_048_576)), which must be at least twice max_decompressed_mb; raise ingest_memory_mb to at least \(limits.maxDecompressedBytes / 1_048_576 * 8) or lower max_decompressed_mb"
             )
         }
     }

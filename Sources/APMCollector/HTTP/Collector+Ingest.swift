@@ -63,10 +63,7 @@ extension Collector {
             )
         }
         var data = Data(buffer.readableBytesView)
-        let inflateLimit = min(
-            limits.maxDecompressedBytes,
-            limits.ingestMemoryBytes / CollectorConfiguration.Limits.parseMemoryFactor
-        )
+        let inflateLimit = min(limits.maxDecompressedBytes, limits.perRequestMemoryBytes / 2)
         func inflate(_ format: Gzip.Format) throws {
             data = try Self.inflate(data, limit: inflateLimit, format: format, reservation: reservation)
         }
@@ -84,8 +81,23 @@ extension Collector {
                 message: "Content-Encoding \(other) is not supported; use gzip"
             )
         }
-        // Parsing holds the document's index and the decoded values: a bounded multiple of the inflated size.
-        try reservation.reserve(data.count * CollectorConfiguration.Limits.parseMemoryFactor)
+        // Parsing allocates before any limit of the decoded types applies: JSON an index of every value, protobuf
+        // a copy of the bytes and the kept elements. Reserved (or refused) from an estimate made without allocating.
+        let parseBytes: Int
+        if mediaType == "application/json" {
+            parseBytes = JSONValueCount.count(in: data) * JSONValueCount.bytesPerValue
+        } else {
+            parseBytes = data.count * 4
+        }
+        guard reservation.held + parseBytes <= limits.perRequestMemoryBytes else {
+            throw APIError(
+                .contentTooLarge,
+                code: "too_large",
+                message:
+                    "parsing this body would take about \(parseBytes / 1_048_576) MiB (it holds \(mediaType == "application/json" ? "\(JSONValueCount.count(in: data)) JSON values" : "\(data.count) bytes")); one request may hold \(limits.perRequestMemoryBytes / 1_048_576) MiB (a quarter of ingest_memory_mb): send smaller batches"
+            )
+        }
+        try reservation.reserve(parseBytes)
         return (key, data, mediaType)
     }
 
@@ -199,7 +211,7 @@ extension Collector {
                     .contentTooLarge,
                     code: "too_large",
                     message:
-                        "the decompressed body exceeds the limit of \(limit) bytes (max_decompressed_mb, and ingest_memory_mb / \(CollectorConfiguration.Limits.parseMemoryFactor))"
+                        "the decompressed body exceeds the limit of \(limit) bytes (max_decompressed_mb, at most an eighth of ingest_memory_mb)"
                 )
             }
             throw APIError(.badRequest, code: "malformed", message: error.message)

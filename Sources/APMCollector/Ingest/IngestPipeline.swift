@@ -12,6 +12,8 @@ actor IngestPipeline {
     private let maxGroupSize: Int
     private let maxQueued: Int
     private var queue: [Waiter] = []
+    /// Batches of the commit in progress.
+    private var committing = 0
     private var draining = false
 
     init(store: any APMStore, limits: CardinalityLimits, maxQueued: Int = 4096, maxGroupSize: Int = 256) {
@@ -21,15 +23,15 @@ actor IngestPipeline {
         self.maxGroupSize = maxGroupSize
     }
 
-    /// Batches waiting for a commit.
-    var queued: Int { queue.count }
+    /// Batches waiting for a commit or in the one in progress.
+    var queued: Int { queue.count + committing }
 
     /// Commits one batch (with whatever else is waiting) and returns once it is durable.
     ///
     /// - Throws: A 503 ``APIError`` (with `Retry-After`) when ``maxQueued`` batches already wait: the store is
     ///   behind, and a longer queue would only make every agent wait past its timeout.
     func submit(_ item: IngestItem) async throws -> IngestOutcome {
-        guard queue.count < maxQueued else {
+        guard queued < maxQueued else {
             throw APIError.unavailable(
                 "queue_full",
                 retryAfter: 5,
@@ -49,6 +51,8 @@ actor IngestPipeline {
         while !queue.isEmpty {
             let group = Array(queue.prefix(maxGroupSize))
             queue.removeFirst(group.count)
+            committing = group.count
+            defer { committing = 0 }
             do {
                 let outcomes = try await store.commit(group.map(\.item), limits: limits)
                 for (waiter, outcome) in zip(group, outcomes) { waiter.continuation.resume(returning: outcome) }
