@@ -2,6 +2,7 @@ public import APMCore
 public import APMStorage
 import Foundation
 public import Hummingbird
+import HummingbirdCore
 public import Logging
 import NIOCore
 import Prometheus
@@ -143,11 +144,26 @@ public final class Collector: Sendable {
     public var application: some ApplicationProtocol {
         var logger = logger
         logger[metadataKey: "component"] = "http"
+        let server = configuration.server
+        let timeouts = ConnectionDeadlineHandler.Timeouts(
+            header: .nanoseconds(Int64(server.headerTimeout / .nanoseconds(1))),
+            idle: .nanoseconds(Int64(server.idleTimeout / .nanoseconds(1))),
+            body: .nanoseconds(Int64(server.bodyTimeout / .nanoseconds(1)))
+        )
+        let connectionLogger = logger
         return Application(
             router: makeRouter(),
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [ConnectionDeadlineHandler(timeouts: timeouts, logger: connectionLogger)]
+                )
+            ),
             configuration: .init(
-                address: .hostname(configuration.server.host, port: configuration.server.port),
-                serverName: "apm-collector"
+                address: .hostname(server.host, port: server.port),
+                serverName: "apm-collector",
+                availableConnectionsDelegate: MaximumAvailableConnections(
+                    Self.connectionCap(server.maxConnections, logger: logger)
+                )
             ),
             onServerRunning: { [port] channel in
                 port.value.withLock { $0 = channel.localAddress?.port }
@@ -182,6 +198,23 @@ public final class Collector: Sendable {
         metrics.setRows(statistics.rows)
         metrics.fileSize.set(Double(statistics.fileSize))
         return report
+    }
+}
+
+extension Collector {
+    /// `max_connections`, lowered to leave room under the process's file-descriptor limit for the store, its
+    /// write-ahead log and the logs: at that limit nothing, not even `/healthz`, could be answered.
+    static func connectionCap(_ configured: Int, logger: Logger) -> Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else {
+            return configured
+        }
+        let room = Int(clamping: limit.rlim_cur) - 64
+        guard configured > room else { return configured }
+        logger.warning(
+            "max_connections = \(configured) is above the file-descriptor limit (\(limit.rlim_cur), ulimit -n) less 64 for files; using \(max(room, 16))"
+        )
+        return max(room, 16)
     }
 }
 

@@ -24,14 +24,20 @@ final class CollectorProcess: Sendable {
 
     static var binary: URL? { BuiltExecutable.path("apm").map { URL(fileURLWithPath: $0) } }
 
-    init(arguments: [String]) throws {
+    /// Runs `apm` with `arguments`, or, with `shell`, `/bin/sh -c shell apm arguments...` (for `ulimit`).
+    init(arguments: [String], shell: String? = nil) throws {
         let binary = try #require(Self.binary, "the apm binary was not found next to the tests")
         process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
+        if let shell {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", shell, binary.path] + arguments
+        } else {
+            process.executableURL = binary
+            process.arguments = arguments
+        }
         let pipe = Pipe()
         process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
+        process.standardError = pipe
         let output = self.output
         pipe.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData

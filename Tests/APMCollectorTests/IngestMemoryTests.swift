@@ -48,15 +48,35 @@ import Testing
         try await Support.withCollector { _, client, key in
             let protobuf = Self.protobufOfEmptySpans(megabytes: 8)
             let json = Self.jsonOfEmptySpans(megabytes: 15)
-            let numbers = Data(("{\"intervals\":[" + Array(repeating: "1", count: 6_000_000).joined(separator: ",") + "]}").utf8)
+            let numbers = Data(
+                ("{\"intervals\":[" + Array(repeating: "1", count: 6_000_000).joined(separator: ",") + "]}").utf8
+            )
             let before = Support.residentBytes()
-            let first = try await Self.post(protobuf, path: "/v1/traces", contentType: "application/x-protobuf", key: key, client: client)
+            let first = try await Self.post(
+                protobuf,
+                path: "/v1/traces",
+                contentType: "application/x-protobuf",
+                key: key,
+                client: client
+            )
             #expect(first.status == .contentTooLarge, "\(first.body)")
             #expect(first.body.contains("more than 100000"))
-            let second = try await Self.post(json, path: "/v1/traces", contentType: "application/json", key: key, client: client)
+            let second = try await Self.post(
+                json,
+                path: "/v1/traces",
+                contentType: "application/json",
+                key: key,
+                client: client
+            )
             #expect(second.status == .contentTooLarge, "\(second.body)")
             #expect(second.body.contains("JSON values"))
-            let third = try await Self.post(numbers, path: "/v1/agent/batches", contentType: "application/json", key: key, client: client)
+            let third = try await Self.post(
+                numbers,
+                path: "/v1/agent/batches",
+                contentType: "application/json",
+                key: key,
+                client: client
+            )
             #expect(third.status == .contentTooLarge, "\(third.body)")
             let growth = Support.residentBytes() - before
             // Before: 1.4 GB for the protobuf spans and 1.9 GB for the JSON ones.
@@ -72,7 +92,13 @@ import Testing
             let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
                 for _ in 0..<10 {
                     group.addTask {
-                        try await Self.post(protobuf, path: "/v1/traces", contentType: "application/x-protobuf", key: key, client: client).status
+                        try await Self.post(
+                            protobuf,
+                            path: "/v1/traces",
+                            contentType: "application/x-protobuf",
+                            key: key,
+                            client: client
+                        ).status
                     }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
@@ -87,16 +113,31 @@ import Testing
     /// When the budget is taken, a request is answered 503 with Retry-After, and is accepted once it frees up.
     @Test func aFullBudgetAnswers503WithRetryAfter() async throws {
         try await Support.withCollector { collector, client, key in
-            let batch = Support.batch(minute: Support.currentMinute(), metrics: [Support.metric("GET /a", durations: [0.1])])
+            let batch = Support.batch(
+                minute: Support.currentMinute(),
+                metrics: [Support.metric("GET /a", durations: [0.1])]
+            )
             let body = try WireCoding.makeEncoder().encode(batch)
             let taken = collector.memoryBudget.capacity - 1024
             #expect(collector.memoryBudget.tryReserve(taken))
-            let refused = try await Self.post(body, path: "/v1/agent/batches", contentType: "application/json", key: key, client: client)
+            let refused = try await Self.post(
+                body,
+                path: "/v1/agent/batches",
+                contentType: "application/json",
+                key: key,
+                client: client
+            )
             #expect(refused.status == .serviceUnavailable)
             #expect(refused.retryAfter == "2")
             #expect(refused.body.contains("ingest_memory_mb"))
             collector.memoryBudget.release(taken)
-            let accepted = try await Self.post(body, path: "/v1/agent/batches", contentType: "application/json", key: key, client: client)
+            let accepted = try await Self.post(
+                body,
+                path: "/v1/agent/batches",
+                contentType: "application/json",
+                key: key,
+                client: client
+            )
             #expect(accepted.status == .accepted)
             #expect(collector.memoryBudget.inUse == 0)
         }
@@ -118,11 +159,16 @@ import Testing
                         group.addTask {
                             // A connection each, as agents have: one connection serves its requests in turn.
                             try await TestClient.withClient(host: "127.0.0.1", port: port) { connection in
-                                let batch = Support.batch(minute: minute, metrics: [Support.metric("GET /q", durations: [0.1])])
+                                let batch = Support.batch(
+                                    minute: minute,
+                                    metrics: [Support.metric("GET /q", durations: [0.1])]
+                                )
                                 let body = try WireCoding.makeEncoder().encode(batch)
                                 let response = try await connection.post(
                                     "/v1/agent/batches",
-                                    headers: [.contentType: "application/json", HTTPField.Name("X-APM-License-Key")!: key],
+                                    headers: [
+                                        .contentType: "application/json", HTTPField.Name("X-APM-License-Key")!: key,
+                                    ],
                                     body: ByteBuffer(bytes: body)
                                 )
                                 return (response.status, response.headers[.retryAfter])
