@@ -31,6 +31,13 @@ public final class Collector: Sendable {
     let memoryBudget: IngestMemoryBudget
     let sessions = DashboardSessions()
     private let port = PortBox()
+    /// The last store failure a request ran into (a full disk, ...), with its time, for `/healthz`.
+    private let lastStoreFailure = Mutex<StoreFailure?>(nil)
+
+    struct StoreFailure: Sendable {
+        var at: Double
+        var message: String
+    }
     let now: @Sendable () -> Double
 
     /// Opens the store (creating the data directory) and prepares the server.
@@ -54,9 +61,11 @@ public final class Collector: Sendable {
         if let store {
             self.store = store
         } else {
+            // Readable by the collector's user only (key and password hashes, every app's data).
             try FileManager.default.createDirectory(
                 atPath: configuration.dataDirectory,
-                withIntermediateDirectories: true
+                withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700]
             )
             self.store = try SQLiteStore(path: configuration.databasePath)
         }
@@ -90,17 +99,22 @@ public final class Collector: Sendable {
     /// with a random password. There is no default password.
     ///
     /// - Returns: The new credentials, or `nil` when the collector was set up before.
+    /// - Throws: ``StoreError`` (`dataDirectoryNotEmpty`) when the store holds data but no account: a database that
+    ///   lost its identity is never set up afresh.
     public func bootstrapIfNeeded() async throws -> FirstStartCredentials? {
         guard try await store.accounts().isEmpty else { return nil }
-        let account = try await store.createAccount(name: "default")
-        let key = try await createLicenseKey(accountID: account.id, name: "default")
+        let key = LicenseKeyGenerator.makeKey()
         let password = PasswordHasher.makePassword()
-        _ = try await store.createUser(
-            accountID: account.id,
-            name: "admin",
-            passwordHash: try await PasswordHasher.hashInBackground(password, cost: configuration.passwordHashCost)
-        )
-        return FirstStartCredentials(account: account, licenseKey: key.key, adminUser: "admin", adminPassword: password)
+        guard
+            let account = try await store.bootstrap(
+                accountName: "default",
+                keyHash: LicenseKeyGenerator.hash(key),
+                keyPrefix: LicenseKeyGenerator.prefix(of: key),
+                adminName: "admin",
+                passwordHash: try await PasswordHasher.hashInBackground(password, cost: configuration.passwordHashCost)
+            )
+        else { return nil }
+        return FirstStartCredentials(account: account, licenseKey: key, adminUser: "admin", adminPassword: password)
     }
 
     /// Gives a user a new random password.
@@ -135,6 +149,20 @@ public final class Collector: Sendable {
             prefix: LicenseKeyGenerator.prefix(of: key)
         )
         return (key, record)
+    }
+
+    func recordStoreFailure(_ message: String) {
+        let failure = StoreFailure(at: now(), message: message)
+        lastStoreFailure.withLock { $0 = failure }
+    }
+
+    /// What `/healthz` reports: the store's own problems, and a store failure in the last minute.
+    func healthProblems() async -> [String] {
+        var problems = await store.problems()
+        if let failure = lastStoreFailure.withLock({ $0 }), now() - failure.at < 60 {
+            problems.append("a write failed \(Int(now() - failure.at)) s ago: \(failure.message)")
+        }
+        return problems
     }
 
     /// The port the server listens on, once it runs.
@@ -236,6 +264,8 @@ struct RetentionService: Service {
                         "retention: deleted \(report.minuteRowsDeleted) minute rows, \(report.hourRowsDeleted) hour rows, \(report.otherRowsDeleted) other rows"
                     )
                 }
+            } catch is CancellationError {
+                return
             } catch {
                 collector.logger.error("retention failed: \(error)")
             }

@@ -16,7 +16,7 @@ public struct APMCommand: AsyncParsableCommand {
         subcommands: [
             CollectorCommand.self, GenerateConfigCommand.self, ValidateConfigCommand.self, RunProgramCommand.self,
             ReportCommand.self, KeysCommand.self, AppsCommand.self, DeploymentsCommand.self, UsersCommand.self,
-            DemoCommand.self, ExampleServiceCommand.self, LoadgenCommand.self,
+            BackupCommand.self, DemoCommand.self, ExampleServiceCommand.self, LoadgenCommand.self,
         ]
     )
 

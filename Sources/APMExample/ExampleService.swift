@@ -154,7 +154,12 @@ public struct ExampleService: Sendable {
         logger.info(
             "example service on http://127.0.0.1:\(configuration.port), inventory on :\(configuration.downstreamPort)"
         )
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            try await httpClient.shutdown()
+            throw error
+        }
         try await httpClient.shutdown()
     }
 
@@ -177,9 +182,11 @@ struct BackgroundJob: Service {
     let interval: Double
 
     func run() async throws {
-        while !Task.isShuttingDownGracefully {
+        // Cancellation (another service of the group failed, e.g. its port was taken) ends the loop as well as a
+        // graceful shutdown: a sleep that throws at once must not turn this into a busy loop.
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(Int64(interval * 1000))) }
-            guard !Task.isShuttingDownGracefully else { return }
+            guard !Task.isShuttingDownGracefully && !Task.isCancelled else { return }
             await agent.withBackgroundTransaction(name: "cleanup-sessions") { transaction in
                 let sql = "SELECT COUNT(*) FROM users WHERE name LIKE 'user-1%'"
                 let segment = transaction.startDatastoreSegment(system: "sqlite", statement: sql)

@@ -11,6 +11,26 @@ public protocol APMStore: Sendable {
     /// - Returns: The account.
     func createAccount(name: String) async throws -> Account
 
+    /// Creates the first account, its license key and the administrator in one transaction, unless an account
+    /// exists. Refuses a store that holds data but no account (it lost its identity): setting up a new account
+    /// over it would leave every agent's key rejected.
+    ///
+    /// - Parameters:
+    ///   - accountName: The account's name.
+    ///   - keyHash: The license key's hash.
+    ///   - keyPrefix: The key's display prefix.
+    ///   - adminName: The administrator's login.
+    ///   - passwordHash: The administrator's password hash.
+    /// - Returns: The account, or `nil` when one existed.
+    /// - Throws: ``StoreError`` (`dataDirectoryNotEmpty`) for data without an account.
+    func bootstrap(
+        accountName: String,
+        keyHash: String,
+        keyPrefix: String,
+        adminName: String,
+        passwordHash: String
+    ) async throws -> Account?
+
     /// Every account.
     ///
     /// - Returns: Accounts by id.
@@ -330,11 +350,16 @@ public protocol APMStore: Sendable {
     /// - Returns: What was deleted.
     func applyRetention(minuteCutoff: Int64, cutoff: Int64, batchIDCutoff: Int64) async throws -> RetentionReport
 
+    /// What is wrong with the store now (cannot read, disk nearly full), for `/healthz`.
+    ///
+    /// - Returns: Problems, each a sentence; empty when healthy.
+    func problems() async -> [String]
+
     /// Row counts and file size.
     ///
     /// - Returns: Statistics.
     func statistics() async throws -> StoreStatistics
 
-    /// Closes the store.
+    /// Makes everything durable in the store's own files (SQLite: checkpoints the write-ahead log) and closes it.
     func close() async throws
 }

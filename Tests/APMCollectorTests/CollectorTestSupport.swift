@@ -21,6 +21,11 @@ enum CollectorTestSupport {
         configuration.server.port = 0
         // scrypt at the default cost takes about a second in a debug build; the tests run dozens of collectors.
         configuration.passwordHashCost = 10
+        // The test client opens its connection before the test's first request, which a loaded machine (the
+        // whole suite on two cores) can delay past the production timeouts; the timeout tests set their own.
+        configuration.server.headerTimeout = .seconds(600)
+        configuration.server.idleTimeout = .seconds(600)
+        configuration.server.bodyTimeout = .seconds(600)
         adjust(&configuration)
         return configuration
     }
@@ -158,6 +163,23 @@ enum CollectorTestSupport {
     static func quantile(_ values: [Double], _ q: Double) -> Double {
         let sorted = values.sorted()
         return sorted[max(0, Int((q * Double(sorted.count)).rounded(.up)) - 1)]
+    }
+
+    /// Runs CPU-heavy test preparation (building megabytes of bodies) on a thread of its own, so that it does not
+    /// hold one of the two cooperative threads that every in-process collector of the suite needs to answer.
+    static func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(with: Result { try work() }) }
+        }
+    }
+
+    /// `pattern` repeated to about `count` bytes (whole repetitions, at least one), by doubling: cheap even in a
+    /// debug build.
+    static func repeated(_ pattern: String, toAtLeast count: Int) -> Data {
+        let unit = Data(pattern.utf8)
+        var data = unit
+        while data.count < count { data.append(data) }
+        return data.prefix(max(1, count / unit.count) * unit.count)
     }
 
     static func residentBytes() -> Int {

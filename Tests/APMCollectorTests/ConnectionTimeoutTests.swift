@@ -32,8 +32,16 @@ final class RawConnection: Sendable {
         }
     }
 
-    /// Reads until the peer closes or `timeout` passes; returns what was read and whether it closed.
-    func readUntilClosed(timeout: Double) -> (text: String, closed: Bool) {
+    /// Reads until the peer closes or `timeout` passes, on a thread of its own (a blocking wait on one of the two
+    /// cooperative threads would stall every in-process collector of the suite); returns what was read and
+    /// whether the peer closed.
+    func readUntilClosed(timeout: Double) async -> (text: String, closed: Bool) {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(returning: self.blockingReadUntilClosed(timeout: timeout)) }
+        }
+    }
+
+    private func blockingReadUntilClosed(timeout: Double) -> (text: String, closed: Bool) {
         var received: [UInt8] = []
         let deadline = Date().addingTimeInterval(timeout)
         var buffer = [UInt8](repeating: 0, count: 4096)
@@ -55,10 +63,12 @@ final class RawConnection: Sendable {
 @Suite struct ConnectionTimeoutTests {
     typealias Support = CollectorTestSupport
 
-    static let shortTimeouts = Support.configuration {
-        $0.server.headerTimeout = .seconds(1)
-        $0.server.idleTimeout = .seconds(1)
-        $0.server.bodyTimeout = .seconds(1)
+    static var shortTimeouts: CollectorConfiguration {
+        Support.configuration {
+            $0.server.headerTimeout = .seconds(1)
+            $0.server.idleTimeout = .seconds(1)
+            $0.server.bodyTimeout = .seconds(1)
+        }
     }
 
     @Test func silentTricklingStalledAndIdleConnectionsAreClosed() async throws {
@@ -81,8 +91,8 @@ final class RawConnection: Sendable {
             for (name, connection) in [
                 ("silent", silent), ("trickling", trickling), ("stalled", stalled), ("idle", idle),
             ] {
-                let result = connection.readUntilClosed(timeout: 15)
-                #expect(result.closed, "\(name) connection still open after 15 s")
+                let result = await connection.readUntilClosed(timeout: 60)
+                #expect(result.closed, "\(name) connection still open after 60 s")
                 if name == "idle" { #expect(result.text.contains("200 OK")) }
             }
         }
@@ -96,7 +106,7 @@ final class RawConnection: Sendable {
             let holders = try (0..<16).map { _ in try RawConnection(port: port) }
             let late = try RawConnection(port: port)
             late.send("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            let result = late.readUntilClosed(timeout: 20)
+            let result = await late.readUntilClosed(timeout: 60)
             #expect(result.text.contains("200 OK"), "\(result)")
             _ = holders
         }
@@ -123,17 +133,16 @@ final class RawConnection: Sendable {
             shell: #"ulimit -n 128 && exec "$0" "$@""#
         )
         defer { collector.kill(signal: SIGKILL) }
-        #expect(await collector.waitForOutput(containing: "listening on"), "\(collector.output.withLock { $0 })")
-        let output = collector.output.withLock { $0 }
-        let port = try #require(
-            output.split(separator: "\n").first { $0.contains("listening on") }
-                .flatMap { $0.split(separator: ":").last?.split(separator: " ").first }
-                .flatMap { Int($0) }
+        #expect(
+            await collector.waitForOutput(containing: "apm collector listening on"),
+            "\(collector.output.withLock { $0 })"
         )
+        let output = collector.output.withLock { $0 }
+        let port = try #require(collector.port)
         let holders = try (0..<150).map { _ in try RawConnection(port: port) }
         let health = try RawConnection(port: port)
         health.send("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        let result = health.readUntilClosed(timeout: 30)
+        let result = await health.readUntilClosed(timeout: 60)
         #expect(result.text.contains("200 OK"), "\(result)")
         _ = holders
     }

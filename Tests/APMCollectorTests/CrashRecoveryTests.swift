@@ -55,6 +55,16 @@ final class CollectorProcess: Sendable {
         return false
     }
 
+    /// The port from the `apm collector listening on http://host:port` line.
+    var port: Int? {
+        output.withLock { text in
+            guard let range = text.range(of: "apm collector listening on http://") else { return nil }
+            let rest = text[range.upperBound...]
+            guard let colon = rest.firstIndex(of: ":") else { return nil }
+            return Int(rest[rest.index(after: colon)...].prefix { $0.isNumber })
+        }
+    }
+
     func kill(signal: Int32) {
         Foundation.kill(process.processIdentifier, signal)
         process.waitUntilExit()
@@ -69,7 +79,7 @@ final class CollectorProcess: Sendable {
         let port = LoopbackPort.free()
         let arguments = ["collector", "--data-dir", directory, "--port", "\(port)"]
         let first = try CollectorProcess(arguments: arguments)
-        #expect(await first.waitForOutput(containing: "listening on"))
+        #expect(await first.waitForOutput(containing: "apm collector listening on"))
         let key = try #require(
             first.output.withLock { text in
                 text.split(separator: "\n").first { $0.contains("license key:") }?.split(separator: " ").last.map(
@@ -128,7 +138,7 @@ final class CollectorProcess: Sendable {
         // Restart on the same data; agents retry everything they are unsure of (and, to be harsh, all the rest).
         let second = try CollectorProcess(arguments: arguments)
         defer { second.kill(signal: SIGTERM) }
-        #expect(await second.waitForOutput(containing: "listening on"))
+        #expect(await second.waitForOutput(containing: "apm collector listening on"))
         #expect(!second.output.withLock { $0.contains("license key:") })
         var duplicates = Set<String>()
         for batch in batches {

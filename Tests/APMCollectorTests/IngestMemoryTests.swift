@@ -17,7 +17,8 @@ import Testing
         path: String,
         contentType: String,
         key: String,
-        client: any TestClientProtocol
+        client: any TestClientProtocol,
+        compressed: Bool = false
     ) async throws -> (status: HTTPResponse.Status, body: String, retryAfter: String?) {
         try await client.execute(
             uri: path,
@@ -25,39 +26,43 @@ import Testing
             headers: [
                 .contentType: contentType, .contentEncoding: "gzip", HTTPField.Name("X-APM-License-Key")!: key,
             ],
-            body: ByteBuffer(bytes: try Gzip.compress(body, level: 9))
+            body: ByteBuffer(bytes: compressed ? body : try Gzip.compress(body, level: 9))
         ) { ($0.status, String(buffer: $0.body), $0.headers[.retryAfter]) }
     }
 
     /// 8 MiB of empty protobuf spans (4 million) compress to a few KiB; 16 MiB of `{}` spans in JSON to 16 KiB.
     static func protobufOfEmptySpans(megabytes: Int) -> Data {
-        func field(_ tag: UInt8, _ bytes: [UInt8]) -> [UInt8] {
-            [tag] + OTLPProtobufResponse.varint(UInt64(bytes.count)) + bytes
+        func field(_ tag: UInt8, _ bytes: Data) -> Data {
+            Data([tag] + OTLPProtobufResponse.varint(UInt64(bytes.count))) + bytes
         }
-        var spans = [UInt8](repeating: 0, count: megabytes * 1_048_576)
-        for index in stride(from: 0, to: spans.count, by: 2) { spans[index] = 0x12 }
-        return Data(field(0x0a, field(0x12, spans)))
+        // An empty span is field 2 of ScopeSpans with length 0: 0x12 0x00.
+        let spans = Support.repeated("\u{12}\u{00}", toAtLeast: megabytes * 1_048_576)
+        return field(0x0a, field(0x12, spans))
     }
 
     static func jsonOfEmptySpans(megabytes: Int) -> Data {
-        let spans = Array(repeating: "{}", count: megabytes * 1_048_576 / 3).joined(separator: ",")
-        return Data(#"{"resourceSpans":[{"scopeSpans":[{"spans":[\#(spans)]}]}]}"#.utf8)
+        let spans = Support.repeated("{},", toAtLeast: megabytes * 1_048_576)
+        return Data(#"{"resourceSpans":[{"scopeSpans":[{"spans":["#.utf8) + spans + Data("{}]}]}]}".utf8)
     }
 
     @Test func amplifyingBodiesAreRefusedWhileReadingWithoutTheirMemory() async throws {
         try await Support.withCollector { _, client, key in
-            let protobuf = Self.protobufOfEmptySpans(megabytes: 8)
-            let json = Self.jsonOfEmptySpans(megabytes: 15)
-            let numbers = Data(
-                ("{\"intervals\":[" + Array(repeating: "1", count: 6_000_000).joined(separator: ",") + "]}").utf8
-            )
+            let (protobuf, json, numbers) = try await Support.offPool {
+                let ones = Support.repeated("1,", toAtLeast: 6_000_000)
+                return (
+                    try Gzip.compress(Self.protobufOfEmptySpans(megabytes: 8), level: 9),
+                    try Gzip.compress(Self.jsonOfEmptySpans(megabytes: 15), level: 9),
+                    try Gzip.compress(Data("{\"intervals\":[".utf8) + ones + Data("1]}".utf8), level: 9)
+                )
+            }
             let before = Support.residentBytes()
             let first = try await Self.post(
                 protobuf,
                 path: "/v1/traces",
                 contentType: "application/x-protobuf",
                 key: key,
-                client: client
+                client: client,
+                compressed: true
             )
             #expect(first.status == .contentTooLarge, "\(first.body)")
             #expect(first.body.contains("more than 100000"))
@@ -66,7 +71,8 @@ import Testing
                 path: "/v1/traces",
                 contentType: "application/json",
                 key: key,
-                client: client
+                client: client,
+                compressed: true
             )
             #expect(second.status == .contentTooLarge, "\(second.body)")
             #expect(second.body.contains("JSON values"))
@@ -75,7 +81,8 @@ import Testing
                 path: "/v1/agent/batches",
                 contentType: "application/json",
                 key: key,
-                client: client
+                client: client,
+                compressed: true
             )
             #expect(third.status == .contentTooLarge, "\(third.body)")
             let growth = Support.residentBytes() - before
@@ -87,7 +94,9 @@ import Testing
     /// Ten bombs at once: each is refused on its own estimate, and together they hold no more than the budget.
     @Test func tenBombsAtOnceStayWithinTheBudget() async throws {
         try await Support.withCollector { collector, client, key in
-            let protobuf = Self.protobufOfEmptySpans(megabytes: 8)
+            let protobuf = try await Support.offPool {
+                try Gzip.compress(Self.protobufOfEmptySpans(megabytes: 8), level: 9)
+            }
             let before = Support.residentBytes()
             let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
                 for _ in 0..<10 {
@@ -97,7 +106,8 @@ import Testing
                             path: "/v1/traces",
                             contentType: "application/x-protobuf",
                             key: key,
-                            client: client
+                            client: client,
+                            compressed: true
                         ).status
                     }
                 }
@@ -158,7 +168,11 @@ import Testing
                     for _ in 0..<40 {
                         group.addTask {
                             // A connection each, as agents have: one connection serves its requests in turn.
-                            try await TestClient.withClient(host: "127.0.0.1", port: port) { connection in
+                            try await TestClient.withClient(
+                                host: "127.0.0.1",
+                                port: port,
+                                configuration: .init(timeout: .seconds(60))
+                            ) { connection in
                                 let batch = Support.batch(
                                     minute: minute,
                                     metrics: [Support.metric("GET /q", durations: [0.1])]

@@ -21,7 +21,9 @@ import Testing
         // The collector's clock is fixed, so that the cutoffs below are exactly the collector's.
         let now = Support.currentMinute()
         let fixedClock: @Sendable () -> Double = { Double(now + 30) }
-        try await Support.withCollector(configuration, now: fixedClock) { collector, client, key in
+        // A few rows per retention transaction, so that deleting in chunks is exercised (and exact).
+        let store = try SQLiteStore(retentionChunk: 7)
+        try await Support.withCollector(configuration, store: store, now: fixedClock) { collector, client, key in
             // One batch every 37 minutes over the last 3 days, 3 names each with known durations.
             var sent: [Int64: UInt64] = [:]
             var minute = now - 3 * 86_400 + 600

@@ -85,6 +85,8 @@ enum CLI {
         var configuration = CollectorConfiguration()
         configuration.server.port = 0
         configuration.passwordHashCost = 10
+        configuration.server.headerTimeout = .seconds(600)
+        configuration.server.idleTimeout = .seconds(600)
         let collector = try Collector(configuration: configuration, logger: logger, store: try SQLiteStore())
         let key = try #require(try await collector.bootstrapIfNeeded()).licenseKey
         let group = ServiceGroup(services: [collector.application], gracefulShutdownSignals: [], logger: logger)

@@ -79,6 +79,9 @@ public struct CollectorConfiguration: Sendable, Hashable {
     /// The SQLite file.
     public var databasePath: String { (dataDirectory as NSString).appendingPathComponent("apm.sqlite") }
 
+    /// Where the data is, for the start-up line.
+    public var storageDescription: String { databasePath }
+
     /// The environment variables read, with the key each overrides.
     public static let environmentVariables: [(variable: String, key: String)] = [
         ("APM_COLLECTOR_HOST", "host"), ("APM_COLLECTOR_PORT", "port"), ("APM_DATA_DIR", "data_dir"),

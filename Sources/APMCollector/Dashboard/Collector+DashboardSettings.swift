@@ -32,11 +32,15 @@ extension Collector {
                         status: .badRequest
                     )
                 }
-                try await self.store.setApdex(
-                    appID: app.id,
-                    transaction: transaction.isEmpty ? nil : transaction,
-                    seconds: seconds
-                )
+                do {
+                    try await self.setApdex(
+                        app: app,
+                        transaction: transaction.isEmpty ? nil : transaction,
+                        seconds: seconds
+                    )
+                } catch let error as APIError {
+                    return try await self.settingsPage(session, app, notice: error.message, status: .badRequest)
+                }
                 return Response.redirect(to: "/apps/\(app.id)/settings", type: .normal)
             }
         }

@@ -13,6 +13,13 @@ final class DashboardSessions: Sendable {
     static let lifetime: TimeInterval = 12 * 3600
     static let maxFailures = 5
     static let failureWindow: TimeInterval = 300
+    /// Live sessions kept by default; past it, signing in ends the least recently used one.
+    static let defaultMaxSessions = 10_000
+    let maxSessions: Int
+
+    init(maxSessions: Int = DashboardSessions.defaultMaxSessions) {
+        self.maxSessions = maxSessions
+    }
 
     private let sessions = Mutex<[String: Session]>([:])
     private let failures = Mutex<[String: [Date]]>([:])
@@ -32,7 +39,13 @@ final class DashboardSessions: Sendable {
         )
         sessions.withLock { sessions in
             let now = Date()
-            if sessions.count > 10_000 { sessions = sessions.filter { $0.value.expires > now } }
+            if sessions.count >= maxSessions { sessions = sessions.filter { $0.value.expires > now } }
+            // Still full of live sessions: the one least recently used goes, so memory stays bounded.
+            if sessions.count >= maxSessions,
+                let oldest = sessions.min(by: { $0.value.expires < $1.value.expires })
+            {
+                sessions[oldest.key] = nil
+            }
             sessions[token] = session
         }
         return (token, session)
@@ -51,6 +64,9 @@ final class DashboardSessions: Sendable {
             return session
         }
     }
+
+    /// Live sessions held.
+    var count: Int { sessions.withLock { $0.count } }
 
     func end(_ token: String?) {
         guard let token else { return }

@@ -11,11 +11,20 @@ extension Collector {
 
     func makeRouter() -> Router<Context> {
         let router = Router(context: Context.self)
+        router.add(middleware: StoreErrorMiddleware { [weak self] message in self?.recordStoreFailure(message) })
         router.post("/v1/agent/batches") { request, context in try await self.ingest(request, context: context) }
         router.post("/v1/agent/process") { request, context in try await self.ingestProcess(request, context: context) }
         router.post("/v1/traces") { request, _ in try await self.ingestOTLPTraces(request) }
+        // Readiness: the store reads, its disk has room, and commits succeed. Liveness: the process answers.
         router.get("/healthz") { _, _ in
-            Self.json(["status": "ok"])
+            let problems = await self.healthProblems()
+            return try Self.json(
+                HealthReply(status: problems.isEmpty ? "ok" : "unavailable", problems: problems),
+                status: problems.isEmpty ? .ok : .serviceUnavailable
+            )
+        }
+        router.get("/livez") { _, _ in
+            Self.json(["status": "alive"])
         }
         router.get("/metrics") { _, _ in
             Response(
@@ -169,20 +178,7 @@ extension Collector {
         api.put("/apps/:app/apdex") { request, context in
             let (app, _) = try await self.appAndRange(request, context)
             let body = try await Self.decodeBody(ApdexRequest.self, request)
-            if let seconds = body.apdexT {
-                guard ApdexThreshold(seconds: seconds) != nil else {
-                    throw APIError.badRequest("apdex_t", "must be a number of seconds from 0.001 to 3600")
-                }
-            } else if body.transaction == nil {
-                throw APIError.badRequest(
-                    "apdex_t",
-                    "is required for the app's T (null removes a transaction's override)"
-                )
-            }
-            if let transaction = body.transaction, transaction.isEmpty || transaction.utf8.count > 1024 {
-                throw APIError.badRequest("transaction", "must be a transaction name of 1 to 1024 bytes")
-            }
-            try await self.store.setApdex(appID: app.id, transaction: body.transaction, seconds: body.apdexT)
+            try await self.setApdex(app: app, transaction: body.transaction, seconds: body.apdexT)
             guard let updated = try await self.store.app(accountID: app.accountID, id: app.id) else {
                 throw APIError(.notFound, code: "not_found", message: "no such app")
             }
@@ -288,8 +284,10 @@ extension Collector {
         }
         let from = try time("from")
         let to = try time("to")
-        if let from, let to, from >= to { throw APIError.badRequest("from", "must be before to") }
-        if let from, let to, to - from > 400 * 86_400 {
+        // Without `to` the range ends now: its span is capped all the same.
+        let end = to ?? Int64(now())
+        if let from, from >= end { throw APIError.badRequest("from", "must be before to (or now, without to)") }
+        if let from, end - from > 400 * 86_400 {
             throw APIError.badRequest("from", "the range may span at most 400 days")
         }
         return queries.range(from: from, to: to, since: since)
@@ -374,4 +372,9 @@ struct KeyRequest: Decodable {
 struct CreatedKey: Encodable {
     var key: String
     var record: LicenseKeyRecord
+}
+
+struct HealthReply: Encodable {
+    var status: String
+    var problems: [String]
 }

@@ -36,6 +36,8 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
     private let logger: Logger
     private var state: State
     private var timer: Scheduled<Void>?
+    /// Whether the response to the request being read was already written (an early 4xx before its body).
+    private var answeredEarly = false
 
     init(timeouts: Timeouts, logger: Logger) {
         self.timeouts = timeouts
@@ -62,11 +64,18 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
         switch unwrapInboundIn(data) {
         case .head:
             state = .readingBody(.now() + timeouts.body)
+            answeredEarly = false
             arm(context)
         case .end:
-            state = .answering
-            timer?.cancel()
-            timer = nil
+            if answeredEarly {
+                answeredEarly = false
+                state = .awaitingHead(.now() + timeouts.idle)
+                arm(context)
+            } else {
+                state = .answering
+                timer?.cancel()
+                timer = nil
+            }
         case .body:
             break
         }
@@ -74,9 +83,17 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data), case .answering = state {
-            state = .awaitingHead(.now() + timeouts.idle)
-            arm(context)
+        if case .end = unwrapOutboundIn(data) {
+            switch state {
+            case .answering:
+                state = .awaitingHead(.now() + timeouts.idle)
+                arm(context)
+            case .readingBody:
+                // Answered before the body was read in full: the body deadline still holds, then idle.
+                answeredEarly = true
+            case .awaitingHead:
+                break
+            }
         }
         context.write(data, promise: promise)
     }

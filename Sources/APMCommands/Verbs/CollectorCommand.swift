@@ -5,6 +5,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 
 /// `apm collector`: runs the collector until SIGTERM or SIGINT.
@@ -65,20 +66,6 @@ struct CollectorCommand: AsyncParsableCommand {
             printError("apm collector: cannot open the data directory \(configuration.dataDirectory): \(error)")
             throw ExitCode(1)
         }
-        if let credentials = try await collector.bootstrapIfNeeded() {
-            print(
-                """
-                First start: created account "\(credentials.account.name)", a license key and a dashboard administrator.
-                They are shown only once (only their hashes are stored):
-
-                    license key: \(credentials.licenseKey)
-                    dashboard:   user \(credentials.adminUser), password \(credentials.adminPassword)
-
-                Use the key in agent.ini (license_key) or as APM_LICENSE_KEY. Lost them? `apm keys create`,
-                `apm users reset-password admin`.
-                """
-            )
-        }
         let group = ServiceGroup(
             configuration: .init(
                 services: collector.services.map { .init(service: $0) },
@@ -86,11 +73,23 @@ struct CollectorCommand: AsyncParsableCommand {
                 logger: logger
             )
         )
-        let announce = Task {
-            for _ in 0..<500 {
+        // The store is set up only once the port is ours: a second collector started by mistake on a busy port
+        // must not create (and print) credentials.
+        let refusal = RefusalBox()
+        let startup = Task {
+            for _ in 0..<1000 {
                 if let port = collector.boundPort {
+                    do {
+                        if let credentials = try await collector.bootstrapIfNeeded() {
+                            Self.printFirstStart(credentials)
+                        }
+                    } catch let error as StoreError {
+                        refusal.message.withLock { $0 = error.message }
+                        await group.triggerGracefulShutdown()
+                        return
+                    }
                     print(
-                        "apm collector listening on http://\(configuration.server.host):\(port) (data: \(configuration.databasePath))"
+                        "apm collector listening on http://\(configuration.server.host):\(port) (data: \(configuration.storageDescription))"
                     )
                     fflush(nil)
                     return
@@ -98,10 +97,47 @@ struct CollectorCommand: AsyncParsableCommand {
                 try await Task.sleep(for: .milliseconds(10))
             }
         }
-        defer { announce.cancel() }
-        try await group.run()
+        defer { startup.cancel() }
+        do {
+            try await group.run()
+        } catch {
+            try? await collector.close()
+            let text = "\(error)"
+            if text.contains("Address already in use") || text.contains("EADDRINUSE") {
+                printError(
+                    "apm collector: cannot listen on \(configuration.server.host):\(configuration.server.port): the address is in use (another collector?). Stop it, or choose another port with --port or port in collector.ini"
+                )
+            } else {
+                printError("apm collector: \(error)")
+            }
+            throw ExitCode(1)
+        }
+        _ = await startup.result
         try await collector.close()
+        if let message = refusal.message.withLock({ $0 }) {
+            printError("apm collector: refusing to start on \(configuration.dataDirectory): \(message)")
+            throw ExitCode(1)
+        }
     }
+
+    static func printFirstStart(_ credentials: Collector.FirstStartCredentials) {
+        print(
+            """
+            First start: created account "\(credentials.account.name)", a license key and a dashboard administrator.
+            They are shown only once (only their hashes are stored):
+
+                license key: \(credentials.licenseKey)
+                dashboard:   user \(credentials.adminUser), password \(credentials.adminPassword)
+
+            Use the key in agent.ini (license_key) or as APM_LICENSE_KEY. Lost them? `apm keys create`,
+            `apm users reset-password admin`.
+            """
+        )
+    }
+}
+/// Why the collector refused to start, set by the startup task.
+private final class RefusalBox: Sendable {
+    let message = Mutex<String?>(nil)
 }
 
 func printError(_ message: String) {

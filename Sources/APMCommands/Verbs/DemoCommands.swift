@@ -48,7 +48,19 @@ struct ExampleServiceCommand: AsyncParsableCommand {
         configuration.durationLog = durationLog
         var logger = Logger(label: "example")
         logger.logLevel = .warning
-        try await ExampleService(configuration: configuration, logger: logger).run()
+        do {
+            try await ExampleService(configuration: configuration, logger: logger).run()
+        } catch {
+            let text = "\(error)"
+            if text.contains("Address already in use") || text.contains("EADDRINUSE") {
+                printError(
+                    "apm example-service: cannot listen on 127.0.0.1:\(port) or :\(downstreamPort): the address is in use; choose --port and --downstream-port"
+                )
+            } else {
+                printError("apm example-service: \(error)")
+            }
+            throw ExitCode(1)
+        }
     }
 }
 

@@ -3,11 +3,17 @@ public import Foundation
 import GRDB
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The embedded store: one SQLite file (WAL mode, `synchronous = FULL` so a commit survives a crash) through
 /// GRDB. Writes are serialised by SQLite; reads run concurrently on the pool's readers.
 public final class SQLiteStore: APMStore {
     let writer: any DatabaseWriter
     let path: String?
+    /// Rows retention deletes per write transaction, so that ingest commits interleave with it.
+    let retentionChunk: Int
     /// Per app: the transaction and segment names admitted under the cardinality cap (a cache of `app_names`).
     let knownNames = Mutex<[Int64: KnownNames]>([:])
 
@@ -18,9 +24,12 @@ public final class SQLiteStore: APMStore {
 
     /// Opens (creating if needed) the database file and migrates it.
     ///
-    /// - Parameter path: The file's path, e.g. `<data-dir>/apm.sqlite`.
+    /// - Parameters:
+    ///   - path: The file's path, e.g. `<data-dir>/apm.sqlite`.
+    ///   - retentionChunk: Rows retention deletes per write transaction (default 5,000).
     /// - Throws: When the file cannot be opened or migrated.
-    public init(path: String) throws {
+    public init(path: String, retentionChunk: Int = 5_000) throws {
+        self.retentionChunk = retentionChunk
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             HistogramFunctions.register(in: db)
@@ -28,6 +37,15 @@ public final class SQLiteStore: APMStore {
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         configuration.busyMode = .timeout(10)
+        // Readable by the collector's user only: it holds key and password hashes and every app's data. SQLite
+        // gives its -wal and -shm files the database file's mode.
+        if !FileManager.default.fileExists(atPath: path) {
+            let descriptor = open(path, O_CREAT | O_WRONLY, 0o600)
+            if descriptor >= 0 { Glibc.close(descriptor) }
+        }
+        for file in [path, path + "-wal", path + "-shm"] where FileManager.default.fileExists(atPath: file) {
+            chmod(file, 0o600)
+        }
         let pool = try DatabasePool(path: path, configuration: configuration)
         try Self.migrator.migrate(pool)
         self.writer = pool
@@ -37,7 +55,9 @@ public final class SQLiteStore: APMStore {
     /// Opens a store in memory, for tests.
     ///
     /// - Throws: When migration fails.
-    public init() throws {
+    /// - Parameter retentionChunk: Rows retention deletes per write transaction (default 5,000).
+    public init(retentionChunk: Int = 5_000) throws {
+        self.retentionChunk = retentionChunk
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             HistogramFunctions.register(in: db)
@@ -327,43 +347,6 @@ public final class SQLiteStore: APMStore {
 
     // MARK: Maintenance
 
-    /// Applies retention.
-    ///
-    /// - Parameters:
-    ///   - minuteCutoff: Minute rows before it are deleted.
-    ///   - cutoff: Hour rows and samples before it are deleted.
-    ///   - batchIDCutoff: Batch ids received before it are forgotten.
-    /// - Returns: What was deleted.
-    public func applyRetention(minuteCutoff: Int64, cutoff: Int64, batchIDCutoff: Int64) async throws -> RetentionReport
-    {
-        try await writer.write { db in
-            var minutes = 0
-            for table in [
-                "txn_minutes", "app_minutes", "seg_minutes", "error_minutes", "drop_minutes", "process_minutes",
-            ] {
-                try db.execute(sql: "DELETE FROM \(table) WHERE bucket < ?", arguments: [minuteCutoff])
-                minutes += db.changesCount
-            }
-            var hours = 0
-            for table in ["txn_hours", "app_hours", "seg_hours"] {
-                try db.execute(sql: "DELETE FROM \(table) WHERE bucket < ?", arguments: [cutoff])
-                hours += db.changesCount
-            }
-            var other = 0
-            try db.execute(sql: "DELETE FROM traces WHERE start < ?", arguments: [cutoff])
-            other += db.changesCount
-            try db.execute(sql: "DELETE FROM error_groups WHERE last_seen < ?", arguments: [cutoff])
-            other += db.changesCount
-            try db.execute(sql: "DELETE FROM deployments WHERE at < ?", arguments: [cutoff])
-            other += db.changesCount
-            try db.execute(sql: "DELETE FROM process_events WHERE at < ?", arguments: [cutoff])
-            other += db.changesCount
-            try db.execute(sql: "DELETE FROM batches WHERE received_at < ?", arguments: [batchIDCutoff])
-            other += db.changesCount
-            return RetentionReport(minuteRowsDeleted: minutes, hourRowsDeleted: hours, otherRowsDeleted: other)
-        }
-    }
-
     /// Row counts and file size.
     ///
     /// - Returns: Statistics.
@@ -385,11 +368,5 @@ public final class SQLiteStore: APMStore {
             }
         }
         return StoreStatistics(rows: rows, fileSize: size)
-    }
-
-    /// Closes the database.
-    public func close() async throws {
-        if let pool = writer as? DatabasePool { try pool.close() }
-        if let queue = writer as? DatabaseQueue { try queue.close() }
     }
 }

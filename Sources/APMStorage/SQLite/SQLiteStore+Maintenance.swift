@@ -1,0 +1,216 @@
+import APMCore
+import Foundation
+import GRDB
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension SQLiteStore {
+    /// Deletes minute rows older than `minuteCutoff` and everything else older than `cutoff`, a few thousand rows
+    /// per transaction, so that commits of ingest interleave with it instead of waiting for all of it.
+    ///
+    /// - Parameters:
+    ///   - minuteCutoff: Unix seconds; minute rows before it are deleted.
+    ///   - cutoff: Unix seconds; hour rows, traces, error groups and deployments before it are deleted.
+    ///   - batchIDCutoff: Unix seconds; batch ids received before it are forgotten.
+    /// - Returns: What was deleted.
+    public func applyRetention(minuteCutoff: Int64, cutoff: Int64, batchIDCutoff: Int64) async throws -> RetentionReport
+    {
+        var report = RetentionReport(minuteRowsDeleted: 0, hourRowsDeleted: 0, otherRowsDeleted: 0)
+        for table in ["txn_minutes", "app_minutes", "seg_minutes", "error_minutes", "drop_minutes", "process_minutes"] {
+            report.minuteRowsDeleted += try await deleteInChunks(
+                table,
+                keys: Self.primaryKeys[table]!,
+                where: "bucket < ?",
+                minuteCutoff
+            )
+        }
+        for table in ["txn_hours", "app_hours", "seg_hours"] {
+            report.hourRowsDeleted += try await deleteInChunks(
+                table,
+                keys: Self.primaryKeys[table]!,
+                where: "bucket < ?",
+                cutoff
+            )
+        }
+        for (table, condition) in [
+            ("traces", "start < ?"), ("error_groups", "last_seen < ?"), ("deployments", "at < ?"),
+            ("process_events", "at < ?"),
+        ] {
+            report.otherRowsDeleted += try await deleteInChunks(table, keys: ["id"], where: condition, cutoff)
+        }
+        report.otherRowsDeleted += try await deleteInChunks(
+            "batches",
+            keys: ["account_id", "batch_id"],
+            where: "received_at < ?",
+            batchIDCutoff
+        )
+        return report
+    }
+
+    /// The primary key columns of the tables retention trims by bucket (WITHOUT ROWID tables have no rowid).
+    static let primaryKeys: [String: [String]] = [
+        "txn_minutes": ["app_id", "bucket", "name", "apdex_t"], "txn_hours": ["app_id", "bucket", "name", "apdex_t"],
+        "app_minutes": ["app_id", "bucket", "kind"], "app_hours": ["app_id", "bucket", "kind"],
+        "seg_minutes": ["app_id", "bucket", "transaction_name", "name"],
+        "seg_hours": ["app_id", "bucket", "transaction_name", "name"],
+        "error_minutes": ["app_id", "group_id", "bucket"], "drop_minutes": ["app_id", "bucket"],
+        "process_minutes": ["app_id", "bucket", "host", "pid"],
+    ]
+
+    /// Deletes the rows matching `condition`, at most `retentionChunk` per write transaction.
+    private func deleteInChunks(
+        _ table: String,
+        keys: [String],
+        where condition: String,
+        _ value: any DatabaseValueConvertible & Sendable
+    ) async throws -> Int {
+        let columns = keys.joined(separator: ", ")
+        var deleted = 0
+        while true {
+            let count = try await writer.write { db in
+                try db.execute(
+                    sql: """
+                        DELETE FROM \(table) WHERE (\(columns)) IN
+                            (SELECT \(columns) FROM \(table) WHERE \(condition) LIMIT \(retentionChunk))
+                        """,
+                    arguments: [value]
+                )
+                return db.changesCount
+            }
+            deleted += count
+            if count < retentionChunk { return deleted }
+        }
+    }
+
+    /// Creates the first account, its license key and the administrator in one transaction, unless an account
+    /// exists. Refuses when the database holds data but no account: that is a database that lost its identity
+    /// (a copy without its write-ahead log, a damaged log), and setting up a new account over it would leave
+    /// every agent's key rejected.
+    ///
+    /// - Parameters:
+    ///   - accountName: The account's name.
+    ///   - keyHash: The license key's hash.
+    ///   - keyPrefix: The key's display prefix.
+    ///   - adminName: The administrator's login.
+    ///   - passwordHash: The administrator's password hash.
+    /// - Returns: The account, or `nil` when one existed.
+    /// - Throws: ``StoreError`` (`dataDirectoryNotEmpty`) for data without an account.
+    public func bootstrap(
+        accountName: String,
+        keyHash: String,
+        keyPrefix: String,
+        adminName: String,
+        passwordHash: String
+    ) async throws -> Account? {
+        let now = Date().timeIntervalSince1970
+        return try await writer.write { db -> Account? in
+            guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM accounts") == 0 else { return nil }
+            for table in ["apps", "license_keys", "users", "batches", "txn_hours"] {
+                guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") == 0 else {
+                    throw StoreError(
+                        .dataDirectoryNotEmpty,
+                        "the database holds data (\(table)) but no account: it is not the database that was set up (a copy of apm.sqlite without its -wal file, or a damaged one). Restore a backup made with `apm backup`, or move the data directory away to start afresh; it was not changed"
+                    )
+                }
+            }
+            try db.execute(sql: "INSERT INTO accounts (name, created_at) VALUES (?, ?)", arguments: [accountName, now])
+            let account = Account(id: db.lastInsertedRowID, name: accountName, createdAt: now)
+            try db.execute(
+                sql: "INSERT INTO license_keys (account_id, name, key_hash, prefix, created_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [account.id, "default", keyHash, keyPrefix, now]
+            )
+            try db.execute(
+                sql:
+                    "INSERT INTO users (account_id, name, password_hash, created_at, password_changed_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [account.id, adminName, passwordHash, now, now]
+            )
+            return account
+        }
+    }
+
+    /// What is wrong with the store now, for `/healthz`: empty when it reads and has room to write.
+    ///
+    /// - Returns: Problems, each a sentence.
+    public func problems() async -> [String] {
+        var problems: [String] = []
+        do {
+            _ = try await writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM accounts") }
+        } catch {
+            problems.append("the database cannot be read: \(error)")
+        }
+        if let path {
+            let directory = (path as NSString).deletingLastPathComponent
+            var info = statvfs()
+            if statvfs(directory.isEmpty ? "." : directory, &info) == 0 {
+                let free = UInt64(info.f_bavail) * UInt64(info.f_frsize)
+                if free < Self.minimumFreeBytes {
+                    problems.append(
+                        "the disk of \(directory) has \(free / 1_048_576) MiB free, under \(Self.minimumFreeBytes / 1_048_576) MiB: ingest will fail; free space or run retention"
+                    )
+                }
+            }
+        }
+        return problems
+    }
+
+    /// Below this much free disk `/healthz` reports a problem.
+    static let minimumFreeBytes: UInt64 = 64 * 1_048_576
+
+    /// Writes a consistent copy of the database (SQLite's online backup: the write-ahead log included) while the
+    /// collector keeps running.
+    ///
+    /// - Parameters:
+    ///   - source: The database file, e.g. `apm-data/apm.sqlite`.
+    ///   - destination: The copy's path; must not exist.
+    /// - Throws: When either file cannot be opened or the copy fails.
+    public static func backup(databaseAt source: String, to destination: String) throws {
+        guard FileManager.default.fileExists(atPath: source) else {
+            throw StoreError(.dataDirectoryNotEmpty, "no database at \(source)")
+        }
+        guard !FileManager.default.fileExists(atPath: destination) else {
+            throw StoreError(.dataDirectoryNotEmpty, "\(destination) exists; choose a new file")
+        }
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .timeout(10)
+        let from = try DatabasePool(path: source, configuration: configuration)
+        let descriptor = open(destination, O_CREAT | O_EXCL | O_WRONLY, 0o600)
+        guard descriptor >= 0 else { throw StoreError(.dataDirectoryNotEmpty, "cannot create \(destination)") }
+        Glibc.close(descriptor)
+        let to = try DatabaseQueue(path: destination)
+        try from.backup(to: to)
+        try to.writeWithoutTransaction { try $0.execute(sql: "PRAGMA journal_mode = DELETE") }
+        try to.close()
+        try from.close()
+    }
+
+    /// Writes everything in the write-ahead log into the database file and closes it, so that the file alone is
+    /// the whole database (a copy of it is a backup).
+    public func close() async throws {
+        if let pool = writer as? DatabasePool {
+            try? await pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+            try pool.close()
+        }
+        if let queue = writer as? DatabaseQueue { try queue.close() }
+    }
+}
+
+extension StoreError {
+    /// The store's error for a database error, when the caller can act on it (a full disk); `nil` otherwise.
+    ///
+    /// - Parameter error: Any error from a write.
+    /// - Returns: A ``StoreError`` or `nil`.
+    public static func recognizing(_ error: any Error) -> StoreError? {
+        if let error = error as? StoreError { return error }
+        guard let database = error as? DatabaseError else { return nil }
+        if database.resultCode == .SQLITE_FULL {
+            return StoreError(
+                .diskFull,
+                "the collector's disk is full (or the database reached its size limit); data cannot be stored until space is freed"
+            )
+        }
+        return nil
+    }
+}

@@ -1,0 +1,156 @@
+import APMCore
+import Foundation
+import GRDB
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+@testable import APMCollector
+@testable import APMStorage
+
+/// What the collector says about itself and the smaller limits: `/healthz` reads the store, a full disk is a 507
+/// with a message, ranges and T overrides are bounded, sessions too, and one odd OTLP span is rejected alone.
+@Suite struct CollectorHealthTests {
+    typealias Support = CollectorTestSupport
+
+    struct Health: Decodable {
+        var status: String
+        var problems: [String]
+    }
+
+    @Test func aFullDiskIs507WithAMessageAndHealthSaysSo() async throws {
+        let store = try SQLiteStore()
+        try await Support.withCollector(store: store) { _, client, key in
+            try await client.execute(uri: "/healthz", method: .get) { response in
+                #expect(response.status == .ok)
+                let health = try JSONDecoder().decode(Health.self, from: Data(response.body.readableBytesView))
+                #expect(health.problems == [])
+            }
+            try await client.execute(uri: "/livez", method: .get) { #expect($0.status == .ok) }
+            // The database may not grow by a page: the next commit fails as on a full disk.
+            try await store.writer.writeWithoutTransaction { db in
+                let pages = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0
+                try db.execute(sql: "PRAGMA max_page_count = \(pages)")
+            }
+            let metrics = (0..<300).map { Support.metric("GET /route-\($0)/with/a/longer/name", durations: [0.1]) }
+            let response = try await Support.post(
+                Support.batch(minute: Support.currentMinute(), metrics: metrics),
+                key: key,
+                client: client
+            )
+            #expect(response.status.code == 507)
+            #expect(response.body.contains("disk is full"))
+            try await client.execute(uri: "/healthz", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+                let health = try JSONDecoder().decode(Health.self, from: Data(response.body.readableBytesView))
+                #expect(health.status == "unavailable")
+                #expect(health.problems.contains { $0.contains("disk is full") })
+            }
+        }
+    }
+
+    @Test func aRangeWithoutAnEndIsCappedToo() async throws {
+        try await Support.withCollector { _, client, key in
+            _ = try await Support.post(
+                Support.batch(minute: Support.currentMinute(), metrics: [Support.metric("GET /a", durations: [0.1])]),
+                key: key,
+                client: client
+            )
+            let longAgo = Int64(Date().timeIntervalSince1970) - 500 * 86_400
+            try await client.execute(
+                uri: "/api/v1/apps/1/series?from=\(longAgo)",
+                method: .get,
+                headers: [.authorization: "Bearer \(key)"]
+            ) { response in
+                #expect(response.status == .badRequest)
+                #expect(String(buffer: response.body).contains("400 days"))
+            }
+        }
+    }
+
+    @Test func perTransactionTOverridesAreCapped() async throws {
+        try await Support.withCollector { collector, client, key in
+            _ = try await Support.post(
+                Support.batch(minute: Support.currentMinute(), metrics: [Support.metric("GET /a", durations: [0.1])]),
+                key: key,
+                client: client
+            )
+            let account = try #require(try await collector.store.accounts().first)
+            let app = try #require(try await collector.store.apps(accountID: account.id).first)
+            for index in 0..<Collector.maxTransactionApdexOverrides {
+                try await collector.store.setApdex(appID: app.id, transaction: "GET /t\(index)", seconds: 0.2)
+            }
+            func put(_ body: String) async throws -> (HTTPResponse.Status, String) {
+                try await client.execute(
+                    uri: "/api/v1/apps/\(app.id)/apdex",
+                    method: .put,
+                    headers: [.authorization: "Bearer \(key)", .contentType: "application/json"],
+                    body: ByteBuffer(string: body)
+                ) { ($0.status, String(buffer: $0.body)) }
+            }
+            let refused = try await put(#"{"transaction": "GET /one-more", "apdex_t": 0.3}"#)
+            #expect(refused.0 == .badRequest)
+            #expect(refused.1.contains("limit"))
+            // Changing an existing override, or the app's T, is still allowed.
+            #expect(try await put(#"{"transaction": "GET /t1", "apdex_t": 0.3}"#).0 == .ok)
+            #expect(try await put(#"{"apdex_t": 0.8}"#).0 == .ok)
+        }
+    }
+
+    @Test func liveSessionsAreBoundedLeastRecentlyUsedFirst() {
+        let sessions = DashboardSessions(maxSessions: 100)
+        let first = sessions.create(userName: "a", accountID: 1).token
+        var last = ""
+        for _ in 0..<sessions.maxSessions {
+            last = sessions.create(userName: "a", accountID: 1).token
+        }
+        #expect(sessions.session(for: first) == nil)
+        #expect(sessions.session(for: last) != nil)
+        #expect(sessions.count <= sessions.maxSessions)
+    }
+
+    /// An exception event with an empty type costs that span, not the export; the reply counts every span.
+    @Test func anEmptyExceptionTypeRejectsThatSpanAlone() async throws {
+        try await Support.withCollector { _, client, key in
+            let start = Date().timeIntervalSince1970 - 60
+            let route = ["http.request.method": "GET", "http.route": "/ok"]
+            let spans: [[String: Any]] = [
+                OTLPIngestTests.span(
+                    trace: 1,
+                    id: 1,
+                    name: "GET /ok",
+                    kind: 2,
+                    start: start,
+                    seconds: 0.1,
+                    attributes: route
+                ),
+                OTLPIngestTests.span(
+                    trace: 2,
+                    id: 2,
+                    name: "GET /ok",
+                    kind: 2,
+                    start: start,
+                    seconds: 0.1,
+                    attributes: route,
+                    error: true,
+                    exception: ("", "no type")
+                ),
+            ]
+            let body = try JSONSerialization.data(withJSONObject: [
+                "resourceSpans": [
+                    [
+                        "resource": ["attributes": [["key": "service.name", "value": ["stringValue": "py"]]]],
+                        "scopeSpans": [["spans": spans]],
+                    ]
+                ]
+            ])
+            let response = try await OTLPIngestTests.post(body, key: key, client: client)
+            #expect(response.status == .ok, "\(response.body)")
+            #expect(response.body.contains("1 of 2 spans"), "\(response.body)")
+            #expect(response.body.contains("exception.type"))
+            let apps = try await Support.get(AppsResponse.self, "/api/v1/apps?since=1h", key: key, client: client)
+            #expect(apps.apps.first?.summary.count == 1)
+        }
+    }
+}
