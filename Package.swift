@@ -187,6 +187,7 @@ let package = Package(
             dependencies: [
                 // Built so that the tests run the real `apm` binary.
                 "apm",
+                "APMCommands",
                 "APMCollector",
                 "APMStorage",
                 "APMCore",

@@ -36,7 +36,8 @@ import Testing
             let app = try #require(try await collector.store.apps(accountID: account.id).first { $0.name == "cli-app" })
             let now = Int64(Date().timeIntervalSince1970)
             let events = try await collector.store.processEvents(appID: app.id, range: (now - 600)..<(now + 60))
-            #expect(events.map(\.kind) == ["start", "exit"])
+            // A non-zero exit the program was not asked for is a crash.
+            #expect(events.map(\.kind) == ["start", "crash"])
             #expect(events.last?.exitCode == 7)
             // Samples may still be on their way when a loaded machine delays a delivery: wait a little.
             var samples = try await collector.store.processSlices(appID: app.id, range: (now - 600)..<(now + 60))
@@ -61,6 +62,28 @@ import Testing
             let events = try await collector.store.processEvents(appID: app.id, range: (now - 600)..<(now + 60))
             #expect(events.last?.kind == "crash")
             #expect(events.last?.signal == 9)
+        }
+    }
+
+    /// Stopping the app through run-program (SIGTERM forwarded; the app dies of it) is a stop, not a crash.
+    @Test func aForwardedSIGTERMIsAStopNotACrash() async throws {
+        try await CLI.withCollector { collector, port, key in
+            let directory = try CLI.temporaryDirectory()
+            _ = try CLI.writeConfig(in: directory, key: key, port: port)
+            let result = try await CLI.run(
+                ["run-program", "--", "sh", "-c", "echo ready; while true; do sleep 0.05; done"],
+                in: directory
+            ) { process in
+                Thread.sleep(forTimeInterval: 1.0)
+                kill(process.processIdentifier, SIGTERM)
+            }
+            #expect(result.status == 128 + SIGTERM)
+            let account = try #require(try await collector.store.accounts().first)
+            let app = try #require(try await collector.store.apps(accountID: account.id).first)
+            let now = Int64(Date().timeIntervalSince1970)
+            let events = try await collector.store.processEvents(appID: app.id, range: (now - 600)..<(now + 60))
+            #expect(events.map(\.kind) == ["start", "stop"])
+            #expect(events.last?.detail.contains("stopped by SIGTERM") == true)
         }
     }
 

@@ -162,9 +162,13 @@ public struct ProcessEvent: Codable, Sendable, Hashable {
     public enum Kind: String, Codable, Sendable, Hashable {
         /// The process started.
         case start
-        /// It exited by itself, with `exitCode`.
+        /// It exited by itself with status 0.
         case exit
-        /// A signal killed it (`signal`).
+        /// It ended after a stop signal `apm run-program` forwarded (SIGTERM, SIGINT, ...), whatever its status:
+        /// a stop that was asked for.
+        case stop
+        /// A signal it did not ask for killed it (`signal`: SIGSEGV, SIGABRT, SIGKILL from the OOM killer, ...),
+        /// or it exited with a non-zero status on its own (`exitCode`).
         case crash
     }
 

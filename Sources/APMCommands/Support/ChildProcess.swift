@@ -1,0 +1,124 @@
+import APMCore
+import Dispatch
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How a child ended.
+struct ChildStatus {
+    /// The exit status, when it exited.
+    var exitStatus: Int32?
+    /// The signal, when one killed it.
+    var signal: Int32?
+    /// The stop signal (SIGTERM, SIGINT, ...) run-program forwarded to it before it ended, if any: then its end,
+    /// whatever its status, is a stop that was asked for, not a crash.
+    var stopRequested: Int32?
+
+    /// The status to exit with: the child's, or 128 + signal.
+    var exitCode: Int32 { exitStatus ?? (128 + (signal ?? 0)) }
+}
+
+/// A child process in its own process group, with signals forwarded to it.
+///
+/// `@unchecked Sendable`: all stored properties are set before the object is shared; the dispatch signal
+/// sources (not `Sendable`) are only cancelled, once, after the child has ended.
+final class ChildProcess: @unchecked Sendable {
+    let pid: pid_t
+    let signalSources: [any DispatchSourceSignal]
+    let ownsTerminal: Bool
+    /// The last stop signal forwarded to the child.
+    let forwarded: ForwardedSignal
+
+    static let forwardedSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT]
+
+    private init(
+        pid: pid_t,
+        signalSources: [any DispatchSourceSignal],
+        ownsTerminal: Bool,
+        forwarded: ForwardedSignal
+    ) {
+        self.pid = pid
+        self.signalSources = signalSources
+        self.ownsTerminal = ownsTerminal
+        self.forwarded = forwarded
+    }
+
+    static func spawn(program: String, arguments: [String], environment: [String: String]) throws -> ChildProcess {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // Its own process group, so that a signal sent to us is delivered to it once (by us), and default
+        // dispositions and an empty mask whatever ours are.
+        posix_spawnattr_setflags(
+            &attributes,
+            Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)
+        )
+        posix_spawnattr_setpgroup(&attributes, 0)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in forwardedSignals + [SIGPIPE, SIGTTOU, SIGTTIN, SIGCHLD] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            for pointer in argv { free(pointer) }
+            for pointer in envp { free(pointer) }
+        }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, program, nil, &attributes, argv, envp)
+        guard result == 0 else { throw POSIXError(POSIXErrorCode(rawValue: result) ?? .EINVAL) }
+
+        // Interactive: hand the terminal to the child's group, so Ctrl-C and reads reach it as usual.
+        var ownsTerminal = false
+        if isatty(STDIN_FILENO) == 1 {
+            signal(SIGTTOU, SIG_IGN)
+            ownsTerminal = tcsetpgrp(STDIN_FILENO, pid) == 0
+        }
+        let queue = DispatchQueue(label: "apm.run-program.signals")
+        let forwarded = ForwardedSignal()
+        let sources = forwardedSignals.map { signalNumber -> any DispatchSourceSignal in
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
+            source.setEventHandler {
+                forwarded.value.store(signalNumber, ordering: .relaxed)
+                kill(pid, signalNumber)
+            }
+            source.resume()
+            return source
+        }
+        return ChildProcess(pid: pid, signalSources: sources, ownsTerminal: ownsTerminal, forwarded: forwarded)
+    }
+
+    /// Waits for the child to end (on a thread of its own: `waitpid` blocks).
+    func wait() async -> ChildStatus {
+        let pid = self.pid
+        let status: Int32 = await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                var status: Int32 = 0
+                while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+                continuation.resume(returning: status)
+            }
+        }
+        if ownsTerminal { tcsetpgrp(STDIN_FILENO, getpgrp()) }
+        for source in signalSources { source.cancel() }
+        // WIFEXITED / WEXITSTATUS / WTERMSIG, which Swift does not import.
+        let stop = forwarded.value.load(ordering: .relaxed)
+        let requested: Int32? = stop == 0 ? nil : stop
+        if status & 0x7f == 0 {
+            return ChildStatus(exitStatus: (status >> 8) & 0xff, signal: nil, stopRequested: requested)
+        }
+        return ChildStatus(exitStatus: nil, signal: status & 0x7f, stopRequested: requested)
+    }
+}
+
+/// The stop signal the signal handlers last forwarded to the child, 0 for none.
+final class ForwardedSignal: Sendable {
+    let value = Atomic<Int32>(0)
+}
