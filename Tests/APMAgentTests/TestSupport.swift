@@ -3,6 +3,7 @@ import APMCore
 import APMTesting
 import Foundation
 import Logging
+import Synchronization
 import Testing
 
 enum TestSupport {
@@ -51,3 +52,30 @@ enum TestSupport {
         return result
     }
 }
+
+/// Keeps what is logged at warning level and above, to check that a condition is logged once.
+final class CapturedLog: Sendable {
+    private let lines = Mutex<[String]>([])
+
+    var messages: [String] { lines.withLock { $0 } }
+
+    var logger: Logger {
+        Logger(label: "apm.agent.test") { _ in Handler(log: self) }
+    }
+
+    struct Handler: LogHandler {
+        let log: CapturedLog
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .warning
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            log.lines.withLock { $0.append("\(event.level): \(event.message)") }
+        }
+    }
+}
+

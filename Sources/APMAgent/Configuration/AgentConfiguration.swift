@@ -76,6 +76,9 @@ public struct AgentConfiguration: Sendable, Hashable {
     public var retryInitialBackoff: Duration = .seconds(1)
     /// The longest retry delay. Not in the INI file.
     public var retryMaxBackoff: Duration = .seconds(60)
+    /// How long to wait before trying again after the collector refused the license key (401/403): the key may
+    /// be fixed on the collector's side meanwhile. Not in the INI file; default 5 minutes.
+    public var keyRejectedRetryInterval: Duration = .seconds(300)
     /// `transaction_tracer.*`.
     public var transactionTracer = TransactionTracer()
     /// `error_collector.*`.

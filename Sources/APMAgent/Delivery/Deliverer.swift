@@ -11,8 +11,9 @@ public struct DeliveryStatistics: Sendable, Hashable {
     public var failedAttempts = 0
     /// Batches given up on (rejected as invalid, or no room).
     public var batchesDropped = 0
-    /// Whether delivery stopped because the collector refused the license key.
-    public var stoppedByCollector = false
+    /// Whether the collector refuses the license key now (401/403). Delivery goes on, rarely
+    /// (`keyRejectedRetryInterval`), holding what fits in memory, until the key is accepted again.
+    public var keyRejected = false
     /// The batch id being retried, if any.
     public var retryingBatchID: String?
     /// Bytes (estimated) of data held for delivery after the last harvest: the batch being retried plus the data
@@ -47,7 +48,8 @@ final class Deliverer {
     private var inFlight: AgentBatch?
     private var attempts = 0
     private var nextAttempt: ContinuousClock.Instant = .now
-    private var stopped = false
+    /// Whether the collector refused the key at the last attempt (logged once per period of refusal).
+    private var keyRejected = false
 
     init(core: AgentCore, transport: any CollectorTransport, identity: AgentIdentity, statistics: LockedStatistics) {
         self.core = core
@@ -62,7 +64,6 @@ final class Deliverer {
     func harvest() {
         let harvest = core.aggregator.harvest()
         let samples = core.samples.harvest()
-        guard !stopped else { return }
         pending.absorb(
             harvest,
             samples: samples,
@@ -85,7 +86,6 @@ final class Deliverer {
 
     /// The instant the next attempt is due, `nil` when there is nothing to send.
     var nextAttemptDue: ContinuousClock.Instant? {
-        if stopped { return nil }
         if inFlight != nil { return nextAttempt }
         return pending.isEmpty ? nil : .now
     }
@@ -94,7 +94,7 @@ final class Deliverer {
     ///
     /// - Parameter deadline: For the final flush: give up on attempts that would start after it.
     func deliverDue(deadline: ContinuousClock.Instant? = nil) async {
-        while !stopped {
+        while true {
             if inFlight == nil {
                 guard !pending.isEmpty else { return }
                 let now = core.clock.now()
@@ -137,11 +137,11 @@ final class Deliverer {
                 inFlight = nil
                 statistics.withLock { $0.batchesDropped += 1 }
                 continue
-            case .stop:
-                inFlight = nil
-                pending = PendingData()
-                stopped = true
-                statistics.withLock { $0.stoppedByCollector = true }
+            case .keyRejected:
+                // Kept (within the memory bound, as in any outage) and tried again rarely: the key may be fixed
+                // on the collector's side without restarting the app.
+                attempts += 1
+                nextAttempt = ContinuousClock.now + core.configuration.keyRejectedRetryInterval
                 return
             }
         }
@@ -152,7 +152,7 @@ final class Deliverer {
         case retry(after: Duration?)
         case stripSamplesAndRetry
         case drop
-        case stop
+        case keyRejected
     }
 
     private func attempt(_ batch: AgentBatch, timeout: Duration) async -> Outcome {
@@ -187,7 +187,10 @@ final class Deliverer {
         }
         switch response.status {
         case 200..<300:
-            if attempts > 0 {
+            if keyRejected {
+                keyRejected = false
+                logger.info("apm: the collector accepts the license key again; delivering what was kept")
+            } else if attempts > 0 {
                 logger.info(
                     "apm: the collector is reachable again; batch \(batch.batchID) delivered after \(attempts + 1) attempts"
                 )
@@ -195,16 +198,25 @@ final class Deliverer {
             statistics.withLock {
                 $0.batchesAcknowledged += 1
                 $0.retryingBatchID = nil
+                $0.keyRejected = false
             }
             if let reply = try? WireCoding.makeDecoder().decode(IngestReply.self, from: response.body) {
                 adopt(reply)
             }
             return .acknowledged
         case 401, 403:
-            logger.error(
-                "apm: the collector rejected the license key (HTTP \(response.status)); the agent stops sending. Check license_key or APM_LICENSE_KEY, then restart the app."
-            )
-            return .stop
+            if !keyRejected {
+                keyRejected = true
+                logger.error(
+                    "apm: the collector rejected the license key (HTTP \(response.status)); data is kept within max_memory_mb and sent again every \(core.configuration.keyRejectedRetryInterval) until the key is accepted. Check license_key or APM_LICENSE_KEY, or the key on the collector (apm keys list)."
+                )
+            }
+            statistics.withLock {
+                $0.keyRejected = true
+                $0.failedAttempts += 1
+                $0.retryingBatchID = batch.batchID
+            }
+            return .keyRejected
         case 413:
             if !batch.traces.isEmpty || !batch.errors.isEmpty {
                 logger.warning(
