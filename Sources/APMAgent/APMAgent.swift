@@ -39,7 +39,7 @@ public final class APMAgent: Service, Sendable {
         configuration: AgentConfiguration,
         logger: Logger = Logger(label: "apm.agent"),
         clock: any AgentClock = SystemAgentClock(),
-        transport: any CollectorTransport = URLSessionCollectorTransport()
+        transport: any CollectorTransport = DefaultCollectorTransport()
     ) {
         self.configuration = configuration
         var logger = AgentLogging.makeLogger(configuration: configuration, fallback: logger)
@@ -65,7 +65,7 @@ public final class APMAgent: Service, Sendable {
     public static func fromEnvironment(
         logger: Logger = Logger(label: "apm.agent"),
         environment: [String: String]? = nil,
-        transport: any CollectorTransport = URLSessionCollectorTransport()
+        transport: any CollectorTransport = DefaultCollectorTransport()
     ) -> APMAgent {
         do {
             let loaded = try AgentConfiguration.load(environment: environment ?? ProcessInfo.processInfo.environment)

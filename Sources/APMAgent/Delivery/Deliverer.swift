@@ -180,7 +180,7 @@ final class Deliverer {
             response = try await transport.send(request)
         } catch {
             return failed(
-                "cannot reach the collector at \(core.configuration.collectorURL) (\(error))",
+                "cannot reach the collector at \(core.configuration.collectorURL) (\(Self.describe(error, timeout: timeout)))",
                 batch: batch,
                 retryAfter: nil
             )
@@ -277,6 +277,19 @@ final class Deliverer {
         let exponent = min(attempt - 1, 20)
         let delay = min(cap, initial * (1 << exponent))
         return delay / 2 + delay / 2 * Double.random(in: 0...1)
+    }
+
+    /// A transport error in words a log reader can act on.
+    static func describe(_ error: any Error, timeout: Duration) -> String {
+        guard let error = error as? URLError else { return "\(error)" }
+        switch error.code {
+        case .timedOut: return "no answer within \(timeout) (request_timeout)"
+        case .cannotConnectToHost: return "connection refused"
+        case .cannotFindHost: return "host not found"
+        case .networkConnectionLost: return "the connection was closed"
+        case .badServerResponse: return "not an HTTP answer"
+        default: return "network error \(error.code.rawValue)"
+        }
     }
 
     private static func retryAfter(_ response: CollectorResponse) -> Duration? {

@@ -27,7 +27,7 @@ actor ProcessReporter {
         configuration: AgentConfiguration,
         pid: pid_t,
         command: String,
-        transport: any CollectorTransport = URLSessionCollectorTransport()
+        transport: any CollectorTransport = DefaultCollectorTransport()
     ) {
         self.configuration = configuration
         self.pid = pid
