@@ -386,3 +386,68 @@ import Testing
         return node
     }
 }
+
+/// Many apps: the API and the apps page list them a page at a time.
+@Suite struct AppPagingTests {
+    typealias Support = CollectorTestSupport
+
+    struct Page: Decodable {
+        var apps: [APIAppSummary]
+        var total: Int
+        var offset: Int
+        var limit: Int
+    }
+
+    @Test func longAppListsArePaged() async throws {
+        try await Support.withCollector { _, client, key in
+            let minute = Support.currentMinute()
+            for index in 0..<7 {
+                let batch = Support.batch(
+                    app: "app-\(index)",
+                    minute: minute,
+                    metrics: [Support.metric("GET /", durations: [0.1])]
+                )
+                #expect(try await Support.post(batch, key: key, client: client).status == .accepted)
+            }
+            let first = try await Support.get(Page.self, "/api/v1/apps?limit=3", key: key, client: client)
+            #expect(first.apps.map(\.name) == ["app-0", "app-1", "app-2"])
+            #expect(first.total == 7)
+            let last = try await Support.get(Page.self, "/api/v1/apps?limit=3&offset=6", key: key, client: client)
+            #expect(last.apps.map(\.name) == ["app-6"])
+            try await client.execute(
+                uri: "/api/v1/apps?limit=100000",
+                method: .get,
+                headers: [.authorization: "Bearer \(key)"]
+            ) { #expect($0.status == .badRequest) }
+        }
+    }
+
+    @Test func theAppsPageShowsFiftyAtATime() async throws {
+        try await Support.withCollector { collector, client, key in
+            let minute = Support.currentMinute()
+            for index in 0..<55 {
+                let name = String(format: "app-%02d", index)
+                let batch = Support.batch(
+                    app: name,
+                    minute: minute,
+                    metrics: [Support.metric("GET /", durations: [0.1])]
+                )
+                #expect(try await Support.post(batch, key: key, client: client).status == .accepted)
+            }
+            let password = try await DashboardTests.adminPassword(collector)
+            let session = try #require(
+                try await DashboardTests.signIn(client, name: "admin", password: password).session
+            )
+            let first = try await client.execute(uri: "/apps", method: .get, headers: [.cookie: session]) {
+                String(buffer: $0.body)
+            }
+            #expect(first.components(separatedBy: "<tr data-app=").count - 1 == 50)
+            #expect(first.contains("page 1 of 2 (55 apps)"))
+            let second = try await client.execute(uri: "/apps?page=2", method: .get, headers: [.cookie: session]) {
+                String(buffer: $0.body)
+            }
+            #expect(second.components(separatedBy: "<tr data-app=").count - 1 == 5)
+            #expect(second.contains("data-app=\"app-54\""))
+        }
+    }
+}

@@ -51,14 +51,25 @@ final class ScriptedProcessCollector: CollectorTransport {
     }
 
     static func sample(_ second: Double) -> ProcessSample {
-        ProcessSample(timestamp: Date().timeIntervalSince1970 + second, cpuPercent: 1, residentBytes: 1, threads: 1, openFiles: 1)
+        ProcessSample(
+            timestamp: Date().timeIntervalSince1970 + second,
+            cpuPercent: 1,
+            residentBytes: 1,
+            threads: 1,
+            openFiles: 1
+        )
     }
 
     /// A report whose reply was lost is sent again with the same id and the same samples (so the collector counts
     /// it once); samples taken meanwhile go in the next report, not into the retry.
     @Test func aRetriedReportKeepsItsIdAndContent() async throws {
         let collector = ScriptedProcessCollector([.timeOutAfterReceiving, .accept])
-        let reporter = ProcessReporter(configuration: try Self.configuration(), pid: 42, command: "./shop", transport: collector)
+        let reporter = ProcessReporter(
+            configuration: try Self.configuration(),
+            pid: 42,
+            command: "./shop",
+            transport: collector
+        )
         await reporter.started()
         await reporter.record(Self.sample(0))
         await reporter.record(Self.sample(1))
@@ -82,10 +93,18 @@ final class ScriptedProcessCollector: CollectorTransport {
     /// attempt and then 10 s more, past a container runtime's grace period).
     @Test func theFinalReportRespectsItsDeadline() async throws {
         let collector = ScriptedProcessCollector(Array(repeating: .hang, count: 10))
-        let reporter = ProcessReporter(configuration: try Self.configuration(), pid: 42, command: "./shop", transport: collector)
+        let reporter = ProcessReporter(
+            configuration: try Self.configuration(),
+            pid: 42,
+            command: "./shop",
+            transport: collector
+        )
         await reporter.started()
         let started = ContinuousClock.now
-        await reporter.finished(ChildStatus(exitStatus: nil, signal: SIGTERM, stopRequested: SIGTERM), within: .seconds(1))
+        await reporter.finished(
+            ChildStatus(exitStatus: nil, signal: SIGTERM, stopRequested: SIGTERM),
+            within: .seconds(1)
+        )
         #expect(ContinuousClock.now - started < .seconds(5))
     }
 
@@ -93,9 +112,15 @@ final class ScriptedProcessCollector: CollectorTransport {
         let stopped = ProcessReporter.event(for: ChildStatus(exitStatus: nil, signal: SIGTERM, stopRequested: SIGTERM))
         #expect(stopped.kind == .stop)
         #expect(stopped.detail.contains("SIGTERM"))
-        #expect(ProcessReporter.event(for: ChildStatus(exitStatus: 1, signal: nil, stopRequested: SIGINT)).kind == .stop)
-        #expect(ProcessReporter.event(for: ChildStatus(exitStatus: nil, signal: SIGSEGV, stopRequested: nil)).kind == .crash)
-        #expect(ProcessReporter.event(for: ChildStatus(exitStatus: nil, signal: SIGTERM, stopRequested: nil)).kind == .crash)
+        #expect(
+            ProcessReporter.event(for: ChildStatus(exitStatus: 1, signal: nil, stopRequested: SIGINT)).kind == .stop
+        )
+        #expect(
+            ProcessReporter.event(for: ChildStatus(exitStatus: nil, signal: SIGSEGV, stopRequested: nil)).kind == .crash
+        )
+        #expect(
+            ProcessReporter.event(for: ChildStatus(exitStatus: nil, signal: SIGTERM, stopRequested: nil)).kind == .crash
+        )
         #expect(ProcessReporter.event(for: ChildStatus(exitStatus: 3, signal: nil, stopRequested: nil)).kind == .crash)
         #expect(ProcessReporter.event(for: ChildStatus(exitStatus: 0, signal: nil, stopRequested: nil)).kind == .exit)
     }

@@ -69,7 +69,13 @@ import Testing
     @Test func aForwardedSIGTERMIsAStopNotACrash() async throws {
         try await CLI.withCollector { collector, port, key in
             let directory = try CLI.temporaryDirectory()
-            _ = try CLI.writeConfig(in: directory, key: key, port: port)
+            let config = try CLI.writeConfig(in: directory, key: key, port: port)
+            // The final report of a stop gets shutdown_timeout (3 s by default); the whole suite on two cores can
+            // keep the in-process collector from answering that fast.
+            let text = try String(contentsOfFile: config, encoding: .utf8)
+            #expect(text.contains("\nshutdown_timeout = 3\n"))
+            try text.replacingOccurrences(of: "\nshutdown_timeout = 3\n", with: "\nshutdown_timeout = 30\n")
+                .write(toFile: config, atomically: true, encoding: .utf8)
             let result = try await CLI.run(
                 ["run-program", "--", "sh", "-c", "echo ready; while true; do sleep 0.05; done"],
                 in: directory

@@ -47,7 +47,12 @@ public final class SocketCollectorTransport: CollectorTransport {
     }
 
     /// Connects, writes the request and reads the response, each wait bounded by the deadline.
-    static func exchange(_ request: CollectorRequest, host: String, port: Int, deadline: Date) throws
+    static func exchange(
+        _ request: CollectorRequest,
+        host: String,
+        port: Int,
+        deadline: Date
+    ) throws
         -> CollectorResponse
     {
         let socket = try connect(host: host, port: port, deadline: deadline)
@@ -56,7 +61,8 @@ public final class SocketCollectorTransport: CollectorTransport {
         if let query = request.url.query { path += "?" + query }
         var head = "POST \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nContent-Length: \(request.body.count)\r\n"
         head += "Connection: close\r\n"
-        for (name, value) in request.headers where !["host", "content-length", "connection"].contains(name.lowercased()) {
+        for (name, value) in request.headers
+        where !["host", "content-length", "connection"].contains(name.lowercased()) {
             // Header values come from the agent's own configuration; line breaks would split the request.
             guard !name.contains(where: \.isNewline), !value.contains(where: \.isNewline) else { continue }
             head += "\(name): \(value)\r\n"
@@ -173,7 +179,9 @@ public final class SocketCollectorTransport: CollectorTransport {
         var headers: [String: String] = [:]
         for line in lines {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                in: .whitespaces
+            )
         }
         var body = Array(bytes[headEnd.upperBound...])
         if let length = headers["content-length"].flatMap({ Int($0) }) {
@@ -196,7 +204,8 @@ public final class SocketCollectorTransport: CollectorTransport {
         var index = 0
         while true {
             guard let lineEnd = bytes[index...].firstRange(of: [13, 10]) else { throw URLError(.badServerResponse) }
-            let sizeText = String(decoding: bytes[index..<lineEnd.lowerBound], as: UTF8.self)
+            let sizeText =
+                String(decoding: bytes[index..<lineEnd.lowerBound], as: UTF8.self)
                 .split(separator: ";").first.map(String.init) ?? ""
             guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16), size >= 0 else {
                 throw URLError(.badServerResponse)

@@ -216,12 +216,26 @@ extension Collector {
         value.map { String(format: "%.1f %%", $0 * 100) } ?? "–"
     }
 
+    /// Apps listed per page of the apps page.
+    static let appsPerPage = 50
+
     func appsPage(request: Request, session: DashboardSessions.Session) async throws -> Response {
         let (range, shown) = try pageRange(request)
+        let pageText = Self.query(request)["page"] ?? "1"
+        guard let pageNumber = Int(pageText), (1...100_000).contains(pageNumber) else {
+            throw APIError.badRequest("page", "must be a page number from 1, got \(String(pageText.prefix(40)))")
+        }
+        let perPage = Self.appsPerPage
+        let page = try await queries.appSummaries(
+            accountID: session.accountID,
+            range: range,
+            offset: (pageNumber - 1) * perPage,
+            limit: perPage
+        )
         var rows = ""
         var warnings = ""
-        for app in try await store.apps(accountID: session.accountID) {
-            let summary = try await queries.appSummary(app: app, range: range)
+        for summary in page.apps {
+            let app = (id: summary.id, name: summary.name, language: summary.language)
             let s = summary.summary
             let spark = SVGChart(
                 title: "",
@@ -245,15 +259,25 @@ extension Collector {
                 warnings += "<div class=\"warn\">\(HTML.escape(app.name)): \(HTML.escape(warning))</div>"
             }
         }
+        var pager = ""
+        if page.total > perPage {
+            let pages = (page.total + perPage - 1) / perPage
+            let previous =
+                pageNumber > 1 ? "<a href=\"/apps?\(shown.query)&amp;page=\(pageNumber - 1)\">previous</a> " : ""
+            let next =
+                pageNumber < pages ? " <a href=\"/apps?\(shown.query)&amp;page=\(pageNumber + 1)\">next</a>" : ""
+            pager =
+                "<p class=\"pager\" data-figure=\"pager\">\(previous)page \(pageNumber) of \(pages) (\(page.total) apps)\(next)</p>"
+        }
         let body: String
-        if rows.isEmpty {
+        if rows.isEmpty && page.total == 0 {
             body =
                 "<h1>Apps</h1><div class=\"empty\">No data yet: run <code>apm run-program -- ./YourApp</code> with a config from <code>apm generate-config</code>.</div>"
         } else {
             body = """
                 <h1>Apps</h1>\(rangePicker(shown, path: "/apps"))\(warnings)
                 <table><thead><tr><th>App</th><th class="n">Apdex</th><th class="n">S/T/F</th><th class="n">rpm</th><th class="n">avg</th>\
-                <th class="n">p95</th><th class="n">errors</th><th>throughput</th></tr></thead><tbody>\(rows)</tbody></table>
+                <th class="n">p95</th><th class="n">errors</th><th>throughput</th></tr></thead><tbody>\(rows)</tbody></table>\(pager)
                 """
         }
         return Self.html(HTML.page(title: "Apps", user: session.userName, csrf: session.csrf, body: body))

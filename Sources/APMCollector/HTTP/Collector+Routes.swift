@@ -38,11 +38,15 @@ extension Collector {
         api.get("/apps") { request, _ in
             let key = try await self.authenticate(request)
             let range = try self.range(request)
-            var summaries: [APIAppSummary] = []
-            for app in try await self.store.apps(accountID: key.accountID) {
-                summaries.append(try await self.queries.appSummary(app: app, range: range))
-            }
-            return try Self.json(["apps": summaries])
+            let limit = try Self.integer(request, "limit", default: 100, range: 1...500)
+            let offset = try Self.integer(request, "offset", default: 0, range: 0...1_000_000)
+            let page = try await self.queries.appSummaries(
+                accountID: key.accountID,
+                range: range,
+                offset: offset,
+                limit: limit
+            )
+            return try Self.json(APIAppList(apps: page.apps, total: page.total, offset: offset, limit: limit))
         }
         api.get("/apps/:app") { request, context in
             let (app, range) = try await self.appAndRange(request, context)

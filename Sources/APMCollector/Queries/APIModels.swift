@@ -407,3 +407,29 @@ public struct ProcessMetricsResponse: Codable, Sendable {
         self.events = events
     }
 }
+
+/// `GET /api/v1/apps`: one page of apps, by name.
+public struct APIAppList: Codable, Sendable {
+    /// The apps of this page.
+    public var apps: [APIAppSummary]
+    /// Apps in the account, in all.
+    public var total: Int
+    /// Apps skipped before this page.
+    public var offset: Int
+    /// The page's size.
+    public var limit: Int
+
+    /// Creates a page.
+    ///
+    /// - Parameters:
+    ///   - apps: The page's apps.
+    ///   - total: Apps in all.
+    ///   - offset: Apps skipped.
+    ///   - limit: The page's size.
+    public init(apps: [APIAppSummary], total: Int, offset: Int, limit: Int) {
+        self.apps = apps
+        self.total = total
+        self.offset = offset
+        self.limit = limit
+    }
+}

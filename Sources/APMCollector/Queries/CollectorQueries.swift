@@ -415,7 +415,30 @@ public struct CollectorQueries: Sendable {
         }
     }
 
-    /// An app's entry in the apps list.
+    /// One page of an account's apps (by name) with their summaries: an account may have up to `max_apps`
+    /// apps, and every summary costs queries, so lists are paged.
+    ///
+    /// - Parameters:
+    ///   - accountID: The account.
+    ///   - range: The range.
+    ///   - offset: Apps to skip.
+    ///   - limit: Apps to return at most.
+    /// - Returns: The page and the number of apps in all.
+    public func appSummaries(
+        accountID: Int64,
+        range: TimeRange,
+        offset: Int,
+        limit: Int
+    ) async throws -> (apps: [APIAppSummary], total: Int) {
+        let apps = try await store.apps(accountID: accountID)
+        var summaries: [APIAppSummary] = []
+        for app in apps.dropFirst(offset).prefix(limit) {
+            summaries.append(try await appSummary(app: app, range: range))
+        }
+        return (summaries, apps.count)
+    }
+
+    /// One app's summary over a range: its web figures, a sparkline and its warnings.
     ///
     /// - Parameters:
     ///   - app: The app.

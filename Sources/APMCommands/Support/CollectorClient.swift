@@ -72,6 +72,24 @@ struct CollectorClient {
         }
     }
 
+    /// Every app of the account, page by page (`GET /api/v1/apps` answers a page at a time).
+    ///
+    /// - Parameters:
+    ///   - type: How to decode an app.
+    ///   - query: Extra query parameters, e.g. `since=1h`.
+    /// - Returns: The apps, by name.
+    func allApps<App: Decodable>(_ type: App.Type, query: String = "") async throws -> [App] {
+        var apps: [App] = []
+        while true {
+            let page = try await get(
+                AppPage<App>.self,
+                "/api/v1/apps?limit=500&offset=\(apps.count)" + (query.isEmpty ? "" : "&" + query)
+            )
+            apps += page.apps
+            if page.apps.isEmpty || apps.count >= (page.total ?? apps.count) { return apps }
+        }
+    }
+
     /// Whether the collector answers `/healthz`.
     func isReachable() async -> Bool {
         guard let url = URL(string: baseURL + "/healthz") else { return false }
@@ -82,4 +100,10 @@ struct CollectorClient {
         value.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~")))
             ?? value
     }
+}
+
+/// One page of `GET /api/v1/apps`.
+struct AppPage<App: Decodable>: Decodable {
+    var apps: [App]
+    var total: Int?
 }

@@ -98,7 +98,7 @@ struct AppsCommand: AsyncParsableCommand {
         func run() async throws {
             try await runVerb {
                 let apps =
-                    try await connection.client().get([String: [APIAppSummary]].self, "/api/v1/apps")["apps"] ?? []
+                    try await connection.client().allApps(APIAppSummary.self)
                 var table = TextTable(["id", "name", "language", "last seen", "apdex T"])
                 for app in apps {
                     table.add([
@@ -146,7 +146,7 @@ struct AppsCommand: AsyncParsableCommand {
     }
 
     static func id(of name: String, client: CollectorClient) async throws -> Int64 {
-        let apps = try await client.get([String: [APIAppSummary]].self, "/api/v1/apps")["apps"] ?? []
+        let apps = try await client.allApps(APIAppSummary.self)
         guard let app = apps.first(where: { $0.name == name }) else {
             throw CommandFailure(
                 message: "no app named \(name); the apps are: \(apps.map(\.name).joined(separator: ", "))",

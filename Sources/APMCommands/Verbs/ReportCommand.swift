@@ -65,7 +65,7 @@ struct ReportCommand: AsyncParsableCommand {
     func run() async throws {
         try await runVerb {
             let client = try connection.client()
-            let apps = try await client.get([String: [APIAppSummary]].self, "/api/v1/apps?since=\(since)")["apps"] ?? []
+            let apps = try await client.allApps(APIAppSummary.self, query: "since=\(since)")
             guard let name = app else {
                 try output(apps: apps)
                 return

@@ -73,7 +73,7 @@ struct ValidateConfigCommand: AsyncParsableCommand {
         }
         print("collector: reachable at \(configuration.collectorURL)")
         do {
-            let apps = try await client.get([String: [APIAppSummaryLite]].self, "/api/v1/apps")["apps"] ?? []
+            let apps = try await client.allApps(APIAppSummaryLite.self)
             print("collector: license key accepted")
             if let app = apps.first(where: { $0.name == configuration.appName }) {
                 print("app \"\(app.name)\": Apdex T = \(app.summary.apdex.t) s (set at the collector)")
