@@ -103,9 +103,11 @@ final class ScriptedProcessCollector: CollectorTransport {
         let started = ContinuousClock.now
         await reporter.finished(
             ChildStatus(exitStatus: nil, signal: SIGTERM, stopRequested: SIGTERM),
-            within: .seconds(1)
+            within: .milliseconds(500)
         )
-        #expect(ContinuousClock.now - started < .seconds(5))
+        // Before, the final report waited for the periodic attempt in flight (5 s) and then took up to 10 s of its
+        // own; the bound tells the two apart with room for a loaded machine.
+        #expect(ContinuousClock.now - started < .seconds(12))
     }
 
     @Test func stopsAskedForAreStopsAndTheRestCrashes() {

@@ -35,10 +35,23 @@ public enum PasswordHasher {
         return "scrypt$\(rounds)$\(blockSize)$\(parallelism)$\(hex(salt))$\(hex(key))"
     }
 
-    /// Hashing is deliberately slow (tens of milliseconds, a second in debug builds): it runs on a queue of its
-    /// own, never on the Swift concurrency pool, where it would stall every other request. One at a time, which
-    /// also bounds what a flood of sign-in attempts can cost.
-    private static let queue = DispatchQueue(label: "apm.password-hashing")
+    /// Hashing is deliberately slow (tens of milliseconds, a second in debug builds): it runs on a thread of its
+    /// own, never on the Swift concurrency pool, where it would stall every other request. (Not on a dispatch
+    /// queue either: on Linux those share the pool's threads, so a busy server starved the hash, and the request
+    /// waiting for it, for seconds.) One at a time, which also bounds what a flood of sign-in attempts can cost
+    /// (scrypt at the default cost takes 32 MiB).
+    private static let oneAtATime = DispatchSemaphore(value: 1)
+
+    private static func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                oneAtATime.wait()
+                let result = work()
+                oneAtATime.signal()
+                continuation.resume(returning: result)
+            }
+        }
+    }
 
     /// ``hash(_:cost:)`` off the concurrency pool.
     ///
@@ -48,9 +61,7 @@ public enum PasswordHasher {
     /// - Returns: The stored form.
     /// - Throws: When the KDF fails.
     public static func hashInBackground(_ password: String, cost: Int = defaultCost) async throws -> String {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async { continuation.resume(with: Result { try hash(password, cost: cost) }) }
-        }
+        try await offPool { Result { try hash(password, cost: cost) } }.get()
     }
 
     /// ``verify(_:against:)`` off the concurrency pool.
@@ -60,9 +71,7 @@ public enum PasswordHasher {
     ///   - stored: The stored form.
     /// - Returns: Whether it matches.
     public static func verifyInBackground(_ password: String, against stored: String) async -> Bool {
-        await withCheckedContinuation { continuation in
-            queue.async { continuation.resume(returning: verify(password, against: stored)) }
-        }
+        await offPool { verify(password, against: stored) }
     }
 
     /// Checks a password against a stored hash.

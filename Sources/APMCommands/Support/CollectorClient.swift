@@ -17,7 +17,8 @@ struct CollectorClient {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.licenseKey = licenseKey
         let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = 10
+        // Long enough for a report over days of data on a busy collector.
+        configuration.timeoutIntervalForRequest = 30
         self.session = URLSession(configuration: configuration)
     }
 
