@@ -145,8 +145,9 @@ final class AgentCore: Sendable {
         )
     }
 
+    /// The URL of an external call as the agent keeps it: no user information, query or fragment (which may hold
+    /// credentials), at most 2,048 bytes.
     static func stripQuery(_ url: String) -> String {
-        guard let cut = url.firstIndex(where: { $0 == "?" || $0 == "#" }) else { return String(url.prefix(2048)) }
-        return String(url[..<cut].prefix(2048))
+        SpanConventions.safeURL(url)
     }
 }

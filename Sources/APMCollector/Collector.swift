@@ -26,10 +26,12 @@ public final class Collector: Sendable {
     public let queries: CollectorQueries
     let logger: Logger
     let metrics = CollectorMetrics()
-    let authenticator: KeyAuthenticator
+    let authenticator: CredentialAuthenticator
     let pipeline: IngestPipeline
     let memoryBudget: IngestMemoryBudget
-    let sessions = DashboardSessions()
+    let sessions: DashboardSessions
+    let signInGuard: SignInGuard
+    let administration: Administration
     private let port = PortBox()
     /// The last store failure a request ran into (a full disk, ...), with its time, for `/healthz`.
     private let lastStoreFailure = Mutex<StoreFailure?>(nil)
@@ -74,7 +76,14 @@ public final class Collector: Sendable {
             minuteRetention: Int64(configuration.retention.minuteRetention.components.seconds),
             now: { Int64(now()) }
         )
-        self.authenticator = KeyAuthenticator(store: self.store)
+        self.authenticator = CredentialAuthenticator(store: self.store)
+        self.sessions = DashboardSessions(store: self.store, now: now)
+        self.signInGuard = SignInGuard(store: self.store, now: now)
+        self.administration = Administration(
+            store: self.store,
+            authenticator: self.authenticator,
+            passwordHashCost: configuration.passwordHashCost
+        )
         self.pipeline = IngestPipeline(
             store: self.store,
             limits: configuration.limits.cardinality,
@@ -93,6 +102,8 @@ public final class Collector: Sendable {
         public var adminUser: String
         /// The administrator's random password (shown once; only its scrypt hash is stored).
         public var adminPassword: String
+        /// An API token with the admin scope, for `apm` and scripts (shown once; only its hash is stored).
+        public var apiToken: String
     }
 
     /// On the first start (no account yet), creates an account, a license key and a dashboard administrator
@@ -114,26 +125,27 @@ public final class Collector: Sendable {
                 passwordHash: try await PasswordHasher.hashInBackground(password, cost: configuration.passwordHashCost)
             )
         else { return nil }
-        return FirstStartCredentials(account: account, licenseKey: key, adminUser: "admin", adminPassword: password)
+        let token = try await createAPIToken(accountID: account.id, name: "admin", scope: .admin)
+        return FirstStartCredentials(
+            account: account,
+            licenseKey: key,
+            adminUser: "admin",
+            adminPassword: password,
+            apiToken: token.token
+        )
     }
 
-    /// Gives a user a new random password.
+    /// Gives a user a new random password, which ends all of the user's sessions.
     ///
     /// - Parameters:
     ///   - name: The login name.
     ///   - accountID: The caller's account; a user of another account is not found.
     /// - Returns: The new password (shown once), or `nil` when there is no such user.
     public func resetPassword(user name: String, accountID: Int64) async throws -> String? {
-        guard let user = try await store.user(named: name), user.accountID == accountID else { return nil }
-        let password = PasswordHasher.makePassword()
-        try await store.setPassword(
-            userID: user.id,
-            passwordHash: try await PasswordHasher.hashInBackground(password, cost: configuration.passwordHashCost)
-        )
-        return password
+        try await administration.resetPassword(user: name, accountID: accountID)
     }
 
-    /// Creates a license key for an account.
+    /// Creates a license key (an ingest key: it can only send data) for an account.
     ///
     /// - Parameters:
     ///   - accountID: The account.
@@ -141,14 +153,20 @@ public final class Collector: Sendable {
     /// - Returns: The key (shown once) and its record.
     public func createLicenseKey(accountID: Int64, name: String) async throws -> (key: String, record: LicenseKeyRecord)
     {
-        let key = LicenseKeyGenerator.makeKey()
-        let record = try await store.createLicenseKey(
-            accountID: accountID,
-            name: name,
-            keyHash: LicenseKeyGenerator.hash(key),
-            prefix: LicenseKeyGenerator.prefix(of: key)
-        )
-        return (key, record)
+        try await administration.createLicenseKey(accountID: accountID, name: name)
+    }
+
+    /// Creates an API token for an account.
+    ///
+    /// - Parameters:
+    ///   - accountID: The account.
+    ///   - name: A label.
+    ///   - scope: `read` or `admin`.
+    /// - Returns: The token (shown once) and its record.
+    public func createAPIToken(accountID: Int64, name: String, scope: APITokenScope) async throws -> (
+        token: String, record: APITokenRecord
+    ) {
+        try await administration.createAPIToken(accountID: accountID, name: name, scope: scope.rawValue)
     }
 
     func recordStoreFailure(_ message: String) {
@@ -163,6 +181,14 @@ public final class Collector: Sendable {
             problems.append("a write failed \(Int(now() - failure.at)) s ago: \(failure.message)")
         }
         return problems
+    }
+
+    /// The hosts requests may name (see ``SecurityMiddleware``).
+    var allowedHosts: Set<String>? {
+        SecurityMiddleware<CollectorRequestContext>.allowedHosts(
+            listenHost: configuration.server.host,
+            configured: configuration.server.allowedHosts
+        )
     }
 
     /// The port the server listens on, once it runs.

@@ -1,4 +1,5 @@
 public import APMCore
+public import Foundation
 
 /// Where the collector keeps everything. SQLite (``SQLiteStore``) is the embedded default; every method is
 /// safe to call concurrently.
@@ -331,12 +332,106 @@ public protocol APMStore: Sendable {
     /// - Returns: Users by name.
     func users(accountID: Int64) async throws -> [StoredUser]
 
-    /// Replaces a user's password hash.
+    /// Replaces a user's password hash and ends all of the user's sessions.
     ///
     /// - Parameters:
     ///   - userID: The user.
     ///   - passwordHash: The new hash.
     func setPassword(userID: Int64, passwordHash: String) async throws
+
+    // MARK: API tokens
+
+    /// Stores an API token's hash.
+    ///
+    /// - Parameters:
+    ///   - accountID: The account.
+    ///   - name: A label.
+    ///   - scope: What it may do.
+    ///   - tokenHash: SHA-256 of the token, hex.
+    ///   - prefix: The display prefix.
+    /// - Returns: The record.
+    func createAPIToken(
+        accountID: Int64,
+        name: String,
+        scope: APITokenScope,
+        tokenHash: String,
+        prefix: String
+    ) async throws -> APITokenRecord
+
+    /// An account's API tokens, revoked ones included.
+    ///
+    /// - Parameter accountID: The account.
+    /// - Returns: Tokens by id.
+    func apiTokens(accountID: Int64) async throws -> [APITokenRecord]
+
+    /// Revokes a token.
+    ///
+    /// - Parameters:
+    ///   - accountID: The account.
+    ///   - id: The token.
+    /// - Returns: Whether an active token was revoked.
+    func revokeAPIToken(accountID: Int64, id: Int64) async throws -> Bool
+
+    /// The active token with this hash.
+    ///
+    /// - Parameter tokenHash: SHA-256 hex.
+    /// - Returns: The record or `nil`.
+    func activeAPIToken(hash tokenHash: String) async throws -> APITokenRecord?
+
+    // MARK: Sessions and sign-in (shared by every collector of the store)
+
+    /// Stores a session; past `maxSessions` live sessions, the one least recently used ends.
+    ///
+    /// - Parameters:
+    ///   - session: The session.
+    ///   - maxSessions: Live sessions kept.
+    ///   - now: The current time.
+    func createSession(_ session: StoredSession, maxSessions: Int, now: Double) async throws
+
+    /// A live session, its expiry moved forward.
+    ///
+    /// - Parameters:
+    ///   - tokenHash: The cookie token's hash.
+    ///   - now: The current time.
+    ///   - lifetime: Seconds a session lives unused.
+    /// - Returns: The session, `nil` when unknown or expired.
+    func session(tokenHash: String, now: Double, lifetime: Double) async throws -> StoredSession?
+
+    /// Ends a session.
+    ///
+    /// - Parameter tokenHash: The cookie token's hash.
+    func deleteSession(tokenHash: String) async throws
+
+    /// Live sessions.
+    ///
+    /// - Returns: The count.
+    func sessionCount() async throws -> Int
+
+    /// Counts a sign-in attempt against every key atomically, unless one of them must wait.
+    ///
+    /// - Parameters:
+    ///   - keys: The keys with their policies.
+    ///   - now: The current time.
+    ///   - maxEntries: Keys remembered; the least recently tried are forgotten first.
+    /// - Returns: Whether the attempt may go ahead.
+    func reserveSignInAttempt(keys: [SignInThrottleKey], now: Double, maxEntries: Int) async throws
+        -> SignInThrottleVerdict
+
+    /// Forgets the counted attempts of keys.
+    ///
+    /// - Parameter keys: The keys.
+    func clearSignInAttempts(keys: [String]) async throws
+
+    /// Keys the sign-in throttle remembers.
+    ///
+    /// - Returns: The count.
+    func signInThrottleCount() async throws -> Int
+
+    /// A random secret of this installation, the same for every collector of the store.
+    ///
+    /// - Parameter name: The secret's name.
+    /// - Returns: 32 bytes.
+    func installationSecret(named name: String) async throws -> Data
 
     // MARK: Maintenance
 

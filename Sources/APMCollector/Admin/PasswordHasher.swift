@@ -74,6 +74,15 @@ public enum PasswordHasher {
         await offPool { verify(password, against: stored) }
     }
 
+    /// A stored form no password matches, with the parameters of `cost`: checking a password against it takes the
+    /// same work as against a real hash, so that signing in as an unknown user takes as long as a known one.
+    ///
+    /// - Parameter cost: log2 of scrypt's N, as for real hashes.
+    /// - Returns: The stored form.
+    public static func unmatchableHash(cost: Int) -> String {
+        "scrypt$\(1 << cost)$8$1$\(String(repeating: "00", count: 16))$\(String(repeating: "00", count: 32))"
+    }
+
     /// Checks a password against a stored hash.
     ///
     /// - Parameters:

@@ -21,6 +21,13 @@ public struct CollectorConfiguration: Sendable, Hashable {
         public var headerTimeout: Duration = .seconds(10)
         /// `body_timeout`, default 30 s: a request's body must arrive in full within this of its head.
         public var bodyTimeout: Duration = .seconds(30)
+        /// `allowed_hosts`, default empty: host names the collector answers to besides `localhost`, `127.0.0.1`,
+        /// `::1` and `host` (comma-separated); a request for another host gets 421 (DNS rebinding). Bound to every
+        /// interface (`0.0.0.0`) with none set, any host is accepted.
+        public var allowedHosts: [String] = []
+        /// `trusted_proxies`, default empty: addresses of reverse proxies whose `X-Forwarded-For` names the client
+        /// (for sign-in throttling per client address); comma-separated.
+        public var trustedProxies: [String] = []
     }
 
     /// Size limits on what agents send.
@@ -93,7 +100,7 @@ public struct CollectorConfiguration: Sendable, Hashable {
         "host", "port", "data_dir", "log_level", "max_body_mb", "max_decompressed_mb", "max_transaction_names",
         "max_segment_names", "max_apps", "max_traces_per_batch", "max_error_samples_per_batch",
         "max_segments_per_trace", "ingest_memory_mb", "max_queued_batches", "max_connections", "idle_timeout",
-        "header_timeout", "body_timeout", "minute_retention_hours", "retention_days", "retention_interval",
+        "header_timeout", "body_timeout", "allowed_hosts", "trusted_proxies", "minute_retention_hours", "retention_days", "retention_interval",
         "password_hash_cost",
     ]
 
@@ -238,6 +245,16 @@ public struct CollectorConfiguration: Sendable, Hashable {
             case "header_timeout": server.headerTimeout = .seconds(seconds)
             default: server.bodyTimeout = .seconds(seconds)
             }
+        case "allowed_hosts", "trusted_proxies":
+            let list = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+                !$0.isEmpty
+            }
+            guard list.count <= 100,
+                list.allSatisfy({ $0.count <= 253 && $0.allSatisfy { $0.isLetter || $0.isNumber || ".:-".contains($0) } })
+            else {
+                return "must be a comma-separated list of host names or addresses, e.g. apm.example.com, 10.0.0.5"
+            }
+            if key == "allowed_hosts" { server.allowedHosts = list } else { server.trustedProxies = list }
         case "minute_retention_hours":
             guard let hours = integer(1...24 * 366) else { return "must be a whole number of hours from 1 to 8784" }
             retention.minuteRetention = .seconds(hours * 3600)

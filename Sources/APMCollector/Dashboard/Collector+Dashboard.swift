@@ -6,7 +6,7 @@ import Hummingbird
 import NIOCore
 
 extension Collector {
-    static let sessionCookie = "apm_session"
+    static let sessionCookie = DashboardSessions.cookie
     static let loginCookie = "apm_login_csrf"
 
     func addDashboard(to router: Router<Context>) {
@@ -20,25 +20,25 @@ extension Collector {
             )
         }
         router.get("/favicon.ico") { _, _ in Response(status: .noContent) }
-        router.get("/login") { request, _ in self.loginPage(request: request, error: nil, status: .ok) }
-        router.post("/login") { request, _ in try await self.login(request) }
-        router.post("/logout") { request, _ in
+        router.get("/login") { request, _ in try await self.loginPage(request: request, error: nil, status: .ok) }
+        router.post("/login") { request, context in try await self.login(request, context: context) }
+        router.post("/logout") { request, context in
             let form = try await Self.form(request)
-            guard let session = self.sessions.session(for: request.cookies[Self.sessionCookie]?.value) else {
+            guard let session = context.session else {
                 return Response.redirect(to: "/login", type: .normal)
             }
             guard form["csrf"] == session.csrf else {
                 throw APIError(.forbidden, code: "csrf", message: "the form's CSRF token is missing or wrong")
             }
-            self.sessions.end(request.cookies[Self.sessionCookie]?.value)
+            try await self.sessions.end(request.cookies[Self.sessionCookie]?.value)
             var response = Response.redirect(to: "/login", type: .normal)
             response.headers[values: .setCookie].append(
                 "\(Self.sessionCookie)=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"
             )
             return response
         }
-        router.get("/apps") { request, _ in
-            guard let session = self.sessions.session(for: request.cookies[Self.sessionCookie]?.value) else {
+        router.get("/apps") { request, context in
+            guard let session = context.session else {
                 return Response.redirect(to: "/login", type: .normal)
             }
             do {
@@ -57,8 +57,10 @@ extension Collector {
 
     // MARK: Login
 
-    func loginPage(request: Request, error: String?, status: HTTPResponse.Status) -> Response {
-        let token = DashboardSessions.token()
+    func loginPage(request: Request, error: String?, status: HTTPResponse.Status, retryAfter: Int? = nil) async throws
+        -> Response
+    {
+        let token = try await signInGuard.loginToken()
         let body = """
             <form class="login" method="post" action="/login">
             <h1>Sign in</h1>\(error.map { "<p class=\"error\">\(HTML.escape($0))</p>" } ?? "")
@@ -74,12 +76,16 @@ extension Collector {
         response.headers[values: .setCookie].append(
             "\(Self.loginCookie)=\(token); Path=/login; HttpOnly; SameSite=Strict\(Self.secure(request))"
         )
+        if let retryAfter { response.headers[.retryAfter] = String(retryAfter) }
         return response
     }
 
-    func login(_ request: Request) async throws -> Response {
+    func login(_ request: Request, context: Context) async throws -> Response {
         let form = try await Self.form(request)
-        guard let token = form["csrf"], !token.isEmpty, token == request.cookies[Self.loginCookie]?.value else {
+        // The form's token must be the cookie's, and signed by this installation.
+        guard let token = form["csrf"], token == request.cookies[Self.loginCookie]?.value,
+            try await signInGuard.isValidLoginToken(token)
+        else {
             throw APIError(
                 .forbidden,
                 code: "csrf",
@@ -87,21 +93,28 @@ extension Collector {
             )
         }
         let name = String((form["name"] ?? "").prefix(100))
-        guard sessions.mayAttempt(name) else {
-            return loginPage(
+        let address = context.clientAddress(request, trustedProxies: configuration.server.trustedProxies)
+        // Counted before the password is checked, so that concurrent guesses are all counted.
+        if case .wait(let seconds) = try await signInGuard.reserve(name: name, address: address) {
+            let wait = Int(seconds.rounded(.up))
+            return try await loginPage(
                 request: request,
-                error: "Too many failed attempts; wait 5 minutes.",
-                status: .tooManyRequests
+                error: "Too many failed attempts; try again in \(wait) s.",
+                status: .tooManyRequests,
+                retryAfter: wait
             )
         }
-        guard let user = try await store.user(named: name),
-            await PasswordHasher.verifyInBackground(form["password"] ?? "", against: user.passwordHash)
-        else {
-            sessions.recordFailure(name)
-            return loginPage(request: request, error: "Wrong user name or password.", status: .unauthorized)
+        let user = try await store.user(named: name)
+        // An unknown name costs the same scrypt work as a known one, so timing does not tell which names exist.
+        let matches = await PasswordHasher.verifyInBackground(
+            form["password"] ?? "",
+            against: user?.passwordHash ?? PasswordHasher.unmatchableHash(cost: configuration.passwordHashCost)
+        )
+        guard let user, matches else {
+            return try await loginPage(request: request, error: "Wrong user name or password.", status: .unauthorized)
         }
-        sessions.clearFailures(name)
-        let created = sessions.create(userName: user.name, accountID: user.accountID)
+        try await signInGuard.succeeded(name: name, address: address)
+        let created = try await sessions.create(for: user)
         var response = Response.redirect(to: "/apps", type: .normal)
         response.headers[values: HTTPField.Name.setCookie].append(
             "\(Self.sessionCookie)=\(created.token); Path=/; HttpOnly; SameSite=Strict\(Self.secure(request))"

@@ -45,7 +45,7 @@ extension Collector {
         _ context: Context,
         _ body: (DashboardSessions.Session, StoredApp) async throws -> Response
     ) async throws -> Response {
-        guard let session = sessions.session(for: request.cookies[Self.sessionCookie]?.value) else {
+        guard let session = context.session else {
             return Response.redirect(to: "/login", type: .normal)
         }
         guard let id = context.parameters.get("app", as: Int64.self),

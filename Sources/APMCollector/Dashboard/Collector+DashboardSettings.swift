@@ -33,7 +33,7 @@ extension Collector {
                     )
                 }
                 do {
-                    try await self.setApdex(
+                    try await self.administration.setApdex(
                         app: app,
                         transaction: transaction.isEmpty ? nil : transaction,
                         seconds: seconds
@@ -48,26 +48,58 @@ extension Collector {
             try await self.withApp(request, context) { session, app in
                 let form = try await Self.form(request)
                 try Self.checkCSRF(form, session)
-                let name = String((form["name"] ?? "key").prefix(100))
-                let created = try await self.createLicenseKey(
-                    accountID: session.accountID,
-                    name: name.isEmpty ? "key" : name
-                )
-                return try await self.settingsPage(
-                    session,
-                    app,
-                    notice: "New license key (shown only once): \(created.key)"
-                )
+                let name = (form["name"] ?? "").isEmpty ? nil : form["name"]
+                do {
+                    let created = try await self.administration.createLicenseKey(
+                        accountID: session.accountID,
+                        name: name
+                    )
+                    return try await self.settingsPage(
+                        session,
+                        app,
+                        notice: "New license key (shown only once): \(created.key)"
+                    )
+                } catch let error as APIError {
+                    return try await self.settingsPage(session, app, notice: error.message, status: .badRequest)
+                }
             }
         }
         router.post("/apps/:app/settings/keys/:id/revoke") { request, context in
             try await self.withApp(request, context) { session, app in
                 let form = try await Self.form(request)
                 try Self.checkCSRF(form, session)
-                if let id = context.parameters.get("id", as: Int64.self),
-                    try await self.store.revokeLicenseKey(accountID: session.accountID, id: id)
-                {
-                    self.authenticator.invalidate()
+                if let id = context.parameters.get("id", as: Int64.self) {
+                    try? await self.administration.revokeLicenseKey(accountID: session.accountID, id: id)
+                }
+                return Response.redirect(to: "/apps/\(app.id)/settings", type: .normal)
+            }
+        }
+        router.post("/apps/:app/settings/tokens") { request, context in
+            try await self.withApp(request, context) { session, app in
+                let form = try await Self.form(request)
+                try Self.checkCSRF(form, session)
+                do {
+                    let created = try await self.administration.createAPIToken(
+                        accountID: session.accountID,
+                        name: (form["name"] ?? "").isEmpty ? nil : form["name"],
+                        scope: form["scope"]
+                    )
+                    return try await self.settingsPage(
+                        session,
+                        app,
+                        notice: "New \(created.record.scope.rawValue) API token (shown only once): \(created.token)"
+                    )
+                } catch let error as APIError {
+                    return try await self.settingsPage(session, app, notice: error.message, status: .badRequest)
+                }
+            }
+        }
+        router.post("/apps/:app/settings/tokens/:id/revoke") { request, context in
+            try await self.withApp(request, context) { session, app in
+                let form = try await Self.form(request)
+                try Self.checkCSRF(form, session)
+                if let id = context.parameters.get("id", as: Int64.self) {
+                    try? await self.administration.revokeAPIToken(accountID: session.accountID, id: id)
                 }
                 return Response.redirect(to: "/apps/\(app.id)/settings", type: .normal)
             }
@@ -77,7 +109,7 @@ extension Collector {
                 let form = try await Self.form(request)
                 try Self.checkCSRF(form, session)
                 guard let name = context.parameters.get("name"),
-                    let password = try await self.resetPassword(user: name, accountID: session.accountID)
+                    let password = try await self.administration.resetPassword(user: name, accountID: session.accountID)
                 else {
                     return try await self.settingsPage(session, app, notice: "No such user.", status: .notFound)
                 }
@@ -118,6 +150,14 @@ extension Collector {
             return
                 "<tr><td>\(HTML.escape(key.name))</td><td><code>\(HTML.escape(key.prefix))…</code></td><td>\(Self.clockTime(key.createdAt))</td><td>\(action)</td></tr>"
         }.joined()
+        let tokens = try await store.apiTokens(accountID: session.accountID).map { token in
+            let action =
+                token.revokedAt == nil
+                ? "<form method=\"post\" action=\"/apps/\(app.id)/settings/tokens/\(token.id)/revoke\">\(csrf)<button type=\"submit\">Revoke</button></form>"
+                : "revoked"
+            return
+                "<tr><td>\(HTML.escape(token.name))</td><td>\(token.scope.rawValue)</td><td><code>\(HTML.escape(token.prefix))…</code></td><td>\(Self.clockTime(token.createdAt))</td><td>\(action)</td></tr>"
+        }.joined()
         let users = try await store.users(accountID: session.accountID).map { user in
             """
             <tr><td>\(HTML.escape(user.name))</td><td>\(Self.clockTime(user.passwordChangedAt))</td>\
@@ -133,6 +173,11 @@ extension Collector {
             \(overrides.isEmpty ? "" : "<table><tr><th>transaction</th><th class=\"n\">T</th></tr>\(overrides)</table>")
             <h2>License keys</h2><table><tr><th>name</th><th>prefix</th><th>created</th><th></th></tr>\(keys)</table>
             <form method="post" action="/apps/\(app.id)/settings/keys">\(csrf)<input name="name" placeholder="name"> <button type="submit">Create a key</button></form>
+            <p><small>License keys go in agents' and exporters' configuration; they can only send data.</small></p>
+            <h2>API tokens</h2><table><tr><th>name</th><th>scope</th><th>prefix</th><th>created</th><th></th></tr>\(tokens)</table>
+            <form method="post" action="/apps/\(app.id)/settings/tokens">\(csrf)<input name="name" placeholder="name"> \
+            <select name="scope"><option value="read">read</option><option value="admin">admin</option></select> <button type="submit">Create a token</button></form>
+            <p><small>API tokens read the JSON API and drive <code>apm report</code> (<code>APM_API_TOKEN</code>); an admin token also manages keys, tokens, users and T.</small></p>
             <h2>Users</h2><table><tr><th>user</th><th>password changed</th><th></th></tr>\(users)</table>
             """
         return Self.html(

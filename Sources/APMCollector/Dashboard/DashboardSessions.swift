@@ -1,95 +1,67 @@
+import APMStorage
 import Foundation
-import Synchronization
 
-/// Dashboard sessions in memory (a restart logs everyone out) and the login rate limit.
+/// Dashboard sessions, kept in the store (so that every collector behind a load balancer knows them, and a
+/// restart signs nobody out). The cookie holds a random token; the store holds only its hash. A session lives
+/// 12 hours past its last use; past `maxSessions` live ones, signing in ends the least recently used.
 final class DashboardSessions: Sendable {
-    struct Session: Sendable {
-        var userName: String
-        var accountID: Int64
-        var csrf: String
-        var expires: Date
-    }
+    typealias Session = StoredSession
 
+    static let cookie = "apm_session"
     static let lifetime: TimeInterval = 12 * 3600
-    static let maxFailures = 5
-    static let failureWindow: TimeInterval = 300
-    /// Live sessions kept by default; past it, signing in ends the least recently used one.
     static let defaultMaxSessions = 10_000
-    let maxSessions: Int
 
-    init(maxSessions: Int = DashboardSessions.defaultMaxSessions) {
+    let store: any APMStore
+    let maxSessions: Int
+    let now: @Sendable () -> Double
+
+    init(store: any APMStore, maxSessions: Int = DashboardSessions.defaultMaxSessions, now: @escaping @Sendable () -> Double) {
+        self.store = store
         self.maxSessions = maxSessions
+        self.now = now
     }
 
-    private let sessions = Mutex<[String: Session]>([:])
-    private let failures = Mutex<[String: [Date]]>([:])
-
+    /// 256 random bits, hex.
     static func token() -> String {
         var generator = SystemRandomNumberGenerator()
-        return (0..<32).map { _ in String(format: "%02x", UInt8.random(in: .min ... .max, using: &generator)) }.joined()
+        return (0..<32).map { _ in
+            let byte = UInt8.random(in: .min ... .max, using: &generator)
+            return String(byte >> 4, radix: 16) + String(byte & 0xf, radix: 16)
+        }.joined()
     }
 
-    func create(userName: String, accountID: Int64) -> (token: String, session: Session) {
+    /// Starts a session for a user.
+    ///
+    /// - Parameter user: The signed-in user.
+    /// - Returns: The cookie's token and the session.
+    func create(for user: StoredUser) async throws -> (token: String, session: StoredSession) {
         let token = Self.token()
-        let session = Session(
-            userName: userName,
-            accountID: accountID,
+        let session = StoredSession(
+            tokenHash: LicenseKeyGenerator.hash(token),
+            userID: user.id,
+            userName: user.name,
+            accountID: user.accountID,
             csrf: Self.token(),
-            expires: Date().addingTimeInterval(Self.lifetime)
+            expiresAt: now() + Self.lifetime
         )
-        sessions.withLock { sessions in
-            let now = Date()
-            if sessions.count >= maxSessions { sessions = sessions.filter { $0.value.expires > now } }
-            // Still full of live sessions: the one least recently used goes, so memory stays bounded.
-            if sessions.count >= maxSessions,
-                let oldest = sessions.min(by: { $0.value.expires < $1.value.expires })
-            {
-                sessions[oldest.key] = nil
-            }
-            sessions[token] = session
-        }
+        try await store.createSession(session, maxSessions: maxSessions, now: now())
         return (token, session)
     }
 
-    func session(for token: String?) -> Session? {
-        guard let token else { return nil }
-        return sessions.withLock { sessions in
-            guard var session = sessions[token] else { return nil }
-            guard session.expires > Date() else {
-                sessions[token] = nil
-                return nil
-            }
-            session.expires = Date().addingTimeInterval(Self.lifetime)
-            sessions[token] = session
-            return session
-        }
+    /// The live session of a cookie's token.
+    ///
+    /// - Parameter token: The cookie's value.
+    /// - Returns: The session, `nil` when unknown, expired, or ended (sign-out, password reset).
+    func session(for token: String) async throws -> StoredSession? {
+        guard token.utf8.count == 64 else { return nil }
+        return try await store.session(tokenHash: LicenseKeyGenerator.hash(token), now: now(), lifetime: Self.lifetime)
     }
 
-    /// Live sessions held.
-    var count: Int { sessions.withLock { $0.count } }
-
-    func end(_ token: String?) {
+    /// Ends the session of a cookie's token.
+    ///
+    /// - Parameter token: The cookie's value.
+    func end(_ token: String?) async throws {
         guard let token else { return }
-        sessions.withLock { _ = $0.removeValue(forKey: token) }
-    }
-
-    /// Whether another attempt for this user name is allowed now.
-    func mayAttempt(_ name: String) -> Bool {
-        failures.withLock { failures in
-            let recent = (failures[name] ?? []).filter { $0 > Date().addingTimeInterval(-Self.failureWindow) }
-            failures[name] = recent
-            return recent.count < Self.maxFailures
-        }
-    }
-
-    func recordFailure(_ name: String) {
-        failures.withLock { failures in
-            if failures.count > 10_000 { failures.removeAll() }
-            failures[name, default: []].append(Date())
-        }
-    }
-
-    func clearFailures(_ name: String) {
-        failures.withLock { _ = $0.removeValue(forKey: name) }
+        try await store.deleteSession(tokenHash: LicenseKeyGenerator.hash(token))
     }
 }

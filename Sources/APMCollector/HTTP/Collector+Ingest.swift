@@ -32,10 +32,11 @@ extension Collector {
     /// - Returns: The caller's key, the inflated body and its media type.
     func ingestBody(
         _ request: Request,
+        context: Context,
         contentTypes: [String] = ["application/json"],
         defaultType: String = "application/json",
         reservation: IngestMemoryBudget.Reservation
-    ) async throws -> (key: LicenseKeyRecord, data: Data, mediaType: String) {
+    ) async throws -> (key: Identity, data: Data, mediaType: String) {
         let limits = configuration.limits
         let declaredLength = request.headers[.contentLength].flatMap { Int($0) }
         if let length = declaredLength, length > limits.maxBodyBytes {
@@ -46,9 +47,7 @@ extension Collector {
             )
         }
         let mediaType = try Self.mediaType(request, accepted: contentTypes) ?? defaultType
-        let key = try await authenticator.authenticate(
-            request.headers[HTTPField.Name("X-APM-License-Key")!] ?? Self.bearer(request)
-        )
+        let key = try context.require(.ingest)
         // The body is held twice while it is read (the buffer and its copy): reserved before it arrives.
         let expected = declaredLength ?? limits.maxBodyBytes
         try reservation.reserve(2 * expected)
@@ -140,7 +139,7 @@ extension Collector {
     private func ingestBatch(_ request: Request, context: Context) async throws -> Response {
         let reservation = IngestMemoryBudget.Reservation(memoryBudget)
         defer { reservation.releaseAll() }
-        let (key, data, _) = try await ingestBody(request, reservation: reservation)
+        let (key, data, _) = try await ingestBody(request, context: context, reservation: reservation)
         var batch: AgentBatch
         do {
             batch = try WireCoding.decodeBatch(data)
@@ -169,7 +168,7 @@ extension Collector {
     func ingestProcess(_ request: Request, context: Context) async throws -> Response {
         let reservation = IngestMemoryBudget.Reservation(memoryBudget)
         defer { reservation.releaseAll() }
-        let (key, data, _) = try await ingestBody(request, reservation: reservation)
+        let (key, data, _) = try await ingestBody(request, context: context, reservation: reservation)
         let report: ProcessReport
         do {
             report = try WireCoding.makeDecoder().decode(ProcessReport.self, from: data)
@@ -193,6 +192,27 @@ extension Collector {
         } catch let error as StoreError where error.code == .appLimit {
             throw APIError(.unprocessableContent, code: "app_limit", field: "app_name", message: error.message)
         }
+    }
+
+    /// `GET /v1/agent/settings?app=NAME`: the app's Apdex T and per-transaction Ts, for an agent starting up
+    /// (so that it classifies at the collector's T from its first transaction) and for `apm validate-config`
+    /// (which checks the key with it). An app not seen yet has the default T.
+    func agentSettings(_ request: Request, context: Context) async throws -> Response {
+        let key = try context.require(.ingest)
+        let name = request.uri.queryParameters.get("app").map { String($0) } ?? ""
+        guard !name.isEmpty, name.utf8.count <= 255 else {
+            throw APIError.badRequest("app", "must be the app's name (app_name), 1 to 255 bytes")
+        }
+        let app = try await store.apps(accountID: key.accountID).first { $0.name == name }
+        return try Self.json(
+            AgentSettingsReply(
+                app: name,
+                known: app != nil,
+                apdexT: app?.apdexT ?? ApdexThreshold.default.seconds,
+                transactionApdexT: app?.transactionApdexT ?? [:]
+            ),
+            encoder: WireCoding.makeEncoder()
+        )
     }
 
     private static func inflate(
@@ -227,5 +247,19 @@ struct ProcessReportReply: Encodable {
     enum CodingKeys: String, CodingKey {
         case appID = "app_id"
         case duplicate
+    }
+}
+
+/// The answer to `GET /v1/agent/settings`.
+struct AgentSettingsReply: Codable {
+    var app: String
+    var known: Bool
+    var apdexT: Double
+    var transactionApdexT: [String: Double]
+
+    enum CodingKeys: String, CodingKey {
+        case app, known
+        case apdexT = "apdex_t"
+        case transactionApdexT = "transaction_apdex_t"
     }
 }

@@ -11,12 +11,13 @@ extension Collector {
     /// agent's batches (see ``OTLPTranslator``) and stored through the same pipeline: validated, committed
     /// durably before the 200, and idempotent, each batch's id being derived from a digest of the body, so a
     /// retried export counts once. The answer is in the request's encoding.
-    func ingestOTLPTraces(_ request: Request) async throws -> Response {
+    func ingestOTLPTraces(_ request: Request, context: Context) async throws -> Response {
         let protobufTypes = ["application/x-protobuf", "application/protobuf"]
         let reservation = IngestMemoryBudget.Reservation(memoryBudget)
         defer { reservation.releaseAll() }
         let (key, data, mediaType) = try await ingestBody(
             request,
+            context: context,
             contentTypes: protobufTypes + ["application/json"],
             reservation: reservation
         )

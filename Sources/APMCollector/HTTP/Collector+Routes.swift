@@ -7,14 +7,33 @@ import NIOCore
 import Prometheus
 
 extension Collector {
-    typealias Context = BasicRequestContext
+    typealias Context = CollectorRequestContext
 
     func makeRouter() -> Router<Context> {
         let router = Router(context: Context.self)
+        router.add(middleware: SecurityMiddleware(allowedHosts: allowedHosts))
         router.add(middleware: StoreErrorMiddleware { [weak self] message in self?.recordStoreFailure(message) })
+        router.add(middleware: AuthenticationMiddleware(authenticator: authenticator, sessions: sessions))
         router.post("/v1/agent/batches") { request, context in try await self.ingest(request, context: context) }
         router.post("/v1/agent/process") { request, context in try await self.ingestProcess(request, context: context) }
-        router.post("/v1/traces") { request, _ in try await self.ingestOTLPTraces(request) }
+        router.post("/v1/traces") { request, context in try await self.ingestOTLPTraces(request, context: context) }
+        router.get("/v1/agent/settings") { request, context in try await self.agentSettings(request, context: context) }
+        // A deployment marker by app name, with the license key a deploy step has at hand.
+        router.post("/v1/agent/deployments") { request, context in
+            let key = try context.require(.recordDeployment)
+            let body = try await Self.decodeBody(DeploymentRequest.self, request)
+            guard let name = body.app,
+                let app = try await self.store.apps(accountID: key.accountID).first(where: { $0.name == name })
+            else {
+                throw APIError(
+                    .notFound,
+                    code: "not_found",
+                    field: "app",
+                    message: "no app named \((body.app ?? "").prefix(255)) in this account; it appears on its first report"
+                )
+            }
+            return try Self.json(APIDeployment(try await self.recordDeployment(body, app: app)), status: .created)
+        }
         // Readiness: the store reads, its disk has room, and commits succeed. Liveness: the process answers.
         router.get("/healthz") { _, _ in
             let problems = await self.healthProblems()
@@ -35,8 +54,8 @@ extension Collector {
         }
         addDashboard(to: router)
         let api = router.group("/api/v1")
-        api.get("/apps") { request, _ in
-            let key = try await self.authenticate(request)
+        api.get("/apps") { request, context in
+            let key = try context.require(.read)
             let range = try self.range(request)
             let limit = try Self.integer(request, "limit", default: 100, range: 1...500)
             let offset = try Self.integer(request, "offset", default: 0, range: 0...1_000_000)
@@ -155,34 +174,14 @@ extension Collector {
             ])
         }
         api.post("/apps/:app/deployments") { request, context in
-            let (app, _) = try await self.appAndRange(request, context)
+            let (app, _) = try await self.appAndRange(request, context, permission: .recordDeployment)
             let body = try await Self.decodeBody(DeploymentRequest.self, request)
-            guard !body.revision.isEmpty, body.revision.count <= 200 else {
-                throw APIError.badRequest("revision", "must be 1 to 200 characters")
-            }
-            guard (body.description ?? "").count <= 2000, (body.user ?? "").count <= 200 else {
-                throw APIError.badRequest(
-                    "description",
-                    "description must be at most 2000 characters and user at most 200"
-                )
-            }
-            let at = body.at ?? self.now()
-            guard abs(at - self.now()) < 366 * 86_400 else {
-                throw APIError.badRequest("at", "must be a Unix time within a year of now")
-            }
-            let deployment = try await self.store.recordDeployment(
-                appID: app.id,
-                at: at,
-                revision: body.revision,
-                description: body.description ?? "",
-                user: body.user ?? ""
-            )
-            return try Self.json(APIDeployment(deployment), status: .created)
+            return try Self.json(APIDeployment(try await self.recordDeployment(body, app: app)), status: .created)
         }
         api.put("/apps/:app/apdex") { request, context in
-            let (app, _) = try await self.appAndRange(request, context)
+            let (app, _) = try await self.appAndRange(request, context, permission: .admin)
             let body = try await Self.decodeBody(ApdexRequest.self, request)
-            try await self.setApdex(app: app, transaction: body.transaction, seconds: body.apdexT)
+            try await self.administration.setApdex(app: app, transaction: body.transaction, seconds: body.apdexT)
             guard let updated = try await self.store.app(accountID: app.accountID, id: app.id) else {
                 throw APIError(.notFound, code: "not_found", message: "no such app")
             }
@@ -197,46 +196,65 @@ extension Collector {
                 )
             )
         }
-        api.get("/users") { request, _ in
-            let key = try await self.authenticate(request)
+        api.get("/users") { _, context in
+            let key = try context.require(.admin)
             let users = try await self.store.users(accountID: key.accountID).map {
                 ["name": $0.name, "created_at": "\($0.createdAt)", "password_changed_at": "\($0.passwordChangedAt)"]
             }
             return try Self.json(["users": users])
         }
-        api.post("/users/:name/reset-password") { request, context in
-            let key = try await self.authenticate(request)
+        api.post("/users/:name/reset-password") { _, context in
+            let key = try context.require(.admin)
             guard let name = context.parameters.get("name"), !name.isEmpty, name.count <= 100 else {
                 throw APIError.badRequest("name", "must be a user name")
             }
-            guard let password = try await self.resetPassword(user: name, accountID: key.accountID) else {
+            guard let password = try await self.administration.resetPassword(user: name, accountID: key.accountID)
+            else {
                 throw APIError(.notFound, code: "not_found", message: "no user \(name) in this account")
             }
             return try Self.json(["user": name, "password": password])
         }
-        api.get("/keys") { request, _ in
-            let key = try await self.authenticate(request)
+        api.get("/keys") { _, context in
+            let key = try context.require(.admin)
             return try Self.json(["keys": try await self.store.licenseKeys(accountID: key.accountID)])
         }
-        api.post("/keys") { request, _ in
-            let key = try await self.authenticate(request)
+        api.post("/keys") { request, context in
+            let key = try context.require(.admin)
             let body = try await Self.decodeBody(KeyRequest.self, request)
-            let name = body.name ?? "key"
-            guard !name.isEmpty, name.count <= 100 else {
-                throw APIError.badRequest("name", "must be 1 to 100 characters")
-            }
-            let created = try await self.createLicenseKey(accountID: key.accountID, name: name)
+            let created = try await self.administration.createLicenseKey(accountID: key.accountID, name: body.name)
             return try Self.json(CreatedKey(key: created.key, record: created.record), status: .created)
         }
-        api.delete("/keys/:id") { request, context in
-            let key = try await self.authenticate(request)
+        api.delete("/keys/:id") { _, context in
+            let key = try context.require(.admin)
             guard let id = context.parameters.get("id", as: Int64.self) else {
                 throw APIError.badRequest("id", "must be a key id (an integer)")
             }
-            guard try await self.store.revokeLicenseKey(accountID: key.accountID, id: id) else {
-                throw APIError(.notFound, code: "not_found", message: "no active key \(id) in this account")
+            try await self.administration.revokeLicenseKey(accountID: key.accountID, id: id)
+            return Response(status: .noContent)
+        }
+        api.get("/tokens") { _, context in
+            let key = try context.require(.admin)
+            return try Self.json(["tokens": try await self.store.apiTokens(accountID: key.accountID).map(APITokenInfo.init)])
+        }
+        api.post("/tokens") { request, context in
+            let key = try context.require(.admin)
+            let body = try await Self.decodeBody(TokenRequest.self, request)
+            let created = try await self.administration.createAPIToken(
+                accountID: key.accountID,
+                name: body.name,
+                scope: body.scope
+            )
+            return try Self.json(
+                CreatedToken(token: created.token, record: APITokenInfo(created.record)),
+                status: .created
+            )
+        }
+        api.delete("/tokens/:id") { _, context in
+            let key = try context.require(.admin)
+            guard let id = context.parameters.get("id", as: Int64.self) else {
+                throw APIError.badRequest("id", "must be a token id (an integer)")
             }
-            self.authenticator.invalidate()
+            try await self.administration.revokeAPIToken(accountID: key.accountID, id: id)
             return Response(status: .noContent)
         }
         return router
@@ -244,20 +262,13 @@ extension Collector {
 
     // MARK: Helpers
 
-    static func bearer(_ request: Request) -> String? {
-        guard let value = request.headers[.authorization], value.lowercased().hasPrefix("bearer ") else { return nil }
-        return String(value.dropFirst(7)).trimmingCharacters(in: .whitespaces)
-    }
-
-    func authenticate(_ request: Request) async throws -> LicenseKeyRecord {
-        try await authenticator.authenticate(
-            Self.bearer(request) ?? request.headers[HTTPField.Name("X-APM-License-Key")!]
-        )
-    }
-
     /// The app named in the path (its id), only within the caller's account: another account's app is a 404.
-    func appAndRange(_ request: Request, _ context: Context) async throws -> (StoredApp, TimeRange) {
-        let key = try await authenticate(request)
+    func appAndRange(
+        _ request: Request,
+        _ context: Context,
+        permission: Identity.Permission = .read
+    ) async throws -> (StoredApp, TimeRange) {
+        let key = try context.require(permission)
         guard let id = context.parameters.get("app", as: Int64.self) else {
             throw APIError.badRequest("app", "must be an app id (an integer)")
         }
@@ -352,7 +363,32 @@ extension Collector {
     }
 }
 
+extension Collector {
+    /// Records a deployment after checking its fields.
+    func recordDeployment(_ body: DeploymentRequest, app: StoredApp) async throws -> Deployment {
+        guard !body.revision.isEmpty, body.revision.count <= 200 else {
+            throw APIError.badRequest("revision", "must be 1 to 200 characters")
+        }
+        guard (body.description ?? "").count <= 2000, (body.user ?? "").count <= 200 else {
+            throw APIError.badRequest("description", "description must be at most 2000 characters and user at most 200")
+        }
+        let at = body.at ?? now()
+        guard at.isFinite, abs(at - now()) < 366 * 86_400 else {
+            throw APIError.badRequest("at", "must be a Unix time within a year of now")
+        }
+        return try await store.recordDeployment(
+            appID: app.id,
+            at: at,
+            revision: body.revision,
+            description: body.description ?? "",
+            user: body.user ?? ""
+        )
+    }
+}
+
 struct DeploymentRequest: Decodable {
+    /// The app's name (`POST /v1/agent/deployments` only).
+    var app: String?
     var revision: String
     var description: String?
     var user: String?
@@ -381,4 +417,39 @@ struct CreatedKey: Encodable {
 struct HealthReply: Encodable {
     var status: String
     var problems: [String]
+}
+
+struct TokenRequest: Decodable {
+    var name: String?
+    var scope: String?
+}
+
+/// An API token as the API shows it: never the token, only its prefix.
+struct APITokenInfo: Encodable {
+    var id: Int64
+    var name: String
+    var scope: String
+    var prefix: String
+    var createdAt: Double
+    var revokedAt: Double?
+
+    init(_ record: APITokenRecord) {
+        id = record.id
+        name = record.name
+        scope = record.scope.rawValue
+        prefix = record.prefix
+        createdAt = record.createdAt
+        revokedAt = record.revokedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, scope, prefix
+        case createdAt = "created_at"
+        case revokedAt = "revoked_at"
+    }
+}
+
+struct CreatedToken: Encodable {
+    var token: String
+    var record: APITokenInfo
 }

@@ -359,7 +359,7 @@ enum OTLPTranslator {
                 segment.statement = SQLObfuscator.obfuscate(segment.statement, dialect: .forSystem(segment.system))
             }
             segment.url = String(
-                (segment.url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? "").prefix(2048)
+                SpanConventions.safeURL(segment.url)
             )
             return segment
         }

@@ -10,12 +10,13 @@ import FoundationNetworking
 /// Talks to the collector's JSON API for the CLI verbs.
 struct CollectorClient {
     let baseURL: String
-    let licenseKey: String
+    /// An API token, or a license key (which can only send data and record deployments).
+    let credential: String
     let session: URLSession
 
-    init(baseURL: String, licenseKey: String) {
+    init(baseURL: String, credential: String) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
-        self.licenseKey = licenseKey
+        self.credential = credential
         let configuration = URLSessionConfiguration.ephemeral
         // Long enough for a report over days of data on a busy collector.
         configuration.timeoutIntervalForRequest = 30
@@ -29,7 +30,7 @@ struct CollectorClient {
         }
         var request = URLRequest(url: url)
         request.httpMethod = method
-        request.setValue("Bearer \(licenseKey)", forHTTPHeaderField: "Authorization")
+        request.setValue("Bearer \(credential)", forHTTPHeaderField: "Authorization")
         if let body {
             request.httpBody = body
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
@@ -52,7 +53,7 @@ struct CollectorClient {
                 ?? String(decoding: data.prefix(300), as: UTF8.self)
             if status == 401 || status == 403 {
                 throw CommandFailure(
-                    message: "the collector rejected the license key: \(detail)",
+                    message: "the collector refused the \(credential.hasPrefix("apt_") ? "API token" : "license key"): \(detail)",
                     exitCode: APMExit.keyRejected
                 )
             }
@@ -100,6 +101,11 @@ struct CollectorClient {
     static func encodePath(_ value: String) -> String {
         value.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~")))
             ?? value
+    }
+
+    /// A query parameter's value, percent-encoded (a space as `%20`, a plus as `%2B`).
+    static func encodeQuery(_ value: String) -> String {
+        encodePath(value)
     }
 }
 

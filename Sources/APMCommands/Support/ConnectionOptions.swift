@@ -3,8 +3,10 @@ import APMCore
 import ArgumentParser
 import Foundation
 
-/// Where the collector is and which key to use: flags, then `APM_COLLECTOR_URL` / `APM_LICENSE_KEY`, then the
-/// agent config file (`--config`, `APM_CONFIG_FILE`, or `./agent.ini` when it exists).
+/// Where the collector is and which credential to use. Reading the API and administration need an API token
+/// (`--api-token`, `APM_API_TOKEN`); a license key (`--license-key`, `APM_LICENSE_KEY`, or agent.ini) can only
+/// send data and record deployments. The collector's URL: `--collector-url`, `APM_COLLECTOR_URL`, then the agent
+/// config file (`--config`, `APM_CONFIG_FILE`, or `./agent.ini` when it exists).
 struct ConnectionOptions: ParsableArguments {
     @Option(
         name: .long,
@@ -12,7 +14,16 @@ struct ConnectionOptions: ParsableArguments {
     )
     var collectorURL: String?
 
-    @Option(name: .long, help: "A license key of the account (default: APM_LICENSE_KEY or agent.ini).")
+    @Option(
+        name: .long,
+        help: "An API token (default: APM_API_TOKEN); reading needs one, administration an admin one."
+    )
+    var apiToken: String?
+
+    @Option(
+        name: .long,
+        help: "A license key of the account, used only without an API token (default: APM_LICENSE_KEY or agent.ini)."
+    )
     var licenseKey: String?
 
     @Option(name: .long, help: "An agent config file to read collector_url and license_key from.")
@@ -32,11 +43,13 @@ struct ConnectionOptions: ParsableArguments {
             }
         }
         let url = collectorURL ?? environment["APM_COLLECTOR_URL"] ?? fileConfiguration.collectorURL
+        let token = apiToken ?? environment["APM_API_TOKEN"] ?? ""
         let key = licenseKey ?? environment["APM_LICENSE_KEY"] ?? fileConfiguration.licenseKey
-        guard !key.isEmpty else {
+        let credential = token.isEmpty ? key : token
+        guard !credential.isEmpty else {
             throw CommandFailure(
                 message:
-                    "no license key: pass --license-key, set APM_LICENSE_KEY, or run where agent.ini has license_key",
+                    "no API token: pass --api-token or set APM_API_TOKEN (the first start of `apm collector` printed an admin token; create more on the dashboard's settings page or with `apm tokens create`)",
                 exitCode: APMExit.configuration
             )
         }
@@ -47,7 +60,7 @@ struct ConnectionOptions: ParsableArguments {
                 exitCode: APMExit.configuration
             )
         }
-        return CollectorClient(baseURL: url, licenseKey: key)
+        return CollectorClient(baseURL: url, credential: credential)
     }
 }
 

@@ -180,12 +180,17 @@ struct DeploymentsCommand: AsyncParsableCommand {
         func run() async throws {
             try await runVerb {
                 let client = try connection.client()
-                let id = try await AppsCommand.id(of: app, client: client)
-                let body = try JSONEncoder().encode([
-                    "revision": revision, "description": description,
+                let fields = [
+                    "app": app, "revision": revision, "description": description,
                     "user": user ?? ProcessInfo.processInfo.environment["USER"] ?? "",
-                ])
-                _ = try await client.send("POST", "/api/v1/apps/\(id)/deployments", body: body)
+                ]
+                if client.credential.hasPrefix(APITokenGenerator.prefix) {
+                    let id = try await AppsCommand.id(of: app, client: client)
+                    _ = try await client.send("POST", "/api/v1/apps/\(id)/deployments", body: JSONEncoder().encode(fields))
+                } else {
+                    // A license key may record a deployment by the app's name (it cannot list apps).
+                    _ = try await client.send("POST", "/v1/agent/deployments", body: JSONEncoder().encode(fields))
+                }
                 print("Recorded deployment \(revision) of \(app).")
             }
         }
@@ -255,6 +260,141 @@ struct UsersCommand: AsyncParsableCommand {
                 )
                 let answer = try JSONDecoder().decode([String: String].self, from: data)
                 print("New password for \(name) (shown only once): \(answer["password"] ?? "")")
+            }
+        }
+    }
+}
+
+/// `apm tokens create|list|revoke`: API tokens, for reading the API (`read`) and administration (`admin`).
+struct TokensCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tokens",
+        abstract: "Create, list and revoke API tokens (read or admin).",
+        discussion: """
+            API tokens read the JSON API and drive `apm report` (APM_API_TOKEN); an admin token also manages keys,
+            tokens, users and Apdex T. License keys only send data. These verbs need an admin token, except
+            `apm tokens create --data-dir DIR`, which writes to a collector's own SQLite database on this machine
+            (for the first token of an installation upgraded from before tokens existed, or a lost one).
+
+            Exit codes: 0 done; 1 not found or unexpected answer; 2 bad options; 3 collector unreachable; 4 refused.
+            """,
+        subcommands: [Create.self, List.self, Revoke.self]
+    )
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create an API token; it is shown once (the collector keeps only its hash).",
+            discussion: """
+                Examples:
+                  apm tokens create --name grafana                 (read scope)
+                  apm tokens create --name ops --scope admin
+                  apm tokens create --scope admin --data-dir ./apm-data   (on the collector's machine, no token needed)
+                """
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @Option(help: "A label for the token.") var name: String = "token"
+        @Option(help: "read (the default) or admin.") var scope: String = "read"
+        @Option(help: "Create it directly in this collector data directory's SQLite database.") var dataDir: String?
+
+        func validate() throws {
+            guard APITokenScope(rawValue: scope) != nil else { throw ValidationError("--scope must be read or admin") }
+        }
+
+        func run() async throws {
+            try await runVerb {
+                if let dataDir {
+                    try await createLocally(in: dataDir)
+                    return
+                }
+                struct Created: Decodable {
+                    struct Record: Decodable {
+                        var id: Int64
+                        var name: String
+                        var scope: String
+                    }
+                    var token: String
+                    var record: Record
+                }
+                let body = try JSONEncoder().encode(["name": name, "scope": scope])
+                let data = try await connection.client().send("POST", "/api/v1/tokens", body: body)
+                let created = try JSONDecoder().decode(Created.self, from: data)
+                print(
+                    "Created \(created.record.scope) token \(created.record.id) (\(created.record.name)). It is shown only once:\n\n    \(created.token)\n"
+                )
+            }
+        }
+
+        private func createLocally(in directory: String) async throws {
+            let path = (directory as NSString).appendingPathComponent("apm.sqlite")
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw CommandFailure(message: "no collector database at \(path)", exitCode: APMExit.failure)
+            }
+            let store = try SQLiteStore(path: path)
+            defer { Task { try? await store.close() } }
+            guard let account = try await store.accounts().first else {
+                throw CommandFailure(message: "the database at \(path) has no account yet", exitCode: APMExit.failure)
+            }
+            let token = APITokenGenerator.makeToken()
+            let record = try await store.createAPIToken(
+                accountID: account.id,
+                name: name,
+                scope: APITokenScope(rawValue: scope) ?? .read,
+                tokenHash: LicenseKeyGenerator.hash(token),
+                prefix: LicenseKeyGenerator.prefix(of: token)
+            )
+            try await store.close()
+            print("Created \(record.scope.rawValue) token \(record.id) (\(record.name)). It is shown only once:\n\n    \(token)\n")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List API tokens (prefixes only).",
+            discussion: "Example: apm tokens list"
+        )
+        @OptionGroup var connection: ConnectionOptions
+
+        func run() async throws {
+            try await runVerb {
+                struct Token: Decodable {
+                    var id: Int64
+                    var name: String
+                    var scope: String
+                    var prefix: String
+                    var createdAt: Double
+                    var revokedAt: Double?
+
+                    enum CodingKeys: String, CodingKey {
+                        case id, name, scope, prefix
+                        case createdAt = "created_at"
+                        case revokedAt = "revoked_at"
+                    }
+                }
+                let tokens = try await connection.client().get([String: [Token]].self, "/api/v1/tokens")["tokens"] ?? []
+                var table = TextTable(["id", "name", "scope", "prefix", "created", "status"])
+                for token in tokens {
+                    table.add([
+                        "\(token.id)", token.name, token.scope, token.prefix + "…", ReportCommand.time(token.createdAt),
+                        token.revokedAt.map { "revoked \(ReportCommand.time($0))" } ?? "active",
+                    ])
+                }
+                print(table.render())
+            }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke an API token.",
+            discussion: "Example: apm tokens revoke 2"
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "The token's id (from `apm tokens list`).") var id: Int64
+
+        func run() async throws {
+            try await runVerb {
+                _ = try await connection.client().send("DELETE", "/api/v1/tokens/\(id)")
+                print("Revoked token \(id).")
             }
         }
     }

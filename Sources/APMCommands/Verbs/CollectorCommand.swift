@@ -128,9 +128,12 @@ struct CollectorCommand: AsyncParsableCommand {
 
                 license key: \(credentials.licenseKey)
                 dashboard:   user \(credentials.adminUser), password \(credentials.adminPassword)
+                API token:   \(credentials.apiToken)  (admin)
 
-            Use the key in agent.ini (license_key) or as APM_LICENSE_KEY. Lost them? `apm keys create`,
-            `apm users reset-password admin`.
+            The license key goes in agent.ini (license_key) or APM_LICENSE_KEY: it can only send data. The API token
+            is for `apm report` and the JSON API (APM_API_TOKEN); create read-only ones on the dashboard's settings
+            page or with `apm tokens create`. Lost them? `apm tokens create --scope admin --data-dir <data dir>`,
+            then `apm keys create`, `apm users reset-password admin`.
             """
         )
     }

@@ -207,13 +207,14 @@ struct DemoCommand: AsyncParsableCommand {
 
             swift-apm demo is running.
               collector  \(collectorURL)   (data: \(directory))
-              license key \(credentials.licenseKey)
+              license key \(credentials.licenseKey)   (agents: it can only send data)
+              API token  \(credentials.apiToken)   (admin: reports and the JSON API)
               dashboard  \(collectorURL)/   user \(credentials.adminUser), password \(credentials.adminPassword)
               example service \(appURL) under `apm run-program`, load \(rate) requests/s
 
             Look at it:
-              apm report --collector-url \(collectorURL) --license-key \(credentials.licenseKey) --app "Example Service"
-              curl -H "Authorization: Bearer \(credentials.licenseKey)" \(collectorURL)/api/v1/apps
+              apm report --collector-url \(collectorURL) --api-token \(credentials.apiToken) --app "Example Service"
+              curl -H "Authorization: Bearer \(credentials.apiToken)" \(collectorURL)/api/v1/apps
 
             Ctrl-C stops everything.
             """
@@ -243,7 +244,7 @@ struct DemoCommand: AsyncParsableCommand {
             if duration > 0 && ContinuousClock.now - started >= .milliseconds(Int64(duration * 1000)) { break }
             if ContinuousClock.now - lastReport >= .milliseconds(Int64(reportInterval * 1000)) {
                 lastReport = ContinuousClock.now
-                await printReport(collectorURL: collectorURL, key: credentials.licenseKey)
+                await printReport(collectorURL: collectorURL, token: credentials.apiToken)
             }
         }
         stopping.value.store(true, ordering: .relaxed)
@@ -251,17 +252,17 @@ struct DemoCommand: AsyncParsableCommand {
         // Let the agent deliver its last harvest, then stop the app, then the collector.
         kill(child.processIdentifier, SIGTERM)
         child.waitUntilExit()
-        await printReport(collectorURL: collectorURL, key: credentials.licenseKey)
+        await printReport(collectorURL: collectorURL, token: credentials.apiToken)
         await services.triggerGracefulShutdown()
         _ = try? await collectorTask.value
         try await collector.close()
         print("Stopped. The data stays in \(directory); `apm collector --data-dir \(directory)` shows it again.")
     }
 
-    private func printReport(collectorURL: String, key: String) async {
+    private func printReport(collectorURL: String, token: String) async {
         print("\n--- report at \(ReportCommand.time(Date().timeIntervalSince1970)) ---")
         var report = try? ReportCommand.parse([
-            "--collector-url", collectorURL, "--license-key", key, "--app", "Example Service", "--since", "30m",
+            "--collector-url", collectorURL, "--api-token", token, "--app", "Example Service", "--since", "30m",
         ])
         try? await report?.run()
         fflush(nil)

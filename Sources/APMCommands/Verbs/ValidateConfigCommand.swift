@@ -66,26 +66,42 @@ struct ValidateConfigCommand: AsyncParsableCommand {
             print("collector: not checked (no license key)")
             return
         }
-        let client = CollectorClient(baseURL: configuration.collectorURL, licenseKey: configuration.licenseKey)
+        let client = CollectorClient(baseURL: configuration.collectorURL, credential: configuration.licenseKey)
         guard await client.isReachable() else {
             print("collector: cannot reach \(configuration.collectorURL); is `apm collector` running?")
             throw APMExit.collectorUnreachable
         }
         print("collector: reachable at \(configuration.collectorURL)")
         do {
-            let apps = try await client.allApps(APIAppSummaryLite.self)
+            // What an agent asks at start: checks the key (an ingest key may ask only this) and gives the app's T.
+            let settings = try await client.get(
+                AgentSettingsLite.self,
+                "/v1/agent/settings?app=\(CollectorClient.encodeQuery(configuration.appName))"
+            )
             print("collector: license key accepted")
-            if let app = apps.first(where: { $0.name == configuration.appName }) {
-                print("app \"\(app.name)\": Apdex T = \(app.summary.apdex.t) s (set at the collector)")
+            if settings.known {
+                print("app \"\(settings.app)\": Apdex T = \(settings.apdexT) s (set at the collector)")
             } else {
                 print(
-                    "app \"\(configuration.appName)\": not seen yet; it appears on its first report with Apdex T = 0.5 s"
+                    "app \"\(configuration.appName)\": not seen yet; it appears on its first report with Apdex T = \(settings.apdexT) s"
                 )
             }
         } catch let failure as CommandFailure {
             print("collector: \(failure.message)")
             throw failure.exitCode
         }
+    }
+}
+
+/// The answer of `GET /v1/agent/settings` that the CLI reads.
+struct AgentSettingsLite: Decodable {
+    var app: String
+    var known: Bool
+    var apdexT: Double
+
+    enum CodingKeys: String, CodingKey {
+        case app, known
+        case apdexT = "apdex_t"
     }
 }
 

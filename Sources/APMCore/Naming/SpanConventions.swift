@@ -131,6 +131,26 @@ public struct SpanConventions: Sendable, Hashable {
         return Segment(category: .custom, system: "", operation: spanName, target: "", statement: "", url: "")
     }
 
+    /// A URL as it may be stored: without user information (`user:password@`), query and fragment, which may
+    /// hold credentials and personal data; at most 2,048 bytes.
+    ///
+    /// - Parameter url: The URL as recorded.
+    /// - Returns: `scheme://host[:port]/path`, or the path alone for a relative URL.
+    public static func safeURL(_ url: String) -> String {
+        var text = Substring(url)
+        if let cut = text.firstIndex(where: { $0 == "?" || $0 == "#" }) { text = text[..<cut] }
+        if let schemeEnd = text.range(of: "://") {
+            let rest = text[schemeEnd.upperBound...]
+            let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
+            if let at = rest[..<authorityEnd].lastIndex(of: "@") {
+                text = text[..<schemeEnd.upperBound] + rest[rest.index(after: at)...]
+            }
+        }
+        var result = String(text)
+        if result.utf8.count > 2048 { result = String(result.utf8.prefix(2048)) ?? String(result.prefix(512)) }
+        return result
+    }
+
     /// The host of a URL (`https://user@[::1]:8443/x` gives `::1`), or `nil` without a scheme.
     ///
     /// - Parameter url: The URL.

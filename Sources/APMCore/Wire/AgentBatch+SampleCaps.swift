@@ -54,7 +54,8 @@ extension AgentBatch {
                     traces[index].segments[segment].statement,
                     caps.maxTextBytes
                 )
-                traces[index].segments[segment].url = Self.cut(traces[index].segments[segment].url, caps.maxTextBytes)
+                // Whatever sent it, a URL is stored without credentials, query or fragment.
+                traces[index].segments[segment].url = SpanConventions.safeURL(traces[index].segments[segment].url)
                 traces[index].segments[segment].attributes = Self.capped(
                     traces[index].segments[segment].attributes,
                     caps

@@ -272,6 +272,43 @@ extension SQLiteStore {
                 }
             }
         }
+        migrator.registerMigration("v6: API tokens, sessions, sign-in throttle and installation secrets in the store") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE api_tokens (
+                        id INTEGER PRIMARY KEY,
+                        account_id INTEGER NOT NULL REFERENCES accounts(id),
+                        name TEXT NOT NULL,
+                        scope TEXT NOT NULL,
+                        token_hash TEXT NOT NULL UNIQUE,
+                        prefix TEXT NOT NULL,
+                        created_at REAL NOT NULL,
+                        revoked_at REAL
+                    );
+                    CREATE TABLE sessions (
+                        token_hash TEXT PRIMARY KEY,
+                        user_id INTEGER NOT NULL,
+                        user_name TEXT NOT NULL,
+                        account_id INTEGER NOT NULL,
+                        csrf TEXT NOT NULL,
+                        expires_at REAL NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE INDEX sessions_user ON sessions (user_id);
+                    CREATE INDEX sessions_expires ON sessions (expires_at);
+                    CREATE TABLE sign_in_throttle (
+                        key TEXT PRIMARY KEY,
+                        failures INTEGER NOT NULL,
+                        blocked_until REAL NOT NULL,
+                        last_at REAL NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE INDEX sign_in_throttle_last ON sign_in_throttle (last_at);
+                    CREATE TABLE installation (
+                        name TEXT PRIMARY KEY,
+                        value BLOB NOT NULL
+                    ) WITHOUT ROWID;
+                    """
+            )
+        }
         return migrator
     }
 }

@@ -61,6 +61,8 @@ extension SQLiteStore {
                 sql: "UPDATE users SET password_hash = ?, password_changed_at = ? WHERE id = ?",
                 arguments: [passwordHash, now, userID]
             )
+            // A new password ends every session of the user: whoever held the old one is signed out.
+            try db.execute(sql: "DELETE FROM sessions WHERE user_id = ?", arguments: [userID])
         }
     }
 

@@ -1,0 +1,109 @@
+import HTTPTypes
+import Foundation
+import APMCore
+import APMStorage
+
+/// License keys, API tokens, passwords and Apdex T, administered in one place with one set of rules: the API,
+/// the dashboard and the CLI all come here.
+struct Administration: Sendable {
+    let store: any APMStore
+    let authenticator: CredentialAuthenticator
+    let passwordHashCost: Int
+
+    /// A label for a key or token: 1 to 100 characters, no control characters; `fallback` when absent.
+    static func label(_ text: String?, fallback: String) throws -> String {
+        let name = (text ?? fallback).trimmingCharacters(in: .whitespaces)
+        guard !name.isEmpty, name.count <= 100, !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        else {
+            throw APIError.badRequest("name", "must be 1 to 100 characters without control characters")
+        }
+        return name
+    }
+
+    func createLicenseKey(accountID: Int64, name: String?) async throws -> (key: String, record: LicenseKeyRecord) {
+        let label = try Self.label(name, fallback: "key")
+        let key = LicenseKeyGenerator.makeKey()
+        let record = try await store.createLicenseKey(
+            accountID: accountID,
+            name: label,
+            keyHash: LicenseKeyGenerator.hash(key),
+            prefix: LicenseKeyGenerator.prefix(of: key)
+        )
+        return (key, record)
+    }
+
+    func revokeLicenseKey(accountID: Int64, id: Int64) async throws {
+        guard try await store.revokeLicenseKey(accountID: accountID, id: id) else {
+            throw APIError(.notFound, code: "not_found", message: "no active key \(id) in this account")
+        }
+        authenticator.invalidate()
+    }
+
+    func createAPIToken(accountID: Int64, name: String?, scope: String?) async throws -> (
+        token: String, record: APITokenRecord
+    ) {
+        let label = try Self.label(name, fallback: "token")
+        guard let scope = APITokenScope(rawValue: scope ?? "read") else {
+            throw APIError.badRequest("scope", "must be read (the default) or admin")
+        }
+        let token = APITokenGenerator.makeToken()
+        let record = try await store.createAPIToken(
+            accountID: accountID,
+            name: label,
+            scope: scope,
+            tokenHash: LicenseKeyGenerator.hash(token),
+            prefix: LicenseKeyGenerator.prefix(of: token)
+        )
+        return (token, record)
+    }
+
+    func revokeAPIToken(accountID: Int64, id: Int64) async throws {
+        guard try await store.revokeAPIToken(accountID: accountID, id: id) else {
+            throw APIError(.notFound, code: "not_found", message: "no active API token \(id) in this account")
+        }
+        authenticator.invalidate()
+    }
+
+    /// Gives a user a new random password, which ends all of the user's sessions.
+    ///
+    /// - Returns: The new password (shown once), `nil` when the account has no such user.
+    func resetPassword(user name: String, accountID: Int64) async throws -> String? {
+        guard let user = try await store.user(named: name), user.accountID == accountID else { return nil }
+        let password = PasswordHasher.makePassword()
+        try await store.setPassword(
+            userID: user.id,
+            passwordHash: try await PasswordHasher.hashInBackground(password, cost: passwordHashCost)
+        )
+        return password
+    }
+
+    /// Per-transaction T overrides an app may have: every ingest reply carries them all, so they are bounded.
+    static let maxTransactionApdexOverrides = 500
+
+    /// Sets the app's T or a transaction's (`nil` seconds removes a transaction's override): T within
+    /// ``ApdexThreshold/allowedSeconds``, a transaction name of 1 to 1,024 bytes, at most
+    /// ``maxTransactionApdexOverrides`` overrides per app.
+    func setApdex(app: StoredApp, transaction: String?, seconds: Double?) async throws {
+        if let seconds {
+            guard ApdexThreshold(seconds: seconds) != nil else {
+                throw APIError.badRequest("apdex_t", "must be \(ApdexThreshold.allowedDescription)")
+            }
+        } else if transaction == nil {
+            throw APIError.badRequest("apdex_t", "is required for the app's T (null removes a transaction's override)")
+        }
+        if let transaction {
+            guard !transaction.isEmpty, transaction.utf8.count <= 1024 else {
+                throw APIError.badRequest("transaction", "must be a transaction name of 1 to 1024 bytes")
+            }
+            if seconds != nil, app.transactionApdexT[transaction] == nil,
+                app.transactionApdexT.count >= Self.maxTransactionApdexOverrides
+            {
+                throw APIError.badRequest(
+                    "transaction",
+                    "the app has \(Self.maxTransactionApdexOverrides) per-transaction T overrides, the limit; remove one first (apdex_t null)"
+                )
+            }
+        }
+        try await store.setApdex(appID: app.id, transaction: transaction, seconds: seconds)
+    }
+}
