@@ -61,7 +61,7 @@ import Testing
             try await client.execute(
                 uri: "/api/v1/apps/1/series?from=\(longAgo)",
                 method: .get,
-                headers: [.authorization: "Bearer \(key)"]
+                headers: [.authorization: "Bearer \(CollectorTestSupport.token(for: key))"]
             ) { response in
                 #expect(response.status == .badRequest)
                 #expect(String(buffer: response.body).contains("400 days"))
@@ -78,14 +78,14 @@ import Testing
             )
             let account = try #require(try await collector.store.accounts().first)
             let app = try #require(try await collector.store.apps(accountID: account.id).first)
-            for index in 0..<Collector.maxTransactionApdexOverrides {
+            for index in 0..<Administration.maxTransactionApdexOverrides {
                 try await collector.store.setApdex(appID: app.id, transaction: "GET /t\(index)", seconds: 0.2)
             }
             func put(_ body: String) async throws -> (HTTPResponse.Status, String) {
                 try await client.execute(
                     uri: "/api/v1/apps/\(app.id)/apdex",
                     method: .put,
-                    headers: [.authorization: "Bearer \(key)", .contentType: "application/json"],
+                    headers: [.authorization: "Bearer \(CollectorTestSupport.token(for: key))", .contentType: "application/json"],
                     body: ByteBuffer(string: body)
                 ) { ($0.status, String(buffer: $0.body)) }
             }
@@ -98,16 +98,21 @@ import Testing
         }
     }
 
-    @Test func liveSessionsAreBoundedLeastRecentlyUsedFirst() {
-        let sessions = DashboardSessions(maxSessions: 100)
-        let first = sessions.create(userName: "a", accountID: 1).token
+    @Test func liveSessionsAreBoundedLeastRecentlyUsedFirst() async throws {
+        let store = try SQLiteStore()
+        let account = try await store.createAccount(name: "a")
+        let user = try await store.createUser(accountID: account.id, name: "admin", passwordHash: "x")
+        let clock = Locked(1_000_000.0)
+        let sessions = DashboardSessions(store: store, maxSessions: 100) { clock.withLock { $0 } }
+        let first = try await sessions.create(for: user).token
         var last = ""
         for _ in 0..<sessions.maxSessions {
-            last = sessions.create(userName: "a", accountID: 1).token
+            clock.withLock { $0 += 1 }
+            last = try await sessions.create(for: user).token
         }
-        #expect(sessions.session(for: first) == nil)
-        #expect(sessions.session(for: last) != nil)
-        #expect(sessions.count <= sessions.maxSessions)
+        #expect(try await sessions.session(for: first) == nil)
+        #expect(try await sessions.session(for: last) != nil)
+        #expect(try await store.sessionCount() <= sessions.maxSessions)
     }
 
     /// An exception event with an empty type costs that span, not the export; the reply counts every span.

@@ -44,9 +44,18 @@ enum CollectorTestSupport {
             now: now
         )
         let credentials = try #require(try await collector.bootstrapIfNeeded())
+        apiTokens.withLock { $0[credentials.licenseKey] = credentials.apiToken }
         return try await collector.application.test(.live) { client in
             try await body(collector, client, credentials.licenseKey)
         }
+    }
+
+    /// The admin API token created with each test collector's license key: the key ingests, the token reads.
+    static let apiTokens = Locked<[String: String]>([:])
+
+    /// The API token that goes with a test collector's license key.
+    static func token(for key: String) -> String {
+        apiTokens.withLock { $0[key] } ?? key
     }
 
     /// Posts a batch as an agent would (gzip JSON, key and batch id headers).
@@ -93,7 +102,8 @@ enum CollectorTestSupport {
         key: String,
         client: any TestClientProtocol
     ) async throws -> T {
-        try await client.execute(uri: path, method: .get, headers: [.authorization: "Bearer \(key)"]) { response in
+        try await client.execute(uri: path, method: .get, headers: [.authorization: "Bearer \(token(for: key))"]) {
+            response in
             guard response.status == .ok else {
                 Issue.record("GET \(path): \(response.status) \(String(buffer: response.body))")
                 throw CancellationError()

@@ -78,8 +78,8 @@ final class RawConnection: Sendable {
             let trickling = try RawConnection(port: port)
             let stalled = try RawConnection(port: port)
             let idle = try RawConnection(port: port)
-            stalled.send("POST /v1/agent/batches HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"version\":")
-            idle.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            stalled.send("POST /v1/agent/batches HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n{\"version\":")
+            idle.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             // A byte every 200 ms: never a complete head.
             let trickle = Task.detached {
                 for byte in "GET /healthz HTTP/1.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaa".map(String.init) {
@@ -105,7 +105,7 @@ final class RawConnection: Sendable {
             let port = try #require(collector.boundPort)
             let holders = try (0..<16).map { _ in try RawConnection(port: port) }
             let late = try RawConnection(port: port)
-            late.send("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            late.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
             let result = await late.readUntilClosed(timeout: 60)
             #expect(result.text.contains("200 OK"), "\(result)")
             _ = holders
@@ -141,7 +141,7 @@ final class RawConnection: Sendable {
         let port = try #require(collector.port)
         let holders = try (0..<150).map { _ in try RawConnection(port: port) }
         let health = try RawConnection(port: port)
-        health.send("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        health.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         let result = await health.readUntilClosed(timeout: 60)
         #expect(result.text.contains("200 OK"), "\(result)")
         _ = holders

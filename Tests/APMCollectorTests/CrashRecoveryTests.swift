@@ -55,6 +55,13 @@ final class CollectorProcess: Sendable {
         return false
     }
 
+    /// The API token printed on a first start.
+    var apiToken: String? {
+        output.withLock { text in
+            text.split(whereSeparator: \.isWhitespace).first { $0.hasPrefix("apt_") }.map(String.init)
+        }
+    }
+
     /// The port from the `apm collector listening on http://host:port` line.
     var port: Int? {
         output.withLock { text in
@@ -155,7 +162,7 @@ final class CollectorProcess: Sendable {
         #expect(acknowledgedBeforeCrash.isSubset(of: duplicates))
 
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/api/v1/apps?since=1h")!)
-        request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization")
+        request.setValue("Bearer \(try #require(first.apiToken))", forHTTPHeaderField: "Authorization")
         let (data, _) = try await URLSession.shared.data(for: request)
         let apps = try JSONDecoder().decode(AppsResponse.self, from: data)
         #expect(apps.apps.first?.summary.count == expected)

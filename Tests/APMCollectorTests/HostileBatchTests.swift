@@ -417,7 +417,7 @@ import Testing
             try await client.execute(
                 uri: "/api/v1/apps?limit=100000",
                 method: .get,
-                headers: [.authorization: "Bearer \(key)"]
+                headers: [.authorization: "Bearer \(CollectorTestSupport.token(for: key))"]
             ) { #expect($0.status == .badRequest) }
         }
     }

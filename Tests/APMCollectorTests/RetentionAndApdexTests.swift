@@ -148,13 +148,13 @@ import Testing
             try await client.execute(
                 uri: "/api/v1/apps/\(app.id)/apdex",
                 method: .put,
-                headers: [.authorization: "Bearer \(key)", .contentType: "application/json"],
+                headers: [.authorization: "Bearer \(CollectorTestSupport.token(for: key))", .contentType: "application/json"],
                 body: ByteBuffer(string: #"{"apdex_t": 0.3}"#)
             ) { #expect($0.status == .ok) }
             try await client.execute(
                 uri: "/api/v1/apps/\(app.id)/apdex",
                 method: .put,
-                headers: [.authorization: "Bearer \(key)", .contentType: "application/json"],
+                headers: [.authorization: "Bearer \(CollectorTestSupport.token(for: key))", .contentType: "application/json"],
                 body: ByteBuffer(string: #"{"apdex_t": 1.0, "transaction": "GET /export"}"#)
             ) { #expect($0.status == .ok) }
 
@@ -219,13 +219,13 @@ import Testing
             try await client.execute(
                 uri: "/api/v1/apps/1/deployments",
                 method: .post,
-                headers: [.authorization: "Bearer \(key)"],
+                headers: [.authorization: "Bearer \(CollectorTestSupport.token(for: key))"],
                 body: ByteBuffer(string: #"{"revision": "v1.2.3", "description": "faster search", "user": "ci"}"#)
             ) { #expect($0.status == .created) }
             try await client.execute(
                 uri: "/api/v1/apps/1/deployments",
                 method: .post,
-                headers: [.authorization: "Bearer \(key)"],
+                headers: [.authorization: "Bearer \(CollectorTestSupport.token(for: key))"],
                 body: ByteBuffer(string: #"{"description": "no revision"}"#)
             ) {
                 #expect($0.status == .badRequest)

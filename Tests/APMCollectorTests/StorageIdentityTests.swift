@@ -22,7 +22,8 @@ import FoundationNetworking
         return path
     }
 
-    /// Starts the binary on a data directory; returns it with its port and, on a first start, the license key.
+    /// Starts the binary on a data directory; returns it with its port and, on a first start, the license key
+    /// (and its API token: ``tokens``).
     static func start(_ dataDirectory: String) async throws -> (CollectorProcess, Int, String?) {
         let process = try CollectorProcess(arguments: ["collector", "--data-dir", dataDirectory, "--port", "0"])
         #expect(
@@ -34,6 +35,7 @@ import FoundationNetworking
         let key = output.split(separator: "\n").first { $0.contains("license key:") }?.split(separator: " ").last.map(
             String.init
         )
+        if let key, let token = process.apiToken { CollectorTestSupport.apiTokens.withLock { $0[key] = token } }
         return (process, port, key)
     }
 
@@ -49,7 +51,7 @@ import FoundationNetworking
 
     static func count(port: Int, key: String) async throws -> UInt64? {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/api/v1/apps?since=1h")!)
-        request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization")
+        request.setValue("Bearer \(CollectorTestSupport.token(for: key))", forHTTPHeaderField: "Authorization")
         let (data, _) = try await URLSession.shared.data(for: request)
         return try JSONDecoder().decode(AppsResponse.self, from: data).apps.first?.summary.count
     }

@@ -88,7 +88,9 @@ enum CLI {
         configuration.server.headerTimeout = .seconds(600)
         configuration.server.idleTimeout = .seconds(600)
         let collector = try Collector(configuration: configuration, logger: logger, store: try SQLiteStore())
-        let key = try #require(try await collector.bootstrapIfNeeded()).licenseKey
+        let credentials = try #require(try await collector.bootstrapIfNeeded())
+        let key = credentials.licenseKey
+        apiTokens.withLock { $0[key] = credentials.apiToken }
         let group = ServiceGroup(services: [collector.application], gracefulShutdownSignals: [], logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
@@ -103,6 +105,14 @@ enum CLI {
             try await tasks.waitForAll()
             return result
         }
+    }
+
+    /// The admin API token of each test collector, by its license key.
+    static let apiTokens = Mutex<[String: String]>([:])
+
+    /// The API token that goes with a test collector's license key.
+    static func token(for key: String) -> String {
+        apiTokens.withLock { $0[key] } ?? key
     }
 
     /// Writes an agent.ini for a collector.

@@ -90,6 +90,12 @@ final class BackgroundAPM: @unchecked Sendable {
             collector.output.split(separator: "\n").first { $0.contains("license key:") }?.split(separator: " ").last
                 .map(String.init)
         )
+        // The license key goes to the agent; the API token reads the figures.
+        let token = try #require(
+            collector.output.split(separator: " ").first { $0.hasPrefix("apt_") }.map {
+                $0.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+        )
         let config = try CLI.writeConfig(in: directory, key: key, port: collectorPort, app: "e2e")
         var text = try String(contentsOfFile: config, encoding: .utf8)
         text = text.replacingOccurrences(of: "\nharvest_interval = 10\n", with: "\nharvest_interval = 1\n")
@@ -142,13 +148,13 @@ final class BackgroundAPM: @unchecked Sendable {
         var appID: Int64 = 0
         let expectedWeb = truth.routes.values.reduce(0) { $0 + $1.count }
         for _ in 0..<100 {
-            if let e2e = try? await Self.get(Apps.self, "\(base)/apps", key: key).apps.first(where: { $0.name == "e2e" }
+            if let e2e = try? await Self.get(Apps.self, "\(base)/apps", key: token).apps.first(where: { $0.name == "e2e" }
             ) {
                 appID = e2e.id
                 let list = try await Self.get(
                     Transactions.self,
                     "\(base)/apps/\(e2e.id)/transactions?from=\(from)&to=\(to)&limit=100",
-                    key: key
+                    key: token
                 )
                 rows = Dictionary(uniqueKeysWithValues: list.transactions.map { ($0.name, $0) })
                 let web =
@@ -236,7 +242,7 @@ final class BackgroundAPM: @unchecked Sendable {
 
         struct Process: Decodable { var events: [StoredProcessEventLite] }
         struct StoredProcessEventLite: Decodable { var kind: String }
-        let process = try await Self.get(Process.self, "\(base)/apps/\(appID)/process?since=1h", key: key)
+        let process = try await Self.get(Process.self, "\(base)/apps/\(appID)/process?since=1h", key: token)
         #expect(process.events.map(\.kind).contains("start"))
         #expect(await collector.stop() == 0)
     }

@@ -70,7 +70,7 @@ import Testing
         try await CLI.withCollector { collector, port, key in
             _ = try await Self.load(collector, key: key)
             let directory = try CLI.temporaryDirectory()
-            let environment = ["APM_COLLECTOR_URL": "http://127.0.0.1:\(port)", "APM_LICENSE_KEY": key]
+            let environment = ["APM_COLLECTOR_URL": "http://127.0.0.1:\(port)", "APM_API_TOKEN": CLI.token(for: key)]
 
             let json = try await CLI.run(
                 ["report", "--format", "json", "--since", "1h"],
@@ -147,7 +147,7 @@ import Testing
         try await CLI.withCollector { collector, port, key in
             _ = try await Self.load(collector, key: key)
             let directory = try CLI.temporaryDirectory()
-            let environment = ["APM_COLLECTOR_URL": "http://127.0.0.1:\(port)", "APM_LICENSE_KEY": key]
+            let environment = ["APM_COLLECTOR_URL": "http://127.0.0.1:\(port)", "APM_API_TOKEN": CLI.token(for: key)]
             let created = try await CLI.run(
                 ["keys", "create", "--name", "ci"],
                 in: directory,
@@ -206,7 +206,7 @@ import Testing
     @Test func theFirstAdminHasARandomHashedPasswordThatCanBeReset() async throws {
         try await CLI.withCollector { collector, port, key in
             let directory = try CLI.temporaryDirectory()
-            let environment = ["APM_COLLECTOR_URL": "http://127.0.0.1:\(port)", "APM_LICENSE_KEY": key]
+            let environment = ["APM_COLLECTOR_URL": "http://127.0.0.1:\(port)", "APM_API_TOKEN": CLI.token(for: key)]
             let admin = try #require(try await collector.store.user(named: "admin"))
             #expect(admin.passwordHash.hasPrefix("scrypt$1024$8$1$"))
             let list = try await CLI.run(["users", "list"], in: directory, environment: environment)
