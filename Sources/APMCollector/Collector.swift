@@ -163,7 +163,11 @@ public final class Collector: Sendable {
     ///   - name: A label.
     ///   - scope: `read` or `admin`.
     /// - Returns: The token (shown once) and its record.
-    public func createAPIToken(accountID: Int64, name: String, scope: APITokenScope) async throws -> (
+    public func createAPIToken(
+        accountID: Int64,
+        name: String,
+        scope: APITokenScope
+    ) async throws -> (
         token: String, record: APITokenRecord
     ) {
         try await administration.createAPIToken(accountID: accountID, name: name, scope: scope.rawValue)

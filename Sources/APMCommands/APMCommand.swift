@@ -15,7 +15,8 @@ public struct APMCommand: AsyncParsableCommand {
             """,
         subcommands: [
             CollectorCommand.self, GenerateConfigCommand.self, ValidateConfigCommand.self, RunProgramCommand.self,
-            ReportCommand.self, KeysCommand.self, TokensCommand.self, AppsCommand.self, DeploymentsCommand.self, UsersCommand.self,
+            ReportCommand.self, KeysCommand.self, TokensCommand.self, AppsCommand.self, DeploymentsCommand.self,
+            UsersCommand.self,
             BackupCommand.self, DemoCommand.self, ExampleServiceCommand.self, LoadgenCommand.self,
         ]
     )

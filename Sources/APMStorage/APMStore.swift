@@ -414,7 +414,11 @@ public protocol APMStore: Sendable {
     ///   - now: The current time.
     ///   - maxEntries: Keys remembered; the least recently tried are forgotten first.
     /// - Returns: Whether the attempt may go ahead.
-    func reserveSignInAttempt(keys: [SignInThrottleKey], now: Double, maxEntries: Int) async throws
+    func reserveSignInAttempt(
+        keys: [SignInThrottleKey],
+        now: Double,
+        maxEntries: Int
+    ) async throws
         -> SignInThrottleVerdict
 
     /// Forgets the counted attempts of keys.

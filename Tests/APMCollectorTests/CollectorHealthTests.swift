@@ -85,7 +85,10 @@ import Testing
                 try await client.execute(
                     uri: "/api/v1/apps/\(app.id)/apdex",
                     method: .put,
-                    headers: [.authorization: "Bearer \(CollectorTestSupport.token(for: key))", .contentType: "application/json"],
+                    headers: [
+                        .authorization: "Bearer \(CollectorTestSupport.token(for: key))",
+                        .contentType: "application/json",
+                    ],
                     body: ByteBuffer(string: body)
                 ) { ($0.status, String(buffer: $0.body)) }
             }

@@ -78,7 +78,9 @@ final class RawConnection: Sendable {
             let trickling = try RawConnection(port: port)
             let stalled = try RawConnection(port: port)
             let idle = try RawConnection(port: port)
-            stalled.send("POST /v1/agent/batches HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n{\"version\":")
+            stalled.send(
+                "POST /v1/agent/batches HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n{\"version\":"
+            )
             idle.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             // A byte every 200 ms: never a complete head.
             let trickle = Task.detached {

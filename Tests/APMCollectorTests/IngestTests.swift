@@ -379,7 +379,11 @@ import Testing
                 ("/api/v1/apps/1/transactions?order=random", .badRequest), ("/api/v1/apps/999/series", .notFound),
                 ("/api/v1/apps/abc/series", .badRequest), ("/api/v1/apps/1/series?from=5", .badRequest),
             ] {
-                try await client.execute(uri: path, method: .get, headers: [.authorization: "Bearer \(CollectorTestSupport.token(for: key))"]) {
+                try await client.execute(
+                    uri: path,
+                    method: .get,
+                    headers: [.authorization: "Bearer \(CollectorTestSupport.token(for: key))"]
+                ) {
                     #expect($0.status == status, "\(path)")
                     #expect(String(buffer: $0.body).contains("\"message\""))
                 }

@@ -148,13 +148,17 @@ import Testing
             try await client.execute(
                 uri: "/api/v1/apps/\(app.id)/apdex",
                 method: .put,
-                headers: [.authorization: "Bearer \(CollectorTestSupport.token(for: key))", .contentType: "application/json"],
+                headers: [
+                    .authorization: "Bearer \(CollectorTestSupport.token(for: key))", .contentType: "application/json",
+                ],
                 body: ByteBuffer(string: #"{"apdex_t": 0.3}"#)
             ) { #expect($0.status == .ok) }
             try await client.execute(
                 uri: "/api/v1/apps/\(app.id)/apdex",
                 method: .put,
-                headers: [.authorization: "Bearer \(CollectorTestSupport.token(for: key))", .contentType: "application/json"],
+                headers: [
+                    .authorization: "Bearer \(CollectorTestSupport.token(for: key))", .contentType: "application/json",
+                ],
                 body: ByteBuffer(string: #"{"apdex_t": 1.0, "transaction": "GET /export"}"#)
             ) { #expect($0.status == .ok) }
 

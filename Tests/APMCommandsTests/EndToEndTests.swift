@@ -148,7 +148,9 @@ final class BackgroundAPM: @unchecked Sendable {
         var appID: Int64 = 0
         let expectedWeb = truth.routes.values.reduce(0) { $0 + $1.count }
         for _ in 0..<100 {
-            if let e2e = try? await Self.get(Apps.self, "\(base)/apps", key: token).apps.first(where: { $0.name == "e2e" }
+            if let e2e = try? await Self.get(Apps.self, "\(base)/apps", key: token).apps.first(where: {
+                $0.name == "e2e"
+            }
             ) {
                 appID = e2e.id
                 let list = try await Self.get(

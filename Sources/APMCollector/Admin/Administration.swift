@@ -1,7 +1,7 @@
-import HTTPTypes
-import Foundation
 import APMCore
 import APMStorage
+import Foundation
+import HTTPTypes
 
 /// License keys, API tokens, passwords and Apdex T, administered in one place with one set of rules: the API,
 /// the dashboard and the CLI all come here.
@@ -13,7 +13,8 @@ struct Administration: Sendable {
     /// A label for a key or token: 1 to 100 characters, no control characters; `fallback` when absent.
     static func label(_ text: String?, fallback: String) throws -> String {
         let name = (text ?? fallback).trimmingCharacters(in: .whitespaces)
-        guard !name.isEmpty, name.count <= 100, !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        guard !name.isEmpty, name.count <= 100,
+            !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
         else {
             throw APIError.badRequest("name", "must be 1 to 100 characters without control characters")
         }
@@ -39,7 +40,11 @@ struct Administration: Sendable {
         authenticator.invalidate()
     }
 
-    func createAPIToken(accountID: Int64, name: String?, scope: String?) async throws -> (
+    func createAPIToken(
+        accountID: Int64,
+        name: String?,
+        scope: String?
+    ) async throws -> (
         token: String, record: APITokenRecord
     ) {
         let label = try Self.label(name, fallback: "token")

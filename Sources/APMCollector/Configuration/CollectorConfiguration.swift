@@ -100,7 +100,8 @@ public struct CollectorConfiguration: Sendable, Hashable {
         "host", "port", "data_dir", "log_level", "max_body_mb", "max_decompressed_mb", "max_transaction_names",
         "max_segment_names", "max_apps", "max_traces_per_batch", "max_error_samples_per_batch",
         "max_segments_per_trace", "ingest_memory_mb", "max_queued_batches", "max_connections", "idle_timeout",
-        "header_timeout", "body_timeout", "allowed_hosts", "trusted_proxies", "minute_retention_hours", "retention_days", "retention_interval",
+        "header_timeout", "body_timeout", "allowed_hosts", "trusted_proxies", "minute_retention_hours",
+        "retention_days", "retention_interval",
         "password_hash_cost",
     ]
 
@@ -250,7 +251,9 @@ public struct CollectorConfiguration: Sendable, Hashable {
                 !$0.isEmpty
             }
             guard list.count <= 100,
-                list.allSatisfy({ $0.count <= 253 && $0.allSatisfy { $0.isLetter || $0.isNumber || ".:-".contains($0) } })
+                list.allSatisfy({
+                    $0.count <= 253 && $0.allSatisfy { $0.isLetter || $0.isNumber || ".:-".contains($0) }
+                })
             else {
                 return "must be a comma-separated list of host names or addresses, e.g. apm.example.com, 10.0.0.5"
             }

@@ -57,7 +57,12 @@ extension Collector {
 
     // MARK: Login
 
-    func loginPage(request: Request, error: String?, status: HTTPResponse.Status, retryAfter: Int? = nil) async throws
+    func loginPage(
+        request: Request,
+        error: String?,
+        status: HTTPResponse.Status,
+        retryAfter: Int? = nil
+    ) async throws
         -> Response
     {
         let token = try await signInGuard.loginToken()

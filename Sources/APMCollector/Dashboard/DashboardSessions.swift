@@ -15,7 +15,11 @@ final class DashboardSessions: Sendable {
     let maxSessions: Int
     let now: @Sendable () -> Double
 
-    init(store: any APMStore, maxSessions: Int = DashboardSessions.defaultMaxSessions, now: @escaping @Sendable () -> Double) {
+    init(
+        store: any APMStore,
+        maxSessions: Int = DashboardSessions.defaultMaxSessions,
+        now: @escaping @Sendable () -> Double
+    ) {
         self.store = store
         self.maxSessions = maxSessions
         self.now = now

@@ -1,5 +1,5 @@
-import Foundation
 import APMStorage
+import Foundation
 import HTTPTypes
 import Hummingbird
 
@@ -12,7 +12,11 @@ struct AuthenticationMiddleware: RouterMiddleware {
     let authenticator: CredentialAuthenticator
     let sessions: DashboardSessions
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws
         -> Response
     {
         var context = context

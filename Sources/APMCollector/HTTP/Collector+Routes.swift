@@ -29,7 +29,8 @@ extension Collector {
                     .notFound,
                     code: "not_found",
                     field: "app",
-                    message: "no app named \((body.app ?? "").prefix(255)) in this account; it appears on its first report"
+                    message:
+                        "no app named \((body.app ?? "").prefix(255)) in this account; it appears on its first report"
                 )
             }
             return try Self.json(APIDeployment(try await self.recordDeployment(body, app: app)), status: .created)
@@ -234,7 +235,9 @@ extension Collector {
         }
         api.get("/tokens") { _, context in
             let key = try context.require(.admin)
-            return try Self.json(["tokens": try await self.store.apiTokens(accountID: key.accountID).map(APITokenInfo.init)])
+            return try Self.json([
+                "tokens": try await self.store.apiTokens(accountID: key.accountID).map(APITokenInfo.init)
+            ])
         }
         api.post("/tokens") { request, context in
             let key = try context.require(.admin)
@@ -325,6 +328,8 @@ extension Collector {
     }
 
     static func decodeBody<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
+        // Exactly JSON (a form or text/plain, which a page of another site can send without asking, is refused).
+        _ = try mediaType(request, accepted: ["application/json"])
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: 64 * 1024)

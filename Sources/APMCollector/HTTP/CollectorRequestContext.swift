@@ -1,5 +1,5 @@
-import Foundation
 import APMStorage
+import Foundation
 import HTTPTypes
 public import Hummingbird
 public import NIOCore

@@ -1,5 +1,5 @@
-import HTTPTypes
 import APMStorage
+import HTTPTypes
 import Synchronization
 
 /// Authenticates license keys and API tokens against their stored hashes, with a short cache so that ingest
@@ -59,7 +59,8 @@ final class CredentialAuthenticator: Sendable {
             ? APIError(
                 .unauthorized,
                 code: "invalid_token",
-                message: "the API token is unknown or revoked; create one on the dashboard's settings page or with `apm tokens create`"
+                message:
+                    "the API token is unknown or revoked; create one on the dashboard's settings page or with `apm tokens create`"
             )
             : APIError(
                 .unauthorized,

@@ -80,7 +80,8 @@ struct Identity: Sendable {
             APIError(
                 .forbidden,
                 code: "read_only_token",
-                message: "this API token may only read; changing settings and credentials needs a token with the admin scope"
+                message:
+                    "this API token may only read; changing settings and credentials needs a token with the admin scope"
             )
         case (.session, _):
             APIError(.forbidden, code: "forbidden", message: "a dashboard session cannot send data")

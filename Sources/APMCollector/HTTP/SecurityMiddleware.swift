@@ -9,7 +9,11 @@ struct SecurityMiddleware<Context: RequestContext>: RouterMiddleware {
     /// with no `allowed_hosts` configured).
     let allowedHosts: Set<String>?
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws
         -> Response
     {
         if let allowedHosts, let authority = request.head.authority {

@@ -53,7 +53,8 @@ struct CollectorClient {
                 ?? String(decoding: data.prefix(300), as: UTF8.self)
             if status == 401 || status == 403 {
                 throw CommandFailure(
-                    message: "the collector rejected the \(credential.hasPrefix("apt_") ? "API token" : "license key"): \(detail)",
+                    message:
+                        "the collector rejected the \(credential.hasPrefix("apt_") ? "API token" : "license key"): \(detail)",
                     exitCode: APMExit.keyRejected
                 )
             }

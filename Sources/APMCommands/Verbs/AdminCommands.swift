@@ -186,7 +186,11 @@ struct DeploymentsCommand: AsyncParsableCommand {
                 ]
                 if client.credential.hasPrefix(APITokenGenerator.prefix) {
                     let id = try await AppsCommand.id(of: app, client: client)
-                    _ = try await client.send("POST", "/api/v1/apps/\(id)/deployments", body: JSONEncoder().encode(fields))
+                    _ = try await client.send(
+                        "POST",
+                        "/api/v1/apps/\(id)/deployments",
+                        body: JSONEncoder().encode(fields)
+                    )
                 } else {
                     // A license key may record a deployment by the app's name (it cannot list apps).
                     _ = try await client.send("POST", "/v1/agent/deployments", body: JSONEncoder().encode(fields))
@@ -343,7 +347,9 @@ struct TokensCommand: AsyncParsableCommand {
                 prefix: LicenseKeyGenerator.prefix(of: token)
             )
             try await store.close()
-            print("Created \(record.scope.rawValue) token \(record.id) (\(record.name)). It is shown only once:\n\n    \(token)\n")
+            print(
+                "Created \(record.scope.rawValue) token \(record.id) (\(record.name)). It is shown only once:\n\n    \(token)\n"
+            )
         }
     }
 

@@ -45,8 +45,12 @@ extension SQLiteStore {
     /// - Returns: Tokens by id.
     public func apiTokens(accountID: Int64) async throws -> [APITokenRecord] {
         try await writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM api_tokens WHERE account_id = ? ORDER BY id", arguments: [accountID])
-                .map(Self.apiToken)
+            try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM api_tokens WHERE account_id = ? ORDER BY id",
+                arguments: [accountID]
+            )
+            .map(Self.apiToken)
         }
     }
 
@@ -213,7 +217,14 @@ extension SQLiteStore {
                 rows[entry.key] = (failures, blockedUntil, lastAt)
                 if blockedUntil > now { wait = max(wait, blockedUntil - now) }
             }
-            if wait > 0 { return .wait(seconds: wait) }
+            if wait > 0 {
+                // A refused attempt is an attempt too: the key stays among the most recently tried, so that a
+                // guesser who keeps trying is the last to be forgotten.
+                for key in rows.keys {
+                    try db.execute(sql: "UPDATE sign_in_throttle SET last_at = ? WHERE key = ?", arguments: [now, key])
+                }
+                return .wait(seconds: wait)
+            }
             for entry in keys {
                 let previous = rows[entry.key]
                 let forgotten = previous.map { now - $0.lastAt > entry.policy.window } ?? true

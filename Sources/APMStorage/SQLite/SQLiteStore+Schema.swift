@@ -272,7 +272,8 @@ extension SQLiteStore {
                 }
             }
         }
-        migrator.registerMigration("v6: API tokens, sessions, sign-in throttle and installation secrets in the store") { db in
+        migrator.registerMigration("v6: API tokens, sessions, sign-in throttle and installation secrets in the store") {
+            db in
             try db.execute(
                 sql: """
                     CREATE TABLE api_tokens (

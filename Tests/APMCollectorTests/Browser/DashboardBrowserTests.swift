@@ -110,7 +110,9 @@ import Testing
         try await client.execute(
             uri: "/api/v1/apps/1/deployments",
             method: .post,
-            headers: [.authorization: "Bearer \(CollectorTestSupport.token(for: key))", .contentType: "application/json"],
+            headers: [
+                .authorization: "Bearer \(CollectorTestSupport.token(for: key))", .contentType: "application/json",
+            ],
             body: ByteBuffer(string: #"{"revision": "v42", "at": \#(minuteA + 30)}"#)
         ) { #expect($0.status == .created || $0.status == .ok) }
     }
