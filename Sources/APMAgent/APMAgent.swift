@@ -1,5 +1,6 @@
 import APMCore
 import Foundation
+import Instrumentation
 public import Logging
 public import ServiceLifecycle
 import Synchronization
@@ -244,7 +245,7 @@ public final class APMAgent: Service, Sendable {
         let transaction = startBackgroundTransaction(name: name)
         defer { transaction.end() }
         do {
-            return try Transaction.$current.withValue(transaction) { try body(transaction) }
+            return try InstrumentationContext.withValue(transaction.instrumentationContext) { try body(transaction) }
         } catch {
             transaction.noticeError(error)
             throw error
@@ -255,7 +256,9 @@ public final class APMAgent: Service, Sendable {
     {
         defer { transaction.end() }
         do {
-            return try await Transaction.$current.withValue(transaction) { try await body(transaction) }
+            return try await InstrumentationContext.withValue(transaction.instrumentationContext) {
+                try await body(transaction)
+            }
         } catch {
             transaction.noticeError(error)
             throw error

@@ -60,6 +60,14 @@ enum GlobalTracing {
                     try await Task.sleep(for: .milliseconds(5))
                 }
                 withSpan("render") { _ in }
+                // The agent's own API inside a transaction the tracer started (before: `current` was nil there,
+                // so the example service's query was silently not recorded).
+                let lookup = Transaction.current?.startDatastoreSegment(
+                    system: "postgresql",
+                    statement: "SELECT * FROM accounts WHERE user_id = 1"
+                )
+                try await Task.sleep(for: .milliseconds(2))
+                lookup?.end()
                 let ids = AgentLogging.traceMetadataProvider.get()
                 if case .string(let traceID) = ids["trace_id"] { logTraceIDs.withLock { $0.append(traceID) } }
                 let response = try await httpClient.execute(
@@ -88,13 +96,16 @@ enum GlobalTracing {
                 // The requests' transactions may land in different harvests (every 50 ms): wait for all of them.
                 let totals = TestSupport.totals(collector.acceptedTransactions)
                 return totals["GET /users/{id}"]?.count == 3 && totals["GET /fail"] != nil
-                    && totals["GET /missing"] != nil
+                    && totals["GET /missing"] != nil && totals["GET NotFound"] != nil
             }
         )
         let totals = TestSupport.totals(collector.acceptedTransactions)
         #expect(totals["GET /fail"]?.errors == 1)
         #expect(totals["GET /missing"]?.errors == 0)
         #expect(!totals.keys.contains { $0.contains("42") || $0.contains("123456") || $0.contains("/no/such") })
+        // An unknown URL: one name per method, whatever the path. Hummingbird routes it to its not-found
+        // responder, whose route is "NotFound"; a framework that sets no route gets "GET (unrouted)".
+        #expect(totals["GET NotFound"]?.count == 1, "\(totals.keys.sorted())")
 
         // Harvests run every 50 ms, so the figures may be split over several batches: sum them.
         let segments = collector.acceptedBatches.flatMap { $0.intervals.flatMap(\.segments) }.filter {
@@ -111,16 +122,69 @@ enum GlobalTracing {
         #expect(calls["External 127.0.0.1"] == 3)
         #expect(categories["External 127.0.0.1"] == .external)
         #expect(calls["render"] == 3)
+        #expect(calls["Postgres SELECT accounts"] == 3)
+        #expect(categories["Postgres SELECT accounts"] == .datastore)
         #expect(categories["render"] == .custom)
 
         let users = collector.acceptedTransactions.filter { $0.name == "GET /users/{id}" }
-        #expect(users.reduce(0) { $0 + $1.breakdown.database } >= 3 * 0.005)
+        #expect(users.reduce(0) { $0 + $1.breakdown.database } >= 3 * (0.005 + 0.002))
         #expect(users.reduce(0) { $0 + $1.breakdown.external } > 0)
 
         // W3C propagation: the downstream call carried the transaction's trace id; log lines carry it too.
         let traceparent = try #require(seenTraceparent.withLock { $0 })
         let parsed = try #require(TraceContext(traceparent: traceparent))
         #expect(logTraceIDs.withLock { $0 }.contains(parsed.traceID.description))
+    }
+
+    /// Spans through swift-distributed-tracing inside a transaction of the agent's API are its segments (before:
+    /// each became a transaction of its own), nested under the span they run in, in both directions.
+    @Test func theAgentsAPIAndTheTracerSeeEachOthersTransactions() async throws {
+        let agent = GlobalTracing.agent
+        let collector = GlobalTracing.collector
+        try await agent.withWebTransaction(method: "GET", route: "/mixed/{id}") { transaction in
+            #expect(Transaction.current?.traceID == transaction.traceID)
+            try await withSpan("SELECT", ofKind: .client) { span in
+                span.attributes["db.system.name"] = "postgresql"
+                span.attributes["db.query.text"] = "SELECT * FROM carts WHERE id = 3"
+                try await Task.sleep(for: .milliseconds(2))
+            }
+            try await withSpan("render page") { _ in
+                // Started through `current` inside the tracer's span: a child of "render page".
+                let inner = Transaction.current?.startSegment("format prices")
+                try await Task.sleep(for: .milliseconds(20))
+                inner?.end()
+            }
+        }
+        agent.withBackgroundTransaction(name: "sync-job") { _ in
+            withSpan("GET", ofKind: .client) { span in
+                span.attributes["http.request.method"] = "GET"
+                span.attributes["url.full"] = "https://partner.example/feed"
+            }
+        }
+        agent.flush()
+        #expect(
+            await TestSupport.waitUntil {
+                let totals = TestSupport.totals(collector.acceptedTransactions)
+                return totals["GET /mixed/{id}"] != nil && totals["sync-job"] != nil
+            }
+        )
+        let totals = TestSupport.totals(collector.acceptedTransactions)
+        #expect(totals["GET /mixed/{id}"]?.count == 1)
+        #expect(totals["SELECT"] == nil && totals["render page"] == nil && totals["GET"] == nil)
+        let segments = collector.acceptedBatches.flatMap { $0.intervals.flatMap(\.segments) }
+        let mixed = Dictionary(
+            segments.filter { $0.transaction == "GET /mixed/{id}" }.map { ($0.name, $0) },
+            uniquingKeysWith: { first, _ in first }
+        )
+        #expect(mixed["Postgres SELECT carts"]?.category == .datastore)
+        let render = try #require(mixed["render page"])
+        let inner = try #require(mixed["format prices"])
+        // Nested: the outer segment's own time excludes the inner one's 20 ms.
+        #expect(render.totalDuration >= inner.totalDuration)
+        #expect(render.exclusiveDuration < render.totalDuration - inner.totalDuration + 1e-6)
+        let metric = try #require(collector.acceptedTransactions.first { $0.name == "GET /mixed/{id}" })
+        #expect(metric.breakdown.database >= 0.002)
+        #expect(segments.contains { $0.transaction == "sync-job" && $0.name == "External partner.example" })
     }
 
     @Test func incomingTraceparentIsContinued() async throws {

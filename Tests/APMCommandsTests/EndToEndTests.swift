@@ -242,6 +242,42 @@ final class BackgroundAPM: @unchecked Sendable {
         }
         #expect((rows["cleanup-sessions"]?.figures.count ?? 0) >= 1)
 
+        // Each route's breakdown and calls, from what its handler does. (Before, /users/{id} showed no database
+        // time: its query is recorded through `Transaction.current` inside the tracer's transaction, which did
+        // not see it.)
+        struct Databases: Decodable { var databases: [APIDatabaseRow] }
+        struct Externals: Decodable { var externals: [APIExternalRow] }
+        func calls<T: Decodable>(_ type: T.Type, _ kind: String, transaction: String) async throws -> T {
+            let name = transaction.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+            return try await Self.get(
+                type,
+                "\(base)/apps/\(appID)/\(kind)?from=\(from)&to=\(to)&transaction=\(name)",
+                key: token
+            )
+        }
+        for name in truth.routes.keys {
+            let figures = try #require(rows[name]).figures
+            let databases = try await calls(Databases.self, "databases", transaction: name).databases
+            let externals = try await calls(Externals.self, "externals", transaction: name).externals
+            switch name {
+            case "GET /users/{id}":
+                #expect(databases.map(\.name) == ["SQLite SELECT users"], "\(name)")
+                #expect(databases.first?.calls == figures.count, "every request ran one query")
+                #expect(figures.breakdown.database > 0 && figures.breakdown.external == 0, "\(name) \(figures.breakdown)")
+            case "GET /report":
+                #expect(databases.first?.calls == figures.count, "\(name)")
+                // The recursive query is most of the request.
+                #expect(figures.breakdown.database > 0.5 * (figures.average ?? 0), "\(name) \(figures.breakdown)")
+            case "GET /inventory/{sku}":
+                #expect(externals.map(\.host) == ["127.0.0.1"] && externals.first?.calls == figures.count, "\(name)")
+                // The downstream sleeps 30 ms per call.
+                #expect(figures.breakdown.external >= 0.03 && figures.breakdown.database == 0, "\(name)")
+            default:
+                #expect(databases.isEmpty && externals.isEmpty, "\(name)")
+                #expect(figures.breakdown.database == 0 && figures.breakdown.external == 0, "\(name)")
+            }
+        }
+
         struct Process: Decodable { var events: [StoredProcessEventLite] }
         struct StoredProcessEventLite: Decodable { var kind: String }
         let process = try await Self.get(Process.self, "\(base)/apps/\(appID)/process?since=1h", key: token)

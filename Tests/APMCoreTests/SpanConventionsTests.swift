@@ -11,7 +11,17 @@ import Testing
             SpanConventions(["http.method": "POST", "url.path": "/users/7"]).webTransactionName(spanName: "/users/7")
                 == "POST (unrouted)"
         )
+        // Before: Flask's and Hummingbird's names for an unknown URL became one transaction per scanned path.
+        let scanned = ["/wp-login.php", "/.env", "/admin/config.bak"].map { path in
+            SpanConventions(["http.request.method": "GET", "url.path": path]).webTransactionName(spanName: "GET \(path)")
+        }
+        #expect(Set(scanned) == ["GET (unrouted)"])
+        #expect(
+            SpanConventions(["http.request.method": "GET", "url.path": "/x"])
+                .webTransactionName(spanName: "HTTP GET route not found") == "GET (unrouted)"
+        )
         #expect(SpanConventions([:]).webTransactionName(spanName: "checkout") == "checkout")
+        #expect(SpanConventions(["url.path": "/a/b"]).webTransactionName(spanName: "/a/b") == "(unrouted)")
         #expect(SpanConventions([:]).webTransactionName(spanName: "") == "(unrouted)")
         // The current convention's name wins over the older one, in either order.
         var conventions = SpanConventions()

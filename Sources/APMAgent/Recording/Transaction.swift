@@ -1,4 +1,5 @@
 import APMCore
+import Instrumentation
 import Synchronization
 
 /// A web request or background job being recorded.
@@ -8,16 +9,34 @@ import Synchronization
 /// ``APMAgent`` do that for you.
 public struct Transaction: Sendable {
     let storage: TransactionStorage?
+    /// The segment that segments started without a `parent` go under: the innermost span of the agent's
+    /// tracer when the transaction was found through ``current`` inside one, else -1 (the transaction).
+    let defaultParent: Int32
 
-    init(storage: TransactionStorage?) {
+    init(storage: TransactionStorage?, defaultParent: Int32 = -1) {
         self.storage = storage
+        self.defaultParent = defaultParent
     }
 
     /// A transaction that records nothing.
     public static let disabled = Transaction(storage: nil)
 
-    /// The transaction bound to the current task by the agent's `with…Transaction` functions.
-    @TaskLocal public static var current: Transaction?
+    /// The transaction of the current task, whichever API started it: the agent's `with…Transaction`
+    /// functions, or a root span of the agent's tracer (Hummingbird's `TracingMiddleware`). Both keep it in the
+    /// task's `InstrumentationContext`, so that segments started here and spans started through
+    /// swift-distributed-tracing land in the same transaction, nested under the innermost span.
+    public static var current: Transaction? {
+        guard let span = InstrumentationContext.current?[APMSpanContextKey.self] else { return nil }
+        return Transaction(storage: span.storage, defaultParent: span.segmentIndex)
+    }
+
+    /// The context to run a transaction's work in: the current one with this transaction as the active span.
+    var instrumentationContext: InstrumentationContext? {
+        guard let storage else { return InstrumentationContext.current }
+        var context = InstrumentationContext.current ?? .topLevel
+        context[APMSpanContextKey.self] = APMSpanContext(storage: storage, spanID: storage.spanID, segmentIndex: -1)
+        return context
+    }
 
     /// Whether anything is recorded.
     public var isRecording: Bool { storage != nil }
@@ -123,7 +142,7 @@ public struct Transaction: Sendable {
                 target: table,
                 statement: statement,
                 url: "",
-                parent: parent?.index ?? -1,
+                parent: parent?.index ?? defaultParent,
                 start: 0
             )
         )
@@ -153,7 +172,7 @@ public struct Transaction: Sendable {
                 target: "",
                 statement: "",
                 url: url,
-                parent: parent?.index ?? -1,
+                parent: parent?.index ?? defaultParent,
                 start: 0
             )
         )
@@ -176,7 +195,7 @@ public struct Transaction: Sendable {
                 target: "",
                 statement: "",
                 url: "",
-                parent: parent?.index ?? -1,
+                parent: parent?.index ?? defaultParent,
                 start: 0
             )
         )

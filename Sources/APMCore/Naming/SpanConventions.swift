@@ -70,15 +70,19 @@ public struct SpanConventions: Sendable, Hashable {
         for (key, value) in attributes { read(key, string: { value }, integer: { Int(value) }) }
     }
 
-    /// A web transaction's name: `METHOD <http.route>`; without a route, the span's name unless that is the raw
-    /// path (unbounded cardinality), which becomes `METHOD (unrouted)`. Not yet normalised or truncated.
+    /// A web transaction's name: `METHOD <http.route>`. An HTTP server span without a route (a 404 for a
+    /// scanner's `/wp-login.php`, which Flask names `GET /wp-login.php` and Hummingbird `HTTP GET route not
+    /// found`) is `METHOD (unrouted)`: its name is built from the raw path, whose cardinality the client
+    /// chooses. A server span that is not HTTP (no method: gRPC, ...) keeps its name unless that is the path.
+    /// Not yet normalised or truncated.
     ///
     /// - Parameter spanName: The span's name.
     /// - Returns: The name.
     public func webTransactionName(spanName: String) -> String {
         let method = httpMethod ?? ""
         if let route = httpRoute, !route.isEmpty { return method.isEmpty ? route : "\(method) \(route)" }
-        if spanName.isEmpty || spanName == urlPath { return method.isEmpty ? "(unrouted)" : "\(method) (unrouted)" }
+        if !method.isEmpty { return "\(method) (unrouted)" }
+        if spanName.isEmpty || spanName == urlPath { return "(unrouted)" }
         return spanName
     }
 
