@@ -102,6 +102,12 @@ public protocol APMStore: Sendable {
     /// - Returns: Counts and examples.
     func nameOverflow(appID: Int64) async throws -> NameOverflow
 
+    /// The transaction names the app ever recorded (admitted under the name cap), sorted.
+    ///
+    /// - Parameter appID: The app.
+    /// - Returns: The names.
+    func transactionNames(appID: Int64) async throws -> [String]
+
     // MARK: Ingest
 
     /// Commits batches in one durable transaction. A batch whose id was committed before is not counted again.

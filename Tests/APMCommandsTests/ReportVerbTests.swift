@@ -128,6 +128,26 @@ import Testing
             )
             #expect(csv.stdout.contains("shop,0.550,4,3,3,0.500,"))
 
+            // One transaction, then a name the app never recorded: an error naming the nearest names, not an
+            // empty report with the app's trend (before: exit 0 and zeros).
+            let orders = try await CLI.run(
+                ["report", "--app", "shop", "--transaction", "GET /orders", "--since", "1h"],
+                in: directory,
+                environment: environment
+            )
+            #expect(orders.status == 0 && orders.stdout.contains("955.0 ms"), "\(orders.stderr)")
+            let unknown = try await CLI.run(
+                ["report", "--app", "shop", "--transaction", "GET /nonexistent", "--since", "1h"],
+                in: directory,
+                environment: environment
+            )
+            #expect(unknown.status == 1)
+            #expect(unknown.stdout.isEmpty)
+            #expect(
+                unknown.stderr.contains(#"no transaction named "GET /nonexistent"; the nearest names: "GET /orders""#),
+                "\(unknown.stderr)"
+            )
+
             let noSuchApp = try await CLI.run(["report", "--app", "nope"], in: directory, environment: environment)
             #expect(noSuchApp.status == 1)
             #expect(noSuchApp.stderr.contains("no app named nope"))

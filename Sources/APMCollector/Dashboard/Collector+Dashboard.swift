@@ -135,25 +135,7 @@ extension Collector {
 
     static func form(_ request: Request) async throws -> [String: String] {
         let buffer = try await request.body.collect(upTo: 16 * 1024)
-        return formFields(String(buffer: buffer))
-    }
-
-    /// A page's query parameters, decoded as a form's (`+` is a space): the dashboard's GET forms (what-if T,
-    /// custom range) send them so, and its own links encode a space as `%20` and a plus as `%2B`.
-    static func query(_ request: Request) -> [String: String] {
-        formFields(request.uri.query ?? "")
-    }
-
-    /// Decodes `application/x-www-form-urlencoded` text; the last of repeated names wins.
-    static func formFields(_ text: String) -> [String: String] {
-        var result: [String: String] = [:]
-        for pair in text.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1).map {
-                String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
-            }
-            if parts.count == 2 { result[parts[0]] = parts[1] }
-        }
-        return result
+        return FormEncoding.fields(String(buffer: buffer))
     }
 
     static func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
@@ -173,7 +155,7 @@ extension Collector {
 
     /// The range a page shows, from its `range` or `from`/`to` parameters.
     func pageRange(_ request: Request) throws -> (range: TimeRange, shown: DashboardRange) {
-        let parameters = Self.query(request)
+        let parameters = request.queryFields
         let shown = try DashboardRange.parse(
             range: parameters["range"],
             from: parameters["from"],
@@ -239,7 +221,7 @@ extension Collector {
 
     func appsPage(request: Request, session: DashboardSessions.Session) async throws -> Response {
         let (range, shown) = try pageRange(request)
-        let pageText = Self.query(request)["page"] ?? "1"
+        let pageText = request.queryFields["page"] ?? "1"
         guard let pageNumber = Int(pageText), (1...100_000).contains(pageNumber) else {
             throw APIError.badRequest("page", "must be a page number from 1, got \(String(pageText.prefix(40)))")
         }
@@ -303,7 +285,7 @@ extension Collector {
 
     func overviewPage(request: Request, session: DashboardSessions.Session, app: StoredApp) async throws -> Response {
         let (range, shown) = try pageRange(request)
-        let sortKey = Self.query(request)["sort"] ?? "time"
+        let sortKey = request.queryFields["sort"] ?? "time"
         let sortKeys = ["time", "p95", "throughput", "errors", "apdex"]
         guard sortKeys.contains(sortKey) else {
             throw APIError.badRequest(

@@ -94,8 +94,24 @@ extension Collector {
         _ app: StoredApp
     ) async throws -> Response {
         let (range, shown) = try pageRange(request)
-        let parameters = Self.query(request)
+        let parameters = request.queryFields
         let name = String((parameters["name"] ?? "").prefix(1024))
+        if let nearest = try await queries.unknownTransaction(app: app, name: name) {
+            let links = nearest.map {
+                "<li><a href=\"/apps/\(app.id)/transaction?name=\(HTML.query($0))&amp;\(shown.query)\">\(HTML.escape($0))</a></li>"
+            }.joined()
+            return Self.html(
+                HTML.page(
+                    title: "Not found",
+                    user: session.userName,
+                    csrf: session.csrf,
+                    body: "<h1>\(HTML.escape(app.name)) has no transaction named \(HTML.escape(name))</h1>"
+                        + (links.isEmpty ? "" : "<p>The nearest names:</p><ul>\(links)</ul>")
+                        + "<p><a href=\"/apps/\(app.id)?\(shown.query)\">All transactions</a></p>"
+                ),
+                status: .notFound
+            )
+        }
         let series = try await queries.series(app: app, transaction: name, range: range)
         let summary = try await queries.summary(app: app, transaction: name, range: range)
         let charts = SVGChart.figureCharts(series, t: summary.apdex.t, now: queries.now())

@@ -199,7 +199,7 @@ extension Collector {
     /// (which checks the key with it). An app not seen yet has the default T.
     func agentSettings(_ request: Request, context: Context) async throws -> Response {
         let key = try context.require(.ingest)
-        let name = request.uri.queryParameters.get("app").map { String($0) } ?? ""
+        let name = request.queryFields["app"] ?? ""
         guard !name.isEmpty, name.utf8.count <= 255 else {
             throw APIError.badRequest("app", "must be the app's name (app_name), 1 to 255 bytes")
         }

@@ -79,18 +79,18 @@ extension Collector {
         api.get("/apps/:app/summary") { request, context in
             let (app, range) = try await self.appAndRange(request, context)
             return try Self.json(
-                try await self.queries.summary(app: app, transaction: try Self.transaction(request), range: range)
+                try await self.queries.summary(app: app, transaction: try await self.transaction(request, app: app), range: range)
             )
         }
         api.get("/apps/:app/series") { request, context in
             let (app, range) = try await self.appAndRange(request, context)
             return try Self.json(
-                try await self.queries.series(app: app, transaction: try Self.transaction(request), range: range)
+                try await self.queries.series(app: app, transaction: try await self.transaction(request, app: app), range: range)
             )
         }
         api.get("/apps/:app/transactions") { request, context in
             let (app, range) = try await self.appAndRange(request, context)
-            let orderText = request.uri.queryParameters.get("order") ?? "time"
+            let orderText = request.queryFields["order"] ?? "time"
             guard let order = CollectorQueries.TransactionOrder(rawValue: orderText) else {
                 throw APIError.badRequest(
                     "order",
@@ -104,9 +104,9 @@ extension Collector {
         }
         api.get("/apps/:app/apdex") { request, context in
             let (app, range) = try await self.appAndRange(request, context)
-            let transaction = try Self.transaction(request)
+            let transaction = try await self.transaction(request, app: app)
             let t: Double
-            if let text = request.uri.queryParameters.get("t") {
+            if let text = request.queryFields["t"] {
                 guard let value = Double(text), ApdexThreshold(seconds: value) != nil else {
                     throw APIError.badRequest("t", "must be a number of seconds from 0.001 to 3600, e.g. t=0.3")
                 }
@@ -123,7 +123,7 @@ extension Collector {
             return try Self.json([
                 "databases": try await self.queries.databases(
                     app: app,
-                    transaction: try Self.transaction(request),
+                    transaction: try await self.transaction(request, app: app),
                     range: range
                 )
             ])
@@ -133,7 +133,7 @@ extension Collector {
             return try Self.json([
                 "externals": try await self.queries.externals(
                     app: app,
-                    transaction: try Self.transaction(request),
+                    transaction: try await self.transaction(request, app: app),
                     range: range
                 )
             ])
@@ -150,7 +150,7 @@ extension Collector {
                 [
                     "traces": try await self.queries.traces(
                         app: app,
-                        transaction: try Self.transaction(request),
+                        transaction: try await self.transaction(request, app: app),
                         range: range,
                         limit: limit
                     )
@@ -282,9 +282,9 @@ extension Collector {
     }
 
     func range(_ request: Request) throws -> TimeRange {
-        let parameters = request.uri.queryParameters
+        let parameters = request.queryFields
         var since: Int64 = 1800
-        if let text = parameters.get("since") {
+        if let text = parameters["since"] {
             guard let seconds = TimeRange.seconds(parsing: text) else {
                 throw APIError.badRequest(
                     "since",
@@ -294,7 +294,7 @@ extension Collector {
             since = seconds
         }
         func time(_ name: String) throws -> Int64? {
-            guard let text = parameters.get(name) else { return nil }
+            guard let text = parameters[name] else { return nil }
             guard let value = Int64(text), value > 946_684_800, value < 4_102_444_800 else {
                 throw APIError.badRequest(name, "must be a Unix time in seconds, got \(text)")
             }
@@ -311,16 +311,29 @@ extension Collector {
         return queries.range(from: from, to: to, since: since)
     }
 
-    static func transaction(_ request: Request) throws -> String? {
-        guard let name = request.uri.queryParameters.get("transaction") else { return nil }
+    /// The `transaction` parameter: a name the app recorded, or a 404 naming the nearest known names (an
+    /// unknown name answered 200 with zeros, which looks like a transaction nobody called).
+    func transaction(_ request: Request, app: StoredApp) async throws -> String? {
+        guard let name = request.queryFields["transaction"] else { return nil }
         guard !name.isEmpty, name.utf8.count <= 1024 else {
             throw APIError.badRequest("transaction", "must be a transaction name of 1 to 1024 bytes")
+        }
+        if let nearest = try await queries.unknownTransaction(app: app, name: name) {
+            throw APIError(
+                .notFound,
+                code: "unknown_transaction",
+                field: "transaction",
+                message: "app \(app.name) has no transaction named \"\(name.prefix(200))\""
+                    + (nearest.isEmpty
+                        ? " (it has recorded none yet)"
+                        : "; the nearest names: " + nearest.map { "\"\($0)\"" }.joined(separator: ", "))
+            )
         }
         return name
     }
 
     static func integer(_ request: Request, _ name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
-        guard let text = request.uri.queryParameters.get(name) else { return value }
+        guard let text = request.queryFields[name] else { return value }
         guard let number = Int(text), range.contains(number) else {
             throw APIError.badRequest(name, "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
         }

@@ -65,6 +65,20 @@ public struct CollectorQueries: Sendable {
         return APIFigures(merging: slices, start: range.from, seconds: range.to - range.from, t: t(app, transaction))
     }
 
+    /// `nil` when the app recorded a transaction of that name (or it is the overflow name), else the nearest
+    /// names it recorded (up to three; empty when it recorded none).
+    ///
+    /// - Parameters:
+    ///   - app: The app.
+    ///   - name: The name asked for.
+    /// - Returns: `nil`, or the nearest known names.
+    public func unknownTransaction(app: StoredApp, name: String) async throws -> [String]? {
+        guard name != "(overflow)" else { return nil }
+        let known = try await store.transactionNames(appID: app.id)
+        guard !known.contains(name) else { return nil }
+        return NearestNames.nearest(to: name, in: known)
+    }
+
     private func t(_ app: StoredApp, _ transaction: String?) -> Double {
         transaction.flatMap { app.transactionApdexT[$0] } ?? app.apdexT
     }

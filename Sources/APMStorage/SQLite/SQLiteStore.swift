@@ -286,6 +286,16 @@ public final class SQLiteStore: APMStore {
         }
     }
 
+    public func transactionNames(appID: Int64) async throws -> [String] {
+        try await writer.read { db in
+            try String.fetchAll(
+                db,
+                sql: "SELECT name FROM app_names WHERE app_id = ? AND kind = 0 ORDER BY name",
+                arguments: [appID]
+            )
+        }
+    }
+
     // MARK: Deployments
 
     /// Records a deployment.
