@@ -152,7 +152,8 @@ import Testing
     /// failure table.
     @Test func concurrentGuessesAreCountedBeforeTheyAreChecked() async throws {
         // The clock stands still, so that no guess comes after a delay ran out however slow the machine.
-        try await Support.withCollector(now: { 1_900_000_000 }) { collector, client, _ in
+        let standingStill: @Sendable () -> Double = { 1_900_000_000 }
+        try await Support.withCollector(now: standingStill) { collector, client, _ in
             _ = try await DashboardTests.adminPassword(collector)
             let port = try #require(collector.boundPort)
             // One valid form token, used by 32 guesses sent at once, each on a connection of its own.

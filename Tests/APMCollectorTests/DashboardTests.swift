@@ -121,7 +121,8 @@ import Testing
 
     @Test func loginAttemptsAreRateLimited() async throws {
         // A clock that stands still: on a loaded machine the sixth try can come after the first delay (1 s) ran out.
-        try await Support.withCollector(now: { 1_900_000_000 }) { collector, client, _ in
+        let standingStill: @Sendable () -> Double = { 1_900_000_000 }
+        try await Support.withCollector(now: standingStill) { collector, client, _ in
             let password = try await Self.adminPassword(collector)
             for _ in 0..<5 {
                 #expect(try await Self.signIn(client, name: "admin", password: "guess").status == .unauthorized)

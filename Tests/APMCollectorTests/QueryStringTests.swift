@@ -79,7 +79,9 @@ import Testing
             }
             // The dashboard's transaction page: a 404 page linking the nearest names, escaped.
             let password = try await DashboardTests.adminPassword(collector)
-            let session = try #require(try await DashboardTests.signIn(client, name: "admin", password: password).session)
+            let session = try #require(
+                try await DashboardTests.signIn(client, name: "admin", password: password).session
+            )
             try await client.execute(
                 uri: "/apps/\(app.id)/transaction?name=GET+%2Fdb%3Cb%3E",
                 method: .get,

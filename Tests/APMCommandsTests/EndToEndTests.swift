@@ -263,7 +263,10 @@ final class BackgroundAPM: @unchecked Sendable {
             case "GET /users/{id}":
                 #expect(databases.map(\.name) == ["SQLite SELECT users"], "\(name)")
                 #expect(databases.first?.calls == figures.count, "every request ran one query")
-                #expect(figures.breakdown.database > 0 && figures.breakdown.external == 0, "\(name) \(figures.breakdown)")
+                #expect(
+                    figures.breakdown.database > 0 && figures.breakdown.external == 0,
+                    "\(name) \(figures.breakdown)"
+                )
             case "GET /report":
                 #expect(databases.first?.calls == figures.count, "\(name)")
                 // The recursive query is most of the request.

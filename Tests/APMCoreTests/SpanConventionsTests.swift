@@ -13,7 +13,9 @@ import Testing
         )
         // Before: Flask's and Hummingbird's names for an unknown URL became one transaction per scanned path.
         let scanned = ["/wp-login.php", "/.env", "/admin/config.bak"].map { path in
-            SpanConventions(["http.request.method": "GET", "url.path": path]).webTransactionName(spanName: "GET \(path)")
+            SpanConventions(["http.request.method": "GET", "url.path": path]).webTransactionName(
+                spanName: "GET \(path)"
+            )
         }
         #expect(Set(scanned) == ["GET (unrouted)"])
         #expect(

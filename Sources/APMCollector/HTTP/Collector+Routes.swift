@@ -79,13 +79,21 @@ extension Collector {
         api.get("/apps/:app/summary") { request, context in
             let (app, range) = try await self.appAndRange(request, context)
             return try Self.json(
-                try await self.queries.summary(app: app, transaction: try await self.transaction(request, app: app), range: range)
+                try await self.queries.summary(
+                    app: app,
+                    transaction: try await self.transaction(request, app: app),
+                    range: range
+                )
             )
         }
         api.get("/apps/:app/series") { request, context in
             let (app, range) = try await self.appAndRange(request, context)
             return try Self.json(
-                try await self.queries.series(app: app, transaction: try await self.transaction(request, app: app), range: range)
+                try await self.queries.series(
+                    app: app,
+                    transaction: try await self.transaction(request, app: app),
+                    range: range
+                )
             )
         }
         api.get("/apps/:app/transactions") { request, context in

@@ -286,6 +286,10 @@ public final class SQLiteStore: APMStore {
         }
     }
 
+    /// The transaction names the app ever recorded (admitted under the name cap), sorted.
+    ///
+    /// - Parameter appID: The app.
+    /// - Returns: The names.
     public func transactionNames(appID: Int64) async throws -> [String] {
         try await writer.read { db in
             try String.fetchAll(
