@@ -32,6 +32,7 @@ public final class Collector: Sendable {
     let sessions: DashboardSessions
     let signInGuard: SignInGuard
     let administration: Administration
+    let pendingSpanCounter = PendingSpanCounter()
     private let port = PortBox()
     /// The last store failure a request ran into (a full disk, ...), with its time, for `/healthz`.
     private let lastStoreFailure = Mutex<StoreFailure?>(nil)
@@ -230,9 +231,10 @@ public final class Collector: Sendable {
         )
     }
 
-    /// The long-running parts, to run in one `ServiceGroup`: the retention job and the HTTP server.
+    /// The long-running parts, to run in one `ServiceGroup`: the retention job, the OTLP span settler and the
+    /// HTTP server.
     public var services: [any Service] {
-        [RetentionService(collector: self), application]
+        [RetentionService(collector: self), SpanSettlerService(collector: self), application]
     }
 
     /// Closes the store. Call after the services have stopped.

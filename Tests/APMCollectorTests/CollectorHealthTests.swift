@@ -120,7 +120,8 @@ import Testing
 
     /// An exception event with an empty type costs that span, not the export; the reply counts every span.
     @Test func anEmptyExceptionTypeRejectsThatSpanAlone() async throws {
-        try await Support.withCollector { _, client, key in
+        let clock = Locked(Date().timeIntervalSince1970)
+        try await Support.withCollector(now: clock.reader) { collector, client, key in
             let start = Date().timeIntervalSince1970 - 60
             let route = ["http.request.method": "GET", "http.route": "/ok"]
             let spans: [[String: Any]] = [
@@ -157,6 +158,8 @@ import Testing
             #expect(response.status == .ok, "\(response.body)")
             #expect(response.body.contains("1 of 2 spans"), "\(response.body)")
             #expect(response.body.contains("exception.type"))
+            clock.withLock { $0 += 31 }
+            try await collector.settlePendingSpans()
             let apps = try await Support.get(AppsResponse.self, "/api/v1/apps?since=1h", key: key, client: client)
             #expect(apps.apps.first?.summary.count == 1)
         }

@@ -17,6 +17,11 @@ final class Locked<Value: Sendable>: Sendable {
     func withLock<R: Sendable>(_ body: (inout Value) -> R) -> R { mutex.withLock { body(&$0) } }
 }
 
+extension Locked where Value == Double {
+    /// A clock for a collector that reads this value: tests move time by changing it.
+    var reader: @Sendable () -> Double { { self.withLock { $0 } } }
+}
+
 /// Runs the built `apm` binary.
 final class CollectorProcess: Sendable {
     let process: Process

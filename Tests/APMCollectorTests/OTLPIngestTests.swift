@@ -54,6 +54,11 @@ import Testing
     /// failing with an exception), one consumer span, one span whose parent was exported elsewhere, one span
     /// without an end.
     static func export(at start: Double) throws -> Data {
+        try body(spans(at: start))
+    }
+
+    /// The spans of ``export(at:)``, in the order an SDK would list them.
+    static func spans(at start: Double) -> [[String: Any]] {
         let route = ["http.request.method": "GET", "http.route": "/orders/{id}", "url.path": "/orders/7"]
         let spans: [[String: Any]] = [
             span(trace: 1, id: 1, name: "GET /orders/{id}", kind: 2, start: start, seconds: 0.3, attributes: route),
@@ -99,12 +104,17 @@ import Testing
             span(trace: 8, id: 10, name: "GET /old", kind: 2, start: start - 30 * 86_400, seconds: 0.1),
             ["traceId": String(format: "%032x", 7), "spanId": String(format: "%016x", 9), "name": "no end"],
         ]
+        return spans
+    }
+
+    /// An export of `spans` from the Flask app's resource.
+    static func body(_ spans: [[String: Any]], service: String = "flask-shop") throws -> Data {
         let body: [String: Any] = [
             "resourceSpans": [
                 [
                     "resource": [
                         "attributes": [
-                            ["key": "service.name", "value": ["stringValue": "flask-shop"]],
+                            ["key": "service.name", "value": ["stringValue": service]],
                             ["key": "telemetry.sdk.language", "value": ["stringValue": "python"]],
                         ]
                     ],
@@ -177,20 +187,50 @@ import Testing
     }
 
     @Test func spansBecomeTransactionsSegmentsTracesAndErrorsWithExactApdex() async throws {
-        try await Support.withCollector { _, client, key in
+        let clock = Locked(Date().timeIntervalSince1970)
+        try await Support.withCollector(now: clock.reader) { collector, client, key in
+            let minute = Support.currentMinute(offset: -3)
+            let body = try Self.export(at: Double(minute) + 1)
+            let first = try await Self.post(body, key: key, client: client)
+            #expect(first.status == .ok)
+            // Rejected at once: the span without an end and the one of 30 days ago. The orphan waits for its trace.
+            #expect(first.body.contains(#""rejectedSpans":"2""#), "\(first.body)")
+            #expect(first.body.contains("2 of 10 spans"), "\(first.body)")
+            #expect(first.body.contains("more than 7 days ago"))
+            // A retried export counts once.
+            #expect(try await Self.post(body, key: key, client: client).status == .ok)
+            // Nothing is counted before the trace had its time to arrive...
+            #expect(try await collector.settlePendingSpans() == SpanSettlement(pendingSpans: 8))
+            // ...then every transaction with its segments; the orphan's transaction never came.
+            clock.withLock { $0 += 31 }
+            #expect(
+                try await collector.settlePendingSpans()
+                    == SpanSettlement(transactions: 5, unmatchedSpans: 1, pendingSpans: 0)
+            )
+            let errors = try await Self.expectTheWorkloadsAnswers(app: "flask-shop", key: key, client: client)
+            #expect(errors.first?.type == "OrderNotFound")
+            #expect(errors.first?.sample.stack == ["at orders.py:12", "at app.py:3"])
+            // A retry after the spans were counted still counts once.
+            #expect(try await Self.post(body, key: key, client: client).status == .ok)
+            clock.withLock { $0 += 31 }
+            #expect(try await collector.settlePendingSpans() == SpanSettlement())
+            _ = try await Self.expectTheWorkloadsAnswers(app: "flask-shop", key: key, client: client)
+        }
+    }
+
+    /// With `otlp_trace_wait = 0` an export is counted on arrival, alone: a span whose transaction is not in it is
+    /// rejected in the answer.
+    @Test func withoutAWaitAnExportIsCountedAlone() async throws {
+        let configuration = Support.configuration { $0.otlp.traceWait = .zero }
+        try await Support.withCollector(configuration) { _, client, key in
             let minute = Support.currentMinute(offset: -3)
             let body = try Self.export(at: Double(minute) + 1)
             let first = try await Self.post(body, key: key, client: client)
             #expect(first.status == .ok)
             #expect(first.body.contains(#""rejectedSpans":"3""#), "\(first.body)")
-            #expect(first.body.contains("more than 7 days ago"))
             #expect(first.body.contains("not in the same export"))
-            // A retried export counts once.
             #expect(try await Self.post(body, key: key, client: client).status == .ok)
-
-            let errors = try await Self.expectTheWorkloadsAnswers(app: "flask-shop", key: key, client: client)
-            #expect(errors.first?.type == "OrderNotFound")
-            #expect(errors.first?.sample.stack == ["at orders.py:12", "at app.py:3"])
+            _ = try await Self.expectTheWorkloadsAnswers(app: "flask-shop", key: key, client: client)
         }
     }
 
@@ -199,13 +239,15 @@ import Testing
             .appendingPathComponent("Fixtures/otlp-python-sdk.binpb")
         let body = try Data(contentsOf: fixture)
         // The spans were recorded at a fixed time: the collector's clock is set five minutes after it.
-        let now: @Sendable () -> Double = { 1_795_656_301 + 300 }
-        try await Support.withCollector(now: now) { _, client, key in
+        let clock = Locked(1_795_656_301.0 + 300)
+        try await Support.withCollector(now: clock.reader) { collector, client, key in
             let protobuf = "application/x-protobuf"
             let first = try await Self.post(body, key: key, client: client, contentType: protobuf)
             #expect(first.status == .ok)
             #expect(first.body.isEmpty)  // an ExportTraceServiceResponse with nothing rejected
             #expect(try await Self.post(body, key: key, client: client, contentType: protobuf).status == .ok)
+            clock.withLock { $0 += 31 }
+            #expect(try await collector.settlePendingSpans().transactions == 5)
             let errors = try await Self.expectTheWorkloadsAnswers(app: "python-sdk", key: key, client: client)
             #expect(errors.map(\.type) == ["LookupError"])
         }

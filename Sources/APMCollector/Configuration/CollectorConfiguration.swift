@@ -53,6 +53,20 @@ public struct CollectorConfiguration: Sendable, Hashable {
         public var perRequestMemoryBytes: Int { ingestMemoryBytes / 4 }
     }
 
+    /// OTLP trace exports.
+    public struct OTLP: Sendable, Hashable {
+        /// `otlp_trace_wait`, default 30 s (0 to 300): how long a span waits, in the store, for the rest of its
+        /// trace. SDKs export spans in batches as they end (every 5 s or 512 spans), so a request's database or
+        /// HTTP client spans often arrive in the export before or after its server span. A transaction is counted
+        /// this long after it arrived, with every segment that arrived before then; a segment whose transaction
+        /// has not arrived within this of its own arrival is counted as unmatched. 0: a transaction is counted on
+        /// arrival with the segments of its own export only, and the others are rejected in the export's answer.
+        public var traceWait: Duration = .seconds(30)
+        /// `max_pending_spans`, default 1,000,000: spans waiting for their traces; past it, exports get 503 with
+        /// `Retry-After` until the settler catches up.
+        public var maxPendingSpans: Int = 1_000_000
+    }
+
     /// How long data is kept.
     public struct Retention: Sendable, Hashable {
         /// `minute_retention_hours`, default 48: minute rows older than this are deleted (hour rows keep the
@@ -72,6 +86,8 @@ public struct CollectorConfiguration: Sendable, Hashable {
     public var limits = Limits()
     /// Retention.
     public var retention = Retention()
+    /// OTLP trace exports.
+    public var otlp = OTLP()
     /// `log_level` / `APM_COLLECTOR_LOG_LEVEL`, default `info`.
     public var logLevel: String = "info"
     /// `password_hash_cost`, default 15: log2 of scrypt's N for dashboard passwords (10 to 20).
@@ -101,7 +117,7 @@ public struct CollectorConfiguration: Sendable, Hashable {
         "max_segment_names", "max_apps", "max_traces_per_batch", "max_error_samples_per_batch",
         "max_segments_per_trace", "ingest_memory_mb", "max_queued_batches", "max_connections", "idle_timeout",
         "header_timeout", "body_timeout", "allowed_hosts", "trusted_proxies", "minute_retention_hours",
-        "retention_days", "retention_interval",
+        "retention_days", "retention_interval", "otlp_trace_wait", "max_pending_spans",
         "password_hash_cost",
     ]
 
@@ -269,6 +285,14 @@ public struct CollectorConfiguration: Sendable, Hashable {
                 return "must be a whole number of seconds from 10 to 86400"
             }
             retention.interval = .seconds(seconds)
+        case "otlp_trace_wait":
+            guard let seconds = integer(0...300) else { return "must be a whole number of seconds from 0 to 300" }
+            otlp.traceWait = .seconds(seconds)
+        case "max_pending_spans":
+            guard let count = integer(1000...100_000_000) else {
+                return "must be a whole number from 1000 to 100000000"
+            }
+            otlp.maxPendingSpans = count
         case "password_hash_cost":
             guard let cost = integer(10...20) else {
                 return "must be a whole number from 10 to 20 (log2 of scrypt's N)"

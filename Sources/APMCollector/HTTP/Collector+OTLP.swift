@@ -5,12 +5,15 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import Prometheus
 
 extension Collector {
-    /// `POST /v1/traces`: an OTLP/HTTP trace export, protobuf (the SDKs' default) or JSON, turned into the
-    /// agent's batches (see ``OTLPTranslator``) and stored through the same pipeline: validated, committed
-    /// durably before the 200, and idempotent, each batch's id being derived from a digest of the body, so a
-    /// retried export counts once. The answer is in the request's encoding.
+    /// `POST /v1/traces`: an OTLP/HTTP trace export, protobuf (the SDKs' default) or JSON. Its spans are read
+    /// and checked at once (the rejected ones named in the answer, OTLP's partial success), kept in the store
+    /// durably before the 200, and counted by the span settler once their trace has had `otlp_trace_wait` to
+    /// arrive (see ``OTLPTranslator``). Idempotent: the export's id is a digest of its body, so a retried export
+    /// counts once. With `otlp_trace_wait = 0` the export is turned into batches on its own, through the same
+    /// pipeline as the agent's. The answer is in the request's encoding.
     func ingestOTLPTraces(_ request: Request, context: Context) async throws -> Response {
         let protobufTypes = ["application/x-protobuf", "application/protobuf"]
         let reservation = IngestMemoryBudget.Reservation(memoryBudget)
@@ -31,35 +34,45 @@ extension Collector {
             throw APIError.from(error)
         }
         let digest = SHA256.hash(data: data).prefix(16).map { String(format: "%02x", $0) }.joined()
-        let apps = try await store.apps(accountID: key.accountID)
-        let translation = OTLPTranslator.translate(export, digest: digest, receivedAt: now()) { name in
-            let app = apps.first { $0.name == name }
-            return (app?.apdexT ?? ApdexThreshold.default.seconds, app?.transactionApdexT ?? [:])
-        }
-        for batch in translation.batches {
-            do {
-                try batch.validate(now: now())
-            } catch let error as WireFormatError {
-                throw APIError.from(error)
+        let receivedAt = now()
+        let wait = Double(configuration.otlp.traceWait.components.seconds)
+        let total: Int
+        let rejected: Int
+        let reasons: [String]
+        if wait > 0 {
+            let read = OTLPTranslator.read(export, receivedAt: receivedAt, wait: wait)
+            (total, rejected, reasons) = (read.total, read.rejected, read.reasons)
+            try await park(read.spans, accountID: key.accountID, exportID: "otlp-\(digest)", receivedAt: receivedAt)
+        } else {
+            let apps = try await store.apps(accountID: key.accountID)
+            let translation = OTLPTranslator.translate(export, digest: digest, receivedAt: receivedAt) { name in
+                let app = apps.first { $0.name == name }
+                return (app?.apdexT ?? ApdexThreshold.default.seconds, app?.transactionApdexT ?? [:])
             }
-        }
-        for var batch in translation.batches {
-            batch.applySampleCaps(configuration.limits.samples)
-            _ = try await submit(batch, accountID: key.accountID)
+            for batch in translation.batches {
+                do {
+                    try batch.validate(now: now())
+                } catch let error as WireFormatError {
+                    throw APIError.from(error)
+                }
+            }
+            for var batch in translation.batches {
+                batch.applySampleCaps(configuration.limits.samples)
+                _ = try await submit(batch, accountID: key.accountID)
+            }
+            metrics.unmatchedSpans.increment(by: Int64(translation.unmatchedSpans))
+            (total, rejected, reasons) = (translation.spans, translation.rejectedSpans, translation.rejectionReasons)
         }
         // OTLP's answer: empty, or a partial success naming what was not used and why.
         let message =
-            translation.rejectedSpans == 0
-            ? ""
-            : "\(translation.rejectedSpans) of \(translation.spans) spans were not used: "
-                + translation.rejectionReasons.joined(separator: "; ")
+            rejected == 0 ? "" : "\(rejected) of \(total) spans were not used: " + reasons.joined(separator: "; ")
         if isProtobuf {
             return Response(
                 status: .ok,
                 headers: [.contentType: "application/x-protobuf"],
                 body: ResponseBody(
                     byteBuffer: ByteBuffer(
-                        bytes: OTLPProtobufResponse.encode(rejectedSpans: translation.rejectedSpans, message: message)
+                        bytes: OTLPProtobufResponse.encode(rejectedSpans: rejected, message: message)
                     )
                 )
             )
@@ -72,9 +85,44 @@ extension Collector {
             var partialSuccess: PartialSuccess?
         }
         let response = ExportResponse(
-            partialSuccess: translation.rejectedSpans == 0
-                ? nil : PartialSuccess(rejectedSpans: String(translation.rejectedSpans), errorMessage: message)
+            partialSuccess: rejected == 0 ? nil : PartialSuccess(rejectedSpans: String(rejected), errorMessage: message)
         )
         return try Self.json(response, status: .ok)
+    }
+
+    /// Keeps an export's spans in the store until their traces are settled (``settlePendingSpans()``): durable
+    /// before the export is answered, once per export body.
+    private func park(
+        _ spans: [OTLPTranslator.ReadSpan],
+        accountID: Int64,
+        exportID: String,
+        receivedAt: Double
+    ) async throws {
+        guard !spans.isEmpty else { return }
+        let limit = configuration.otlp.maxPendingSpans
+        guard try await pendingSpanCounter.current(store) + spans.count <= limit else {
+            throw APIError.unavailable(
+                "pending_spans_full",
+                retryAfter: 5,
+                "\(limit) spans are waiting for the rest of their traces (max_pending_spans); retry shortly"
+            )
+        }
+        let encoder = JSONEncoder()
+        let pending = try spans.map { span in
+            PendingSpan(
+                accountID: accountID,
+                traceID: span.traceID,
+                spanID: span.spanID,
+                isTransaction: span.isTransaction,
+                receivedAt: receivedAt,
+                payload: try encoder.encode(span)
+            )
+        }
+        if try await store.parkSpans(pending, accountID: accountID, exportID: exportID, receivedAt: receivedAt) {
+            pendingSpanCounter.add(spans.count)
+            metrics.pendingSpans.set(Double(try await pendingSpanCounter.current(store)))
+        } else {
+            metrics.duplicates.increment()
+        }
     }
 }

@@ -10,6 +10,8 @@ final class CollectorMetrics: Sendable {
     let storeLatency: DurationHistogram
     let transactionsIngested: Counter
     let fileSize: Gauge
+    let pendingSpans: Gauge
+    let unmatchedSpans: Counter
     private let rejectedCounters = Mutex<[String: Counter]>([:])
     private let rowGauges = Mutex<[String: Gauge]>([:])
 
@@ -40,6 +42,14 @@ final class CollectorMetrics: Sendable {
         fileSize = registry.makeGauge(
             name: "apm_store_file_bytes",
             help: "Size of the database and its write-ahead log"
+        )
+        pendingSpans = registry.makeGauge(
+            name: "apm_otlp_spans_pending",
+            help: "OTLP spans waiting for the rest of their trace (otlp_trace_wait)"
+        )
+        unmatchedSpans = registry.makeCounter(
+            name: "apm_otlp_spans_unmatched_total",
+            help: "OTLP spans not counted: their transaction did not arrive within otlp_trace_wait"
         )
     }
 

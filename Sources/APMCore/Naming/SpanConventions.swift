@@ -4,7 +4,7 @@ import Foundation
 /// ones still sent by many instrumentations), and the rules that turn a span into a transaction name or a
 /// segment. The agent's tracer and the collector's OTLP ingest both use them, so a call is named and classified
 /// the same way whichever way it arrived.
-public struct SpanConventions: Sendable, Hashable {
+public struct SpanConventions: Sendable, Hashable, Codable {
     /// `http.request.method` (`http.method`).
     public var httpMethod: String?
     /// `http.route`.

@@ -101,83 +101,87 @@ extension SQLiteStore {
     }
 
     private func commitInTransaction(_ items: [IngestItem], limits: CardinalityLimits) async throws -> [IngestOutcome] {
-        try await writer.write { db in
-            var outcomes: [IngestOutcome] = []
-            outcomes.reserveCapacity(items.count)
-            var accumulator = CommitAccumulator()
-            var seen: Set<String> = []
-            var appCache: [String: StoredApp] = [:]
-            for item in items {
-                let batch = item.batch
-                let cacheKey = "\(item.accountID)\u{0}\(batch.agent.appName)"
-                let app: StoredApp
-                if let cached = appCache[cacheKey] {
-                    app = cached
-                } else {
-                    do {
-                        app = try self.findOrCreateApp(
-                            db,
-                            accountID: item.accountID,
-                            agent: batch.agent,
-                            at: item.receivedAt,
-                            maxApps: limits.maxApps
-                        )
-                    } catch let error as StoreError where error.code == .appLimit {
-                        // Nothing of this batch was written; the others of the group go on.
-                        outcomes.append(
-                            IngestOutcome(
-                                appID: 0,
-                                duplicate: false,
-                                apdexT: ApdexThreshold.default.seconds,
-                                transactionApdexT: [:],
-                                rejection: error.message
-                            )
-                        )
-                        continue
-                    }
-                    appCache[cacheKey] = app
-                }
-                let stored =
-                    try Bool.fetchOne(
+        try await writer.write { db in try self.commitItems(db, items, limits: limits) }
+    }
+
+    /// Writes batches inside the caller's transaction: duplicates skipped, names admitted, rows accumulated and
+    /// upserted once per key.
+    func commitItems(_ db: Database, _ items: [IngestItem], limits: CardinalityLimits) throws -> [IngestOutcome] {
+        var outcomes: [IngestOutcome] = []
+        outcomes.reserveCapacity(items.count)
+        var accumulator = CommitAccumulator()
+        var seen: Set<String> = []
+        var appCache: [String: StoredApp] = [:]
+        for item in items {
+            let batch = item.batch
+            let cacheKey = "\(item.accountID)\u{0}\(batch.agent.appName)"
+            let app: StoredApp
+            if let cached = appCache[cacheKey] {
+                app = cached
+            } else {
+                do {
+                    app = try self.findOrCreateApp(
                         db,
-                        sql: "SELECT 1 FROM batches WHERE account_id = ? AND batch_id = ?",
-                        arguments: [item.accountID, batch.batchID]
-                    ) ?? false
-                let seenKey = "\(item.accountID)\u{0}\(batch.batchID)"
-                let duplicate = seen.contains(seenKey) || stored
-                outcomes.append(
-                    IngestOutcome(
-                        appID: app.id,
-                        duplicate: duplicate,
-                        apdexT: app.apdexT,
-                        transactionApdexT: app.transactionApdexT
+                        accountID: item.accountID,
+                        agent: batch.agent,
+                        at: item.receivedAt,
+                        maxApps: limits.maxApps
                     )
-                )
-                guard !duplicate else { continue }
-                seen.insert(seenKey)
-                try db.execute(
-                    sql: "INSERT INTO batches (account_id, batch_id, app_id, received_at) VALUES (?, ?, ?, ?)",
-                    arguments: [item.accountID, batch.batchID, app.id, item.receivedAt]
-                )
-                try self.accumulate(
+                } catch let error as StoreError where error.code == .appLimit {
+                    // Nothing of this batch was written; the others of the group go on.
+                    outcomes.append(
+                        IngestOutcome(
+                            appID: 0,
+                            duplicate: false,
+                            apdexT: ApdexThreshold.default.seconds,
+                            transactionApdexT: [:],
+                            rejection: error.message
+                        )
+                    )
+                    continue
+                }
+                appCache[cacheKey] = app
+            }
+            let stored =
+                try Bool.fetchOne(
                     db,
-                    batch: batch,
-                    app: app,
-                    limits: limits,
-                    into: &accumulator,
-                    receivedAt: item.receivedAt
+                    sql: "SELECT 1 FROM batches WHERE account_id = ? AND batch_id = ?",
+                    arguments: [item.accountID, batch.batchID]
+                ) ?? false
+            let seenKey = "\(item.accountID)\u{0}\(batch.batchID)"
+            let duplicate = seen.contains(seenKey) || stored
+            outcomes.append(
+                IngestOutcome(
+                    appID: app.id,
+                    duplicate: duplicate,
+                    apdexT: app.apdexT,
+                    transactionApdexT: app.transactionApdexT
                 )
-            }
-            try self.write(db, accumulator)
-            let lastSeen = appCache.values.map(\.id)
-            for id in Set(lastSeen) {
-                try db.execute(
-                    sql: "UPDATE apps SET last_seen_at = MAX(last_seen_at, ?) WHERE id = ?",
-                    arguments: [items.map(\.receivedAt).max() ?? 0, id]
-                )
-            }
-            return outcomes
+            )
+            guard !duplicate else { continue }
+            seen.insert(seenKey)
+            try db.execute(
+                sql: "INSERT INTO batches (account_id, batch_id, app_id, received_at) VALUES (?, ?, ?, ?)",
+                arguments: [item.accountID, batch.batchID, app.id, item.receivedAt]
+            )
+            try self.accumulate(
+                db,
+                batch: batch,
+                app: app,
+                limits: limits,
+                into: &accumulator,
+                receivedAt: item.receivedAt
+            )
         }
+        try self.write(db, accumulator)
+        let lastSeen = appCache.values.map(\.id)
+        for id in Set(lastSeen) {
+            try db.execute(
+                sql: "UPDATE apps SET last_seen_at = MAX(last_seen_at, ?) WHERE id = ?",
+                arguments: [items.map(\.receivedAt).max() ?? 0, id]
+            )
+        }
+        return outcomes
     }
 
     func findOrCreateApp(

@@ -310,6 +310,22 @@ extension SQLiteStore {
                     """
             )
         }
+        migrator.registerMigration("v7: OTLP spans waiting for the rest of their trace") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE pending_spans (
+                        account_id INTEGER NOT NULL,
+                        trace_id TEXT NOT NULL,
+                        span_id TEXT NOT NULL,
+                        is_transaction INTEGER NOT NULL,
+                        received_at REAL NOT NULL,
+                        payload BLOB NOT NULL,
+                        PRIMARY KEY (account_id, trace_id, span_id)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX pending_spans_received ON pending_spans (received_at, is_transaction);
+                    """
+            )
+        }
         return migrator
     }
 }
