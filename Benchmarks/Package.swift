@@ -61,5 +61,18 @@ let package = Package(
             ],
             path: "Sources/CollectorBenchmark"
         ),
+        // OTLP ingest with and without keeping spans for their trace: prints a table.
+        .executableTarget(
+            name: "OTLPBenchmark",
+            dependencies: [
+                .product(name: "APMCollector", package: root),
+                .product(name: "APMCore", package: root),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/OTLPBenchmark"
+        ),
     ]
 )

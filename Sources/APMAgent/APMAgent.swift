@@ -154,6 +154,9 @@ public final class APMAgent: Service, Sendable {
         logger.info(
             "apm: reporting \"\(configuration.appName)\" to \(configuration.collectorURL) every \(configuration.harvestInterval)"
         )
+        // Short: a collector that does not answer at once teaches the T with its first reply instead, and a stop
+        // requested meanwhile waits for this at most.
+        await deliverer.learnSettings(timeout: min(configuration.requestTimeout, .seconds(2)))
         var nextHarvest = ContinuousClock.now + configuration.harvestInterval
         while !stopRequested.load(ordering: .relaxed) && !Task.isCancelled {
             var wakeAt = nextHarvest

@@ -21,7 +21,9 @@ final class AgentCore: Sendable {
             apdex: configuration.apdexT,
             maxTransactionNames: configuration.maxTransactionNames,
             maxSegmentNames: configuration.maxSegmentNames,
-            memoryBudget: configuration.maxMemoryBytes / 2
+            memoryBudget: configuration.maxMemoryBytes / 2,
+            // The collector's T is asked for at start; until it answers, transactions wait to be classified.
+            awaitCollectorT: true
         )
         self.samples = SampleReservoir(
             maxTraces: configuration.transactionTracer.enabled ? configuration.transactionTracer.maxTraces : 0,

@@ -22,6 +22,8 @@ public final class InMemoryCollectorTransport: CollectorTransport {
         var attempts: [AgentBatch] = []
         var accepted: [String: AgentBatch] = [:]
         var acceptedOrder: [String] = []
+        var settings = AgentSettingsReply(app: "", known: false, apdexT: 0.5)
+        var settingsRequests = 0
     }
 
     private let state = Mutex(State())
@@ -43,6 +45,20 @@ public final class InMemoryCollectorTransport: CollectorTransport {
         state.withLock { $0.defaultReply = reply }
     }
 
+    /// Sets what `GET /v1/agent/settings` answers (the app's T when the agent starts); 0.5 s by default.
+    ///
+    /// - Parameters:
+    ///   - apdexT: The app's T.
+    ///   - transactionApdexT: Per-transaction Ts.
+    public func setSettings(apdexT: Double, transactionApdexT: [String: Double] = [:]) {
+        state.withLock {
+            $0.settings = AgentSettingsReply(app: "", known: true, apdexT: apdexT, transactionApdexT: transactionApdexT)
+        }
+    }
+
+    /// How many times the agent asked for its settings.
+    public var settingsRequests: Int { state.withLock { $0.settingsRequests } }
+
     /// Every batch received, including retries and rejected ones, in order.
     public var attempts: [AgentBatch] { state.withLock { $0.attempts } }
 
@@ -62,6 +78,21 @@ public final class InMemoryCollectorTransport: CollectorTransport {
     /// - Returns: The scripted response.
     /// - Throws: `URLError(.cannotConnectToHost)` for `.connectionRefused`.
     public func send(_ request: CollectorRequest) async throws -> CollectorResponse {
+        if request.method == "GET" {
+            // The settings request: refused like batches when the collector is scripted to be down.
+            let (settings, refused) = state.withLock { state in
+                state.settingsRequests += 1
+                var refused = false
+                if case .connectionRefused = state.script.first ?? state.defaultReply { refused = true }
+                return (state.settings, refused)
+            }
+            if refused { throw URLError(.cannotConnectToHost) }
+            var reply = settings
+            reply.app = URLComponents(url: request.url, resolvingAgainstBaseURL: false)?.queryItems?.first {
+                $0.name == "app"
+            }?.value ?? ""
+            return CollectorResponse(status: 200, body: try WireCoding.makeEncoder().encode(reply))
+        }
         let body = Gzip.isGzip(request.body) ? try Gzip.decompress(request.body, maxOutputSize: 64 << 20) : request.body
         let batch = try WireCoding.decodeBatch(body)
         try batch.validate(now: batch.createdAt)

@@ -66,6 +66,74 @@ import Testing
         return (agent, clock, collector)
     }
 
+    /// Before: a fresh agent classified at its local T (0.5 s) until its first reply, so 20 transactions of 0.75 s
+    /// under a collector T of 1 s came back as S 10 / T 10 labelled T = 1. Now it asks for the T at start and
+    /// keeps what ends before the answer unclassified.
+    @Test func theFirstTransactionsAreClassifiedAtTheCollectorsT() async throws {
+        let collector = InMemoryCollectorTransport()
+        collector.setSettings(apdexT: 1.0, transactionApdexT: ["GET /export": 3.0])
+        collector.setDefaultReply(.accept(apdexT: 1.0, transactionApdexT: ["GET /export": 3.0]))
+        let clock = ManualAgentClock()
+        let agent = APMAgent(
+            configuration: TestSupport.configuration(),
+            logger: TestSupport.quietLogger,
+            clock: clock,
+            transport: collector
+        )
+        agent.start()
+        // At once, whether or not the settings have arrived yet.
+        for name in ["/report", "/export"] {
+            for _ in 0..<10 {
+                let transaction = agent.startWebTransaction(method: "GET", route: name)
+                clock.advance(nanoseconds: name == "/report" ? 750_000_000 : 2_500_000_000)
+                transaction.end()
+            }
+        }
+        await agent.shutdown()
+        #expect(collector.settingsRequests == 1)
+        let totals = TestSupport.totals(collector.acceptedTransactions)
+        #expect(totals["GET /report"]?.apdex == ApdexCounts(satisfied: 10, tolerating: 0, frustrated: 0))
+        #expect(totals["GET /export"]?.apdex == ApdexCounts(satisfied: 10, tolerating: 0, frustrated: 0))
+        #expect(collector.acceptedTransactions.filter { $0.name == "GET /report" }.allSatisfy { $0.apdexT == 1.0 })
+        #expect(collector.acceptedTransactions.filter { $0.name == "GET /export" }.allSatisfy { $0.apdexT == 3.0 })
+    }
+
+    /// A collector unreachable at start: what is recorded meanwhile is classified at the local T and says so (the
+    /// collector re-derives it at its own T); once the collector answers, its T is used.
+    @Test func withoutTheCollectorsTCountsAreLabelledWithTheLocalT() async throws {
+        let collector = InMemoryCollectorTransport()
+        collector.setDefaultReply(.connectionRefused)
+        let clock = ManualAgentClock()
+        let agent = APMAgent(
+            configuration: TestSupport.configuration(),
+            logger: TestSupport.quietLogger,
+            clock: clock,
+            transport: collector
+        )
+        agent.start()
+        for _ in 0..<10 {
+            let transaction = agent.startWebTransaction(method: "GET", route: "/report")
+            clock.advance(nanoseconds: 750_000_000)
+            transaction.end()
+        }
+        agent.flush()
+        #expect(await TestSupport.waitUntil { !collector.attempts.isEmpty })
+        collector.setDefaultReply(.accept(apdexT: 1.0))
+        #expect(await TestSupport.waitUntil { collector.acceptedBatches.count == 1 })
+        let first = collector.acceptedTransactions
+        #expect(first.allSatisfy { $0.apdexT == 0.5 })
+        #expect(TestSupport.totals(first)["GET /report"]?.apdex == ApdexCounts(satisfied: 0, tolerating: 10, frustrated: 0))
+        for _ in 0..<10 {
+            let transaction = agent.startWebTransaction(method: "GET", route: "/report")
+            clock.advance(nanoseconds: 750_000_000)
+            transaction.end()
+        }
+        await agent.shutdown()
+        let later = collector.acceptedBatches.dropFirst().flatMap { $0.intervals.flatMap(\.transactions) }
+        #expect(later.allSatisfy { $0.apdexT == 1.0 })
+        #expect(TestSupport.totals(later)["GET /report"]?.apdex == ApdexCounts(satisfied: 10, tolerating: 0, frustrated: 0))
+    }
+
     @Test func exactCountsAndApdexAtDefaultTAndAtACollectorPushedT() async throws {
         let (agent, clock, collector) = Self.startedAgent()
         collector.setDefaultReply(.accept(apdexT: 0.3, transactionApdexT: ["GET /special": 1.0]))

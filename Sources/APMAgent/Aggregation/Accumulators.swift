@@ -28,13 +28,33 @@ struct TransactionAccumulator: Sendable {
     var external: UInt64 = 0
     var histogram = LatencyHistogram()
     var errorHistogram = LatencyHistogram()
+    /// Durations (error flag in the top bit) recorded before the agent knew the collector's T, not yet in
+    /// `apdex`: classified once the T is known (``classify(at:)``).
+    var unclassified: [UInt64] = []
 
     init(kind: TransactionKind) { self.kind = kind }
 
-    mutating func record(duration: UInt64, zone: ApdexZone, isError: Bool, database: UInt64, external: UInt64) {
+    static let errorBit: UInt64 = 1 << 63
+
+    /// Puts the durations recorded before the T was known into Apdex zones at `threshold`.
+    mutating func classify(at threshold: ApdexThreshold) {
+        for entry in unclassified {
+            let isError = entry & Self.errorBit != 0
+            apdex.record(threshold.zone(durationNanoseconds: entry & ~Self.errorBit, isError: isError))
+        }
+        unclassified = []
+    }
+
+    /// Records one transaction; `zone` `nil` keeps its duration to classify later.
+    mutating func record(duration: UInt64, zone: ApdexZone?, isError: Bool, database: UInt64, external: UInt64) {
         count += 1
         if isError { errors += 1 }
-        apdex.record(zone)
+        if let zone {
+            apdex.record(zone)
+        } else {
+            // Durations fit in 63 bits (292 years).
+            unclassified.append(Swift.min(duration, ~Self.errorBit) | (isError ? Self.errorBit : 0))
+        }
         total &+= duration
         min = Swift.min(min, duration)
         max = Swift.max(max, duration)
@@ -58,6 +78,7 @@ struct TransactionAccumulator: Sendable {
         external &+= other.external
         histogram.merge(other.histogram)
         errorHistogram.merge(other.errorHistogram)
+        unclassified += other.unclassified
     }
 
     /// Bytes this entry takes, roughly (for the memory bound).

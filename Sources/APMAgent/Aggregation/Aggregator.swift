@@ -24,6 +24,10 @@ final class Aggregator: Sendable {
     struct ApdexSettings: Sendable, Hashable {
         var app: ApdexThreshold
         var transactions: [String: ApdexThreshold] = [:]
+        /// Whether these are the collector's Ts. Until the agent hears from the collector (its settings at start,
+        /// or a batch's reply) `app` is the local `apdex_t`, and transactions are kept unclassified (bounded) so
+        /// that their counts are never labelled with a T they were not classified at.
+        var fromCollector = true
 
         func threshold(for name: String) -> ApdexThreshold {
             transactions.isEmpty ? app : (transactions[name] ?? app)
@@ -55,18 +59,59 @@ final class Aggregator: Sendable {
     private let segmentKeys = Atomic<Int>(0)
     /// Bytes charged since the last harvest, across shards.
     private let chargedBytes = Atomic<Int>(0)
+    /// Bytes of durations kept unclassified since the last harvest: at most a quarter of the budget, so that
+    /// waiting for the collector's T never costs other transactions their room.
+    private let deferredBytes = Atomic<Int>(0)
 
-    init(apdex: ApdexThreshold, maxTransactionNames: Int, maxSegmentNames: Int, memoryBudget: Int) {
-        self.shards = (0..<Self.shardCount).map { _ in LockedShard(Shard(apdex: ApdexSettings(app: apdex))) }
+    /// Bytes charged for a duration kept unclassified.
+    static let unclassifiedCharge = 8
+
+    init(
+        apdex: ApdexThreshold,
+        maxTransactionNames: Int,
+        maxSegmentNames: Int,
+        memoryBudget: Int,
+        awaitCollectorT: Bool = false
+    ) {
+        let settings = ApdexSettings(app: apdex, fromCollector: !awaitCollectorT)
+        self.shards = (0..<Self.shardCount).map { _ in LockedShard(Shard(apdex: settings)) }
         self.knownNames = Mutex([])
         self.maxTransactionNames = maxTransactionNames
         self.maxSegmentNames = maxSegmentNames
         self.memoryBudget = memoryBudget
     }
 
-    /// Adopts the Ts sent by the collector; transactions ending from now on are classified with them.
+    /// Adopts the Ts sent by the collector; transactions ending from now on are classified with them, and so are
+    /// those kept unclassified until now.
     func updateApdex(_ settings: ApdexSettings) {
-        for shard in shards { shard.withLock { $0.apdex = settings } }
+        var settings = settings
+        settings.fromCollector = true
+        for shard in shards {
+            shard.withLock { shard in
+                shard.apdex = settings
+                Self.classifyKept(&shard.transactions, with: settings)
+            }
+        }
+    }
+
+    /// Classifies the transactions kept unclassified (key T 0) and files them under the T they now have.
+    private static func classifyKept(
+        _ transactions: inout [TransactionKey: TransactionAccumulator],
+        with settings: ApdexSettings
+    ) {
+        let kept = transactions.keys.filter { $0.apdexNanoseconds == 0 }
+        for key in kept {
+            guard var accumulator = transactions.removeValue(forKey: key) else { continue }
+            let threshold = settings.threshold(for: key.name)
+            accumulator.classify(at: threshold)
+            let classified = TransactionKey(minute: key.minute, name: key.name, apdexNanoseconds: threshold.nanoseconds)
+            if var existing = transactions[classified] {
+                existing.merge(accumulator)
+                transactions[classified] = existing
+            } else {
+                transactions[classified] = accumulator
+            }
+        }
     }
 
     var apdexSettings: ApdexSettings { shards[0].withLock { $0.apdex } }
@@ -132,7 +177,13 @@ final class Aggregator: Sendable {
         return shards[shardIndex].withLock { shard -> ApdexThreshold in
             var name = name
             let threshold = shard.apdex.threshold(for: name)
-            var key = TransactionKey(minute: minute, name: name, apdexNanoseconds: threshold.nanoseconds)
+            // Before the collector's T is known: kept unclassified (key T 0), while the memory bound allows.
+            let deferred = !shard.apdex.fromCollector && admitDeferred()
+            var key = TransactionKey(
+                minute: minute,
+                name: name,
+                apdexNanoseconds: deferred ? 0 : threshold.nanoseconds
+            )
             if shard.transactions[key] == nil {
                 guard admitNewEntry(bytes: Self.transactionEntryCharge + name.utf8.count) else {
                     shard.dropped.transactions += 1
@@ -144,7 +195,7 @@ final class Aggregator: Sendable {
                     key.name = name
                 }
             }
-            let zone = threshold.zone(durationNanoseconds: duration, isError: isError)
+            let zone = deferred ? nil : threshold.zone(durationNanoseconds: duration, isError: isError)
             shard.transactions[key, default: TransactionAccumulator(kind: kind)].record(
                 duration: duration,
                 zone: zone,
@@ -173,6 +224,15 @@ final class Aggregator: Sendable {
         return true
     }
 
+    private func admitDeferred() -> Bool {
+        let total = deferredBytes.wrappingAdd(Self.unclassifiedCharge, ordering: .relaxed).newValue
+        if total > memoryBudget / 4 {
+            deferredBytes.wrappingSubtract(Self.unclassifiedCharge, ordering: .relaxed)
+            return false
+        }
+        return true
+    }
+
     private func admitSegmentKey() -> Bool {
         let count = segmentKeys.wrappingAdd(1, ordering: .relaxed).newValue
         if count > maxSegmentNames {
@@ -196,6 +256,8 @@ final class Aggregator: Sendable {
         var result = Harvest()
         for shard in shards {
             let taken: Shard = shard.withLock { shard in
+                // Still no word from the collector: what was kept is classified at the local T, and labelled so.
+                Self.classifyKept(&shard.transactions, with: shard.apdex)
                 let taken = shard
                 shard.transactions = [:]
                 shard.segments = [:]
@@ -224,6 +286,7 @@ final class Aggregator: Sendable {
         }
         segmentKeys.store(0, ordering: .relaxed)
         chargedBytes.store(0, ordering: .relaxed)
+        deferredBytes.store(0, ordering: .relaxed)
         return result
     }
 

@@ -2,6 +2,8 @@ public import Foundation
 
 /// One HTTP request to the collector.
 public struct CollectorRequest: Sendable {
+    /// The HTTP method: `POST` for data, `GET` for the app's settings.
+    public var method: String
     /// The full URL.
     public var url: URL
     /// Header fields.
@@ -18,7 +20,9 @@ public struct CollectorRequest: Sendable {
     ///   - headers: Header fields.
     ///   - body: The body.
     ///   - timeout: The time limit.
-    public init(url: URL, headers: [String: String], body: Data, timeout: Duration) {
+    ///   - method: The HTTP method.
+    public init(url: URL, headers: [String: String], body: Data, timeout: Duration, method: String = "POST") {
+        self.method = method
         self.url = url
         self.headers = headers
         self.body = body

@@ -60,6 +60,39 @@ final class Deliverer {
         self.statistics = statistics
     }
 
+    /// Asks the collector for the app's Ts (`GET /v1/agent/settings`), so that the first transactions are
+    /// classified at the collector's T rather than the local `apdex_t`. Runs on the delivery task, never on the
+    /// app's: until it answers, transactions are kept unclassified. A failure is not retried here: the first
+    /// batch's reply carries the Ts too.
+    ///
+    /// - Parameter timeout: How long to wait.
+    func learnSettings(timeout: Duration) async {
+        var components = URLComponents(string: core.configuration.collectorURL + "/v1/agent/settings")
+        components?.queryItems = [URLQueryItem(name: "app", value: identity.appName)]
+        guard let url = components?.url else { return }
+        let request = CollectorRequest(
+            url: url,
+            headers: [
+                "X-APM-License-Key": core.configuration.licenseKey,
+                "User-Agent": "swift-apm-agent/\(APMAgent.version)",
+            ],
+            body: Data(),
+            timeout: timeout,
+            method: "GET"
+        )
+        do {
+            let response = try await transport.send(request)
+            guard response.status == 200 else {
+                logger.debug("apm: the collector answered HTTP \(response.status) to the settings request")
+                return
+            }
+            let settings = try WireCoding.makeDecoder().decode(AgentSettingsReply.self, from: response.body)
+            adopt(apdexT: settings.apdexT, transactionApdexT: settings.transactionApdexT)
+        } catch {
+            logger.debug("apm: no settings from the collector yet (\(Self.describe(error, timeout: timeout)))")
+        }
+    }
+
     /// Moves everything aggregated so far into the pending data.
     func harvest() {
         let harvest = core.aggregator.harvest()
@@ -201,7 +234,7 @@ final class Deliverer {
                 $0.keyRejected = false
             }
             if let reply = try? WireCoding.makeDecoder().decode(IngestReply.self, from: response.body) {
-                adopt(reply)
+                adopt(apdexT: reply.apdexT, transactionApdexT: reply.transactionApdexT)
             }
             return .acknowledged
         case 401, 403:
@@ -256,10 +289,10 @@ final class Deliverer {
         return .retry(after: retryAfter)
     }
 
-    private func adopt(_ reply: IngestReply) {
-        guard let app = ApdexThreshold(seconds: reply.apdexT) else { return }
+    private func adopt(apdexT: Double, transactionApdexT: [String: Double]) {
+        guard let app = ApdexThreshold(seconds: apdexT) else { return }
         var settings = Aggregator.ApdexSettings(app: app)
-        for (name, seconds) in reply.transactionApdexT.prefix(10_000) {
+        for (name, seconds) in transactionApdexT.prefix(10_000) {
             if let threshold = ApdexThreshold(seconds: seconds) { settings.transactions[name] = threshold }
         }
         if settings != core.aggregator.apdexSettings {

@@ -59,7 +59,8 @@ public final class SocketCollectorTransport: CollectorTransport {
         defer { close(socket) }
         var path = request.url.path.isEmpty ? "/" : request.url.path
         if let query = request.url.query { path += "?" + query }
-        var head = "POST \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nContent-Length: \(request.body.count)\r\n"
+        // The method is the agent's own constant (POST or GET).
+        var head = "\(request.method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nContent-Length: \(request.body.count)\r\n"
         head += "Connection: close\r\n"
         for (name, value) in request.headers
         where !["host", "content-length", "connection"].contains(name.lowercased()) {

@@ -29,8 +29,8 @@ public final class URLSessionCollectorTransport: CollectorTransport {
     /// - Throws: `URLError` on connection failures and timeouts.
     public func send(_ request: CollectorRequest) async throws -> CollectorResponse {
         var urlRequest = URLRequest(url: request.url)
-        urlRequest.httpMethod = "POST"
-        urlRequest.httpBody = request.body
+        urlRequest.httpMethod = request.method
+        if !request.body.isEmpty { urlRequest.httpBody = request.body }
         let seconds = Double(request.timeout.components.seconds) + Double(request.timeout.components.attoseconds) / 1e18
         urlRequest.timeoutInterval = max(0.05, seconds)
         for (name, value) in request.headers { urlRequest.setValue(value, forHTTPHeaderField: name) }

@@ -249,17 +249,3 @@ struct ProcessReportReply: Encodable {
         case duplicate
     }
 }
-
-/// The answer to `GET /v1/agent/settings`.
-struct AgentSettingsReply: Codable {
-    var app: String
-    var known: Bool
-    var apdexT: Double
-    var transactionApdexT: [String: Double]
-
-    enum CodingKeys: String, CodingKey {
-        case app, known
-        case apdexT = "apdex_t"
-        case transactionApdexT = "transaction_apdex_t"
-    }
-}
