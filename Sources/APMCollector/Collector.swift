@@ -1,4 +1,4 @@
-public import APMCore
+import APMCore
 public import APMStorage
 import Foundation
 public import Hummingbird

@@ -1,4 +1,4 @@
-public import APMAgent
+import APMAgent
 import AsyncHTTPClient
 import Foundation
 import GRDB
@@ -237,7 +237,7 @@ final class DurationLog: Sendable {
         if path.isEmpty {
             handle = nil
         } else {
-            FileManager.default.createFile(atPath: path, contents: nil)
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
             handle = FileHandle(forWritingAtPath: path)
         }
     }

@@ -201,6 +201,24 @@ public protocol APMStore: Sendable {
         withHistograms: Bool
     ) async throws -> [TransactionSlice]
 
+    /// The transaction rows (web ones for the app, or one transaction's) whose Apdex counts were classified at
+    /// another T than the one in force now for their transaction: its override, else the app's T.
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - transaction: One transaction, or `nil` for the app's web transactions (all, with `background`).
+    ///   - range: Bucket range.
+    ///   - resolution: Minute or hour rows.
+    ///   - background: With no transaction: background transactions' rows too.
+    /// - Returns: The rows, usually none.
+    func apdexRowsAtOtherT(
+        appID: Int64,
+        transaction: String?,
+        range: Range<Int64>,
+        resolution: SliceResolution,
+        background: Bool
+    ) async throws -> [ApdexRowAtOtherT]
+
     /// The stored rows behind Apdex for a range: exact counts with their T, and histograms.
     ///
     /// - Parameters:

@@ -289,6 +289,29 @@ public struct TransactionSlice: Sendable, Hashable {
     }
 }
 
+/// A stored row whose Apdex counts were classified at another T than the one now in force for its transaction
+/// (an agent that had not heard from the collector yet, or data from before a change of T).
+public struct ApdexRowAtOtherT: Sendable, Hashable {
+    /// The row's bucket.
+    public var bucket: Int64
+    /// The transaction.
+    public var name: String
+    /// The counts, the T they were classified at, and the histograms to classify them again.
+    public var source: ApdexSourceRow
+
+    /// Creates a row.
+    ///
+    /// - Parameters:
+    ///   - bucket: The bucket.
+    ///   - name: The transaction.
+    ///   - source: Counts and histograms.
+    public init(bucket: Int64, name: String, source: ApdexSourceRow) {
+        self.bucket = bucket
+        self.name = name
+        self.source = source
+    }
+}
+
 /// One stored row of a transaction, with the T its Apdex counts were classified at and its error histogram;
 /// what the what-if Apdex needs.
 public struct ApdexSourceRow: Sendable, Hashable {

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// Finds an executable of this package built alongside the tests, for tests that run the real binaries.
 public enum BuiltExecutable {

@@ -88,9 +88,10 @@ public final class InMemoryCollectorTransport: CollectorTransport {
             }
             if refused { throw URLError(.cannotConnectToHost) }
             var reply = settings
-            reply.app = URLComponents(url: request.url, resolvingAgainstBaseURL: false)?.queryItems?.first {
-                $0.name == "app"
-            }?.value ?? ""
+            reply.app =
+                URLComponents(url: request.url, resolvingAgainstBaseURL: false)?.queryItems?.first {
+                    $0.name == "app"
+                }?.value ?? ""
             return CollectorResponse(status: 200, body: try WireCoding.makeEncoder().encode(reply))
         }
         let body = Gzip.isGzip(request.body) ? try Gzip.decompress(request.body, maxOutputSize: 64 << 20) : request.body

@@ -35,7 +35,9 @@ import Testing
         for seconds in [0.2, 0.75, 0.75, 3.5] { Self.record(aggregator, "GET /a", seconds: seconds) }
         Self.record(aggregator, "GET /a", seconds: 0.1, error: true)
         // The collector's answer: T = 1 s for the app, 0.1 s for GET /b.
-        aggregator.updateApdex(.init(app: ApdexThreshold(seconds: 1)!, transactions: ["GET /b": ApdexThreshold(seconds: 0.1)!]))
+        aggregator.updateApdex(
+            .init(app: ApdexThreshold(seconds: 1)!, transactions: ["GET /b": ApdexThreshold(seconds: 0.1)!])
+        )
         for seconds in [0.5, 1.5] { Self.record(aggregator, "GET /a", seconds: seconds) }
         Self.record(aggregator, "GET /b", seconds: 0.2)
         let harvest = aggregator.harvest()

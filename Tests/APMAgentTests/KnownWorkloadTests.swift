@@ -122,7 +122,9 @@ import Testing
         #expect(await TestSupport.waitUntil { collector.acceptedBatches.count == 1 })
         let first = collector.acceptedTransactions
         #expect(first.allSatisfy { $0.apdexT == 0.5 })
-        #expect(TestSupport.totals(first)["GET /report"]?.apdex == ApdexCounts(satisfied: 0, tolerating: 10, frustrated: 0))
+        #expect(
+            TestSupport.totals(first)["GET /report"]?.apdex == ApdexCounts(satisfied: 0, tolerating: 10, frustrated: 0)
+        )
         for _ in 0..<10 {
             let transaction = agent.startWebTransaction(method: "GET", route: "/report")
             clock.advance(nanoseconds: 750_000_000)
@@ -131,7 +133,9 @@ import Testing
         await agent.shutdown()
         let later = collector.acceptedBatches.dropFirst().flatMap { $0.intervals.flatMap(\.transactions) }
         #expect(later.allSatisfy { $0.apdexT == 1.0 })
-        #expect(TestSupport.totals(later)["GET /report"]?.apdex == ApdexCounts(satisfied: 10, tolerating: 0, frustrated: 0))
+        #expect(
+            TestSupport.totals(later)["GET /report"]?.apdex == ApdexCounts(satisfied: 10, tolerating: 0, frustrated: 0)
+        )
     }
 
     @Test func exactCountsAndApdexAtDefaultTAndAtACollectorPushedT() async throws {

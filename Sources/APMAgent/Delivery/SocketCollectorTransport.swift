@@ -60,7 +60,8 @@ public final class SocketCollectorTransport: CollectorTransport {
         var path = request.url.path.isEmpty ? "/" : request.url.path
         if let query = request.url.query { path += "?" + query }
         // The method is the agent's own constant (POST or GET).
-        var head = "\(request.method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nContent-Length: \(request.body.count)\r\n"
+        var head =
+            "\(request.method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nContent-Length: \(request.body.count)\r\n"
         head += "Connection: close\r\n"
         for (name, value) in request.headers
         where !["host", "content-length", "connection"].contains(name.lowercased()) {

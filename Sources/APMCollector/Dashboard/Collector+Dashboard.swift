@@ -202,7 +202,7 @@ extension Collector {
             <div class="cards" data-cards="overview">\
             <div class="card">Apdex<b class="\(apdexClass(apdex.score))" data-figure="apdex">\(score(apdex.score))</b>\
             <span data-figure="stf">S \(apdex.satisfied) / T \(apdex.tolerating) / F \(apdex.frustrated)</span>, \
-            T = <span data-figure="t">\(apdex.t)</span> s</div>\
+            T = <span data-figure="t">\(apdex.t)</span> s\(reclassifiedNote(apdex))</div>\
             <div class="card">Throughput<b data-figure="rpm">\(String(format: "%.1f", figures.rpm)) rpm</b>\
             <span data-figure="count">\(figures.count)</span> requests</div>\
             <div class="card">Response time<b data-figure="average">\(ms(figures.average))</b>\
@@ -210,6 +210,15 @@ extension Collector {
             <div class="card">Error rate<b data-figure="error-rate">\(percent(figures.errorRate))</b>\
             <span data-figure="errors">\(figures.errors)</span> errors</div></div>
             """
+    }
+
+    /// Said under an Apdex whose counts were partly classified again at the T in force (see ``APIApdex/exact``).
+    static func reclassifiedNote(_ apdex: APIApdex) -> String {
+        guard !apdex.exact else { return "" }
+        return
+            "<br><small data-figure=\"reclassified\">\(apdex.reclassified) recorded at another T, placed at this one "
+            + "from their latency histograms: the score lies between \(score(apdex.scoreMin)) and \(score(apdex.scoreMax))"
+            + "</small>"
     }
 
     static func percent(_ value: Double?) -> String {

@@ -221,7 +221,7 @@ extension Collector {
             else {
                 throw APIError(.notFound, code: "not_found", message: "no user \(name) in this account")
             }
-            return try Self.json(["user": name, "password": password])
+            return Self.json(["user": name, "password": password])
         }
         api.get("/keys") { _, context in
             let key = try context.require(.admin)

@@ -1,10 +1,10 @@
 import APMCore
-public import APMStorage
+import APMStorage
 import Crypto
 import Foundation
 import Logging
 import Prometheus
-public import ServiceLifecycle
+import ServiceLifecycle
 import Synchronization
 
 /// What one settling pass did.

@@ -13,8 +13,19 @@ public struct APIApdex: Codable, Sendable, Hashable {
     public var score: Double?
     /// The app's T in seconds.
     public var t: Double
+    /// `true` when every transaction counted was classified at `t` when it was recorded. `false` when some were
+    /// classified at another T (an agent that had not heard the collector's T yet, data from before a change of
+    /// T) and were classified again at `t` from their latency histograms: the counts are then the best estimate,
+    /// and the score lies between ``scoreMin`` and ``scoreMax``.
+    public var exact: Bool
+    /// The lowest score the data allows (the score itself when exact).
+    public var scoreMin: Double?
+    /// The highest score the data allows (the score itself when exact).
+    public var scoreMax: Double?
+    /// Transactions classified again from histograms.
+    public var reclassified: UInt64
 
-    /// Creates a value from counts.
+    /// Creates a value from counts classified at `t`.
     ///
     /// - Parameters:
     ///   - counts: The counts.
@@ -25,6 +36,17 @@ public struct APIApdex: Codable, Sendable, Hashable {
         self.frustrated = counts.frustrated
         self.score = counts.score
         self.t = t
+        self.exact = true
+        self.scoreMin = counts.score
+        self.scoreMax = counts.score
+        self.reclassified = 0
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case satisfied, tolerating, frustrated, score, t, exact
+        case scoreMin = "score_min"
+        case scoreMax = "score_max"
+        case reclassified
     }
 }
 

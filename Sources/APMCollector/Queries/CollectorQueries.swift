@@ -62,7 +62,40 @@ public struct CollectorQueries: Sendable {
     /// - Returns: The figures.
     public func summary(app: StoredApp, transaction: String? = nil, range: TimeRange) async throws -> APIFigures {
         let slices = try await slices(app: app, transaction: transaction, range: range)
-        return APIFigures(merging: slices, start: range.from, seconds: range.to - range.from, t: t(app, transaction))
+        var figures = APIFigures(
+            merging: slices,
+            start: range.from,
+            seconds: range.to - range.from,
+            t: t(app, transaction)
+        )
+        figures.apdex.apply(
+            reclassification(of: try await rowsAtOtherT(app: app, transaction: transaction, range: range), app: app)
+        )
+        return figures
+    }
+
+    /// Rows whose Apdex counts were classified at another T than the one now in force for their transaction.
+    private func rowsAtOtherT(
+        app: StoredApp,
+        transaction: String?,
+        range: TimeRange
+    ) async throws
+        -> [ApdexRowAtOtherT]
+    {
+        try await store.apdexRowsAtOtherT(
+            appID: app.id,
+            transaction: transaction,
+            range: range.from..<range.to,
+            resolution: resolution(range),
+            background: false
+        )
+    }
+
+    /// Rows classified again, each at the T now in force for its transaction.
+    private func reclassification(of rows: some Sequence<ApdexRowAtOtherT>, app: StoredApp) -> ApdexReclassification {
+        var reclassification = ApdexReclassification()
+        for row in rows { reclassification.add(row.source, at: t(app, row.name)) }
+        return reclassification
     }
 
     /// `nil` when the app recorded a transaction of that name (or it is the overflow name), else the nearest
@@ -123,8 +156,15 @@ public struct CollectorQueries: Sendable {
             byBucket[slice.bucket - ((slice.bucket - range.from) % range.bucketSeconds), default: []].append(slice)
         }
         let t = t(app, transaction)
+        let atOtherT = try await rowsAtOtherT(app: app, transaction: transaction, range: range)
+        var otherTByBucket: [Int64: [ApdexRowAtOtherT]] = [:]
+        for row in atOtherT {
+            otherTByBucket[row.bucket - ((row.bucket - range.from) % range.bucketSeconds), default: []].append(row)
+        }
         let points = stride(from: range.from, to: range.to, by: Int(range.bucketSeconds)).map { start in
-            APIFigures(merging: byBucket[start] ?? [], start: start, seconds: range.bucketSeconds, t: t)
+            var point = APIFigures(merging: byBucket[start] ?? [], start: start, seconds: range.bucketSeconds, t: t)
+            point.apdex.apply(reclassification(of: otherTByBucket[start] ?? [], app: app))
+            return point
         }
         let deployments = try await store.deployments(appID: app.id, range: range.from..<range.to).map(
             APIDeployment.init
@@ -138,7 +178,9 @@ public struct CollectorQueries: Sendable {
             points: points,
             deployments: deployments
         )
-        return (series, APIFigures(merging: slices, start: range.from, seconds: range.to - range.from, t: t))
+        var summary = APIFigures(merging: slices, start: range.from, seconds: range.to - range.from, t: t)
+        summary.apdex.apply(reclassification(of: atOtherT, app: app))
+        return (series, summary)
     }
 
     /// How to sort top transactions.
@@ -170,7 +212,17 @@ public struct CollectorQueries: Sendable {
         limit: Int = 50
     ) async throws -> [APITransactionRow] {
         var byName: [String: [TransactionSlice]] = [:]
+        var otherT: [String: [ApdexRowAtOtherT]] = [:]
         for (part, resolution) in Self.partsByResolution(range) {
+            for row in try await store.apdexRowsAtOtherT(
+                appID: app.id,
+                transaction: nil,
+                range: part,
+                resolution: resolution,
+                background: true
+            ) {
+                otherT[row.name, default: []].append(row)
+            }
             for slice in try await store.transactionTotals(
                 appID: app.id,
                 range: part,
@@ -183,15 +235,17 @@ public struct CollectorQueries: Sendable {
         let allTime = byName.values.joined().reduce(0) { $0 + $1.total }
         let rows = byName.map { name, slices in
             let total = slices.reduce(0) { $0 + $1.total }
+            var figures = APIFigures(
+                merging: slices,
+                start: range.from,
+                seconds: range.to - range.from,
+                t: t(app, name)
+            )
+            figures.apdex.apply(reclassification(of: otherT[name] ?? [], app: app))
             return APITransactionRow(
                 name: name,
                 kind: slices[0].kind.rawValue,
-                figures: APIFigures(
-                    merging: slices,
-                    start: range.from,
-                    seconds: range.to - range.from,
-                    t: t(app, name)
-                ),
+                figures: figures,
                 timeConsumed: total,
                 share: allTime > 0 ? total / allTime : 0
             )
@@ -237,33 +291,21 @@ public struct CollectorQueries: Sendable {
         var best = ApdexCounts()
         var low = ApdexCounts()
         var high = ApdexCounts()
-        var uncertain: UInt64 = 0
-        var exact = true
+        var reclassification = ApdexReclassification()
         for row in rows {
             if abs(row.apdexT - t) < 1e-9 {
                 best.add(row.apdex)
                 low.add(row.apdex)
                 high.add(row.apdex)
-                continue
+            } else {
+                reclassification.add(row, at: t)
             }
-            exact = false
-            let successful = row.histogram.subtracting(row.errorHistogram)
-            let satisfied = successful.count(atMost: t)
-            let withinFour = successful.count(atMost: 4 * t)
-            let okCount = row.count - row.errors
-            // Best estimate: uncertain values split evenly around the threshold.
-            let sBest = satisfied.atMost + satisfied.uncertain / 2
-            let stBest = max(sBest, withinFour.atMost + withinFour.uncertain / 2)
-            best.add(ApdexCounts(satisfied: sBest, tolerating: stBest - sBest, frustrated: row.count - stBest))
-            // Lowest score: uncertain ones on the worse side.
-            let sLow = satisfied.atMost
-            let stLow = max(sLow, withinFour.atMost)
-            low.add(ApdexCounts(satisfied: sLow, tolerating: stLow - sLow, frustrated: row.count - stLow))
-            let sHigh = min(okCount, satisfied.atMost + satisfied.uncertain)
-            let stHigh = min(okCount, max(sHigh, withinFour.atMost + withinFour.uncertain))
-            high.add(ApdexCounts(satisfied: sHigh, tolerating: stHigh - sHigh, frustrated: row.count - stHigh))
-            uncertain += satisfied.uncertain + withinFour.uncertain
         }
+        best.add(reclassification.best)
+        low.add(reclassification.low)
+        high.add(reclassification.high)
+        let uncertain = reclassification.uncertain
+        let exact = reclassification.isEmpty
         let resolution =
             exact
             ? "exact: every transaction in the range was classified at T = \(t) s when it was recorded"

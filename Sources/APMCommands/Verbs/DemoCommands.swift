@@ -142,7 +142,7 @@ struct DemoCommand: AsyncParsableCommand {
             try FileManager.default.removeItem(atPath: directory)
         }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: marker, contents: Data())
+        _ = FileManager.default.createFile(atPath: marker, contents: Data())
 
         var logger = Logger(label: "apm.demo")
         logger.logLevel = .warning
@@ -235,7 +235,7 @@ struct DemoCommand: AsyncParsableCommand {
             // delivery), as a deploy script would with `apm deployments record`: every chart shows the marker.
             if !deploymentRecorded && ContinuousClock.now >= nextDeploymentAttempt {
                 nextDeploymentAttempt = ContinuousClock.now + .seconds(5)
-                var record = try? DeploymentsCommand.Record.parse([
+                let record = try? DeploymentsCommand.Record.parse([
                     "--collector-url", collectorURL, "--license-key", credentials.licenseKey, "Example Service",
                     "--revision", "demo-1", "--description", "apm demo started the example service",
                 ])
@@ -261,7 +261,7 @@ struct DemoCommand: AsyncParsableCommand {
 
     private func printReport(collectorURL: String, token: String) async {
         print("\n--- report at \(ReportCommand.time(Date().timeIntervalSince1970)) ---")
-        var report = try? ReportCommand.parse([
+        let report = try? ReportCommand.parse([
             "--collector-url", collectorURL, "--api-token", token, "--app", "Example Service", "--since", "30m",
         ])
         try? await report?.run()

@@ -113,7 +113,8 @@ struct ReportCommand: AsyncParsableCommand {
             for app in apps {
                 let s = app.summary
                 table.add([
-                    app.name, style.apdex(s.apdex.score),
+                    // "~": partly placed at this T from histograms (recorded at another).
+                    app.name, (s.apdex.exact ? "" : "~") + style.apdex(s.apdex.score),
                     "\(s.apdex.satisfied)/\(s.apdex.tolerating)/\(s.apdex.frustrated)",
                     "\(Self.number(s.apdex.t, 3)) s", Self.number(s.rpm, 1), Self.ms(s.average, unit: true),
                     Self.ms(s.p95, unit: true),
@@ -160,6 +161,12 @@ struct ReportCommand: AsyncParsableCommand {
                     + "\(Self.number(s.rpm, 1)) rpm   avg \(Self.ms(s.average, unit: true))   p95 \(Self.ms(s.p95, unit: true))   p99 \(Self.ms(s.p99, unit: true))   "
                     + "errors \(Self.percent(s.errorRate)) (\(s.errors) of \(s.count))"
             )
+            if !s.apdex.exact {
+                print(
+                    "  \(s.apdex.reclassified) transactions were recorded at another T and placed at this one from their "
+                        + "latency histograms: Apdex between \(Self.number(s.apdex.scoreMin, 3)) and \(Self.number(s.apdex.scoreMax, 3))"
+                )
+            }
             print(
                 "Time per request: database \(Self.ms(s.breakdown.database, unit: true)), external \(Self.ms(s.breakdown.external, unit: true)), "
                     + "application \(Self.ms(s.breakdown.application, unit: true))   trend \(Sparkline.render(report.app.sparkline))"
@@ -177,7 +184,8 @@ struct ReportCommand: AsyncParsableCommand {
                     table.add([
                         row.name, Self.percent(row.share), "\(f.count)", Self.number(f.rpm, 1),
                         Self.ms(f.average, unit: true),
-                        Self.ms(f.p95, unit: true), Self.percent(f.errorRate), style.apdex(f.apdex.score),
+                        Self.ms(f.p95, unit: true), Self.percent(f.errorRate),
+                        (f.apdex.exact ? "" : "~") + style.apdex(f.apdex.score),
                     ])
                 }
                 print("\nTop transactions by time consumed\n" + table.render())

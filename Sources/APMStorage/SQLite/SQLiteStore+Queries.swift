@@ -131,14 +131,66 @@ extension SQLiteStore {
         }
     }
 
-    /// Rows behind Apdex.
+    /// The transaction rows whose Apdex counts were classified at another T than the one in force now.
     ///
     /// - Parameters:
     ///   - appID: The app.
-    ///   - transaction: One transaction or `nil` for web transactions.
-    ///   - range: Unix seconds.
-    ///   - resolution: Row resolution.
-    /// - Returns: Rows grouped by T.
+    ///   - transaction: One transaction, or `nil` for the app's web transactions.
+    ///   - range: Bucket range.
+    ///   - resolution: Minute or hour rows.
+    ///   - background: With no transaction: background transactions' rows too.
+    /// - Returns: The rows.
+    public func apdexRowsAtOtherT(
+        appID: Int64,
+        transaction: String?,
+        range: Range<Int64>,
+        resolution: SliceResolution,
+        background: Bool
+    ) async throws -> [ApdexRowAtOtherT] {
+        try await writer.read { db in
+            let filter = transaction != nil ? "t.name = ?" : background ? "1" : "t.kind = 0"
+            var arguments: StatementArguments = [appID, range.lowerBound, range.upperBound]
+            if let transaction { arguments += [transaction] }
+            return try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT t.bucket, t.name, t.apdex_t, t.count, t.errors, t.satisfied, t.tolerating, t.frustrated,
+                        t.histogram, t.error_histogram
+                    FROM \(Self.table("txn", resolution)) AS t JOIN apps ON apps.id = t.app_id
+                    LEFT JOIN transaction_apdex AS o ON o.app_id = t.app_id AND o.name = t.name
+                    WHERE t.app_id = ? AND t.bucket >= ? AND t.bucket < ? AND \(filter)
+                        AND abs(t.apdex_t - COALESCE(o.apdex_t, apps.apdex_t)) > 1e-9
+                    """,
+                arguments: arguments
+            ).map { row in
+                ApdexRowAtOtherT(
+                    bucket: row["bucket"],
+                    name: row["name"],
+                    source: ApdexSourceRow(
+                        apdexT: row["apdex_t"],
+                        apdex: ApdexCounts(
+                            satisfied: UInt64(clamping: row["satisfied"] as Int64),
+                            tolerating: UInt64(clamping: row["tolerating"] as Int64),
+                            frustrated: UInt64(clamping: row["frustrated"] as Int64)
+                        ),
+                        count: UInt64(clamping: row["count"] as Int64),
+                        errors: UInt64(clamping: row["errors"] as Int64),
+                        histogram: try LatencyHistogram(encoded: row["histogram"]),
+                        errorHistogram: try LatencyHistogram(encoded: row["error_histogram"])
+                    )
+                )
+            }
+        }
+    }
+
+    /// The stored rows behind Apdex for a range, grouped by the T their counts were classified at.
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - transaction: One transaction, or `nil` for the app's web transactions.
+    ///   - range: Bucket range.
+    ///   - resolution: Minute or hour rows.
+    /// - Returns: Rows by T.
     public func apdexSources(
         appID: Int64,
         transaction: String?,
