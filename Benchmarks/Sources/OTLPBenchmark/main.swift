@@ -13,8 +13,11 @@ import ServiceLifecycle
 let clients = Int(ProcessInfo.processInfo.environment["CLIENTS"] ?? "") ?? 8
 let seconds = Double(ProcessInfo.processInfo.environment["SECONDS_PER_RUN"] ?? "") ?? 10
 let requestsPerExport = 20
-var logger = Logger(label: "bench")
-logger.logLevel = .error
+let logger: Logger = {
+    var logger = Logger(label: "bench")
+    logger.logLevel = .error
+    return logger
+}()
 let http = HTTPClient(eventLoopGroupProvider: .singleton)
 
 func hex(_ value: UInt64, digits: Int) -> String {
@@ -60,7 +63,7 @@ struct Outcome {
     var transactions: Int
 }
 
-func run(wait: Int) async throws -> Outcome {
+@MainActor func run(wait: Int) async throws -> Outcome {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("apm-otlp-bench-\(UUID().uuidString)").path
     defer { try? FileManager.default.removeItem(atPath: directory) }
     var configuration = CollectorConfiguration()
@@ -107,7 +110,12 @@ func run(wait: Int) async throws -> Outcome {
                 return (latencies, failures)
             }
         }
-        return await tasks.reduce(into: ([Double](), 0)) { $0.0 += $1.0; $0.1 += $1.1 }
+        var all: ([Double], Int) = ([], 0)
+        for await (latencies, failures) in tasks {
+            all.0 += latencies
+            all.1 += failures
+        }
+        return all
     }
     let elapsed = ContinuousClock.now - started
     let wall = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
