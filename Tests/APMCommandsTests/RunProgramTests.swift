@@ -11,14 +11,14 @@ import Testing
             let directory = try CLI.temporaryDirectory()
             _ = try CLI.writeConfig(in: directory, key: key, port: port)
             let script =
-                #"echo "CONFIG=$APM_CONFIG_FILE APP=$APM_APP_NAME URL=$APM_COLLECTOR_URL OTEL=$OTEL_SERVICE_NAME EP=$OTEL_EXPORTER_OTLP_ENDPOINT HDR=$OTEL_EXPORTER_OTLP_HEADERS PROTO=$OTEL_EXPORTER_OTLP_PROTOCOL RES=$OTEL_RESOURCE_ATTRIBUTES"; sleep 1.5; exit 7"#
+                #"echo "CONFIG=$APM_CONFIG_FILE APP=$APM_APP_NAME URL=$APM_COLLECTOR_URL OTEL=$OTEL_SERVICE_NAME EP=$OTEL_EXPORTER_OTLP_ENDPOINT HDR=$OTEL_EXPORTER_OTLP_HEADERS PROTO=$OTEL_EXPORTER_OTLP_PROTOCOL RES=$OTEL_RESOURCE_ATTRIBUTES METRICS=$OTEL_METRICS_EXPORTER LOGS=$OTEL_LOGS_EXPORTER"; sleep 1.5; exit 7"#
             let result = try await CLI.run(
                 [
                     "run-program", "--config", "agent.ini", "--environment", "staging", "--sample-interval", "0.1",
                     "--", "sh", "-c", script,
                 ],
                 in: directory,
-                environment: ["OTEL_RESOURCE_ATTRIBUTES": "team=mine"]
+                environment: ["OTEL_RESOURCE_ATTRIBUTES": "team=mine", "OTEL_LOGS_EXPORTER": "console"]
             )
             #expect(result.status == 7)
             #expect(result.stdout.contains("CONFIG=\(directory)/agent.ini"))
@@ -28,8 +28,11 @@ import Testing
             #expect(result.stdout.contains("EP=http://127.0.0.1:\(port)"))
             #expect(result.stdout.contains("HDR=x-apm-license-key=\(key)"))
             #expect(result.stdout.contains("PROTO=http/protobuf"))
+            // The collector reads traces only: metrics and logs exporters off (before: a 404 every minute).
+            #expect(result.stdout.contains("METRICS=none"))
             // Already set: never overridden.
             #expect(result.stdout.contains("RES=team=mine"))
+            #expect(result.stdout.contains("LOGS=console"))
 
             // Process metrics and the start and exit events reached the collector.
             let account = try #require(try await collector.store.accounts().first)
@@ -102,6 +105,21 @@ import Testing
         }
         #expect(result.status == 42)
         #expect(result.stdout.contains("got-term"))
+    }
+
+    /// Before: `apm run-program --help` looked for a program named --help and exited 127.
+    @Test func helpBeforeTheProgramIsTheVerbsHelp() async throws {
+        let directory = try CLI.temporaryDirectory()
+        for flag in ["--help", "-h"] {
+            let help = try await CLI.run(["run-program", flag], in: directory)
+            #expect(help.status == 0, "\(flag): \(help.stderr)")
+            #expect(help.stdout.contains("USAGE: apm run-program"), "\(help.stdout)")
+        }
+        let withOptions = try await CLI.run(["run-program", "--sample-interval", "1", "--help"], in: directory)
+        #expect(withOptions.status == 0 && withOptions.stdout.contains("USAGE: apm run-program"))
+        // After -- (or after the program) it is the program's.
+        let program = try await CLI.run(["run-program", "--ignore-config-errors", "--", "sh", "-c", "echo got $0", "--help"], in: directory)
+        #expect(program.stdout.contains("got --help"), "\(program.stdout) \(program.stderr)")
     }
 
     @Test func programNotFoundIs127AndABrokenConfigIs2() async throws {

@@ -90,6 +90,35 @@ extension Collector {
         return try Self.json(response, status: .ok)
     }
 
+    /// `POST /v1/metrics` and `/v1/logs`: 501 with an OTLP `Status` (protobuf or JSON, as asked) saying that
+    /// swift-apm reads traces only and how to stop the SDK from sending them. Not retried by SDKs (501 is not
+    /// among OTLP's retryable codes); `apm run-program` turns those exporters off.
+    static func otlpSignalNotRead(_ signal: String, _ request: Request) -> Response {
+        let message =
+            "swift-apm reads OTLP traces only, not \(signal): set OTEL_\(signal.uppercased())_EXPORTER=none (apm run-program does)"
+        let isProtobuf = request.headers[.contentType].map { $0.contains("protobuf") } ?? false
+        if isProtobuf {
+            // google.rpc.Status: code 12 (UNIMPLEMENTED), message.
+            let text = Array(message.utf8)
+            let body: [UInt8] = [0x08, 12, 0x12] + OTLPProtobufResponse.varint(UInt64(text.count)) + text
+            return Response(
+                status: .notImplemented,
+                headers: [.contentType: "application/x-protobuf"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: body))
+            )
+        }
+        struct Status: Encodable {
+            var code: Int
+            var message: String
+        }
+        let body = (try? JSONEncoder().encode(Status(code: 12, message: message))) ?? Data()
+        return Response(
+            status: .notImplemented,
+            headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: body))
+        )
+    }
+
     /// Keeps an export's spans in the store until their traces are settled (``settlePendingSpans()``): durable
     /// before the export is answered, once per export body.
     private func park(

@@ -17,6 +17,9 @@ extension Collector {
         router.post("/v1/agent/batches") { request, context in try await self.ingest(request, context: context) }
         router.post("/v1/agent/process") { request, context in try await self.ingestProcess(request, context: context) }
         router.post("/v1/traces") { request, context in try await self.ingestOTLPTraces(request, context: context) }
+        for signal in ["metrics", "logs"] {
+            router.post("/v1/\(signal)") { request, _ in Self.otlpSignalNotRead(signal, request) }
+        }
         router.get("/v1/agent/settings") { request, context in try await self.agentSettings(request, context: context) }
         // A deployment marker by app name, with the license key a deploy step has at hand.
         router.post("/v1/agent/deployments") { request, context in

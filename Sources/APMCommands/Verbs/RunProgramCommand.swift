@@ -15,8 +15,9 @@ struct RunProgramCommand: AsyncParsableCommand {
         abstract: "Run a program with the agent switched on, and report its CPU, memory and exits.",
         discussion: """
             Validates the config, puts APM_CONFIG_FILE and the other APM_* variables (and, for apps instrumented
-            with OpenTelemetry, OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf, OTEL_SERVICE_NAME and
-            OTEL_RESOURCE_ATTRIBUTES, never replacing ones already set) into the program's environment, runs it
+            with OpenTelemetry, OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf, OTEL_SERVICE_NAME,
+            OTEL_RESOURCE_ATTRIBUTES, and OTEL_METRICS_EXPORTER=none and OTEL_LOGS_EXPORTER=none since the collector
+            reads traces only; never replacing ones already set) into the program's environment, runs it
             with the same stdin/stdout/stderr, forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT, and exits with its
             status (128 + signal when a signal killed it). While it runs, its CPU, resident memory, threads and
             open files are sampled from /proc and reported to the collector with its start, exit and crash events.
@@ -46,6 +47,11 @@ struct RunProgramCommand: AsyncParsableCommand {
     var command: [String] = []
 
     func validate() throws {
+        // Everything from the first unknown word on is the program's, so `--help` would name the program:
+        // before `--` and before the program it asks for this verb's help.
+        if let first = command.first, first == "--help" || first == "-h" {
+            throw CleanExit.helpRequest(self)
+        }
         guard !(command.first == "--" ? Array(command.dropFirst()) : command).isEmpty else {
             throw ValidationError("name the program to run after --, e.g. apm run-program -- ./MyServer")
         }
@@ -104,6 +110,10 @@ struct RunProgramCommand: AsyncParsableCommand {
             // default to gRPC, which it does not.
             setIfAbsent("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
             setIfAbsent("OTEL_SERVICE_NAME", configuration.appName)
+            // The collector reads traces only: metrics and logs exported to it would fail every minute in the
+            // app's log (`opentelemetry-instrument` exports metrics by default).
+            setIfAbsent("OTEL_METRICS_EXPORTER", "none")
+            setIfAbsent("OTEL_LOGS_EXPORTER", "none")
             if !configuration.environment.isEmpty {
                 setIfAbsent("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=\(configuration.environment)")
             }
