@@ -91,4 +91,37 @@ import Testing
             #expect(good.stdout.contains("Apdex T = 0.5 s"))
         }
     }
+
+    /// Before: the file named "My Application" at 127.0.0.1:7070 and had to be edited by hand.
+    @Test func generateConfigTakesTheAppNameAndCollectorURLAndValidatesAtOnce() async throws {
+        try await CLI.withCollector { _, port, key in
+            let directory = try CLI.temporaryDirectory()
+            let written = try await CLI.run(
+                [
+                    "generate-config", key, "agent.ini", "--app-name", "Shop API", "--collector-url",
+                    "http://127.0.0.1:\(port)",
+                ],
+                in: directory
+            )
+            #expect(written.status == 0, "\(written.stderr)")
+            let path = (directory as NSString).appendingPathComponent("agent.ini")
+            let loaded = try AgentConfiguration.load(environment: ["APM_CONFIG_FILE": path])
+            #expect(loaded.configuration.appName == "Shop API")
+            #expect(loaded.configuration.collectorURL == "http://127.0.0.1:\(port)")
+            let staging = try AgentConfiguration.load(environment: ["APM_CONFIG_FILE": path, "APM_ENVIRONMENT": "staging"])
+            #expect(staging.configuration.appName == "Shop API (staging)")
+            // Still the fully commented template.
+            #expect(try String(contentsOfFile: path, encoding: .utf8).contains("# The name your app is shown under."))
+            let valid = try await CLI.run(["validate-config", "agent.ini"], in: directory)
+            #expect(valid.status == 0, "\(valid.stdout)\(valid.stderr)")
+            // Malformed values: nothing written, the agent's own message.
+            let badURL = try await CLI.run(
+                ["generate-config", key, "other.ini", "--collector-url", "ftp://x"],
+                in: directory
+            )
+            #expect(badURL.status == 2)
+            #expect(badURL.stderr.contains("collector_url"), "\(badURL.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent("other.ini")))
+        }
+    }
 }

@@ -5,15 +5,32 @@ import Foundation
 /// The fully commented agent configuration file that `apm generate-config` writes; `agent.ini.example` at the
 /// repository root is this text with an empty key (a test keeps them identical).
 public enum AgentConfigurationTemplate {
-    /// The file's text with a license key filled in.
+    /// The file's text with a license key (and optionally the app's name and the collector's URL) filled in.
     ///
-    /// - Parameter licenseKey: The key, or empty.
+    /// - Parameters:
+    ///   - licenseKey: The key, or empty.
+    ///   - appName: The app's name (also in the staging section's example), or `nil` for the template's.
+    ///   - collectorURL: The collector's URL, or `nil` for the template's.
     /// - Returns: The file's text.
-    public static func text(licenseKey: String) -> String {
-        template.replacingOccurrences(
+    public static func text(licenseKey: String, appName: String? = nil, collectorURL: String? = nil) -> String {
+        var text = template.replacingOccurrences(
             of: "\nlicense_key =\n",
             with: licenseKey.isEmpty ? "\nlicense_key =\n" : "\nlicense_key = \(licenseKey)\n"
         )
+        if let appName {
+            text = text.replacingOccurrences(of: "\napp_name = My Application\n", with: "\napp_name = \(appName)\n")
+                .replacingOccurrences(
+                    of: "\napp_name = My Application (staging)\n",
+                    with: "\napp_name = \(appName) (staging)\n"
+                )
+        }
+        if let collectorURL {
+            text = text.replacingOccurrences(
+                of: "\ncollector_url = http://127.0.0.1:7070\n",
+                with: "\ncollector_url = \(collectorURL)\n"
+            )
+        }
+        return text
     }
 
     static let template = #"""

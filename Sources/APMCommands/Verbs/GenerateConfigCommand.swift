@@ -13,9 +13,11 @@ struct GenerateConfigCommand: AsyncParsableCommand {
 
             Examples:
               apm generate-config apm_0123456789abcdef0123456789abcdef01234567
+              apm generate-config $APM_LICENSE_KEY agent.ini --app-name "Shop" --collector-url http://apm.internal:7070
               apm generate-config $APM_LICENSE_KEY /etc/myapp/agent.ini --force
 
-            Exit codes: 0 written; 1 the file exists (use --force) or cannot be written; 2 the key is malformed.
+            Exit codes: 0 written; 1 the file exists (use --force) or cannot be written; 2 the key, the app name or
+            the URL is malformed (nothing is written).
             """
     )
 
@@ -24,6 +26,12 @@ struct GenerateConfigCommand: AsyncParsableCommand {
 
     @Argument(help: "Where to write the file.")
     var file: String = "agent.ini"
+
+    @Option(help: "The name the app is shown under (app_name; default: My Application).")
+    var appName: String?
+
+    @Option(help: "Where the collector listens (collector_url; default: http://127.0.0.1:7070).")
+    var collectorURL: String?
 
     @Flag(help: "Overwrite the file if it exists.")
     var force = false
@@ -37,12 +45,20 @@ struct GenerateConfigCommand: AsyncParsableCommand {
             printError("apm generate-config: \(file) exists; pass --force to overwrite it")
             throw APMExit.failure
         }
+        let text = AgentConfigurationTemplate.text(licenseKey: licenseKey, appName: appName, collectorURL: collectorURL)
+        // Checked by the agent's own rules before anything is written, so the file is valid as written.
+        let check = try AgentConfiguration.check(
+            environment: ["APM_CONFIG_FILE": file],
+            readFile: { _ in text }
+        )
+        guard check.problems.isEmpty else {
+            for problem in check.problems {
+                printError("apm generate-config: \(problem.description.replacingOccurrences(of: "\(file):", with: ""))")
+            }
+            throw APMExit.configuration
+        }
         do {
-            try AgentConfigurationTemplate.text(licenseKey: licenseKey).write(
-                toFile: file,
-                atomically: true,
-                encoding: .utf8
-            )
+            try text.write(toFile: file, atomically: true, encoding: .utf8)
         } catch {
             printError("apm generate-config: cannot write \(file): \(error.localizedDescription)")
             throw APMExit.failure
