@@ -33,6 +33,8 @@ public final class Collector: Sendable {
     let signInGuard: SignInGuard
     let administration: Administration
     let pendingSpanCounter = PendingSpanCounter()
+    /// When the store's row and size gauges were last read.
+    private let storeGaugesReadAt = Mutex<ContinuousClock.Instant?>(nil)
     private let port = PortBox()
     /// The last store failure a request ran into (a full disk, ...), with its time, for `/healthz`.
     private let lastStoreFailure = Mutex<StoreFailure?>(nil)
@@ -254,10 +256,29 @@ public final class Collector: Sendable {
             // Agents' batches older than 7 days are rejected, so their ids need not be remembered longer.
             batchIDCutoff: now - 8 * 86_400
         )
+        try await readStoreGauges()
+        return report
+    }
+
+    /// Reads the store's row counts and size into `/metrics`.
+    private func readStoreGauges() async throws {
         let statistics = try await store.statistics()
         metrics.setRows(statistics.rows)
         metrics.fileSize.set(Double(statistics.fileSize))
-        return report
+        storeGaugesReadAt.withLock { $0 = .now }
+    }
+
+    /// Reads the store's gauges for a `/metrics` scrape unless they were read in the last 15 s (counting rows
+    /// costs a scan; scrapers ask every 15 s or so). Before, they were read by retention only: 0 for the first
+    /// `retention_interval` after a start.
+    func refreshStoreGauges() async {
+        let due = storeGaugesReadAt.withLock { read in read.map { ContinuousClock.now - $0 >= .seconds(15) } ?? true }
+        guard due else { return }
+        do {
+            try await readStoreGauges()
+        } catch {
+            logger.warning("reading the store's statistics for /metrics failed: \(error)")
+        }
     }
 }
 

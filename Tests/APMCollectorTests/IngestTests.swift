@@ -353,7 +353,7 @@ import Testing
                 client: client
             )
             _ = try await Support.postRaw(Data("{".utf8), key: key, client: client, gzip: false)
-            try await collector.applyRetention()
+            // Read on the scrape itself (before: only by retention, so 0 for the first 10 minutes).
             try await client.execute(uri: "/metrics", method: .get) { response in
                 let text = String(buffer: response.body)
                 #expect(text.contains("apm_batches_accepted_total 1"))

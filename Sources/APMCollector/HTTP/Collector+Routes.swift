@@ -50,7 +50,8 @@ extension Collector {
             Self.json(["status": "alive"])
         }
         router.get("/metrics") { _, _ in
-            Response(
+            await self.refreshStoreGauges()
+            return Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: self.metrics.render()))
