@@ -108,7 +108,9 @@ import Testing
             let loaded = try AgentConfiguration.load(environment: ["APM_CONFIG_FILE": path])
             #expect(loaded.configuration.appName == "Shop API")
             #expect(loaded.configuration.collectorURL == "http://127.0.0.1:\(port)")
-            let staging = try AgentConfiguration.load(environment: ["APM_CONFIG_FILE": path, "APM_ENVIRONMENT": "staging"])
+            let staging = try AgentConfiguration.load(environment: [
+                "APM_CONFIG_FILE": path, "APM_ENVIRONMENT": "staging",
+            ])
             #expect(staging.configuration.appName == "Shop API (staging)")
             // Still the fully commented template.
             #expect(try String(contentsOfFile: path, encoding: .utf8).contains("# The name your app is shown under."))
@@ -121,7 +123,9 @@ import Testing
             )
             #expect(badURL.status == 2)
             #expect(badURL.stderr.contains("collector_url"), "\(badURL.stderr)")
-            #expect(!FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent("other.ini")))
+            #expect(
+                !FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent("other.ini"))
+            )
         }
     }
 }

@@ -118,7 +118,10 @@ import Testing
         let withOptions = try await CLI.run(["run-program", "--sample-interval", "1", "--help"], in: directory)
         #expect(withOptions.status == 0 && withOptions.stdout.contains("USAGE: apm run-program"))
         // After -- (or after the program) it is the program's.
-        let program = try await CLI.run(["run-program", "--ignore-config-errors", "--", "sh", "-c", "echo got $0", "--help"], in: directory)
+        let program = try await CLI.run(
+            ["run-program", "--ignore-config-errors", "--", "sh", "-c", "echo got $0", "--help"],
+            in: directory
+        )
         #expect(program.stdout.contains("got --help"), "\(program.stdout) \(program.stderr)")
     }
 
