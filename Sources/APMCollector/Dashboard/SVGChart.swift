@@ -101,11 +101,31 @@ struct SVGChart {
         for (series, stacks) in drawn {
             let dash = stacked && !stacks ? " stroke-dasharray=\"5,3\"" : ""
             var points: [(Double, Double, Double?)] = []
+            var below: [Double] = []
             for index in times.indices {
                 let value = index < series.values.count ? series.values[index] : nil
+                below.append(stacks ? baseline[index] : 0)
                 let top = (stacks ? baseline[index] : 0) + (value ?? 0)
                 points.append((x(index), y(top), value))
                 if stacks { baseline[index] = top }
+            }
+            // A stacked series is an area between the series below it and its own top (New Relic's breakdown):
+            // drawn as lines only, a zero series would lie on the one below and read as its value.
+            if stacks {
+                var run: [Int] = []
+                for index in times.indices + [times.count] {
+                    if index < times.count, points[index].2 != nil {
+                        run.append(index)
+                        continue
+                    }
+                    if !run.isEmpty {
+                        let upper = run.map { "\(points[$0].0),\(points[$0].1)" }
+                        let lower = run.reversed().map { "\(points[$0].0),\(y(below[$0]))" }
+                        svg +=
+                            "<polygon class=\"band\" data-series=\"\(HTML.escape(series.label))\" fill=\"\(series.color)\" fill-opacity=\"0.45\" stroke=\"none\" points=\"\((upper + lower).joined(separator: " "))\"/>"
+                        run = []
+                    }
+                }
             }
             // A bucket without data is a gap in the line, not a zero.
             var run: [String] = []
@@ -121,8 +141,9 @@ struct SVGChart {
             for (index, point) in points.enumerated() where point.2 != nil && !compact {
                 let label =
                     "\(series.label) \(timeLabels[index]): \(point.2.map { Self.format($0, unit) } ?? "no data")"
+                // The value in data-value (the unit's number), for tests that read the chart back.
                 svg +=
-                    "<circle cx=\"\(point.0)\" cy=\"\(point.1)\" r=\"2.5\" fill=\"\(series.color)\"><title>\(HTML.escape(label))</title></circle>"
+                    "<circle cx=\"\(point.0)\" cy=\"\(point.1)\" r=\"2.5\" fill=\"\(series.color)\" data-series=\"\(HTML.escape(series.label))\" data-value=\"\(point.2.map { String(format: "%.3f", $0) } ?? "")\"><title>\(HTML.escape(label))</title></circle>"
             }
         }
         if let first = times.first, let last = times.last, last > first {
@@ -140,10 +161,13 @@ struct SVGChart {
                 "<title>\(HTML.escape(series.first?.label ?? "")): \(Self.format(total, unit)) in all</title></svg>"
             return svg.replacingOccurrences(of: "</svg>", with: summary)
         }
-        let legend = (series + overlay).map { "<span style=\"color:\($0.color)\">■</span> \(HTML.escape($0.label))" }
-            .joined(
-                separator: " &nbsp; "
-            )
+        // A stacked chart's legend reads top to bottom as the bands do.
+        let legend = ((stacked ? series.reversed() : series) + overlay).map {
+            "<span style=\"color:\($0.color)\">■</span> \(HTML.escape($0.label))"
+        }
+        .joined(
+            separator: " &nbsp; "
+        )
         return "<div class=\"chart\"><h3>\(HTML.escape(title))</h3>\(svg)<div>\(legend)</div></div>"
     }
 
@@ -154,11 +178,18 @@ struct SVGChart {
         return 10 * magnitude
     }
 
+    /// A value with its unit, in at most 8 characters so that an axis label fits its 56-pixel margin: long
+    /// durations in seconds or minutes, large rates in thousands.
     static func format(_ value: Double, _ unit: String) -> String {
         switch unit {
-        case "ms": return String(format: value >= 100 ? "%.0f ms" : "%.1f ms", value)
+        case "ms":
+            if value >= 120_000 { return String(format: value >= 6_000_000 ? "%.0f min" : "%.1f min", value / 60_000) }
+            if value >= 10_000 { return String(format: value >= 100_000 ? "%.0f s" : "%.1f s", value / 1000) }
+            return String(format: value >= 100 ? "%.0f ms" : "%.1f ms", value)
         case "%": return String(format: "%.1f %%", value)
-        case "rpm": return String(format: value >= 100 ? "%.0f rpm" : "%.1f rpm", value)
+        case "rpm":
+            if value >= 10_000 { return String(format: value >= 1_000_000 ? "%.0fk rpm" : "%.1fk rpm", value / 1000) }
+            return String(format: value >= 100 ? "%.0f rpm" : "%.1f rpm", value)
         default: return String(format: "%.2f", value)
         }
     }

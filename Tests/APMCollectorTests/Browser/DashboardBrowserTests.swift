@@ -173,6 +173,7 @@ import Testing
             let externals = try await list(APIExternalRow.self, "externals", "/1/externals?since=1h")
             let errors = try await list(APIErrorGroup.self, "errors", "/1/errors?since=1h")
             let firstMinute = try await get(APIFigures.self, "/1/summary?from=\(minuteA)&to=\(minuteA + 60)")
+            let series = try await get(APISeries.self, "/1/series?since=1h")
             // The known answers, independent of the API.
             #expect(summary.count == 12 && summary.errors == 1)
             #expect(summary.apdex.satisfied == 8 && summary.apdex.tolerating == 3 && summary.apdex.frustrated == 1)
@@ -230,6 +231,33 @@ import Testing
                 #expect(try await page.count("main > h2") == 1)
                 #expect(try await page.count("svg.chart-svg circle > title") > 0)
                 #expect(try await page.texts("svg.chart-svg line > title").contains("Deployment v42"))
+                // The breakdown is a stacked area chart whose points are the API's figures, in milliseconds, with
+                // its legend in the order of the bands from the top (before: lines over a stacked scale, so a zero
+                // external line lay on the database line and read as its value).
+                let breakdown =
+                    "Array.from(document.querySelectorAll('.chart')).find(c => c.querySelector('h3').textContent.startsWith('Response time by category'))"
+                let drawn = try await page.evaluate(
+                    "Array.from(\(breakdown).querySelectorAll('circle[data-series]'), c => [c.dataset.series, c.dataset.value])"
+                ).array.compactMap { pair -> (String, String)? in
+                    guard let series = pair.array.first?.string, let value = pair.array.last?.string else { return nil }
+                    return (series, value)
+                }
+                let points = series.points.filter { $0.count > 0 }
+                for (label, value) in [
+                    ("database", \APIFigures.breakdown.database), ("external", \APIFigures.breakdown.external),
+                    ("application", \APIFigures.breakdown.application),
+                ] {
+                    let expected = points.map { String(format: "%.3f", $0[keyPath: value] * 1000) }.sorted()
+                    #expect(drawn.filter { $0.0 == label }.map(\.1).sorted() == expected, "\(label)")
+                }
+                #expect(try await page.evaluate("\(breakdown).querySelectorAll('polygon.band').length").number == 3)
+                let legend = try await page.evaluate("\(breakdown).lastElementChild.textContent").string ?? ""
+                #expect(
+                    legend.components(separatedBy: .whitespaces).filter { $0.count > 1 } == [
+                        "application", "external", "database", "p95",
+                    ],
+                    "\(legend)"
+                )
                 let rows = try await Self.rows(page, "data-transaction")
                 #expect(rows.count == transactions.count)
                 for transaction in transactions {
