@@ -19,6 +19,17 @@ let package = Package(
         .executable(name: "apm", targets: ["apm"]),
         .executable(name: "apm-example-service", targets: ["apm-example-service"]),
     ],
+    // An app that adds only the agent resolves only the agent's dependencies (swift-distributed-tracing,
+    // swift-log, swift-service-lifecycle and theirs) when it disables the default trait:
+    //   .package(url: "https://github.com/swift-apm/swift-apm.git", from: "0.1.0", traits: [])
+    // Everything else (the collector, its storage and HTTP server, the `apm` command, the example service and the
+    // tests) is used only under the `Collector` trait, on by default, so that `swift run apm demo` and
+    // `swift test` stay one command each. `Tests/resolved-agent-dependencies.txt` lists what the agent resolves;
+    // a test fails when that grows.
+    traits: [
+        .trait(name: "Collector", description: "The collector, the apm command, the example service and the tests."),
+        .default(enabledTraits: ["Collector"]),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -27,7 +38,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
-        // Test-only: a real Hummingbird app and AsyncHTTPClient exercise the tracing integration.
+        // The example service (and the tracing integration tests): a real Hummingbird app calling out with
+        // AsyncHTTPClient.
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -71,7 +83,7 @@ let package = Package(
             name: "APMStorage",
             dependencies: [
                 "APMCore",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDB", package: "GRDB.swift", condition: .when(traits: ["Collector"])),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -82,15 +94,15 @@ let package = Package(
             dependencies: [
                 "APMCore",
                 "APMStorage",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdCore", package: "hummingbird"),
-                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
-                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["Collector"])),
+                .product(name: "HummingbirdCore", package: "hummingbird", condition: .when(traits: ["Collector"])),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras", condition: .when(traits: ["Collector"])),
+                .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["Collector"])),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "Prometheus", package: "swift-prometheus", condition: .when(traits: ["Collector"])),
+                .product(name: "Crypto", package: "swift-crypto", condition: .when(traits: ["Collector"])),
+                .product(name: "_CryptoExtras", package: "swift-crypto", condition: .when(traits: ["Collector"])),
             ],
             swiftSettings: swiftSettings
         ),
@@ -99,9 +111,13 @@ let package = Package(
             name: "APMExample",
             dependencies: [
                 "APMAgent",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["Collector"])),
+                .product(
+                    name: "AsyncHTTPClient",
+                    package: "async-http-client",
+                    condition: .when(traits: ["Collector"])
+                ),
+                .product(name: "GRDB", package: "GRDB.swift", condition: .when(traits: ["Collector"])),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -118,7 +134,11 @@ let package = Package(
                 "APMAgent",
                 "APMCollector",
                 "APMStorage",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(
+                    name: "ArgumentParser",
+                    package: "swift-argument-parser",
+                    condition: .when(traits: ["Collector"])
+                ),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -150,11 +170,15 @@ let package = Package(
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["Collector"])),
+                .product(name: "HummingbirdTesting", package: "hummingbird", condition: .when(traits: ["Collector"])),
+                .product(
+                    name: "AsyncHTTPClient",
+                    package: "async-http-client",
+                    condition: .when(traits: ["Collector"])
+                ),
+                .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["Collector"])),
+                .product(name: "HTTPTypes", package: "swift-http-types", condition: .when(traits: ["Collector"])),
             ],
             swiftSettings: swiftSettings
         ),
@@ -168,15 +192,15 @@ let package = Package(
                 "APMCore",
                 "APMAgent",
                 "APMTesting",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["Collector"])),
+                .product(name: "HummingbirdTesting", package: "hummingbird", condition: .when(traits: ["Collector"])),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "WSClient", package: "swift-websocket"),
-                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["Collector"])),
+                .product(name: "HTTPTypes", package: "swift-http-types", condition: .when(traits: ["Collector"])),
+                .product(name: "WSClient", package: "swift-websocket", condition: .when(traits: ["Collector"])),
+                .product(name: "NIOWebSocket", package: "swift-nio", condition: .when(traits: ["Collector"])),
                 // Storage tests reach under the store (rows written as an older version left them).
-                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDB", package: "GRDB.swift", condition: .when(traits: ["Collector"])),
             ],
             // Read by path (#filePath), not as bundle resources.
             exclude: ["Fixtures"],

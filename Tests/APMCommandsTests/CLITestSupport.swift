@@ -37,15 +37,29 @@ enum CLI {
         }
     }
 
-    /// Runs `apm` with arguments in a directory and waits for it.
+    /// Runs another program (the `swift` toolchain, ...) on a thread of its own.
+    static func runTool(_ executable: String, _ arguments: [String], in directory: String) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(
+                    with: Swift.Result<CLI.Result, any Error> {
+                        try runBlocking(arguments, in: directory, executable: executable)
+                    }
+                )
+            }
+        }
+    }
+
+    /// Runs `apm` (or `executable`) with arguments in a directory and waits for it.
     static func runBlocking(
         _ arguments: [String],
         in directory: String,
         environment: [String: String] = [:],
+        executable: String? = nil,
         onStart: (@Sendable (Process) -> Void)? = nil
     ) throws -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
+        process.executableURL = URL(fileURLWithPath: executable ?? binary)
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         var base = ProcessInfo.processInfo.environment.filter {
