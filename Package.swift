@@ -1,10 +1,13 @@
-// swift-tools-version:6.1
+// swift-tools-version:6.2
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("InternalImportsByDefault"),
     .enableUpcomingFeature("MemberImportVisibility"),
+    // A warning fails the build (here and in CI); SwiftPM ignores this for packages built as a dependency, so
+    // an app that adds the agent is never broken by a newer compiler's warnings.
+    .treatAllWarnings(as: .error),
 ]
 
 let package = Package(

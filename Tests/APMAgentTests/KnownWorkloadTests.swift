@@ -348,7 +348,7 @@ import Testing
         crashed.end()
 
         await #expect(throws: PaymentDeclined.self) {
-            try await agent.withBackgroundTransaction(name: "charge") { _ in throw PaymentDeclined() }
+            try await agent.withBackgroundTransaction(name: "charge") { _ async throws in throw PaymentDeclined() }
         }
         await agent.shutdown()
 

@@ -306,7 +306,7 @@ import Testing
                 arguments: [LicenseKeyGenerator.hash(key), LicenseKeyGenerator.prefix(of: key)]
             )
         }
-        try await old.close()
+        try old.close()
 
         var configuration = CollectorTestSupport.configuration()
         configuration.dataDirectory = directory

@@ -139,7 +139,6 @@ final class RawConnection: Sendable {
             await collector.waitForOutput(containing: "apm collector listening on"),
             "\(collector.output.withLock { $0 })"
         )
-        let output = collector.output.withLock { $0 }
         let port = try #require(collector.port)
         let holders = try (0..<150).map { _ in try RawConnection(port: port) }
         let health = try RawConnection(port: port)

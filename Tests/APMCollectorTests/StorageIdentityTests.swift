@@ -110,7 +110,7 @@ import FoundationNetworking
                 sql: "PRAGMA foreign_keys = OFF; DELETE FROM users; DELETE FROM license_keys; DELETE FROM accounts"
             )
         }
-        try await queue.close()
+        try queue.close()
 
         let second = try CollectorProcess(arguments: ["collector", "--data-dir", directory, "--port", "0"])
         second.process.waitUntilExit()

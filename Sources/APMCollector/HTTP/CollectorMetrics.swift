@@ -20,46 +20,55 @@ final class CollectorMetrics: Sendable {
             .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
             .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1),
         ]
-        accepted = registry.makeCounter(name: "apm_batches_accepted_total", help: "Batches committed")
+        accepted = registry.makeCounter(descriptor: Self.descriptor("apm_batches_accepted_total", "Batches committed"))
         duplicates = registry.makeCounter(
-            name: "apm_batches_duplicate_total",
-            help: "Batches already committed, acknowledged again without counting"
+            descriptor: Self.descriptor(
+                "apm_batches_duplicate_total",
+                "Batches already committed, acknowledged again without counting"
+            )
         )
         ingestLatency = registry.makeDurationHistogram(
-            name: "apm_ingest_duration_seconds",
-            buckets: buckets,
-            help: "Time from request to durable commit"
+            descriptor: Self.descriptor("apm_ingest_duration_seconds", "Time from request to durable commit"),
+            buckets: buckets
         )
         storeLatency = registry.makeDurationHistogram(
-            name: "apm_store_commit_duration_seconds",
-            buckets: buckets,
-            help: "Time in the store's commit"
+            descriptor: Self.descriptor("apm_store_commit_duration_seconds", "Time in the store's commit"),
+            buckets: buckets
         )
         transactionsIngested = registry.makeCounter(
-            name: "apm_transactions_ingested_total",
-            help: "Transactions represented by committed batches"
+            descriptor: Self.descriptor(
+                "apm_transactions_ingested_total",
+                "Transactions represented by committed batches"
+            )
         )
         fileSize = registry.makeGauge(
-            name: "apm_store_file_bytes",
-            help: "Size of the database and its write-ahead log"
+            descriptor: Self.descriptor("apm_store_file_bytes", "Size of the database and its write-ahead log")
         )
         pendingSpans = registry.makeGauge(
-            name: "apm_otlp_spans_pending",
-            help: "OTLP spans waiting for the rest of their trace (otlp_trace_wait)"
+            descriptor: Self.descriptor(
+                "apm_otlp_spans_pending",
+                "OTLP spans waiting for the rest of their trace (otlp_trace_wait)"
+            )
         )
         unmatchedSpans = registry.makeCounter(
-            name: "apm_otlp_spans_unmatched_total",
-            help: "OTLP spans not counted: their transaction did not arrive within otlp_trace_wait"
+            descriptor: Self.descriptor(
+                "apm_otlp_spans_unmatched_total",
+                "OTLP spans not counted: their transaction did not arrive within otlp_trace_wait"
+            )
         )
+    }
+
+    /// A metric's name as one piece (the names predate swift-prometheus's namespace/unit descriptors).
+    static func descriptor(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 
     func rejected(reason: String) {
         let counter = rejectedCounters.withLock { counters in
             if let counter = counters[reason] { return counter }
             let counter = registry.makeCounter(
-                name: "apm_batches_rejected_total",
-                labels: [("reason", reason)],
-                help: "Batches rejected, by reason"
+                descriptor: Self.descriptor("apm_batches_rejected_total", "Batches rejected, by reason"),
+                labels: [("reason", reason)]
             )
             counters[reason] = counter
             return counter
@@ -72,9 +81,8 @@ final class CollectorMetrics: Sendable {
             let gauge = rowGauges.withLock { gauges in
                 if let gauge = gauges[table] { return gauge }
                 let gauge = registry.makeGauge(
-                    name: "apm_store_rows",
-                    labels: [("table", table)],
-                    help: "Rows per table"
+                    descriptor: Self.descriptor("apm_store_rows", "Rows per table"),
+                    labels: [("table", table)]
                 )
                 gauges[table] = gauge
                 return gauge

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 extension CodingUserInfoKey {
     /// When `true` in an encoder's `userInfo`, histograms are written in their compact form (a base64 string

@@ -1,5 +1,5 @@
-public import APMCore
-public import Foundation
+import APMCore
+import Foundation
 import GRDB
 import Synchronization
 

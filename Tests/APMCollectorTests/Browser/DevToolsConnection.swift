@@ -102,7 +102,7 @@ final class DevToolsConnection: Sendable {
             logger: logger
         ) { inbound, outbound, _ in
             let connection = DevToolsConnection(outbound: outbound)
-            try await withThrowingTaskGroup(of: Void.self) { group in
+            await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     for try await message in inbound.messages(maxSize: 1 << 26) {
                         if case .text(let text) = message { connection.receive(text) }

@@ -40,7 +40,7 @@ enum HeadlessChromium {
             "--user-data-dir=\(profile.path)", "--window-size=\(width),\(height)", "about:blank",
         ]
         let log = profile.appendingPathComponent("chromium.log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let logHandle = try FileHandle(forWritingTo: log)
         process.standardOutput = logHandle
         process.standardError = logHandle
@@ -80,7 +80,7 @@ enum HeadlessChromium {
             let page = BrowserPage(connection: connection, session: session)
             try await page.enable(width: width, height: height)
             let result = try await body(page)
-            try? await connection.send("Browser.close", timeout: .seconds(5))
+            _ = try? await connection.send("Browser.close", timeout: .seconds(5))
             return result
         }
     }
