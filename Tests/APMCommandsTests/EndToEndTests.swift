@@ -119,7 +119,7 @@ final class BackgroundAPM: @unchecked Sendable {
             }
             if !ready { try await Task.sleep(for: .milliseconds(100)) }
         }
-        #expect(ready)
+        #expect(ready, "the example service did not answer: \(app.output.suffix(2000))")
         // The warm-up requests above are in the server log, not in the load generator's truth: skip them.
         try await Task.sleep(for: .milliseconds(200))
         let warmUpBytes = (try? Data(contentsOf: URL(fileURLWithPath: durationLog)).count) ?? 0
