@@ -518,9 +518,12 @@ func percentEncodedQuery(_ text: String) -> String {
     /// The current minute is still arriving (agents deliver every 10 s): drawing it would show a drop in
     /// throughput that is not there, so charts leave it out; the cards count it.
     @Test func chartsLeaveOutTheMinuteStillArriving() async throws {
-        try await Support.withCollector { collector, client, key in
-            let settled = Support.currentMinute(offset: -3)
-            let current = Support.currentMinute()
+        // The collector's clock stands still 30 s into the current minute: on the real clock a slow run that
+        // crossed into the next minute drew the "current" one, which had ended by then.
+        let settled = Support.currentMinute(offset: -3)
+        let current = Support.currentMinute()
+        let standingStill: @Sendable () -> Double = { Double(current) + 30 }
+        try await Support.withCollector(now: standingStill) { collector, client, key in
             for minute in [settled, current] {
                 let batch = Support.batch(minute: minute, metrics: [Support.metric("GET /a", durations: [0.1, 0.2])])
                 #expect(try await Support.post(batch, key: key, client: client).status == .accepted)

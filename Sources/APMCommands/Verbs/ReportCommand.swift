@@ -55,8 +55,9 @@ struct ReportCommand: AsyncParsableCommand {
         guard TimeRange.seconds(parsing: since) != nil else {
             throw ValidationError("--since must look like 30m, 1h, 24h or 7d")
         }
-        if let whatIfT, !(0.001...3600).contains(whatIfT) {
-            throw ValidationError("--what-if-t must be from 0.001 to 3600 seconds")
+        if let whatIfT, ApdexThreshold(seconds: whatIfT) == nil {
+            let range = ApdexThreshold.allowedSeconds
+            throw ValidationError("--what-if-t must be from \(range.lowerBound) to \(Int(range.upperBound)) seconds")
         }
         if transaction != nil && app == nil { throw ValidationError("--transaction needs --app") }
         if whatIfT != nil && app == nil { throw ValidationError("--what-if-t needs --app") }
