@@ -166,18 +166,7 @@ extension SQLiteStore {
                 ApdexRowAtOtherT(
                     bucket: row["bucket"],
                     name: row["name"],
-                    source: ApdexSourceRow(
-                        apdexT: row["apdex_t"],
-                        apdex: ApdexCounts(
-                            satisfied: UInt64(clamping: row["satisfied"] as Int64),
-                            tolerating: UInt64(clamping: row["tolerating"] as Int64),
-                            frustrated: UInt64(clamping: row["frustrated"] as Int64)
-                        ),
-                        count: UInt64(clamping: row["count"] as Int64),
-                        errors: UInt64(clamping: row["errors"] as Int64),
-                        histogram: try LatencyHistogram(encoded: row["histogram"]),
-                        errorHistogram: try LatencyHistogram(encoded: row["error_histogram"])
-                    )
+                    source: try Self.apdexSource(row)
                 )
             }
         }
@@ -212,21 +201,24 @@ extension SQLiteStore {
                     GROUP BY apdex_t
                     """,
                 arguments: arguments
-            ).map { row in
-                ApdexSourceRow(
-                    apdexT: row["apdex_t"],
-                    apdex: ApdexCounts(
-                        satisfied: UInt64(clamping: row["satisfied"] as Int64),
-                        tolerating: UInt64(clamping: row["tolerating"] as Int64),
-                        frustrated: UInt64(clamping: row["frustrated"] as Int64)
-                    ),
-                    count: UInt64(clamping: row["count"] as Int64),
-                    errors: UInt64(clamping: row["errors"] as Int64),
-                    histogram: try LatencyHistogram(encoded: row["histogram"]),
-                    errorHistogram: try LatencyHistogram(encoded: row["error_histogram"])
-                )
-            }
+            ).map(Self.apdexSource)
         }
+    }
+
+    /// A transaction row's Apdex counts, the T they were classified at, and its histograms.
+    private static func apdexSource(_ row: Row) throws -> ApdexSourceRow {
+        ApdexSourceRow(
+            apdexT: row["apdex_t"],
+            apdex: ApdexCounts(
+                satisfied: UInt64(clamping: row["satisfied"] as Int64),
+                tolerating: UInt64(clamping: row["tolerating"] as Int64),
+                frustrated: UInt64(clamping: row["frustrated"] as Int64)
+            ),
+            count: UInt64(clamping: row["count"] as Int64),
+            errors: UInt64(clamping: row["errors"] as Int64),
+            histogram: try LatencyHistogram(encoded: row["histogram"]),
+            errorHistogram: try LatencyHistogram(encoded: row["error_histogram"])
+        )
     }
 
     private static func segmentSlice(_ row: Row, bucket: Int64, transaction: String) -> SegmentSlice {
