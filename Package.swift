@@ -49,6 +49,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         // The collector's connection deadlines sit in the HTTP pipeline (NIOHTTPTypes' request and response parts).
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        // The PostgreSQL backend (`storage = postgresql`): several collectors on one database.
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         // Test-only: the dashboard's browser tests drive headless Chromium over the DevTools protocol (WebSocket).
         .package(url: "https://github.com/hummingbird-project/swift-websocket.git", from: "1.6.2"),
     ],
@@ -88,6 +90,18 @@ let package = Package(
                 "APMCore",
                 .product(name: "GRDB", package: "GRDB.swift", condition: .when(traits: ["Collector"])),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Storage on PostgreSQL (postgres-nio), for several collectors sharing one database.
+        .target(
+            name: "APMPostgres",
+            dependencies: [
+                "APMCore",
+                "APMStorage",
+                .product(name: "PostgresNIO", package: "postgres-nio", condition: .when(traits: ["Collector"])),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -137,6 +151,7 @@ let package = Package(
                 "APMAgent",
                 "APMCollector",
                 "APMStorage",
+                "APMPostgres",
                 .product(
                     name: "ArgumentParser",
                     package: "swift-argument-parser",

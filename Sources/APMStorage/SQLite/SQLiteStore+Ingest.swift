@@ -4,86 +4,6 @@ import GRDB
 import Synchronization
 
 extension SQLiteStore {
-    static let overflowName = "(overflow)"
-
-    /// Accumulated rows of one commit, keyed like the tables, so that many batches touching the same minute
-    /// and name cost one upsert per table.
-    struct CommitAccumulator {
-        struct TransactionKey: Hashable {
-            var appID: Int64
-            var bucket: Int64
-            var name: String
-            var apdexT: Double
-        }
-        struct AppKey: Hashable {
-            var appID: Int64
-            var bucket: Int64
-            var kind: TransactionKind
-        }
-        struct SegmentKey: Hashable {
-            var appID: Int64
-            var bucket: Int64
-            var transaction: String
-            var name: String
-        }
-
-        var transactions: [SliceResolution: [TransactionKey: TransactionMetric]] = [:]
-        var apps: [SliceResolution: [AppKey: TransactionMetric]] = [:]
-        var segments: [SliceResolution: [SegmentKey: SegmentMetric]] = [:]
-        var drops: [AppKey: DropCounters] = [:]
-
-        mutating func add(_ metric: TransactionMetric, appID: Int64, minute: Int64) {
-            for resolution in [SliceResolution.minute, .hour] {
-                let bucket = minute - minute % resolution.seconds
-                let key = TransactionKey(appID: appID, bucket: bucket, name: metric.name, apdexT: metric.apdexT)
-                transactions[resolution, default: [:]][key] = Self.merged(transactions[resolution]?[key], metric)
-                let appKey = AppKey(appID: appID, bucket: bucket, kind: metric.kind)
-                apps[resolution, default: [:]][appKey] = Self.merged(apps[resolution]?[appKey], metric)
-            }
-        }
-
-        mutating func add(_ metric: SegmentMetric, appID: Int64, minute: Int64) {
-            for resolution in [SliceResolution.minute, .hour] {
-                let bucket = minute - minute % resolution.seconds
-                let key = SegmentKey(appID: appID, bucket: bucket, transaction: metric.transaction, name: metric.name)
-                if var existing = segments[resolution]?[key] {
-                    existing.count += metric.count
-                    existing.errorCount += metric.errorCount
-                    existing.totalDuration += metric.totalDuration
-                    existing.exclusiveDuration += metric.exclusiveDuration
-                    existing.minDuration = min(existing.minDuration, metric.minDuration)
-                    existing.maxDuration = max(existing.maxDuration, metric.maxDuration)
-                    if let statement = metric.slowestStatement,
-                        (metric.slowestStatementDuration ?? 0) > (existing.slowestStatementDuration ?? -1)
-                    {
-                        existing.slowestStatement = statement
-                        existing.slowestStatementDuration = metric.slowestStatementDuration
-                    }
-                    segments[resolution, default: [:]][key] = existing
-                } else {
-                    segments[resolution, default: [:]][key] = metric
-                }
-            }
-        }
-
-        static func merged(_ existing: TransactionMetric?, _ metric: TransactionMetric) -> TransactionMetric {
-            guard var merged = existing else { return metric }
-            merged.count += metric.count
-            merged.errorCount += metric.errorCount
-            merged.satisfied += metric.satisfied
-            merged.tolerating += metric.tolerating
-            merged.frustrated += metric.frustrated
-            merged.totalDuration += metric.totalDuration
-            merged.minDuration = min(merged.minDuration, metric.minDuration)
-            merged.maxDuration = max(merged.maxDuration, metric.maxDuration)
-            merged.sumOfSquares += metric.sumOfSquares
-            merged.breakdown.add(metric.breakdown)
-            merged.histogram.merge(metric.histogram)
-            merged.errorHistogram.merge(metric.errorHistogram)
-            return merged
-        }
-    }
-
     /// Commits batches in one transaction.
     ///
     /// - Parameters:
@@ -91,97 +11,79 @@ extension SQLiteStore {
     ///   - limits: Cardinality caps.
     /// - Returns: Outcomes in order.
     public func commit(_ items: [IngestItem], limits: CardinalityLimits) async throws -> [IngestOutcome] {
-        do {
-            return try await commitInTransaction(items, limits: limits)
-        } catch {
-            // The name cache may hold names of the rolled-back transaction: reload it from the table.
-            knownNames.withLock { $0 = [:] }
-            throw error
-        }
+        let plan = try await writer.write { db in try self.commitItems(db, items, limits: limits) }
+        rememberAdmittedNames(plan)
+        return plan.outcomes
     }
 
-    private func commitInTransaction(_ items: [IngestItem], limits: CardinalityLimits) async throws -> [IngestOutcome] {
-        try await writer.write { db in try self.commitItems(db, items, limits: limits) }
-    }
-
-    /// Writes batches inside the caller's transaction: duplicates skipped, names admitted, rows accumulated and
-    /// upserted once per key.
-    func commitItems(_ db: Database, _ items: [IngestItem], limits: CardinalityLimits) throws -> [IngestOutcome] {
-        var outcomes: [IngestOutcome] = []
-        outcomes.reserveCapacity(items.count)
-        var accumulator = CommitAccumulator()
-        var seen: Set<String> = []
-        var appCache: [String: StoredApp] = [:]
+    /// Plans and writes batches inside the caller's transaction (``WritePlanner`` holds the rules). The caller
+    /// passes the plan to ``rememberAdmittedNames(_:)`` once the transaction committed.
+    func commitItems(_ db: Database, _ items: [IngestItem], limits: CardinalityLimits) throws -> WritePlan {
+        var apps: [Result<StoredApp, StoreError>] = []
+        apps.reserveCapacity(items.count)
+        var appCache: [String: Result<StoredApp, StoreError>] = [:]
         for item in items {
-            let batch = item.batch
-            let cacheKey = "\(item.accountID)\u{0}\(batch.agent.appName)"
-            let app: StoredApp
+            let cacheKey = "\(item.accountID)\u{0}\(item.batch.agent.appName)"
             if let cached = appCache[cacheKey] {
-                app = cached
-            } else {
-                do {
-                    app = try self.findOrCreateApp(
+                apps.append(cached)
+                continue
+            }
+            let app: Result<StoredApp, StoreError>
+            do {
+                app = .success(
+                    try findOrCreateApp(
                         db,
                         accountID: item.accountID,
-                        agent: batch.agent,
+                        agent: item.batch.agent,
                         at: item.receivedAt,
                         maxApps: limits.maxApps
                     )
-                } catch let error as StoreError where error.code == .appLimit {
-                    // Nothing of this batch was written; the others of the group go on.
-                    outcomes.append(
-                        IngestOutcome(
-                            appID: 0,
-                            duplicate: false,
-                            apdexT: ApdexThreshold.default.seconds,
-                            transactionApdexT: [:],
-                            rejection: error.message
-                        )
-                    )
-                    continue
-                }
-                appCache[cacheKey] = app
-            }
-            let stored =
-                try Bool.fetchOne(
-                    db,
-                    sql: "SELECT 1 FROM batches WHERE account_id = ? AND batch_id = ?",
-                    arguments: [item.accountID, batch.batchID]
-                ) ?? false
-            let seenKey = "\(item.accountID)\u{0}\(batch.batchID)"
-            let duplicate = seen.contains(seenKey) || stored
-            outcomes.append(
-                IngestOutcome(
-                    appID: app.id,
-                    duplicate: duplicate,
-                    apdexT: app.apdexT,
-                    transactionApdexT: app.transactionApdexT
                 )
-            )
-            guard !duplicate else { continue }
-            seen.insert(seenKey)
-            try db.execute(
-                sql: "INSERT INTO batches (account_id, batch_id, app_id, received_at) VALUES (?, ?, ?, ?)",
-                arguments: [item.accountID, batch.batchID, app.id, item.receivedAt]
-            )
-            try self.accumulate(
-                db,
-                batch: batch,
-                app: app,
-                limits: limits,
-                into: &accumulator,
-                receivedAt: item.receivedAt
-            )
+            } catch let error as StoreError where error.code == .appLimit {
+                app = .failure(error)
+            }
+            appCache[cacheKey] = app
+            apps.append(app)
         }
-        try self.write(db, accumulator)
-        let lastSeen = appCache.values.map(\.id)
-        for id in Set(lastSeen) {
-            try db.execute(
-                sql: "UPDATE apps SET last_seen_at = MAX(last_seen_at, ?) WHERE id = ?",
-                arguments: [items.map(\.receivedAt).max() ?? 0, id]
-            )
+        var stored: Set<WritePlanner.BatchKey> = []
+        let lookup = try db.cachedStatement(sql: "SELECT 1 FROM batches WHERE account_id = ? AND batch_id = ?")
+        for key in WritePlanner.batchKeys(of: items)
+        where try Bool.fetchOne(lookup, arguments: [key.accountID, key.batchID]) ?? false {
+            stored.insert(key)
         }
-        return outcomes
+        var names: [Int64: KnownNames] = [:]
+        for case .success(let app) in apps where names[app.id] == nil {
+            names[app.id] = try knownNames(db, appID: app.id)
+        }
+        let plan = try WritePlanner(limits: limits).plan(
+            items,
+            snapshot: WritePlanner.Snapshot(apps: apps, storedBatches: stored, names: names)
+        )
+        try apply(db, plan)
+        return plan
+    }
+
+    /// The names an app has under its caps: from the cache, or read from `app_names`.
+    private func knownNames(_ db: Database, appID: Int64) throws -> KnownNames {
+        if let cached = knownNames.withLock({ $0[appID] }) { return cached }
+        var loaded = KnownNames()
+        for row in try Row.fetchAll(db, sql: "SELECT kind, name FROM app_names WHERE app_id = ?", arguments: [appID]) {
+            loaded.insert(row["name"], kind: NameKind(rawValue: row["kind"]) ?? .transaction)
+        }
+        // What the table holds is committed (SQLite has one writer at a time), so it may be cached now.
+        knownNames.withLock { $0[appID] = loaded }
+        return loaded
+    }
+
+    /// Adds a committed plan's new names to the cache (only after the commit: a rolled-back name was never
+    /// admitted). SQLite serialises writers, so the cache of the one collector on the file stays exact.
+    func rememberAdmittedNames(_ plan: WritePlan) {
+        guard !plan.admittedNames.isEmpty else { return }
+        knownNames.withLock { cache in
+            for name in plan.admittedNames where cache[name.appID] != nil {
+                cache[name.appID]?.insert(name.name, kind: name.kind)
+            }
+        }
     }
 
     func findOrCreateApp(
@@ -196,24 +98,23 @@ extension SQLiteStore {
             sql: "SELECT * FROM apps WHERE account_id = ? AND name = ?",
             arguments: [accountID, agent.appName]
         ) {
-            // Process reports from `apm run-program` name no language or agent version: they keep the agent's.
-            let language = agent.language.isEmpty ? row["language"] as String : agent.language
-            let version = agent.agentVersion.isEmpty ? row["agent_version"] as String : agent.agentVersion
-            if row["agent_version"] as String != version || row["language"] as String != language {
+            var app = try Self.app(row, db: db)
+            if let update = IngestRules.identityUpdate(
+                language: app.language,
+                agentVersion: app.agentVersion,
+                from: agent
+            ) {
                 try db.execute(
                     sql: "UPDATE apps SET language = ?, agent_version = ? WHERE id = ?",
-                    arguments: [language, version, row["id"] as Int64]
+                    arguments: [update.language, update.agentVersion, app.id]
                 )
+                app.language = update.language
+                app.agentVersion = update.agentVersion
             }
-            return try Self.app(row, db: db)
+            return app
         }
         let apps = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM apps WHERE account_id = ?", arguments: [accountID])
-        guard (apps ?? 0) < maxApps else {
-            throw StoreError(
-                .appLimit,
-                "the account has \(maxApps) apps, the limit (max_apps in collector.ini); app \"\(agent.appName.prefix(100))\" was not created. Reuse an app name, or raise max_apps"
-            )
-        }
+        guard (apps ?? 0) < maxApps else { throw IngestRules.appLimit(maxApps: maxApps, appName: agent.appName) }
         try db.execute(
             sql:
                 "INSERT INTO apps (account_id, name, created_at, last_seen_at, language, agent_version) VALUES (?, ?, ?, ?, ?, ?)",
@@ -232,197 +133,89 @@ extension SQLiteStore {
         )
     }
 
-    /// Admits a name under the app's cap, or returns the overflow name (and records an example).
-    private func admit(
-        _ db: Database,
-        appID: Int64,
-        name: String,
-        segment: Bool,
-        limits: CardinalityLimits,
-        at now: Double
-    ) throws -> String {
-        if name == Self.overflowName { return name }
-        var names =
-            try knownNames.withLock { cache -> KnownNames? in cache[appID] }
-            ?? {
-                var loaded = KnownNames()
-                for row in try Row.fetchAll(
-                    db,
-                    sql: "SELECT kind, name FROM app_names WHERE app_id = ?",
-                    arguments: [appID]
-                ) {
-                    if row["kind"] as Int == 0 {
-                        loaded.transactions.insert(row["name"])
-                    } else {
-                        loaded.segments.insert(row["name"])
-                    }
-                }
-                return loaded
-            }()
-        let known = segment ? names.segments.contains(name) : names.transactions.contains(name)
-        if known {
-            knownNames.withLock { $0[appID] = names }
-            return name
+    /// Writes a plan: rows merged into what is stored (sums saturate, histograms merge in SQL).
+    private func apply(_ db: Database, _ plan: WritePlan) throws {
+        let batch = try db.cachedStatement(
+            sql: "INSERT INTO batches (account_id, batch_id, app_id, received_at) VALUES (?, ?, ?, ?)"
+        )
+        for record in plan.batches {
+            try batch.execute(arguments: [record.accountID, record.batchID, record.appID, record.receivedAt])
         }
-        let count = segment ? names.segments.count : names.transactions.count
-        let cap = segment ? limits.maxSegmentNames : limits.maxTransactionNames
-        guard count < cap else {
+        for name in plan.admittedNames {
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO app_names (app_id, kind, name) VALUES (?, ?, ?)",
+                arguments: [name.appID, name.kind.rawValue, name.name]
+            )
+        }
+        for example in plan.overflowExamples {
             try db.execute(
                 sql:
-                    "INSERT OR IGNORE INTO name_overflow_examples (app_id, name, first_seen) SELECT ?, ?, ? WHERE (SELECT COUNT(*) FROM name_overflow_examples WHERE app_id = ?) < 20",
-                arguments: [appID, name, now, appID]
+                    "INSERT OR IGNORE INTO name_overflow_examples (app_id, name, first_seen) SELECT ?, ?, ? WHERE (SELECT COUNT(*) FROM name_overflow_examples WHERE app_id = ?) < ?",
+                arguments: [example.appID, example.name, example.at, example.appID, IngestRules.overflowExamplesPerApp]
             )
-            knownNames.withLock { $0[appID] = names }
-            return Self.overflowName
         }
-        try db.execute(
-            sql: "INSERT OR IGNORE INTO app_names (app_id, kind, name) VALUES (?, ?, ?)",
-            arguments: [appID, segment ? 1 : 0, name]
-        )
-        if segment { names.segments.insert(name) } else { names.transactions.insert(name) }
-        knownNames.withLock { $0[appID] = names }
-        return name
-    }
-
-    private func accumulate(
-        _ db: Database,
-        batch: AgentBatch,
-        app: StoredApp,
-        limits: CardinalityLimits,
-        into accumulator: inout CommitAccumulator,
-        receivedAt: Double
-    ) throws {
-        var renamed: [String: String] = [:]
-        func transactionName(_ name: String) throws -> String {
-            if let mapped = renamed[name] { return mapped }
-            let admitted = try admit(db, appID: app.id, name: name, segment: false, limits: limits, at: receivedAt)
-            renamed[name] = admitted
-            return admitted
-        }
-        var overflowTransactions: UInt64 = 0
-        var overflowSegments: UInt64 = 0
-        for interval in batch.intervals {
-            for var metric in interval.transactions {
-                metric.name = try transactionName(metric.name)
-                if metric.name == Self.overflowName { overflowTransactions += metric.count }
-                accumulator.add(metric, appID: app.id, minute: interval.start)
-            }
-            for var metric in interval.segments {
-                metric.transaction = try transactionName(metric.transaction)
-                let admitted = try admit(
-                    db,
-                    appID: app.id,
-                    name: "\(metric.transaction)\u{0}\(metric.name)",
-                    segment: true,
-                    limits: limits,
-                    at: receivedAt
-                )
-                if admitted == Self.overflowName {
-                    metric.name = Self.overflowName
-                    metric.system = ""
-                    metric.operation = Self.overflowName
-                    metric.target = ""
-                    metric.slowestStatement = nil
-                    metric.slowestStatementDuration = nil
-                    overflowSegments += metric.count
-                }
-                accumulator.add(metric, appID: app.id, minute: interval.start)
-            }
-        }
-        if overflowTransactions > 0 || overflowSegments > 0 {
+        for (appID, overflow) in plan.overflowCounts {
             try db.execute(
                 sql:
                     "UPDATE apps SET overflow_transactions = sat_add(overflow_transactions, ?), overflow_segments = sat_add(overflow_segments, ?) WHERE id = ?",
-                arguments: [Int64(clamping: overflowTransactions), Int64(clamping: overflowSegments), app.id]
+                arguments: [Int64(clamping: overflow.transactions), Int64(clamping: overflow.segments), appID]
             )
         }
-        let encoder = WireCoding.makeEncoder()
-        for var trace in batch.traces {
-            trace.transaction = try transactionName(trace.transaction)
+        let trace = try db.cachedStatement(
+            sql:
+                "INSERT INTO traces (app_id, trace_id, transaction_name, start, duration, is_error, payload) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        )
+        for row in plan.traces {
+            try trace.execute(arguments: [
+                row.appID, row.traceID, row.transaction, row.start, row.duration, row.isError, row.payload,
+            ])
+        }
+        for (key, group) in plan.errorGroups {
+            try write(db, errorGroup: group, key: key)
+        }
+        try writeRows(db, plan)
+        for (appID, at) in plan.lastSeen {
             try db.execute(
-                sql:
-                    "INSERT INTO traces (app_id, trace_id, transaction_name, start, duration, is_error, payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                arguments: [
-                    app.id, trace.traceID, trace.transaction, trace.start, trace.duration, trace.isError,
-                    String(decoding: try encoder.encode(trace), as: UTF8.self),
-                ]
+                sql: "UPDATE apps SET last_seen_at = MAX(last_seen_at, ?) WHERE id = ?",
+                arguments: [at, appID]
             )
-        }
-        for var sample in batch.errors {
-            sample.transaction = try transactionName(sample.transaction)
-            try recordError(db, sample: sample, appID: app.id, encoder: encoder)
-        }
-        if !batch.dropped.isZero {
-            let minute = Int64(receivedAt) - Int64(receivedAt) % 60
-            accumulator.drops[
-                CommitAccumulator.AppKey(appID: app.id, bucket: minute, kind: .web),
-                default: DropCounters()
-            ].add(batch.dropped)
         }
     }
 
-    private func recordError(_ db: Database, sample: ErrorSample, appID: Int64, encoder: JSONEncoder) throws {
-        let message = Self.normalizedMessage(sample.message)
-        let topFrame = Self.normalizedFrame(sample.stack.first ?? "")
-        let fingerprint = Self.fingerprint([sample.type, message, topFrame])
-        let payload = String(decoding: try encoder.encode(sample), as: UTF8.self)
+    private func write(_ db: Database, errorGroup group: WritePlan.ErrorGroupDelta, key: WritePlan.ErrorGroupKey) throws
+    {
         try db.execute(
             sql: """
                 INSERT INTO error_groups (app_id, fingerprint, type, message, top_frame, transaction_name, count, first_seen, last_seen, sample)
-                VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (app_id, fingerprint) DO UPDATE SET
-                    count = sat_add(count, 1),
+                    count = sat_add(count, excluded.count),
                     first_seen = MIN(first_seen, excluded.first_seen),
                     last_seen = MAX(last_seen, excluded.last_seen),
                     transaction_name = CASE WHEN excluded.last_seen >= last_seen THEN excluded.transaction_name ELSE transaction_name END,
                     sample = CASE WHEN excluded.last_seen >= last_seen THEN excluded.sample ELSE sample END
                 """,
             arguments: [
-                appID, fingerprint, sample.type, message, topFrame, sample.transaction, sample.timestamp,
-                sample.timestamp, payload,
+                key.appID, key.fingerprint, group.type, group.message, group.topFrame, group.transaction,
+                Int64(clamping: group.count), group.firstSeen, group.lastSeen, group.sample,
             ]
         )
         let groupID =
             try Int64.fetchOne(
                 db,
                 sql: "SELECT id FROM error_groups WHERE app_id = ? AND fingerprint = ?",
-                arguments: [appID, fingerprint]
+                arguments: [key.appID, key.fingerprint]
             ) ?? 0
-        let minute = Int64(sample.timestamp) - Int64(sample.timestamp) % 60
-        try db.execute(
-            sql:
-                "INSERT INTO error_minutes (app_id, group_id, bucket, count) VALUES (?, ?, ?, 1) ON CONFLICT DO UPDATE SET count = sat_add(count, 1)",
-            arguments: [appID, groupID, minute]
-        )
-    }
-
-    /// The message with literals (numbers, ids, quoted strings) replaced, so that "user 42 not found" and
-    /// "user 43 not found" are one group.
-    static func normalizedMessage(_ message: String) -> String {
-        String(SQLObfuscator.obfuscate(String(message.prefix(1024)), dialect: .generic).prefix(512))
-    }
-
-    /// A stack frame without addresses and offsets, which differ between builds and runs.
-    static func normalizedFrame(_ frame: String) -> String {
-        frame.split(separator: " ").filter { !$0.hasPrefix("0x") && !$0.allSatisfy(\.isNumber) }.joined(separator: " ")
-    }
-
-    /// FNV-1a 64 of the parts, hex: stable across processes (unlike `Hasher`).
-    static func fingerprint(_ parts: [String]) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for part in parts {
-            for byte in part.utf8 {
-                hash ^= UInt64(byte)
-                hash &*= 0x100_0000_01b3
-            }
-            hash ^= 0xff
-            hash &*= 0x100_0000_01b3
+        for (minute, count) in group.minutes {
+            try db.execute(
+                sql:
+                    "INSERT INTO error_minutes (app_id, group_id, bucket, count) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET count = sat_add(count, excluded.count)",
+                arguments: [key.appID, groupID, minute, Int64(clamping: count)]
+            )
         }
-        let hex = String(hash, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
     }
 
-    private func write(_ db: Database, _ accumulator: CommitAccumulator) throws {
+    private func writeRows(_ db: Database, _ accumulator: WritePlan) throws {
         for (resolution, rows) in accumulator.transactions {
             let statement = try db.cachedStatement(
                 sql: """

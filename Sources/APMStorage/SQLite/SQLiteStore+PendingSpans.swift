@@ -101,7 +101,7 @@ extension SQLiteStore {
     ) async throws -> [IngestOutcome]? {
         struct AlreadySettled: Error {}
         do {
-            return try await writer.write { db in
+            let plan = try await writer.write { db in
                 let statement = try db.cachedStatement(
                     sql: "DELETE FROM pending_spans WHERE account_id = ? AND trace_id = ? AND span_id = ?"
                 )
@@ -111,12 +111,10 @@ extension SQLiteStore {
                 }
                 return try self.commitItems(db, items, limits: limits)
             }
+            rememberAdmittedNames(plan)
+            return plan.outcomes
         } catch is AlreadySettled {
-            knownNames.withLock { $0 = [:] }
             return nil
-        } catch {
-            knownNames.withLock { $0 = [:] }
-            throw error
         }
     }
 

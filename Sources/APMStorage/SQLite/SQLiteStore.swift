@@ -17,11 +17,6 @@ public final class SQLiteStore: APMStore {
     /// Per app: the transaction and segment names admitted under the cardinality cap (a cache of `app_names`).
     let knownNames = Mutex<[Int64: KnownNames]>([:])
 
-    struct KnownNames: Sendable {
-        var transactions: Set<String> = []
-        var segments: Set<String> = []
-    }
-
     /// Opens (creating if needed) the database file and migrates it.
     ///
     /// - Parameters:

@@ -1,0 +1,31 @@
+import APMCore
+
+/// How error occurrences are grouped: the type, the message with its literals replaced and the top stack frame
+/// without addresses, hashed to a stable fingerprint.
+package enum ErrorFingerprint {
+    /// The message with literals (numbers, ids, quoted strings) replaced, so that "user 42 not found" and
+    /// "user 43 not found" are one group.
+    package static func normalizedMessage(_ message: String) -> String {
+        String(SQLObfuscator.obfuscate(String(message.prefix(1024)), dialect: .generic).prefix(512))
+    }
+
+    /// A stack frame without addresses and offsets, which differ between builds and runs.
+    package static func normalizedFrame(_ frame: String) -> String {
+        frame.split(separator: " ").filter { !$0.hasPrefix("0x") && !$0.allSatisfy(\.isNumber) }.joined(separator: " ")
+    }
+
+    /// FNV-1a 64 of the parts, hex: stable across processes and backends (unlike `Hasher`).
+    package static func fingerprint(_ parts: [String]) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for part in parts {
+            for byte in part.utf8 {
+                hash ^= UInt64(byte)
+                hash &*= 0x100_0000_01b3
+            }
+            hash ^= 0xff
+            hash &*= 0x100_0000_01b3
+        }
+        let hex = String(hash, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}

@@ -1,0 +1,236 @@
+import APMCore
+import Foundation
+
+/// Turns validated batches into one ``WritePlan``: duplicates skipped (per account and batch id), names admitted
+/// under the app's caps or renamed `(overflow)`, rows accumulated per minute and hour, errors grouped by
+/// fingerprint. Every backend applies the plan it computes; none of these rules is written in a store.
+package struct WritePlanner {
+    /// What the store read in the commit's transaction before planning.
+    package struct Snapshot: Sendable {
+        /// Per item, in order: its app, or why the batch was refused (nothing of it is written).
+        package var apps: [Result<StoredApp, StoreError>]
+        /// (account, batch id) pairs committed before.
+        package var storedBatches: Set<BatchKey>
+        /// Per app of the items: the names it has under its caps.
+        package var names: [Int64: KnownNames]
+
+        package init(apps: [Result<StoredApp, StoreError>], storedBatches: Set<BatchKey>, names: [Int64: KnownNames]) {
+            self.apps = apps
+            self.storedBatches = storedBatches
+            self.names = names
+        }
+    }
+
+    package struct BatchKey: Sendable, Hashable {
+        package var accountID: Int64
+        package var batchID: String
+
+        package init(accountID: Int64, batchID: String) {
+            self.accountID = accountID
+            self.batchID = batchID
+        }
+    }
+
+    package let limits: CardinalityLimits
+
+    package init(limits: CardinalityLimits) {
+        self.limits = limits
+    }
+
+    /// The batch ids a snapshot must look up.
+    package static func batchKeys(of items: [IngestItem]) -> Set<BatchKey> {
+        Set(items.map { BatchKey(accountID: $0.accountID, batchID: $0.batch.batchID) })
+    }
+
+    /// The plan for `items`.
+    package func plan(_ items: [IngestItem], snapshot: Snapshot) throws -> WritePlan {
+        var plan = WritePlan()
+        plan.outcomes.reserveCapacity(items.count)
+        var names = snapshot.names
+        var seen = snapshot.storedBatches
+        let encoder = WireCoding.makeEncoder()
+        for (index, item) in items.enumerated() {
+            let app: StoredApp
+            switch snapshot.apps[index] {
+            case .success(let found): app = found
+            case .failure(let error):
+                plan.outcomes.append(
+                    IngestOutcome(
+                        appID: 0,
+                        duplicate: false,
+                        apdexT: ApdexThreshold.default.seconds,
+                        transactionApdexT: [:],
+                        rejection: error.message
+                    )
+                )
+                continue
+            }
+            let key = BatchKey(accountID: item.accountID, batchID: item.batch.batchID)
+            let duplicate = seen.contains(key)
+            plan.outcomes.append(
+                IngestOutcome(
+                    appID: app.id,
+                    duplicate: duplicate,
+                    apdexT: app.apdexT,
+                    transactionApdexT: app.transactionApdexT
+                )
+            )
+            plan.lastSeen[app.id] = max(plan.lastSeen[app.id] ?? item.receivedAt, item.receivedAt)
+            guard !duplicate else { continue }
+            seen.insert(key)
+            plan.batches.append(
+                WritePlan.BatchRecord(
+                    accountID: item.accountID,
+                    batchID: item.batch.batchID,
+                    appID: app.id,
+                    receivedAt: item.receivedAt
+                )
+            )
+            var appNames = names[app.id] ?? KnownNames()
+            try add(
+                item.batch,
+                appID: app.id,
+                receivedAt: item.receivedAt,
+                names: &appNames,
+                encoder: encoder,
+                to: &plan
+            )
+            names[app.id] = appNames
+        }
+        return plan
+    }
+
+    /// Admits a name under the app's cap, or returns the overflow name (and keeps an example).
+    private func admit(
+        _ name: String,
+        kind: NameKind,
+        appID: Int64,
+        at now: Double,
+        names: inout KnownNames,
+        plan: inout WritePlan
+    ) -> String {
+        if name == IngestRules.overflowName { return name }
+        let known = kind == .segment ? names.segments : names.transactions
+        if known.contains(name) { return name }
+        let cap = kind == .segment ? limits.maxSegmentNames : limits.maxTransactionNames
+        guard known.count < cap else {
+            plan.overflowExamples.append(WritePlan.AdmittedName(appID: appID, kind: kind, name: name, at: now))
+            return IngestRules.overflowName
+        }
+        names.insert(name, kind: kind)
+        plan.admittedNames.append(WritePlan.AdmittedName(appID: appID, kind: kind, name: name, at: now))
+        return name
+    }
+
+    private func add(
+        _ batch: AgentBatch,
+        appID: Int64,
+        receivedAt: Double,
+        names: inout KnownNames,
+        encoder: JSONEncoder,
+        to plan: inout WritePlan
+    ) throws {
+        var renamed: [String: String] = [:]
+        func transactionName(_ name: String) -> String {
+            if let mapped = renamed[name] { return mapped }
+            let admitted = admit(name, kind: .transaction, appID: appID, at: receivedAt, names: &names, plan: &plan)
+            renamed[name] = admitted
+            return admitted
+        }
+        var overflow = WritePlan.OverflowCount()
+        for interval in batch.intervals {
+            for var metric in interval.transactions {
+                metric.name = transactionName(metric.name)
+                if metric.name == IngestRules.overflowName {
+                    overflow.transactions = overflow.transactions.addingSaturated(metric.count)
+                }
+                plan.add(metric, appID: appID, minute: interval.start)
+            }
+            for var metric in interval.segments {
+                metric.transaction = transactionName(metric.transaction)
+                let admitted = admit(
+                    "\(metric.transaction)\u{0}\(metric.name)",
+                    kind: .segment,
+                    appID: appID,
+                    at: receivedAt,
+                    names: &names,
+                    plan: &plan
+                )
+                if admitted == IngestRules.overflowName {
+                    metric.name = IngestRules.overflowName
+                    metric.system = ""
+                    metric.operation = IngestRules.overflowName
+                    metric.target = ""
+                    metric.slowestStatement = nil
+                    metric.slowestStatementDuration = nil
+                    overflow.segments = overflow.segments.addingSaturated(metric.count)
+                }
+                plan.add(metric, appID: appID, minute: interval.start)
+            }
+        }
+        if overflow.transactions > 0 || overflow.segments > 0 {
+            var total = plan.overflowCounts[appID] ?? WritePlan.OverflowCount()
+            total.transactions = total.transactions.addingSaturated(overflow.transactions)
+            total.segments = total.segments.addingSaturated(overflow.segments)
+            plan.overflowCounts[appID] = total
+        }
+        for var trace in batch.traces {
+            trace.transaction = transactionName(trace.transaction)
+            plan.traces.append(
+                WritePlan.TraceRow(
+                    appID: appID,
+                    traceID: trace.traceID,
+                    transaction: trace.transaction,
+                    start: trace.start,
+                    duration: trace.duration,
+                    isError: trace.isError,
+                    payload: String(decoding: try encoder.encode(trace), as: UTF8.self)
+                )
+            )
+        }
+        for var sample in batch.errors {
+            sample.transaction = transactionName(sample.transaction)
+            try addError(sample, appID: appID, encoder: encoder, to: &plan)
+        }
+        if !batch.dropped.isZero {
+            let minute = Int64(receivedAt) - Int64(receivedAt) % 60
+            plan.drops[WritePlan.AppKey(appID: appID, bucket: minute, kind: .web), default: DropCounters()].add(
+                batch.dropped
+            )
+        }
+    }
+
+    private func addError(_ sample: ErrorSample, appID: Int64, encoder: JSONEncoder, to plan: inout WritePlan) throws {
+        let message = ErrorFingerprint.normalizedMessage(sample.message)
+        let topFrame = ErrorFingerprint.normalizedFrame(sample.stack.first ?? "")
+        let key = WritePlan.ErrorGroupKey(
+            appID: appID,
+            fingerprint: ErrorFingerprint.fingerprint([sample.type, message, topFrame])
+        )
+        let payload = String(decoding: try encoder.encode(sample), as: UTF8.self)
+        let minute = Int64(sample.timestamp) - Int64(sample.timestamp) % 60
+        if var group = plan.errorGroups[key] {
+            group.count = group.count.addingSaturated(1)
+            group.firstSeen = min(group.firstSeen, sample.timestamp)
+            if sample.timestamp >= group.lastSeen {
+                group.lastSeen = sample.timestamp
+                group.transaction = sample.transaction
+                group.sample = payload
+            }
+            group.minutes[minute, default: 0] = group.minutes[minute, default: 0].addingSaturated(1)
+            plan.errorGroups[key] = group
+        } else {
+            plan.errorGroups[key] = WritePlan.ErrorGroupDelta(
+                type: sample.type,
+                message: message,
+                topFrame: topFrame,
+                count: 1,
+                firstSeen: sample.timestamp,
+                lastSeen: sample.timestamp,
+                transaction: sample.transaction,
+                sample: payload,
+                minutes: [minute: 1]
+            )
+        }
+    }
+}
