@@ -51,6 +51,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         // The PostgreSQL backend (`storage = postgresql`): several collectors on one database.
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         // Test-only: the dashboard's browser tests drive headless Chromium over the DevTools protocol (WebSocket).
         .package(url: "https://github.com/hummingbird-project/swift-websocket.git", from: "1.6.2"),
     ],
@@ -90,6 +91,7 @@ let package = Package(
                 "APMCore",
                 .product(name: "GRDB", package: "GRDB.swift", condition: .when(traits: ["Collector"])),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -100,6 +102,8 @@ let package = Package(
                 "APMCore",
                 "APMStorage",
                 .product(name: "PostgresNIO", package: "postgres-nio", condition: .when(traits: ["Collector"])),
+                .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["Collector"])),
+                .product(name: "NIOSSL", package: "swift-nio-ssl", condition: .when(traits: ["Collector"])),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -219,6 +223,9 @@ let package = Package(
                 .product(name: "NIOWebSocket", package: "swift-nio", condition: .when(traits: ["Collector"])),
                 // Storage tests reach under the store (rows written as an older version left them).
                 .product(name: "GRDB", package: "GRDB.swift", condition: .when(traits: ["Collector"])),
+                // The conformance suite runs against PostgreSQL too (a database per test).
+                "APMPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio", condition: .when(traits: ["Collector"])),
             ],
             // Read by path (#filePath), not as bundle resources.
             exclude: ["Fixtures"],

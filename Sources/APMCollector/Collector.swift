@@ -45,35 +45,25 @@ public final class Collector: Sendable {
     }
     let now: @Sendable () -> Double
 
-    /// Opens the store (creating the data directory) and prepares the server.
+    /// Prepares the server over a store that the caller built from the configuration (SQLite or PostgreSQL) and
+    /// runs as a service before the collector's.
     ///
     /// - Parameters:
     ///   - configuration: The configuration.
     ///   - logger: The logger.
-    ///   - store: A store to use instead of the SQLite file in the data directory (tests).
+    ///   - store: The store.
     ///   - now: The clock (Unix seconds); injectable for tests.
-    /// - Throws: When the data directory or the database cannot be opened.
     public init(
         configuration: CollectorConfiguration,
         logger: Logger,
-        store: (any APMStore)? = nil,
+        store: any APMStore,
         now: (@Sendable () -> Double)? = nil
-    ) throws {
+    ) {
         self.configuration = configuration
         self.logger = logger
         let now = now ?? { Date().timeIntervalSince1970 }
         self.now = now
-        if let store {
-            self.store = store
-        } else {
-            // Readable by the collector's user only (key and password hashes, every app's data).
-            try FileManager.default.createDirectory(
-                atPath: configuration.dataDirectory,
-                withIntermediateDirectories: true,
-                attributes: [.posixPermissions: 0o700]
-            )
-            self.store = try SQLiteStore(path: configuration.databasePath)
-        }
+        self.store = store
         self.queries = CollectorQueries(
             store: self.store,
             minuteRetention: Int64(configuration.retention.minuteRetention.components.seconds),

@@ -1,9 +1,12 @@
 public import APMCore
 public import Foundation
+public import ServiceLifecycle
 
-/// Where the collector keeps everything. SQLite (``SQLiteStore``) is the embedded default; every method is
-/// safe to call concurrently.
-public protocol APMStore: Sendable {
+/// Where the collector keeps everything. SQLite (``SQLiteStore``) is the embedded default, PostgreSQL (in the
+/// APMPostgres module) serves several collectors; every method is safe to call concurrently. A store is a
+/// `Service`: the `apm collector` command runs it first in its service group (PostgreSQL's connection pool
+/// runs while it does) and stops it last.
+public protocol APMStore: Service {
     // MARK: Accounts and keys
 
     /// Creates an account.

@@ -6,6 +6,8 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
             case appLimit = "app limit"
             case diskFull = "disk full"
             case dataDirectoryNotEmpty = "data directory not empty"
+            case configuration = "configuration"
+            case unavailable = "unavailable"
         }
         private let kind: Kind
         private init(_ kind: Kind) { self.kind = kind }
@@ -16,6 +18,11 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let diskFull = Code(.diskFull)
         /// The data directory holds files but no account: it must not be set up afresh over them.
         public static let dataDirectoryNotEmpty = Code(.dataDirectoryNotEmpty)
+
+        /// The store's settings are wrong (a malformed PostgreSQL URL, ...).
+        public static let configuration = Code(.configuration)
+        /// The database server cannot be reached or refused the connection.
+        public static let unavailable = Code(.unavailable)
 
         /// The code's name.
         public var description: String { kind.rawValue }

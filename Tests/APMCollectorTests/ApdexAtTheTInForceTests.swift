@@ -13,8 +13,10 @@ import Testing
 @Suite struct ApdexAtTheTInForceTests {
     typealias Support = CollectorTestSupport
 
-    @Test func rowsClassifiedAtAnotherTArePlacedAtTheTInForceAndFlagged() async throws {
-        try await Support.withCollector { collector, client, key in
+    @Test(arguments: StoreBackend.available) func rowsClassifiedAtAnotherTArePlacedAtTheTInForceAndFlagged(
+        backend: StoreBackend
+    ) async throws {
+        try await Support.withCollector(backend: backend) { collector, client, key in
             let minute = Support.currentMinute(offset: -3)
             // The app's T is 1 s; an agent that had not heard it sent 20 transactions of 0.75 s classified at
             // its local 0.5 s (S 0 / T 20), and later 10 at 1 s.
@@ -113,8 +115,9 @@ import Testing
         }
     }
 
-    @Test func dataClassifiedAtTheTInForceIsExact() async throws {
-        try await Support.withCollector { collector, client, key in
+    @Test(arguments: StoreBackend.available) func dataClassifiedAtTheTInForceIsExact(backend: StoreBackend) async throws
+    {
+        try await Support.withCollector(backend: backend) { collector, client, key in
             let minute = Support.currentMinute(offset: -3)
             _ = try await Support.post(
                 Support.batch(minute: minute, metrics: [Support.metric("GET /a", durations: [0.1, 0.7, 3])]),

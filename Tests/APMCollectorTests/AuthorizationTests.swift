@@ -310,7 +310,7 @@ import Testing
 
         var configuration = CollectorTestSupport.configuration()
         configuration.dataDirectory = directory
-        let collector = try Collector(
+        let collector = Collector(
             configuration: configuration,
             logger: CollectorTestSupport.quietLogger,
             store: try SQLiteStore(path: path)

@@ -30,19 +30,30 @@ enum CollectorTestSupport {
         return configuration
     }
 
-    /// Runs a collector (in-memory SQLite unless a store is given) on a free loopback port.
+    /// Runs a collector on a free loopback port over the store given, or an empty store of the backend (in-memory
+    /// SQLite by default).
     static func withCollector<T: Sendable>(
         _ configuration: CollectorConfiguration = configuration(),
         store: (any APMStore)? = nil,
+        backend: StoreBackend = .sqlite,
         now: (@Sendable () -> Double)? = nil,
         _ body: @Sendable (Collector, any TestClientProtocol, String) async throws -> T
     ) async throws -> T {
-        let collector = try Collector(
-            configuration: configuration,
-            logger: quietLogger,
-            store: try store ?? SQLiteStore(),
-            now: now
-        )
+        if let store {
+            return try await withCollector(configuration, on: store, now: now, body)
+        }
+        return try await backend.withStore { store in
+            try await withCollector(configuration, on: store, now: now, body)
+        }
+    }
+
+    private static func withCollector<T: Sendable>(
+        _ configuration: CollectorConfiguration,
+        on store: any APMStore,
+        now: (@Sendable () -> Double)?,
+        _ body: @Sendable (Collector, any TestClientProtocol, String) async throws -> T
+    ) async throws -> T {
+        let collector = Collector(configuration: configuration, logger: quietLogger, store: store, now: now)
         let credentials = try #require(try await collector.bootstrapIfNeeded())
         apiTokens.withLock { $0[credentials.licenseKey] = credentials.apiToken }
         return try await collector.application.test(.live) { client in

@@ -25,8 +25,8 @@ import Testing
         .reduce(0) { $0 + $1.count }
     }
 
-    @Test func theSameBatchTwiceCountsOnce() async throws {
-        try await Support.withCollector { collector, client, key in
+    @Test(arguments: StoreBackend.available) func theSameBatchTwiceCountsOnce(backend: StoreBackend) async throws {
+        try await Support.withCollector(backend: backend) { collector, client, key in
             let batch = Support.batch(
                 minute: Support.currentMinute(),
                 metrics: [Support.metric("GET /a", durations: [0.1, 0.2, 0.7])]
@@ -41,8 +41,10 @@ import Testing
         }
     }
 
-    @Test func fiftyAgentsIngestingConcurrentlyGiveExactTotals() async throws {
-        try await Support.withCollector { collector, client, key in
+    @Test(arguments: StoreBackend.available) func fiftyAgentsIngestingConcurrentlyGiveExactTotals(
+        backend: StoreBackend
+    ) async throws {
+        try await Support.withCollector(backend: backend) { collector, client, key in
             let minute = Support.currentMinute()
             let batches = (0..<50).map { agent in
                 Support.batch(
@@ -88,8 +90,8 @@ import Testing
         }
     }
 
-    @Test func wrongOrRevokedKeyIs401() async throws {
-        try await Support.withCollector { collector, client, key in
+    @Test(arguments: StoreBackend.available) func wrongOrRevokedKeyIs401(backend: StoreBackend) async throws {
+        try await Support.withCollector(backend: backend) { collector, client, key in
             let batch = Support.batch(
                 minute: Support.currentMinute(),
                 metrics: [Support.metric("GET /a", durations: [0.1])]
@@ -118,8 +120,8 @@ import Testing
         }
     }
 
-    @Test func keysAreStoredHashed() async throws {
-        try await Support.withCollector { collector, _, key in
+    @Test(arguments: StoreBackend.available) func keysAreStoredHashed(backend: StoreBackend) async throws {
+        try await Support.withCollector(backend: backend) { collector, _, key in
             let account = try #require(try await collector.store.accounts().first)
             let records = try await collector.store.licenseKeys(accountID: account.id)
             #expect(records.count == 1)
@@ -199,8 +201,10 @@ import Testing
 
     /// Databases show the statement of the slowest call from the agents' metrics, across batches, even when no
     /// trace was kept.
-    @Test func theSlowestStatementOfEachOperationComesFromTheMetrics() async throws {
-        try await Support.withCollector { _, client, key in
+    @Test(arguments: StoreBackend.available) func theSlowestStatementOfEachOperationComesFromTheMetrics(
+        backend: StoreBackend
+    ) async throws {
+        try await Support.withCollector(backend: backend) { _, client, key in
             let minute = Support.currentMinute(offset: -2)
             for (statement, seconds) in [
                 ("SELECT * FROM t WHERE a = ?", 0.2), ("SELECT * FROM t WHERE b = ?", 0.9),
@@ -243,8 +247,10 @@ import Testing
 
     /// `apm run-program`'s process reports name the app but not its language or agent: they must not blank
     /// what the agent reported (the demo's apps page showed an empty language badge).
-    @Test func processReportsKeepTheAgentsLanguageAndVersion() async throws {
-        try await Support.withCollector { _, client, key in
+    @Test(arguments: StoreBackend.available) func processReportsKeepTheAgentsLanguageAndVersion(
+        backend: StoreBackend
+    ) async throws {
+        try await Support.withCollector(backend: backend) { _, client, key in
             let minute = Support.currentMinute(offset: -1)
             #expect(
                 try await Support.post(
@@ -313,9 +319,11 @@ import Testing
         }
     }
 
-    @Test func tenThousandDistinctNamesAreCappedWithAWarning() async throws {
+    @Test(arguments: StoreBackend.available) func tenThousandDistinctNamesAreCappedWithAWarning(
+        backend: StoreBackend
+    ) async throws {
         let configuration = Support.configuration { $0.limits.cardinality.maxTransactionNames = 2_000 }
-        try await Support.withCollector(configuration) { collector, client, key in
+        try await Support.withCollector(configuration, backend: backend) { collector, client, key in
             let minute = Support.currentMinute()
             for part in 0..<10 {
                 let metrics = (0..<1_000).map {
@@ -364,8 +372,10 @@ import Testing
         }
     }
 
-    @Test func apiRejectsBadParametersAndOtherAccountsApps() async throws {
-        try await Support.withCollector { collector, client, key in
+    @Test(arguments: StoreBackend.available) func apiRejectsBadParametersAndOtherAccountsApps(
+        backend: StoreBackend
+    ) async throws {
+        try await Support.withCollector(backend: backend) { collector, client, key in
             _ = try await Support.post(
                 Support.batch(minute: Support.currentMinute(), metrics: [Support.metric("GET /a", durations: [0.1])]),
                 key: key,

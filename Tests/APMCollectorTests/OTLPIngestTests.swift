@@ -186,9 +186,11 @@ import Testing
         return errors
     }
 
-    @Test func spansBecomeTransactionsSegmentsTracesAndErrorsWithExactApdex() async throws {
+    @Test(arguments: StoreBackend.available) func spansBecomeTransactionsSegmentsTracesAndErrorsWithExactApdex(
+        backend: StoreBackend
+    ) async throws {
         let clock = Locked(Date().timeIntervalSince1970)
-        try await Support.withCollector(now: clock.reader) { collector, client, key in
+        try await Support.withCollector(backend: backend, now: clock.reader) { collector, client, key in
             let minute = Support.currentMinute(offset: -3)
             let body = try Self.export(at: Double(minute) + 1)
             let first = try await Self.post(body, key: key, client: client)
@@ -220,9 +222,10 @@ import Testing
 
     /// With `otlp_trace_wait = 0` an export is counted on arrival, alone: a span whose transaction is not in it is
     /// rejected in the answer.
-    @Test func withoutAWaitAnExportIsCountedAlone() async throws {
+    @Test(arguments: StoreBackend.available) func withoutAWaitAnExportIsCountedAlone(backend: StoreBackend) async throws
+    {
         let configuration = Support.configuration { $0.otlp.traceWait = .zero }
-        try await Support.withCollector(configuration) { _, client, key in
+        try await Support.withCollector(configuration, backend: backend) { _, client, key in
             let minute = Support.currentMinute(offset: -3)
             let body = try Self.export(at: Double(minute) + 1)
             let first = try await Self.post(body, key: key, client: client)
@@ -234,13 +237,15 @@ import Testing
         }
     }
 
-    @Test func theProtobufExportOfARealSDKGivesTheKnownAnswers() async throws {
+    @Test(arguments: StoreBackend.available) func theProtobufExportOfARealSDKGivesTheKnownAnswers(
+        backend: StoreBackend
+    ) async throws {
         let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("Fixtures/otlp-python-sdk.binpb")
         let body = try Data(contentsOf: fixture)
         // The spans were recorded at a fixed time: the collector's clock is set five minutes after it.
         let clock = Locked(1_795_656_301.0 + 300)
-        try await Support.withCollector(now: clock.reader) { collector, client, key in
+        try await Support.withCollector(backend: backend, now: clock.reader) { collector, client, key in
             let protobuf = "application/x-protobuf"
             let first = try await Self.post(body, key: key, client: client, contentType: protobuf)
             #expect(first.status == .ok)

@@ -30,9 +30,11 @@ import Testing
 
     /// Before: the database and HTTP client spans of trace 1 exported apart from their server span were dropped
     /// (3 to 5 % of database calls with a real Flask app), their time shown as the app's own.
-    @Test func spansSplitAcrossExportsInEitherOrderCountAsIfTheyCameTogether() async throws {
+    @Test(arguments: StoreBackend.available) func spansSplitAcrossExportsInEitherOrderCountAsIfTheyCameTogether(
+        backend: StoreBackend
+    ) async throws {
         let clock = Locked(Date().timeIntervalSince1970)
-        try await Support.withCollector(now: clock.reader) { collector, client, key in
+        try await Support.withCollector(backend: backend, now: clock.reader) { collector, client, key in
             let minute = Support.currentMinute(offset: -3)
             func split(_ offset: Int) -> (children: [[String: Any]], others: [[String: Any]]) {
                 let spans = Self.retraced(OTLP.spans(at: Double(minute) + 1), by: offset)
@@ -100,9 +102,11 @@ import Testing
     }
 
     /// Before: a scanner's paths each became a transaction (`GET /wp-login.php`, `GET /.env`, ...).
-    @Test func serverSpansWithoutARouteAreOneNamePerMethod() async throws {
+    @Test(arguments: StoreBackend.available) func serverSpansWithoutARouteAreOneNamePerMethod(
+        backend: StoreBackend
+    ) async throws {
         let configuration = Support.configuration { $0.otlp.traceWait = .zero }
-        try await Support.withCollector(configuration) { collector, client, key in
+        try await Support.withCollector(configuration, backend: backend) { collector, client, key in
             let start = Double(Support.currentMinute(offset: -2)) + 1
             let spans = ["/wp-login.php", "/.env", "/admin/config.bak"].enumerated().map { index, path in
                 OTLP.span(
@@ -132,9 +136,11 @@ import Testing
     }
 
     /// Before: batch ids were unique across accounts, so the second of two byte-identical exports was dropped.
-    @Test func twoAccountsSendingTheSameExportAreBothCounted() async throws {
+    @Test(arguments: StoreBackend.available) func twoAccountsSendingTheSameExportAreBothCounted(
+        backend: StoreBackend
+    ) async throws {
         let clock = Locked(Date().timeIntervalSince1970)
-        try await Support.withCollector(now: clock.reader) { collector, client, key in
+        try await Support.withCollector(backend: backend, now: clock.reader) { collector, client, key in
             let other = try await collector.store.createAccount(name: "other")
             let otherKey = try await collector.createLicenseKey(accountID: other.id, name: "agents").key
             let otherToken = try await collector.createAPIToken(accountID: other.id, name: "read", scope: .read).token
@@ -168,7 +174,7 @@ import Testing
             return key
         }
         clock.withLock { $0 += 31 }
-        let restarted = try Collector(
+        let restarted = Collector(
             configuration: Support.configuration(),
             logger: Support.quietLogger,
             store: try SQLiteStore(path: path),
@@ -184,10 +190,10 @@ import Testing
     }
 
     /// The spans waiting are bounded: past `max_pending_spans`, exports get 503 with Retry-After and lose nothing.
-    @Test func waitingSpansAreBounded() async throws {
+    @Test(arguments: StoreBackend.available) func waitingSpansAreBounded(backend: StoreBackend) async throws {
         let configuration = Support.configuration { $0.otlp.maxPendingSpans = 1000 }
         let clock = Locked(Date().timeIntervalSince1970)
-        try await Support.withCollector(configuration, now: clock.reader) { collector, client, key in
+        try await Support.withCollector(configuration, backend: backend, now: clock.reader) { collector, client, key in
             let start = Double(Support.currentMinute(offset: -2)) + 1
             func export(_ range: Range<Int>) throws -> Data {
                 try OTLP.body(

@@ -13,7 +13,8 @@ import Testing
 @Suite struct RetentionAndApdexTests {
     typealias Support = CollectorTestSupport
 
-    @Test func hourRollupsEqualTheMinutesAndRetentionDeletesExactlyWhatItShould() async throws {
+    @Test(arguments: StoreBackend.available)
+    func hourRollupsEqualTheMinutesAndRetentionDeletesExactlyWhatItShould(backend: StoreBackend) async throws {
         let configuration = Support.configuration {
             $0.retention.minuteRetention = .seconds(24 * 3600)
             $0.retention.retention = .seconds(48 * 3600)
@@ -21,9 +22,13 @@ import Testing
         // The collector's clock is fixed, so that the cutoffs below are exactly the collector's.
         let now = Support.currentMinute()
         let fixedClock: @Sendable () -> Double = { Double(now + 30) }
-        // A few rows per retention transaction, so that deleting in chunks is exercised (and exact).
-        let store = try SQLiteStore(retentionChunk: 7)
-        try await Support.withCollector(configuration, store: store, now: fixedClock) { collector, client, key in
+        // SQLite: a few rows per retention transaction, so that deleting in chunks is exercised (and exact).
+        // PostgreSQL: whole partitions are dropped, the rest deleted.
+        let store: (any APMStore)? = backend == .sqlite ? try SQLiteStore(retentionChunk: 7) : nil
+        try await Support.withCollector(configuration, store: store, backend: backend, now: fixedClock) {
+            collector,
+            client,
+            key in
             // One batch every 37 minutes over the last 3 days, 3 names each with known durations.
             var sent: [Int64: UInt64] = [:]
             var minute = now - 3 * 86_400 + 600
@@ -95,8 +100,10 @@ import Testing
         }
     }
 
-    @Test func changingTAppliesToNewDataAndWhatIfMatchesABruteForceRecount() async throws {
-        try await Support.withCollector { collector, client, key in
+    @Test(arguments: StoreBackend.available) func changingTAppliesToNewDataAndWhatIfMatchesABruteForceRecount(
+        backend: StoreBackend
+    ) async throws {
+        try await Support.withCollector(backend: backend) { collector, client, key in
             let minute = Support.currentMinute(offset: -5)
             // Old data: classified at T = 0.5 by the agent.
             var durations: [Double] = []
@@ -212,8 +219,10 @@ import Testing
         }
     }
 
-    @Test func deploymentsAreRecordedAndMarkedOnSeries() async throws {
-        try await Support.withCollector { collector, client, key in
+    @Test(arguments: StoreBackend.available) func deploymentsAreRecordedAndMarkedOnSeries(
+        backend: StoreBackend
+    ) async throws {
+        try await Support.withCollector(backend: backend) { collector, client, key in
             let minute = Support.currentMinute(offset: -3)
             _ = try await Support.post(
                 Support.batch(minute: minute, metrics: [Support.metric("GET /a", durations: [0.1])]),
@@ -247,10 +256,12 @@ import Testing
 
     /// The transactions table over a minute-resolution range reads whole hours from the hour rows and only
     /// the edges from minutes; its figures must be those of the minutes alone.
-    @Test func transactionTotalsFromHoursAndEdgeMinutesEqualTheMinutesAlone() async throws {
+    @Test(arguments: StoreBackend.available) func transactionTotalsFromHoursAndEdgeMinutesEqualTheMinutesAlone(
+        backend: StoreBackend
+    ) async throws {
         let now = Support.currentMinute()
         let fixedClock: @Sendable () -> Double = { Double(now + 30) }
-        try await Support.withCollector(now: fixedClock) { collector, client, key in
+        try await Support.withCollector(backend: backend, now: fixedClock) { collector, client, key in
             // Every 7 minutes for the last 5 hours, 4 names with varied durations and some errors.
             var minute = now - 5 * 3600
             var index = 0

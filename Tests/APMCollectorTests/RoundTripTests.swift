@@ -11,8 +11,10 @@ import Testing
 @Suite struct RoundTripTests {
     /// A real agent (own API, manual clock, libcurl transport) reports a known workload over 5 minutes; the
     /// collector's API must give back exactly what a stopwatch would.
-    @Test func knownWorkloadThroughAgentAndCollectorGivesExactFigures() async throws {
-        try await CollectorTestSupport.withCollector { collector, client, key in
+    @Test(arguments: StoreBackend.available) func knownWorkloadThroughAgentAndCollectorGivesExactFigures(
+        backend: StoreBackend
+    ) async throws {
+        try await CollectorTestSupport.withCollector(backend: backend) { collector, client, key in
             let start = CollectorTestSupport.currentMinute(offset: -10)
             let clock = ManualAgentClock(unixSeconds: start)
             var configuration = AgentConfiguration()

@@ -101,7 +101,7 @@ enum CLI {
         configuration.passwordHashCost = 10
         configuration.server.headerTimeout = .seconds(600)
         configuration.server.idleTimeout = .seconds(600)
-        let collector = try Collector(configuration: configuration, logger: logger, store: try SQLiteStore())
+        let collector = Collector(configuration: configuration, logger: logger, store: try SQLiteStore())
         let credentials = try #require(try await collector.bootstrapIfNeeded())
         let key = credentials.licenseKey
         apiTokens.withLock { $0[key] = credentials.apiToken }

@@ -88,10 +88,39 @@ public struct CollectorConfiguration: Sendable, Hashable {
     public var retention = Retention()
     /// OTLP trace exports.
     public var otlp = OTLP()
+    /// Which store holds the data.
+    public var storage = Storage()
     /// `log_level` / `APM_COLLECTOR_LOG_LEVEL`, default `info`.
     public var logLevel: String = "info"
     /// `password_hash_cost`, default 15: log2 of scrypt's N for dashboard passwords (10 to 20).
     public var passwordHashCost: Int = PasswordHasher.defaultCost
+
+    /// Which store holds the data: SQLite in the data directory (one collector), or PostgreSQL (any number).
+    public struct Storage: Sendable, Hashable {
+        /// The backends.
+        public enum Backend: String, Sendable, Hashable, CaseIterable {
+            case sqlite
+            case postgresql
+        }
+        /// `storage` / `APM_STORAGE`: `sqlite` (default) or `postgresql`; a PostgreSQL URL alone selects
+        /// PostgreSQL.
+        public var backend: Backend?
+        /// `postgres_url` / `APM_POSTGRES_URL` / `--postgres-url`, e.g.
+        /// `postgres://apm:secret@db:5432/apm?sslmode=require`.
+        public var postgresURL: String?
+        /// `postgres_pool_size`, default 10: connections per collector.
+        public var postgresPoolSize: Int = 10
+
+        /// The backend in force.
+        public var effectiveBackend: Backend { backend ?? (postgresURL == nil ? .sqlite : .postgresql) }
+
+        /// The URL without its password.
+        public var redactedURL: String? {
+            guard let url = postgresURL, var components = URLComponents(string: url) else { return nil }
+            if components.password != nil { components.password = "***" }
+            return components.string
+        }
+    }
 
     /// The defaults.
     public static let `default` = CollectorConfiguration()
@@ -103,12 +132,15 @@ public struct CollectorConfiguration: Sendable, Hashable {
     public var databasePath: String { (dataDirectory as NSString).appendingPathComponent("apm.sqlite") }
 
     /// Where the data is, for the start-up line.
-    public var storageDescription: String { databasePath }
+    public var storageDescription: String {
+        storage.effectiveBackend == .postgresql ? storage.redactedURL ?? "PostgreSQL" : databasePath
+    }
 
     /// The environment variables read, with the key each overrides.
     public static let environmentVariables: [(variable: String, key: String)] = [
         ("APM_COLLECTOR_HOST", "host"), ("APM_COLLECTOR_PORT", "port"), ("APM_DATA_DIR", "data_dir"),
         ("APM_COLLECTOR_LOG_LEVEL", "log_level"), ("APM_RETENTION_DAYS", "retention_days"),
+        ("APM_STORAGE", "storage"), ("APM_POSTGRES_URL", "postgres_url"),
     ]
 
     /// Every key of the `[collector]` section.
@@ -118,7 +150,7 @@ public struct CollectorConfiguration: Sendable, Hashable {
         "max_segments_per_trace", "ingest_memory_mb", "max_queued_batches", "max_connections", "idle_timeout",
         "header_timeout", "body_timeout", "allowed_hosts", "trusted_proxies", "minute_retention_hours",
         "retention_days", "retention_interval", "otlp_trace_wait", "max_pending_spans",
-        "password_hash_cost",
+        "password_hash_cost", "storage", "postgres_url", "postgres_pool_size",
     ]
 
     /// Loads the `[collector]` section of a file (if any), then environment overrides.
@@ -150,7 +182,7 @@ public struct CollectorConfiguration: Sendable, Hashable {
                             file: file,
                             line: entry.line,
                             key: entry.key,
-                            value: entry.value,
+                            value: Self.shown(entry.value, key: entry.key),
                             message: problem
                         )
                     }
@@ -164,7 +196,7 @@ public struct CollectorConfiguration: Sendable, Hashable {
                     .invalidValue,
                     file: "environment",
                     key: variable,
-                    value: value,
+                    value: Self.shown(value, key: key),
                     message: problem
                 )
             }
@@ -173,11 +205,26 @@ public struct CollectorConfiguration: Sendable, Hashable {
         return configuration
     }
 
+    /// A value as an error message may show it: never a URL that may hold a password.
+    static func shown(_ value: String, key: String) -> String {
+        key == "postgres_url" ? "(not shown: it may hold a password)" : value
+    }
+
     /// Checks settings that depend on each other.
     ///
     /// - Parameter file: Where the settings came from, for the message.
     /// - Throws: ``ConfigurationError`` naming the settings and how to fix them.
     public func checkConsistency(file: String) throws {
+        if storage.backend == .postgresql, storage.postgresURL == nil {
+            throw ConfigurationError(
+                .invalidValue,
+                file: file,
+                key: "storage",
+                value: "postgresql",
+                message:
+                    "storage = postgresql needs postgres_url (or APM_POSTGRES_URL, --postgres-url), e.g. postgres://apm:secret@127.0.0.1:5432/apm"
+            )
+        }
         // The inflated body is held twice (the bytes and what is parsed from them) within one request's share.
         guard limits.maxDecompressedBytes * 2 <= limits.perRequestMemoryBytes else {
             throw ConfigurationError(
@@ -293,6 +340,22 @@ public struct CollectorConfiguration: Sendable, Hashable {
                 return "must be a whole number from 1000 to 100000000"
             }
             otlp.maxPendingSpans = count
+        case "storage":
+            guard let backend = Storage.Backend(rawValue: value.lowercased()) else {
+                return "must be sqlite (one collector, the default) or postgresql (several collectors)"
+            }
+            storage.backend = backend
+        case "postgres_url":
+            let lowered = value.lowercased()
+            guard lowered.hasPrefix("postgres://") || lowered.hasPrefix("postgresql://"),
+                URLComponents(string: value) != nil
+            else {
+                return "must be a URL like postgres://USER:PASSWORD@HOST:5432/DATABASE?sslmode=prefer"
+            }
+            storage.postgresURL = value
+        case "postgres_pool_size":
+            guard let size = integer(1...1000) else { return "must be a whole number from 1 to 1000" }
+            storage.postgresPoolSize = size
         case "password_hash_cost":
             guard let cost = integer(10...20) else {
                 return "must be a whole number from 10 to 20 (log2 of scrypt's N)"

@@ -12,16 +12,18 @@ import UnixSignals
 struct CollectorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "collector",
-        abstract: "Run the collector: ingest from agents, store in SQLite, serve the API.",
+        abstract: "Run the collector: ingest from agents, store in SQLite (or PostgreSQL), serve the API.",
         discussion: """
             Settings come from the [collector] section of --config, then APM_COLLECTOR_HOST, APM_COLLECTOR_PORT,
-            APM_DATA_DIR and APM_RETENTION_DAYS, then these flags. The first start creates the data directory, an
-            account and a license key, and prints the key once.
+            APM_DATA_DIR, APM_RETENTION_DAYS, APM_STORAGE and APM_POSTGRES_URL, then these flags. The first start
+            creates the data directory (or the tables), an account and a license key, and prints the key once.
+            Several collectors may share one PostgreSQL database (docs/scale-out.md).
 
             Examples:
               apm collector
               apm collector --data-dir /var/lib/apm --port 7070
               apm collector --config collector.ini
+              apm collector --postgres-url postgres://apm:secret@127.0.0.1:5432/apm
             """
     )
 
@@ -37,18 +39,28 @@ struct CollectorCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Listen port (default 7070; 0 picks a free port).")
     var port: Int?
 
+    @Option(
+        name: .long,
+        help: "Store in this PostgreSQL database instead of SQLite (postgres://USER:PASSWORD@HOST:PORT/DB)."
+    )
+    var postgresURL: String?
+
     func loadConfiguration() throws -> CollectorConfiguration {
         do {
             var configuration = try CollectorConfiguration.load(
                 file: config,
                 environment: ProcessInfo.processInfo.environment
             )
-            for (key, value) in [("data_dir", dataDir), ("host", host), ("port", port.map(String.init))] {
+            for (key, value) in [
+                ("data_dir", dataDir), ("host", host), ("port", port.map(String.init)), ("postgres_url", postgresURL),
+            ] {
                 guard let value else { continue }
                 if let problem = try configuration.apply(key: key, value: value) {
-                    throw ValidationError("--\(key.replacingOccurrences(of: "_", with: "-")) \(value): \(problem)")
+                    let shown = key == "postgres_url" ? "" : " \(value)"
+                    throw ValidationError("--\(key.replacingOccurrences(of: "_", with: "-"))\(shown): \(problem)")
                 }
             }
+            try configuration.checkConsistency(file: config ?? "the command line")
             return configuration
         } catch let error as ConfigurationError {
             throw ValidationError(error.description)
@@ -59,16 +71,18 @@ struct CollectorCommand: AsyncParsableCommand {
         let configuration = try loadConfiguration()
         var logger = Logger(label: "apm.collector")
         logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
-        let collector: Collector
+        let store: any APMStore
         do {
-            collector = try Collector(configuration: configuration, logger: logger)
+            store = try CollectorStorage.open(configuration, logger: logger)
         } catch {
-            printError("apm collector: cannot open the data directory \(configuration.dataDirectory): \(error)")
+            printError("apm collector: cannot open the store \(configuration.storageDescription): \(error)")
             throw ExitCode(1)
         }
+        let collector = Collector(configuration: configuration, logger: logger, store: store)
+        // The store first: it starts before the collector's services and stops after them.
         let group = ServiceGroup(
             configuration: .init(
-                services: collector.services.map { .init(service: $0) },
+                services: ([store] + collector.services).map { .init(service: $0) },
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
@@ -115,7 +129,7 @@ struct CollectorCommand: AsyncParsableCommand {
         _ = await startup.result
         try await collector.close()
         if let message = refusal.message.withLock({ $0 }) {
-            printError("apm collector: refusing to start on \(configuration.dataDirectory): \(message)")
+            printError("apm collector: refusing to start on \(configuration.storageDescription): \(message)")
             throw ExitCode(1)
         }
     }

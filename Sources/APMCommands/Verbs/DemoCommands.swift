@@ -149,11 +149,12 @@ struct DemoCommand: AsyncParsableCommand {
         var configuration = CollectorConfiguration()
         configuration.server.port = port
         configuration.dataDirectory = directory
-        let collector = try Collector(configuration: configuration, logger: logger)
+        let store = try CollectorStorage.open(configuration, logger: logger)
+        let collector = Collector(configuration: configuration, logger: logger, store: store)
         guard let credentials = try await collector.bootstrapIfNeeded() else { throw APMExit.failure }
         let services = ServiceGroup(
             configuration: .init(
-                services: collector.services.map { .init(service: $0) },
+                services: ([store] + collector.services).map { .init(service: $0) },
                 gracefulShutdownSignals: [],
                 logger: logger
             )

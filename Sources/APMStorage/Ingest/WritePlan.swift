@@ -55,12 +55,25 @@ package struct WritePlan: Sendable {
         package var bucket: Int64
         package var name: String
         package var apdexT: Double
+
+        package init(appID: Int64, bucket: Int64, name: String, apdexT: Double) {
+            self.appID = appID
+            self.bucket = bucket
+            self.name = name
+            self.apdexT = apdexT
+        }
     }
 
     package struct AppKey: Sendable, Hashable {
         package var appID: Int64
         package var bucket: Int64
         package var kind: TransactionKind
+
+        package init(appID: Int64, bucket: Int64, kind: TransactionKind) {
+            self.appID = appID
+            self.bucket = bucket
+            self.kind = kind
+        }
     }
 
     package struct SegmentKey: Sendable, Hashable {
@@ -68,6 +81,13 @@ package struct WritePlan: Sendable {
         package var bucket: Int64
         package var transaction: String
         package var name: String
+
+        package init(appID: Int64, bucket: Int64, transaction: String, name: String) {
+            self.appID = appID
+            self.bucket = bucket
+            self.transaction = transaction
+            self.name = name
+        }
     }
 
     package struct TraceRow: Sendable, Hashable {
@@ -164,14 +184,34 @@ package enum NameKind: Int, Sendable, Hashable {
     case segment = 1
 }
 
-/// The names an app has under its caps.
+/// The names an app has under its caps: those a commit may meet (a backend may list only those), and how many
+/// there are of each kind.
 package struct KnownNames: Sendable, Hashable {
     package var transactions: Set<String> = []
     package var segments: Set<String> = []
+    /// Names stored but not listed (a backend that reads only the names a commit names).
+    package var unlistedTransactions = 0
+    package var unlistedSegments = 0
 
-    package init(transactions: Set<String> = [], segments: Set<String> = []) {
+    package init(
+        transactions: Set<String> = [],
+        segments: Set<String> = [],
+        unlistedTransactions: Int = 0,
+        unlistedSegments: Int = 0
+    ) {
         self.transactions = transactions
         self.segments = segments
+        self.unlistedTransactions = unlistedTransactions
+        self.unlistedSegments = unlistedSegments
+    }
+
+    package func contains(_ name: String, kind: NameKind) -> Bool {
+        kind == .segment ? segments.contains(name) : transactions.contains(name)
+    }
+
+    /// How many names of a kind the app has.
+    package func count(of kind: NameKind) -> Int {
+        kind == .segment ? segments.count + unlistedSegments : transactions.count + unlistedTransactions
     }
 
     package mutating func insert(_ name: String, kind: NameKind) {

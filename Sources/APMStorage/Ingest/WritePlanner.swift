@@ -37,6 +37,41 @@ package struct WritePlanner {
         self.limits = limits
     }
 
+    /// Per app name (account, name): the transaction and segment names its batches carry, for a backend that reads
+    /// only these from the names it has.
+    package static func candidateNames(
+        of items: [IngestItem]
+    ) -> [AppName: (transactions: Set<String>, segments: Set<String>)] {
+        var names: [AppName: (transactions: Set<String>, segments: Set<String>)] = [:]
+        for item in items {
+            let key = AppName(accountID: item.accountID, name: item.batch.agent.appName)
+            var entry = names[key] ?? ([], [])
+            for interval in item.batch.intervals {
+                for metric in interval.transactions { entry.transactions.insert(metric.name) }
+                for metric in interval.segments {
+                    entry.transactions.insert(metric.transaction)
+                    entry.segments.insert("\(metric.transaction)\u{0}\(metric.name)")
+                    // Its transaction may be renamed past the cap.
+                    entry.segments.insert("\(IngestRules.overflowName)\u{0}\(metric.name)")
+                }
+            }
+            for trace in item.batch.traces { entry.transactions.insert(trace.transaction) }
+            for sample in item.batch.errors { entry.transactions.insert(sample.transaction) }
+            names[key] = entry
+        }
+        return names
+    }
+
+    package struct AppName: Sendable, Hashable {
+        package var accountID: Int64
+        package var name: String
+
+        package init(accountID: Int64, name: String) {
+            self.accountID = accountID
+            self.name = name
+        }
+    }
+
     /// The batch ids a snapshot must look up.
     package static func batchKeys(of items: [IngestItem]) -> Set<BatchKey> {
         Set(items.map { BatchKey(accountID: $0.accountID, batchID: $0.batch.batchID) })
@@ -110,10 +145,9 @@ package struct WritePlanner {
         plan: inout WritePlan
     ) -> String {
         if name == IngestRules.overflowName { return name }
-        let known = kind == .segment ? names.segments : names.transactions
-        if known.contains(name) { return name }
+        if names.contains(name, kind: kind) { return name }
         let cap = kind == .segment ? limits.maxSegmentNames : limits.maxTransactionNames
-        guard known.count < cap else {
+        guard names.count(of: kind) < cap else {
             plan.overflowExamples.append(WritePlan.AdmittedName(appID: appID, kind: kind, name: name, at: now))
             return IngestRules.overflowName
         }

@@ -1,6 +1,7 @@
 import APMCore
 import Foundation
 import GRDB
+import ServiceLifecycle
 import Synchronization
 
 #if canImport(Glibc)
@@ -62,6 +63,11 @@ public final class SQLiteStore: APMStore {
         try Self.migrator.migrate(queue)
         self.writer = queue
         self.path = nil
+    }
+
+    /// Nothing runs in the background: the file is open until ``close()``. Returns at graceful shutdown.
+    public func run() async throws {
+        try await gracefulShutdown()
     }
 
     // MARK: Accounts and keys

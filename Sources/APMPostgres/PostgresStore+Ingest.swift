@@ -1,0 +1,532 @@
+import APMCore
+public import APMStorage
+import Foundation
+import NIOCore
+import PostgresNIO
+
+extension PostgresStore {
+    public func commit(_ items: [IngestItem], limits: CardinalityLimits) async throws -> [IngestOutcome] {
+        try await ensurePartitions(for: items)
+        return try await transaction { connection in
+            try await self.commitItems(connection, items, limits: limits).outcomes
+        }
+    }
+
+    /// The partitions the items' minutes and hours fall in.
+    func ensurePartitions(for items: [IngestItem]) async throws {
+        var buckets: [SliceResolution: Set<Int64>] = [:]
+        for item in items {
+            for interval in item.batch.intervals {
+                buckets[.minute, default: []].insert(interval.start)
+                buckets[.hour, default: []].insert(interval.start - interval.start % 3600)
+            }
+        }
+        try await prepare()
+        try await ensurePartitions(buckets: buckets)
+    }
+
+    /// Plans and writes batches in the caller's transaction: apps found or created, then locked in id order (so
+    /// that two collectors committing to one app take turns and see each other's names and rows), then the
+    /// snapshot read, the plan made by ``WritePlanner`` and applied.
+    func commitItems(
+        _ connection: PostgresConnection,
+        _ items: [IngestItem],
+        limits: CardinalityLimits
+    ) async throws -> WritePlan {
+        var apps: [Result<StoredApp, StoreError>] = []
+        var resolved: [WritePlanner.AppName: Result<StoredApp, StoreError>] = [:]
+        for item in items {
+            let key = WritePlanner.AppName(accountID: item.accountID, name: item.batch.agent.appName)
+            if let app = resolved[key] {
+                apps.append(app)
+                continue
+            }
+            let app: Result<StoredApp, StoreError>
+            do {
+                app = .success(
+                    try await findOrCreateApp(
+                        connection,
+                        accountID: item.accountID,
+                        agent: item.batch.agent,
+                        at: item.receivedAt,
+                        maxApps: limits.maxApps
+                    )
+                )
+            } catch let error as StoreError where error.code == .appLimit {
+                app = .failure(error)
+            }
+            resolved[key] = app
+            apps.append(app)
+        }
+        var appIDs: [WritePlanner.AppName: Int64] = [:]
+        for (key, app) in resolved { if case .success(let app) = app { appIDs[key] = app.id } }
+        for id in Set(appIDs.values).sorted() {
+            try await connection.execute(
+                "SELECT pg_advisory_xact_lock(\(Self.appLockSpace), \(Int32(truncatingIfNeeded: id)))",
+                logger
+            )
+        }
+        let keys = Array(WritePlanner.batchKeys(of: items))
+        var stored: Set<WritePlanner.BatchKey> = []
+        for row in try await connection.rows(
+            """
+            SELECT b.account_id, b.batch_id FROM batches b
+            JOIN unnest(\(keys.map(\.accountID))::bigint[], \(keys.map(\.batchID))::text[]) AS k(account_id, batch_id)
+            ON b.account_id = k.account_id AND b.batch_id = k.batch_id
+            """,
+            logger
+        ) {
+            stored.insert(
+                WritePlanner.BatchKey(accountID: try row.get("account_id"), batchID: try row.get("batch_id"))
+            )
+        }
+        var names: [Int64: KnownNames] = [:]
+        for (key, candidates) in WritePlanner.candidateNames(of: items) {
+            guard let appID = appIDs[key] else { continue }
+            names[appID] = try await knownNames(connection, appID: appID, candidates: candidates)
+        }
+        let plan = try WritePlanner(limits: limits).plan(
+            items,
+            snapshot: WritePlanner.Snapshot(apps: apps, storedBatches: stored, names: names)
+        )
+        try await apply(connection, plan)
+        return plan
+    }
+
+    /// Of the names a commit carries, those the app has; and how many it has of each kind.
+    private func knownNames(
+        _ connection: PostgresConnection,
+        appID: Int64,
+        candidates: (transactions: Set<String>, segments: Set<String>)
+    ) async throws -> KnownNames {
+        var known = KnownNames()
+        let all = Array(candidates.transactions) + Array(candidates.segments)
+        for row in try await connection.rows(
+            "SELECT kind, name FROM app_names WHERE app_id = \(appID) AND name = ANY(\(all.map(Self.nameBytes))::bytea[])",
+            logger
+        ) {
+            let kind = NameKind(rawValue: Int(try row.get("kind", as: Int16.self))) ?? .transaction
+            let name = String(decoding: Data(bytesOf: try row.get("name", as: ByteBuffer.self)), as: UTF8.self)
+            let candidate = kind == .segment ? candidates.segments : candidates.transactions
+            if candidate.contains(name) { known.insert(name, kind: kind) }
+        }
+        for row in try await connection.rows(
+            "SELECT kind, count(*) AS n FROM app_names WHERE app_id = \(appID) GROUP BY kind",
+            logger
+        ) {
+            let count = Int(try row.get("n", as: Int64.self))
+            if try row.get("kind", as: Int16.self) == 1 {
+                known.unlistedSegments = count - known.segments.count
+            } else {
+                known.unlistedTransactions = count - known.transactions.count
+            }
+        }
+        return known
+    }
+
+    func findOrCreateApp(
+        _ connection: PostgresConnection,
+        accountID: Int64,
+        agent: AgentIdentity,
+        at now: Double,
+        maxApps: Int
+    ) async throws -> StoredApp {
+        if var app = try await app(connection, accountID: accountID, name: agent.appName) {
+            if let update = IngestRules.identityUpdate(
+                language: app.language,
+                agentVersion: app.agentVersion,
+                from: agent
+            ) {
+                try await connection.execute(
+                    "UPDATE apps SET language = \(update.language), agent_version = \(update.agentVersion) WHERE id = \(app.id)",
+                    logger
+                )
+                app.language = update.language
+                app.agentVersion = update.agentVersion
+            }
+            return app
+        }
+        // The app limit holds across collectors: creating an app takes the account's lock.
+        try await connection.execute(
+            "SELECT pg_advisory_xact_lock(\(Self.accountLockSpace), \(Int32(truncatingIfNeeded: accountID)))",
+            logger
+        )
+        if let app = try await app(connection, accountID: accountID, name: agent.appName) { return app }
+        let count =
+            try await connection.rows("SELECT count(*) AS n FROM apps WHERE account_id = \(accountID)", logger)
+            .first?.get("n", as: Int64.self) ?? 0
+        guard count < maxApps else { throw IngestRules.appLimit(maxApps: maxApps, appName: agent.appName) }
+        let id =
+            try await connection.rows(
+                """
+                INSERT INTO apps (account_id, name, created_at, last_seen_at, language, agent_version)
+                VALUES (\(accountID), \(agent.appName), \(now), \(now), \(agent.language), \(agent.agentVersion)) RETURNING id
+                """,
+                logger
+            ).first?.get("id", as: Int64.self) ?? 0
+        return StoredApp(
+            id: id,
+            accountID: accountID,
+            name: agent.appName,
+            apdexT: ApdexThreshold.default.seconds,
+            transactionApdexT: [:],
+            createdAt: now,
+            lastSeenAt: now,
+            language: agent.language,
+            agentVersion: agent.agentVersion
+        )
+    }
+
+    /// Writes a plan. Minute and hour rows are read, merged in Swift by the planner's rules (histograms exactly)
+    /// and written back: the app locks make the read and the write one step. (A SQL function merging the
+    /// histogram's binary form would need the format written twice, in Swift and in PL/pgSQL.)
+    private func apply(_ connection: PostgresConnection, _ plan: WritePlan) async throws {
+        if !plan.batches.isEmpty {
+            try await connection.execute(
+                """
+                INSERT INTO batches (account_id, batch_id, app_id, received_at)
+                SELECT * FROM unnest(\(plan.batches.map(\.accountID))::bigint[], \(plan.batches.map(\.batchID))::text[],
+                    \(plan.batches.map(\.appID))::bigint[], \(plan.batches.map(\.receivedAt))::float8[])
+                """,
+                logger
+            )
+        }
+        if !plan.admittedNames.isEmpty {
+            try await connection.execute(
+                """
+                INSERT INTO app_names (app_id, kind, name)
+                SELECT * FROM unnest(\(plan.admittedNames.map(\.appID))::bigint[],
+                    \(plan.admittedNames.map { Int16($0.kind.rawValue) })::int2[],
+                    \(plan.admittedNames.map { Self.nameBytes($0.name) })::bytea[])
+                ON CONFLICT DO NOTHING
+                """,
+                logger
+            )
+        }
+        for example in plan.overflowExamples {
+            try await connection.execute(
+                """
+                INSERT INTO name_overflow_examples (app_id, name, first_seen)
+                SELECT \(example.appID), \(example.name), \(example.at)
+                WHERE (SELECT count(*) FROM name_overflow_examples WHERE app_id = \(example.appID)) < \(IngestRules.overflowExamplesPerApp)
+                ON CONFLICT DO NOTHING
+                """,
+                logger
+            )
+        }
+        for (appID, overflow) in plan.overflowCounts {
+            try await connection.execute(
+                """
+                UPDATE apps SET
+                    overflow_transactions = LEAST(overflow_transactions::numeric + \(Int64(clamping: overflow.transactions)), \(unescaped: bigintMax))::bigint,
+                    overflow_segments = LEAST(overflow_segments::numeric + \(Int64(clamping: overflow.segments)), \(unescaped: bigintMax))::bigint
+                WHERE id = \(appID)
+                """,
+                logger
+            )
+        }
+        if !plan.traces.isEmpty {
+            let traces = plan.traces
+            try await connection.execute(
+                """
+                INSERT INTO traces (app_id, trace_id, transaction_name, start, duration, is_error, payload)
+                SELECT * FROM unnest(\(traces.map(\.appID))::bigint[], \(traces.map(\.traceID))::text[],
+                    \(traces.map(\.transaction))::text[], \(traces.map(\.start))::float8[], \(traces.map(\.duration))::float8[],
+                    \(traces.map(\.isError))::bool[], \(traces.map(\.payload))::text[])
+                """,
+                logger
+            )
+        }
+        for (key, group) in plan.errorGroups {
+            try await write(connection, errorGroup: group, key: key)
+        }
+        for (resolution, rows) in plan.transactions where !rows.isEmpty {
+            try await writeTransactionRows(connection, rows, resolution: resolution)
+        }
+        for (resolution, rows) in plan.apps where !rows.isEmpty {
+            try await writeAppRows(connection, rows, resolution: resolution)
+        }
+        for (resolution, rows) in plan.segments where !rows.isEmpty {
+            try await writeSegmentRows(connection, rows, resolution: resolution)
+        }
+        for (key, drops) in plan.drops {
+            try await connection.execute(
+                """
+                INSERT INTO drop_minutes (app_id, bucket, transactions, segments, traces, errors, overflowed_names)
+                VALUES (\(key.appID), \(key.bucket), \(Int64(clamping: drops.transactions)), \(Int64(clamping: drops.segments)),
+                    \(Int64(clamping: drops.traces)), \(Int64(clamping: drops.errors)), \(Int64(clamping: drops.overflowedNames)))
+                ON CONFLICT (app_id, bucket) DO UPDATE SET
+                    transactions = LEAST(drop_minutes.transactions::numeric + excluded.transactions, \(unescaped: bigintMax))::bigint,
+                    segments = LEAST(drop_minutes.segments::numeric + excluded.segments, \(unescaped: bigintMax))::bigint,
+                    traces = LEAST(drop_minutes.traces::numeric + excluded.traces, \(unescaped: bigintMax))::bigint,
+                    errors = LEAST(drop_minutes.errors::numeric + excluded.errors, \(unescaped: bigintMax))::bigint,
+                    overflowed_names = LEAST(drop_minutes.overflowed_names::numeric + excluded.overflowed_names, \(unescaped: bigintMax))::bigint
+                """,
+                logger
+            )
+        }
+        for (appID, at) in plan.lastSeen {
+            try await connection.execute(
+                "UPDATE apps SET last_seen_at = GREATEST(last_seen_at, \(at)) WHERE id = \(appID)",
+                logger
+            )
+        }
+    }
+
+    private func write(
+        _ connection: PostgresConnection,
+        errorGroup group: WritePlan.ErrorGroupDelta,
+        key: WritePlan.ErrorGroupKey
+    ) async throws {
+        let groupID =
+            try await connection.rows(
+                """
+                INSERT INTO error_groups (app_id, fingerprint, type, message, top_frame, transaction_name, count, first_seen, last_seen, sample)
+                VALUES (\(key.appID), \(key.fingerprint), \(group.type), \(group.message), \(group.topFrame), \(group.transaction),
+                    \(Int64(clamping: group.count)), \(group.firstSeen), \(group.lastSeen), \(group.sample))
+                ON CONFLICT (app_id, fingerprint) DO UPDATE SET
+                    count = LEAST(error_groups.count::numeric + excluded.count, \(unescaped: bigintMax))::bigint,
+                    first_seen = LEAST(error_groups.first_seen, excluded.first_seen),
+                    last_seen = GREATEST(error_groups.last_seen, excluded.last_seen),
+                    transaction_name = CASE WHEN excluded.last_seen >= error_groups.last_seen
+                        THEN excluded.transaction_name ELSE error_groups.transaction_name END,
+                    sample = CASE WHEN excluded.last_seen >= error_groups.last_seen
+                        THEN excluded.sample ELSE error_groups.sample END
+                RETURNING id
+                """,
+                logger
+            ).first?.get("id", as: Int64.self) ?? 0
+        let minutes = Array(group.minutes)
+        try await connection.execute(
+            """
+            INSERT INTO error_minutes (app_id, group_id, bucket, count)
+            SELECT \(key.appID), \(groupID), * FROM unnest(\(minutes.map(\.key))::bigint[], \(minutes.map { Int64(clamping: $0.value) })::bigint[])
+            ON CONFLICT (app_id, group_id, bucket) DO UPDATE SET
+                count = LEAST(error_minutes.count::numeric + excluded.count, \(unescaped: bigintMax))::bigint
+            """,
+            logger
+        )
+    }
+
+    private func writeTransactionRows(
+        _ connection: PostgresConnection,
+        _ rows: [WritePlan.TransactionKey: TransactionMetric],
+        resolution: SliceResolution
+    ) async throws {
+        let table = Self.table("txn", resolution)
+        let keys = Array(rows.keys)
+        var merged = rows
+        for row in try await connection.rows(
+            """
+            SELECT t.* FROM \(unescaped: table) t
+            JOIN unnest(\(keys.map(\.appID))::bigint[], \(keys.map(\.bucket))::bigint[], \(keys.map(\.name))::text[],
+                \(keys.map(\.apdexT))::float8[]) AS k(app_id, bucket, name, apdex_t)
+            ON t.app_id = k.app_id AND t.bucket = k.bucket AND t.name = k.name AND t.apdex_t = k.apdex_t
+            """,
+            logger
+        ) {
+            let key = WritePlan.TransactionKey(
+                appID: try row.get("app_id"),
+                bucket: try row.get("bucket"),
+                name: try row.get("name"),
+                apdexT: try row.get("apdex_t")
+            )
+            guard let new = merged[key] else { continue }
+            merged[key] = WritePlan.merged(try Self.transactionMetric(row, name: key.name, apdexT: key.apdexT), new)
+        }
+        let values = keys.map { merged[$0]! }
+        try await connection.execute(
+            """
+            INSERT INTO \(unescaped: table) (app_id, bucket, name, apdex_t, kind, count, errors, satisfied, tolerating, frustrated,
+                total, min, max, sum_squares, db, ext, histogram, error_histogram)
+            SELECT * FROM unnest(\(keys.map(\.appID))::bigint[], \(keys.map(\.bucket))::bigint[], \(keys.map(\.name))::text[],
+                \(keys.map(\.apdexT))::float8[], \(values.map { Int16($0.kind == .web ? 0 : 1) })::int2[],
+                \(values.map { Int64(clamping: $0.count) })::bigint[], \(values.map { Int64(clamping: $0.errorCount) })::bigint[],
+                \(values.map { Int64(clamping: $0.satisfied) })::bigint[], \(values.map { Int64(clamping: $0.tolerating) })::bigint[],
+                \(values.map { Int64(clamping: $0.frustrated) })::bigint[], \(values.map(\.totalDuration))::float8[],
+                \(values.map(\.minDuration))::float8[], \(values.map(\.maxDuration))::float8[],
+                \(values.map(\.sumOfSquares))::float8[], \(values.map(\.breakdown.database))::float8[],
+                \(values.map(\.breakdown.external))::float8[], \(values.map { ByteBuffer(bytes: $0.histogram.encoded()) })::bytea[],
+                \(values.map { ByteBuffer(bytes: $0.errorHistogram.encoded()) })::bytea[])
+            ON CONFLICT (app_id, bucket, name, apdex_t) DO UPDATE SET
+                kind = excluded.kind, count = excluded.count, errors = excluded.errors, satisfied = excluded.satisfied,
+                tolerating = excluded.tolerating, frustrated = excluded.frustrated, total = excluded.total,
+                min = excluded.min, max = excluded.max, sum_squares = excluded.sum_squares, db = excluded.db,
+                ext = excluded.ext, histogram = excluded.histogram, error_histogram = excluded.error_histogram
+            """,
+            logger
+        )
+    }
+
+    private func writeAppRows(
+        _ connection: PostgresConnection,
+        _ rows: [WritePlan.AppKey: TransactionMetric],
+        resolution: SliceResolution
+    ) async throws {
+        let table = Self.table("app", resolution)
+        let keys = Array(rows.keys)
+        var merged = rows
+        for row in try await connection.rows(
+            """
+            SELECT t.* FROM \(unescaped: table) t
+            JOIN unnest(\(keys.map(\.appID))::bigint[], \(keys.map(\.bucket))::bigint[],
+                \(keys.map { Int16($0.kind == .web ? 0 : 1) })::int2[]) AS k(app_id, bucket, kind)
+            ON t.app_id = k.app_id AND t.bucket = k.bucket AND t.kind = k.kind
+            """,
+            logger
+        ) {
+            let key = WritePlan.AppKey(
+                appID: try row.get("app_id"),
+                bucket: try row.get("bucket"),
+                kind: try row.get("kind", as: Int16.self) == 0 ? .web : .background
+            )
+            guard let new = merged[key] else { continue }
+            merged[key] = WritePlan.merged(try Self.transactionMetric(row, name: "", apdexT: new.apdexT), new)
+        }
+        let values = keys.map { merged[$0]! }
+        try await connection.execute(
+            """
+            INSERT INTO \(unescaped: table) (app_id, bucket, kind, count, errors, satisfied, tolerating, frustrated, total, min,
+                max, db, ext, histogram)
+            SELECT * FROM unnest(\(keys.map(\.appID))::bigint[], \(keys.map(\.bucket))::bigint[],
+                \(keys.map { Int16($0.kind == .web ? 0 : 1) })::int2[],
+                \(values.map { Int64(clamping: $0.count) })::bigint[], \(values.map { Int64(clamping: $0.errorCount) })::bigint[],
+                \(values.map { Int64(clamping: $0.satisfied) })::bigint[], \(values.map { Int64(clamping: $0.tolerating) })::bigint[],
+                \(values.map { Int64(clamping: $0.frustrated) })::bigint[], \(values.map(\.totalDuration))::float8[],
+                \(values.map(\.minDuration))::float8[], \(values.map(\.maxDuration))::float8[],
+                \(values.map(\.breakdown.database))::float8[], \(values.map(\.breakdown.external))::float8[],
+                \(values.map { ByteBuffer(bytes: $0.histogram.encoded()) })::bytea[])
+            ON CONFLICT (app_id, bucket, kind) DO UPDATE SET
+                count = excluded.count, errors = excluded.errors, satisfied = excluded.satisfied,
+                tolerating = excluded.tolerating, frustrated = excluded.frustrated, total = excluded.total,
+                min = excluded.min, max = excluded.max, db = excluded.db, ext = excluded.ext, histogram = excluded.histogram
+            """,
+            logger
+        )
+    }
+
+    private func writeSegmentRows(
+        _ connection: PostgresConnection,
+        _ rows: [WritePlan.SegmentKey: SegmentMetric],
+        resolution: SliceResolution
+    ) async throws {
+        let table = Self.table("seg", resolution)
+        let keys = Array(rows.keys)
+        var merged = rows
+        for row in try await connection.rows(
+            """
+            SELECT t.* FROM \(unescaped: table) t
+            JOIN unnest(\(keys.map(\.appID))::bigint[], \(keys.map(\.bucket))::bigint[], \(keys.map(\.transaction))::text[],
+                \(keys.map(\.name))::text[]) AS k(app_id, bucket, transaction_name, name)
+            ON t.app_id = k.app_id AND t.bucket = k.bucket AND t.transaction_name = k.transaction_name AND t.name = k.name
+            """,
+            logger
+        ) {
+            let key = WritePlan.SegmentKey(
+                appID: try row.get("app_id"),
+                bucket: try row.get("bucket"),
+                transaction: try row.get("transaction_name"),
+                name: try row.get("name")
+            )
+            guard let new = merged[key] else { continue }
+            let statement = try row.get("slowest_statement", as: String.self)
+            let existing = SegmentMetric(
+                transaction: key.transaction,
+                name: key.name,
+                category: Self.category(try row.get("category", as: Int16.self)),
+                system: try row.get("system"),
+                operation: try row.get("operation"),
+                target: try row.get("target"),
+                count: UInt64(clamping: try row.get("count", as: Int64.self)),
+                totalDuration: try row.get("total"),
+                exclusiveDuration: try row.get("exclusive"),
+                minDuration: try row.get("min"),
+                maxDuration: try row.get("max"),
+                errorCount: UInt64(clamping: try row.get("errors", as: Int64.self)),
+                slowestStatement: statement.isEmpty ? nil : statement,
+                slowestStatementDuration: statement.isEmpty ? nil : try row.get("slowest_duration", as: Double.self)
+            )
+            merged[key] = WritePlan.merged(existing, new)
+        }
+        let values = keys.map { merged[$0]! }
+        try await connection.execute(
+            """
+            INSERT INTO \(unescaped: table) (app_id, bucket, transaction_name, name, category, system, operation, target, count,
+                errors, total, exclusive, min, max, slowest_statement, slowest_duration)
+            SELECT * FROM unnest(\(keys.map(\.appID))::bigint[], \(keys.map(\.bucket))::bigint[], \(keys.map(\.transaction))::text[],
+                \(keys.map(\.name))::text[], \(values.map { Self.categoryCode($0.category) })::int2[],
+                \(values.map(\.system))::text[], \(values.map(\.operation))::text[], \(values.map(\.target))::text[],
+                \(values.map { Int64(clamping: $0.count) })::bigint[], \(values.map { Int64(clamping: $0.errorCount) })::bigint[],
+                \(values.map(\.totalDuration))::float8[], \(values.map(\.exclusiveDuration))::float8[],
+                \(values.map(\.minDuration))::float8[], \(values.map(\.maxDuration))::float8[],
+                \(values.map { $0.slowestStatement ?? "" })::text[],
+                \(values.map { $0.slowestStatement == nil ? 0 : $0.slowestStatementDuration ?? 0 })::float8[])
+            ON CONFLICT (app_id, bucket, transaction_name, name) DO UPDATE SET
+                count = excluded.count, errors = excluded.errors, total = excluded.total, exclusive = excluded.exclusive,
+                min = excluded.min, max = excluded.max, slowest_statement = excluded.slowest_statement,
+                slowest_duration = excluded.slowest_duration
+            """,
+            logger
+        )
+    }
+
+    static func transactionMetric(
+        _ row: PostgresRandomAccessRow,
+        name: String,
+        apdexT: Double
+    ) throws -> TransactionMetric {
+        let total = try row.get("total", as: Double.self)
+        let database = try row.get("db", as: Double.self)
+        let external = try row.get("ext", as: Double.self)
+        let errorHistogram: LatencyHistogram
+        if row.contains("error_histogram") {
+            errorHistogram = try LatencyHistogram(
+                encoded: Data(bytesOf: try row.get("error_histogram", as: ByteBuffer.self))
+            )
+        } else {
+            errorHistogram = LatencyHistogram()
+        }
+        return TransactionMetric(
+            name: name,
+            kind: try row.get("kind", as: Int16.self) == 0 ? .web : .background,
+            count: UInt64(clamping: try row.get("count", as: Int64.self)),
+            errorCount: UInt64(clamping: try row.get("errors", as: Int64.self)),
+            apdexT: apdexT,
+            satisfied: UInt64(clamping: try row.get("satisfied", as: Int64.self)),
+            tolerating: UInt64(clamping: try row.get("tolerating", as: Int64.self)),
+            frustrated: UInt64(clamping: try row.get("frustrated", as: Int64.self)),
+            totalDuration: total,
+            minDuration: try row.get("min"),
+            maxDuration: try row.get("max"),
+            sumOfSquares: row.contains("sum_squares") ? try row.get("sum_squares") : 0,
+            breakdown: TimeBreakdown(
+                database: database,
+                external: external,
+                application: max(0, total - database - external)
+            ),
+            histogram: try LatencyHistogram(encoded: Data(bytesOf: try row.get("histogram", as: ByteBuffer.self))),
+            errorHistogram: errorHistogram
+        )
+    }
+
+    /// A name as `app_names` stores it (UTF-8 bytes).
+    static func nameBytes(_ name: String) -> ByteBuffer {
+        ByteBuffer(bytes: Array(name.utf8))
+    }
+
+    static func categoryCode(_ category: SegmentCategory) -> Int16 {
+        switch category {
+        case .datastore: 0
+        case .external: 1
+        case .custom: 2
+        }
+    }
+
+    static func category(_ code: Int16) -> SegmentCategory {
+        switch code {
+        case 0: .datastore
+        case 1: .external
+        default: .custom
+        }
+    }
+}

@@ -1,0 +1,343 @@
+public import APMCore
+public import APMStorage
+import Foundation
+import NIOCore
+import PostgresNIO
+
+extension PostgresStore {
+    /// Transaction rows summed over a group (saturating like SQLite's `sat_sum`), histograms collected for a
+    /// merge in Swift.
+    static let transactionSums = """
+        MAX(kind) AS kind, LEAST(SUM(count), \(bigintMax))::bigint AS count,
+        LEAST(SUM(errors), \(bigintMax))::bigint AS errors, LEAST(SUM(satisfied), \(bigintMax))::bigint AS satisfied,
+        LEAST(SUM(tolerating), \(bigintMax))::bigint AS tolerating,
+        LEAST(SUM(frustrated), \(bigintMax))::bigint AS frustrated, SUM(total) AS total, MIN(min) AS min,
+        MAX(max) AS max, SUM(db) AS db, SUM(ext) AS ext
+        """
+
+    static let segmentSums = """
+        MAX(category) AS category, MAX(system) AS system, MAX(operation) AS operation, MAX(target) AS target,
+        LEAST(SUM(count), \(bigintMax))::bigint AS count, LEAST(SUM(errors), \(bigintMax))::bigint AS errors,
+        SUM(total) AS total, SUM(exclusive) AS exclusive, MIN(min) AS min, MAX(max) AS max
+        """
+
+    /// Histograms merged, from one stored histogram or an array of them.
+    static func histogram(_ row: PostgresRandomAccessRow, _ column: String) throws -> LatencyHistogram {
+        guard row.contains(column) else { return LatencyHistogram() }
+        if let many = try? row.get(column, as: [ByteBuffer].self) {
+            var merged = LatencyHistogram()
+            for buffer in many { try merged.merge(encoded: Data(bytesOf: buffer)) }
+            return merged
+        }
+        return try LatencyHistogram(encoded: Data(bytesOf: try row.get(column, as: ByteBuffer.self)))
+    }
+
+    private static func slice(_ row: PostgresRandomAccessRow, bucket: Int64, name: String) throws -> TransactionSlice {
+        let total = try row.get("total", as: Double?.self) ?? 0
+        let database = try row.get("db", as: Double?.self) ?? 0
+        let external = try row.get("ext", as: Double?.self) ?? 0
+        return TransactionSlice(
+            bucket: bucket,
+            name: name,
+            kind: (try row.get("kind", as: Int16?.self) ?? 0) == 0 ? .web : .background,
+            count: UInt64(clamping: try row.get("count", as: Int64?.self) ?? 0),
+            errors: UInt64(clamping: try row.get("errors", as: Int64?.self) ?? 0),
+            apdex: ApdexCounts(
+                satisfied: UInt64(clamping: try row.get("satisfied", as: Int64?.self) ?? 0),
+                tolerating: UInt64(clamping: try row.get("tolerating", as: Int64?.self) ?? 0),
+                frustrated: UInt64(clamping: try row.get("frustrated", as: Int64?.self) ?? 0)
+            ),
+            total: total,
+            min: try row.get("min", as: Double?.self) ?? 0,
+            max: try row.get("max", as: Double?.self) ?? 0,
+            breakdown: TimeBreakdown(
+                database: database,
+                external: external,
+                application: Swift.max(0, total - database - external)
+            ),
+            histogram: try histogram(row, "histogram")
+        )
+    }
+
+    public func appSlices(
+        appID: Int64,
+        kind: TransactionKind,
+        range: Range<Int64>,
+        resolution: SliceResolution
+    ) async throws -> [TransactionSlice] {
+        try await rows(
+            """
+            SELECT * FROM \(unescaped: Self.table("app", resolution)) WHERE app_id = \(appID)
+                AND kind = \(Int16(kind == .web ? 0 : 1)) AND bucket >= \(range.lowerBound) AND bucket < \(range.upperBound)
+            ORDER BY bucket
+            """
+        ).map { try Self.slice($0, bucket: try $0.get("bucket"), name: "") }
+    }
+
+    public func transactionSlices(
+        appID: Int64,
+        name: String,
+        range: Range<Int64>,
+        resolution: SliceResolution
+    ) async throws -> [TransactionSlice] {
+        try await rows(
+            """
+            SELECT bucket, \(unescaped: Self.transactionSums), array_agg(histogram) AS histogram
+            FROM \(unescaped: Self.table("txn", resolution))
+            WHERE app_id = \(appID) AND name = \(name) AND bucket >= \(range.lowerBound) AND bucket < \(range.upperBound)
+            GROUP BY bucket ORDER BY bucket
+            """
+        ).map { try Self.slice($0, bucket: try $0.get("bucket"), name: name) }
+    }
+
+    public func transactionTotals(
+        appID: Int64,
+        range: Range<Int64>,
+        resolution: SliceResolution,
+        withHistograms: Bool
+    ) async throws -> [TransactionSlice] {
+        try await rows(
+            """
+            SELECT name, \(unescaped: Self.transactionSums)
+                \(unescaped: withHistograms ? ", array_agg(histogram) AS histogram" : "")
+            FROM \(unescaped: Self.table("txn", resolution))
+            WHERE app_id = \(appID) AND bucket >= \(range.lowerBound) AND bucket < \(range.upperBound)
+            GROUP BY name
+            """
+        ).map { try Self.slice($0, bucket: range.lowerBound, name: try $0.get("name")) }
+    }
+
+    public func apdexRowsAtOtherT(
+        appID: Int64,
+        transaction: String?,
+        range: Range<Int64>,
+        resolution: SliceResolution,
+        background: Bool
+    ) async throws -> [ApdexRowAtOtherT] {
+        try await rows(
+            """
+            SELECT t.bucket, t.name, t.apdex_t, t.count, t.errors, t.satisfied, t.tolerating, t.frustrated,
+                t.histogram, t.error_histogram
+            FROM \(unescaped: Self.table("txn", resolution)) AS t JOIN apps ON apps.id = t.app_id
+            LEFT JOIN transaction_apdex AS o ON o.app_id = t.app_id AND o.name = t.name
+            WHERE t.app_id = \(appID) AND t.bucket >= \(range.lowerBound) AND t.bucket < \(range.upperBound)
+                AND (\(transaction)::text IS NULL OR t.name = \(transaction))
+                AND (\(transaction)::text IS NOT NULL OR \(background) OR t.kind = 0)
+                AND abs(t.apdex_t - COALESCE(o.apdex_t, apps.apdex_t)) > 1e-9
+            """
+        ).map { row in
+            ApdexRowAtOtherT(
+                bucket: try row.get("bucket"),
+                name: try row.get("name"),
+                source: try Self.apdexSource(row)
+            )
+        }
+    }
+
+    public func apdexSources(
+        appID: Int64,
+        transaction: String?,
+        range: Range<Int64>,
+        resolution: SliceResolution
+    ) async throws -> [ApdexSourceRow] {
+        try await rows(
+            """
+            SELECT apdex_t, LEAST(SUM(count), \(unescaped: bigintMax))::bigint AS count,
+                LEAST(SUM(errors), \(unescaped: bigintMax))::bigint AS errors,
+                LEAST(SUM(satisfied), \(unescaped: bigintMax))::bigint AS satisfied,
+                LEAST(SUM(tolerating), \(unescaped: bigintMax))::bigint AS tolerating,
+                LEAST(SUM(frustrated), \(unescaped: bigintMax))::bigint AS frustrated,
+                array_agg(histogram) AS histogram, array_agg(error_histogram) AS error_histogram
+            FROM \(unescaped: Self.table("txn", resolution))
+            WHERE app_id = \(appID) AND bucket >= \(range.lowerBound) AND bucket < \(range.upperBound)
+                AND ((\(transaction)::text IS NULL AND kind = 0) OR name = \(transaction))
+            GROUP BY apdex_t
+            """
+        ).map(Self.apdexSource)
+    }
+
+    private static func apdexSource(_ row: PostgresRandomAccessRow) throws -> ApdexSourceRow {
+        ApdexSourceRow(
+            apdexT: try row.get("apdex_t"),
+            apdex: ApdexCounts(
+                satisfied: UInt64(clamping: try row.get("satisfied", as: Int64.self)),
+                tolerating: UInt64(clamping: try row.get("tolerating", as: Int64.self)),
+                frustrated: UInt64(clamping: try row.get("frustrated", as: Int64.self))
+            ),
+            count: UInt64(clamping: try row.get("count", as: Int64.self)),
+            errors: UInt64(clamping: try row.get("errors", as: Int64.self)),
+            histogram: try histogram(row, "histogram"),
+            errorHistogram: try histogram(row, "error_histogram")
+        )
+    }
+
+    private static func segmentSlice(
+        _ row: PostgresRandomAccessRow,
+        bucket: Int64,
+        transaction: String
+    ) throws
+        -> SegmentSlice
+    {
+        SegmentSlice(
+            bucket: bucket,
+            transaction: transaction,
+            name: try row.get("name"),
+            category: category(try row.get("category", as: Int16.self)),
+            system: try row.get("system"),
+            operation: try row.get("operation"),
+            target: try row.get("target"),
+            count: UInt64(clamping: try row.get("count", as: Int64.self)),
+            errors: UInt64(clamping: try row.get("errors", as: Int64.self)),
+            total: try row.get("total"),
+            exclusive: try row.get("exclusive"),
+            min: try row.get("min"),
+            max: try row.get("max")
+        )
+    }
+
+    public func segmentTotals(
+        appID: Int64,
+        transaction: String?,
+        category: SegmentCategory?,
+        range: Range<Int64>,
+        resolution: SliceResolution
+    ) async throws -> [SegmentSlice] {
+        let categoryCode = category.map(Self.categoryCode)
+        return try await rows(
+            """
+            SELECT name, \(unescaped: Self.segmentSums),
+                (array_agg(slowest_statement ORDER BY slowest_duration DESC, slowest_statement DESC))[1] AS slowest,
+                MAX(slowest_duration) AS slowest_duration
+            FROM \(unescaped: Self.table("seg", resolution))
+            WHERE app_id = \(appID) AND bucket >= \(range.lowerBound) AND bucket < \(range.upperBound)
+                AND (\(transaction)::text IS NULL OR transaction_name = \(transaction))
+                AND (\(categoryCode)::int2 IS NULL OR category = \(categoryCode))
+            GROUP BY name ORDER BY SUM(total) DESC
+            """
+        ).map { row in
+            var slice = try Self.segmentSlice(row, bucket: range.lowerBound, transaction: transaction ?? "")
+            let slowest = try row.get("slowest", as: String?.self) ?? ""
+            if !slowest.isEmpty {
+                slice.slowestStatement = slowest
+                slice.slowestStatementDuration = try row.get("slowest_duration", as: Double?.self) ?? 0
+            }
+            return slice
+        }
+    }
+
+    public func segmentSeries(
+        appID: Int64,
+        name: String,
+        range: Range<Int64>,
+        resolution: SliceResolution
+    ) async throws -> [SegmentSlice] {
+        try await rows(
+            """
+            SELECT bucket, name, \(unescaped: Self.segmentSums)
+            FROM \(unescaped: Self.table("seg", resolution))
+            WHERE app_id = \(appID) AND name = \(name) AND bucket >= \(range.lowerBound) AND bucket < \(range.upperBound)
+            GROUP BY bucket, name ORDER BY bucket
+            """
+        ).map { try Self.segmentSlice($0, bucket: try $0.get("bucket"), transaction: "") }
+    }
+
+    public func traces(
+        appID: Int64,
+        transaction: String?,
+        range: Range<Int64>,
+        limit: Int
+    ) async throws -> [StoredTrace] {
+        let decoder = WireCoding.makeDecoder()
+        return try await rows(
+            """
+            SELECT id, payload FROM traces WHERE app_id = \(appID) AND start >= \(Double(range.lowerBound))
+                AND start < \(Double(range.upperBound)) AND (\(transaction)::text IS NULL OR transaction_name = \(transaction))
+            ORDER BY duration DESC LIMIT \(Int64(limit))
+            """
+        ).map {
+            StoredTrace(
+                id: try $0.get("id"),
+                trace: try decoder.decode(
+                    TransactionTrace.self,
+                    from: Data(try $0.get("payload", as: String.self).utf8)
+                )
+            )
+        }
+    }
+
+    public func trace(appID: Int64, id: Int64) async throws -> StoredTrace? {
+        try await rows("SELECT id, payload FROM traces WHERE app_id = \(appID) AND id = \(id)").first.map {
+            StoredTrace(
+                id: try $0.get("id"),
+                trace: try WireCoding.makeDecoder().decode(
+                    TransactionTrace.self,
+                    from: Data(try $0.get("payload", as: String.self).utf8)
+                )
+            )
+        }
+    }
+
+    public func errorGroups(appID: Int64, range: Range<Int64>, limit: Int) async throws -> [ErrorGroup] {
+        let decoder = WireCoding.makeDecoder()
+        return try await rows(
+            """
+            SELECT g.*, r.range_count FROM error_groups g JOIN (
+                SELECT group_id, LEAST(SUM(count), \(unescaped: bigintMax))::bigint AS range_count FROM error_minutes
+                WHERE app_id = \(appID) AND bucket >= \(range.lowerBound - range.lowerBound % 60) AND bucket < \(range.upperBound)
+                GROUP BY group_id
+            ) r ON r.group_id = g.id
+            WHERE g.app_id = \(appID)
+            ORDER BY r.range_count DESC, g.last_seen DESC LIMIT \(Int64(limit))
+            """
+        ).map { row in
+            ErrorGroup(
+                id: try row.get("id"),
+                fingerprint: try row.get("fingerprint"),
+                type: try row.get("type"),
+                message: try row.get("message"),
+                topFrame: try row.get("top_frame"),
+                transaction: try row.get("transaction_name"),
+                count: UInt64(clamping: try row.get("range_count", as: Int64.self)),
+                firstSeen: try row.get("first_seen"),
+                lastSeen: try row.get("last_seen"),
+                sample: try decoder.decode(ErrorSample.self, from: Data(try row.get("sample", as: String.self).utf8))
+            )
+        }
+    }
+
+    public func errorGroupSeries(appID: Int64, groupID: Int64, range: Range<Int64>) async throws -> [Int64: UInt64] {
+        var result: [Int64: UInt64] = [:]
+        for row in try await rows(
+            """
+            SELECT bucket, count FROM error_minutes WHERE app_id = \(appID) AND group_id = \(groupID)
+                AND bucket >= \(range.lowerBound - range.lowerBound % 60) AND bucket < \(range.upperBound)
+            """
+        ) {
+            result[try row.get("bucket")] = UInt64(clamping: try row.get("count", as: Int64.self))
+        }
+        return result
+    }
+
+    public func droppedCounts(appID: Int64, range: Range<Int64>) async throws -> DropCounters {
+        guard
+            let row = try await rows(
+                """
+                SELECT LEAST(SUM(transactions), \(unescaped: bigintMax))::bigint AS t,
+                    LEAST(SUM(segments), \(unescaped: bigintMax))::bigint AS s,
+                    LEAST(SUM(traces), \(unescaped: bigintMax))::bigint AS r,
+                    LEAST(SUM(errors), \(unescaped: bigintMax))::bigint AS e,
+                    LEAST(SUM(overflowed_names), \(unescaped: bigintMax))::bigint AS o
+                FROM drop_minutes WHERE app_id = \(appID) AND bucket >= \(range.lowerBound - range.lowerBound % 60)
+                    AND bucket < \(range.upperBound)
+                """
+            ).first
+        else { return DropCounters() }
+        return DropCounters(
+            transactions: UInt64(clamping: try row.get("t", as: Int64?.self) ?? 0),
+            segments: UInt64(clamping: try row.get("s", as: Int64?.self) ?? 0),
+            traces: UInt64(clamping: try row.get("r", as: Int64?.self) ?? 0),
+            errors: UInt64(clamping: try row.get("e", as: Int64?.self) ?? 0),
+            overflowedNames: UInt64(clamping: try row.get("o", as: Int64?.self) ?? 0)
+        )
+    }
+}

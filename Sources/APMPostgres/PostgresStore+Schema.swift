@@ -1,0 +1,265 @@
+import APMStorage
+import Foundation
+import PostgresNIO
+import Synchronization
+
+extension PostgresStore {
+    /// Named migrations, applied in order, each once. Released migrations are never edited: add a new one.
+    ///
+    /// Every primary key and unique constraint of app data starts with the app id, so that the tables can be
+    /// distributed by it (Citus, docs/scale-out.md); accounts, keys, users, tokens and sessions are small and
+    /// would be reference tables.
+    ///
+    /// `app_names.name` is `bytea`: a segment's name there is its transaction's and its own, joined by a NUL,
+    /// which PostgreSQL's text cannot hold.
+    static let migrations: [(name: String, statements: [String])] = [
+        (
+            "v1: the schema of SQLite's v7, minute and hour rows partitioned by bucket",
+            [
+                """
+                CREATE TABLE accounts (
+                    id bigserial PRIMARY KEY, name text NOT NULL UNIQUE, created_at double precision NOT NULL)
+                """,
+                """
+                CREATE TABLE license_keys (
+                    id bigserial PRIMARY KEY, account_id bigint NOT NULL REFERENCES accounts(id), name text NOT NULL,
+                    key_hash text NOT NULL UNIQUE, prefix text NOT NULL, created_at double precision NOT NULL,
+                    revoked_at double precision)
+                """,
+                """
+                CREATE TABLE apps (
+                    id bigserial PRIMARY KEY, account_id bigint NOT NULL REFERENCES accounts(id), name text NOT NULL,
+                    apdex_t double precision NOT NULL DEFAULT 0.5, created_at double precision NOT NULL,
+                    last_seen_at double precision NOT NULL, language text NOT NULL DEFAULT '',
+                    agent_version text NOT NULL DEFAULT '', overflow_transactions bigint NOT NULL DEFAULT 0,
+                    overflow_segments bigint NOT NULL DEFAULT 0, UNIQUE (account_id, name))
+                """,
+                """
+                CREATE TABLE transaction_apdex (
+                    app_id bigint NOT NULL REFERENCES apps(id), name text NOT NULL, apdex_t double precision NOT NULL,
+                    PRIMARY KEY (app_id, name))
+                """,
+                """
+                CREATE TABLE app_names (
+                    app_id bigint NOT NULL, kind smallint NOT NULL, name bytea NOT NULL, PRIMARY KEY (app_id, kind, name))
+                """,
+                """
+                CREATE TABLE name_overflow_examples (
+                    app_id bigint NOT NULL, name text NOT NULL, first_seen double precision NOT NULL,
+                    PRIMARY KEY (app_id, name))
+                """,
+                """
+                CREATE TABLE batches (
+                    account_id bigint NOT NULL, batch_id text NOT NULL, app_id bigint NOT NULL,
+                    received_at double precision NOT NULL, PRIMARY KEY (account_id, batch_id))
+                """,
+                "CREATE INDEX batches_received_at ON batches (received_at)",
+                """
+                CREATE TABLE deployments (
+                    app_id bigint NOT NULL, id bigserial NOT NULL, at double precision NOT NULL, revision text NOT NULL,
+                    description text NOT NULL, "user" text NOT NULL, PRIMARY KEY (app_id, id))
+                """,
+                "CREATE INDEX deployments_app_at ON deployments (app_id, at)",
+                """
+                CREATE TABLE traces (
+                    app_id bigint NOT NULL, id bigserial NOT NULL, trace_id text NOT NULL,
+                    transaction_name text NOT NULL, start double precision NOT NULL, duration double precision NOT NULL,
+                    is_error boolean NOT NULL, payload text NOT NULL, PRIMARY KEY (app_id, id))
+                """,
+                "CREATE INDEX traces_app_start ON traces (app_id, start)",
+                """
+                CREATE TABLE error_groups (
+                    app_id bigint NOT NULL, id bigserial NOT NULL, fingerprint text NOT NULL, type text NOT NULL,
+                    message text NOT NULL, top_frame text NOT NULL, transaction_name text NOT NULL, count bigint NOT NULL,
+                    first_seen double precision NOT NULL, last_seen double precision NOT NULL, sample text NOT NULL,
+                    PRIMARY KEY (app_id, id), UNIQUE (app_id, fingerprint))
+                """,
+                """
+                CREATE TABLE error_minutes (
+                    app_id bigint NOT NULL, group_id bigint NOT NULL, bucket bigint NOT NULL, count bigint NOT NULL,
+                    PRIMARY KEY (app_id, group_id, bucket))
+                """,
+                """
+                CREATE TABLE drop_minutes (
+                    app_id bigint NOT NULL, bucket bigint NOT NULL, transactions bigint NOT NULL, segments bigint NOT NULL,
+                    traces bigint NOT NULL, errors bigint NOT NULL, overflowed_names bigint NOT NULL,
+                    PRIMARY KEY (app_id, bucket))
+                """,
+                """
+                CREATE TABLE process_minutes (
+                    app_id bigint NOT NULL, bucket bigint NOT NULL, host text NOT NULL, pid bigint NOT NULL,
+                    samples bigint NOT NULL, cpu_sum double precision NOT NULL, cpu_max double precision NOT NULL,
+                    rss_sum double precision NOT NULL, rss_max bigint NOT NULL, threads_max bigint NOT NULL,
+                    files_max bigint NOT NULL, PRIMARY KEY (app_id, bucket, host, pid))
+                """,
+                """
+                CREATE TABLE process_events (
+                    app_id bigint NOT NULL, id bigserial NOT NULL, at double precision NOT NULL, host text NOT NULL,
+                    pid bigint NOT NULL, kind text NOT NULL, exit_code bigint, signal bigint, detail text NOT NULL,
+                    PRIMARY KEY (app_id, id))
+                """,
+                "CREATE INDEX process_events_app_at ON process_events (app_id, at)",
+                """
+                CREATE TABLE users (
+                    id bigserial PRIMARY KEY, account_id bigint NOT NULL REFERENCES accounts(id), name text NOT NULL UNIQUE,
+                    password_hash text NOT NULL, created_at double precision NOT NULL,
+                    password_changed_at double precision NOT NULL)
+                """,
+                """
+                CREATE TABLE api_tokens (
+                    id bigserial PRIMARY KEY, account_id bigint NOT NULL REFERENCES accounts(id), name text NOT NULL,
+                    scope text NOT NULL, token_hash text NOT NULL UNIQUE, prefix text NOT NULL,
+                    created_at double precision NOT NULL, revoked_at double precision)
+                """,
+                """
+                CREATE TABLE sessions (
+                    token_hash text PRIMARY KEY, user_id bigint NOT NULL, user_name text NOT NULL,
+                    account_id bigint NOT NULL, csrf text NOT NULL, expires_at double precision NOT NULL)
+                """,
+                "CREATE INDEX sessions_user ON sessions (user_id)",
+                "CREATE INDEX sessions_expires ON sessions (expires_at)",
+                """
+                CREATE TABLE sign_in_throttle (
+                    key text PRIMARY KEY, failures bigint NOT NULL, blocked_until double precision NOT NULL,
+                    last_at double precision NOT NULL)
+                """,
+                "CREATE INDEX sign_in_throttle_last ON sign_in_throttle (last_at)",
+                "CREATE TABLE installation (name text PRIMARY KEY, value bytea NOT NULL)",
+                """
+                CREATE TABLE pending_spans (
+                    account_id bigint NOT NULL, trace_id text NOT NULL, span_id text NOT NULL,
+                    is_transaction boolean NOT NULL, received_at double precision NOT NULL, payload bytea NOT NULL,
+                    PRIMARY KEY (account_id, trace_id, span_id))
+                """,
+                "CREATE INDEX pending_spans_received ON pending_spans (received_at, is_transaction)",
+            ]
+                + ["minutes", "hours"].flatMap { resolution in
+                    [
+                        """
+                        CREATE TABLE txn_\(resolution) (
+                            app_id bigint NOT NULL, bucket bigint NOT NULL, name text NOT NULL,
+                            apdex_t double precision NOT NULL, kind smallint NOT NULL, count bigint NOT NULL,
+                            errors bigint NOT NULL, satisfied bigint NOT NULL, tolerating bigint NOT NULL,
+                            frustrated bigint NOT NULL, total double precision NOT NULL, min double precision NOT NULL,
+                            max double precision NOT NULL, sum_squares double precision NOT NULL, db double precision NOT NULL,
+                            ext double precision NOT NULL, histogram bytea NOT NULL, error_histogram bytea NOT NULL,
+                            PRIMARY KEY (app_id, bucket, name, apdex_t)) PARTITION BY RANGE (bucket)
+                        """,
+                        """
+                        CREATE TABLE app_\(resolution) (
+                            app_id bigint NOT NULL, bucket bigint NOT NULL, kind smallint NOT NULL, count bigint NOT NULL,
+                            errors bigint NOT NULL, satisfied bigint NOT NULL, tolerating bigint NOT NULL,
+                            frustrated bigint NOT NULL, total double precision NOT NULL, min double precision NOT NULL,
+                            max double precision NOT NULL, db double precision NOT NULL, ext double precision NOT NULL,
+                            histogram bytea NOT NULL, PRIMARY KEY (app_id, bucket, kind)) PARTITION BY RANGE (bucket)
+                        """,
+                        """
+                        CREATE TABLE seg_\(resolution) (
+                            app_id bigint NOT NULL, bucket bigint NOT NULL, transaction_name text NOT NULL, name text NOT NULL,
+                            category smallint NOT NULL, system text NOT NULL, operation text NOT NULL, target text NOT NULL,
+                            count bigint NOT NULL, errors bigint NOT NULL, total double precision NOT NULL,
+                            exclusive double precision NOT NULL, min double precision NOT NULL, max double precision NOT NULL,
+                            slowest_statement text NOT NULL DEFAULT '', slowest_duration double precision NOT NULL DEFAULT 0,
+                            PRIMARY KEY (app_id, bucket, transaction_name, name)) PARTITION BY RANGE (bucket)
+                        """,
+                    ]
+                }
+        )
+    ]
+
+    /// Applies the migrations not applied yet, in one transaction under an advisory lock: collectors that start
+    /// together wait for the first, then find nothing to do.
+    func migrate() async throws {
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.execute("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger)
+            try await connection.execute(
+                """
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    name text PRIMARY KEY, applied_at double precision NOT NULL)
+                """,
+                logger
+            )
+            let applied = Set(
+                try await connection.rows("SELECT name FROM schema_migrations", logger).map {
+                    try $0.get("name", as: String.self)
+                }
+            )
+            for migration in Self.migrations where !applied.contains(migration.name) {
+                for statement in migration.statements {
+                    try await connection.execute(PostgresQuery(unsafeSQL: statement), logger)
+                }
+                let now = Date().timeIntervalSince1970
+                try await connection.execute(
+                    "INSERT INTO schema_migrations (name, applied_at) VALUES (\(migration.name), \(now))",
+                    logger
+                )
+            }
+        }
+    }
+
+    /// Advisory lock keys (the first of two int4 keys names the purpose).
+    static let migrationLock: Int64 = 0x4150_4d00_0000_0001
+    static let partitionLock: Int64 = 0x4150_4d00_0000_0002
+    /// Per account, while an app is created (the app limit); per app, while a commit writes it.
+    static let accountLockSpace: Int32 = 0x4150_4d01
+    static let appLockSpace: Int32 = 0x4150_4d02
+
+    // MARK: Partitions
+
+    /// Seconds of buckets per partition: a day of minute rows, 30 days of hour rows.
+    static func partitionSpan(_ resolution: SliceResolution) -> Int64 {
+        resolution == .minute ? 86_400 : 30 * 86_400
+    }
+
+    static func table(_ prefix: String, _ resolution: SliceResolution) -> String {
+        "\(prefix)_\(resolution == .minute ? "minutes" : "hours")"
+    }
+
+    /// Creates the partitions that the buckets need (own transactions, before the commit that writes them).
+    func ensurePartitions(buckets: [SliceResolution: Set<Int64>]) async throws {
+        var needed: [(table: String, parent: String, start: Int64, end: Int64)] = []
+        for (resolution, buckets) in buckets {
+            let span = Self.partitionSpan(resolution)
+            let starts = Set(buckets.map { $0 - (($0 % span) + span) % span })
+            for start in starts {
+                for prefix in ["txn", "app", "seg"] {
+                    let parent = Self.table(prefix, resolution)
+                    let name = "\(parent)_p\(start < 0 ? "m\(-start)" : "\(start)")"
+                    needed.append((name, parent, start, start + span))
+                }
+            }
+        }
+        let missing = knownPartitions.withLock { known in needed.filter { !known.contains($0.table) } }
+        guard !missing.isEmpty else { return }
+        try await client.withTransaction(logger: logger) { connection in
+            // Two collectors creating the same partition at once would collide on its name.
+            try await connection.execute("SELECT pg_advisory_xact_lock(\(Self.partitionLock))", logger)
+            for partition in missing {
+                try await connection.execute(
+                    PostgresQuery(
+                        unsafeSQL:
+                            "CREATE TABLE IF NOT EXISTS \(partition.table) PARTITION OF \(partition.parent) FOR VALUES FROM (\(partition.start)) TO (\(partition.end))"
+                    ),
+                    logger
+                )
+            }
+        }
+        knownPartitions.withLock { known in known.formUnion(missing.map(\.table)) }
+    }
+
+    /// The partitions of a table with their ranges' starts and ends.
+    func partitions(of parent: String, resolution: SliceResolution) async throws -> [(name: String, end: Int64)] {
+        try await rows(
+            """
+            SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+            JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = \(parent)
+            """
+        ).compactMap { row in
+            let name = try row.get("name", as: String.self)
+            guard let marker = name.range(of: "_p", options: .backwards) else { return nil }
+            let suffix = name[marker.upperBound...]
+            let start = suffix.hasPrefix("m") ? -(Int64(suffix.dropFirst()) ?? 0) : Int64(suffix)
+            return start.map { (name, $0 + Self.partitionSpan(resolution)) }
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import APMStorage
+import Foundation
+
+/// Where and how the PostgreSQL store connects: `postgres_url` in collector.ini, `APM_POSTGRES_URL` or
+/// `--postgres-url`, e.g. `postgres://apm:secret@db.internal:5432/apm?sslmode=require`.
+public struct PostgresStoreConfiguration: Sendable, Hashable {
+    /// How the connection uses TLS (`sslmode` in the URL, as libpq spells it).
+    public enum TLSMode: String, Sendable, Hashable, CaseIterable {
+        /// Never (loopback, or a private network you trust).
+        case disable
+        /// When the server offers it.
+        case prefer
+        /// Always; the server's certificate is verified against the system's roots.
+        case require
+    }
+
+    public var host: String
+    public var port: Int
+    public var username: String
+    public var password: String?
+    public var database: String
+    public var tls: TLSMode
+    /// Connections per collector (`pool_size`, default 10).
+    public var poolSize: Int
+
+    /// Parses a `postgres://` or `postgresql://` URL.
+    ///
+    /// - Parameters:
+    ///   - url: The URL; `sslmode` (disable, prefer, require) may be given as a query item.
+    ///   - poolSize: Connections per collector.
+    /// - Throws: ``StoreError`` naming what is wrong and how to write it.
+    public init(url: String, poolSize: Int = 10) throws {
+        let example = "postgres://USER:PASSWORD@HOST:5432/DATABASE?sslmode=prefer"
+        guard let components = URLComponents(string: url),
+            let scheme = components.scheme?.lowercased(), ["postgres", "postgresql"].contains(scheme)
+        else {
+            throw StoreError(.configuration, "the PostgreSQL URL must start with postgres:// (as in \(example))")
+        }
+        guard let host = components.host, !host.isEmpty else {
+            throw StoreError(.configuration, "the PostgreSQL URL names no host (write it as \(example))")
+        }
+        guard let username = components.user, !username.isEmpty else {
+            throw StoreError(.configuration, "the PostgreSQL URL names no user (write it as \(example))")
+        }
+        let database = String(components.path.drop(while: { $0 == "/" }))
+        guard !database.isEmpty else {
+            throw StoreError(.configuration, "the PostgreSQL URL names no database (write it as \(example))")
+        }
+        guard (1...1000).contains(poolSize) else {
+            throw StoreError(.configuration, "pool_size \(poolSize) is out of range: use 1 to 1000 (default 10)")
+        }
+        var tls = TLSMode.prefer
+        for item in components.queryItems ?? [] {
+            switch item.name {
+            case "sslmode":
+                guard let mode = TLSMode(rawValue: item.value ?? "") else {
+                    throw StoreError(
+                        .configuration,
+                        "sslmode=\(item.value ?? "") in the PostgreSQL URL is not one of disable, prefer, require"
+                    )
+                }
+                tls = mode
+            default:
+                throw StoreError(
+                    .configuration,
+                    "the PostgreSQL URL has an unknown parameter \"\(item.name)\"; only sslmode (disable, prefer, require) is read"
+                )
+            }
+        }
+        self.host = host
+        self.port = components.port ?? 5432
+        self.username = username.removingPercentEncoding ?? username
+        self.password = components.password.map { $0.removingPercentEncoding ?? $0 }
+        self.database = database.removingPercentEncoding ?? database
+        self.tls = tls
+        self.poolSize = poolSize
+    }
+
+    /// The URL without its password, for logs and messages.
+    public var redactedDescription: String {
+        "postgres://\(username)\(password == nil ? "" : ":***")@\(host):\(port)/\(database)?sslmode=\(tls.rawValue)"
+    }
+}

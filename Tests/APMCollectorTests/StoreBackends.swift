@@ -1,0 +1,91 @@
+import APMPostgres
+import APMStorage
+import Foundation
+import Logging
+import PostgresNIO
+import Synchronization
+import Testing
+
+/// The backends the storage tests run against: SQLite always, PostgreSQL when `APM_TEST_POSTGRES_URL` names a
+/// server (`scripts/with-postgres swift test` starts a throwaway one; `.ci/run` does).
+enum StoreBackend: String, Sendable, CaseIterable, CustomTestStringConvertible {
+    case sqlite
+    case postgresql
+
+    var testDescription: String { rawValue }
+
+    /// The server's URL (a database on it per test), from the environment.
+    static var postgresURL: String? { ProcessInfo.processInfo.environment["APM_TEST_POSTGRES_URL"] }
+
+    /// The backends of this run. Without a server the PostgreSQL cases are left out (with a message once), or
+    /// fail when `APM_REQUIRE_POSTGRES=1` (CI).
+    static var available: [StoreBackend] {
+        if postgresURL != nil || ProcessInfo.processInfo.environment["APM_REQUIRE_POSTGRES"] == "1" {
+            return allCases
+        }
+        announceSkip.withLock { announced in
+            guard !announced else { return }
+            announced = true
+            print(
+                "PostgreSQL storage tests skipped: no APM_TEST_POSTGRES_URL. Run `scripts/with-postgres swift test` (needs Debian's postgresql) to include them."
+            )
+        }
+        return [.sqlite]
+    }
+
+    private static let announceSkip = Mutex(false)
+    private static let databaseCounter = Mutex(0)
+
+    /// Runs `body` with an empty store of this backend; a PostgreSQL store gets a database of its own, running
+    /// for the duration and dropped afterwards.
+    func withStore<T: Sendable>(_ body: @Sendable (any APMStore) async throws -> T) async throws -> T {
+        switch self {
+        case .sqlite:
+            return try await body(try SQLiteStore())
+        case .postgresql:
+            guard let url = Self.postgresURL else {
+                Issue.record(
+                    "APM_REQUIRE_POSTGRES=1 but APM_TEST_POSTGRES_URL is not set: run the tests through scripts/with-postgres"
+                )
+                throw CancellationError()
+            }
+            let server = try PostgresStoreConfiguration(url: url)
+            let name = "apm_test_\(getpid())_\(Self.databaseCounter.withLock { $0 += 1
+return $0 })"
+            try await Self.administer(server, "CREATE DATABASE \(name)")
+            var configuration = server
+            configuration.database = name
+            configuration.poolSize = 8
+            var logger = Logger(label: "apm.test.postgres")
+            logger.logLevel = .critical
+            let store = PostgresStore(configuration: configuration, logger: logger)
+            let result: Result<T, any Error>
+            do {
+                result = .success(try await store.withRunning { try await body($0) })
+            } catch {
+                result = .failure(error)
+            }
+            try await Self.administer(server, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+            return try result.get()
+        }
+    }
+
+    /// Runs one statement on the server's maintenance database.
+    private static func administer(_ server: PostgresStoreConfiguration, _ statement: String) async throws {
+        let client = PostgresClient(
+            configuration: PostgresClient.Configuration(
+                host: server.host,
+                port: server.port,
+                username: server.username,
+                password: server.password,
+                database: server.database,
+                tls: .disable
+            )
+        )
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            try await client.query(PostgresQuery(unsafeSQL: statement))
+        }
+    }
+}
