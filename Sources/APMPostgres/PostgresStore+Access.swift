@@ -7,6 +7,7 @@ import Synchronization
 extension PostgresStore {
     // MARK: Accounts and keys
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func createAccount(name: String) async throws -> Account {
         let now = Date().timeIntervalSince1970
         let id =
@@ -15,6 +16,7 @@ extension PostgresStore {
         return Account(id: id, name: name, createdAt: now)
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func bootstrap(
         accountName: String,
         keyHash: String,
@@ -66,12 +68,14 @@ extension PostgresStore {
         }
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func accounts() async throws -> [Account] {
         try await rows("SELECT id, name, created_at FROM accounts ORDER BY id").map {
             Account(id: try $0.get("id"), name: try $0.get("name"), createdAt: try $0.get("created_at"))
         }
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func createLicenseKey(
         accountID: Int64,
         name: String,
@@ -96,10 +100,12 @@ extension PostgresStore {
         )
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func licenseKeys(accountID: Int64) async throws -> [LicenseKeyRecord] {
         try await rows("SELECT * FROM license_keys WHERE account_id = \(accountID) ORDER BY id").map(Self.licenseKey)
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func revokeLicenseKey(accountID: Int64, id: Int64) async throws -> Bool {
         let now = Date().timeIntervalSince1970
         return
@@ -111,6 +117,7 @@ extension PostgresStore {
             ).isEmpty)
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func activeLicenseKey(hash keyHash: String) async throws -> LicenseKeyRecord? {
         try await rows("SELECT * FROM license_keys WHERE key_hash = \(keyHash) AND revoked_at IS NULL").first.map(
             Self.licenseKey
@@ -130,6 +137,7 @@ extension PostgresStore {
 
     // MARK: Apps
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func apps(accountID: Int64) async throws -> [StoredApp] {
         try await transaction { connection in
             var apps: [StoredApp] = []
@@ -143,6 +151,7 @@ extension PostgresStore {
         }
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func app(accountID: Int64, id: Int64) async throws -> StoredApp? {
         try await transaction { connection in
             guard
@@ -187,6 +196,7 @@ extension PostgresStore {
         )
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func setApdex(appID: Int64, transaction: String?, seconds: Double?) async throws {
         switch (transaction, seconds) {
         case (nil, let seconds?):
@@ -205,6 +215,7 @@ extension PostgresStore {
         }
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func nameOverflow(appID: Int64) async throws -> NameOverflow {
         let row = try await rows("SELECT overflow_transactions, overflow_segments FROM apps WHERE id = \(appID)").first
         let examples = try await rows(
@@ -217,6 +228,7 @@ extension PostgresStore {
         )
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func transactionNames(appID: Int64) async throws -> [String] {
         // Bytes sort as SQLite sorts text.
         try await rows("SELECT name FROM app_names WHERE app_id = \(appID) AND kind = 0 ORDER BY name")
@@ -225,6 +237,7 @@ extension PostgresStore {
 
     // MARK: Deployments
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func recordDeployment(
         appID: Int64,
         at: Double,
@@ -242,6 +255,7 @@ extension PostgresStore {
         return Deployment(id: id, appID: appID, at: at, revision: revision, description: description, user: user)
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func deployments(appID: Int64, range: Range<Int64>) async throws -> [Deployment] {
         try await rows(
             """
@@ -262,6 +276,7 @@ extension PostgresStore {
 
     // MARK: Users
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func createUser(accountID: Int64, name: String, passwordHash: String) async throws -> StoredUser {
         let now = Date().timeIntervalSince1970
         let id =
@@ -281,14 +296,17 @@ extension PostgresStore {
         )
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func user(named name: String) async throws -> StoredUser? {
         try await rows("SELECT * FROM users WHERE name = \(name)").first.map(Self.user)
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func users(accountID: Int64) async throws -> [StoredUser] {
         try await rows("SELECT * FROM users WHERE account_id = \(accountID) ORDER BY name COLLATE \"C\"").map(Self.user)
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func setPassword(userID: Int64, passwordHash: String) async throws {
         let now = Date().timeIntervalSince1970
         try await transaction { connection in
@@ -314,6 +332,7 @@ extension PostgresStore {
 
     // MARK: API tokens
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func createAPIToken(
         accountID: Int64,
         name: String,
@@ -340,10 +359,12 @@ extension PostgresStore {
         )
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func apiTokens(accountID: Int64) async throws -> [APITokenRecord] {
         try await rows("SELECT * FROM api_tokens WHERE account_id = \(accountID) ORDER BY id").map(Self.apiToken)
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func revokeAPIToken(accountID: Int64, id: Int64) async throws -> Bool {
         let now = Date().timeIntervalSince1970
         return
@@ -355,6 +376,7 @@ extension PostgresStore {
             ).isEmpty)
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func activeAPIToken(hash tokenHash: String) async throws -> APITokenRecord? {
         try await rows("SELECT * FROM api_tokens WHERE token_hash = \(tokenHash) AND revoked_at IS NULL").first.map(
             Self.apiToken
@@ -375,6 +397,7 @@ extension PostgresStore {
 
     // MARK: Sessions
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func createSession(_ session: StoredSession, maxSessions: Int, now: Double) async throws {
         try await transaction { connection in
             try await connection.execute("LOCK TABLE sessions IN SHARE ROW EXCLUSIVE MODE", self.logger)
@@ -405,6 +428,7 @@ extension PostgresStore {
         }
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func session(tokenHash: String, now: Double, lifetime: Double) async throws -> StoredSession? {
         guard
             var session = try await rows("SELECT * FROM sessions WHERE token_hash = \(tokenHash)").first.map(
@@ -422,10 +446,12 @@ extension PostgresStore {
         return session
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func deleteSession(tokenHash: String) async throws {
         try await execute("DELETE FROM sessions WHERE token_hash = \(tokenHash)")
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func sessionCount() async throws -> Int {
         Int(try await rows("SELECT count(*) AS n FROM sessions").first?.get("n", as: Int64.self) ?? 0)
     }
@@ -443,6 +469,7 @@ extension PostgresStore {
 
     // MARK: Sign-in throttle
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func reserveSignInAttempt(
         keys: [SignInThrottleKey],
         now: Double,
@@ -507,16 +534,19 @@ extension PostgresStore {
         }
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func clearSignInAttempts(keys: [String]) async throws {
         try await execute("DELETE FROM sign_in_throttle WHERE key = ANY(\(keys)::text[])")
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func signInThrottleCount() async throws -> Int {
         Int(try await rows("SELECT count(*) AS n FROM sign_in_throttle").first?.get("n", as: Int64.self) ?? 0)
     }
 
     // MARK: Installation secrets
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func installationSecret(named name: String) async throws -> Data {
         var generator = SystemRandomNumberGenerator()
         let fresh = Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
@@ -531,6 +561,7 @@ extension PostgresStore {
 
     // MARK: Maintenance
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func applyRetention(minuteCutoff: Int64, cutoff: Int64, batchIDCutoff: Int64) async throws -> RetentionReport
     {
         try await prepare()
@@ -580,6 +611,7 @@ extension PostgresStore {
         try await rows(query).count
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func statistics() async throws -> StoreStatistics {
         // Estimates (the planner's row counts): counting rows of a large table on every scrape would scan it.
         var rows: [String: Int] = [:]

@@ -5,6 +5,7 @@ import NIOCore
 import PostgresNIO
 
 extension PostgresStore {
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func commit(_ items: [IngestItem], limits: CardinalityLimits) async throws -> [IngestOutcome] {
         try await ensurePartitions(for: items)
         return try await transaction { connection in

@@ -59,6 +59,7 @@ extension PostgresStore {
         )
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func appSlices(
         appID: Int64,
         kind: TransactionKind,
@@ -74,6 +75,7 @@ extension PostgresStore {
         ).map { try Self.slice($0, bucket: try $0.get("bucket"), name: "") }
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func transactionSlices(
         appID: Int64,
         name: String,
@@ -90,6 +92,7 @@ extension PostgresStore {
         ).map { try Self.slice($0, bucket: try $0.get("bucket"), name: name) }
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func transactionTotals(
         appID: Int64,
         range: Range<Int64>,
@@ -107,6 +110,7 @@ extension PostgresStore {
         ).map { try Self.slice($0, bucket: range.lowerBound, name: try $0.get("name")) }
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func apdexRowsAtOtherT(
         appID: Int64,
         transaction: String?,
@@ -134,6 +138,7 @@ extension PostgresStore {
         }
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func apdexSources(
         appID: Int64,
         transaction: String?,
@@ -195,6 +200,7 @@ extension PostgresStore {
         )
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func segmentTotals(
         appID: Int64,
         transaction: String?,
@@ -225,6 +231,7 @@ extension PostgresStore {
         }
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func segmentSeries(
         appID: Int64,
         name: String,
@@ -241,6 +248,7 @@ extension PostgresStore {
         ).map { try Self.segmentSlice($0, bucket: try $0.get("bucket"), transaction: "") }
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func traces(
         appID: Int64,
         transaction: String?,
@@ -265,6 +273,7 @@ extension PostgresStore {
         }
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func trace(appID: Int64, id: Int64) async throws -> StoredTrace? {
         try await rows("SELECT id, payload FROM traces WHERE app_id = \(appID) AND id = \(id)").first.map {
             StoredTrace(
@@ -277,6 +286,7 @@ extension PostgresStore {
         }
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func errorGroups(appID: Int64, range: Range<Int64>, limit: Int) async throws -> [ErrorGroup] {
         let decoder = WireCoding.makeDecoder()
         return try await rows(
@@ -305,6 +315,7 @@ extension PostgresStore {
         }
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func errorGroupSeries(appID: Int64, groupID: Int64, range: Range<Int64>) async throws -> [Int64: UInt64] {
         var result: [Int64: UInt64] = [:]
         for row in try await rows(
@@ -318,6 +329,7 @@ extension PostgresStore {
         return result
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func droppedCounts(appID: Int64, range: Range<Int64>) async throws -> DropCounters {
         guard
             let row = try await rows(

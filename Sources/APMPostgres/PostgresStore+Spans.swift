@@ -5,6 +5,7 @@ import NIOCore
 import PostgresNIO
 
 extension PostgresStore {
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func parkSpans(
         _ spans: [PendingSpan],
         accountID: Int64,
@@ -36,6 +37,7 @@ extension PostgresStore {
         }
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func pendingSpans(receivedBefore cutoff: Double, traceLimit limit: Int) async throws -> [PendingSpan] {
         try await rows(
             """
@@ -62,6 +64,7 @@ extension PostgresStore {
         }
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func settleSpans(
         _ items: [IngestItem],
         removing keys: [PendingSpanKey],
@@ -90,12 +93,14 @@ extension PostgresStore {
         }
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func pendingSpanCount() async throws -> Int {
         Int(try await rows("SELECT count(*) AS n FROM pending_spans").first?.get("n", as: Int64.self) ?? 0)
     }
 
     // MARK: Process reports
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func recordProcess(
         accountID: Int64,
         report: ProcessReport,
@@ -175,6 +180,7 @@ extension PostgresStore {
         }
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func processSlices(appID: Int64, range: Range<Int64>) async throws -> [ProcessSlice] {
         try await rows(
             """
@@ -198,6 +204,7 @@ extension PostgresStore {
         }
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func processEvents(appID: Int64, range: Range<Int64>) async throws -> [StoredProcessEvent] {
         try await rows(
             """

@@ -151,6 +151,7 @@ public final class PostgresStore: APMStore, Service {
         _ = try await rows(query)
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func problems() async -> [String] {
         do {
             _ = try await rows("SELECT 1")
@@ -160,6 +161,7 @@ public final class PostgresStore: APMStore, Service {
         }
     }
 
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func close() async throws {}
 }
 

@@ -14,11 +14,17 @@ public struct PostgresStoreConfiguration: Sendable, Hashable {
         case require
     }
 
+    /// The server's host name or address.
     public var host: String
+    /// The server's port (5432 unless the URL names one).
     public var port: Int
+    /// The role to connect as.
     public var username: String
+    /// Its password, if the URL has one (never logged).
     public var password: String?
+    /// The database (created beforehand; the collector creates its tables).
     public var database: String
+    /// How the connection uses TLS.
     public var tls: TLSMode
     /// Connections per collector (`pool_size`, default 10).
     public var poolSize: Int

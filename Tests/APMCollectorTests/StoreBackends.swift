@@ -50,8 +50,11 @@ enum StoreBackend: String, Sendable, CaseIterable, CustomTestStringConvertible {
                 throw CancellationError()
             }
             let server = try PostgresStoreConfiguration(url: url)
-            let name = "apm_test_\(getpid())_\(Self.databaseCounter.withLock { $0 += 1
-return $0 })"
+            let number = Self.databaseCounter.withLock { counter in
+                counter += 1
+                return counter
+            }
+            let name = "apm_test_\(getpid())_\(number)"
             try await Self.administer(server, "CREATE DATABASE \(name)")
             var configuration = server
             configuration.database = name
