@@ -1,5 +1,7 @@
 import APMCollector
 import APMCore
+import APMPostgres
+import APMStorage
 import Foundation
 import Testing
 
@@ -78,5 +80,54 @@ import Testing
         #expect(!wrong)
         #expect(!PasswordHasher.verify("x", against: "scrypt$garbage"))
         #expect(again != stored)
+    }
+}
+
+@Suite struct StorageConfigurationTests {
+    @Test func aPostgresURLAloneSelectsPostgreSQLAndIsNeverShownWithItsPassword() throws {
+        let url = "postgres://apm:s3cret@db.internal:5433/apm?sslmode=require"
+        let configuration = try CollectorConfiguration.load(file: nil, environment: ["APM_POSTGRES_URL": url])
+        #expect(configuration.storage.effectiveBackend == .postgresql)
+        #expect(configuration.storageDescription == "postgres://apm:***@db.internal:5433/apm?sslmode=require")
+        #expect(try CollectorConfiguration.load(file: nil, environment: [:]).storage.effectiveBackend == .sqlite)
+
+        let store = try PostgresStoreConfiguration(url: url)
+        #expect(store.host == "db.internal" && store.port == 5433 && store.database == "apm")
+        #expect(store.username == "apm" && store.password == "s3cret" && store.tls == .require)
+        #expect(!store.redactedDescription.contains("s3cret"))
+    }
+
+    @Test func wrongStorageSettingsNameTheFix() throws {
+        func problem(_ environment: [String: String]) -> String {
+            do {
+                _ = try CollectorConfiguration.load(file: nil, environment: environment)
+                return ""
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(problem(["APM_STORAGE": "mysql"]).contains("must be sqlite"))
+        #expect(problem(["APM_STORAGE": "postgresql"]).contains("needs postgres_url"))
+        #expect(
+            problem(["APM_STORAGE": "sqlite", "APM_POSTGRES_URL": "postgres://a@b/c"]).contains(
+                "set storage = postgresql"
+            )
+        )
+        let malformed = problem(["APM_POSTGRES_URL": "mysql://root:hunter2@x/y"])
+        #expect(malformed.contains("postgres://USER:PASSWORD@HOST"))
+        #expect(!malformed.contains("hunter2"))
+
+        for (url, fragment) in [
+            ("postgres://host/db", "names no user"), ("postgres://u@host", "names no database"),
+            ("postgres://u@host/db?sslmode=verify", "sslmode=verify"),
+            ("postgres://u@host/db?timeout=3", "unknown parameter"),
+        ] {
+            #expect(throws: StoreError.self, "\(url)") { try PostgresStoreConfiguration(url: url) }
+            do {
+                _ = try PostgresStoreConfiguration(url: url)
+            } catch {
+                #expect("\(error)".contains(fragment), "\(url): \(error)")
+            }
+        }
     }
 }

@@ -185,7 +185,10 @@ import Testing
             statementWithoutDuration.intervals[0].segments[0].slowestStatementDuration = nil
             var slowerThanTheSlowest = statementWithoutDuration
             slowerThanTheSlowest.intervals[0].segments[0].slowestStatementDuration = 0.5
+            // PostgreSQL's text cannot hold a NUL: refused on every backend, naming the field.
+            let nulName = Support.batch(minute: minute, metrics: [Support.metric("GET /a\u{0}b", durations: [0.1])])
             for (batch, fragment) in [
+                (nulName, "\"intervals[0].transactions[0].name\""), (nulName, "contains a NUL character"),
                 (negative, "total_duration"), (future, "in the future"), (ancient, "older than"),
                 (inconsistent, "must equal count"), (longStatement, "\"intervals[0].segments[0].slowest_statement\""),
                 (longStatement, "is 5000 bytes long; at most 4096 are allowed"),

@@ -102,8 +102,8 @@ public struct CollectorConfiguration: Sendable, Hashable {
             case sqlite
             case postgresql
         }
-        /// `storage` / `APM_STORAGE`: `sqlite` (default) or `postgresql`; a PostgreSQL URL alone selects
-        /// PostgreSQL.
+        /// `storage` / `APM_STORAGE`: `sqlite` or `postgresql`; empty (the default): PostgreSQL when
+        /// `postgres_url` is set, else SQLite.
         public var backend: Backend?
         /// `postgres_url` / `APM_POSTGRES_URL` / `--postgres-url`, e.g.
         /// `postgres://apm:secret@db:5432/apm?sslmode=require`.
@@ -215,6 +215,16 @@ public struct CollectorConfiguration: Sendable, Hashable {
     /// - Parameter file: Where the settings came from, for the message.
     /// - Throws: ``ConfigurationError`` naming the settings and how to fix them.
     public func checkConsistency(file: String) throws {
+        if storage.backend == .sqlite, storage.postgresURL != nil {
+            throw ConfigurationError(
+                .invalidValue,
+                file: file,
+                key: "storage",
+                value: "sqlite",
+                message:
+                    "storage = sqlite, but postgres_url (or APM_POSTGRES_URL) is set too: set storage = postgresql, or remove the URL"
+            )
+        }
         if storage.backend == .postgresql, storage.postgresURL == nil {
             throw ConfigurationError(
                 .invalidValue,
@@ -340,6 +350,10 @@ public struct CollectorConfiguration: Sendable, Hashable {
                 return "must be a whole number from 1000 to 100000000"
             }
             otlp.maxPendingSpans = count
+        case "storage" where value.isEmpty:
+            storage.backend = nil
+        case "postgres_url" where value.isEmpty:
+            storage.postgresURL = nil
         case "storage":
             guard let backend = Storage.Backend(rawValue: value.lowercased()) else {
                 return "must be sqlite (one collector, the default) or postgresql (several collectors)"

@@ -107,12 +107,19 @@ private struct FieldChecks {
 
     func name(_ value: String, _ field: String) throws {
         if value.isEmpty { throw fail(field, "must not be empty") }
+        try noNUL(value, field)
         if value.utf8.count > limits.maxNameLength {
             throw fail(field, "is \(value.utf8.count) bytes long; at most \(limits.maxNameLength) are allowed")
         }
     }
 
+    /// No store keeps a NUL inside text the same way (PostgreSQL refuses it), and no name needs one.
+    func noNUL(_ value: String, _ field: String) throws {
+        if value.utf8.contains(0) { throw fail(field, "contains a NUL character (U+0000); names and texts may not") }
+    }
+
     func text(_ value: String, _ field: String, max: Int) throws {
+        try noNUL(value, field)
         if value.utf8.count > max {
             throw fail(field, "is \(value.utf8.count) bytes long; at most \(max) are allowed")
         }
