@@ -38,6 +38,10 @@ public final class Collector: Sendable {
     private let port = PortBox()
     /// The last store failure a request ran into (a full disk, ...), with its time, for `/healthz`.
     private let lastStoreFailure = Mutex<StoreFailure?>(nil)
+    /// This collector's id among those sharing the store (holder of job leases).
+    public let instanceID = "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UUID().uuidString.prefix(8))"
+    /// The periodic jobs whose lease this collector held at its last attempt.
+    private let heldLeases = Mutex<Set<String>>([])
 
     struct StoreFailure: Sendable {
         var at: Double
@@ -295,12 +299,45 @@ final class PortBox: Sendable {
 }
 
 /// Applies retention periodically.
+extension Collector {
+    /// Whether this collector runs a periodic job now: it takes or renews the job's lease in the store, so that
+    /// with several collectors on one database each job runs on one of them, and moves to another when that one
+    /// stops. A store error counts as not holding it.
+    ///
+    /// - Parameters:
+    ///   - job: The job's name.
+    ///   - seconds: How long the lease lasts unless renewed (longer than the job's interval).
+    /// - Returns: Whether to run the job now.
+    func holdsLease(_ job: String, seconds: Double) async -> Bool {
+        let held: Bool
+        do {
+            held = try await store.holdLease(job, holder: instanceID, seconds: seconds, now: now())
+        } catch {
+            logger.warning("cannot take the \(job) lease: \(error)")
+            held = false
+        }
+        let changed = heldLeases.withLock { leases in
+            held ? leases.insert(job).inserted : leases.remove(job) != nil
+        }
+        if changed {
+            logger.info(held ? "this collector now runs \(job)" : "another collector runs \(job) now")
+        }
+        return held
+    }
+}
+
 struct RetentionService: Service {
     let collector: Collector
 
     func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let interval = collector.configuration.retention.interval
+            let lease = 2 * Double(interval.components.seconds) + 60
             do {
+                guard await collector.holdsLease("retention", seconds: lease) else {
+                    try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+                    continue
+                }
                 let report = try await collector.applyRetention()
                 if report.minuteRowsDeleted + report.hourRowsDeleted + report.otherRowsDeleted > 0 {
                     collector.logger.info(
@@ -312,7 +349,6 @@ struct RetentionService: Service {
             } catch {
                 collector.logger.error("retention failed: \(error)")
             }
-            let interval = collector.configuration.retention.interval
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
     }

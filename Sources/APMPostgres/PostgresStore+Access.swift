@@ -561,6 +561,20 @@ extension PostgresStore {
 
     // MARK: Maintenance
 
+    /// As ``APMStore`` describes it, on PostgreSQL: one statement, so two collectors asking at once get one answer
+    /// each and only one of them the lease.
+    public func holdLease(_ name: String, holder: String, seconds: Double, now: Double) async throws -> Bool {
+        let rows = try await rows(
+            """
+            INSERT INTO leases (name, holder, expires_at) VALUES (\(name), \(holder), \(now + seconds))
+            ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+            WHERE leases.holder = excluded.holder OR leases.expires_at <= \(now)
+            RETURNING holder
+            """
+        )
+        return !rows.isEmpty
+    }
+
     /// As ``APMStore`` describes it, on PostgreSQL.
     public func applyRetention(minuteCutoff: Int64, cutoff: Int64, batchIDCutoff: Int64) async throws -> RetentionReport
     {

@@ -164,7 +164,16 @@ extension PostgresStore {
                         """,
                     ]
                 }
-        )
+        ),
+        (
+            "v2: leases of periodic jobs",
+            [
+                """
+                CREATE TABLE leases (
+                    name text PRIMARY KEY, holder text NOT NULL, expires_at double precision NOT NULL)
+                """
+            ]
+        ),
     ]
 
     /// Applies the migrations not applied yet, in one transaction under an advisory lock: collectors that start

@@ -512,6 +512,17 @@ public protocol APMStore: Service {
     /// - Returns: What was deleted.
     func applyRetention(minuteCutoff: Int64, cutoff: Int64, batchIDCutoff: Int64) async throws -> RetentionReport
 
+    /// Takes or renews a lease: periodic jobs (retention, settling OTLP spans) run on one collector at a time,
+    /// the one holding their lease, and move to another when it stops renewing.
+    ///
+    /// - Parameters:
+    ///   - name: The job, e.g. `retention`.
+    ///   - holder: The collector (an id of its process).
+    ///   - seconds: How long the lease lasts unless renewed.
+    ///   - now: Unix seconds.
+    /// - Returns: Whether `holder` holds the lease now.
+    func holdLease(_ name: String, holder: String, seconds: Double, now: Double) async throws -> Bool
+
     /// What is wrong with the store now (cannot read, disk nearly full), for `/healthz`.
     ///
     /// - Returns: Problems, each a sentence; empty when healthy.

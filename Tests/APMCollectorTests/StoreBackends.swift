@@ -43,34 +43,47 @@ enum StoreBackend: String, Sendable, CaseIterable, CustomTestStringConvertible {
         case .sqlite:
             return try await body(try SQLiteStore())
         case .postgresql:
-            guard let url = Self.postgresURL else {
-                Issue.record(
-                    "APM_REQUIRE_POSTGRES=1 but APM_TEST_POSTGRES_URL is not set: run the tests through scripts/with-postgres"
-                )
-                throw CancellationError()
+            return try await Self.withPostgresDatabase { configuration in
+                try await Self.postgresStore(configuration).withRunning { try await body($0) }
             }
-            let server = try PostgresStoreConfiguration(url: url)
-            let number = Self.databaseCounter.withLock { counter in
-                counter += 1
-                return counter
-            }
-            let name = "apm_test_\(getpid())_\(number)"
-            try await Self.administer(server, "CREATE DATABASE \(name)")
-            var configuration = server
-            configuration.database = name
-            configuration.poolSize = 8
-            var logger = Logger(label: "apm.test.postgres")
-            logger.logLevel = .critical
-            let store = PostgresStore(configuration: configuration, logger: logger)
-            let result: Result<T, any Error>
-            do {
-                result = .success(try await store.withRunning { try await body($0) })
-            } catch {
-                result = .failure(error)
-            }
-            try await Self.administer(server, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
-            return try result.get()
         }
+    }
+
+    /// A store on a database (its own pool, as another collector process would have).
+    static func postgresStore(_ configuration: PostgresStoreConfiguration) -> PostgresStore {
+        var logger = Logger(label: "apm.test.postgres")
+        logger.logLevel = .critical
+        return PostgresStore(configuration: configuration, logger: logger)
+    }
+
+    /// Runs `body` with an empty database of its own on the test server, dropped afterwards.
+    static func withPostgresDatabase<T: Sendable>(
+        _ body: @Sendable (PostgresStoreConfiguration) async throws -> T
+    ) async throws -> T {
+        guard let url = postgresURL else {
+            Issue.record(
+                "APM_REQUIRE_POSTGRES=1 but APM_TEST_POSTGRES_URL is not set: run the tests through scripts/with-postgres"
+            )
+            throw CancellationError()
+        }
+        let server = try PostgresStoreConfiguration(url: url)
+        let number = databaseCounter.withLock { counter in
+            counter += 1
+            return counter
+        }
+        let name = "apm_test_\(getpid())_\(number)"
+        try await administer(server, "CREATE DATABASE \(name)")
+        var configuration = server
+        configuration.database = name
+        configuration.poolSize = 8
+        let result: Result<T, any Error>
+        do {
+            result = .success(try await body(configuration))
+        } catch {
+            result = .failure(error)
+        }
+        try await administer(server, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+        return try result.get()
     }
 
     /// Runs one statement on the server's maintenance database.

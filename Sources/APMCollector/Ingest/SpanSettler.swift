@@ -145,7 +145,11 @@ struct SpanSettlerService: Service {
         var lastLog = ContinuousClock.now
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
-                unmatchedSinceLog += try await collector.settlePendingSpans().unmatchedSpans
+                // One collector settles at a time (another takes over within 10 s when it stops): two would
+                // read the same traces and all but one would find their spans gone.
+                if await collector.holdsLease("otlp-settler", seconds: 10) {
+                    unmatchedSinceLog += try await collector.settlePendingSpans().unmatchedSpans
+                }
             } catch is CancellationError {
                 return
             } catch {

@@ -326,6 +326,17 @@ extension SQLiteStore {
                     """
             )
         }
+        migrator.registerMigration("v8: leases of periodic jobs") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE leases (
+                        name TEXT PRIMARY KEY,
+                        holder TEXT NOT NULL,
+                        expires_at REAL NOT NULL
+                    ) WITHOUT ROWID;
+                    """
+            )
+        }
         return migrator
     }
 }
