@@ -97,28 +97,6 @@ extension SQLiteStore {
     ///   - passwordHash: The administrator's password hash.
     /// - Returns: The account, or `nil` when one existed.
     /// - Throws: ``StoreError`` (`dataDirectoryNotEmpty`) for data without an account.
-    /// Takes or renews a lease (one collector per SQLite file, but the same rules as on PostgreSQL).
-    ///
-    /// - Parameters:
-    ///   - name: The job.
-    ///   - holder: The collector.
-    ///   - seconds: How long the lease lasts unless renewed.
-    ///   - now: Unix seconds.
-    /// - Returns: Whether `holder` holds the lease now.
-    public func holdLease(_ name: String, holder: String, seconds: Double, now: Double) async throws -> Bool {
-        try await writer.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)
-                    ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-                    WHERE leases.holder = excluded.holder OR leases.expires_at <= ?
-                    """,
-                arguments: [name, holder, now + seconds, now]
-            )
-            return try String.fetchOne(db, sql: "SELECT holder FROM leases WHERE name = ?", arguments: [name]) == holder
-        }
-    }
-
     public func bootstrap(
         accountName: String,
         keyHash: String,
@@ -216,6 +194,28 @@ extension SQLiteStore {
             try pool.close()
         }
         if let queue = writer as? DatabaseQueue { try queue.close() }
+    }
+
+    /// Takes or renews a lease (one collector per SQLite file, but the same rules as on PostgreSQL).
+    ///
+    /// - Parameters:
+    ///   - name: The job.
+    ///   - holder: The collector.
+    ///   - seconds: How long the lease lasts unless renewed.
+    ///   - now: Unix seconds.
+    /// - Returns: Whether `holder` holds the lease now.
+    public func holdLease(_ name: String, holder: String, seconds: Double, now: Double) async throws -> Bool {
+        try await writer.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)
+                    ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+                    WHERE leases.holder = excluded.holder OR leases.expires_at <= ?
+                    """,
+                arguments: [name, holder, now + seconds, now]
+            )
+            return try String.fetchOne(db, sql: "SELECT holder FROM leases WHERE name = ?", arguments: [name]) == holder
+        }
     }
 }
 
