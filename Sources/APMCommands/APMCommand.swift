@@ -17,7 +17,8 @@ public struct APMCommand: AsyncParsableCommand {
             CollectorCommand.self, GenerateConfigCommand.self, ValidateConfigCommand.self, RunProgramCommand.self,
             ReportCommand.self, KeysCommand.self, TokensCommand.self, AppsCommand.self, DeploymentsCommand.self,
             UsersCommand.self,
-            BackupCommand.self, DemoCommand.self, ExampleServiceCommand.self, LoadgenCommand.self,
+            BackupCommand.self, MigrateStorageCommand.self, DemoCommand.self, ExampleServiceCommand.self,
+            LoadgenCommand.self,
         ]
     )
 

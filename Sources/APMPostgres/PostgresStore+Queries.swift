@@ -6,7 +6,8 @@ import PostgresNIO
 
 extension PostgresStore {
     /// Transaction rows summed over a group (saturating like SQLite's `sat_sum`), histograms collected for a
-    /// merge in Swift.
+    /// merge in Swift. (Only over groups that have rows: PostgreSQL's `LEAST` skips a NULL, so the sum of no
+    /// rows needs a `COALESCE`, as in ``droppedCounts(appID:range:)``.)
     static let transactionSums = """
         MAX(kind) AS kind, LEAST(SUM(count), \(bigintMax))::bigint AS count,
         LEAST(SUM(errors), \(bigintMax))::bigint AS errors, LEAST(SUM(satisfied), \(bigintMax))::bigint AS satisfied,
@@ -334,11 +335,11 @@ extension PostgresStore {
         guard
             let row = try await rows(
                 """
-                SELECT LEAST(SUM(transactions), \(unescaped: bigintMax))::bigint AS t,
-                    LEAST(SUM(segments), \(unescaped: bigintMax))::bigint AS s,
-                    LEAST(SUM(traces), \(unescaped: bigintMax))::bigint AS r,
-                    LEAST(SUM(errors), \(unescaped: bigintMax))::bigint AS e,
-                    LEAST(SUM(overflowed_names), \(unescaped: bigintMax))::bigint AS o
+                SELECT LEAST(COALESCE(SUM(transactions), 0), \(unescaped: bigintMax))::bigint AS t,
+                    LEAST(COALESCE(SUM(segments), 0), \(unescaped: bigintMax))::bigint AS s,
+                    LEAST(COALESCE(SUM(traces), 0), \(unescaped: bigintMax))::bigint AS r,
+                    LEAST(COALESCE(SUM(errors), 0), \(unescaped: bigintMax))::bigint AS e,
+                    LEAST(COALESCE(SUM(overflowed_names), 0), \(unescaped: bigintMax))::bigint AS o
                 FROM drop_minutes WHERE app_id = \(appID) AND bucket >= \(range.lowerBound - range.lowerBound % 60)
                     AND bucket < \(range.upperBound)
                 """

@@ -1,0 +1,174 @@
+import APMCollector
+import APMCore
+import APMPostgres
+import APMStorage
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+/// `apm migrate-storage`: after copying a SQLite installation into PostgreSQL, every API answer is the same.
+@Suite struct StorageMigrationTests {
+    typealias Support = CollectorTestSupport
+
+    @Test(.enabled(if: StoreBackend.available.contains(.postgresql)))
+    func everyAPIAnswerIsTheSameAfterMovingToPostgreSQL() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "apm-migrate-\(UUID().uuidString)"
+        )
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("apm.sqlite").path
+        // One clock for both collectors, so that "the last hour" is the same range before and after.
+        let clock = Locked(Date().timeIntervalSince1970)
+        let source = try SQLiteStore(path: path)
+        let sourceCollector = Collector(
+            configuration: Support.configuration(),
+            logger: Support.quietLogger,
+            store: source,
+            now: clock.reader
+        )
+        let credentials = try #require(try await sourceCollector.bootstrapIfNeeded())
+        let key = credentials.licenseKey
+        let token = credentials.apiToken
+        let minute = Support.currentMinute(offset: -3)
+        let paths = try await sourceCollector.application.test(.live) { client in
+            // The OTLP workload (transactions, database and external segments, traces, errors) and agent batches.
+            #expect(
+                try await OTLPIngestTests.post(OTLPIngestTests.export(at: Double(minute) + 1), key: key, client: client)
+                    .status == .ok
+            )
+            clock.withLock { $0 += 31 }
+            #expect(try await sourceCollector.settlePendingSpans().transactions == 5)
+            let segment = SegmentMetric(
+                transaction: "GET /items",
+                name: "Postgres SELECT items",
+                category: .datastore,
+                system: "postgresql",
+                operation: "SELECT",
+                target: "items",
+                count: 3,
+                totalDuration: 0.09,
+                exclusiveDuration: 0.09,
+                minDuration: 0.02,
+                maxDuration: 0.04,
+                slowestStatement: "SELECT * FROM items WHERE id = ?",
+                slowestStatementDuration: 0.04
+            )
+            for offset in 0..<3 {
+                let batch = Support.batch(
+                    app: "swift-shop",
+                    minute: minute + Int64(offset) * 60,
+                    metrics: [
+                        Support.metric("GET /items", durations: [0.1, 0.3, 0.9, 2.5], errors: [3]),
+                        Support.metric("POST /orders", durations: [0.05, 0.07]),
+                    ],
+                    segments: [segment]
+                )
+                #expect(try await Support.post(batch, key: key, client: client).status == .accepted)
+            }
+            let apps = try await source.apps(accountID: credentials.account.id)
+            let swiftShop = try #require(apps.first { $0.name == "swift-shop" })
+            try await source.setApdex(appID: swiftShop.id, transaction: "POST /orders", seconds: 0.05)
+            _ = try await source.recordDeployment(
+                appID: swiftShop.id,
+                at: Double(minute + 90),
+                revision: "v2",
+                description: "faster orders",
+                user: "ci"
+            )
+            var paths = ["/api/v1/apps?since=1h", "/api/v1/keys", "/api/v1/tokens", "/api/v1/users"]
+            for app in apps {
+                let base = "/api/v1/apps/\(app.id)"
+                paths += [
+                    "\(base)?since=1h", "\(base)/overview?since=1h", "\(base)/summary?since=1h",
+                    "\(base)/series?since=1h", "\(base)/transactions?since=1h&order=time",
+                    "\(base)/apdex?t=0.3&since=1h", "\(base)/databases?since=1h", "\(base)/externals?since=1h",
+                    "\(base)/errors?since=1h", "\(base)/traces?since=1h", "\(base)/deployments?since=1d",
+                ]
+                if app.name == "swift-shop" { paths.append("\(base)/summary?since=1h&transaction=GET+%2Fitems") }
+                for trace in try await source.traces(appID: app.id, transaction: nil, range: 0..<Int64.max, limit: 5) {
+                    paths.append("\(base)/traces/\(trace.id)")
+                }
+            }
+            return paths
+        }
+        let before = try await sourceCollector.application.test(.live) { client in
+            var answers: [String: String] = [:]
+            for path in paths { answers[path] = try await Self.answer(path, token: token, client: client) }
+            return answers
+        }
+
+        try await StoreBackend.withPostgresDatabase { database in
+            try await StoreBackend.postgresStore(database).withRunning { target in
+                let progress = Locked<[String: Int]>([:])
+                let copied = try await StorageMigration.copy(from: source, to: target, replace: false) {
+                    table,
+                    done,
+                    _ in progress.withLock { $0[table] = done }
+                }
+                #expect(copied > 0)
+                #expect(progress.withLock { $0["txn_minutes"] ?? 0 } > 0)
+                // A database that holds data is refused without --replace.
+                await #expect(throws: StoreError.self) {
+                    _ = try await StorageMigration.copy(from: source, to: target, replace: false) { _, _, _ in }
+                }
+                #expect(
+                    try await StorageMigration.copy(from: source, to: target, replace: true) { _, _, _ in } == copied
+                )
+
+                let targetCollector = Collector(
+                    configuration: Support.configuration(),
+                    logger: Support.quietLogger,
+                    store: target,
+                    now: clock.reader
+                )
+                #expect(try await targetCollector.bootstrapIfNeeded() == nil)
+                try await targetCollector.application.test(.live) { client in
+                    for path in paths {
+                        let after = try await Self.answer(path, token: token, client: client)
+                        #expect(
+                            try Self.sameJSON(before[path] ?? "", after),
+                            "\(path)\nSQLite:     \(before[path] ?? "")\nPostgreSQL: \(after)"
+                        )
+                    }
+                }
+            }
+        }
+        try await source.close()
+    }
+
+    static func answer(_ path: String, token: String, client: any TestClientProtocol) async throws -> String {
+        try await client.execute(uri: path, method: .get, headers: [.authorization: "Bearer \(token)"]) { response in
+            #expect(response.status == .ok, "\(path): \(response.status) \(String(buffer: response.body))")
+            return String(buffer: response.body)
+        }
+    }
+
+    /// The same JSON, numbers equal to 1e-9 relative (sums of doubles may be added in another order).
+    static func sameJSON(_ left: String, _ right: String) throws -> Bool {
+        func same(_ a: Any, _ b: Any) -> Bool {
+            switch (a, b) {
+            case (let a as [String: Any], let b as [String: Any]):
+                return a.keys.sorted() == b.keys.sorted() && a.allSatisfy { same($0.value, b[$0.key]!) }
+            case (let a as [Any], let b as [Any]):
+                return a.count == b.count && zip(a, b).allSatisfy { same($0, $1) }
+            case (let a as NSNumber, let b as NSNumber):
+                let x = a.doubleValue
+                let y = b.doubleValue
+                return x == y || abs(x - y) <= 1e-9 * max(1, abs(x), abs(y))
+            case (let a as String, let b as String):
+                return a == b
+            case (is NSNull, is NSNull):
+                return true
+            default:
+                return false
+            }
+        }
+        return same(
+            try JSONSerialization.jsonObject(with: Data(left.utf8), options: [.fragmentsAllowed]),
+            try JSONSerialization.jsonObject(with: Data(right.utf8), options: [.fragmentsAllowed])
+        )
+    }
+}
