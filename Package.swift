@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "APMAgent", targets: ["APMAgent"]),
         .library(name: "APMTesting", targets: ["APMTesting"]),
         .library(name: "APMStorage", targets: ["APMStorage"]),
+        .library(name: "APMPostgres", targets: ["APMPostgres"]),
         .library(name: "APMCollector", targets: ["APMCollector"]),
         .executable(name: "apm", targets: ["apm"]),
         .executable(name: "apm-example-service", targets: ["apm-example-service"]),

@@ -67,12 +67,29 @@ let package = Package(
             dependencies: [
                 .product(name: "APMCollector", package: root),
                 .product(name: "APMCore", package: root),
+                .product(name: "APMStorage", package: root),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/OTLPBenchmark"
+        ),
+        // Ingest into collector processes (SQLite, PostgreSQL with one and with two collectors) from this process,
+        // with CPU per 1,000 batches, and the 7-day overview on both backends: prints a table. Run through
+        // Benchmarks/scale-out.sh, which builds the apm binary and starts a throwaway PostgreSQL.
+        .executableTarget(
+            name: "ScaleOutBenchmark",
+            dependencies: [
+                .product(name: "APMCollector", package: root),
+                .product(name: "APMCore", package: root),
+                .product(name: "APMStorage", package: root),
+                .product(name: "APMPostgres", package: root),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/ScaleOutBenchmark"
         ),
     ]
 )

@@ -204,12 +204,27 @@ extension PostgresStore {
                 logger
             )
         }
-        for example in plan.overflowExamples {
+        // One statement per app: the first names not kept yet, up to the examples an app keeps (what SQLite's
+        // one INSERT OR IGNORE per name while fewer than 20 are kept leaves).
+        var examples: [Int64: [(name: String, at: Double)]] = [:]
+        var seenExamples: Set<WritePlan.AdmittedName> = []
+        for example in plan.overflowExamples
+        where seenExamples.insert(
+            WritePlan.AdmittedName(appID: example.appID, kind: .transaction, name: example.name, at: 0)
+        )
+        .inserted {
+            examples[example.appID, default: []].append((example.name, example.at))
+        }
+        for (appID, names) in examples {
             try await connection.execute(
                 """
                 INSERT INTO name_overflow_examples (app_id, name, first_seen)
-                SELECT \(example.appID), \(example.name), \(example.at)
-                WHERE (SELECT count(*) FROM name_overflow_examples WHERE app_id = \(example.appID)) < \(IngestRules.overflowExamplesPerApp)
+                SELECT \(appID), u.name, u.at FROM unnest(\(names.map(\.name))::text[], \(names.map(\.at))::float8[])
+                    WITH ORDINALITY AS u(name, at, position)
+                WHERE NOT EXISTS (SELECT 1 FROM name_overflow_examples e WHERE e.app_id = \(appID) AND e.name = u.name)
+                ORDER BY u.position
+                LIMIT GREATEST(0, \(Int64(IngestRules.overflowExamplesPerApp))
+                    - (SELECT count(*) FROM name_overflow_examples WHERE app_id = \(appID)))
                 ON CONFLICT DO NOTHING
                 """,
                 logger

@@ -43,7 +43,8 @@ defer { try? FileManager.default.removeItem(atPath: directory) }
 var configuration = CollectorConfiguration()
 configuration.server.port = 0
 configuration.dataDirectory = directory
-let collector = try Collector(configuration: configuration, logger: logger)
+try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+let collector = Collector(configuration: configuration, logger: logger, store: try SQLiteStore(path: configuration.databasePath))
 let key = try await collector.bootstrapIfNeeded()!.licenseKey
 let server = ServiceGroup(services: [collector.application], gracefulShutdownSignals: [], logger: logger)
 let serverTask = Task { try await server.run() }

@@ -4,6 +4,7 @@
 // span), JSON, gzip. Run: swift run -c release OTLPBenchmark
 import APMCollector
 import APMCore
+import APMStorage
 import AsyncHTTPClient
 import Foundation
 import Logging
@@ -71,7 +72,9 @@ struct Outcome {
     configuration.dataDirectory = directory
     configuration.otlp.traceWait = .seconds(wait)
     let clock = Clock()
-    let collector = try Collector(configuration: configuration, logger: logger, now: { clock.now })
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    let collector = Collector(
+        configuration: configuration, logger: logger, store: try SQLiteStore(path: configuration.databasePath), now: { clock.now })
     let key = try await collector.bootstrapIfNeeded()!.licenseKey
     let group = ServiceGroup(services: [collector.application], gracefulShutdownSignals: [], logger: logger)
     let server = Task { try await group.run() }

@@ -43,6 +43,13 @@ package struct WritePlan: Sendable {
         package var kind: NameKind
         package var name: String
         package var at: Double
+
+        package init(appID: Int64, kind: NameKind, name: String, at: Double) {
+            self.appID = appID
+            self.kind = kind
+            self.name = name
+            self.at = at
+        }
     }
 
     package struct OverflowCount: Sendable, Hashable {
