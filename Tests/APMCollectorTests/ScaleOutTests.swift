@@ -264,6 +264,18 @@ import FoundationNetworking
                     #expect(row.figures.apdex.frustrated == want.f, "\(row.name)")
                 }
             }
+
+            // A lost admin token is created directly in the database, without a credential.
+            let tokens = try CollectorProcess(arguments: [
+                "tokens", "create", "--scope", "admin", "--postgres-url", url,
+            ])
+            tokens.process.waitUntilExit()
+            #expect(tokens.process.terminationStatus == 0, "\(tokens.output.withLock { $0 })")
+            let recovered = try #require(tokens.apiToken)
+            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(ports[1])/api/v1/users")!)
+            request.setValue("Bearer \(recovered)", forHTTPHeaderField: "Authorization")
+            let (_, response) = try await URLSession.shared.data(for: request)
+            #expect((response as? HTTPURLResponse)?.statusCode == 200)
         }
     }
 }

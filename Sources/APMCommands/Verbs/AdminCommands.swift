@@ -1,8 +1,10 @@
 import APMCollector
 import APMCore
+import APMPostgres
 import APMStorage
 import ArgumentParser
 import Foundation
+import Logging
 
 /// `apm keys create|list|revoke`.
 struct KeysCommand: AsyncParsableCommand {
@@ -293,21 +295,31 @@ struct TokensCommand: AsyncParsableCommand {
                   apm tokens create --name grafana                 (read scope)
                   apm tokens create --name ops --scope admin
                   apm tokens create --scope admin --data-dir ./apm-data   (on the collector's machine, no token needed)
+                  apm tokens create --scope admin --postgres-url postgres://apm:secret@db/apm   (the same, on PostgreSQL)
                 """
         )
         @OptionGroup var connection: ConnectionOptions
         @Option(help: "A label for the token.") var name: String = "token"
         @Option(help: "read (the default) or admin.") var scope: String = "read"
         @Option(help: "Create it directly in this collector data directory's SQLite database.") var dataDir: String?
+        @Option(help: "Create it directly in this PostgreSQL database (postgres://USER:PASSWORD@HOST:PORT/DB).")
+        var postgresURL: String?
 
         func validate() throws {
             guard APITokenScope(rawValue: scope) != nil else { throw ValidationError("--scope must be read or admin") }
+            if dataDir != nil && postgresURL != nil {
+                throw ValidationError("--data-dir and --postgres-url name two stores: give one")
+            }
         }
 
         func run() async throws {
             try await runVerb {
                 if let dataDir {
                     try await createLocally(in: dataDir)
+                    return
+                }
+                if let postgresURL {
+                    try await createInPostgreSQL(postgresURL)
                     return
                 }
                 struct Created: Decodable {
@@ -328,15 +340,28 @@ struct TokensCommand: AsyncParsableCommand {
             }
         }
 
-        private func createLocally(in directory: String) async throws {
-            let path = (directory as NSString).appendingPathComponent("apm.sqlite")
-            guard FileManager.default.fileExists(atPath: path) else {
-                throw CommandFailure(message: "no collector database at \(path)", exitCode: APMExit.failure)
+        private func createInPostgreSQL(_ url: String) async throws {
+            let configuration: PostgresStoreConfiguration
+            do {
+                configuration = try PostgresStoreConfiguration(url: url)
+            } catch let error as StoreError {
+                throw CommandFailure(message: "--postgres-url: \(error.message)", exitCode: APMExit.configuration)
             }
-            let store = try SQLiteStore(path: path)
-            defer { Task { try? await store.close() } }
+            var logger = Logger(label: "apm.tokens")
+            logger.logLevel = .warning
+            let store = PostgresStore(configuration: configuration, logger: logger)
+            try await store.withRunning { store in
+                try await create(in: store, describing: configuration.redactedDescription)
+            }
+        }
+
+        /// Creates the token in a store opened here (no collector, no credential).
+        private func create(in store: any APMStore, describing location: String) async throws {
             guard let account = try await store.accounts().first else {
-                throw CommandFailure(message: "the database at \(path) has no account yet", exitCode: APMExit.failure)
+                throw CommandFailure(
+                    message: "the database at \(location) has no account yet",
+                    exitCode: APMExit.failure
+                )
             }
             let token = APITokenGenerator.makeToken()
             let record = try await store.createAPIToken(
@@ -346,10 +371,24 @@ struct TokensCommand: AsyncParsableCommand {
                 tokenHash: LicenseKeyGenerator.hash(token),
                 prefix: LicenseKeyGenerator.prefix(of: token)
             )
-            try await store.close()
             print(
                 "Created \(record.scope.rawValue) token \(record.id) (\(record.name)). It is shown only once:\n\n    \(token)\n"
             )
+        }
+
+        private func createLocally(in directory: String) async throws {
+            let path = (directory as NSString).appendingPathComponent("apm.sqlite")
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw CommandFailure(message: "no collector database at \(path)", exitCode: APMExit.failure)
+            }
+            let store = try SQLiteStore(path: path)
+            do {
+                try await create(in: store, describing: path)
+            } catch {
+                try? await store.close()
+                throw error
+            }
+            try await store.close()
         }
     }
 
