@@ -75,68 +75,122 @@ final class BackgroundAPM: @unchecked Sendable {
         }
     }
 
-    @Test func realBinariesUnderLoadMatchTheGroundTruth() async throws {
+    /// SQLite with one collector; PostgreSQL with two collector processes, each with an example service whose agent
+    /// sends to it (agents spread over both), one truth for the whole load.
+    @Test(arguments: EndToEndStorage.available)
+    func realBinariesUnderLoadMatchTheGroundTruth(storage: EndToEndStorage) async throws {
         let directory = try CLI.temporaryDirectory()
-        let collectorPort = LoopbackPort.free()
-        let appPort = LoopbackPort.free()
-        let downstreamPort = LoopbackPort.free()
-
-        let collector = try BackgroundAPM(
-            ["collector", "--data-dir", "data", "--port", "\(collectorPort)"],
-            in: directory
-        )
-        #expect(await collector.waitFor("apm collector listening on"))
+        let collectorPorts: [Int]
+        let collectors: [BackgroundAPM]
+        var database: PostgresTestDatabase?
+        switch storage {
+        case .sqlite:
+            collectorPorts = [LoopbackPort.free()]
+            collectors = [
+                try BackgroundAPM(["collector", "--data-dir", "data", "--port", "\(collectorPorts[0])"], in: directory)
+            ]
+        case .postgresql:
+            let created = try PostgresTestDatabase()
+            database = created
+            collectorPorts = [LoopbackPort.free(), LoopbackPort.free()]
+            collectors = try collectorPorts.map {
+                try BackgroundAPM(["collector", "--postgres-url", created.url, "--port", "\($0)"], in: directory)
+            }
+        }
+        defer { database?.drop() }
+        for collector in collectors { #expect(await collector.waitFor("apm collector listening on")) }
+        let setUp = collectors.filter { $0.output.contains("license key:") }
+        #expect(setUp.count == 1, "exactly one collector set up the store")
+        let first = try #require(setUp.first)
         let key = try #require(
-            collector.output.split(separator: "\n").first { $0.contains("license key:") }?.split(separator: " ").last
+            first.output.split(separator: "\n").first { $0.contains("license key:") }?.split(separator: " ").last
                 .map(String.init)
         )
-        // The license key goes to the agent; the API token reads the figures.
+        // The license key goes to the agents; the API token reads the figures.
         let token = try #require(
-            collector.output.split(separator: " ").first { $0.hasPrefix("apt_") }.map {
+            first.output.split(separator: " ").first { $0.hasPrefix("apt_") }.map {
                 $0.trimmingCharacters(in: .whitespacesAndNewlines)
             }
         )
-        let config = try CLI.writeConfig(in: directory, key: key, port: collectorPort, app: "e2e")
-        var text = try String(contentsOfFile: config, encoding: .utf8)
-        text = text.replacingOccurrences(of: "\nharvest_interval = 10\n", with: "\nharvest_interval = 1\n")
-        try text.write(toFile: config, atomically: true, encoding: .utf8)
 
-        let durationLog = (directory as NSString).appendingPathComponent("durations.jsonl")
-        let app = try BackgroundAPM(
-            [
-                "run-program", "--config", config, "--sample-interval", "1", "--", CLI.binary, "example-service",
-                "--port", "\(appPort)", "--downstream-port", "\(downstreamPort)", "--database", "example.sqlite",
-                "--duration-log", durationLog, "--job-interval", "2",
-            ],
-            in: directory
-        )
-        var ready = false
-        for _ in 0..<300 where !ready {
-            if let (_, response) = try? await URLSession.shared.data(
-                from: URL(string: "http://127.0.0.1:\(appPort)/fast")!
-            ) {
-                ready = (response as? HTTPURLResponse)?.statusCode == 200
-            }
-            if !ready { try await Task.sleep(for: .milliseconds(100)) }
+        // One example service per collector, each under `apm run-program` with its agent sending to that collector.
+        struct Instance {
+            var directory: String
+            var app: BackgroundAPM
+            var durationLog: String
+            var warmUpBytes: Int
+            var appPort: Int
         }
-        #expect(ready, "the example service did not answer: \(app.output.suffix(2000))")
-        // The warm-up requests above are in the server log, not in the load generator's truth: skip them.
-        try await Task.sleep(for: .milliseconds(200))
-        let warmUpBytes = (try? Data(contentsOf: URL(fileURLWithPath: durationLog)).count) ?? 0
+        var instances: [Instance] = []
+        for collectorPort in collectorPorts {
+            let instanceDirectory = (directory as NSString).appendingPathComponent("service-\(instances.count)")
+            try FileManager.default.createDirectory(atPath: instanceDirectory, withIntermediateDirectories: true)
+            let appPort = LoopbackPort.free()
+            let downstreamPort = LoopbackPort.free()
+            let config = try CLI.writeConfig(in: instanceDirectory, key: key, port: collectorPort, app: "e2e")
+            var text = try String(contentsOfFile: config, encoding: .utf8)
+            text = text.replacingOccurrences(of: "\nharvest_interval = 10\n", with: "\nharvest_interval = 1\n")
+            try text.write(toFile: config, atomically: true, encoding: .utf8)
+            let durationLog = (instanceDirectory as NSString).appendingPathComponent("durations.jsonl")
+            let app = try BackgroundAPM(
+                [
+                    "run-program", "--config", config, "--sample-interval", "1", "--", CLI.binary, "example-service",
+                    "--port", "\(appPort)", "--downstream-port", "\(downstreamPort)", "--database", "example.sqlite",
+                    "--duration-log", durationLog, "--job-interval", "2",
+                ],
+                in: instanceDirectory
+            )
+            var ready = false
+            for _ in 0..<300 where !ready {
+                if let (_, response) = try? await URLSession.shared.data(
+                    from: URL(string: "http://127.0.0.1:\(appPort)/fast")!
+                ) {
+                    ready = (response as? HTTPURLResponse)?.statusCode == 200
+                }
+                if !ready { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(ready, "the example service did not answer: \(app.output.suffix(2000))")
+            // The warm-up requests above are in the server log, not in the load generator's truth: skip them.
+            try await Task.sleep(for: .milliseconds(200))
+            let warmUpBytes = (try? Data(contentsOf: URL(fileURLWithPath: durationLog)).count) ?? 0
+            instances.append(
+                Instance(
+                    directory: instanceDirectory,
+                    app: app,
+                    durationLog: durationLog,
+                    warmUpBytes: warmUpBytes,
+                    appPort: appPort
+                )
+            )
+        }
 
-        let load = try await CLI.run(
-            [
-                "loadgen", "--url", "http://127.0.0.1:\(appPort)", "--rate", "15", "--duration", "20", "--output",
-                "truth.json",
-            ],
-            in: directory
-        )
-        #expect(load.status == 0, "\(load.stderr)")
-        let truth = try JSONDecoder().decode(
-            TruthFile.self,
-            from: Data(contentsOf: URL(fileURLWithPath: (directory as NSString).appendingPathComponent("truth.json")))
-        )
+        // The loads run together; their truths add up.
+        let truths = try await withThrowingTaskGroup(of: TruthFile.self) { group in
+            for instance in instances {
+                group.addTask {
+                    let load = try await CLI.run(
+                        [
+                            "loadgen", "--url", "http://127.0.0.1:\(instance.appPort)", "--rate", "15", "--duration",
+                            "20", "--output", "truth.json",
+                        ],
+                        in: instance.directory
+                    )
+                    #expect(load.status == 0, "\(load.stderr)")
+                    return try JSONDecoder().decode(
+                        TruthFile.self,
+                        from: Data(
+                            contentsOf: URL(
+                                fileURLWithPath: (instance.directory as NSString).appendingPathComponent("truth.json")
+                            )
+                        )
+                    )
+                }
+            }
+            return try await group.reduce(into: [TruthFile]()) { $0.append($1) }
+        }
+        let truth = TruthFile.merged(truths)
         #expect(truth.skipped == 0)
+        let collectorPort = collectorPorts[0]
 
         // Wait for the agent's harvests to reach the collector.
         struct Apps: Decodable { var apps: [APIAppSummary] }
@@ -163,17 +217,19 @@ final class BackgroundAPM: @unchecked Sendable {
                     rows.values.filter { $0.kind == "web" && $0.name != "GET /fast" }.reduce(0) {
                         $0 + Int($1.figures.count)
                     }
-                    + Int(rows["GET /fast"]?.figures.count ?? 0)
+                    + Int(rows["GET /fast"]?.figures.count ?? 0) - instances.count
                 if web >= expectedWeb { break }
             }
             try await Task.sleep(for: .milliseconds(300))
         }
-        #expect(await app.stop() == 0)
+        for instance in instances { #expect(await instance.app.stop() == 0) }
 
-        // Server-side truth: the app's own stopwatch, around everything.
+        // Server-side truth: the apps' own stopwatches, around everything.
         var server: [String: (count: Int, errors: Int, apdex: ApdexCounts, durations: [Double])] = [:]
-        let log = try Data(contentsOf: URL(fileURLWithPath: durationLog)).dropFirst(warmUpBytes)
-        for line in String(decoding: log, as: UTF8.self).split(separator: "\n") {
+        let logs = try instances.map {
+            Data(try Data(contentsOf: URL(fileURLWithPath: $0.durationLog)).dropFirst($0.warmUpBytes))
+        }
+        for line in logs.flatMap({ String(decoding: $0, as: UTF8.self).split(separator: "\n") }) {
             guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                 let path = object["path"] as? String, let status = object["status"] as? Int,
                 let seconds = object["seconds"] as? Double
@@ -191,9 +247,9 @@ final class BackgroundAPM: @unchecked Sendable {
             let row = try #require(rows[name], "the collector has no \(name)")
             var figures = row.figures
             if name == "GET /fast" {
-                // The one warm-up request that found the app ready (fast, so satisfied) is not in the truth.
-                figures.count -= 1
-                figures.apdex.satisfied -= 1
+                // The one warm-up request per app that found it ready (fast, so satisfied) is not in the truth.
+                figures.count -= UInt64(instances.count)
+                figures.apdex.satisfied -= UInt64(instances.count)
             }
             // Counts and errors: exactly what the client sent and saw.
             #expect(figures.count == UInt64(expected.count), "\(name) count")
@@ -285,7 +341,70 @@ final class BackgroundAPM: @unchecked Sendable {
         struct StoredProcessEventLite: Decodable { var kind: String }
         let process = try await Self.get(Process.self, "\(base)/apps/\(appID)/process?since=1h", key: token)
         #expect(process.events.map(\.kind).contains("start"))
-        #expect(await collector.stop() == 0)
+        if collectors.count > 1 {
+            // Every collector answers from the same store.
+            let other = try await Self.get(
+                Transactions.self,
+                "http://127.0.0.1:\(collectorPorts[1])/api/v1/apps/\(appID)/transactions?from=\(from)&to=\(to)&limit=100",
+                key: token
+            )
+            #expect(
+                Dictionary(uniqueKeysWithValues: other.transactions.map { ($0.name, $0.figures.count) })
+                    == rows.mapValues(\.figures.count)
+            )
+        }
+        for collector in collectors { #expect(await collector.stop() == 0) }
+    }
+}
+
+/// Where the end-to-end test's collectors keep their data.
+enum EndToEndStorage: String, Sendable, CaseIterable, CustomTestStringConvertible {
+    case sqlite
+    case postgresql
+
+    var testDescription: String { self == .sqlite ? "SQLite, one collector" : "PostgreSQL, two collectors" }
+
+    /// PostgreSQL when `APM_TEST_POSTGRES_URL` names a server (`scripts/with-postgres`), or required by
+    /// `APM_REQUIRE_POSTGRES=1`.
+    static var available: [EndToEndStorage] {
+        let environment = ProcessInfo.processInfo.environment
+        return environment["APM_TEST_POSTGRES_URL"] != nil || environment["APM_REQUIRE_POSTGRES"] == "1"
+            ? allCases : [.sqlite]
+    }
+}
+
+/// A database of its own on the test server, created and dropped with `psql`.
+struct PostgresTestDatabase: Sendable {
+    let name = "apm_e2e_\(getpid())_\(UInt32.random(in: 0...UInt32.max))"
+    let server: String
+    let url: String
+
+    init() throws {
+        guard let server = ProcessInfo.processInfo.environment["APM_TEST_POSTGRES_URL"] else {
+            Issue.record(
+                "APM_REQUIRE_POSTGRES=1 but APM_TEST_POSTGRES_URL is not set: run the tests through scripts/with-postgres"
+            )
+            throw CancellationError()
+        }
+        self.server = server
+        var components = try #require(URLComponents(string: server))
+        components.path = "/\(name)"
+        url = try #require(components.string)
+        try Self.psql(server, "CREATE DATABASE \(name)")
+    }
+
+    func drop() {
+        try? Self.psql(server, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+    }
+
+    private static func psql(_ server: String, _ statement: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        // psql takes a libpq URL; sslmode=disable is one of its parameters too.
+        process.arguments = ["psql", server, "-qc", statement]
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "psql \(statement)")
     }
 }
 
@@ -303,6 +422,29 @@ struct TruthFile: Decodable {
     var requests: Int
     var skipped: Int
     var routes: [String: Route]
+
+    /// The truths of loads that ran together, as one.
+    static func merged(_ truths: [TruthFile]) -> TruthFile {
+        var routes: [String: Route] = [:]
+        for truth in truths {
+            for (name, route) in truth.routes {
+                var sum = routes[name] ?? Route(count: 0, errors: 0, satisfied: 0, tolerating: 0, frustrated: 0)
+                sum.count += route.count
+                sum.errors += route.errors
+                sum.satisfied += route.satisfied
+                sum.tolerating += route.tolerating
+                sum.frustrated += route.frustrated
+                routes[name] = sum
+            }
+        }
+        return TruthFile(
+            startedAt: truths.map(\.startedAt).min() ?? 0,
+            endedAt: truths.map(\.endedAt).max() ?? 0,
+            requests: truths.reduce(0) { $0 + $1.requests },
+            skipped: truths.reduce(0) { $0 + $1.skipped },
+            routes: routes
+        )
+    }
 
     enum CodingKeys: String, CodingKey {
         case startedAt = "started_at"

@@ -45,8 +45,11 @@ guard let binary = environment["APM_BINARY"], let serverURL = environment["APM_T
 let agents = Int(environment["AGENTS"] ?? "") ?? 32
 let seconds = Double(environment["SECONDS_PER_RUN"] ?? "") ?? 15
 let namesPerBatch = 50
-var logger = Logger(label: "bench")
-logger.logLevel = .error
+let logger: Logger = {
+    var logger = Logger(label: "bench")
+    logger.logLevel = .error
+    return logger
+}()
 
 /// CPU seconds (user + system) a process has used, from /proc.
 func cpuSeconds(pid: Int32) -> Double {
@@ -77,7 +80,7 @@ final class CollectorProcess: @unchecked Sendable {
     private let lock = NSLock()
     private var text = ""
 
-    init(arguments: [String]) throws {
+    init(binary: String, arguments: [String]) throws {
         port = freePort()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["collector", "--port", "\(port)"] + arguments
@@ -122,7 +125,7 @@ final class CollectorProcess: @unchecked Sendable {
     }
 }
 
-func psql(_ statement: String) throws {
+func psql(_ serverURL: String, _ statement: String) throws {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
     process.arguments = [serverURL.replacingOccurrences(of: "?sslmode=disable", with: ""), "-qc", statement]
@@ -132,8 +135,8 @@ func psql(_ statement: String) throws {
 
 /// A fresh database on the server; its URL.
 func freshDatabase(_ name: String) throws -> String {
-    try psql("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
-    try psql("CREATE DATABASE \(name)")
+    try psql(serverURL, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+    try psql(serverURL, "CREATE DATABASE \(name)")
     var components = URLComponents(string: serverURL)!
     components.path = "/\(name)"
     return components.string!
@@ -172,8 +175,11 @@ actor Results {
 }
 
 /// Loads the collectors (agents spread over them) for `seconds`.
-func load(_ label: String, collectors: [CollectorProcess], key: String) async -> Outcome {
+@MainActor func load(_ label: String, collectors: [CollectorProcess], key: String) async -> Outcome {
     let results = Results()
+    let bodies = bodies
+    let client = client
+    let agents = agents
     let cpuBefore = collectors.map(\.cpu)
     let postgresBefore = postgresCPUSeconds()
     let started = ContinuousClock.now
@@ -225,23 +231,23 @@ var outcomes: [Outcome] = []
 do {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("apm-scale-\(UUID().uuidString)").path
     defer { try? FileManager.default.removeItem(atPath: directory) }
-    let collector = try CollectorProcess(arguments: ["--data-dir", directory])
+    let collector = try CollectorProcess(binary: binary, arguments: ["--data-dir", directory])
     try await collector.waitUntilListening()
     outcomes.append(await load("SQLite, 1 collector", collectors: [collector], key: collector.licenseKey!))
     collector.stop()
 }
 do {
     let url = try freshDatabase("apm_bench_one")
-    let collector = try CollectorProcess(arguments: ["--postgres-url", url])
+    let collector = try CollectorProcess(binary: binary, arguments: ["--postgres-url", url])
     try await collector.waitUntilListening()
     outcomes.append(await load("PostgreSQL, 1 collector", collectors: [collector], key: collector.licenseKey!))
     collector.stop()
 }
 do {
     let url = try freshDatabase("apm_bench_two")
-    let first = try CollectorProcess(arguments: ["--postgres-url", url])
+    let first = try CollectorProcess(binary: binary, arguments: ["--postgres-url", url])
     try await first.waitUntilListening()
-    let second = try CollectorProcess(arguments: ["--postgres-url", url])
+    let second = try CollectorProcess(binary: binary, arguments: ["--postgres-url", url])
     try await second.waitUntilListening()
     let key = first.licenseKey ?? second.licenseKey!
     outcomes.append(await load("PostgreSQL, 2 collectors", collectors: [first, second], key: key))
@@ -263,7 +269,9 @@ print("Machine: \(ProcessInfo.processInfo.activeProcessorCount) cores; the load 
 
 // MARK: The 7-day × 200-name overview on both backends
 
-func overviewTimings(store: any APMStore) async throws -> (rows: Int, p50: Double, p99: Double, fill: Duration) {
+@Sendable func overviewTimings(store: any APMStore, logger: Logger) async throws -> (
+    rows: Int, p50: Double, p99: Double, fill: Duration
+) {
     let collector = Collector(configuration: CollectorConfiguration(), logger: logger, store: store)
     let account = try await store.createAccount(name: "bench")
     let now = Int64(Date().timeIntervalSince1970) / 60 * 60
@@ -305,14 +313,14 @@ do {
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
     let store = try SQLiteStore(path: directory.appendingPathComponent("apm.sqlite").path)
-    let result = try await overviewTimings(store: store)
+    let result = try await overviewTimings(store: store, logger: logger)
     print(String(format: "| SQLite | %d | %.1f | %.1f | %@ |", result.rows, result.p50, result.p99, "\(result.fill)"))
     try await store.close()
 }
 do {
     let url = try freshDatabase("apm_bench_overview")
     let store = PostgresStore(configuration: try PostgresStoreConfiguration(url: url), logger: logger)
-    let result = try await store.withRunning { try await overviewTimings(store: $0) }
+    let result = try await store.withRunning { [logger] in try await overviewTimings(store: $0, logger: logger) }
     print(String(format: "| PostgreSQL | %d | %.1f | %.1f | %@ |", result.rows, result.p50, result.p99, "\(result.fill)"))
 }
-try await client.shutdown()
+try? await client.shutdown()
