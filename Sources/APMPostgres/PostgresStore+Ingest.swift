@@ -34,6 +34,15 @@ extension PostgresStore {
         _ items: [IngestItem],
         limits: CardinalityLimits
     ) async throws -> WritePlan {
+        // The apps of the items, found with one query (most commits create none).
+        var found = try await existingApps(
+            connection,
+            names: Set(
+                items.map {
+                    WritePlanner.AppName(accountID: $0.accountID, name: $0.batch.agent.appName)
+                }
+            )
+        )
         var apps: [Result<StoredApp, StoreError>] = []
         var resolved: [WritePlanner.AppName: Result<StoredApp, StoreError>] = [:]
         for item in items {
@@ -43,30 +52,50 @@ extension PostgresStore {
                 continue
             }
             let app: Result<StoredApp, StoreError>
-            do {
-                app = .success(
-                    try await findOrCreateApp(
-                        connection,
-                        accountID: item.accountID,
-                        agent: item.batch.agent,
-                        at: item.receivedAt,
-                        maxApps: limits.maxApps
+            if var existing = found[key] {
+                if let update = IngestRules.identityUpdate(
+                    language: existing.language,
+                    agentVersion: existing.agentVersion,
+                    from: item.batch.agent
+                ) {
+                    try await connection.execute(
+                        "UPDATE apps SET language = \(update.language), agent_version = \(update.agentVersion) WHERE id = \(existing.id)",
+                        logger
                     )
-                )
-            } catch let error as StoreError where error.code == .appLimit {
-                app = .failure(error)
+                    existing.language = update.language
+                    existing.agentVersion = update.agentVersion
+                    found[key] = existing
+                }
+                app = .success(existing)
+            } else {
+                do {
+                    app = .success(
+                        try await findOrCreateApp(
+                            connection,
+                            accountID: item.accountID,
+                            agent: item.batch.agent,
+                            at: item.receivedAt,
+                            maxApps: limits.maxApps
+                        )
+                    )
+                } catch let error as StoreError where error.code == .appLimit {
+                    app = .failure(error)
+                }
             }
             resolved[key] = app
             apps.append(app)
         }
         var appIDs: [WritePlanner.AppName: Int64] = [:]
         for (key, app) in resolved { if case .success(let app) = app { appIDs[key] = app.id } }
-        for id in Set(appIDs.values).sorted() {
-            try await connection.execute(
-                "SELECT pg_advisory_xact_lock(\(Self.appLockSpace), \(Int32(truncatingIfNeeded: id)))",
-                logger
-            )
-        }
+        // In id order, in one statement: two commits never wait for each other's locks in a cycle.
+        let lockOrder = Set(appIDs.values).sorted().map { Int32(truncatingIfNeeded: $0) }
+        try await connection.execute(
+            """
+            SELECT pg_advisory_xact_lock(\(Self.appLockSpace), id)
+            FROM (SELECT id FROM unnest(\(lockOrder)::int4[]) WITH ORDINALITY AS u(id, position) ORDER BY position) AS ordered
+            """,
+            logger
+        )
         let keys = Array(WritePlanner.batchKeys(of: items))
         var stored: Set<WritePlanner.BatchKey> = []
         for row in try await connection.rows(
@@ -81,11 +110,12 @@ extension PostgresStore {
                 WritePlanner.BatchKey(accountID: try row.get("account_id"), batchID: try row.get("batch_id"))
             )
         }
-        var names: [Int64: KnownNames] = [:]
-        for (key, candidates) in WritePlanner.candidateNames(of: items) {
+        var candidates: [Int64: (transactions: Set<String>, segments: Set<String>)] = [:]
+        for (key, names) in WritePlanner.candidateNames(of: items) {
             guard let appID = appIDs[key] else { continue }
-            names[appID] = try await knownNames(connection, appID: appID, candidates: candidates)
+            candidates[appID] = names
         }
+        let names = try await knownNames(connection, candidates: candidates)
         let plan = try WritePlanner(limits: limits).plan(
             items,
             snapshot: WritePlanner.Snapshot(apps: apps, storedBatches: stored, names: names)
@@ -94,35 +124,97 @@ extension PostgresStore {
         return plan
     }
 
-    /// Of the names a commit carries, those the app has; and how many it has of each kind.
+    /// Of the names a commit carries, those its apps have; and how many each has of each kind (two queries for
+    /// all the apps of the commit).
     private func knownNames(
         _ connection: PostgresConnection,
-        appID: Int64,
-        candidates: (transactions: Set<String>, segments: Set<String>)
-    ) async throws -> KnownNames {
-        var known = KnownNames()
-        let all = Array(candidates.transactions) + Array(candidates.segments)
-        for row in try await connection.rows(
-            "SELECT kind, name FROM app_names WHERE app_id = \(appID) AND name = ANY(\(all.map(Self.nameBytes))::bytea[])",
-            logger
-        ) {
-            let kind = NameKind(rawValue: Int(try row.get("kind", as: Int16.self))) ?? .transaction
-            let name = String(decoding: Data(bytesOf: try row.get("name", as: ByteBuffer.self)), as: UTF8.self)
-            let candidate = kind == .segment ? candidates.segments : candidates.transactions
-            if candidate.contains(name) { known.insert(name, kind: kind) }
-        }
-        for row in try await connection.rows(
-            "SELECT kind, count(*) AS n FROM app_names WHERE app_id = \(appID) GROUP BY kind",
-            logger
-        ) {
-            let count = Int(try row.get("n", as: Int64.self))
-            if try row.get("kind", as: Int16.self) == 1 {
-                known.unlistedSegments = count - known.segments.count
-            } else {
-                known.unlistedTransactions = count - known.transactions.count
+        candidates: [Int64: (transactions: Set<String>, segments: Set<String>)]
+    ) async throws -> [Int64: KnownNames] {
+        var known: [Int64: KnownNames] = [:]
+        guard !candidates.isEmpty else { return known }
+        var pairApps: [Int64] = []
+        var pairNames: [ByteBuffer] = []
+        for (appID, names) in candidates {
+            known[appID] = KnownNames()
+            for name in names.transactions.union(names.segments) {
+                pairApps.append(appID)
+                pairNames.append(Self.nameBytes(name))
             }
         }
+        for row in try await connection.rows(
+            """
+            SELECT n.app_id, n.kind, n.name FROM app_names n
+            JOIN unnest(\(pairApps)::bigint[], \(pairNames)::bytea[]) AS c(app_id, name)
+            ON n.app_id = c.app_id AND n.name = c.name
+            """,
+            logger
+        ) {
+            let appID = try row.get("app_id", as: Int64.self)
+            let kind = NameKind(rawValue: Int(try row.get("kind", as: Int16.self))) ?? .transaction
+            let name = String(decoding: Data(bytesOf: try row.get("name", as: ByteBuffer.self)), as: UTF8.self)
+            guard let names = candidates[appID] else { continue }
+            if (kind == .segment ? names.segments : names.transactions).contains(name) {
+                known[appID]?.insert(name, kind: kind)
+            }
+        }
+        for row in try await connection.rows(
+            """
+            SELECT app_id, kind, count(*) AS n FROM app_names WHERE app_id = ANY(\(Array(candidates.keys))::bigint[])
+            GROUP BY app_id, kind
+            """,
+            logger
+        ) {
+            let appID = try row.get("app_id", as: Int64.self)
+            let count = Int(try row.get("n", as: Int64.self))
+            guard var names = known[appID] else { continue }
+            if try row.get("kind", as: Int16.self) == 1 {
+                names.unlistedSegments = count - names.segments.count
+            } else {
+                names.unlistedTransactions = count - names.transactions.count
+            }
+            known[appID] = names
+        }
         return known
+    }
+
+    /// The apps that exist among `names`, with their per-transaction Ts (two queries).
+    private func existingApps(
+        _ connection: PostgresConnection,
+        names: Set<WritePlanner.AppName>
+    ) async throws -> [WritePlanner.AppName: StoredApp] {
+        let keys = Array(names)
+        var apps: [WritePlanner.AppName: StoredApp] = [:]
+        for row in try await connection.rows(
+            """
+            SELECT a.* FROM apps a
+            JOIN unnest(\(keys.map(\.accountID))::bigint[], \(keys.map(\.name))::text[]) AS k(account_id, name)
+            ON a.account_id = k.account_id AND a.name = k.name
+            """,
+            logger
+        ) {
+            let app = StoredApp(
+                id: try row.get("id"),
+                accountID: try row.get("account_id"),
+                name: try row.get("name"),
+                apdexT: try row.get("apdex_t"),
+                transactionApdexT: [:],
+                createdAt: try row.get("created_at"),
+                lastSeenAt: try row.get("last_seen_at"),
+                language: try row.get("language"),
+                agentVersion: try row.get("agent_version")
+            )
+            apps[WritePlanner.AppName(accountID: app.accountID, name: app.name)] = app
+        }
+        guard !apps.isEmpty else { return apps }
+        let byID = Dictionary(uniqueKeysWithValues: apps.map { ($0.value.id, $0.key) })
+        for row in try await connection.rows(
+            "SELECT app_id, name, apdex_t FROM transaction_apdex WHERE app_id = ANY(\(Array(byID.keys))::bigint[])",
+            logger
+        ) {
+            guard let key = byID[try row.get("app_id", as: Int64.self)] else { continue }
+            apps[key]?.transactionApdexT[try row.get("name", as: String.self)] = try row.get("apdex_t", as: Double.self)
+        }
+        return apps
     }
 
     func findOrCreateApp(
@@ -281,9 +373,13 @@ extension PostgresStore {
                 logger
             )
         }
-        for (appID, at) in plan.lastSeen {
+        if !plan.lastSeen.isEmpty {
+            let seen = Array(plan.lastSeen)
             try await connection.execute(
-                "UPDATE apps SET last_seen_at = GREATEST(last_seen_at, \(at)) WHERE id = \(appID)",
+                """
+                UPDATE apps SET last_seen_at = GREATEST(apps.last_seen_at, s.at)
+                FROM unnest(\(seen.map(\.key))::bigint[], \(seen.map(\.value))::float8[]) AS s(id, at) WHERE apps.id = s.id
+                """,
                 logger
             )
         }
