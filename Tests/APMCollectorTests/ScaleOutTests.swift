@@ -143,6 +143,10 @@ import FoundationNetworking
     /// and every batch is counted once.
     @Test(.enabled(if: StoreBackend.available.contains(.postgresql)))
     func twoCollectorProcessesCountEveryBatchOnceThroughASIGKILL() async throws {
+        try await HeavyTestGate.run { try await killOneOfTwoCollectors() }
+    }
+
+    private func killOneOfTwoCollectors() async throws {
         try await StoreBackend.withPostgresDatabase { database in
             let url =
                 "postgres://\(database.username)@\(database.host):\(database.port)/\(database.database)?sslmode=disable"

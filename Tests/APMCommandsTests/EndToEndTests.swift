@@ -80,6 +80,10 @@ final class BackgroundAPM: @unchecked Sendable {
     /// four services and three servers on 2 cores pushed the agent's spans past the p95 check's 2 ms margin.
     @Test(.serialized, arguments: EndToEndStorage.available)
     func realBinariesUnderLoadMatchTheGroundTruth(storage: EndToEndStorage) async throws {
+        try await HeavyTestGate.run { try await runUnderLoad(storage: storage) }
+    }
+
+    private func runUnderLoad(storage: EndToEndStorage) async throws {
         let directory = try CLI.temporaryDirectory()
         let collectorPorts: [Int]
         let collectors: [BackgroundAPM]

@@ -1,0 +1,23 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Tests that run several real processes under load and check timings (the end-to-end test, the two-collector
+/// SIGKILL test) take turns, across test targets, through a lock file: run together on 2 cores they delayed
+/// each other's requests by tens of milliseconds, past the end-to-end test's 2 ms margin.
+enum HeavyTestGate {
+    static let path = FileManager.default.temporaryDirectory.appendingPathComponent("swift-apm-heavy-tests.lock").path
+
+    static func run<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        let descriptor = open(path, O_CREAT | O_RDWR, 0o600)
+        defer { close(descriptor) }
+        // flock conflicts between open file descriptions, also within one process.
+        while descriptor >= 0 && flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        defer { if descriptor >= 0 { flock(descriptor, LOCK_UN) } }
+        return try await body()
+    }
+}
