@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         .executableTarget(
@@ -90,6 +91,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/ScaleOutBenchmark"
+        ),
+        // Merging stored histograms on PostgreSQL: read-merge-write in Swift against a PL/pgSQL function, on the
+        // same upserts, with the results compared: prints a table. Run through scripts/with-postgres.
+        .executableTarget(
+            name: "HistogramMergeBenchmark",
+            dependencies: [
+                .product(name: "APMCore", package: root),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/HistogramMergeBenchmark"
         ),
     ]
 )

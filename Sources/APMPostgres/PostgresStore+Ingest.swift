@@ -35,7 +35,7 @@ extension PostgresStore {
         limits: CardinalityLimits
     ) async throws -> WritePlan {
         // The apps of the items, found with one query (most commits create none).
-        var found = try await existingApps(
+        let found = try await existingApps(
             connection,
             names: Set(
                 items.map {
@@ -43,51 +43,34 @@ extension PostgresStore {
                 }
             )
         )
-        var apps: [Result<StoredApp, StoreError>] = []
         var resolved: [WritePlanner.AppName: Result<StoredApp, StoreError>] = [:]
         for item in items {
             let key = WritePlanner.AppName(accountID: item.accountID, name: item.batch.agent.appName)
-            if let app = resolved[key] {
-                apps.append(app)
+            guard resolved[key] == nil else { continue }
+            if let existing = found[key] {
+                resolved[key] = .success(existing)
                 continue
             }
-            let app: Result<StoredApp, StoreError>
-            if var existing = found[key] {
-                if let update = IngestRules.identityUpdate(
-                    language: existing.language,
-                    agentVersion: existing.agentVersion,
-                    from: item.batch.agent
-                ) {
-                    try await connection.execute(
-                        "UPDATE apps SET language = \(update.language), agent_version = \(update.agentVersion) WHERE id = \(existing.id)",
-                        logger
+            do {
+                resolved[key] = .success(
+                    try await findOrCreateApp(
+                        connection,
+                        accountID: item.accountID,
+                        agent: item.batch.agent,
+                        at: item.receivedAt,
+                        maxApps: limits.maxApps,
+                        updatingIdentity: false
                     )
-                    existing.language = update.language
-                    existing.agentVersion = update.agentVersion
-                    found[key] = existing
-                }
-                app = .success(existing)
-            } else {
-                do {
-                    app = .success(
-                        try await findOrCreateApp(
-                            connection,
-                            accountID: item.accountID,
-                            agent: item.batch.agent,
-                            at: item.receivedAt,
-                            maxApps: limits.maxApps
-                        )
-                    )
-                } catch let error as StoreError where error.code == .appLimit {
-                    app = .failure(error)
-                }
+                )
+            } catch let error as StoreError where error.code == .appLimit {
+                resolved[key] = .failure(error)
             }
-            resolved[key] = app
-            apps.append(app)
         }
         var appIDs: [WritePlanner.AppName: Int64] = [:]
         for (key, app) in resolved { if case .success(let app) = app { appIDs[key] = app.id } }
-        // In id order, in one statement: two commits never wait for each other's locks in a cycle.
+        // In id order, in one statement: two commits never wait for each other's locks in a cycle. Nothing
+        // before this statement writes to a row that another commit could write under these locks (so no
+        // commit holds a row another waits for while it waits for an app lock).
         let lockOrder = Set(appIDs.values).sorted().map { Int32(truncatingIfNeeded: $0) }
         try await connection.execute(
             """
@@ -96,6 +79,29 @@ extension PostgresStore {
             """,
             logger
         )
+        // A new language or agent version, now that the app is locked.
+        var apps: [Result<StoredApp, StoreError>] = []
+        for item in items {
+            let key = WritePlanner.AppName(accountID: item.accountID, name: item.batch.agent.appName)
+            guard case .success(var app) = resolved[key] else {
+                apps.append(resolved[key]!)
+                continue
+            }
+            if let update = IngestRules.identityUpdate(
+                language: app.language,
+                agentVersion: app.agentVersion,
+                from: item.batch.agent
+            ) {
+                try await connection.execute(
+                    "UPDATE apps SET language = \(update.language), agent_version = \(update.agentVersion) WHERE id = \(app.id)",
+                    logger
+                )
+                app.language = update.language
+                app.agentVersion = update.agentVersion
+                resolved[key] = .success(app)
+            }
+            apps.append(.success(app))
+        }
         let keys = Array(WritePlanner.batchKeys(of: items))
         var stored: Set<WritePlanner.BatchKey> = []
         for row in try await connection.rows(
@@ -217,15 +223,19 @@ extension PostgresStore {
         return apps
     }
 
+    /// The app of `agent`, created when the account has room for it (under the account's lock, so that the app
+    /// limit holds across collectors). `updatingIdentity: false` leaves a new language or agent version to the
+    /// caller, which records it once it holds the app's lock.
     func findOrCreateApp(
         _ connection: PostgresConnection,
         accountID: Int64,
         agent: AgentIdentity,
         at now: Double,
-        maxApps: Int
+        maxApps: Int,
+        updatingIdentity: Bool = true
     ) async throws -> StoredApp {
         if var app = try await app(connection, accountID: accountID, name: agent.appName) {
-            if let update = IngestRules.identityUpdate(
+            if updatingIdentity, let update = IngestRules.identityUpdate(
                 language: app.language,
                 agentVersion: app.agentVersion,
                 from: agent

@@ -1,9 +1,10 @@
 import APMCore
 import APMStorage
 
-/// Group commit: batches that arrive while a commit is running wait and are committed together in the next
-/// one. Every batch is durable before its caller is answered, and the cost of the commit (an fsync, the
-/// upserts of shared minute rows) is shared by the whole group.
+/// Group commit: batches that arrive while the store's commits are all busy wait and are committed together in the
+/// next one. Every batch is durable before its caller is answered, and the cost of a commit (an fsync, the upserts
+/// of shared minute rows) is shared by its whole group. A store that lets commits run side by side
+/// (``APMStore/concurrentCommits``, PostgreSQL) gets that many at once; SQLite gets one.
 actor IngestPipeline {
     private typealias Waiter = (item: IngestItem, continuation: CheckedContinuation<IngestOutcome, any Error>)
 
@@ -11,19 +12,22 @@ actor IngestPipeline {
     private let limits: CardinalityLimits
     private let maxGroupSize: Int
     private let maxQueued: Int
+    private let maxConcurrentCommits: Int
     private var queue: [Waiter] = []
-    /// Batches of the commit in progress.
+    /// Batches in the commits in progress.
     private var committing = 0
-    private var draining = false
+    /// Commits in progress.
+    private var running = 0
 
     init(store: any APMStore, limits: CardinalityLimits, maxQueued: Int = 4096, maxGroupSize: Int = 256) {
         self.store = store
         self.limits = limits
         self.maxQueued = maxQueued
         self.maxGroupSize = maxGroupSize
+        self.maxConcurrentCommits = max(1, store.concurrentCommits)
     }
 
-    /// Batches waiting for a commit or in the one in progress.
+    /// Batches waiting for a commit or in the commits in progress.
     var queued: Int { queue.count + committing }
 
     /// Commits one batch (with whatever else is waiting) and returns once it is durable.
@@ -40,26 +44,30 @@ actor IngestPipeline {
         }
         return try await withCheckedThrowingContinuation { continuation in
             queue.append((item, continuation))
-            if !draining {
-                draining = true
-                Task { await self.drain() }
-            }
+            startCommits()
         }
     }
 
-    private func drain() async {
-        while !queue.isEmpty {
+    /// Starts commits for the waiting batches while the store has room for more.
+    private func startCommits() {
+        while !queue.isEmpty && running < maxConcurrentCommits {
             let group = Array(queue.prefix(maxGroupSize))
             queue.removeFirst(group.count)
-            committing = group.count
-            defer { committing = 0 }
-            do {
-                let outcomes = try await store.commit(group.map(\.item), limits: limits)
-                for (waiter, outcome) in zip(group, outcomes) { waiter.continuation.resume(returning: outcome) }
-            } catch {
-                for waiter in group { waiter.continuation.resume(throwing: error) }
-            }
+            running += 1
+            committing += group.count
+            Task { await self.commit(group) }
         }
-        draining = false
+    }
+
+    private func commit(_ group: [Waiter]) async {
+        do {
+            let outcomes = try await store.commit(group.map(\.item), limits: limits)
+            for (waiter, outcome) in zip(group, outcomes) { waiter.continuation.resume(returning: outcome) }
+        } catch {
+            for waiter in group { waiter.continuation.resume(throwing: error) }
+        }
+        running -= 1
+        committing -= group.count
+        startCommits()
     }
 }
