@@ -51,12 +51,6 @@ public final class PostgresStore: APMStore, Service {
         self.client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
     }
 
-    /// Half the pool commits batches, the other half stays free for the dashboard, the API and the periodic jobs.
-    /// Concurrent commits to one app take turns on its lock (as two collectors' commits do), and a commit waits
-    /// mostly on round trips and the server's fsync: one commit at a time left a collector waiting on the network
-    /// (docs/benchmarks.md).
-    public var concurrentCommits: Int { max(1, configuration.poolSize / 2) }
-
     /// Runs the connection pool until the service group shuts down.
     public func run() async throws {
         await client.run()

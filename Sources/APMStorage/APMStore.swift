@@ -149,10 +149,6 @@ public protocol APMStore: Service {
     /// How many spans are pending.
     func pendingSpanCount() async throws -> Int
 
-    /// How many ``commit(_:limits:)`` calls the collector may run at once: 1 for a store with one writer
-    /// (SQLite); more where the database itself makes concurrent commits to one app take turns.
-    var concurrentCommits: Int { get }
-
     /// Commits batches in one durable transaction. A batch whose id was committed before is not counted again.
     ///
     /// - Parameters:
@@ -539,9 +535,4 @@ public protocol APMStore: Service {
 
     /// Makes everything durable in the store's own files (SQLite: checkpoints the write-ahead log) and closes it.
     func close() async throws
-}
-
-extension APMStore {
-    /// One commit at a time, unless the store says otherwise.
-    public var concurrentCommits: Int { 1 }
 }

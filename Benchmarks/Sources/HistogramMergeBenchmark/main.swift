@@ -344,8 +344,12 @@ try await withThrowingTaskGroup(of: Void.self) { group in
             let thousands = Double(rounds) / 1000
             print(
                 String(
-                    format: "| %@ | %.0f | %.2f | %.2f |", name, Double(rounds) / outcome.seconds,
-                    outcome.postgresCPU / thousands, outcome.ownCPU / thousands)
+                    format: "| %@ | %.0f | %.2f | %.2f |",
+                    name,
+                    Double(rounds) / outcome.seconds,
+                    outcome.postgresCPU / thousands,
+                    outcome.ownCPU / thousands
+                )
             )
         }
         let rows = try await compare(client, "merge_in_swift", "merge_in_database")

@@ -1,10 +1,13 @@
 import APMCore
 import APMStorage
 
-/// Group commit: batches that arrive while the store's commits are all busy wait and are committed together in the
-/// next one. Every batch is durable before its caller is answered, and the cost of a commit (an fsync, the upserts
-/// of shared minute rows) is shared by its whole group. A store that lets commits run side by side
-/// (``APMStore/concurrentCommits``, PostgreSQL) gets that many at once; SQLite gets one.
+/// Group commit: batches that arrive while a commit is running wait and are committed together in the next
+/// one. Every batch is durable before its caller is answered, and the cost of the commit (an fsync, the
+/// upserts of shared minute rows) is shared by the whole group.
+///
+/// One commit at a time on PostgreSQL too, although its locks would allow several: measured with up to five
+/// commits at once per collector, ingest fell from 203–213 to 144–171 batches/s and PostgreSQL's CPU per batch
+/// more than doubled (smaller groups rewrite the same hour rows more often; docs/benchmarks.md).
 actor IngestPipeline {
     private typealias Waiter = (item: IngestItem, continuation: CheckedContinuation<IngestOutcome, any Error>)
 
@@ -12,22 +15,19 @@ actor IngestPipeline {
     private let limits: CardinalityLimits
     private let maxGroupSize: Int
     private let maxQueued: Int
-    private let maxConcurrentCommits: Int
     private var queue: [Waiter] = []
-    /// Batches in the commits in progress.
+    /// Batches of the commit in progress.
     private var committing = 0
-    /// Commits in progress.
-    private var running = 0
+    private var draining = false
 
     init(store: any APMStore, limits: CardinalityLimits, maxQueued: Int = 4096, maxGroupSize: Int = 256) {
         self.store = store
         self.limits = limits
         self.maxQueued = maxQueued
         self.maxGroupSize = maxGroupSize
-        self.maxConcurrentCommits = max(1, store.concurrentCommits)
     }
 
-    /// Batches waiting for a commit or in the commits in progress.
+    /// Batches waiting for a commit or in the one in progress.
     var queued: Int { queue.count + committing }
 
     /// Commits one batch (with whatever else is waiting) and returns once it is durable.
@@ -44,30 +44,26 @@ actor IngestPipeline {
         }
         return try await withCheckedThrowingContinuation { continuation in
             queue.append((item, continuation))
-            startCommits()
+            if !draining {
+                draining = true
+                Task { await self.drain() }
+            }
         }
     }
 
-    /// Starts commits for the waiting batches while the store has room for more.
-    private func startCommits() {
-        while !queue.isEmpty && running < maxConcurrentCommits {
+    private func drain() async {
+        while !queue.isEmpty {
             let group = Array(queue.prefix(maxGroupSize))
             queue.removeFirst(group.count)
-            running += 1
-            committing += group.count
-            Task { await self.commit(group) }
+            committing = group.count
+            defer { committing = 0 }
+            do {
+                let outcomes = try await store.commit(group.map(\.item), limits: limits)
+                for (waiter, outcome) in zip(group, outcomes) { waiter.continuation.resume(returning: outcome) }
+            } catch {
+                for waiter in group { waiter.continuation.resume(throwing: error) }
+            }
         }
-    }
-
-    private func commit(_ group: [Waiter]) async {
-        do {
-            let outcomes = try await store.commit(group.map(\.item), limits: limits)
-            for (waiter, outcome) in zip(group, outcomes) { waiter.continuation.resume(returning: outcome) }
-        } catch {
-            for waiter in group { waiter.continuation.resume(throwing: error) }
-        }
-        running -= 1
-        committing -= group.count
-        startCommits()
+        draining = false
     }
 }
