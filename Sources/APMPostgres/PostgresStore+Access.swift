@@ -140,60 +140,58 @@ extension PostgresStore {
     /// As ``APMStore`` describes it, on PostgreSQL.
     public func apps(accountID: Int64) async throws -> [StoredApp] {
         try await transaction { connection in
-            var apps: [StoredApp] = []
-            for row in try await connection.rows(
-                "SELECT * FROM apps WHERE account_id = \(accountID) ORDER BY name",
-                self.logger
-            ) {
-                apps.append(try await self.app(row, connection: connection))
-            }
-            return apps
+            try await self.apps(
+                connection.rows("SELECT * FROM apps WHERE account_id = \(accountID) ORDER BY name", self.logger),
+                connection: connection
+            )
         }
     }
 
     /// As ``APMStore`` describes it, on PostgreSQL.
     public func app(accountID: Int64, id: Int64) async throws -> StoredApp? {
         try await transaction { connection in
-            guard
-                let row = try await connection.rows(
-                    "SELECT * FROM apps WHERE id = \(id) AND account_id = \(accountID)",
-                    self.logger
-                ).first
-            else { return nil }
-            return try await self.app(row, connection: connection)
+            try await self.apps(
+                connection.rows("SELECT * FROM apps WHERE id = \(id) AND account_id = \(accountID)", self.logger),
+                connection: connection
+            ).first
         }
     }
 
     func app(_ connection: PostgresConnection, accountID: Int64, name: String) async throws -> StoredApp? {
-        guard
-            let row = try await connection.rows(
-                "SELECT * FROM apps WHERE account_id = \(accountID) AND name = \(name)",
-                logger
-            ).first
-        else { return nil }
-        return try await app(row, connection: connection)
+        try await apps(
+            connection.rows("SELECT * FROM apps WHERE account_id = \(accountID) AND name = \(name)", logger),
+            connection: connection
+        ).first
     }
 
-    func app(_ row: PostgresRandomAccessRow, connection: PostgresConnection) async throws -> StoredApp {
-        let id = try row.get("id", as: Int64.self)
-        var overrides: [String: Double] = [:]
-        for override in try await connection.rows(
-            "SELECT name, apdex_t FROM transaction_apdex WHERE app_id = \(id)",
+    /// The apps of rows of `apps`, in their order, with their per-transaction Ts (one more query for all).
+    func apps(_ rows: [PostgresRandomAccessRow], connection: PostgresConnection) async throws -> [StoredApp] {
+        var apps = try rows.map { row in
+            StoredApp(
+                id: try row.get("id"),
+                accountID: try row.get("account_id"),
+                name: try row.get("name"),
+                apdexT: try row.get("apdex_t"),
+                transactionApdexT: [:],
+                createdAt: try row.get("created_at"),
+                lastSeenAt: try row.get("last_seen_at"),
+                language: try row.get("language"),
+                agentVersion: try row.get("agent_version")
+            )
+        }
+        guard !apps.isEmpty else { return apps }
+        let positions = Dictionary(apps.enumerated().map { ($0.element.id, $0.offset) }) { first, _ in first }
+        for row in try await connection.rows(
+            "SELECT app_id, name, apdex_t FROM transaction_apdex WHERE app_id = ANY(\(Array(positions.keys))::bigint[])",
             logger
         ) {
-            overrides[try override.get("name")] = try override.get("apdex_t")
+            guard let position = positions[try row.get("app_id", as: Int64.self)] else { continue }
+            apps[position].transactionApdexT[try row.get("name", as: String.self)] = try row.get(
+                "apdex_t",
+                as: Double.self
+            )
         }
-        return StoredApp(
-            id: id,
-            accountID: try row.get("account_id"),
-            name: try row.get("name"),
-            apdexT: try row.get("apdex_t"),
-            transactionApdexT: overrides,
-            createdAt: try row.get("created_at"),
-            lastSeenAt: try row.get("last_seen_at"),
-            language: try row.get("language"),
-            agentVersion: try row.get("agent_version")
-        )
+        return apps
     }
 
     /// As ``APMStore`` describes it, on PostgreSQL.

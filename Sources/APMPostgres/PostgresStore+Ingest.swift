@@ -189,36 +189,17 @@ extension PostgresStore {
         names: Set<WritePlanner.AppName>
     ) async throws -> [WritePlanner.AppName: StoredApp] {
         let keys = Array(names)
-        var apps: [WritePlanner.AppName: StoredApp] = [:]
-        for row in try await connection.rows(
+        let rows = try await connection.rows(
             """
             SELECT a.* FROM apps a
             JOIN unnest(\(keys.map(\.accountID))::bigint[], \(keys.map(\.name))::text[]) AS k(account_id, name)
             ON a.account_id = k.account_id AND a.name = k.name
             """,
             logger
-        ) {
-            let app = StoredApp(
-                id: try row.get("id"),
-                accountID: try row.get("account_id"),
-                name: try row.get("name"),
-                apdexT: try row.get("apdex_t"),
-                transactionApdexT: [:],
-                createdAt: try row.get("created_at"),
-                lastSeenAt: try row.get("last_seen_at"),
-                language: try row.get("language"),
-                agentVersion: try row.get("agent_version")
-            )
+        )
+        var apps: [WritePlanner.AppName: StoredApp] = [:]
+        for app in try await self.apps(rows, connection: connection) {
             apps[WritePlanner.AppName(accountID: app.accountID, name: app.name)] = app
-        }
-        guard !apps.isEmpty else { return apps }
-        let byID = Dictionary(uniqueKeysWithValues: apps.map { ($0.value.id, $0.key) })
-        for row in try await connection.rows(
-            "SELECT app_id, name, apdex_t FROM transaction_apdex WHERE app_id = ANY(\(Array(byID.keys))::bigint[])",
-            logger
-        ) {
-            guard let key = byID[try row.get("app_id", as: Int64.self)] else { continue }
-            apps[key]?.transactionApdexT[try row.get("name", as: String.self)] = try row.get("apdex_t", as: Double.self)
         }
         return apps
     }
@@ -560,7 +541,7 @@ extension PostgresStore {
             let existing = SegmentMetric(
                 transaction: key.transaction,
                 name: key.name,
-                category: Self.category(try row.get("category", as: Int16.self)),
+                category: SegmentCategory(storageCode: try row.get("category", as: Int16.self)),
                 system: try row.get("system"),
                 operation: try row.get("operation"),
                 target: try row.get("target"),
@@ -581,7 +562,7 @@ extension PostgresStore {
             INSERT INTO \(unescaped: table) (app_id, bucket, transaction_name, name, category, system, operation, target, count,
                 errors, total, exclusive, min, max, slowest_statement, slowest_duration)
             SELECT * FROM unnest(\(keys.map(\.appID))::bigint[], \(keys.map(\.bucket))::bigint[], \(keys.map(\.transaction))::text[],
-                \(keys.map(\.name))::text[], \(values.map { Self.categoryCode($0.category) })::int2[],
+                \(keys.map(\.name))::text[], \(values.map { $0.category.storageCode })::int2[],
                 \(values.map(\.system))::text[], \(values.map(\.operation))::text[], \(values.map(\.target))::text[],
                 \(values.map { Int64(clamping: $0.count) })::bigint[], \(values.map { Int64(clamping: $0.errorCount) })::bigint[],
                 \(values.map(\.totalDuration))::float8[], \(values.map(\.exclusiveDuration))::float8[],
@@ -639,21 +620,5 @@ extension PostgresStore {
     /// A name as `app_names` stores it (UTF-8 bytes).
     static func nameBytes(_ name: String) -> ByteBuffer {
         ByteBuffer(bytes: Array(name.utf8))
-    }
-
-    static func categoryCode(_ category: SegmentCategory) -> Int16 {
-        switch category {
-        case .datastore: 0
-        case .external: 1
-        case .custom: 2
-        }
-    }
-
-    static func category(_ code: Int16) -> SegmentCategory {
-        switch code {
-        case 0: .datastore
-        case 1: .external
-        default: .custom
-        }
     }
 }

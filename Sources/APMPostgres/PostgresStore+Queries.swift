@@ -188,7 +188,7 @@ extension PostgresStore {
             bucket: bucket,
             transaction: transaction,
             name: try row.get("name"),
-            category: category(try row.get("category", as: Int16.self)),
+            category: SegmentCategory(storageCode: try row.get("category", as: Int16.self)),
             system: try row.get("system"),
             operation: try row.get("operation"),
             target: try row.get("target"),
@@ -209,7 +209,7 @@ extension PostgresStore {
         range: Range<Int64>,
         resolution: SliceResolution
     ) async throws -> [SegmentSlice] {
-        let categoryCode = category.map(Self.categoryCode)
+        let categoryCode = category.map(\.storageCode)
         return try await rows(
             """
             SELECT name, \(unescaped: Self.segmentSums),

@@ -232,8 +232,10 @@ final class BackgroundAPM: @unchecked Sendable {
         }
         for instance in instances { #expect(await instance.app.stop() == 0) }
 
-        // Server-side truth: the apps' own stopwatches, around everything.
+        // Server-side truth: the apps' own stopwatches, the outer one around everything and the inner one inside
+        // the tracing middleware (the agent's span lasts at least the inner duration and at most the outer one).
         var server: [String: (count: Int, errors: Int, apdex: ApdexCounts, durations: [Double])] = [:]
+        var inner: [String: (count: Int, errors: Int, apdex: ApdexCounts, durations: [Double])] = [:]
         let logs = try instances.map {
             Data(try Data(contentsOf: URL(fileURLWithPath: $0.durationLog)).dropFirst($0.warmUpBytes))
         }
@@ -243,12 +245,13 @@ final class BackgroundAPM: @unchecked Sendable {
                 let seconds = object["seconds"] as? Double
             else { continue }
             let name = Self.route(of: path)
-            var entry = server[name] ?? (0, 0, ApdexCounts(), [])
+            let isInner = object["stopwatch"] as? String == "inner"
+            var entry = (isInner ? inner[name] : server[name]) ?? (0, 0, ApdexCounts(), [])
             entry.count += 1
             if status >= 500 { entry.errors += 1 }
             entry.apdex.record(ApdexThreshold.default.zone(seconds: seconds, isError: status >= 500))
             entry.durations.append(seconds)
-            server[name] = entry
+            if isInner { inner[name] = entry } else { server[name] = entry }
         }
 
         for (name, expected) in truth.routes {
@@ -262,47 +265,63 @@ final class BackgroundAPM: @unchecked Sendable {
             // Counts and errors: exactly what the client sent and saw.
             #expect(figures.count == UInt64(expected.count), "\(name) count")
             #expect(figures.errors == UInt64(expected.errors), "\(name) errors")
-            // S/T/F: those of the durations the app itself measured. The app's stopwatch encloses the agent's
-            // span (it starts before the tracing middleware and stops after the body is written), so a request
-            // the app timed just above T (or 4T) may be just below it for the agent: those, within 5 ms above a
-            // threshold, may move down one zone; every other request must be in the same zone.
+            // S/T/F: between those of the app's two stopwatches. Per request, the inner duration <= the agent's
+            // span <= the outer duration, so the agent counts at most the inner stopwatch's satisfied and at
+            // least the outer one's (and the reverse for frustrated), whatever the load on the machine.
             let own = try #require(server[name])
-            let nearT = UInt64(own.durations.filter { $0 > 0.5 && $0 <= 0.505 }.count)
-            let near4T = UInt64(own.durations.filter { $0 > 2.0 && $0 <= 2.005 }.count)
+            let ownInner = try #require(inner[name], "the app's inner stopwatch has no \(name)")
+            #expect(ownInner.count == own.count && ownInner.errors == own.errors, "\(name): both stopwatches")
             #expect(
                 figures.apdex.satisfied >= own.apdex.satisfied
-                    && figures.apdex.satisfied <= own.apdex.satisfied + nearT,
-                "\(name) satisfied \(figures.apdex.satisfied) vs the app's \(own.apdex.satisfied) (\(nearT) just above T)"
+                    && figures.apdex.satisfied <= ownInner.apdex.satisfied,
+                "\(name) satisfied \(figures.apdex.satisfied) vs the app's \(own.apdex.satisfied) (outer) to \(ownInner.apdex.satisfied) (inner)"
             )
             #expect(
                 figures.apdex.frustrated <= own.apdex.frustrated
-                    && figures.apdex.frustrated + near4T >= own.apdex.frustrated,
-                "\(name) frustrated \(figures.apdex.frustrated) vs the app's \(own.apdex.frustrated) (\(near4T) just above 4T)"
+                    && figures.apdex.frustrated >= ownInner.apdex.frustrated,
+                "\(name) frustrated \(figures.apdex.frustrated) vs the app's \(own.apdex.frustrated) (outer) to \(ownInner.apdex.frustrated) (inner)"
             )
             #expect(
                 figures.apdex.satisfied + figures.apdex.tolerating + figures.apdex.frustrated
                     == own.apdex.satisfied + own.apdex.tolerating + own.apdex.frustrated,
                 "\(name) S + T + F"
             )
-            // ...and those of the client's stopwatch, which encloses the app's and adds the network: the agent
-            // may only be more generous, and only for requests the app timed within 25 ms of a threshold.
-            let nearTForClient = UInt64(own.durations.filter { abs($0 - 0.5) <= 0.025 }.count)
-            let near4TForClient = UInt64(own.durations.filter { abs($0 - 2.0) <= 0.025 }.count)
+            // ...and those of the client's stopwatch, which encloses the app's and adds the network and the
+            // scheduling of a loaded machine: the agent may only be more generous, and only for requests the app
+            // timed within that overhead of a threshold. The overhead is measured, not assumed: twice the largest
+            // gap between the client's and the app's p50, p95 and p99 on this route, and at least 25 ms (a fixed
+            // 25 ms failed once in a full parallel test run, when the machine was busiest).
+            let appSorted = own.durations.sorted()
+            func appQuantile(_ q: Double) -> Double {
+                appSorted[max(0, Int((q * Double(appSorted.count)).rounded(.up)) - 1)]
+            }
+            let quantileGaps = [(expected.p50, 0.5), (expected.p95, 0.95), (expected.p99, 0.99)].compactMap {
+                client,
+                q in client.map { $0 - appQuantile(q) }
+            }
+            let clientOverhead = max(0.025, 2 * (quantileGaps.max() ?? 0))
+            let nearTForClient = UInt64(own.durations.filter { abs($0 - 0.5) <= clientOverhead }.count)
+            let near4TForClient = UInt64(own.durations.filter { abs($0 - 2.0) <= clientOverhead }.count)
             #expect(
                 figures.apdex.satisfied >= UInt64(expected.satisfied)
                     && figures.apdex.satisfied <= UInt64(expected.satisfied) + nearTForClient,
-                "\(name) satisfied \(figures.apdex.satisfied) vs the client's \(expected.satisfied)"
+                "\(name) satisfied \(figures.apdex.satisfied) vs the client's \(expected.satisfied) (\(nearTForClient) within \(clientOverhead) s of T)"
             )
             #expect(
                 figures.apdex.frustrated <= UInt64(expected.frustrated)
                     && figures.apdex.frustrated + near4TForClient >= UInt64(expected.frustrated),
-                "\(name) frustrated \(figures.apdex.frustrated) vs the client's \(expected.frustrated)"
+                "\(name) frustrated \(figures.apdex.frustrated) vs the client's \(expected.frustrated) (\(near4TForClient) within \(clientOverhead) s of 4T)"
             )
-            // p95 within the histogram's 1 % of the app's own p95 (plus 2 ms: the span starts after the app's stopwatch).
-            let sorted = own.durations.sorted()
-            let p95 = sorted[max(0, Int((0.95 * Double(sorted.count)).rounded(.up)) - 1)]
+            // p95 between the inner and the outer stopwatch's p95 (the order statistics of per-request bounds are
+            // bounds), give or take the histogram's 1 %.
+            let p95 = appQuantile(0.95)
+            let innerSorted = ownInner.durations.sorted()
+            let innerP95 = innerSorted[max(0, Int((0.95 * Double(innerSorted.count)).rounded(.up)) - 1)]
             let reported = try #require(figures.p95)
-            #expect(abs(reported - p95) <= 0.01 * p95 + 0.002, "\(name) p95 \(reported) vs \(p95)")
+            #expect(
+                reported >= innerP95 * 0.99 && reported <= p95 * 1.01,
+                "\(name) p95 \(reported) vs the app's \(innerP95) (inner) to \(p95) (outer)"
+            )
         }
         #expect((rows["cleanup-sessions"]?.figures.count ?? 0) >= 1)
 
@@ -426,6 +445,10 @@ struct TruthFile: Decodable {
         var satisfied: Int
         var tolerating: Int
         var frustrated: Int
+        /// The client's percentiles (seconds); for loads merged, the largest of theirs.
+        var p50: Double?
+        var p95: Double?
+        var p99: Double?
     }
     var startedAt: Double
     var endedAt: Double
@@ -444,6 +467,9 @@ struct TruthFile: Decodable {
                 sum.satisfied += route.satisfied
                 sum.tolerating += route.tolerating
                 sum.frustrated += route.frustrated
+                sum.p50 = [sum.p50, route.p50].compactMap { $0 }.max()
+                sum.p95 = [sum.p95, route.p95].compactMap { $0 }.max()
+                sum.p99 = [sum.p99, route.p99].compactMap { $0 }.max()
                 routes[name] = sum
             }
         }

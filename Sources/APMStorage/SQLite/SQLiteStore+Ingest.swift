@@ -290,7 +290,7 @@ extension SQLiteStore {
             )
             for (key, metric) in rows {
                 try statement.execute(arguments: [
-                    key.appID, key.bucket, key.transaction, key.name, Self.categoryCode(metric.category), metric.system,
+                    key.appID, key.bucket, key.transaction, key.name, Int(metric.category.storageCode), metric.system,
                     metric.operation, metric.target, Int64(clamping: metric.count), Int64(clamping: metric.errorCount),
                     metric.totalDuration,
                     metric.exclusiveDuration, metric.minDuration, metric.maxDuration, metric.slowestStatement ?? "",
@@ -313,22 +313,6 @@ extension SQLiteStore {
                     Int64(clamping: drops.errors), Int64(clamping: drops.overflowedNames),
                 ]
             )
-        }
-    }
-
-    static func categoryCode(_ category: SegmentCategory) -> Int {
-        switch category {
-        case .datastore: 0
-        case .external: 1
-        case .custom: 2
-        }
-    }
-
-    static func category(_ code: Int) -> SegmentCategory {
-        switch code {
-        case 0: .datastore
-        case 1: .external
-        default: .custom
         }
     }
 }

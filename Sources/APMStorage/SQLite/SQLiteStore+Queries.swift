@@ -226,7 +226,7 @@ extension SQLiteStore {
             bucket: bucket,
             transaction: transaction,
             name: row["name"],
-            category: category(row["category"]),
+            category: SegmentCategory(storageCode: Int16(truncatingIfNeeded: row["category"] as Int)),
             system: row["system"],
             operation: row["operation"],
             target: row["target"],
@@ -264,7 +264,7 @@ extension SQLiteStore {
             }
             if let category {
                 conditions.append("category = ?")
-                arguments += [Self.categoryCode(category)]
+                arguments += [Int(category.storageCode)]
             }
             return try Row.fetchAll(
                 db,
