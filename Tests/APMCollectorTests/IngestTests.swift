@@ -307,7 +307,10 @@ import Testing
             let growth = Support.residentBytes() - before
             #expect(response.status == .contentTooLarge)
             #expect(response.body.contains("decompressed"))
-            #expect(growth < 64 * 1024 * 1024, "resident memory grew by \(growth) bytes")
+            // Inflated, the bomb would take 512 MiB. The bound is half of that, not the 4 MiB limit: resident memory
+            // is the whole test process's, and other suites allocate in parallel (64 MiB was exceeded once, by
+            // them, in a busy full run).
+            #expect(growth < 256 * 1024 * 1024, "resident memory grew by \(growth) bytes")
         }
     }
 

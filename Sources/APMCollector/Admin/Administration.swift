@@ -111,4 +111,25 @@ struct Administration: Sendable {
         }
         try await store.setApdex(appID: app.id, transaction: transaction, seconds: seconds)
     }
+
+    /// Records a deployment marker after checking its fields (the API and the ingest endpoint by app name).
+    func recordDeployment(_ body: DeploymentRequest, app: StoredApp, now: Double) async throws -> Deployment {
+        guard !body.revision.isEmpty, body.revision.count <= 200 else {
+            throw APIError.badRequest("revision", "must be 1 to 200 characters")
+        }
+        guard (body.description ?? "").count <= 2000, (body.user ?? "").count <= 200 else {
+            throw APIError.badRequest("description", "description must be at most 2000 characters and user at most 200")
+        }
+        let at = body.at ?? now
+        guard at.isFinite, abs(at - now) < 366 * 86_400 else {
+            throw APIError.badRequest("at", "must be a Unix time within a year of now")
+        }
+        return try await store.recordDeployment(
+            appID: app.id,
+            at: at,
+            revision: body.revision,
+            description: body.description ?? "",
+            user: body.user ?? ""
+        )
+    }
 }

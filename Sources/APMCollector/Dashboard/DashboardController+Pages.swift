@@ -3,8 +3,8 @@ import APMStorage
 import Foundation
 import Hummingbird
 
-extension Collector {
-    func addDashboardPages(to router: Router<Context>) {
+extension DashboardController {
+    func addDashboardPages(to router: RouteCollection<Context>) {
         addDashboardSettings(to: router)
         router.get("/apps/:app/transaction") { request, context in
             try await self.withApp(request, context) { session, app in

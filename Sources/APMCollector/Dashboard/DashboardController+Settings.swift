@@ -4,8 +4,8 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 
-extension Collector {
-    func addDashboardSettings(to router: Router<Context>) {
+extension DashboardController {
+    func addDashboardSettings(to router: RouteCollection<Context>) {
         router.get("/apps/:app/settings") { request, context in
             try await self.withApp(request, context) { session, app in
                 try await self.settingsPage(session, app, notice: nil)

@@ -7,7 +7,7 @@ import Hummingbird
 import NIOCore
 import Prometheus
 
-extension Collector {
+extension IngestController {
     /// `POST /v1/traces`: an OTLP/HTTP trace export, protobuf (the SDKs' default) or JSON. Its spans are read
     /// and checked at once (the rejected ones named in the answer, OTLP's partial success), kept in the store
     /// durably before the 200, and counted by the span settler once their trace has had `otlp_trace_wait` to

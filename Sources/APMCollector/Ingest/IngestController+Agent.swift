@@ -6,7 +6,7 @@ import Hummingbird
 import NIOCore
 import Prometheus
 
-extension Collector {
+extension IngestController {
     /// `POST /v1/agent/batches`, timed and counted by outcome.
     func ingest(_ request: Request, context: Context) async throws -> Response {
         let started = ContinuousClock.now
@@ -98,22 +98,6 @@ extension Collector {
         }
         try reservation.reserve(parseBytes)
         return (key, data, mediaType)
-    }
-
-    /// The request's media type, exactly one of `accepted` (parameters such as `charset` aside); `nil` when the
-    /// request names none.
-    static func mediaType(_ request: Request, accepted: [String]) throws -> String? {
-        guard let header = request.headers[.contentType] else { return nil }
-        let type = (header.split(separator: ";", maxSplits: 1).first.map(String.init) ?? "")
-            .trimmingCharacters(in: .whitespaces).lowercased()
-        guard accepted.contains(type) else {
-            throw APIError(
-                .unsupportedMediaType,
-                code: "unsupported_media_type",
-                message: "send Content-Type: \(accepted.joined(separator: " or ")), not \(header.prefix(100))"
-            )
-        }
-        return type
     }
 
     /// Commits a validated batch through the pipeline (durable before it returns) and counts it.

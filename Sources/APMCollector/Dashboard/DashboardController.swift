@@ -5,11 +5,29 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-extension Collector {
+/// The dashboard: HTML pages for a signed-in user (a session cookie; forms carry a CSRF token), each built from
+/// the same ``CollectorQueries`` answers as the API.
+struct DashboardController: CollectorController {
+    let store: any APMStore
+    let queries: CollectorQueries
+    let configuration: CollectorConfiguration
+    let sessions: DashboardSessions
+    let signInGuard: SignInGuard
+    let administration: Administration
+    let now: @Sendable () -> Double
+
+    var endpoints: RouteCollection<Context> {
+        let router = RouteCollection(context: Context.self)
+        addRoutes(to: router)
+        return router
+    }
+}
+
+extension DashboardController {
     static let sessionCookie = DashboardSessions.cookie
     static let loginCookie = "apm_login_csrf"
 
-    func addDashboard(to router: Router<Context>) {
+    private func addRoutes(to router: RouteCollection<Context>) {
         router.get("/") { _, _ in Response.redirect(to: "/apps", type: .found) }
         // Browsers ask for an icon on every page; without one each page logs a failed load.
         router.get("/favicon.svg") { _, _ in

@@ -1,0 +1,65 @@
+import APMStorage
+import Foundation
+
+struct DeploymentRequest: Decodable {
+    /// The app's name (`POST /v1/agent/deployments` only).
+    var app: String?
+    var revision: String
+    var description: String?
+    var user: String?
+    var at: Double?
+}
+
+struct ApdexRequest: Decodable {
+    var apdexT: Double?
+    var transaction: String?
+
+    enum CodingKeys: String, CodingKey {
+        case apdexT = "apdex_t"
+        case transaction
+    }
+}
+
+struct KeyRequest: Decodable {
+    var name: String?
+}
+
+struct CreatedKey: Encodable {
+    var key: String
+    var record: LicenseKeyRecord
+}
+
+struct TokenRequest: Decodable {
+    var name: String?
+    var scope: String?
+}
+
+/// An API token as the API shows it: never the token, only its prefix.
+struct APITokenInfo: Encodable {
+    var id: Int64
+    var name: String
+    var scope: String
+    var prefix: String
+    var createdAt: Double
+    var revokedAt: Double?
+
+    init(_ record: APITokenRecord) {
+        id = record.id
+        name = record.name
+        scope = record.scope.rawValue
+        prefix = record.prefix
+        createdAt = record.createdAt
+        revokedAt = record.revokedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, scope, prefix
+        case createdAt = "created_at"
+        case revokedAt = "revoked_at"
+    }
+}
+
+struct CreatedToken: Encodable {
+    var token: String
+    var record: APITokenInfo
+}
