@@ -235,16 +235,17 @@ extension PostgresStore {
     /// As ``APMStore`` describes it, on PostgreSQL.
     public func segmentSeries(
         appID: Int64,
-        name: String,
+        names: [String],
         range: Range<Int64>,
         resolution: SliceResolution
     ) async throws -> [SegmentSlice] {
-        try await rows(
+        guard !names.isEmpty else { return [] }
+        return try await rows(
             """
             SELECT bucket, name, \(unescaped: Self.segmentSums)
             FROM \(unescaped: Self.table("seg", resolution))
-            WHERE app_id = \(appID) AND name = \(name) AND bucket >= \(range.lowerBound) AND bucket < \(range.upperBound)
-            GROUP BY bucket, name ORDER BY bucket
+            WHERE app_id = \(appID) AND name = ANY(\(names)::text[]) AND bucket >= \(range.lowerBound) AND bucket < \(range.upperBound)
+            GROUP BY bucket, name ORDER BY bucket, name
             """
         ).map { try Self.segmentSlice($0, bucket: try $0.get("bucket"), transaction: "") }
     }

@@ -254,17 +254,17 @@ public protocol APMStore: Service {
         resolution: SliceResolution
     ) async throws -> [SegmentSlice]
 
-    /// Per-bucket time by segment category of one transaction or the app.
+    /// Per-bucket figures of a few segments of the app, with one query.
     ///
     /// - Parameters:
     ///   - appID: The app.
-    ///   - name: A segment name.
+    ///   - names: Segment names.
     ///   - range: Unix seconds.
     ///   - resolution: Minute or hour rows.
-    /// - Returns: Slices by bucket for that segment name (summed over transactions).
+    /// - Returns: Slices by bucket and segment name (summed over transactions), in bucket order.
     func segmentSeries(
         appID: Int64,
-        name: String,
+        names: [String],
         range: Range<Int64>,
         resolution: SliceResolution
     ) async throws -> [SegmentSlice]

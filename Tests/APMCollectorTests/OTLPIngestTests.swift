@@ -172,9 +172,30 @@ import Testing
         #expect(databases.first?.calls == 1)
         #expect(databases.first?.slowestStatement == "SELECT * FROM orders WHERE id = ?")
         struct Externals: Decodable { var externals: [APIExternalRow] }
-        #expect(
-            try await get(Externals.self, "/\(app.id)/externals?since=1h").externals.map(\.host) == ["payments.example"]
+        let externals = try await get(Externals.self, "/\(app.id)/externals?since=1h").externals
+        #expect(externals.map(\.host) == ["payments.example"])
+        // The databases page's charts: the time per bucket of each top operation and host adds up to its total.
+        let databaseSeries = try await get(APICallTimeSeries.self, "/\(app.id)/databases/series?since=1h")
+        #expect(databaseSeries.lines.map(\.name) == ["Postgres SELECT orders"])
+        let databaseSeconds: Double = databaseSeries.lines.flatMap(\.seconds).compactMap { $0 }.reduce(0, +)
+        #expect(abs(databaseSeconds - (databases.first?.totalTime ?? 0)) < 1e-9 && abs(databaseSeconds - 0.1) < 1e-6)
+        let bucketCount = Int((databaseSeries.to - databaseSeries.from) / databaseSeries.bucketSeconds)
+        #expect(databaseSeries.lines.first?.seconds.count == bucketCount)
+        let externalSeries = try await get(APICallTimeSeries.self, "/\(app.id)/externals/series?since=1h&top=1")
+        #expect(externalSeries.lines.map(\.name) == ["payments.example"])
+        let externalSeconds: Double = externalSeries.lines.flatMap(\.seconds).compactMap { $0 }.reduce(0, +)
+        // (The test's spans start at Unix times built from doubles: a duration is exact to about 0.2 µs.)
+        #expect(abs(externalSeconds - (externals.first?.totalTime ?? 0)) < 1e-9 && abs(externalSeconds - 0.05) < 1e-6)
+        // The transaction page's latency distribution: each of the four requests in its 1 % bucket.
+        let histogram = try await get(
+            APILatencyHistogram.self,
+            "/\(app.id)/histogram?since=1h&transaction=GET%20%2Forders%2F%7Bid%7D"
         )
+        #expect(histogram.transaction == "GET /orders/{id}" && histogram.count == 4)
+        #expect(histogram.buckets.map(\.count) == [1, 1, 1, 1])
+        for (bucket, duration) in zip(histogram.buckets, [0.2, 0.3, 0.7, 2.5]) {
+            #expect(bucket.lower < duration && duration <= bucket.upper * (1 + 1e-12), "\(duration) in \(bucket)")
+        }
         struct Traces: Decodable {
             struct Row: Decodable { var duration: Double }
             var traces: [Row]

@@ -86,6 +86,9 @@ import Testing
                     "\(base)/series?since=1h", "\(base)/transactions?since=1h&order=time",
                     "\(base)/apdex?t=0.3&since=1h", "\(base)/databases?since=1h", "\(base)/externals?since=1h",
                     "\(base)/errors?since=1h", "\(base)/traces?since=1h", "\(base)/deployments?since=1d",
+                    "\(base)/databases/series?since=1h", "\(base)/externals/series?since=1h",
+                    "\(base)/histogram?since=1h",
+                    "\(base)/process?since=1h",
                 ]
                 if app.name == "swift-shop" { paths.append("\(base)/summary?since=1h&transaction=GET+%2Fitems") }
                 for trace in try await source.traces(appID: app.id, transaction: nil, range: 0..<Int64.max, limit: 5) {

@@ -97,6 +97,26 @@ struct APIController: CollectorController {
                 )
             ])
         }
+        routes.get("/apps/:app/databases/series") { request, context in
+            let (app, range) = try await self.appAndRange(request, context)
+            let top = try Self.integer(request, "top", default: 5, range: 1...20)
+            return try Self.json(try await self.queries.databaseTimeSeries(app: app, range: range, top: top))
+        }
+        routes.get("/apps/:app/externals/series") { request, context in
+            let (app, range) = try await self.appAndRange(request, context)
+            let top = try Self.integer(request, "top", default: 5, range: 1...20)
+            return try Self.json(try await self.queries.externalTimeSeries(app: app, range: range, top: top))
+        }
+        routes.get("/apps/:app/histogram") { request, context in
+            let (app, range) = try await self.appAndRange(request, context)
+            return try Self.json(
+                try await self.queries.latencyHistogram(
+                    app: app,
+                    transaction: try await self.transaction(request, app: app),
+                    range: range
+                )
+            )
+        }
         routes.get("/apps/:app/externals") { request, context in
             let (app, range) = try await self.appAndRange(request, context)
             return try Self.json([
@@ -130,23 +150,22 @@ struct APIController: CollectorController {
             guard let id = context.parameters.get("id", as: Int64.self) else {
                 throw APIError.badRequest("id", "must be a trace id (an integer)")
             }
-            guard let stored = try await self.store.trace(appID: app.id, id: id) else {
+            guard let trace = try await self.queries.trace(app: app, id: id) else {
                 throw APIError(.notFound, code: "not_found", message: "no trace \(id) in this app")
             }
-            return try Self.json(stored.trace)
+            return try Self.json(trace)
         }
         routes.get("/apps/:app/deployments") { request, context in
             let (app, range) = try await self.appAndRange(request, context)
-            return try Self.json([
-                "deployments": try await self.store.deployments(appID: app.id, range: range.from..<range.to).map(
-                    APIDeployment.init
-                )
-            ])
+            return try Self.json(["deployments": try await self.queries.deployments(app: app, range: range)])
         }
         routes.post("/apps/:app/deployments") { request, context in
             let (app, _) = try await self.appAndRange(request, context, permission: .recordDeployment)
             let body = try await Self.decodeBody(DeploymentRequest.self, request)
-            return try Self.json(APIDeployment(try await self.administration.recordDeployment(body, app: app, now: self.now())), status: .created)
+            return try Self.json(
+                APIDeployment(try await self.administration.recordDeployment(body, app: app, now: self.now())),
+                status: .created
+            )
         }
         routes.put("/apps/:app/apdex") { request, context in
             let (app, _) = try await self.appAndRange(request, context, permission: .admin)
@@ -159,12 +178,7 @@ struct APIController: CollectorController {
         }
         routes.get("/apps/:app/process") { request, context in
             let (app, range) = try await self.appAndRange(request, context)
-            return try Self.json(
-                ProcessMetricsResponse(
-                    samples: try await self.store.processSlices(appID: app.id, range: range.from..<range.to),
-                    events: try await self.store.processEvents(appID: app.id, range: range.from..<range.to)
-                )
-            )
+            return try Self.json(try await self.queries.process(app: app, range: range))
         }
         routes.get("/users") { _, context in
             let key = try context.require(.admin)

@@ -14,7 +14,7 @@ extension DashboardController {
         router.get("/apps/:app/traces/:id") { request, context in
             try await self.withApp(request, context) { session, app in
                 guard let id = context.parameters.get("id", as: Int64.self),
-                    let stored = try await self.store.trace(appID: app.id, id: id)
+                    let trace = try await self.queries.trace(app: app, id: id)
                 else {
                     return Self.html(
                         HTML.page(
@@ -26,7 +26,7 @@ extension DashboardController {
                         status: .notFound
                     )
                 }
-                return self.tracePage(session, app, stored)
+                return self.tracePage(session, app, trace)
             }
         }
         router.get("/apps/:app/databases") { request, context in
@@ -112,13 +112,9 @@ extension DashboardController {
                 status: .notFound
             )
         }
-        let series = try await queries.series(app: app, transaction: name, range: range)
-        let summary = try await queries.summary(app: app, transaction: name, range: range)
+        let (series, summary, histogram) = try await queries.transactionView(app: app, transaction: name, range: range)
         let charts = SVGChart.figureCharts(series, t: summary.apdex.t, now: queries.now())
-        let distribution = SVGHistogram(
-            histogram: try await queries.latencyHistogram(app: app, transaction: name, range: range),
-            apdexT: summary.apdex.t
-        ).render()
+        let distribution = SVGHistogram(histogram: histogram.histogram, apdexT: summary.apdex.t).render()
         var whatIf = ""
         if let text = parameters["t"], Double(text).map({ ApdexThreshold(seconds: $0) == nil }) ?? true {
             whatIf =
@@ -148,8 +144,7 @@ extension DashboardController {
         return Self.html(HTML.page(title: name, user: session.userName, csrf: session.csrf, body: body))
     }
 
-    func tracePage(_ session: DashboardSessions.Session, _ app: StoredApp, _ stored: StoredTrace) -> Response {
-        let trace = stored.trace
+    func tracePage(_ session: DashboardSessions.Session, _ app: StoredApp, _ trace: TransactionTrace) -> Response {
         let scale = trace.duration > 0 ? 600 / trace.duration : 0
         let rows = trace.segments.enumerated().map { index, segment in
             var depth = 0
@@ -187,27 +182,15 @@ extension DashboardController {
         let (range, shown) = try pageRange(request)
         let databases = try await queries.databases(app: app, range: range)
         let externals = try await queries.externals(app: app, range: range)
-        let databaseChart = try await topSegmentsChart(
-            app: app,
-            range: range,
+        let databaseChart = Self.callChart(
+            try await queries.databaseTimeSeries(app: app, range: range),
             title: "Time in the top database operations (ms per bucket)",
-            groups: databases.prefix(5).map { (label: $0.name, names: [$0.name]) }
+            now: queries.now()
         )
-        // A host's calls may be recorded under several segment names (one per method or route).
-        let externalSegments = try await store.segmentTotals(
-            appID: app.id,
-            transaction: nil,
-            category: .external,
-            range: range.from..<range.to,
-            resolution: range.resolution == .minute ? .minute : .hour
-        )
-        let externalChart = try await topSegmentsChart(
-            app: app,
-            range: range,
+        let externalChart = Self.callChart(
+            try await queries.externalTimeSeries(app: app, range: range),
             title: "Time in the top external hosts (ms per bucket)",
-            groups: externals.prefix(5).map { external in
-                (label: external.host, names: externalSegments.filter { $0.operation == external.host }.map(\.name))
-            }
+            now: queries.now()
         )
         let databaseRows = databases.map {
             "<tr data-operation=\"\(HTML.escape($0.name))\"><td>\(HTML.escape($0.name))</td><td class=\"n\" data-figure=\"calls\">\($0.calls)</td><td class=\"n\" data-figure=\"average\">\(Self.ms($0.average))</td><td class=\"n\" data-figure=\"total\">\(String(format: "%.2f s", $0.totalTime))</td><td>\($0.slowestStatement.isEmpty ? "<small>none reported (record_sql = off, or not SQL)</small>" : "<code>\(HTML.escape($0.slowestStatement))</code>")</td></tr>"
@@ -223,40 +206,18 @@ extension DashboardController {
         return Self.html(HTML.page(title: "Databases", user: session.userName, csrf: session.csrf, body: body))
     }
 
-    /// A chart of the time spent per bucket by a few groups of segments (the top operations or hosts), or
-    /// nothing when there are none.
-    func topSegmentsChart(
-        app: StoredApp,
-        range: TimeRange,
-        title: String,
-        groups: [(label: String, names: [String])]
-    ) async throws -> String {
-        guard !groups.isEmpty else { return "" }
-        let times = Array(stride(from: range.from, to: range.to, by: Int(range.bucketSeconds)))
+    /// A chart of the time spent per bucket in the top operations or hosts, or nothing when there are none.
+    static func callChart(_ series: APICallTimeSeries, title: String, now: Int64) -> String {
+        guard !series.lines.isEmpty else { return "" }
         let colors = ["#0969da", "#bf8700", "#8250df", "#1a7f37", "#cf222e"]
-        var series: [SVGChart.Series] = []
-        for (offset, group) in groups.prefix(colors.count).enumerated() {
-            var perBucket = [Double?](repeating: nil, count: times.count)
-            for name in group.names {
-                for slice in try await store.segmentSeries(
-                    appID: app.id,
-                    name: name,
-                    range: range.from..<range.to,
-                    resolution: range.resolution == .minute ? .minute : .hour
-                ) {
-                    let index = Int((slice.bucket - range.from) / range.bucketSeconds)
-                    guard index >= 0 && index < perBucket.count else { continue }
-                    perBucket[index] = (perBucket[index] ?? 0) + slice.total * 1000
-                }
-            }
-            series.append(.init(label: group.label, color: colors[offset], values: perBucket))
-        }
         return SVGChart(
             title: title,
             unit: "ms",
-            times: times,
-            series: series,
-            drawnThrough: SVGChart.settledThrough(now: queries.now(), bucketSeconds: range.bucketSeconds)
+            times: Array(stride(from: series.from, to: series.to, by: Int(series.bucketSeconds))),
+            series: zip(series.lines, colors).map { line, color in
+                SVGChart.Series(label: line.name, color: color, values: line.seconds.map { $0.map { $0 * 1000 } })
+            },
+            drawnThrough: SVGChart.settledThrough(now: now, bucketSeconds: series.bucketSeconds)
         ).render()
     }
 

@@ -326,7 +326,7 @@ extension DashboardController {
         let charts =
             SVGChart.figureCharts(overview.series, t: s.apdex.t, now: queries.now())
             + SVGChart.processCharts(
-                try await store.processSlices(appID: app.id, range: range.from..<range.to),
+                try await queries.process(app: app, range: range).samples,
                 range: range,
                 markers: markers,
                 now: queries.now()

@@ -1,4 +1,4 @@
-public import APMCore
+import APMCore
 public import APMStorage
 import Foundation
 
@@ -49,7 +49,7 @@ public struct CollectorQueries: Sendable {
         return parts
     }
 
-    private func resolution(_ range: TimeRange) -> SliceResolution {
+    func resolution(_ range: TimeRange) -> SliceResolution {
         range.resolution == .minute ? .minute : .hour
     }
 
@@ -116,7 +116,7 @@ public struct CollectorQueries: Sendable {
         transaction.flatMap { app.transactionApdexT[$0] } ?? app.apdexT
     }
 
-    private func slices(app: StoredApp, transaction: String?, range: TimeRange) async throws -> [TransactionSlice] {
+    func slices(app: StoredApp, transaction: String?, range: TimeRange) async throws -> [TransactionSlice] {
         if let transaction {
             return try await store.transactionSlices(
                 appID: app.id,
@@ -144,12 +144,28 @@ public struct CollectorQueries: Sendable {
         try await seriesAndSummary(app: app, transaction: transaction, range: range).series
     }
 
-    /// The series and the range's figures from one read of the stored slices.
+    /// What a transaction's page shows, from one read of its stored rows: the series, the range's figures and
+    /// the latency distribution.
+    ///
+    /// - Parameters:
+    ///   - app: The app.
+    ///   - transaction: One transaction, or `nil` for the app's web transactions.
+    ///   - range: The range.
+    /// - Returns: The series, the figures and the histogram.
+    public func transactionView(
+        app: StoredApp,
+        transaction: String?,
+        range: TimeRange
+    ) async throws -> (series: APISeries, summary: APIFigures, histogram: APILatencyHistogram) {
+        try await seriesAndSummary(app: app, transaction: transaction, range: range)
+    }
+
+    /// The series, the range's figures and the latency distribution from one read of the stored slices.
     private func seriesAndSummary(
         app: StoredApp,
         transaction: String?,
         range: TimeRange
-    ) async throws -> (series: APISeries, summary: APIFigures) {
+    ) async throws -> (series: APISeries, summary: APIFigures, histogram: APILatencyHistogram) {
         let slices = try await slices(app: app, transaction: transaction, range: range)
         var byBucket: [Int64: [TransactionSlice]] = [:]
         for slice in slices {
@@ -180,7 +196,9 @@ public struct CollectorQueries: Sendable {
         )
         var summary = APIFigures(merging: slices, start: range.from, seconds: range.to - range.from, t: t)
         summary.apdex.apply(reclassification(of: atOtherT, app: app))
-        return (series, summary)
+        var histogram = LatencyHistogram()
+        for slice in slices { histogram.merge(slice.histogram) }
+        return (series, summary, APILatencyHistogram(histogram, transaction: transaction))
     }
 
     /// How to sort top transactions.
@@ -325,152 +343,6 @@ public struct CollectorQueries: Sendable {
         )
     }
 
-    /// Database operations over the range.
-    ///
-    /// - Parameters:
-    ///   - app: The app.
-    ///   - transaction: One transaction, or `nil`.
-    ///   - range: The range.
-    /// - Returns: Rows by total time.
-    public func databases(app: StoredApp, transaction: String? = nil, range: TimeRange) async throws -> [APIDatabaseRow]
-    {
-        let segments = try await store.segmentTotals(
-            appID: app.id,
-            transaction: transaction,
-            category: .datastore,
-            range: range.from..<range.to,
-            resolution: resolution(range)
-        )
-        let traces = try await store.traces(
-            appID: app.id,
-            transaction: transaction,
-            range: range.from..<range.to,
-            limit: 200
-        )
-        var slowest: [String: (Double, String)] = [:]
-        for stored in traces {
-            for segment in stored.trace.segments where segment.category == .datastore && !segment.statement.isEmpty {
-                if segment.duration > (slowest[segment.name]?.0 ?? -1) {
-                    slowest[segment.name] = (segment.duration, segment.statement)
-                }
-            }
-        }
-        return segments.map { segment in
-            // The slower of the statement the agents reported with their metrics and the one in kept traces.
-            var statement = segment.slowestStatement
-            if let traced = slowest[segment.name], traced.0 > segment.slowestStatementDuration || statement.isEmpty {
-                statement = traced.1
-            }
-            return APIDatabaseRow(
-                name: segment.name,
-                system: segment.system,
-                operation: segment.operation,
-                table: segment.target,
-                calls: segment.count,
-                average: segment.count > 0 ? segment.total / Double(segment.count) : 0,
-                totalTime: segment.total,
-                max: segment.max,
-                slowestStatement: statement
-            )
-        }
-    }
-
-    /// External hosts over the range.
-    ///
-    /// - Parameters:
-    ///   - app: The app.
-    ///   - transaction: One transaction, or `nil`.
-    ///   - range: The range.
-    /// - Returns: Rows by total time.
-    public func externals(app: StoredApp, transaction: String? = nil, range: TimeRange) async throws -> [APIExternalRow]
-    {
-        let segments = try await store.segmentTotals(
-            appID: app.id,
-            transaction: transaction,
-            category: .external,
-            range: range.from..<range.to,
-            resolution: resolution(range)
-        )
-        var byHost: [String: APIExternalRow] = [:]
-        for segment in segments {
-            var row =
-                byHost[segment.operation]
-                ?? APIExternalRow(host: segment.operation, calls: 0, errors: 0, average: 0, totalTime: 0, max: 0)
-            row.calls += segment.count
-            row.errors += segment.errors
-            row.totalTime += segment.total
-            row.max = Swift.max(row.max, segment.max)
-            row.average = row.calls > 0 ? row.totalTime / Double(row.calls) : 0
-            byHost[segment.operation] = row
-        }
-        return byHost.values.sorted { ($0.totalTime, $1.host) > ($1.totalTime, $0.host) }
-    }
-
-    /// Error groups over the range, with a sparkline per bucket.
-    ///
-    /// - Parameters:
-    ///   - app: The app.
-    ///   - range: The range.
-    ///   - limit: At most this many.
-    /// - Returns: Groups, most frequent first.
-    public func errors(app: StoredApp, range: TimeRange, limit: Int = 50) async throws -> [APIErrorGroup] {
-        var result: [APIErrorGroup] = []
-        for group in try await store.errorGroups(appID: app.id, range: range.from..<range.to, limit: limit) {
-            let counts = try await store.errorGroupSeries(
-                appID: app.id,
-                groupID: group.id,
-                range: range.from..<range.to
-            )
-            var sparkline = [UInt64](repeating: 0, count: Int((range.to - range.from) / range.bucketSeconds))
-            for (minute, count) in counts {
-                let index = Int((minute - range.from) / range.bucketSeconds)
-                if index >= 0 && index < sparkline.count { sparkline[index] += count }
-            }
-            result.append(
-                APIErrorGroup(
-                    id: group.id,
-                    type: group.type,
-                    message: group.message,
-                    transaction: group.transaction,
-                    count: group.count,
-                    firstSeen: group.firstSeen,
-                    lastSeen: group.lastSeen,
-                    sample: group.sample,
-                    sparkline: sparkline
-                )
-            )
-        }
-        return result
-    }
-
-    /// The slowest traces over the range.
-    ///
-    /// - Parameters:
-    ///   - app: The app.
-    ///   - transaction: One transaction, or `nil`.
-    ///   - range: The range.
-    ///   - limit: At most this many.
-    /// - Returns: Trace summaries, slowest first.
-    public func traces(
-        app: StoredApp,
-        transaction: String? = nil,
-        range: TimeRange,
-        limit: Int = 20
-    ) async throws -> [APITraceSummary] {
-        try await store.traces(appID: app.id, transaction: transaction, range: range.from..<range.to, limit: limit).map
-        {
-            APITraceSummary(
-                id: $0.id,
-                traceID: $0.trace.traceID,
-                transaction: $0.trace.transaction,
-                start: $0.trace.start,
-                duration: $0.trace.duration,
-                status: $0.trace.status,
-                error: $0.trace.isError
-            )
-        }
-    }
-
     /// One page of an account's apps (by name) with their summaries: an account may have up to `max_apps`
     /// apps, and every summary costs queries, so lists are paged.
     ///
@@ -501,7 +373,7 @@ public struct CollectorQueries: Sendable {
     ///   - range: The range.
     /// - Returns: Summary, sparkline and warnings.
     public func appSummary(app: StoredApp, range: TimeRange) async throws -> APIAppSummary {
-        let (series, summary) = try await seriesAndSummary(app: app, transaction: nil, range: range)
+        let (series, summary, _) = try await seriesAndSummary(app: app, transaction: nil, range: range)
         return try await appSummary(app: app, series: series, summary: summary)
     }
 
@@ -550,7 +422,7 @@ public struct CollectorQueries: Sendable {
     /// - Returns: Summary, series and top transactions.
     public func overview(app: StoredApp, range: TimeRange) async throws -> APIOverview {
         async let transactions = transactions(app: app, range: range, order: .time, limit: 200)
-        let (series, summary) = try await seriesAndSummary(app: app, transaction: nil, range: range)
+        let (series, summary, _) = try await seriesAndSummary(app: app, transaction: nil, range: range)
         let appSummary = try await appSummary(app: app, series: series, summary: summary)
         return APIOverview(
             app: appSummary,
@@ -558,41 +430,5 @@ public struct CollectorQueries: Sendable {
             transactions: try await transactions,
             transactionApdexT: app.transactionApdexT
         )
-    }
-}
-
-extension CollectorQueries {
-    /// The merged latency histogram of an app's web transactions, or of one transaction, over a range.
-    ///
-    /// - Parameters:
-    ///   - app: The app.
-    ///   - transaction: One transaction, or `nil`.
-    ///   - range: The range.
-    /// - Returns: The histogram (1 % resolution).
-    public func latencyHistogram(
-        app: StoredApp,
-        transaction: String?,
-        range: TimeRange
-    ) async throws -> LatencyHistogram {
-        let resolution: SliceResolution = range.resolution == .minute ? .minute : .hour
-        let slices =
-            if let transaction {
-                try await store.transactionSlices(
-                    appID: app.id,
-                    name: transaction,
-                    range: range.from..<range.to,
-                    resolution: resolution
-                )
-            } else {
-                try await store.appSlices(
-                    appID: app.id,
-                    kind: .web,
-                    range: range.from..<range.to,
-                    resolution: resolution
-                )
-            }
-        var histogram = LatencyHistogram()
-        for slice in slices { histogram.merge(slice.histogram) }
-        return histogram
     }
 }

@@ -301,20 +301,24 @@ extension SQLiteStore {
     /// - Returns: Slices by bucket.
     public func segmentSeries(
         appID: Int64,
-        name: String,
+        names: [String],
         range: Range<Int64>,
         resolution: SliceResolution
     ) async throws -> [SegmentSlice] {
-        try await writer.read { db in
+        guard !names.isEmpty else { return [] }
+        return try await writer.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
                     SELECT bucket, name, \(Self.segmentSums)
                     FROM \(Self.table("seg", resolution))
-                    WHERE app_id = ? AND name = ? AND bucket >= ? AND bucket < ?
-                    GROUP BY bucket ORDER BY bucket
+                    WHERE app_id = ? AND name IN (\(databaseQuestionMarks(count: names.count))) AND bucket >= ? AND bucket < ?
+                    GROUP BY bucket, name ORDER BY bucket, name
                     """,
-                arguments: [appID, name, range.lowerBound, range.upperBound]
+                arguments: StatementArguments(
+                    [appID] + names.map { $0 as any DatabaseValueConvertible }
+                        + [range.lowerBound, range.upperBound]
+                )
             ).map { Self.segmentSlice($0, bucket: $0["bucket"], transaction: "") }
         }
     }
