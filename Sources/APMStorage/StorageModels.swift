@@ -1,7 +1,7 @@
 public import APMCore
 
 /// An account: owns license keys and apps.
-public struct Account: Sendable, Hashable, Codable {
+public struct Account: Sendable, Hashable {
     /// The account's id.
     public var id: Int64
     /// The account's name.
@@ -23,7 +23,7 @@ public struct Account: Sendable, Hashable, Codable {
 }
 
 /// A license key as stored: only its SHA-256 hash and a short prefix for display, never the key.
-public struct LicenseKeyRecord: Sendable, Hashable, Codable {
+public struct LicenseKeyRecord: Sendable, Hashable {
     /// The key's id.
     public var id: Int64
     /// The owning account.
@@ -54,18 +54,10 @@ public struct LicenseKeyRecord: Sendable, Hashable, Codable {
         self.createdAt = createdAt
         self.revokedAt = revokedAt
     }
-
-    enum CodingKeys: String, CodingKey {
-        case id
-        case accountID = "account_id"
-        case name, prefix
-        case createdAt = "created_at"
-        case revokedAt = "revoked_at"
-    }
 }
 
 /// An application: appears on its first report.
-public struct StoredApp: Sendable, Hashable, Codable {
+public struct StoredApp: Sendable, Hashable {
     /// The app's id.
     public var id: Int64
     /// The owning account.
@@ -117,18 +109,6 @@ public struct StoredApp: Sendable, Hashable, Codable {
         self.lastSeenAt = lastSeenAt
         self.language = language
         self.agentVersion = agentVersion
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case id
-        case accountID = "account_id"
-        case name
-        case apdexT = "apdex_t"
-        case transactionApdexT = "transaction_apdex_t"
-        case createdAt = "created_at"
-        case lastSeenAt = "last_seen_at"
-        case language
-        case agentVersion = "agent_version"
     }
 }
 
@@ -514,7 +494,7 @@ public struct ErrorGroup: Sendable, Hashable {
 }
 
 /// A deployment marker.
-public struct Deployment: Sendable, Hashable, Codable {
+public struct Deployment: Sendable, Hashable {
     /// The id.
     public var id: Int64
     /// The app.
@@ -544,12 +524,6 @@ public struct Deployment: Sendable, Hashable, Codable {
         self.revision = revision
         self.description = description
         self.user = user
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case id
-        case appID = "app_id"
-        case at, revision, description, user
     }
 }
 
@@ -616,7 +590,7 @@ public struct StoreStatistics: Sendable, Hashable {
 }
 
 /// Process resources of an app in one bucket (all its processes summed for CPU, maxima otherwise).
-public struct ProcessSlice: Sendable, Hashable, Codable {
+public struct ProcessSlice: Sendable, Hashable {
     /// Bucket start (Unix seconds).
     public var bucket: Int64
     /// Average CPU in percent of one core, summed over processes.
@@ -664,21 +638,10 @@ public struct ProcessSlice: Sendable, Hashable, Codable {
         self.openFilesMax = openFilesMax
         self.processes = processes
     }
-
-    enum CodingKeys: String, CodingKey {
-        case bucket
-        case cpuPercent = "cpu_percent"
-        case cpuPercentMax = "cpu_percent_max"
-        case residentBytes = "resident_bytes"
-        case residentBytesMax = "resident_bytes_max"
-        case threadsMax = "threads_max"
-        case openFilesMax = "open_files_max"
-        case processes
-    }
 }
 
 /// A stored process event.
-public struct StoredProcessEvent: Sendable, Hashable, Codable {
+public struct StoredProcessEvent: Sendable, Hashable {
     /// When (Unix seconds).
     public var at: Double
     /// The host.
@@ -713,16 +676,10 @@ public struct StoredProcessEvent: Sendable, Hashable, Codable {
         self.signal = signal
         self.detail = detail
     }
-
-    enum CodingKeys: String, CodingKey {
-        case at, host, pid, kind
-        case exitCode = "exit_code"
-        case signal, detail
-    }
 }
 
 /// A dashboard user. The password is stored only as a salted scrypt hash.
-public struct StoredUser: Sendable, Hashable, Codable {
+public struct StoredUser: Sendable, Hashable {
     /// The id.
     public var id: Int64
     /// The account.
@@ -759,14 +716,5 @@ public struct StoredUser: Sendable, Hashable, Codable {
         self.passwordHash = passwordHash
         self.createdAt = createdAt
         self.passwordChangedAt = passwordChangedAt
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case id
-        case accountID = "account_id"
-        case name
-        case passwordHash = "password_hash"
-        case createdAt = "created_at"
-        case passwordChangedAt = "password_changed_at"
     }
 }

@@ -174,7 +174,7 @@ struct APIController: CollectorController {
             guard let updated = try await self.store.app(accountID: app.accountID, id: app.id) else {
                 throw APIError(.notFound, code: "not_found", message: "no such app")
             }
-            return try Self.json(updated)
+            return try Self.json(APIApp(updated))
         }
         routes.get("/apps/:app/process") { request, context in
             let (app, range) = try await self.appAndRange(request, context)
@@ -200,13 +200,15 @@ struct APIController: CollectorController {
         }
         routes.get("/keys") { _, context in
             let key = try context.require(.admin)
-            return try Self.json(["keys": try await self.store.licenseKeys(accountID: key.accountID)])
+            return try Self.json([
+                "keys": try await self.store.licenseKeys(accountID: key.accountID).map(APILicenseKey.init)
+            ])
         }
         routes.post("/keys") { request, context in
             let key = try context.require(.admin)
             let body = try await Self.decodeBody(KeyRequest.self, request)
             let created = try await self.administration.createLicenseKey(accountID: key.accountID, name: body.name)
-            return try Self.json(CreatedKey(key: created.key, record: created.record), status: .created)
+            return try Self.json(CreatedKey(key: created.key, record: APILicenseKey(created.record)), status: .created)
         }
         routes.delete("/keys/:id") { _, context in
             let key = try context.require(.admin)

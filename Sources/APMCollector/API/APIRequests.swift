@@ -26,7 +26,7 @@ struct KeyRequest: Decodable {
 
 struct CreatedKey: Encodable {
     var key: String
-    var record: LicenseKeyRecord
+    var record: APILicenseKey
 }
 
 struct TokenRequest: Decodable {

@@ -85,7 +85,7 @@ extension SVGChart {
     ///   - now: The current time: buckets not yet settled are left out.
     /// - Returns: CPU and memory charts, or none when no process was watched.
     static func processCharts(
-        _ slices: [ProcessSlice],
+        _ slices: [APIProcessSample],
         range: TimeRange,
         markers: [(at: Double, label: String)],
         now: Int64

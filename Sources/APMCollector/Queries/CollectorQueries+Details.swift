@@ -116,8 +116,10 @@ extension CollectorQueries {
     /// - Returns: Samples per minute and start, exit and crash events.
     public func process(app: StoredApp, range: TimeRange) async throws -> ProcessMetricsResponse {
         ProcessMetricsResponse(
-            samples: try await store.processSlices(appID: app.id, range: range.from..<range.to),
-            events: try await store.processEvents(appID: app.id, range: range.from..<range.to)
+            samples: try await store.processSlices(appID: app.id, range: range.from..<range.to).map(
+                APIProcessSample.init
+            ),
+            events: try await store.processEvents(appID: app.id, range: range.from..<range.to).map(APIProcessEvent.init)
         )
     }
 }

@@ -28,7 +28,7 @@ struct KeysCommand: AsyncParsableCommand {
             try await runVerb {
                 struct Created: Decodable {
                     var key: String
-                    var record: LicenseKeyRecord
+                    var record: APILicenseKey
                 }
                 let body = try JSONEncoder().encode(["name": name])
                 let data = try await connection.client().send("POST", "/api/v1/keys", body: body)
@@ -50,7 +50,7 @@ struct KeysCommand: AsyncParsableCommand {
         func run() async throws {
             try await runVerb {
                 let keys =
-                    try await connection.client().get([String: [LicenseKeyRecord]].self, "/api/v1/keys")["keys"] ?? []
+                    try await connection.client().get([String: [APILicenseKey]].self, "/api/v1/keys")["keys"] ?? []
                 var table = TextTable(["id", "name", "prefix", "created", "status"])
                 for key in keys {
                     table.add([

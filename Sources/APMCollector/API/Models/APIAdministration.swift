@@ -1,0 +1,81 @@
+import APMStorage
+import Foundation
+
+/// An app and its Apdex settings (the answer of `PUT /api/v1/apps/{id}/apdex`).
+public struct APIApp: Codable, Sendable, Hashable {
+    /// The app's id.
+    public var id: Int64
+    /// Its account.
+    public var accountID: Int64
+    /// Its name, as agents report it.
+    public var name: String
+    /// Its Apdex T in seconds.
+    public var apdexT: Double
+    /// Transactions with a T of their own.
+    public var transactionApdexT: [String: Double]
+    /// When it first reported (Unix seconds).
+    public var createdAt: Double
+    /// When it last reported.
+    public var lastSeenAt: Double
+    /// The language its agent reported.
+    public var language: String
+    /// The version of its agent.
+    public var agentVersion: String
+
+    init(_ app: StoredApp) {
+        id = app.id
+        accountID = app.accountID
+        name = app.name
+        apdexT = app.apdexT
+        transactionApdexT = app.transactionApdexT
+        createdAt = app.createdAt
+        lastSeenAt = app.lastSeenAt
+        language = app.language
+        agentVersion = app.agentVersion
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case accountID = "account_id"
+        case name
+        case apdexT = "apdex_t"
+        case transactionApdexT = "transaction_apdex_t"
+        case createdAt = "created_at"
+        case lastSeenAt = "last_seen_at"
+        case language
+        case agentVersion = "agent_version"
+    }
+}
+
+/// A license key as the API shows it: never the key, only its prefix (keys are stored hashed).
+public struct APILicenseKey: Codable, Sendable, Hashable {
+    /// The key's id.
+    public var id: Int64
+    /// Its account.
+    public var accountID: Int64
+    /// Its label.
+    public var name: String
+    /// The key's first characters, to tell keys apart.
+    public var prefix: String
+    /// When it was created (Unix seconds).
+    public var createdAt: Double
+    /// When it was revoked, if it was.
+    public var revokedAt: Double?
+
+    init(_ record: LicenseKeyRecord) {
+        id = record.id
+        accountID = record.accountID
+        name = record.name
+        prefix = record.prefix
+        createdAt = record.createdAt
+        revokedAt = record.revokedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case accountID = "account_id"
+        case name, prefix
+        case createdAt = "created_at"
+        case revokedAt = "revoked_at"
+    }
+}
