@@ -21,6 +21,21 @@ struct Administration: Sendable {
         return name
     }
 
+    /// The account's license keys, revoked ones included.
+    func licenseKeys(accountID: Int64) async throws -> [LicenseKeyRecord] {
+        try await store.licenseKeys(accountID: accountID)
+    }
+
+    /// The account's API tokens, revoked ones included.
+    func apiTokens(accountID: Int64) async throws -> [APITokenRecord] {
+        try await store.apiTokens(accountID: accountID)
+    }
+
+    /// The account's dashboard users.
+    func users(accountID: Int64) async throws -> [StoredUser] {
+        try await store.users(accountID: accountID)
+    }
+
     func createLicenseKey(accountID: Int64, name: String?) async throws -> (key: String, record: LicenseKeyRecord) {
         let label = try Self.label(name, fallback: "key")
         let key = LicenseKeyGenerator.makeKey()

@@ -142,7 +142,7 @@ extension DashboardController {
         let overrides = app.transactionApdexT.sorted { $0.key < $1.key }.map {
             "<tr><td>\(HTML.escape($0.key))</td><td class=\"n\">\($0.value) s</td></tr>"
         }.joined()
-        let keys = try await store.licenseKeys(accountID: session.accountID).map { key in
+        let keys = try await administration.licenseKeys(accountID: session.accountID).map { key in
             let action =
                 key.revokedAt == nil
                 ? "<form method=\"post\" action=\"/apps/\(app.id)/settings/keys/\(key.id)/revoke\">\(csrf)<button type=\"submit\">Revoke</button></form>"
@@ -150,7 +150,7 @@ extension DashboardController {
             return
                 "<tr><td>\(HTML.escape(key.name))</td><td><code>\(HTML.escape(key.prefix))…</code></td><td>\(Self.clockTime(key.createdAt))</td><td>\(action)</td></tr>"
         }.joined()
-        let tokens = try await store.apiTokens(accountID: session.accountID).map { token in
+        let tokens = try await administration.apiTokens(accountID: session.accountID).map { token in
             let action =
                 token.revokedAt == nil
                 ? "<form method=\"post\" action=\"/apps/\(app.id)/settings/tokens/\(token.id)/revoke\">\(csrf)<button type=\"submit\">Revoke</button></form>"
@@ -158,7 +158,7 @@ extension DashboardController {
             return
                 "<tr><td>\(HTML.escape(token.name))</td><td>\(token.scope.rawValue)</td><td><code>\(HTML.escape(token.prefix))…</code></td><td>\(Self.clockTime(token.createdAt))</td><td>\(action)</td></tr>"
         }.joined()
-        let users = try await store.users(accountID: session.accountID).map { user in
+        let users = try await administration.users(accountID: session.accountID).map { user in
             """
             <tr><td>\(HTML.escape(user.name))</td><td>\(Self.clockTime(user.passwordChangedAt))</td>\
             <td><form method="post" action="/apps/\(app.id)/settings/users/\(HTML.query(user.name))/reset">\(csrf)<button type="submit">New password</button></form></td></tr>

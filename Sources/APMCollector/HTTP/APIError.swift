@@ -1,4 +1,4 @@
-import APMCore
+public import APMCore
 import Foundation
 public import HTTPTypes
 public import Hummingbird
@@ -94,5 +94,22 @@ public struct APIError: HTTPResponseError, Sendable {
         default: code = "invalid_value"
         }
         return APIError(status, code: code, field: error.field, message: error.message)
+    }
+}
+
+/// A batch, export or report that is not what the wire format says is answered by the handler that read it, as the
+/// ``APIError`` it stands for (400, or 413 when too large), without a conversion in each handler.
+extension WireFormatError: HTTPResponseError {
+    /// 413 for a body too large, 400 otherwise.
+    public var status: HTTPResponse.Status { APIError.from(self).status }
+
+    /// The answer of the ``APIError`` this error stands for.
+    ///
+    /// - Parameters:
+    ///   - request: The request.
+    ///   - context: Its context.
+    /// - Returns: The JSON error answer.
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        try APIError.from(self).response(from: request, context: context)
     }
 }

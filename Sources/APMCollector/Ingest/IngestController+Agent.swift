@@ -17,6 +17,9 @@ extension IngestController {
         } catch let error as APIError {
             metrics.rejected(reason: error.code)
             throw error
+        } catch let error as WireFormatError {
+            metrics.rejected(reason: APIError.from(error).code)
+            throw error
         }
     }
 
@@ -124,13 +127,8 @@ extension IngestController {
         let reservation = IngestMemoryBudget.Reservation(memoryBudget)
         defer { reservation.releaseAll() }
         let (key, data, _) = try await ingestBody(request, context: context, reservation: reservation)
-        var batch: AgentBatch
-        do {
-            batch = try WireCoding.decodeBatch(data)
-            try batch.validate(now: now())
-        } catch let error as WireFormatError {
-            throw APIError.from(error)
-        }
+        var batch = try WireCoding.decodeBatch(data)
+        try batch.validate(now: now())
         batch.applySampleCaps(configuration.limits.samples)
         if let header = request.headers[HTTPField.Name("X-APM-Batch-ID")!], header != batch.batchID {
             throw APIError.badRequest(
@@ -158,9 +156,7 @@ extension IngestController {
             report = try WireCoding.makeDecoder().decode(ProcessReport.self, from: data)
             try report.validate(now: now())
         } catch let error as DecodingError {
-            throw APIError.from(WireFormatError(decodingError: error))
-        } catch let error as WireFormatError {
-            throw APIError.from(error)
+            throw WireFormatError(decodingError: error)
         }
         do {
             let stored = try await store.recordProcess(

@@ -29,9 +29,7 @@ extension IngestController {
         do {
             export = isProtobuf ? try OTLPExportRequest(protobuf: data) : try OTLPExportRequest(json: data)
         } catch let error as DecodingError {
-            throw APIError.from(WireFormatError(decodingError: error))
-        } catch let error as WireFormatError {
-            throw APIError.from(error)
+            throw WireFormatError(decodingError: error)
         }
         let digest = SHA256.hash(data: data).prefix(16).map { String(format: "%02x", $0) }.joined()
         let receivedAt = now()
@@ -49,13 +47,7 @@ extension IngestController {
                 let app = apps.first { $0.name == name }
                 return (app?.apdexT ?? ApdexThreshold.default.seconds, app?.transactionApdexT ?? [:])
             }
-            for batch in translation.batches {
-                do {
-                    try batch.validate(now: now())
-                } catch let error as WireFormatError {
-                    throw APIError.from(error)
-                }
-            }
+            for batch in translation.batches { try batch.validate(now: now()) }
             for var batch in translation.batches {
                 batch.applySampleCaps(configuration.limits.samples)
                 _ = try await submit(batch, accountID: key.accountID)

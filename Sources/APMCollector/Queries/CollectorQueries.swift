@@ -161,7 +161,7 @@ public struct CollectorQueries: Sendable {
     }
 
     /// The series, the range's figures and the latency distribution from one read of the stored slices.
-    private func seriesAndSummary(
+    func seriesAndSummary(
         app: StoredApp,
         transaction: String?,
         range: TimeRange
@@ -340,95 +340,6 @@ public struct CollectorQueries: Sendable {
             uncertain: uncertain,
             exact: exact,
             resolution: resolution
-        )
-    }
-
-    /// One page of an account's apps (by name) with their summaries: an account may have up to `max_apps`
-    /// apps, and every summary costs queries, so lists are paged.
-    ///
-    /// - Parameters:
-    ///   - accountID: The account.
-    ///   - range: The range.
-    ///   - offset: Apps to skip.
-    ///   - limit: Apps to return at most.
-    /// - Returns: The page and the number of apps in all.
-    public func appSummaries(
-        accountID: Int64,
-        range: TimeRange,
-        offset: Int,
-        limit: Int
-    ) async throws -> (apps: [APIAppSummary], total: Int) {
-        let apps = try await store.apps(accountID: accountID)
-        var summaries: [APIAppSummary] = []
-        for app in apps.dropFirst(offset).prefix(limit) {
-            summaries.append(try await appSummary(app: app, range: range))
-        }
-        return (summaries, apps.count)
-    }
-
-    /// One app's summary over a range: its web figures, a sparkline and its warnings.
-    ///
-    /// - Parameters:
-    ///   - app: The app.
-    ///   - range: The range.
-    /// - Returns: Summary, sparkline and warnings.
-    public func appSummary(app: StoredApp, range: TimeRange) async throws -> APIAppSummary {
-        let (series, summary, _) = try await seriesAndSummary(app: app, transaction: nil, range: range)
-        return try await appSummary(app: app, series: series, summary: summary)
-    }
-
-    private func appSummary(app: StoredApp, series: APISeries, summary: APIFigures) async throws -> APIAppSummary {
-        let range = (from: series.from, to: series.to)
-        var warnings: [String] = []
-        let overflow = try await store.nameOverflow(appID: app.id)
-        if overflow.transactionCount > 0 || overflow.segmentCount > 0 {
-            let examples = overflow.examples.prefix(5).joined(separator: ", ")
-            warnings.append(
-                "Too many distinct names: \(overflow.transactionCount) transactions and \(overflow.segmentCount) segments were recorded as (overflow). Examples: \(examples). Name transactions by route template, not raw path."
-            )
-        }
-        let dropped = try await store.droppedCounts(appID: app.id, range: range.from..<range.to)
-        if dropped.transactions > 0 {
-            warnings.append(
-                "The agent dropped the metrics of \(dropped.transactions) transactions (memory bound reached while the collector was unreachable)."
-            )
-        }
-        if dropped.overflowedNames > 0 {
-            warnings.append(
-                "The agent recorded \(dropped.overflowedNames) transactions as (overflow): its max_transaction_names was reached."
-            )
-        }
-        if Double(now()) - app.lastSeenAt > 300 {
-            warnings.append(
-                "No data for \(Int((Double(now()) - app.lastSeenAt) / 60)) minutes: the agent may be offline."
-            )
-        }
-        return APIAppSummary(
-            id: app.id,
-            name: app.name,
-            language: app.language,
-            lastSeenAt: app.lastSeenAt,
-            summary: summary,
-            sparkline: series.points.map(\.rpm),
-            warnings: warnings
-        )
-    }
-
-    /// The app overview.
-    ///
-    /// - Parameters:
-    ///   - app: The app.
-    ///   - range: The range.
-    /// - Returns: Summary, series and top transactions.
-    public func overview(app: StoredApp, range: TimeRange) async throws -> APIOverview {
-        async let transactions = transactions(app: app, range: range, order: .time, limit: 200)
-        let (series, summary, _) = try await seriesAndSummary(app: app, transaction: nil, range: range)
-        let appSummary = try await appSummary(app: app, series: series, summary: summary)
-        return APIOverview(
-            app: appSummary,
-            series: series,
-            transactions: try await transactions,
-            transactionApdexT: app.transactionApdexT
         )
     }
 }

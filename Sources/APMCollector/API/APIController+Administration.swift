@@ -1,0 +1,96 @@
+import APMCore
+import APMStorage
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+extension APIController {
+    /// The account's administration, with an admin token (a deployment marker also with a license key): Apdex T,
+    /// deployments, users, license keys and API tokens, each through ``Administration`` as the dashboard and the
+    /// CLI do.
+    func addAdministrationRoutes(to routes: RouteCollection<Context>) {
+        routes.post("/apps/:app/deployments") { request, context in
+            let (app, _) = try await self.appAndRange(request, context, permission: .recordDeployment)
+            let body = try await Self.decodeBody(DeploymentRequest.self, request)
+            return try Self.json(
+                APIDeployment(try await self.administration.recordDeployment(body, app: app, now: self.now())),
+                status: .created
+            )
+        }
+        routes.put("/apps/:app/apdex") { request, context in
+            let (app, _) = try await self.appAndRange(request, context, permission: .admin)
+            let body = try await Self.decodeBody(ApdexRequest.self, request)
+            try await self.administration.setApdex(app: app, transaction: body.transaction, seconds: body.apdexT)
+            guard let updated = try await self.store.app(accountID: app.accountID, id: app.id) else {
+                throw APIError(.notFound, code: "not_found", message: "no such app")
+            }
+            return try Self.json(APIApp(updated))
+        }
+        routes.get("/users") { _, context in
+            let key = try context.require(.admin)
+            let users = try await self.administration.users(accountID: key.accountID).map {
+                ["name": $0.name, "created_at": "\($0.createdAt)", "password_changed_at": "\($0.passwordChangedAt)"]
+            }
+            return try Self.json(["users": users])
+        }
+        routes.post("/users/:name/reset-password") { _, context in
+            let key = try context.require(.admin)
+            guard let name = context.parameters.get("name"), !name.isEmpty, name.count <= 100 else {
+                throw APIError.badRequest("name", "must be a user name")
+            }
+            guard let password = try await self.administration.resetPassword(user: name, accountID: key.accountID)
+            else {
+                throw APIError(.notFound, code: "not_found", message: "no user \(name) in this account")
+            }
+            return Self.json(["user": name, "password": password])
+        }
+        routes.get("/keys") { _, context in
+            let key = try context.require(.admin)
+            return try Self.json([
+                "keys": try await self.administration.licenseKeys(accountID: key.accountID).map(APILicenseKey.init)
+            ])
+        }
+        routes.post("/keys") { request, context in
+            let key = try context.require(.admin)
+            let body = try await Self.decodeBody(KeyRequest.self, request)
+            let created = try await self.administration.createLicenseKey(accountID: key.accountID, name: body.name)
+            return try Self.json(CreatedKey(key: created.key, record: APILicenseKey(created.record)), status: .created)
+        }
+        routes.delete("/keys/:id") { _, context in
+            let key = try context.require(.admin)
+            guard let id = context.parameters.get("id", as: Int64.self) else {
+                throw APIError.badRequest("id", "must be a key id (an integer)")
+            }
+            try await self.administration.revokeLicenseKey(accountID: key.accountID, id: id)
+            return Response(status: .noContent)
+        }
+        routes.get("/tokens") { _, context in
+            let key = try context.require(.admin)
+            return try Self.json([
+                "tokens": try await self.administration.apiTokens(accountID: key.accountID).map(APITokenInfo.init)
+            ])
+        }
+        routes.post("/tokens") { request, context in
+            let key = try context.require(.admin)
+            let body = try await Self.decodeBody(TokenRequest.self, request)
+            let created = try await self.administration.createAPIToken(
+                accountID: key.accountID,
+                name: body.name,
+                scope: body.scope
+            )
+            return try Self.json(
+                CreatedToken(token: created.token, record: APITokenInfo(created.record)),
+                status: .created
+            )
+        }
+        routes.delete("/tokens/:id") { _, context in
+            let key = try context.require(.admin)
+            guard let id = context.parameters.get("id", as: Int64.self) else {
+                throw APIError.badRequest("id", "must be a token id (an integer)")
+            }
+            try await self.administration.revokeAPIToken(accountID: key.accountID, id: id)
+            return Response(status: .noContent)
+        }
+    }
+}
