@@ -85,6 +85,13 @@ let package = Package(
             dependencies: ["APMAgent", "APMCore"],
             swiftSettings: swiftSettings
         ),
+        // Helpers for this repository's own tests (real binaries, loopback ports, heavy tests taking turns): not
+        // a product, so apps that test with APMTesting never get them.
+        .target(
+            name: "APMTestSupport",
+            path: "Tests/APMTestSupport",
+            swiftSettings: swiftSettings
+        ),
         // Storage behind one protocol: SQLite (GRDB, WAL) is the embedded default.
         .target(
             name: "APMStorage",
@@ -190,6 +197,7 @@ let package = Package(
                 "APMAgent",
                 "APMCore",
                 "APMTesting",
+                "APMTestSupport",
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -215,6 +223,7 @@ let package = Package(
                 "APMCore",
                 "APMAgent",
                 "APMTesting",
+                "APMTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["Collector"])),
                 .product(name: "HummingbirdTesting", package: "hummingbird", condition: .when(traits: ["Collector"])),
                 .product(name: "Logging", package: "swift-log"),
@@ -243,6 +252,7 @@ let package = Package(
                 "APMCore",
                 "APMAgent",
                 "APMTesting",
+                "APMTestSupport",
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,4 +1,5 @@
 import APMCore
+import APMTestSupport
 import APMTesting
 import Foundation
 import Hummingbird

@@ -1,6 +1,7 @@
 import APMAgent
 import APMCollector
 import APMCore
+import APMTestSupport
 import APMTesting
 import Foundation
 import Synchronization

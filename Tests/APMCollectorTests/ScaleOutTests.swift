@@ -3,6 +3,7 @@ import APMCollector
 import APMCore
 import APMPostgres
 import APMStorage
+import APMTestSupport
 import APMTesting
 import Foundation
 import HTTPTypes

@@ -2,6 +2,7 @@ import APMAgent
 import APMCollector
 import APMCore
 import APMStorage
+import APMTestSupport
 import APMTesting
 import Foundation
 import Logging

@@ -1,5 +1,6 @@
 import APMCollector
 import APMCore
+import APMTestSupport
 import APMTesting
 import Foundation
 import Testing

@@ -4,13 +4,14 @@ import Foundation
 import Glibc
 #endif
 
-/// Tests that run several real processes under load and check timings (the end-to-end test, the two-collector
-/// SIGKILL test) take turns, across test targets, through a lock file: run together on 2 cores they delayed
-/// each other's requests by tens of milliseconds, past the end-to-end test's 2 ms margin.
-enum HeavyTestGate {
+/// Tests that run several real processes under load (the end-to-end test, the two-collector SIGKILL test) take
+/// turns, across test targets, through a lock file: run together on 2 cores they doubled each other's load and
+/// their agents' delivery times.
+public enum HeavyTestGate {
     static let path = FileManager.default.temporaryDirectory.appendingPathComponent("swift-apm-heavy-tests.lock").path
 
-    static func run<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+    /// Runs `body` when no other heavy test runs (in this process or another).
+    public static func run<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         let descriptor = open(path, O_CREAT | O_RDWR, 0o600)
         defer { close(descriptor) }
         // flock conflicts between open file descriptions, also within one process.
