@@ -1,5 +1,6 @@
 import APMCollector
 import APMCore
+import APMTestSupport
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
@@ -10,7 +11,7 @@ import Testing
 /// pushed to their extremes, wrong types, missing keys, huge arrays and strings) and, in the text, numbers JSON
 /// cannot hold (NaN, Infinity, 1e999). Every answer must be a clear 2xx or 4xx, and the collector must still
 /// ingest and answer afterwards. The mutations are seeded, so a failure repeats.
-@Suite struct AgentBatchFuzzTests {
+@Suite(.tags(.slow)) struct AgentBatchFuzzTests {
     typealias Support = CollectorTestSupport
 
     /// SplitMix64: small, seedable, good enough to choose mutations.

@@ -84,7 +84,7 @@ final class CollectorProcess: Sendable {
     }
 }
 
-@Suite(.serialized) struct CrashRecoveryTests {
+@Suite(.serialized, .tags(.slow)) struct CrashRecoveryTests {
     @Test func killedWithSIGKILLMidStreamLosesNoAcknowledgedBatchAndCountsRetriesOnce() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("apm-crash-\(UUID().uuidString)")
             .path

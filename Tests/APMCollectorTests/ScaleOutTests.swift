@@ -16,7 +16,7 @@ import FoundationNetworking
 
 /// Several collectors on one PostgreSQL database: each batch counted once whichever collector gets it (and
 /// after one is killed), name caps exact across them, periodic jobs on one at a time.
-@Suite struct ScaleOutTests {
+@Suite(.tags(.slow)) struct ScaleOutTests {
     typealias Support = CollectorTestSupport
 
     /// Leases: one holder at a time; it renews; another takes over when it stops renewing.

@@ -2,6 +2,7 @@ import APMCollector
 import APMCore
 import APMPostgres
 import APMStorage
+import APMTestSupport
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
@@ -9,7 +10,7 @@ import NIOCore
 import Testing
 
 /// `apm migrate-storage`: after copying a SQLite installation into PostgreSQL, every API answer is the same.
-@Suite struct StorageMigrationTests {
+@Suite(.tags(.slow)) struct StorageMigrationTests {
     typealias Support = CollectorTestSupport
 
     @Test(.enabled(if: StoreBackend.available.contains(.postgresql)))

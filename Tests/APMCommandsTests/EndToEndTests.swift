@@ -58,7 +58,7 @@ final class BackgroundAPM: @unchecked Sendable {
     }
 }
 
-@Suite(.serialized) struct EndToEndTests {
+@Suite(.serialized, .tags(.slow)) struct EndToEndTests {
     static func get<T: Decodable>(_ type: T.Type, _ url: String, key: String) async throws -> T {
         var request = URLRequest(url: URL(string: url)!)
         request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization")

@@ -1,6 +1,7 @@
 import APMCollector
 import APMCore
 import APMStorage
+import APMTestSupport
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
@@ -14,7 +15,7 @@ import Testing
 ///
 /// Skipped when no Chromium is installed, unless `APM_REQUIRE_BROWSER=1` (set by `.ci/run`), which makes a
 /// missing browser a failure.
-@Suite(.serialized) struct DashboardBrowserTests {
+@Suite(.serialized, .tags(.slow)) struct DashboardBrowserTests {
     typealias Support = CollectorTestSupport
 
     static let runs = HeadlessChromium.executable != nil || HeadlessChromium.isRequired
