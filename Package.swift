@@ -92,6 +92,18 @@ let package = Package(
             path: "Tests/APMTestSupport",
             swiftSettings: swiftSettings
         ),
+        // The one in-process collector harness of the collector and `apm` command tests.
+        .target(
+            name: "APMCollectorTestSupport",
+            dependencies: [
+                "APMCollector",
+                "APMStorage",
+                .product(name: "HummingbirdTesting", package: "hummingbird", condition: .when(traits: ["Collector"])),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/APMCollectorTestSupport",
+            swiftSettings: swiftSettings
+        ),
         // Storage behind one protocol: SQLite (GRDB, WAL) is the embedded default.
         .target(
             name: "APMStorage",
@@ -224,6 +236,7 @@ let package = Package(
                 "APMAgent",
                 "APMTesting",
                 "APMTestSupport",
+                "APMCollectorTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["Collector"])),
                 .product(name: "HummingbirdTesting", package: "hummingbird", condition: .when(traits: ["Collector"])),
                 .product(name: "Logging", package: "swift-log"),
@@ -253,6 +266,9 @@ let package = Package(
                 "APMAgent",
                 "APMTesting",
                 "APMTestSupport",
+                "APMCollectorTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HummingbirdTesting", package: "hummingbird", condition: .when(traits: ["Collector"])),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,4 +1,5 @@
 import APMCollector
+import APMCollectorTestSupport
 import APMCore
 import APMStorage
 import Foundation
@@ -10,27 +11,13 @@ import NIOCore
 import Testing
 
 enum CollectorTestSupport {
-    static var quietLogger: Logger {
-        var logger = Logger(label: "apm.collector.test")
-        logger.logLevel = .critical
-        return logger
-    }
+    static var quietLogger: Logger { TestCollector.quietLogger }
 
     static func configuration(_ adjust: (inout CollectorConfiguration) -> Void = { _ in }) -> CollectorConfiguration {
-        var configuration = CollectorConfiguration()
-        configuration.server.port = 0
-        // scrypt at the default cost takes about a second in a debug build; the tests run dozens of collectors.
-        configuration.passwordHashCost = 10
-        // The test client opens its connection before the test's first request, which a loaded machine (the
-        // whole suite on two cores) can delay past the production timeouts; the timeout tests set their own.
-        configuration.server.headerTimeout = .seconds(600)
-        configuration.server.idleTimeout = .seconds(600)
-        configuration.server.bodyTimeout = .seconds(600)
-        adjust(&configuration)
-        return configuration
+        TestCollector.configuration(adjust)
     }
 
-    /// Runs a collector on a free loopback port over the store given, or an empty store of the backend (in-memory
+    /// Runs a collector (``TestCollector``) over the store given, or an empty store of the backend (in-memory
     /// SQLite by default).
     static func withCollector<T: Sendable>(
         _ configuration: CollectorConfiguration = configuration(),
@@ -40,34 +27,19 @@ enum CollectorTestSupport {
         _ body: @Sendable (Collector, any TestClientProtocol, String) async throws -> T
     ) async throws -> T {
         if let store {
-            return try await withCollector(configuration, on: store, now: now, body)
+            return try await TestCollector.run(configuration, on: store, now: now) { collector, client, key, _ in
+                try await body(collector, client, key)
+            }
         }
         return try await backend.withStore { store in
-            try await withCollector(configuration, on: store, now: now, body)
+            try await TestCollector.run(configuration, on: store, now: now) { collector, client, key, _ in
+                try await body(collector, client, key)
+            }
         }
     }
-
-    private static func withCollector<T: Sendable>(
-        _ configuration: CollectorConfiguration,
-        on store: any APMStore,
-        now: (@Sendable () -> Double)?,
-        _ body: @Sendable (Collector, any TestClientProtocol, String) async throws -> T
-    ) async throws -> T {
-        let collector = Collector(configuration: configuration, logger: quietLogger, store: store, now: now)
-        let credentials = try #require(try await collector.bootstrapIfNeeded())
-        apiTokens.withLock { $0[credentials.licenseKey] = credentials.apiToken }
-        return try await collector.application.test(.live) { client in
-            try await body(collector, client, credentials.licenseKey)
-        }
-    }
-
-    /// The admin API token created with each test collector's license key: the key ingests, the token reads.
-    static let apiTokens = Locked<[String: String]>([:])
 
     /// The API token that goes with a test collector's license key.
-    static func token(for key: String) -> String {
-        apiTokens.withLock { $0[key] } ?? key
-    }
+    static func token(for key: String) -> String { TestCollector.token(for: key) }
 
     /// Posts a batch as an agent would (gzip JSON, key and batch id headers).
     static func post(

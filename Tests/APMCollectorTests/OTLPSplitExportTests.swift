@@ -1,4 +1,5 @@
 import APMCollector
+import APMCollectorTestSupport
 import APMCore
 import APMStorage
 import Foundation
@@ -144,7 +145,7 @@ import Testing
             let other = try await collector.store.createAccount(name: "other")
             let otherKey = try await collector.createLicenseKey(accountID: other.id, name: "agents").key
             let otherToken = try await collector.createAPIToken(accountID: other.id, name: "read", scope: .read).token
-            Support.apiTokens.withLock { $0[otherKey] = otherToken }
+            TestCollector.remember(token: otherToken, for: otherKey)
             let body = try OTLP.export(at: Double(Support.currentMinute(offset: -3)) + 1)
             for sender in [key, otherKey] {
                 #expect(try await OTLP.post(body, key: sender, client: client).status == .ok)
@@ -183,7 +184,7 @@ import Testing
         #expect(try await restarted.settlePendingSpans().transactions == 5)
         let token = Support.token(for: key)
         try await restarted.application.test(.live) { client in
-            Support.apiTokens.withLock { $0[key] = token }
+            TestCollector.remember(token: token, for: key)
             _ = try await OTLP.expectTheWorkloadsAnswers(app: "flask-shop", key: key, client: client)
         }
         try await restarted.close()

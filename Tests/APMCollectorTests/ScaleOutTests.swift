@@ -1,5 +1,6 @@
 import APMAgent
 import APMCollector
+import APMCollectorTestSupport
 import APMCore
 import APMPostgres
 import APMStorage
@@ -52,7 +53,7 @@ import FoundationNetworking
                     let credentials = try #require(try await one.bootstrapIfNeeded())
                     #expect(try await two.bootstrapIfNeeded() == nil, "the second collector found the account")
                     let key = credentials.licenseKey
-                    Support.apiTokens.withLock { $0[key] = credentials.apiToken }
+                    TestCollector.remember(token: credentials.apiToken, for: key)
 
                     let minute = Support.currentMinute()
                     // 120 batches over 60 distinct names: the cap (40) admits exactly 40 of them in all.

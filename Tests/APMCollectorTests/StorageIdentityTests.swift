@@ -1,5 +1,6 @@
 import APMAgent
 import APMCollector
+import APMCollectorTestSupport
 import APMCore
 import APMStorage
 import APMTesting
@@ -35,7 +36,7 @@ import FoundationNetworking
         let key = output.split(separator: "\n").first { $0.contains("license key:") }?.split(separator: " ").last.map(
             String.init
         )
-        if let key, let token = process.apiToken { CollectorTestSupport.apiTokens.withLock { $0[key] = token } }
+        if let key, let token = process.apiToken { TestCollector.remember(token: token, for: key) }
         return (process, port, key)
     }
 

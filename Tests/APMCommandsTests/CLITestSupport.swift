@@ -1,5 +1,6 @@
 import APMAgent
 import APMCollector
+import APMCollectorTestSupport
 import APMCore
 import APMStorage
 import APMTestSupport
@@ -91,44 +92,17 @@ enum CLI {
         return path
     }
 
-    /// Runs a collector (in-memory SQLite) on a free loopback port while the body runs.
+    /// Runs an in-process collector (``TestCollector``, in-memory SQLite) for `apm` commands to talk to.
     static func withCollector<T: Sendable>(
         _ body: @Sendable (Collector, Int, String) async throws -> T
     ) async throws -> T {
-        var logger = Logger(label: "cli-test")
-        logger.logLevel = .critical
-        var configuration = CollectorConfiguration()
-        configuration.server.port = 0
-        configuration.passwordHashCost = 10
-        configuration.server.headerTimeout = .seconds(600)
-        configuration.server.idleTimeout = .seconds(600)
-        let collector = Collector(configuration: configuration, logger: logger, store: try SQLiteStore())
-        let credentials = try #require(try await collector.bootstrapIfNeeded())
-        let key = credentials.licenseKey
-        apiTokens.withLock { $0[key] = credentials.apiToken }
-        let group = ServiceGroup(services: [collector.application], gracefulShutdownSignals: [], logger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            var port: Int?
-            for _ in 0..<500 {
-                port = collector.boundPort
-                if port != nil { break }
-                try await Task.sleep(for: .milliseconds(10))
-            }
-            let result = try await body(collector, try #require(port), key)
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-            return result
+        try await TestCollector.run(on: try SQLiteStore()) { collector, _, key, port in
+            try await body(collector, port, key)
         }
     }
 
-    /// The admin API token of each test collector, by its license key.
-    static let apiTokens = Mutex<[String: String]>([:])
-
     /// The API token that goes with a test collector's license key.
-    static func token(for key: String) -> String {
-        apiTokens.withLock { $0[key] } ?? key
-    }
+    static func token(for key: String) -> String { TestCollector.token(for: key) }
 
     /// Writes an agent.ini for a collector.
     static func writeConfig(in directory: String, key: String, port: Int, app: String = "cli-app") throws -> String {
