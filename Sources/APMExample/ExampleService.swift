@@ -207,8 +207,8 @@ enum Stopwatch: String, Sendable {
 /// ground truth of the end-to-end test. The outer one runs around everything, the tracing middleware included,
 /// until the response body has been written; the inner one inside the tracing middleware. So the agent's span
 /// (which starts in the tracing middleware and ends when its body has been written) lasts at least the inner
-/// duration and at most the outer one, whatever the machine's load: the test bounds the agent's figures by both
-/// instead of by a margin of milliseconds.
+/// duration, whatever the machine's load, and about the outer one at most: the test bounds the agent's figures
+/// by both.
 struct TimingMiddleware<Context: RequestContext>: RouterMiddleware {
     let log: DurationLog
     let stopwatch: Stopwatch
