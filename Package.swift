@@ -267,8 +267,6 @@ let package = Package(
                 "APMTesting",
                 "APMTestSupport",
                 "APMCollectorTestSupport",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "HummingbirdTesting", package: "hummingbird", condition: .when(traits: ["Collector"])),
             ],
             swiftSettings: swiftSettings
         ),

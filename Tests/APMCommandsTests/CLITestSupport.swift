@@ -6,9 +6,6 @@ import APMStorage
 import APMTestSupport
 import APMTesting
 import Foundation
-import Logging
-import ServiceLifecycle
-import Synchronization
 import Testing
 
 /// Runs the built `apm` binary.

@@ -180,15 +180,14 @@ extension DashboardController {
         _ app: StoredApp
     ) async throws -> Response {
         let (range, shown) = try pageRange(request)
-        let databases = try await queries.databases(app: app, range: range)
-        let externals = try await queries.externals(app: app, range: range)
+        let (databases, externals, databaseSeries, externalSeries) = try await queries.callsView(app: app, range: range)
         let databaseChart = Self.callChart(
-            try await queries.databaseTimeSeries(app: app, range: range),
+            databaseSeries,
             title: "Time in the top database operations (ms per bucket)",
             now: queries.now()
         )
         let externalChart = Self.callChart(
-            try await queries.externalTimeSeries(app: app, range: range),
+            externalSeries,
             title: "Time in the top external hosts (ms per bucket)",
             now: queries.now()
         )

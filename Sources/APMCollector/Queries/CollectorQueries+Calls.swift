@@ -3,6 +3,32 @@ public import APMStorage
 import Foundation
 
 extension CollectorQueries {
+    /// What the databases page shows, reading each category's totals once: the operations and hosts, and the time
+    /// per bucket of the top ones.
+    ///
+    /// - Parameters:
+    ///   - app: The app.
+    ///   - range: The range.
+    ///   - top: How many operations and hosts to chart.
+    /// - Returns: The rows and the two charts' series.
+    public func callsView(
+        app: StoredApp,
+        range: TimeRange,
+        top: Int = 5
+    ) async throws -> (
+        databases: [APIDatabaseRow], externals: [APIExternalRow], databaseSeries: APICallTimeSeries,
+        externalSeries: APICallTimeSeries
+    ) {
+        let datastore = try await segmentTotals(app: app, transaction: nil, category: .datastore, range: range)
+        let external = try await segmentTotals(app: app, transaction: nil, category: .external, range: range)
+        return (
+            try await databaseRows(datastore, app: app, transaction: nil, range: range),
+            Self.hosts(external).map(\.row),
+            try await callTimeSeries(app: app, range: range, lines: Self.topOperations(datastore, top: top)),
+            try await callTimeSeries(app: app, range: range, lines: Self.topHosts(external, top: top))
+        )
+    }
+
     /// Database operations over the range.
     ///
     /// - Parameters:
@@ -12,13 +38,71 @@ extension CollectorQueries {
     /// - Returns: Rows by total time.
     public func databases(app: StoredApp, transaction: String? = nil, range: TimeRange) async throws -> [APIDatabaseRow]
     {
-        let segments = try await store.segmentTotals(
+        let segments = try await segmentTotals(app: app, transaction: transaction, category: .datastore, range: range)
+        return try await databaseRows(segments, app: app, transaction: transaction, range: range)
+    }
+
+    /// External hosts over the range.
+    ///
+    /// - Parameters:
+    ///   - app: The app.
+    ///   - transaction: One transaction, or `nil`.
+    ///   - range: The range.
+    /// - Returns: Rows by total time.
+    public func externals(app: StoredApp, transaction: String? = nil, range: TimeRange) async throws -> [APIExternalRow]
+    {
+        Self.hosts(
+            try await segmentTotals(app: app, transaction: transaction, category: .external, range: range)
+        ).map(\.row)
+    }
+
+    /// Time per bucket in the app's top database operations (by total time over the range).
+    ///
+    /// - Parameters:
+    ///   - app: The app.
+    ///   - range: The range.
+    ///   - top: How many operations.
+    /// - Returns: One line per operation.
+    public func databaseTimeSeries(app: StoredApp, range: TimeRange, top: Int = 5) async throws -> APICallTimeSeries {
+        let segments = try await segmentTotals(app: app, transaction: nil, category: .datastore, range: range)
+        return try await callTimeSeries(app: app, range: range, lines: Self.topOperations(segments, top: top))
+    }
+
+    /// Time per bucket in the app's top external hosts (by total time over the range). A host's calls may be
+    /// recorded under several segment names (one per method or route): a line sums them.
+    ///
+    /// - Parameters:
+    ///   - app: The app.
+    ///   - range: The range.
+    ///   - top: How many hosts.
+    /// - Returns: One line per host.
+    public func externalTimeSeries(app: StoredApp, range: TimeRange, top: Int = 5) async throws -> APICallTimeSeries {
+        let segments = try await segmentTotals(app: app, transaction: nil, category: .external, range: range)
+        return try await callTimeSeries(app: app, range: range, lines: Self.topHosts(segments, top: top))
+    }
+
+    private func segmentTotals(
+        app: StoredApp,
+        transaction: String?,
+        category: SegmentCategory,
+        range: TimeRange
+    ) async throws -> [SegmentSlice] {
+        try await store.segmentTotals(
             appID: app.id,
             transaction: transaction,
-            category: .datastore,
+            category: category,
             range: range.from..<range.to,
             resolution: resolution(range)
         )
+    }
+
+    /// Rows of datastore segments, each with the slowest statement of the metrics or of the kept traces.
+    private func databaseRows(
+        _ segments: [SegmentSlice],
+        app: StoredApp,
+        transaction: String?,
+        range: TimeRange
+    ) async throws -> [APIDatabaseRow] {
         let traces = try await store.traces(
             appID: app.id,
             transaction: transaction,
@@ -53,87 +137,32 @@ extension CollectorQueries {
         }
     }
 
-    /// External hosts over the range.
-    ///
-    /// - Parameters:
-    ///   - app: The app.
-    ///   - transaction: One transaction, or `nil`.
-    ///   - range: The range.
-    /// - Returns: Rows by total time.
-    public func externals(app: StoredApp, transaction: String? = nil, range: TimeRange) async throws -> [APIExternalRow]
-    {
-        let segments = try await store.segmentTotals(
-            appID: app.id,
-            transaction: transaction,
-            category: .external,
-            range: range.from..<range.to,
-            resolution: resolution(range)
-        )
-        var byHost: [String: APIExternalRow] = [:]
+    /// External segments by host (a host's calls may be recorded under several segment names), most time first.
+    private static func hosts(_ segments: [SegmentSlice]) -> [(row: APIExternalRow, segments: [String])] {
+        var byHost: [String: (row: APIExternalRow, segments: [String])] = [:]
         for segment in segments {
-            var row =
+            var host =
                 byHost[segment.operation]
-                ?? APIExternalRow(host: segment.operation, calls: 0, errors: 0, average: 0, totalTime: 0, max: 0)
-            row.calls += segment.count
-            row.errors += segment.errors
-            row.totalTime += segment.total
-            row.max = Swift.max(row.max, segment.max)
-            row.average = row.calls > 0 ? row.totalTime / Double(row.calls) : 0
-            byHost[segment.operation] = row
+                ?? (APIExternalRow(host: segment.operation, calls: 0, errors: 0, average: 0, totalTime: 0, max: 0), [])
+            host.row.calls += segment.count
+            host.row.errors += segment.errors
+            host.row.totalTime += segment.total
+            host.row.max = Swift.max(host.row.max, segment.max)
+            host.row.average = host.row.calls > 0 ? host.row.totalTime / Double(host.row.calls) : 0
+            host.segments.append(segment.name)
+            byHost[segment.operation] = host
         }
-        return byHost.values.sorted { ($0.totalTime, $1.host) > ($1.totalTime, $0.host) }
+        return byHost.values.sorted { ($0.row.totalTime, $1.row.host) > ($1.row.totalTime, $0.row.host) }
     }
 
-    /// Time per bucket in the app's top database operations (by total time over the range).
-    ///
-    /// - Parameters:
-    ///   - app: The app.
-    ///   - range: The range.
-    ///   - top: How many operations.
-    /// - Returns: One line per operation.
-    public func databaseTimeSeries(app: StoredApp, range: TimeRange, top: Int = 5) async throws -> APICallTimeSeries {
-        let operations = try await store.segmentTotals(
-            appID: app.id,
-            transaction: nil,
-            category: .datastore,
-            range: range.from..<range.to,
-            resolution: resolution(range)
-        )
-        .sorted { ($0.total, $1.name) > ($1.total, $0.name) }
-        return try await callTimeSeries(
-            app: app,
-            range: range,
-            lines: operations.prefix(top).map { (name: $0.name, segments: [$0.name]) }
-        )
+    /// The chart lines of the top operations: one segment each.
+    private static func topOperations(_ segments: [SegmentSlice], top: Int) -> [(name: String, segments: [String])] {
+        segments.sorted { ($0.total, $1.name) > ($1.total, $0.name) }.prefix(top).map { ($0.name, [$0.name]) }
     }
 
-    /// Time per bucket in the app's top external hosts (by total time over the range). A host's calls may be
-    /// recorded under several segment names (one per method or route): a line sums them.
-    ///
-    /// - Parameters:
-    ///   - app: The app.
-    ///   - range: The range.
-    ///   - top: How many hosts.
-    /// - Returns: One line per host.
-    public func externalTimeSeries(app: StoredApp, range: TimeRange, top: Int = 5) async throws -> APICallTimeSeries {
-        let segments = try await store.segmentTotals(
-            appID: app.id,
-            transaction: nil,
-            category: .external,
-            range: range.from..<range.to,
-            resolution: resolution(range)
-        )
-        var byHost: [String: (total: Double, segments: [String])] = [:]
-        for segment in segments {
-            byHost[segment.operation, default: (0, [])].total += segment.total
-            byHost[segment.operation, default: (0, [])].segments.append(segment.name)
-        }
-        let hosts = byHost.sorted { ($0.value.total, $1.key) > ($1.value.total, $0.key) }
-        return try await callTimeSeries(
-            app: app,
-            range: range,
-            lines: hosts.prefix(top).map { (name: $0.key, segments: $0.value.segments) }
-        )
+    /// The chart lines of the top hosts: every segment of the host.
+    private static func topHosts(_ segments: [SegmentSlice], top: Int) -> [(name: String, segments: [String])] {
+        hosts(segments).prefix(top).map { ($0.row.host, $0.segments) }
     }
 
     /// The per-bucket time of groups of segments, read with one query.
