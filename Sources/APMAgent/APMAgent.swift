@@ -157,22 +157,26 @@ public final class APMAgent: Service, Sendable {
         // Short: a collector that does not answer at once teaches the T with its first reply instead, and a stop
         // requested meanwhile waits for this at most.
         await deliverer.learnSettings(timeout: min(configuration.requestTimeout, .seconds(2)))
-        var nextHarvest = ContinuousClock.now + configuration.harvestInterval
+        let clock = core.clock
+        let harvestInterval = configuration.harvestInterval.agentNanoseconds
+        var nextHarvest = clock.monotonicNanoseconds() &+ harvestInterval
         while !stopRequested.load(ordering: .relaxed) && !Task.isCancelled {
             var wakeAt = nextHarvest
             if let due = deliverer.nextAttemptDue, due < wakeAt { wakeAt = due }
-            await wakeup.wait(for: ContinuousClock.now.duration(to: wakeAt))
+            await wakeup.wait(until: wakeAt, on: clock)
             if stopRequested.load(ordering: .relaxed) || Task.isCancelled { break }
-            let now = ContinuousClock.now
+            let now = clock.monotonicNanoseconds()
             if now >= nextHarvest || deliverer.nextAttemptDue == nil {
                 deliverer.harvest()
-                nextHarvest = now + configuration.harvestInterval
+                nextHarvest = now &+ harvestInterval
             }
             await deliverer.deliverDue()
         }
         // Final flush: harvest everything and try to deliver within the deadline.
         deliverer.harvest()
-        await deliverer.deliverDue(deadline: ContinuousClock.now + configuration.shutdownTimeout)
+        await deliverer.deliverDue(
+            deadline: clock.monotonicNanoseconds() &+ configuration.shutdownTimeout.agentNanoseconds
+        )
     }
 
     // MARK: Recording

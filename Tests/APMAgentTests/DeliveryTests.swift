@@ -67,6 +67,13 @@ import Testing
         #expect(agent.statistics.batchesDropped == 0)
     }
 
+    /// Lets the delivery loop go to sleep on the manual clock, then moves the clock: each step starts from a
+    /// known reading, and nobody waits for real time to pass.
+    static func step(_ clock: ManualAgentClock, milliseconds: UInt64) async {
+        #expect(await TestSupport.waitUntil { clock.waitingSleepers > 0 }, "the delivery loop never went to sleep")
+        clock.advance(nanoseconds: milliseconds * 1_000_000)
+    }
+
     @Test func memoryStaysUnderTheBoundDuringALongOutageAndDropsAreCounted() async throws {
         let clock = ManualAgentClock()
         let collector = InMemoryCollectorTransport()
@@ -84,7 +91,8 @@ import Testing
             transport: collector
         )
         agent.start()
-        // 100 names × many minutes, far more than 1 MiB of aggregates.
+        // 100 names × many minutes, far more than 1 MiB of aggregates. Each minute is a harvest and, every other
+        // minute or so, a refused retry: the loop follows the manual clock.
         var maxBuffered = 0
         for minute in 0..<120 {
             for name in 0..<100 {
@@ -92,19 +100,19 @@ import Testing
                 clock.advance(nanoseconds: UInt64(1_000_000 + name * 10_000))
                 transaction.end()
             }
-            clock.advance(seconds: 60)
-            if minute % 10 == 9 {
-                agent.flush()
-                try await Task.sleep(for: .milliseconds(40))
-                maxBuffered = max(maxBuffered, agent.statistics.bufferedBytes)
-            }
+            let harvests = agent.statistics.harvests
+            await Self.step(clock, milliseconds: 60_000)
+            #expect(await TestSupport.waitUntil { agent.statistics.harvests > harvests })
+            if minute % 10 == 9 { maxBuffered = max(maxBuffered, agent.statistics.bufferedBytes) }
         }
-        #expect(await TestSupport.waitUntil { agent.statistics.droppedTransactions > 0 })
+        #expect(agent.statistics.droppedTransactions > 0)
         #expect(maxBuffered <= limit / 2)
         #expect(agent.statistics.bufferedBytes <= limit / 2)
+        #expect(collector.attempts.count + agent.statistics.failedAttempts > 0)
 
         // Once the collector is back, what was kept arrives with the drop count.
         collector.setDefaultReply(.accept())
+        await Self.step(clock, milliseconds: 60_000)
         await agent.shutdown()
         let delivered = collector.acceptedTransactions.reduce(0) { $0 + $1.count }
         let dropped = collector.acceptedBatches.reduce(0) { $0 + $1.dropped.transactions }
@@ -115,6 +123,7 @@ import Testing
     /// A 401 no longer stops delivery until a restart: the agent keeps what fits, tries again rarely, says so
     /// once, and delivers everything kept once the key is accepted (before: 1,500 requests lost in a run).
     @Test func aRejectedKeyIsRetriedRarelyAndWhatWasKeptIsDeliveredOnceAccepted() async throws {
+        let clock = ManualAgentClock()
         let collector = InMemoryCollectorTransport()
         collector.setDefaultReply(.status(401))
         let log = CapturedLog()
@@ -125,21 +134,26 @@ import Testing
                 $0.logLevel = .warning
             },
             logger: log.logger,
+            clock: clock,
             transport: collector
         )
         agent.start()
         Self.record(agent, count: 10)
+        await Self.step(clock, milliseconds: 20)
         #expect(await TestSupport.waitUntil { agent.statistics.keyRejected })
         Self.record(agent, count: 10)
-        // Not once per harvest: a few attempts at most in a second.
-        try await Task.sleep(for: .milliseconds(1_000))
-        #expect(collector.attempts.count <= 4, "\(collector.attempts.count) attempts")
+        // A second of harvests every 20 ms: the refused batch is tried again at +400 and +800 ms only, not once
+        // per harvest.
+        for _ in 0..<50 { await Self.step(clock, milliseconds: 20) }
+        #expect(await TestSupport.waitUntil { clock.waitingSleepers > 0 })
+        #expect(collector.attempts.count == 3, "\(collector.attempts.count) attempts")
         #expect(log.messages.filter { $0.contains("rejected the license key") }.count == 1)
 
         collector.setDefaultReply(.accept())
         Self.record(agent, count: 10)
+        for _ in 0..<20 { await Self.step(clock, milliseconds: 20) }
         #expect(
-            await TestSupport.waitUntil(seconds: 20) {
+            await TestSupport.waitUntil {
                 collector.acceptedTransactions.reduce(0) { $0 + $1.count } == 30
             }
         )
@@ -173,15 +187,18 @@ import Testing
     }
 
     @Test func invalidBatchRejectionDropsItAndDeliveryGoesOn() async throws {
+        let clock = ManualAgentClock()
         let collector = InMemoryCollectorTransport()
         collector.script([.status(400)])
         let agent = APMAgent(
             configuration: TestSupport.configuration { $0.harvestInterval = .milliseconds(20) },
             logger: TestSupport.quietLogger,
+            clock: clock,
             transport: collector
         )
         agent.start()
         Self.record(agent, count: 5)
+        await Self.step(clock, milliseconds: 20)
         #expect(await TestSupport.waitUntil { agent.statistics.batchesDropped == 1 })
         Self.record(agent, count: 7)
         await agent.shutdown()

@@ -5,6 +5,8 @@ import Synchronization
 
 /// Figures about delivery, for tests, benchmarks and the agent's own log.
 public struct DeliveryStatistics: Sendable, Hashable {
+    /// Harvests so far (each moves what was aggregated into the data held for delivery).
+    public var harvests = 0
     /// Batches the collector acknowledged.
     public var batchesAcknowledged = 0
     /// Attempts that failed and will be retried.
@@ -47,7 +49,8 @@ final class Deliverer {
     private var pending = PendingData()
     private var inFlight: AgentBatch?
     private var attempts = 0
-    private var nextAttempt: ContinuousClock.Instant = .now
+    /// When the in-flight batch is next tried, in monotonic nanoseconds of the agent's clock.
+    private var nextAttempt: UInt64 = 0
     /// Whether the collector refused the key at the last attempt (logged once per period of refusal).
     private var keyRejected = false
 
@@ -107,6 +110,7 @@ final class Deliverer {
         let lost = pending.enforce(budget: max(budget, 0))
         let buffered = pending.estimatedBytes + (inFlight.map { Self.estimatedBytes(of: $0) } ?? 0)
         statistics.withLock {
+            $0.harvests += 1
             $0.bufferedBytes = buffered
             $0.droppedTransactions += lost + harvest.dropped.transactions
         }
@@ -117,16 +121,19 @@ final class Deliverer {
         }
     }
 
-    /// The instant the next attempt is due, `nil` when there is nothing to send.
-    var nextAttemptDue: ContinuousClock.Instant? {
+    /// When the next attempt is due (monotonic nanoseconds of the agent's clock), `nil` when there is nothing to
+    /// send.
+    var nextAttemptDue: UInt64? {
         if inFlight != nil { return nextAttempt }
-        return pending.isEmpty ? nil : .now
+        return pending.isEmpty ? nil : core.clock.monotonicNanoseconds()
     }
 
     /// Sends what is due; returns when there is nothing more to send now (all sent, or waiting to retry).
     ///
-    /// - Parameter deadline: For the final flush: give up on attempts that would start after it.
-    func deliverDue(deadline: ContinuousClock.Instant? = nil) async {
+    /// - Parameter deadline: For the final flush: give up on attempts that would start after it (monotonic
+    ///   nanoseconds of the agent's clock).
+    func deliverDue(deadline: UInt64? = nil) async {
+        let clock = core.clock
         while true {
             if inFlight == nil {
                 guard !pending.isEmpty else { return }
@@ -140,17 +147,17 @@ final class Deliverer {
                 )
                 pending = PendingData()
                 attempts = 0
-                nextAttempt = .now
+                nextAttempt = clock.monotonicNanoseconds()
             }
             guard let batch = inFlight else { return }
-            let now = ContinuousClock.now
-            if nextAttempt > now {
+            if nextAttempt > clock.monotonicNanoseconds() {
                 guard let deadline, nextAttempt <= deadline else { return }
-                try? await Task.sleep(until: nextAttempt)
+                try? await clock.sleep(untilMonotonicNanoseconds: nextAttempt)
             }
-            if let deadline, ContinuousClock.now >= deadline { return }
+            let now = clock.monotonicNanoseconds()
+            if let deadline, now >= deadline { return }
             let timeout =
-                deadline.map { min(core.configuration.requestTimeout, $0 - ContinuousClock.now) }
+                deadline.map { min(core.configuration.requestTimeout, .nanoseconds(Int64(clamping: $0 - now))) }
                 ?? core.configuration.requestTimeout
             let outcome = await attempt(batch, timeout: timeout)
             switch outcome {
@@ -159,7 +166,8 @@ final class Deliverer {
                 continue
             case .retry(let after):
                 attempts += 1
-                nextAttempt = ContinuousClock.now + max(backoff(attempt: attempts), after ?? .zero)
+                nextAttempt =
+                    clock.monotonicNanoseconds() &+ max(backoff(attempt: attempts), after ?? .zero).agentNanoseconds
                 if deadline != nil { return }
                 return
             case .stripSamplesAndRetry:
@@ -174,7 +182,8 @@ final class Deliverer {
                 // Kept (within the memory bound, as in any outage) and tried again rarely: the key may be fixed
                 // on the collector's side without restarting the app.
                 attempts += 1
-                nextAttempt = ContinuousClock.now + core.configuration.keyRejectedRetryInterval
+                nextAttempt =
+                    clock.monotonicNanoseconds() &+ core.configuration.keyRejectedRetryInterval.agentNanoseconds
                 return
             }
         }

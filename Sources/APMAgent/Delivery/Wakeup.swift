@@ -22,12 +22,17 @@ final class Wakeup: Sendable {
         continuation?.resume()
     }
 
-    /// Waits for `duration` or a signal, whichever comes first. Returns at once when the task is cancelled.
-    func wait(for duration: Duration) async {
-        guard duration > .zero else { return }
+    /// Waits until `deadline` on `clock` or a signal, whichever comes first. Returns at once when the task is
+    /// cancelled.
+    ///
+    /// - Parameters:
+    ///   - deadline: Monotonic nanoseconds on `clock`.
+    ///   - clock: The agent's clock.
+    func wait(until deadline: UInt64, on clock: any AgentClock) async {
+        guard deadline > clock.monotonicNanoseconds() else { return }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                try? await Task.sleep(for: duration)
+                try? await clock.sleep(untilMonotonicNanoseconds: deadline)
                 self.signal()
             }
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in

@@ -35,6 +35,13 @@ public protocol AgentClock: Sendable {
     ///
     /// - Returns: Monotonic nanoseconds.
     func monotonicNanoseconds() -> UInt64
+
+    /// Suspends until the monotonic reading reaches `deadline`. The delivery loop's harvests, retries and final
+    /// flush wait on this, so a manual clock in tests moves them forward without anyone sleeping.
+    ///
+    /// - Parameter deadline: Monotonic nanoseconds.
+    /// - Throws: `CancellationError` when the task is cancelled first.
+    func sleep(untilMonotonicNanoseconds deadline: UInt64) async throws
 }
 
 extension AgentClock {
@@ -42,6 +49,27 @@ extension AgentClock {
     ///
     /// - Returns: Monotonic nanoseconds.
     public func monotonicNanoseconds() -> UInt64 { now().monotonicNanoseconds }
+
+    /// Sleeps for the time left until `deadline` on the system's clock: right for any clock that follows real
+    /// time.
+    ///
+    /// - Parameter deadline: Monotonic nanoseconds.
+    /// - Throws: `CancellationError` when the task is cancelled first.
+    public func sleep(untilMonotonicNanoseconds deadline: UInt64) async throws {
+        let now = monotonicNanoseconds()
+        guard deadline > now else { return }
+        try await Task.sleep(for: .nanoseconds(Int64(clamping: deadline - now)))
+    }
+}
+
+extension Duration {
+    /// Whole nanoseconds, zero for a negative duration: the unit of the agent clock's monotonic readings.
+    var agentNanoseconds: UInt64 {
+        let (seconds, attoseconds) = components
+        guard seconds >= 0, attoseconds >= 0 else { return 0 }
+        return UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000).partialValue
+            &+ UInt64(attoseconds / 1_000_000_000)
+    }
 }
 
 /// The system clocks: `CLOCK_REALTIME` and `CLOCK_MONOTONIC` (~20 ns per reading through the vDSO).
