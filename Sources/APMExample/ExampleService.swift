@@ -5,6 +5,7 @@ import GRDB
 import Hummingbird
 public import Logging
 import ServiceLifecycle
+import Synchronization
 import Tracing
 import UnixSignals
 
@@ -55,7 +56,14 @@ public struct ExampleService: Sendable {
     }
 
     /// Runs the service, its downstream service, the background job and the agent until SIGTERM or SIGINT.
-    public func run() async throws {
+    ///
+    /// - Parameter onListening: Called once both servers listen, with the ports they got (port 0 in the
+    ///   configuration picks a free one, so tests and scripts read the port rather than guess one).
+    public func run(
+        onListening: @escaping @Sendable (_ port: Int, _ downstreamPort: Int) -> Void = { _, _ in }
+    )
+        async throws
+    {
         let agent = APMAgent.fromEnvironment(logger: logger)
         // Bootstrap before the HTTPClient is created, so that it picks the agent's tracer up.
         InstrumentationSystem.bootstrap(agent.tracer)
@@ -109,9 +117,14 @@ public struct ExampleService: Sendable {
             }
             return "total \(total)\n"
         }
-        let downstreamPort = configuration.downstreamPort
+        // The port the downstream server got (the configured one, or the one port 0 picked).
+        let boundDownstreamPort = Atomic<Int>(0)
         router.get("/inventory/:sku") { _, context -> String in
             let sku = context.parameters.get("sku") ?? "0"
+            let downstreamPort = boundDownstreamPort.load(ordering: .acquiring)
+            guard downstreamPort != 0 else {
+                throw HTTPError(.serviceUnavailable, message: "the inventory service is not listening yet")
+            }
             let response = try await httpClient.execute(
                 HTTPClientRequest(url: "http://127.0.0.1:\(downstreamPort)/stock/\(sku)"),
                 timeout: .seconds(5)
@@ -129,17 +142,29 @@ public struct ExampleService: Sendable {
             return "42\n"
         }
 
-        let app = Application(
-            router: router,
-            configuration: .init(address: .hostname("127.0.0.1", port: configuration.port), serverName: "example"),
-            logger: logger
-        )
+        let downstreamReady = AsyncStream.makeStream(of: Int.self)
         let downstreamApp = Application(
             router: downstream,
             configuration: .init(
                 address: .hostname("127.0.0.1", port: configuration.downstreamPort),
                 serverName: "inventory"
             ),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                boundDownstreamPort.store(port, ordering: .releasing)
+                downstreamReady.continuation.yield(port)
+                downstreamReady.continuation.finish()
+            },
+            logger: logger
+        )
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname("127.0.0.1", port: configuration.port), serverName: "example"),
+            onServerRunning: { channel in
+                var downstreamPort = 0
+                for await port in downstreamReady.stream { downstreamPort = port }
+                onListening(channel.localAddress?.port ?? 0, downstreamPort)
+            },
             logger: logger
         )
         let job = BackgroundJob(agent: agent, database: database, interval: configuration.jobInterval)
@@ -151,9 +176,6 @@ public struct ExampleService: Sendable {
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
-        )
-        logger.info(
-            "example service on http://127.0.0.1:\(configuration.port), inventory on :\(configuration.downstreamPort)"
         )
         do {
             try await group.run()

@@ -1,4 +1,5 @@
 import APMCore
+import APMTestSupport
 import Foundation
 import GRDB
 import HTTPTypes
@@ -329,9 +330,9 @@ import Testing
         }
         try await collector.close()
         // `apm tokens create --data-dir`: on the collector's machine, no credential needed.
-        let created = try CollectorProcess(arguments: ["tokens", "create", "--scope", "admin", "--data-dir", directory])
+        let created = try APMProcess(arguments: ["tokens", "create", "--scope", "admin", "--data-dir", directory])
         created.process.waitUntilExit()
-        #expect(created.process.terminationStatus == 0, "\(created.output.withLock { $0 })")
+        #expect(created.process.terminationStatus == 0, "\(created.output)")
         let token = try #require(created.apiToken)
         let store = try SQLiteStore(path: path)
         let record = try #require(try await store.activeAPIToken(hash: LicenseKeyGenerator.hash(token)))

@@ -1,4 +1,5 @@
 import APMCollector
+import APMTestSupport
 import Foundation
 import Testing
 
@@ -127,7 +128,7 @@ final class RawConnection: Sendable {
             atomically: true,
             encoding: .utf8
         )
-        let collector = try CollectorProcess(
+        let collector = try APMProcess(
             arguments: [
                 "collector", "--data-dir", directory.appendingPathComponent("data").path, "--port", "0", "--config",
                 config.path,
@@ -137,9 +138,9 @@ final class RawConnection: Sendable {
         defer { collector.kill(signal: SIGKILL) }
         #expect(
             await collector.waitForOutput(containing: "apm collector listening on"),
-            "\(collector.output.withLock { $0 })"
+            "\(collector.output)"
         )
-        let port = try #require(collector.port)
+        let port = try #require(collector.collectorPort)
         let holders = try (0..<150).map { _ in try RawConnection(port: port) }
         let health = try RawConnection(port: port)
         health.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")

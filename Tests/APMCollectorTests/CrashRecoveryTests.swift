@@ -23,83 +23,17 @@ extension Locked where Value == Double {
     var reader: @Sendable () -> Double { { self.withLock { $0 } } }
 }
 
-/// Runs the built `apm` binary.
-final class CollectorProcess: Sendable {
-    let process: Process
-    let output = Locked("")
-
-    static var binary: URL? { BuiltExecutable.path("apm").map { URL(fileURLWithPath: $0) } }
-
-    /// Runs `apm` with `arguments`, or, with `shell`, `/bin/sh -c shell apm arguments...` (for `ulimit`).
-    init(arguments: [String], shell: String? = nil) throws {
-        let binary = try #require(Self.binary, "the apm binary was not found next to the tests")
-        process = Process()
-        if let shell {
-            process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", shell, binary.path] + arguments
-        } else {
-            process.executableURL = binary
-            process.arguments = arguments
-        }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        let output = self.output
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if !data.isEmpty { output.withLock { $0 += String(decoding: data, as: UTF8.self) } }
-        }
-        try process.run()
-    }
-
-    func waitForOutput(containing text: String, seconds: Double = 30) async -> Bool {
-        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
-        while ContinuousClock.now < deadline {
-            if output.withLock({ $0.contains(text) }) { return true }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return false
-    }
-
-    /// The API token printed on a first start.
-    var apiToken: String? {
-        output.withLock { text in
-            text.split(whereSeparator: \.isWhitespace).first { $0.hasPrefix("apt_") }.map(String.init)
-        }
-    }
-
-    /// The port from the `apm collector listening on http://host:port` line.
-    var port: Int? {
-        output.withLock { text in
-            guard let range = text.range(of: "apm collector listening on http://") else { return nil }
-            let rest = text[range.upperBound...]
-            guard let colon = rest.firstIndex(of: ":") else { return nil }
-            return Int(rest[rest.index(after: colon)...].prefix { $0.isNumber })
-        }
-    }
-
-    func kill(signal: Int32) {
-        Foundation.kill(process.processIdentifier, signal)
-        process.waitUntilExit()
-    }
-}
-
 @Suite(.serialized, .tags(.slow)) struct CrashRecoveryTests {
     @Test func killedWithSIGKILLMidStreamLosesNoAcknowledgedBatchAndCountsRetriesOnce() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("apm-crash-\(UUID().uuidString)")
             .path
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let port = LoopbackPort.free()
-        let arguments = ["collector", "--data-dir", directory, "--port", "\(port)"]
-        let first = try CollectorProcess(arguments: arguments)
-        #expect(await first.waitForOutput(containing: "apm collector listening on"))
-        let key = try #require(
-            first.output.withLock { text in
-                text.split(separator: "\n").first { $0.contains("license key:") }?.split(separator: " ").last.map(
-                    String.init
-                )
-            }
-        )
+        // Port 0 for both starts: the restarted collector listens wherever the kernel puts it, and the agents
+        // follow it there (as a load balancer would), rather than racing other sockets for the old port.
+        let arguments = ["collector", "--data-dir", directory, "--port", "0"]
+        let first = try APMProcess(arguments: arguments)
+        let port = Locked(try #require(await first.waitForPort(after: APMProcess.collectorAnnouncement)))
+        let key = try #require(first.licenseKey)
 
         let minute = CollectorTestSupport.currentMinute()
         let batches = (0..<400).map { index in
@@ -112,8 +46,8 @@ final class CollectorProcess: Sendable {
         }
         let expected = batches.reduce(UInt64(0)) { $0 + $1.intervals[0].transactions[0].count }
         let transport = URLSessionCollectorTransport()
-        let endpoint = URL(string: "http://127.0.0.1:\(port)/v1/agent/batches")!
         @Sendable func send(_ batch: AgentBatch) async -> Int? {
+            let endpoint = URL(string: "http://127.0.0.1:\(port.withLock { $0 })/v1/agent/batches")!
             guard let body = try? Gzip.compress(WireCoding.makeEncoder().encode(batch)) else { return nil }
             let request = CollectorRequest(
                 url: endpoint,
@@ -149,10 +83,11 @@ final class CollectorProcess: Sendable {
         #expect(acknowledgedBeforeCrash.count < batches.count, "the kill came too late to test anything")
 
         // Restart on the same data; agents retry everything they are unsure of (and, to be harsh, all the rest).
-        let second = try CollectorProcess(arguments: arguments)
+        let second = try APMProcess(arguments: arguments)
         defer { second.kill(signal: SIGTERM) }
-        #expect(await second.waitForOutput(containing: "apm collector listening on"))
-        #expect(!second.output.withLock { $0.contains("license key:") })
+        let secondPort = try #require(await second.waitForPort(after: APMProcess.collectorAnnouncement))
+        port.withLock { $0 = secondPort }
+        #expect(!second.output.contains("license key:"))
         var duplicates = Set<String>()
         for batch in batches {
             var status: Int?
@@ -167,7 +102,7 @@ final class CollectorProcess: Sendable {
         // Every batch acknowledged before the crash was durable: the retry is recognised as a duplicate.
         #expect(acknowledgedBeforeCrash.isSubset(of: duplicates))
 
-        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/api/v1/apps?since=1h")!)
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(secondPort)/api/v1/apps?since=1h")!)
         request.setValue("Bearer \(try #require(first.apiToken))", forHTTPHeaderField: "Authorization")
         let (data, _) = try await URLSession.shared.data(for: request)
         let apps = try JSONDecoder().decode(AppsResponse.self, from: data)

@@ -152,24 +152,22 @@ import FoundationNetworking
         try await StoreBackend.withPostgresDatabase { database in
             let url =
                 "postgres://\(database.username)@\(database.host):\(database.port)/\(database.database)?sslmode=disable"
-            let ports = [LoopbackPort.free(), LoopbackPort.free()]
-            func start(_ index: Int) throws -> CollectorProcess {
-                try CollectorProcess(arguments: ["collector", "--postgres-url", url, "--port", "\(ports[index])"])
+            // Each collector on port 0, read back from what it prints; the killed one comes back on a new port
+            // and the agents follow it there, as a load balancer would.
+            func start() throws -> APMProcess {
+                try APMProcess(arguments: ["collector", "--postgres-url", url, "--port", "0"])
             }
-            let first = try start(0)
-            let second = try start(1)
+            let first = try start()
+            let second = try start()
             defer { second.kill(signal: SIGTERM) }
-            #expect(await first.waitForOutput(containing: "apm collector listening on"))
-            #expect(await second.waitForOutput(containing: "apm collector listening on"))
-            let printed = [first, second].filter { $0.output.withLock { $0.contains("license key:") } }
+            let ports = Locked([
+                try #require(await first.waitForPort(after: APMProcess.collectorAnnouncement)),
+                try #require(await second.waitForPort(after: APMProcess.collectorAnnouncement)),
+            ])
+            let printed = [first, second].filter { $0.output.contains("license key:") }
             #expect(printed.count == 1, "exactly one collector set up the database")
             let setUp = try #require(printed.first)
-            let key = try #require(
-                setUp.output.withLock { text in
-                    text.split(separator: "\n").first { $0.contains("license key:") }?.split(separator: " ").last
-                        .map(String.init)
-                }
-            )
+            let key = try #require(setUp.licenseKey)
             let token = try #require(setUp.apiToken)
 
             let minute = Support.currentMinute()
@@ -204,8 +202,8 @@ import FoundationNetworking
             }
             /// Sends to the batch's collector, or to the other when that one does not answer (a load balancer).
             @Sendable func sendWithFailover(_ batch: AgentBatch, preferring index: Int) async -> Int? {
-                if let status = await send(batch, to: ports[index]) { return status }
-                return await send(batch, to: ports[1 - index])
+                if let status = await send(batch, to: ports.withLock { $0[index] }) { return status }
+                return await send(batch, to: ports.withLock { $0[1 - index] })
             }
 
             // Four agents spread over both collectors; the first is killed once 100 batches are acknowledged.
@@ -231,15 +229,16 @@ import FoundationNetworking
             #expect(acknowledgedBeforeRestart.count == batches.count, "the other collector took over")
 
             // The killed collector comes back; every agent sends everything again, spread over both.
-            let restarted = try start(0)
+            let restarted = try start()
             defer { restarted.kill(signal: SIGTERM) }
-            #expect(await restarted.waitForOutput(containing: "apm collector listening on"))
-            #expect(!restarted.output.withLock { $0.contains("license key:") })
+            let restartedPort = try #require(await restarted.waitForPort(after: APMProcess.collectorAnnouncement))
+            ports.withLock { $0[0] = restartedPort }
+            #expect(!restarted.output.contains("license key:"))
             var duplicates = Set<String>()
             for (offset, batch) in batches.enumerated() {
                 var status: Int?
                 for _ in 0..<20 {
-                    status = await send(batch, to: ports[offset % 2])
+                    status = await send(batch, to: ports.withLock { $0[offset % 2] })
                     if status != nil { break }
                     try? await Task.sleep(for: .milliseconds(50))
                 }
@@ -248,7 +247,7 @@ import FoundationNetworking
             }
             #expect(acknowledgedBeforeRestart.isSubset(of: duplicates))
 
-            for port in ports {
+            for port in ports.withLock({ $0 }) {
                 var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/api/v1/apps?since=1h")!)
                 request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
                 let (data, _) = try await URLSession.shared.data(for: request)
@@ -272,13 +271,13 @@ import FoundationNetworking
             }
 
             // A lost admin token is created directly in the database, without a credential.
-            let tokens = try CollectorProcess(arguments: [
+            let tokens = try APMProcess(arguments: [
                 "tokens", "create", "--scope", "admin", "--postgres-url", url,
             ])
             tokens.process.waitUntilExit()
-            #expect(tokens.process.terminationStatus == 0, "\(tokens.output.withLock { $0 })")
+            #expect(tokens.process.terminationStatus == 0, "\(tokens.output)")
             let recovered = try #require(tokens.apiToken)
-            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(ports[1])/api/v1/users")!)
+            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(ports.withLock { $0[1] })/api/v1/users")!)
             request.setValue("Bearer \(recovered)", forHTTPHeaderField: "Authorization")
             let (_, response) = try await URLSession.shared.data(for: request)
             #expect((response as? HTTPURLResponse)?.statusCode == 200)

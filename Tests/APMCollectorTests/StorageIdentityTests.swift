@@ -3,6 +3,7 @@ import APMCollector
 import APMCollectorTestSupport
 import APMCore
 import APMStorage
+import APMTestSupport
 import APMTesting
 import Foundation
 import GRDB
@@ -25,14 +26,14 @@ import FoundationNetworking
 
     /// Starts the binary on a data directory; returns it with its port and, on a first start, the license key
     /// (and its API token: ``tokens``).
-    static func start(_ dataDirectory: String) async throws -> (CollectorProcess, Int, String?) {
-        let process = try CollectorProcess(arguments: ["collector", "--data-dir", dataDirectory, "--port", "0"])
+    static func start(_ dataDirectory: String) async throws -> (APMProcess, Int, String?) {
+        let process = try APMProcess(arguments: ["collector", "--data-dir", dataDirectory, "--port", "0"])
         #expect(
             await process.waitForOutput(containing: "apm collector listening on"),
-            "\(process.output.withLock { $0 })"
+            "\(process.output)"
         )
-        let output = process.output.withLock { $0 }
-        let port = try #require(process.port)
+        let output = process.output
+        let port = try #require(process.collectorPort)
         let key = output.split(separator: "\n").first { $0.contains("license key:") }?.split(separator: " ").last.map(
             String.init
         )
@@ -113,9 +114,9 @@ import FoundationNetworking
         }
         try queue.close()
 
-        let second = try CollectorProcess(arguments: ["collector", "--data-dir", directory, "--port", "0"])
+        let second = try APMProcess(arguments: ["collector", "--data-dir", directory, "--port", "0"])
         second.process.waitUntilExit()
-        let output = second.output.withLock { $0 }
+        let output = second.output
         #expect(second.process.terminationStatus == 1)
         #expect(output.contains("refusing to start"), "\(output)")
         #expect(output.contains("apm backup"))
@@ -135,9 +136,9 @@ import FoundationNetworking
         )
         #expect(try await Self.send(batch, port: port, key: licenseKey) == 202)
         let destination = (directory as NSString).appendingPathComponent("backup.sqlite")
-        let backup = try CollectorProcess(arguments: ["backup", "--data-dir", data, destination])
+        let backup = try APMProcess(arguments: ["backup", "--data-dir", data, destination])
         backup.process.waitUntilExit()
-        #expect(backup.process.terminationStatus == 0, "\(backup.output.withLock { $0 })")
+        #expect(backup.process.terminationStatus == 0, "\(backup.output)")
         let attributes = try FileManager.default.attributesOfItem(atPath: destination)
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
 
@@ -159,13 +160,13 @@ import FoundationNetworking
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let (running, port, _) = try await Self.start((directory as NSString).appendingPathComponent("one"))
         defer { running.kill(signal: SIGTERM) }
-        let second = try CollectorProcess(
+        let second = try APMProcess(
             arguments: [
                 "collector", "--data-dir", (directory as NSString).appendingPathComponent("two"), "--port", "\(port)",
             ]
         )
         second.process.waitUntilExit()
-        let output = second.output.withLock { $0 }
+        let output = second.output
         #expect(second.process.terminationStatus == 1)
         #expect(output.contains("in use"), "\(output)")
         #expect(!output.contains("license key:"))

@@ -10,54 +10,6 @@ import FoundationNetworking
 #endif
 
 /// A long-running `apm` process whose output is collected.
-final class BackgroundAPM: @unchecked Sendable {
-    // `output` is only touched under `lock`; the Process is configured before it is shared.
-    let process = Process()
-    private let lock = NSLock()
-    private var text = ""
-
-    init(_ arguments: [String], in directory: String) throws {
-        process.executableURL = URL(fileURLWithPath: CLI.binary)
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        process.environment = ProcessInfo.processInfo.environment.filter {
-            !$0.key.hasPrefix("APM_") && !$0.key.hasPrefix("OTEL_")
-        }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard let self, !data.isEmpty else { return }
-            self.lock.lock()
-            self.text += String(decoding: data, as: UTF8.self)
-            self.lock.unlock()
-        }
-        try process.run()
-    }
-
-    var output: String {
-        lock.lock()
-        defer { lock.unlock() }
-        return text
-    }
-
-    func waitFor(_ fragment: String, seconds: Double = 60) async -> Bool {
-        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
-        while ContinuousClock.now < deadline {
-            if output.contains(fragment) { return true }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        return false
-    }
-
-    func stop() async -> Int32 {
-        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
-        while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
-        return process.terminationStatus
-    }
-}
-
 @Suite(.serialized, .tags(.slow)) struct EndToEndTests {
     static func get<T: Decodable>(_ type: T.Type, _ url: String, key: String) async throws -> T {
         var request = URLRequest(url: URL(string: url)!)
@@ -86,43 +38,36 @@ final class BackgroundAPM: @unchecked Sendable {
 
     private func runUnderLoad(storage: EndToEndStorage) async throws {
         let directory = try CLI.temporaryDirectory()
-        let collectorPorts: [Int]
-        let collectors: [BackgroundAPM]
+        // Every server here listens on port 0 and the test reads the port it prints.
+        let collectors: [APMProcess]
         var database: PostgresTestDatabase?
         switch storage {
         case .sqlite:
-            collectorPorts = [LoopbackPort.free()]
-            collectors = [
-                try BackgroundAPM(["collector", "--data-dir", "data", "--port", "\(collectorPorts[0])"], in: directory)
-            ]
+            collectors = [try APMProcess(arguments: ["collector", "--data-dir", "data", "--port", "0"], in: directory)]
         case .postgresql:
             let created = try PostgresTestDatabase()
             database = created
-            collectorPorts = [LoopbackPort.free(), LoopbackPort.free()]
-            collectors = try collectorPorts.map {
-                try BackgroundAPM(["collector", "--postgres-url", created.url, "--port", "\($0)"], in: directory)
+            collectors = try (0..<2).map { _ in
+                try APMProcess(arguments: ["collector", "--postgres-url", created.url, "--port", "0"], in: directory)
             }
         }
         defer { database?.drop() }
-        for collector in collectors { #expect(await collector.waitFor("apm collector listening on")) }
+        var collectorPorts: [Int] = []
+        for collector in collectors {
+            let port = await collector.waitForPort(after: APMProcess.collectorAnnouncement)
+            collectorPorts.append(try #require(port, "the collector did not start: \(collector.output)"))
+        }
         let setUp = collectors.filter { $0.output.contains("license key:") }
         #expect(setUp.count == 1, "exactly one collector set up the store")
         let first = try #require(setUp.first)
-        let key = try #require(
-            first.output.split(separator: "\n").first { $0.contains("license key:") }?.split(separator: " ").last
-                .map(String.init)
-        )
         // The license key goes to the agents; the API token reads the figures.
-        let token = try #require(
-            first.output.split(separator: " ").first { $0.hasPrefix("apt_") }.map {
-                $0.trimmingCharacters(in: .whitespacesAndNewlines)
-            }
-        )
+        let key = try #require(first.licenseKey)
+        let token = try #require(first.apiToken)
 
         // One example service per collector, each under `apm run-program` with its agent sending to that collector.
         struct Instance {
             var directory: String
-            var app: BackgroundAPM
+            var app: APMProcess
             var durationLog: String
             var warmUpBytes: Int
             var appPort: Int
@@ -131,20 +76,22 @@ final class BackgroundAPM: @unchecked Sendable {
         for collectorPort in collectorPorts {
             let instanceDirectory = (directory as NSString).appendingPathComponent("service-\(instances.count)")
             try FileManager.default.createDirectory(atPath: instanceDirectory, withIntermediateDirectories: true)
-            let appPort = LoopbackPort.free()
-            let downstreamPort = LoopbackPort.free()
             let config = try CLI.writeConfig(in: instanceDirectory, key: key, port: collectorPort, app: "e2e")
             var text = try String(contentsOfFile: config, encoding: .utf8)
             text = text.replacingOccurrences(of: "\nharvest_interval = 10\n", with: "\nharvest_interval = 1\n")
             try text.write(toFile: config, atomically: true, encoding: .utf8)
             let durationLog = (instanceDirectory as NSString).appendingPathComponent("durations.jsonl")
-            let app = try BackgroundAPM(
-                [
+            let app = try APMProcess(
+                arguments: [
                     "run-program", "--config", config, "--sample-interval", "1", "--", CLI.binary, "example-service",
-                    "--port", "\(appPort)", "--downstream-port", "\(downstreamPort)", "--database", "example.sqlite",
+                    "--port", "0", "--downstream-port", "0", "--database", "example.sqlite",
                     "--duration-log", durationLog, "--job-interval", "2",
                 ],
                 in: instanceDirectory
+            )
+            let appPort = try #require(
+                await app.waitForPort(after: "example service listening on "),
+                "the example service did not start: \(app.output.suffix(2000))"
             )
             var ready = false
             for _ in 0..<300 where !ready {

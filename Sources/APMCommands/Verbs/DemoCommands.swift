@@ -32,8 +32,8 @@ struct ExampleServiceCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "The service's port.") var port: Int = 8080
-    @Option(help: "The downstream (inventory) service's port.") var downstreamPort: Int = 8081
+    @Option(help: "The service's port (0: any free port, printed once listening).") var port: Int = 8080
+    @Option(help: "The downstream (inventory) service's port (0: any free port).") var downstreamPort: Int = 8081
     @Option(help: "The SQLite file.") var database: String = "example.sqlite"
     @Option(help: "Seconds between background jobs.") var jobInterval: Double = 5
     @Option(help: "Append each request's server-measured duration to this file (JSON lines).") var durationLog: String =
@@ -49,7 +49,10 @@ struct ExampleServiceCommand: AsyncParsableCommand {
         var logger = Logger(label: "example")
         logger.logLevel = .warning
         do {
-            try await ExampleService(configuration: configuration, logger: logger).run()
+            try await ExampleService(configuration: configuration, logger: logger).run { port, downstreamPort in
+                print("example service listening on http://127.0.0.1:\(port) (inventory on :\(downstreamPort))")
+                fflush(nil)
+            }
         } catch {
             let text = "\(error)"
             if text.contains("Address already in use") || text.contains("EADDRINUSE") {
