@@ -67,13 +67,6 @@ import Testing
         #expect(agent.statistics.batchesDropped == 0)
     }
 
-    /// Lets the delivery loop go to sleep on the manual clock, then moves the clock: each step starts from a
-    /// known reading, and nobody waits for real time to pass.
-    static func step(_ clock: ManualAgentClock, milliseconds: UInt64) async {
-        #expect(await TestSupport.waitUntil { clock.waitingSleepers > 0 }, "the delivery loop never went to sleep")
-        clock.advance(nanoseconds: milliseconds * 1_000_000)
-    }
-
     @Test func memoryStaysUnderTheBoundDuringALongOutageAndDropsAreCounted() async throws {
         let clock = ManualAgentClock()
         let collector = InMemoryCollectorTransport()
@@ -101,7 +94,7 @@ import Testing
                 transaction.end()
             }
             let harvests = agent.statistics.harvests
-            await Self.step(clock, milliseconds: 60_000)
+            await TestSupport.step(clock, milliseconds: 60_000)
             #expect(await TestSupport.waitUntil { agent.statistics.harvests > harvests })
             if minute % 10 == 9 { maxBuffered = max(maxBuffered, agent.statistics.bufferedBytes) }
         }
@@ -112,7 +105,7 @@ import Testing
 
         // Once the collector is back, what was kept arrives with the drop count.
         collector.setDefaultReply(.accept())
-        await Self.step(clock, milliseconds: 60_000)
+        await TestSupport.step(clock, milliseconds: 60_000)
         await agent.shutdown()
         let delivered = collector.acceptedTransactions.reduce(0) { $0 + $1.count }
         let dropped = collector.acceptedBatches.reduce(0) { $0 + $1.dropped.transactions }
@@ -139,19 +132,19 @@ import Testing
         )
         agent.start()
         Self.record(agent, count: 10)
-        await Self.step(clock, milliseconds: 20)
+        await TestSupport.step(clock, milliseconds: 20)
         #expect(await TestSupport.waitUntil { agent.statistics.keyRejected })
         Self.record(agent, count: 10)
         // A second of harvests every 20 ms: the refused batch is tried again at +400 and +800 ms only, not once
         // per harvest.
-        for _ in 0..<50 { await Self.step(clock, milliseconds: 20) }
+        for _ in 0..<50 { await TestSupport.step(clock, milliseconds: 20) }
         #expect(await TestSupport.waitUntil { clock.waitingSleepers > 0 })
         #expect(collector.attempts.count == 3, "\(collector.attempts.count) attempts")
         #expect(log.messages.filter { $0.contains("rejected the license key") }.count == 1)
 
         collector.setDefaultReply(.accept())
         Self.record(agent, count: 10)
-        for _ in 0..<20 { await Self.step(clock, milliseconds: 20) }
+        for _ in 0..<20 { await TestSupport.step(clock, milliseconds: 20) }
         #expect(
             await TestSupport.waitUntil {
                 collector.acceptedTransactions.reduce(0) { $0 + $1.count } == 30
@@ -198,7 +191,7 @@ import Testing
         )
         agent.start()
         Self.record(agent, count: 5)
-        await Self.step(clock, milliseconds: 20)
+        await TestSupport.step(clock, milliseconds: 20)
         #expect(await TestSupport.waitUntil { agent.statistics.batchesDropped == 1 })
         Self.record(agent, count: 7)
         await agent.shutdown()

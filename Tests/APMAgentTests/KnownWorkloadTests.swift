@@ -119,6 +119,8 @@ import Testing
         agent.flush()
         #expect(await TestSupport.waitUntil { !collector.attempts.isEmpty })
         collector.setDefaultReply(.accept(apdexT: 1.0))
+        // The retry's backoff passes on the agent's clock.
+        await TestSupport.step(clock, milliseconds: 1_000)
         #expect(await TestSupport.waitUntil { collector.acceptedBatches.count == 1 })
         let first = collector.acceptedTransactions
         #expect(first.allSatisfy { $0.apdexT == 0.5 })

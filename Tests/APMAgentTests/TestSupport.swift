@@ -38,6 +38,13 @@ enum TestSupport {
         return condition()
     }
 
+    /// Lets the delivery loop go to sleep on the manual clock, then moves the clock: each step starts from a
+    /// known reading, and nobody waits for real time to pass.
+    static func step(_ clock: ManualAgentClock, milliseconds: UInt64) async {
+        #expect(await TestSupport.waitUntil { clock.waitingSleepers > 0 }, "the delivery loop never went to sleep")
+        clock.advance(nanoseconds: milliseconds * 1_000_000)
+    }
+
     /// Sums the accepted transaction metrics per name.
     static func totals(_ metrics: [TransactionMetric]) -> [String: (count: UInt64, errors: UInt64, apdex: ApdexCounts)]
     {
