@@ -174,6 +174,49 @@ extension PostgresStore {
                 """
             ]
         ),
+        (
+            "v3: alert conditions, incidents, channels and notifications",
+            [
+                """
+                CREATE TABLE alert_channels (
+                    id bigserial PRIMARY KEY, account_id bigint NOT NULL REFERENCES accounts(id), name text NOT NULL,
+                    kind text NOT NULL, target text NOT NULL, secret text NOT NULL,
+                    created_at double precision NOT NULL)
+                """,
+                """
+                CREATE TABLE alert_conditions (
+                    id bigserial PRIMARY KEY, account_id bigint NOT NULL REFERENCES accounts(id),
+                    app_id bigint NOT NULL, transaction_name text, name text NOT NULL, metric text NOT NULL,
+                    window_minutes bigint NOT NULL, warning double precision, critical double precision,
+                    for_evaluations bigint NOT NULL, min_requests bigint NOT NULL, channel_ids text NOT NULL,
+                    created_at double precision NOT NULL, evaluated_through bigint,
+                    warning_streak bigint NOT NULL DEFAULT 0, critical_streak bigint NOT NULL DEFAULT 0,
+                    ok_streak bigint NOT NULL DEFAULT 0)
+                """,
+                """
+                CREATE TABLE alert_incidents (
+                    id bigserial PRIMARY KEY, account_id bigint NOT NULL, condition_id bigint NOT NULL,
+                    app_id bigint NOT NULL, transaction_name text, severity text NOT NULL, opened_at bigint NOT NULL,
+                    opened_value double precision, escalated_at bigint, escalated_value double precision,
+                    resolved_at bigint, resolved_value double precision, last_value double precision,
+                    acknowledged_at double precision, acknowledged_by text)
+                """,
+                "CREATE UNIQUE INDEX alert_incidents_one_open ON alert_incidents (condition_id) WHERE resolved_at IS NULL",
+                "CREATE INDEX alert_incidents_account ON alert_incidents (account_id, id)",
+                """
+                CREATE TABLE alert_deliveries (
+                    id bigserial PRIMARY KEY, account_id bigint NOT NULL, channel_id bigint NOT NULL,
+                    incident_id bigint, event text NOT NULL, attempts bigint NOT NULL DEFAULT 0,
+                    next_attempt_at double precision NOT NULL, delivered_at double precision,
+                    gave_up_at double precision, last_error text, created_at double precision NOT NULL)
+                """,
+                """
+                CREATE INDEX alert_deliveries_due ON alert_deliveries (next_attempt_at)
+                WHERE delivered_at IS NULL AND gave_up_at IS NULL
+                """,
+                "CREATE INDEX alert_deliveries_account ON alert_deliveries (account_id, id)",
+            ]
+        ),
     ]
 
     /// Applies the migrations not applied yet, in one transaction under an advisory lock: collectors that start

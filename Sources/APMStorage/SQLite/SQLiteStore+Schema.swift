@@ -337,6 +337,46 @@ extension SQLiteStore {
                     """
             )
         }
+        migrator.registerMigration("v9: alert conditions, incidents, channels and notifications") { db in
+            try db.execute(sql: SQLiteStore.alertSchema)
+        }
         return migrator
     }
+
+    /// The alert tables (``AlertConditionRecord``, ``AlertIncidentRecord``, ``AlertChannelRecord``,
+    /// ``AlertDeliveryRecord``). One open incident per condition is a unique index, not a convention.
+    static let alertSchema = """
+        CREATE TABLE alert_channels (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            account_id INTEGER NOT NULL REFERENCES accounts(id),
+            name TEXT NOT NULL, kind TEXT NOT NULL, target TEXT NOT NULL, secret TEXT NOT NULL,
+            created_at REAL NOT NULL
+        );
+        CREATE TABLE alert_conditions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            account_id INTEGER NOT NULL REFERENCES accounts(id),
+            app_id INTEGER NOT NULL, transaction_name TEXT, name TEXT NOT NULL, metric TEXT NOT NULL,
+            window_minutes INTEGER NOT NULL, warning REAL, critical REAL, for_evaluations INTEGER NOT NULL,
+            min_requests INTEGER NOT NULL, channel_ids TEXT NOT NULL, created_at REAL NOT NULL,
+            evaluated_through INTEGER, warning_streak INTEGER NOT NULL DEFAULT 0,
+            critical_streak INTEGER NOT NULL DEFAULT 0, ok_streak INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE alert_incidents (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            account_id INTEGER NOT NULL, condition_id INTEGER NOT NULL, app_id INTEGER NOT NULL,
+            transaction_name TEXT, severity TEXT NOT NULL, opened_at INTEGER NOT NULL, opened_value REAL,
+            escalated_at INTEGER, escalated_value REAL, resolved_at INTEGER, resolved_value REAL, last_value REAL,
+            acknowledged_at REAL, acknowledged_by TEXT
+        );
+        CREATE UNIQUE INDEX alert_incidents_one_open ON alert_incidents (condition_id) WHERE resolved_at IS NULL;
+        CREATE INDEX alert_incidents_account ON alert_incidents (account_id, id);
+        CREATE TABLE alert_deliveries (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            account_id INTEGER NOT NULL, channel_id INTEGER NOT NULL, incident_id INTEGER, event TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at REAL NOT NULL, delivered_at REAL, gave_up_at REAL,
+            last_error TEXT, created_at REAL NOT NULL
+        );
+        CREATE INDEX alert_deliveries_due ON alert_deliveries (next_attempt_at) WHERE delivered_at IS NULL AND gave_up_at IS NULL;
+        CREATE INDEX alert_deliveries_account ON alert_deliveries (account_id, id);
+        """
 }

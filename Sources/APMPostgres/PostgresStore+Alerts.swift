@@ -1,0 +1,322 @@
+public import APMStorage
+import Foundation
+import PostgresNIO
+
+extension PostgresStore {
+    /// As ``APMStore`` describes it, on PostgreSQL.
+    public func createAlertChannel(_ channel: AlertChannelRecord) async throws -> AlertChannelRecord {
+        var stored = channel
+        stored.id =
+            try await rows(
+                """
+                INSERT INTO alert_channels (account_id, name, kind, target, secret, created_at)
+                VALUES (\(channel.accountID), \(channel.name), \(channel.kind.rawValue), \(channel.target),
+                    \(channel.secret), \(channel.createdAt)) RETURNING id
+                """
+            ).first?.get("id", as: Int64.self) ?? 0
+        return stored
+    }
+
+    /// As ``APMStore`` describes it, on PostgreSQL.
+    public func alertChannels(accountID: Int64) async throws -> [AlertChannelRecord] {
+        try await rows("SELECT * FROM alert_channels WHERE account_id = \(accountID) ORDER BY id").map(
+            Self.alertChannel
+        )
+    }
+
+    /// As ``APMStore`` describes it, on PostgreSQL.
+    public func deleteAlertChannel(accountID: Int64, id: Int64) async throws -> Bool {
+        try await transaction { connection in
+            let deleted = try await connection.rows(
+                "DELETE FROM alert_channels WHERE id = \(id) AND account_id = \(accountID) RETURNING id",
+                logger
+            )
+            guard !deleted.isEmpty else { return false }
+            try await connection.execute(
+                """
+                DELETE FROM alert_deliveries
+                WHERE channel_id = \(id) AND delivered_at IS NULL AND gave_up_at IS NULL
+                """,
+                logger
+            )
+            for row in try await connection.rows(
+                "SELECT id, channel_ids FROM alert_conditions WHERE account_id = \(accountID) FOR UPDATE",
+                logger
+            ) {
+                let ids = AlertConditionRecord.channelIDs(stored: try row.get("channel_ids", as: String.self))
+                guard ids.contains(id) else { continue }
+                let kept = ids.filter { $0 != id }.map(String.init).joined(separator: ",")
+                let conditionID = try row.get("id", as: Int64.self)
+                try await connection.execute(
+                    "UPDATE alert_conditions SET channel_ids = \(kept) WHERE id = \(conditionID)",
+                    logger
+                )
+            }
+            return true
+        }
+    }
+
+    /// As ``APMStore`` describes it, on PostgreSQL.
+    public func createAlertCondition(_ condition: AlertConditionRecord) async throws -> AlertConditionRecord {
+        var stored = condition
+        stored.state = AlertEvaluationState()
+        stored.id =
+            try await rows(
+                """
+                INSERT INTO alert_conditions (account_id, app_id, transaction_name, name, metric, window_minutes,
+                    warning, critical, for_evaluations, min_requests, channel_ids, created_at)
+                VALUES (\(condition.accountID), \(condition.appID), \(condition.transaction), \(condition.name),
+                    \(condition.metric.rawValue), \(condition.windowMinutes), \(condition.warning),
+                    \(condition.critical), \(condition.forEvaluations), \(condition.minRequests),
+                    \(condition.storedChannelIDs), \(condition.createdAt)) RETURNING id
+                """
+            ).first?.get("id", as: Int64.self) ?? 0
+        return stored
+    }
+
+    /// As ``APMStore`` describes it, on PostgreSQL.
+    public func alertConditions(accountID: Int64?) async throws -> [AlertConditionRecord] {
+        let found =
+            if let accountID {
+                try await rows("SELECT * FROM alert_conditions WHERE account_id = \(accountID) ORDER BY id")
+            } else {
+                try await rows("SELECT * FROM alert_conditions ORDER BY id")
+            }
+        return try found.compactMap(Self.alertCondition)
+    }
+
+    /// As ``APMStore`` describes it, on PostgreSQL.
+    public func deleteAlertCondition(accountID: Int64, id: Int64, now: Int64) async throws -> Bool {
+        try await transaction { connection in
+            let deleted = try await connection.rows(
+                "DELETE FROM alert_conditions WHERE id = \(id) AND account_id = \(accountID) RETURNING id",
+                logger
+            )
+            guard !deleted.isEmpty else { return false }
+            try await connection.execute(
+                "UPDATE alert_incidents SET resolved_at = \(now) WHERE condition_id = \(id) AND resolved_at IS NULL",
+                logger
+            )
+            return true
+        }
+    }
+
+    /// As ``APMStore`` describes it, on PostgreSQL: the condition's row is locked first, so two collectors that
+    /// evaluate the same window one after the other see the first one's state.
+    public func applyAlertEvaluation(_ write: AlertEvaluationWrite) async throws -> Bool {
+        try await transaction { connection in
+            guard
+                let row = try await connection.rows(
+                    """
+                    SELECT account_id, evaluated_through, channel_ids FROM alert_conditions
+                    WHERE id = \(write.conditionID) FOR UPDATE
+                    """,
+                    logger
+                ).first,
+                try row.get("evaluated_through", as: Int64?.self) == write.previousEvaluatedThrough
+            else { return false }
+            try await connection.execute(
+                """
+                UPDATE alert_conditions SET evaluated_through = \(write.state.evaluatedThrough),
+                    warning_streak = \(write.state.warningStreak), critical_streak = \(write.state.criticalStreak),
+                    ok_streak = \(write.state.okStreak) WHERE id = \(write.conditionID)
+                """,
+                logger
+            )
+            guard let incident = write.incident else { return true }
+            var incidentID = incident.id
+            if incidentID == 0 {
+                incidentID =
+                    try await connection.rows(
+                        """
+                        INSERT INTO alert_incidents (account_id, condition_id, app_id, transaction_name, severity,
+                            opened_at, opened_value, last_value)
+                        VALUES (\(incident.accountID), \(incident.conditionID), \(incident.appID),
+                            \(incident.transaction), \(incident.severity.rawValue), \(incident.openedAt),
+                            \(incident.openedValue), \(incident.lastValue)) RETURNING id
+                        """,
+                        logger
+                    ).first?.get("id", as: Int64.self) ?? 0
+            } else {
+                try await connection.execute(
+                    """
+                    UPDATE alert_incidents SET severity = \(incident.severity.rawValue),
+                        escalated_at = \(incident.escalatedAt), escalated_value = \(incident.escalatedValue),
+                        resolved_at = \(incident.resolvedAt), resolved_value = \(incident.resolvedValue),
+                        last_value = \(incident.lastValue) WHERE id = \(incidentID)
+                    """,
+                    logger
+                )
+            }
+            guard let event = write.event else { return true }
+            let accountID = try row.get("account_id", as: Int64.self)
+            let existing = Set(
+                try await connection.rows("SELECT id FROM alert_channels WHERE account_id = \(accountID)", logger)
+                    .map { try $0.get("id", as: Int64.self) }
+            )
+            let channels = AlertConditionRecord.channelIDs(stored: try row.get("channel_ids", as: String.self))
+            for channelID in channels where existing.contains(channelID) {
+                try await connection.execute(
+                    """
+                    INSERT INTO alert_deliveries (account_id, channel_id, incident_id, event, next_attempt_at,
+                        created_at)
+                    VALUES (\(accountID), \(channelID), \(incidentID), \(event.rawValue), \(write.now), \(write.now))
+                    """,
+                    logger
+                )
+            }
+            return true
+        }
+    }
+
+    /// As ``APMStore`` describes it, on PostgreSQL.
+    public func alertIncidents(accountID: Int64, openOnly: Bool, limit: Int) async throws -> [AlertIncidentRecord] {
+        let found =
+            if openOnly {
+                try await rows(
+                    """
+                    SELECT * FROM alert_incidents WHERE account_id = \(accountID) AND resolved_at IS NULL
+                    ORDER BY id DESC LIMIT \(limit)
+                    """
+                )
+            } else {
+                try await rows(
+                    "SELECT * FROM alert_incidents WHERE account_id = \(accountID) ORDER BY id DESC LIMIT \(limit)"
+                )
+            }
+        return try found.compactMap(Self.alertIncident)
+    }
+
+    /// As ``APMStore`` describes it, on PostgreSQL.
+    public func alertIncident(id: Int64) async throws -> AlertIncidentRecord? {
+        try await rows("SELECT * FROM alert_incidents WHERE id = \(id)").first.flatMap(Self.alertIncident)
+    }
+
+    /// As ``APMStore`` describes it, on PostgreSQL.
+    public func acknowledgeAlertIncident(accountID: Int64, id: Int64, by: String, at: Double) async throws -> Bool {
+        !(try await rows(
+            """
+            UPDATE alert_incidents SET acknowledged_at = COALESCE(acknowledged_at, \(at)),
+                acknowledged_by = COALESCE(acknowledged_by, \(by))
+            WHERE id = \(id) AND account_id = \(accountID) RETURNING id
+            """
+        ).isEmpty)
+    }
+
+    /// As ``APMStore`` describes it, on PostgreSQL.
+    public func enqueueAlertDelivery(_ delivery: AlertDeliveryRecord) async throws -> AlertDeliveryRecord {
+        var stored = delivery
+        stored.id =
+            try await rows(
+                """
+                INSERT INTO alert_deliveries (account_id, channel_id, incident_id, event, next_attempt_at, created_at)
+                VALUES (\(delivery.accountID), \(delivery.channelID), \(delivery.incidentID),
+                    \(delivery.event.rawValue), \(delivery.nextAttemptAt), \(delivery.createdAt)) RETURNING id
+                """
+            ).first?.get("id", as: Int64.self) ?? 0
+        return stored
+    }
+
+    /// As ``APMStore`` describes it, on PostgreSQL.
+    public func dueAlertDeliveries(now: Double, limit: Int) async throws -> [AlertDeliveryRecord] {
+        try await rows(
+            """
+            SELECT * FROM alert_deliveries
+            WHERE delivered_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= \(now) ORDER BY id LIMIT \(limit)
+            """
+        ).compactMap(Self.alertDelivery)
+    }
+
+    /// As ``APMStore`` describes it, on PostgreSQL.
+    public func updateAlertDelivery(_ delivery: AlertDeliveryRecord) async throws {
+        try await execute(
+            """
+            UPDATE alert_deliveries SET attempts = \(delivery.attempts), next_attempt_at = \(delivery.nextAttemptAt),
+                delivered_at = \(delivery.deliveredAt), gave_up_at = \(delivery.gaveUpAt),
+                last_error = \(delivery.lastError) WHERE id = \(delivery.id)
+            """
+        )
+    }
+
+    /// As ``APMStore`` describes it, on PostgreSQL.
+    public func alertDeliveries(accountID: Int64, limit: Int) async throws -> [AlertDeliveryRecord] {
+        try await rows(
+            "SELECT * FROM alert_deliveries WHERE account_id = \(accountID) ORDER BY id DESC LIMIT \(limit)"
+        ).compactMap(Self.alertDelivery)
+    }
+
+    static func alertChannel(_ row: PostgresRandomAccessRow) throws -> AlertChannelRecord {
+        AlertChannelRecord(
+            id: try row.get("id"),
+            accountID: try row.get("account_id"),
+            name: try row.get("name"),
+            kind: AlertChannelKind(rawValue: try row.get("kind")) ?? .webhook,
+            target: try row.get("target"),
+            secret: try row.get("secret"),
+            createdAt: try row.get("created_at")
+        )
+    }
+
+    static func alertCondition(_ row: PostgresRandomAccessRow) throws -> AlertConditionRecord? {
+        guard let metric = AlertMetric(rawValue: try row.get("metric")) else { return nil }
+        return AlertConditionRecord(
+            id: try row.get("id"),
+            accountID: try row.get("account_id"),
+            appID: try row.get("app_id"),
+            transaction: try row.get("transaction_name"),
+            name: try row.get("name"),
+            metric: metric,
+            windowMinutes: try row.get("window_minutes"),
+            warning: try row.get("warning"),
+            critical: try row.get("critical"),
+            forEvaluations: try row.get("for_evaluations"),
+            minRequests: try row.get("min_requests"),
+            channelIDs: AlertConditionRecord.channelIDs(stored: try row.get("channel_ids")),
+            createdAt: try row.get("created_at"),
+            state: AlertEvaluationState(
+                evaluatedThrough: try row.get("evaluated_through"),
+                warningStreak: try row.get("warning_streak"),
+                criticalStreak: try row.get("critical_streak"),
+                okStreak: try row.get("ok_streak")
+            )
+        )
+    }
+
+    static func alertIncident(_ row: PostgresRandomAccessRow) throws -> AlertIncidentRecord? {
+        guard let severity = AlertSeverity(rawValue: try row.get("severity")) else { return nil }
+        return AlertIncidentRecord(
+            id: try row.get("id"),
+            accountID: try row.get("account_id"),
+            conditionID: try row.get("condition_id"),
+            appID: try row.get("app_id"),
+            transaction: try row.get("transaction_name"),
+            severity: severity,
+            openedAt: try row.get("opened_at"),
+            openedValue: try row.get("opened_value"),
+            escalatedAt: try row.get("escalated_at"),
+            escalatedValue: try row.get("escalated_value"),
+            resolvedAt: try row.get("resolved_at"),
+            resolvedValue: try row.get("resolved_value"),
+            lastValue: try row.get("last_value"),
+            acknowledgedAt: try row.get("acknowledged_at"),
+            acknowledgedBy: try row.get("acknowledged_by")
+        )
+    }
+
+    static func alertDelivery(_ row: PostgresRandomAccessRow) throws -> AlertDeliveryRecord? {
+        guard let event = AlertEvent(rawValue: try row.get("event")) else { return nil }
+        return AlertDeliveryRecord(
+            id: try row.get("id"),
+            accountID: try row.get("account_id"),
+            channelID: try row.get("channel_id"),
+            incidentID: try row.get("incident_id"),
+            event: event,
+            attempts: try row.get("attempts"),
+            nextAttemptAt: try row.get("next_attempt_at"),
+            deliveredAt: try row.get("delivered_at"),
+            gaveUpAt: try row.get("gave_up_at"),
+            lastError: try row.get("last_error"),
+            createdAt: try row.get("created_at")
+        )
+    }
+}
