@@ -139,11 +139,18 @@ let package = Package(
                 .product(name: "HummingbirdCore", package: "hummingbird", condition: .when(traits: ["Collector"])),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras", condition: .when(traits: ["Collector"])),
                 .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["Collector"])),
+                .product(name: "NIOHTTP1", package: "swift-nio", condition: .when(traits: ["Collector"])),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus", condition: .when(traits: ["Collector"])),
                 .product(name: "Crypto", package: "swift-crypto", condition: .when(traits: ["Collector"])),
                 .product(name: "_CryptoExtras", package: "swift-crypto", condition: .when(traits: ["Collector"])),
+                // Alert notifications: webhooks and Slack.
+                .product(
+                    name: "AsyncHTTPClient",
+                    package: "async-http-client",
+                    condition: .when(traits: ["Collector"])
+                ),
             ],
             swiftSettings: swiftSettings
         ),

@@ -32,6 +32,10 @@ public final class Collector: Sendable {
     let sessions: DashboardSessions
     let signInGuard: SignInGuard
     let administration: Administration
+    /// Alert evaluation on complete minutes.
+    public let alertEvaluator: AlertEvaluator
+    /// Alert notifications from the store's outbox.
+    public let alertNotifier: AlertNotifier
     let pendingSpanCounter = PendingSpanCounter()
     /// When the store's row and size gauges were last read.
     private let storeGaugesReadAt = Mutex<ContinuousClock.Instant?>(nil)
@@ -57,11 +61,13 @@ public final class Collector: Sendable {
     ///   - logger: The logger.
     ///   - store: The store.
     ///   - now: The clock (Unix seconds); injectable for tests.
+    ///   - alertTransport: How alert notifications go out over HTTP.
     public init(
         configuration: CollectorConfiguration,
         logger: Logger,
         store: any APMStore,
-        now: (@Sendable () -> Double)? = nil
+        now: (@Sendable () -> Double)? = nil,
+        alertTransport: any AlertTransport = HTTPAlertTransport()
     ) {
         self.configuration = configuration
         self.logger = logger
@@ -87,6 +93,18 @@ public final class Collector: Sendable {
             maxQueued: configuration.limits.maxQueuedBatches
         )
         self.memoryBudget = IngestMemoryBudget(capacity: configuration.limits.ingestMemoryBytes)
+        self.alertEvaluator = AlertEvaluator(
+            store: self.store,
+            queries: self.queries,
+            delay: configuration.alerts.evaluationDelay,
+            logger: logger
+        )
+        self.alertNotifier = AlertNotifier(
+            store: self.store,
+            transport: alertTransport,
+            settings: configuration.alerts,
+            logger: logger
+        )
     }
 
     /// Credentials created on the first start.
@@ -230,7 +248,10 @@ public final class Collector: Sendable {
     /// The long-running parts, to run in one `ServiceGroup`: the retention job, the OTLP span settler and the
     /// HTTP server.
     public var services: [any Service] {
-        [RetentionService(collector: self), SpanSettlerService(collector: self), application]
+        [
+            RetentionService(collector: self), SpanSettlerService(collector: self), AlertService(collector: self),
+            application,
+        ]
     }
 
     /// Closes the store. Call after the services have stopped.

@@ -94,6 +94,8 @@ public struct CollectorConfiguration: Sendable, Hashable {
     public var logLevel: String = "info"
     /// `password_hash_cost`, default 15: log2 of scrypt's N for dashboard passwords (10 to 20).
     public var passwordHashCost: Int = PasswordHasher.defaultCost
+    /// Alert evaluation and notifications.
+    public var alerts = AlertSettings()
 
     /// Which store holds the data: SQLite in the data directory (one collector), or PostgreSQL (any number).
     public struct Storage: Sendable, Hashable {
@@ -141,6 +143,7 @@ public struct CollectorConfiguration: Sendable, Hashable {
         ("APM_COLLECTOR_HOST", "host"), ("APM_COLLECTOR_PORT", "port"), ("APM_DATA_DIR", "data_dir"),
         ("APM_COLLECTOR_LOG_LEVEL", "log_level"), ("APM_RETENTION_DAYS", "retention_days"),
         ("APM_STORAGE", "storage"), ("APM_POSTGRES_URL", "postgres_url"),
+        ("APM_ALERT_EVALUATION_DELAY", "alert_evaluation_delay"), ("APM_DASHBOARD_URL", "dashboard_url"),
     ]
 
     /// Every key of the `[collector]` section.
@@ -151,7 +154,7 @@ public struct CollectorConfiguration: Sendable, Hashable {
         "header_timeout", "body_timeout", "allowed_hosts", "trusted_proxies", "minute_retention_hours",
         "retention_days", "retention_interval", "otlp_trace_wait", "max_pending_spans",
         "password_hash_cost", "storage", "postgres_url", "postgres_pool_size",
-    ]
+    ] + AlertSettings.keys
 
     /// Loads the `[collector]` section of a file (if any), then environment overrides.
     ///
@@ -375,6 +378,8 @@ public struct CollectorConfiguration: Sendable, Hashable {
                 return "must be a whole number from 10 to 20 (log2 of scrypt's N)"
             }
             passwordHashCost = cost
+        case _ where AlertSettings.keys.contains(key):
+            return alerts.apply(key: key, value: value)
         default:
             throw ConfigurationError(
                 .unknownKey,

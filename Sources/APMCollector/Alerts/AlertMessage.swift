@@ -1,0 +1,203 @@
+public import APMStorage
+import Crypto
+public import Foundation
+
+/// The notification for one delivery: the documented webhook JSON, Slack's `{"text": …}`, and the headers that
+/// sign it. Built from stored records at each attempt, so every retry sends the same bytes.
+public struct AlertMessage: Sendable {
+    /// The body.
+    public var body: Data
+    /// The headers.
+    public var headers: [String: String]
+    /// One line a person reads (Slack's text, the mail's subject).
+    public var summary: String
+
+    /// The webhook payload (`docs/alerts.md` documents each field).
+    struct WebhookPayload: Encodable {
+        struct Incident: Encodable {
+            var id: Int64
+            var state: String
+            var severity: String
+            var openedAt: Int64
+            var openedValue: Double?
+            var escalatedAt: Int64?
+            var resolvedAt: Int64?
+            var resolvedValue: Double?
+            var lastValue: Double?
+            var acknowledged: Bool
+            var url: String?
+
+            enum CodingKeys: String, CodingKey {
+                case id, state, severity
+                case openedAt = "opened_at"
+                case openedValue = "opened_value"
+                case escalatedAt = "escalated_at"
+                case resolvedAt = "resolved_at"
+                case resolvedValue = "resolved_value"
+                case lastValue = "last_value"
+                case acknowledged, url
+            }
+        }
+
+        struct Condition: Encodable {
+            var id: Int64
+            var name: String
+            var metric: String
+            var windowMinutes: Int
+            var warning: Double?
+            var critical: Double?
+
+            enum CodingKeys: String, CodingKey {
+                case id, name, metric
+                case windowMinutes = "window_minutes"
+                case warning, critical
+            }
+        }
+
+        struct App: Encodable {
+            var id: Int64
+            var name: String
+        }
+
+        var deliveryID: Int64
+        var event: String
+        var summary: String
+        var app: App?
+        var transaction: String?
+        var condition: Condition?
+        var incident: Incident?
+
+        enum CodingKeys: String, CodingKey {
+            case deliveryID = "delivery_id"
+            case event, summary, app, transaction, condition, incident
+        }
+    }
+
+    /// Builds the message.
+    ///
+    /// - Parameters:
+    ///   - delivery: The delivery.
+    ///   - channel: Its channel.
+    ///   - incident: Its incident (`nil` for a test).
+    ///   - condition: The incident's condition, if it still exists.
+    ///   - app: The app.
+    ///   - dashboardURL: The dashboard's public URL, for a link; empty for none.
+    ///   - timestamp: Unix seconds, signed with the body.
+    /// - Returns: The message.
+    public static func build(
+        delivery: AlertDeliveryRecord,
+        channel: AlertChannelRecord,
+        incident: AlertIncidentRecord?,
+        condition: AlertConditionRecord?,
+        app: StoredApp?,
+        dashboardURL: String,
+        timestamp: Int64
+    ) throws -> AlertMessage {
+        let summary = Self.summary(delivery: delivery, incident: incident, condition: condition, app: app)
+        let url =
+            dashboardURL.isEmpty || incident == nil
+            ? nil : dashboardURL.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + "/alerts"
+        let body: Data
+        switch channel.kind {
+        case .slack:
+            body = try JSONEncoder().encode(["text": url.map { "\(summary) <\($0)|open the alerts page>" } ?? summary])
+        case .webhook, .email:
+            let payload = WebhookPayload(
+                deliveryID: delivery.id,
+                event: delivery.event.rawValue,
+                summary: summary,
+                app: app.map { WebhookPayload.App(id: $0.id, name: $0.name) },
+                transaction: incident?.transaction,
+                condition: condition.map {
+                    WebhookPayload.Condition(
+                        id: $0.id,
+                        name: $0.name,
+                        metric: $0.metric.rawValue,
+                        windowMinutes: $0.windowMinutes,
+                        warning: $0.warning,
+                        critical: $0.critical
+                    )
+                },
+                incident: incident.map {
+                    WebhookPayload.Incident(
+                        id: $0.id,
+                        state: $0.resolvedAt == nil ? "open" : "resolved",
+                        severity: $0.severity.rawValue,
+                        openedAt: $0.openedAt,
+                        openedValue: $0.openedValue,
+                        escalatedAt: $0.escalatedAt,
+                        resolvedAt: $0.resolvedAt,
+                        resolvedValue: $0.resolvedValue,
+                        lastValue: $0.lastValue,
+                        acknowledged: $0.acknowledgedAt != nil,
+                        url: url
+                    )
+                }
+            )
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            body = try encoder.encode(payload)
+        }
+        var headers = [
+            "Content-Type": "application/json",
+            "User-Agent": "swift-apm-collector",
+            "X-APM-Event": delivery.event.rawValue,
+            "X-APM-Delivery": String(delivery.id),
+            "X-APM-Timestamp": String(timestamp),
+        ]
+        if channel.kind == .webhook {
+            headers["X-APM-Signature"] = signature(secret: channel.secret, timestamp: timestamp, body: body)
+        }
+        return AlertMessage(body: body, headers: headers, summary: summary)
+    }
+
+    /// `sha256=` and the hex HMAC-SHA256 of `timestamp.body` under the channel's secret: a receiver recomputes it
+    /// and compares in constant time, and refuses old timestamps (replays).
+    ///
+    /// - Parameters:
+    ///   - secret: The channel's secret.
+    ///   - timestamp: The `X-APM-Timestamp` value.
+    ///   - body: The body as sent.
+    /// - Returns: The header's value.
+    public static func signature(secret: String, timestamp: Int64, body: Data) -> String {
+        var signed = Data("\(timestamp).".utf8)
+        signed.append(body)
+        let code = HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: Data(secret.utf8)))
+        return "sha256=" + code.map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func summary(
+        delivery: AlertDeliveryRecord,
+        incident: AlertIncidentRecord?,
+        condition: AlertConditionRecord?,
+        app: StoredApp?
+    ) -> String {
+        guard let incident else { return "swift-apm test notification: this channel works" }
+        let target = (app?.name ?? "app \(incident.appID)") + (incident.transaction.map { " (\($0))" } ?? "")
+        let name = condition?.name ?? "a deleted condition"
+        let metric = condition?.metric
+        func shown(_ value: Double?) -> String {
+            guard let value, let metric else { return "no figure" }
+            switch metric {
+            case .apdex: return String(format: "Apdex %.2f", value)
+            case .errorRate: return String(format: "error rate %.1f%%", value * 100)
+            case .averageResponseTime: return String(format: "average %.0f ms", value * 1000)
+            case .p95ResponseTime: return String(format: "p95 %.0f ms", value * 1000)
+            case .p99ResponseTime: return String(format: "p99 %.0f ms", value * 1000)
+            case .throughputBelow, .throughputAbove: return String(format: "%.1f rpm", value)
+            case .noData: return "\(Int(value)) requests"
+            }
+        }
+        let window = condition.map { " over \($0.windowMinutes) min" } ?? ""
+        switch delivery.event {
+        case .opened:
+            return "[\(incident.severity.rawValue.uppercased())] \(name) on \(target): \(shown(incident.openedValue))\(window)"
+        case .escalated:
+            return "[CRITICAL] \(name) on \(target) escalated: \(shown(incident.escalatedValue))\(window)"
+        case .resolved:
+            return "[RESOLVED] \(name) on \(target): \(shown(incident.resolvedValue))\(window)"
+        case .test:
+            return "swift-apm test notification: this channel works"
+        }
+    }
+}

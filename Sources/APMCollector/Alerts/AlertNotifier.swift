@@ -1,0 +1,177 @@
+import AsyncHTTPClient
+public import APMStorage
+public import Foundation
+public import Logging
+import NIOCore
+import NIOHTTP1
+
+/// Sends one HTTP notification; the collector's uses AsyncHTTPClient.
+public protocol AlertTransport: Sendable {
+    /// POSTs `body` to `url`.
+    ///
+    /// - Parameters:
+    ///   - url: Where.
+    ///   - headers: The headers.
+    ///   - body: The body.
+    ///   - timeout: The whole request's deadline.
+    /// - Returns: The HTTP status.
+    /// - Throws: When there is no answer.
+    func post(url: String, headers: [String: String], body: Data, timeout: Duration) async throws -> Int
+}
+
+/// Notifications over HTTP with AsyncHTTPClient's shared client.
+public struct HTTPAlertTransport: AlertTransport {
+    /// Creates the transport.
+    public init() {}
+
+    /// POSTs `body` to `url`.
+    ///
+    /// - Parameters:
+    ///   - url: Where.
+    ///   - headers: The headers.
+    ///   - body: The body.
+    ///   - timeout: The whole request's deadline.
+    /// - Returns: The HTTP status.
+    /// - Throws: When there is no answer.
+    public func post(url: String, headers: [String: String], body: Data, timeout: Duration) async throws -> Int {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let response = try await HTTPClient.shared.execute(request, timeout: .nanoseconds(timeout.nanoseconds))
+        // The body is not needed; read a little so the connection can be reused.
+        _ = try? await response.body.collect(upTo: 64 * 1024)
+        return Int(response.status.code)
+    }
+}
+
+extension Duration {
+    fileprivate var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}
+
+/// Delivers queued notifications: every due one at once, each bounded by its timeout, so one channel that is
+/// down never delays the others; failures are retried with exponential backoff and given up after
+/// ``AlertSettings/maxAttempts``; every attempt's outcome is kept for the alerts page and API.
+public struct AlertNotifier: Sendable {
+    let store: any APMStore
+    let transport: any AlertTransport
+    let settings: AlertSettings
+    let logger: Logger
+
+    /// Creates a notifier.
+    ///
+    /// - Parameters:
+    ///   - store: The store (the outbox).
+    ///   - transport: How HTTP notifications go out.
+    ///   - settings: Timeouts, retries, the dashboard's URL.
+    ///   - logger: The logger.
+    public init(store: any APMStore, transport: any AlertTransport, settings: AlertSettings, logger: Logger) {
+        self.store = store
+        self.transport = transport
+        self.settings = settings
+        self.logger = logger
+    }
+
+    /// Sends every notification due at `now`.
+    ///
+    /// - Parameter now: Unix seconds.
+    /// - Returns: The deliveries attempted, with their new state.
+    /// - Throws: Store errors.
+    @discardableResult
+    public func deliverDue(now: Double) async throws -> [AlertDeliveryRecord] {
+        let due = try await store.dueAlertDeliveries(now: now, limit: 200)
+        guard !due.isEmpty else { return [] }
+        var channels: [Int64: AlertChannelRecord] = [:]
+        for accountID in Set(due.map(\.accountID)) {
+            for channel in try await store.alertChannels(accountID: accountID) { channels[channel.id] = channel }
+        }
+        let known = channels
+        return try await withThrowingTaskGroup(of: AlertDeliveryRecord.self) { group in
+            for delivery in due {
+                group.addTask {
+                    let attempted = await self.attempt(delivery, channel: known[delivery.channelID], now: now)
+                    try await self.store.updateAlertDelivery(attempted)
+                    return attempted
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+    }
+
+    /// One attempt: the delivery with its outcome recorded.
+    func attempt(_ delivery: AlertDeliveryRecord, channel: AlertChannelRecord?, now: Double) async -> AlertDeliveryRecord {
+        var delivery = delivery
+        delivery.attempts += 1
+        guard let channel else {
+            delivery.gaveUpAt = now
+            delivery.lastError = "the channel was deleted"
+            return delivery
+        }
+        do {
+            let message = try await message(for: delivery, channel: channel, now: now)
+            let status = try await transport.post(
+                url: channel.target,
+                headers: message.headers,
+                body: message.body,
+                timeout: settings.timeout
+            )
+            guard (200..<300).contains(status) else { throw AlertDeliveryFailure(reason: "HTTP \(status)") }
+            delivery.deliveredAt = now
+            delivery.lastError = nil
+        } catch {
+            let reason = (error as? AlertDeliveryFailure)?.reason ?? "\(error)"
+            delivery.lastError = String(reason.prefix(500))
+            if delivery.attempts >= settings.maxAttempts {
+                delivery.gaveUpAt = now
+                logger.error(
+                    "alert notification \(delivery.id) to channel \"\(channel.name)\" given up after \(delivery.attempts) attempts: \(reason)"
+                )
+            } else {
+                delivery.nextAttemptAt = now + backoff(attempts: delivery.attempts)
+                logger.warning(
+                    "alert notification \(delivery.id) to channel \"\(channel.name)\" failed (\(reason)); retrying"
+                )
+            }
+        }
+        return delivery
+    }
+
+    /// Seconds before the next attempt: the base doubling per attempt, at most 30 minutes.
+    func backoff(attempts: Int) -> Double {
+        min(settings.retryBase * Double(1 << min(max(attempts - 1, 0), 16)), 1800)
+    }
+
+    private func message(for delivery: AlertDeliveryRecord, channel: AlertChannelRecord, now: Double) async throws
+        -> AlertMessage
+    {
+        var incident: AlertIncidentRecord?
+        var condition: AlertConditionRecord?
+        var app: StoredApp?
+        if let incidentID = delivery.incidentID {
+            incident = try await store.alertIncident(id: incidentID)
+            if let incident {
+                condition = try await store.alertConditions(accountID: incident.accountID).first {
+                    $0.id == incident.conditionID
+                }
+                app = try await store.app(accountID: incident.accountID, id: incident.appID)
+            }
+        }
+        return try AlertMessage.build(
+            delivery: delivery,
+            channel: channel,
+            incident: incident,
+            condition: condition,
+            app: app,
+            dashboardURL: settings.dashboardURL,
+            timestamp: Int64(now)
+        )
+    }
+}
+
+/// Why an attempt failed, in a few words.
+struct AlertDeliveryFailure: Error {
+    var reason: String
+}
