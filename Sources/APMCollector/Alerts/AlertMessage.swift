@@ -191,7 +191,8 @@ public struct AlertMessage: Sendable {
         let window = condition.map { " over \($0.windowMinutes) min" } ?? ""
         switch delivery.event {
         case .opened:
-            return "[\(incident.severity.rawValue.uppercased())] \(name) on \(target): \(shown(incident.openedValue))\(window)"
+            return
+                "[\(incident.severity.rawValue.uppercased())] \(name) on \(target): \(shown(incident.openedValue))\(window)"
         case .escalated:
             return "[CRITICAL] \(name) on \(target) escalated: \(shown(incident.escalatedValue))\(window)"
         case .resolved:

@@ -1,5 +1,5 @@
-import AsyncHTTPClient
 public import APMStorage
+import AsyncHTTPClient
 public import Foundation
 public import Logging
 import NIOCore
@@ -102,7 +102,11 @@ public struct AlertNotifier: Sendable {
     }
 
     /// One attempt: the delivery with its outcome recorded.
-    func attempt(_ delivery: AlertDeliveryRecord, channel: AlertChannelRecord?, now: Double) async -> AlertDeliveryRecord {
+    func attempt(
+        _ delivery: AlertDeliveryRecord,
+        channel: AlertChannelRecord?,
+        now: Double
+    ) async -> AlertDeliveryRecord {
         var delivery = delivery
         delivery.attempts += 1
         guard let channel else {
@@ -144,7 +148,11 @@ public struct AlertNotifier: Sendable {
         min(settings.retryBase * Double(1 << min(max(attempts - 1, 0), 16)), 1800)
     }
 
-    private func message(for delivery: AlertDeliveryRecord, channel: AlertChannelRecord, now: Double) async throws
+    private func message(
+        for delivery: AlertDeliveryRecord,
+        channel: AlertChannelRecord,
+        now: Double
+    ) async throws
         -> AlertMessage
     {
         var incident: AlertIncidentRecord?

@@ -147,14 +147,15 @@ public struct CollectorConfiguration: Sendable, Hashable {
     ]
 
     /// Every key of the `[collector]` section.
-    public static let keys = [
-        "host", "port", "data_dir", "log_level", "max_body_mb", "max_decompressed_mb", "max_transaction_names",
-        "max_segment_names", "max_apps", "max_traces_per_batch", "max_error_samples_per_batch",
-        "max_segments_per_trace", "ingest_memory_mb", "max_queued_batches", "max_connections", "idle_timeout",
-        "header_timeout", "body_timeout", "allowed_hosts", "trusted_proxies", "minute_retention_hours",
-        "retention_days", "retention_interval", "otlp_trace_wait", "max_pending_spans",
-        "password_hash_cost", "storage", "postgres_url", "postgres_pool_size",
-    ] + AlertSettings.keys
+    public static let keys =
+        [
+            "host", "port", "data_dir", "log_level", "max_body_mb", "max_decompressed_mb", "max_transaction_names",
+            "max_segment_names", "max_apps", "max_traces_per_batch", "max_error_samples_per_batch",
+            "max_segments_per_trace", "ingest_memory_mb", "max_queued_batches", "max_connections", "idle_timeout",
+            "header_timeout", "body_timeout", "allowed_hosts", "trusted_proxies", "minute_retention_hours",
+            "retention_days", "retention_interval", "otlp_trace_wait", "max_pending_spans",
+            "password_hash_cost", "storage", "postgres_url", "postgres_pool_size",
+        ] + AlertSettings.keys
 
     /// Loads the `[collector]` section of a file (if any), then environment overrides.
     ///

@@ -24,8 +24,12 @@ extension SQLiteStore {
     /// As ``APMStore`` describes it.
     public func alertChannels(accountID: Int64) async throws -> [AlertChannelRecord] {
         try await writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM alert_channels WHERE account_id = ? ORDER BY id", arguments: [accountID])
-                .map(Self.alertChannel)
+            try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM alert_channels WHERE account_id = ? ORDER BY id",
+                arguments: [accountID]
+            )
+            .map(Self.alertChannel)
         }
     }
 
@@ -38,7 +42,8 @@ extension SQLiteStore {
             )
             guard db.changesCount > 0 else { return false }
             try db.execute(
-                sql: "DELETE FROM alert_deliveries WHERE channel_id = ? AND delivered_at IS NULL AND gave_up_at IS NULL",
+                sql:
+                    "DELETE FROM alert_deliveries WHERE channel_id = ? AND delivered_at IS NULL AND gave_up_at IS NULL",
                 arguments: [id]
             )
             for row in try Row.fetchAll(
@@ -163,9 +168,14 @@ extension SQLiteStore {
             guard let event = write.event else { return true }
             let accountID: Int64 = row["account_id"]
             let existing = Set(
-                try Int64.fetchAll(db, sql: "SELECT id FROM alert_channels WHERE account_id = ?", arguments: [accountID])
+                try Int64.fetchAll(
+                    db,
+                    sql: "SELECT id FROM alert_channels WHERE account_id = ?",
+                    arguments: [accountID]
+                )
             )
-            for channelID in AlertConditionRecord.channelIDs(stored: row["channel_ids"]) where existing.contains(channelID) {
+            for channelID in AlertConditionRecord.channelIDs(stored: row["channel_ids"])
+            where existing.contains(channelID) {
                 try db.execute(
                     sql: """
                         INSERT INTO alert_deliveries (account_id, channel_id, incident_id, event, next_attempt_at,

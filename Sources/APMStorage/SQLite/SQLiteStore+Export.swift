@@ -26,7 +26,8 @@ extension SQLiteStore {
         "accounts", "license_keys", "users", "api_tokens", "sessions", "sign_in_throttle", "installation", "apps",
         "transaction_apdex", "app_names", "name_overflow_examples", "batches", "deployments", "traces", "error_groups",
         "error_minutes", "drop_minutes", "txn_minutes", "txn_hours", "app_minutes", "app_hours", "seg_minutes",
-        "seg_hours", "process_minutes", "process_events", "pending_spans", "leases", "alert_channels", "alert_conditions",
+        "seg_hours", "process_minutes", "process_events", "pending_spans", "leases", "alert_channels",
+        "alert_conditions",
         "alert_incidents", "alert_deliveries",
     ]
 

@@ -1,0 +1,147 @@
+import APMCollector
+import APMCollectorTestSupport
+import APMCore
+import APMStorage
+import Foundation
+import Testing
+
+@Suite struct AlertTests {
+    typealias Support = CollectorTestSupport
+
+    /// An hour boundary, so that minute numbers read easily.
+    static let start: Int64 = 1_764_000_000 - 1_764_000_000 % 3600
+
+    /// Ten requests a minute; minutes 10 to 14 frustrated (3 s at T = 0.5 s), the others satisfied (100 ms).
+    static func batch(minute index: Int64) -> AgentBatch {
+        let slow = (10...14).contains(index)
+        return Support.batch(
+            minute: start + index * 60,
+            metrics: [Support.metric("GET /checkout", durations: Array(repeating: slow ? 3.0 : 0.1, count: 10))]
+        )
+    }
+
+    /// Apdex over 2 minutes, warning below 0.9, critical below 0.5, for 2 evaluations: the windows ending at
+    /// minute 11 (minutes 9–10: 0.5) and 12 (10–11: 0) make a lasting warning, so the incident opens at minute 12;
+    /// critical lasts from 12 to 13, so it escalates at 13; minutes 16 (0.5) and 17 are the first windows back
+    /// above 0.9 … 17 and 18 are two in a row (the window's length), so it resolves at 18.
+    static func condition(accountID: Int64, appID: Int64, channels: [Int64]) -> AlertConditionRecord {
+        AlertConditionRecord(
+            accountID: accountID,
+            appID: appID,
+            transaction: nil,
+            name: "Checkout Apdex",
+            metric: .apdex,
+            windowMinutes: 2,
+            warning: 0.9,
+            critical: 0.5,
+            forEvaluations: 2,
+            minRequests: 5,
+            channelIDs: channels,
+            createdAt: Double(start)
+        )
+    }
+
+    @Test(arguments: StoreBackend.available)
+    func aKnownWorkloadOpensEscalatesAndResolvesAtTheExpectedMinutesAndNotifiesOnceEach(
+        backend: StoreBackend
+    ) async throws {
+        let receiver = WebhookReceiver()
+        try await receiver.run {
+            try await backend.withStore { store in
+                let clock = Locked(Double(Self.start))
+                let configuration = Support.configuration { $0.alerts.retryBase = 30 }
+                try await TestCollector.run(configuration, on: store, now: clock.reader) { collector, _, _, _ in
+                    let account = try #require(try await store.accounts().first)
+                    _ = try await store.commit(
+                        [
+                            IngestItem(
+                                accountID: account.id,
+                                batch: Self.batch(minute: 0),
+                                receivedAt: Double(Self.start)
+                            )
+                        ],
+                        limits: CardinalityLimits()
+                    )
+                    let app = try #require(try await store.apps(accountID: account.id).first)
+                    let channel = try await store.createAlertChannel(
+                        AlertChannelRecord(
+                            accountID: account.id,
+                            name: "ops hook",
+                            kind: .webhook,
+                            target: receiver.url,
+                            secret: "s3cret",
+                            createdAt: Double(Self.start)
+                        )
+                    )
+                    let condition = try await store.createAlertCondition(
+                        Self.condition(accountID: account.id, appID: app.id, channels: [channel.id])
+                    )
+
+                    // Minute k's batch arrives 5 s after it ends; the evaluator runs then, and evaluates only what
+                    // is 2 minutes old (the evaluation delay): the window ending at minute k - 1.
+                    var events: [(event: String, windowEnd: Int64)] = []
+                    for minute: Int64 in 1...25 {
+                        clock.withLock { $0 = Double(Self.start + minute * 60 + 5) }
+                        if minute > 1 {
+                            _ = try await store.commit(
+                                [
+                                    IngestItem(
+                                        accountID: account.id,
+                                        batch: Self.batch(minute: minute - 1),
+                                        receivedAt: clock.withLock { $0 }
+                                    )
+                                ],
+                                limits: CardinalityLimits()
+                            )
+                        }
+                        let now = Int64(clock.withLock { $0 })
+                        #expect(collector.alertEvaluator.lastCompleteMinute(at: now) == Self.start + (minute - 2) * 60)
+                        try await collector.alertEvaluator.evaluate(now: now)
+                        let delivered = try await collector.alertNotifier.deliverDue(now: Double(now))
+                        for delivery in delivered {
+                            let incident = try #require(try await store.alertIncident(id: delivery.incidentID ?? 0))
+                            let end =
+                                switch delivery.event {
+                                case .opened: incident.openedAt
+                                case .escalated: incident.escalatedAt ?? 0
+                                default: incident.resolvedAt ?? 0
+                                }
+                            events.append((delivery.event.rawValue, (end - Self.start) / 60))
+                            #expect(delivery.deliveredAt != nil, "\(delivery.lastError ?? "")")
+                        }
+                    }
+                    #expect(events.map(\.event) == ["opened", "escalated", "resolved"])
+                    #expect(events.map(\.windowEnd) == [12, 13, 18])
+
+                    let incidents = try await store.alertIncidents(accountID: account.id, openOnly: false, limit: 10)
+                    #expect(incidents.count == 1)
+                    let incident = try #require(incidents.first)
+                    #expect(incident.conditionID == condition.id)
+                    #expect(incident.severity == .critical)
+                    #expect(incident.openedValue == 0)
+                    #expect(incident.escalatedValue == 0)
+                    #expect(incident.resolvedValue == 1)
+
+                    // Each notification arrived once, signed with the channel's secret over timestamp and body.
+                    let received = receiver.received
+                    #expect(received.map { $0.headers["x-apm-event"] } == ["opened", "escalated", "resolved"])
+                    #expect(Set(received.compactMap { $0.headers["x-apm-delivery"] }).count == 3)
+                    for request in received {
+                        let timestamp = try #require(Int64(request.headers["x-apm-timestamp"] ?? ""))
+                        #expect(
+                            request.headers["x-apm-signature"]
+                                == AlertMessage.signature(secret: "s3cret", timestamp: timestamp, body: request.body)
+                        )
+                        let payload = try #require(
+                            try JSONSerialization.jsonObject(with: request.body) as? [String: Any]
+                        )
+                        #expect((payload["app"] as? [String: Any])?["name"] as? String == "shop")
+                        #expect((payload["condition"] as? [String: Any])?["name"] as? String == "Checkout Apdex")
+                    }
+                    let opened = try JSONSerialization.jsonObject(with: received[0].body) as? [String: Any]
+                    #expect(opened?["summary"] as? String == "[WARNING] Checkout Apdex on shop: Apdex 0.00 over 2 min")
+                }
+            }
+        }
+    }
+}
