@@ -144,4 +144,111 @@ import Testing
             }
         }
     }
+
+    /// Four channels notified at once: one answers, one hangs (held by the test), one is down and comes back,
+    /// one is broken for good. The answering one is served while the hanging one still holds its request, the
+    /// down one is retried after the backoff and delivered once, the broken one is given up after the last attempt.
+    @Test func aChannelThatIsDownIsRetriedAndNoChannelWaitsForAnother() async throws {
+        let good = WebhookReceiver()
+        let hanging = WebhookReceiver()
+        let down = WebhookReceiver()
+        let broken = WebhookReceiver()
+        hanging.set(.hang)
+        down.set(.answer(503))
+        broken.set(.answer(500))
+        try await good.run {
+            try await hanging.run {
+                try await down.run {
+                    try await broken.run {
+                        try await Self.notifyFourChannels(good: good, hanging: hanging, down: down, broken: broken)
+                    }
+                }
+            }
+        }
+    }
+
+    static func notifyFourChannels(
+        good: WebhookReceiver,
+        hanging: WebhookReceiver,
+        down: WebhookReceiver,
+        broken: WebhookReceiver
+    ) async throws {
+        let store = try SQLiteStore()
+        let configuration = Support.configuration {
+            $0.alerts.retryBase = 30
+            $0.alerts.maxAttempts = 2
+            $0.alerts.timeout = .seconds(120)
+        }
+        try await TestCollector.run(configuration, on: store, now: { Double(Self.start) }) { collector, _, _, _ in
+            let account = try #require(try await store.accounts().first)
+            var deliveries: [String: AlertDeliveryRecord] = [:]
+            for (name, receiver) in [("good", good), ("hanging", hanging), ("down", down), ("broken", broken)] {
+                let channel = try await store.createAlertChannel(
+                    AlertChannelRecord(
+                        accountID: account.id,
+                        name: name,
+                        kind: .webhook,
+                        target: receiver.url,
+                        secret: "k",
+                        createdAt: Double(Self.start)
+                    )
+                )
+                deliveries[name] = try await store.enqueueAlertDelivery(
+                    AlertDeliveryRecord(
+                        accountID: account.id,
+                        channelID: channel.id,
+                        incidentID: nil,
+                        event: .test,
+                        nextAttemptAt: Double(Self.start),
+                        createdAt: Double(Self.start)
+                    )
+                )
+            }
+            let now = Double(Self.start)
+            let round = Task { try await collector.alertNotifier.deliverDue(now: now) }
+            // The answering channel is served while the hanging one still holds its request.
+            #expect(await Self.eventually { good.received.count == 1 && hanging.received.count == 1 })
+            #expect(good.received.count == 1)
+            hanging.release()
+            let first = Dictionary(uniqueKeysWithValues: try await round.value.map { ($0.channelID, $0) })
+            func outcome(_ name: String) throws -> AlertDeliveryRecord {
+                let channelID = try #require(deliveries[name]).channelID
+                return try #require(first[channelID])
+            }
+            #expect(try outcome("good").deliveredAt == now)
+            #expect(try outcome("hanging").deliveredAt == now)
+            #expect(try outcome("down").deliveredAt == nil)
+            #expect(try outcome("down").lastError == "HTTP 503")
+            #expect(try outcome("down").nextAttemptAt == now + 30)
+            #expect(try outcome("broken").gaveUpAt == nil)
+
+            // Nothing is due before the backoff has passed.
+            #expect(try await collector.alertNotifier.deliverDue(now: now + 29).isEmpty)
+            down.set(.answer(200))
+            let second = try await collector.alertNotifier.deliverDue(now: now + 30)
+            #expect(second.count == 2)
+            let downAgain = try #require(second.first { $0.id == deliveries["down"]?.id })
+            #expect(downAgain.deliveredAt == now + 30 && downAgain.attempts == 2)
+            let brokenAgain = try #require(second.first { $0.id == deliveries["broken"]?.id })
+            #expect(brokenAgain.gaveUpAt == now + 30 && brokenAgain.lastError == "HTTP 500")
+            #expect(try await collector.alertNotifier.deliverDue(now: now + 10_000).isEmpty)
+
+            #expect(good.received.count == 1)
+            #expect(hanging.received.count == 1)
+            #expect(down.received.count == 2)
+            #expect(broken.received.count == 2)
+            // A test notification says what it is.
+            let body = try JSONSerialization.jsonObject(with: try #require(good.received.first).body) as? [String: Any]
+            #expect(body?["event"] as? String == "test")
+        }
+    }
+
+    /// Polls until `condition` holds (at most 30 s).
+    static func eventually(_ condition: () -> Bool) async -> Bool {
+        for _ in 0..<3000 {
+            if condition() { return true }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return condition()
+    }
 }
