@@ -179,7 +179,8 @@ import Testing
             $0.alerts.maxAttempts = 2
             $0.alerts.timeout = .seconds(120)
         }
-        try await TestCollector.run(configuration, on: store, now: { Double(Self.start) }) { collector, _, _, _ in
+        let clock = Locked(Double(Self.start))
+        try await TestCollector.run(configuration, on: store, now: clock.reader) { collector, _, _, _ in
             let account = try #require(try await store.accounts().first)
             var deliveries: [String: AlertDeliveryRecord] = [:]
             for (name, receiver) in [("good", good), ("hanging", hanging), ("down", down), ("broken", broken)] {
