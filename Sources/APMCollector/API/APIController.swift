@@ -12,6 +12,7 @@ struct APIController: CollectorController {
     let store: any APMStore
     let queries: CollectorQueries
     let administration: Administration
+    let alerts: AlertAdministration
     let now: @Sendable () -> Double
 
     var endpoints: RouteCollection<Context> {
@@ -164,6 +165,7 @@ struct APIController: CollectorController {
             return try Self.json(try await self.queries.process(app: app, range: range))
         }
         addAdministrationRoutes(to: routes)
+        addAlertRoutes(to: routes)
         return routes
     }
 

@@ -40,7 +40,13 @@ extension Collector {
             ).endpoints
         )
         router.addRoutes(
-            APIController(store: store, queries: queries, administration: administration, now: now).endpoints,
+            APIController(
+                store: store,
+                queries: queries,
+                administration: administration,
+                alerts: AlertAdministration(store: store, notifier: alertNotifier),
+                now: now
+            ).endpoints,
             atPath: "/api/v1"
         )
         // Readiness: the store reads, its disk has room, and commits succeed. Liveness: the process answers.
