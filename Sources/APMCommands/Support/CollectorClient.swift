@@ -49,7 +49,9 @@ struct CollectorClient {
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         guard (200..<300).contains(status) else {
             let detail =
-                (try? JSONDecoder().decode(APIError.Body.self, from: data)).map { $0.error.message }
+                (try? JSONDecoder().decode(APIError.Body.self, from: data)).map {
+                    $0.error.field.isEmpty ? $0.error.message : "\($0.error.field) \($0.error.message)"
+                }
                 ?? String(decoding: data.prefix(300), as: UTF8.self)
             if status == 401 || status == 403 {
                 throw CommandFailure(
