@@ -294,6 +294,11 @@ public final class Collector: Sendable {
         } catch {
             logger.warning("reading the store's statistics for /metrics failed: \(error)")
         }
+        do {
+            try await readAppGauges()
+        } catch {
+            logger.warning("reading the apps' figures for /metrics failed: \(error)")
+        }
     }
 }
 

@@ -3,6 +3,9 @@ import APMCollectorTestSupport
 import APMCore
 import APMStorage
 import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
 import Testing
 
 @Suite struct AlertTests {
@@ -251,5 +254,36 @@ import Testing
             try? await Task.sleep(for: .milliseconds(10))
         }
         return condition()
+    }
+
+    /// `/metrics` has per-app gauges over the minute alert conditions saw last: 10 requests, 2 of them errors,
+    /// 4 satisfied, 4 tolerating and 2 frustrated at T = 0.5 s.
+    @Test func metricsHaveEachAppsFiguresOverTheLastCompleteMinute() async throws {
+        let clock = Locked(Double(Self.start + 10 * 60 + 2 * 60 + 5))
+        try await Support.withCollector(now: clock.reader) { collector, client, key in
+            let durations = [0.1, 0.1, 0.1, 0.1, 0.8, 0.8, 0.8, 0.8, 3.0, 3.0]
+            _ = try await Support.post(
+                Support.batch(
+                    minute: Self.start + 9 * 60,
+                    metrics: [Support.metric("GET /a", durations: durations, errors: [0, 1])]
+                ),
+                key: key,
+                client: client
+            )
+            #expect(collector.alertEvaluator.lastCompleteMinute(at: Int64(clock.withLock { $0 })) == Self.start + 600)
+            let text = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
+            // Errors are frustrated: S = 2 (of the 0.1 s ones), T = 4, F = 4 → (2 + 2) / 10.
+            #expect(text.contains(#"apm_app_apdex_score{account="1",app="shop"} 0.4"#), "\(text)")
+            #expect(text.contains(#"apm_app_requests_per_minute{account="1",app="shop"} 10"#))
+            #expect(text.contains(#"apm_app_error_ratio{account="1",app="shop"} 0.2"#))
+            // Percentiles come from the 1 % latency buckets, as everywhere.
+            let p95Line = try #require(
+                text.split(separator: "\n").first {
+                    $0.hasPrefix(#"apm_app_response_time_p95_seconds{account="1",app="shop"}"#)
+                }
+            )
+            let p95 = try #require(Double(p95Line.split(separator: " ").last ?? ""))
+            #expect(abs(p95 - 3) <= 0.03, "\(p95)")
+        }
     }
 }

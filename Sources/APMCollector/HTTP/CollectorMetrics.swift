@@ -14,6 +14,7 @@ final class CollectorMetrics: Sendable {
     let unmatchedSpans: Counter
     private let rejectedCounters = Mutex<[String: Counter]>([:])
     private let rowGauges = Mutex<[String: Gauge]>([:])
+    private let appGauges = Mutex<[String: [Gauge]]>([:])
 
     init() {
         let buckets: [Duration] = [
@@ -89,6 +90,61 @@ final class CollectorMetrics: Sendable {
             }
             gauge.set(Double(count))
         }
+    }
+
+    /// Per-app figures over the last complete minute, one gauge per app and figure (apps, never transactions:
+    /// the cardinality is bounded by `max_apps`). A figure without requests is NaN.
+    func setAppFigures(_ apps: [AppFigures]) {
+        for app in apps {
+            let gauges = appGauges.withLock { gauges in
+                let key = "\(app.accountID)/\(app.name)"
+                if let existing = gauges[key] { return existing }
+                let labels = [("account", String(app.accountID)), ("app", app.name)]
+                let made = [
+                    registry.makeGauge(
+                        descriptor: Self.descriptor("apm_app_apdex_score", "Apdex score over the last complete minute"),
+                        labels: labels
+                    ),
+                    registry.makeGauge(
+                        descriptor: Self.descriptor(
+                            "apm_app_requests_per_minute",
+                            "Web requests in the last complete minute"
+                        ),
+                        labels: labels
+                    ),
+                    registry.makeGauge(
+                        descriptor: Self.descriptor(
+                            "apm_app_error_ratio",
+                            "Errors per web request over the last complete minute (0 to 1)"
+                        ),
+                        labels: labels
+                    ),
+                    registry.makeGauge(
+                        descriptor: Self.descriptor(
+                            "apm_app_response_time_p95_seconds",
+                            "95th percentile response time over the last complete minute"
+                        ),
+                        labels: labels
+                    ),
+                ]
+                gauges[key] = made
+                return made
+            }
+            gauges[0].set(app.apdex ?? .nan)
+            gauges[1].set(app.requestsPerMinute)
+            gauges[2].set(app.errorRatio ?? .nan)
+            gauges[3].set(app.p95 ?? .nan)
+        }
+    }
+
+    /// One app's figures for ``setAppFigures(_:)``.
+    struct AppFigures {
+        var accountID: Int64
+        var name: String
+        var apdex: Double?
+        var requestsPerMinute: Double
+        var errorRatio: Double?
+        var p95: Double?
     }
 
     func render() -> [UInt8] {
