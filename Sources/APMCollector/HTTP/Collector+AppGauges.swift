@@ -9,7 +9,12 @@ extension Collector {
         var figures: [CollectorMetrics.AppFigures] = []
         for account in try await store.accounts() {
             for app in try await store.apps(accountID: account.id) {
-                let range = TimeRange(from: end - 60, to: end, now: Int64(now()), minuteRetention: queries.minuteRetention)
+                let range = TimeRange(
+                    from: end - 60,
+                    to: end,
+                    now: Int64(now()),
+                    minuteRetention: queries.minuteRetention
+                )
                 let summary = try await queries.summary(app: app, range: range)
                 figures.append(
                     CollectorMetrics.AppFigures(
