@@ -183,6 +183,10 @@ let package = Package(
                 "APMCollector",
                 "APMStorage",
                 "APMPostgres",
+                // The demo's local webhook receiver, which prints the alert notifications.
+                .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["Collector"])),
+                .product(name: "HTTPTypes", package: "swift-http-types", condition: .when(traits: ["Collector"])),
+                .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["Collector"])),
                 .product(
                     name: "ArgumentParser",
                     package: "swift-argument-parser",

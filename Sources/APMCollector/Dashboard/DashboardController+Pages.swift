@@ -84,7 +84,7 @@ extension DashboardController {
         let base = "/apps/\(app.id)"
         return """
             <p><a href="\(base)?\(shown.query)">Overview</a> · <a href="\(base)/databases?\(shown.query)">Databases &amp; externals</a> · \
-            <a href="\(base)/errors?\(shown.query)">Errors</a> · <a href="\(base)/settings">Settings</a></p>
+            <a href="\(base)/errors?\(shown.query)">Errors</a> · <a href="\(base)/alerts">Alerts</a> · <a href="\(base)/settings">Settings</a></p>
             """
     }
 

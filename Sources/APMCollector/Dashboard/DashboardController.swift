@@ -14,6 +14,7 @@ struct DashboardController: CollectorController {
     let sessions: DashboardSessions
     let signInGuard: SignInGuard
     let administration: Administration
+    let alerts: AlertAdministration
     let now: @Sendable () -> Double
 
     var endpoints: RouteCollection<Context> {
@@ -66,6 +67,7 @@ extension DashboardController {
             }
         }
         addDashboardPages(to: router)
+        addDashboardAlerts(to: router)
         router.get("/apps/:app") { request, context in
             try await self.withApp(request, context) { session, app in
                 try await self.overviewPage(request: request, session: session, app: app)

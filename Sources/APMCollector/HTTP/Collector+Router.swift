@@ -36,6 +36,7 @@ extension Collector {
                 sessions: sessions,
                 signInGuard: signInGuard,
                 administration: administration,
+                alerts: AlertAdministration(store: store, notifier: alertNotifier),
                 now: now
             ).endpoints
         )

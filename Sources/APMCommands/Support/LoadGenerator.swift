@@ -17,6 +17,9 @@ struct LoadGenerator: Sendable {
         var apdexT: Double = 0.5
         var maxInFlight = 64
         var seed: UInt64 = 1
+        /// Seconds after the start during which every request goes to `/variable?ms=1500` (frustrated at the
+        /// default T): the demo's bad deploy, which its Apdex alert catches. `nil`: the mix throughout.
+        var slowdown: Range<Double>?
     }
 
     /// One route of the mix: the URL path, the transaction name the agent gives it, and its weight.
@@ -117,7 +120,11 @@ struct LoadGenerator: Sendable {
                     }
                     pick -= candidate.weight
                 }
-                let path = route.path(&random)
+                var path = route.path(&random)
+                if let slowdown = configuration.slowdown, slowdown.contains(Double(index) * interval) {
+                    route = Self.mix[1]
+                    path = "/variable?ms=1500"
+                }
                 guard state.inFlight.wrappingAdd(1, ordering: .relaxed).newValue <= configuration.maxInFlight else {
                     state.inFlight.wrappingSubtract(1, ordering: .relaxed)
                     skipped += 1

@@ -133,6 +133,9 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Requests per second of the load.") var rate: Double = 10
     @Option(help: "Seconds to run; 0 runs until Ctrl-C.") var duration: Double = 0
     @Option(help: "Seconds between reports.") var reportInterval: Double = 30
+    @Option(help: "Seconds after the load starts when it slows down (a bad deploy the Apdex alert catches); -1: never.")
+    var slowdownAt: Double = 60
+    @Option(help: "Seconds the slowdown lasts.") var slowdownSeconds: Double = 150
 
     func run() async throws {
         let directory = URL(fileURLWithPath: dataDir).standardizedFileURL.path
@@ -152,12 +155,19 @@ struct DemoCommand: AsyncParsableCommand {
         var configuration = CollectorConfiguration()
         configuration.server.port = port
         configuration.dataDirectory = directory
+        // The demo's agent delivers every 5 s: minutes are complete well within 30 s, and alerts can move faster
+        // than with a production agent's 10 s and retries.
+        configuration.alerts.evaluationDelay = 30
+        configuration.alerts.interval = .seconds(5)
+        configuration.alerts.dashboardURL = "http://127.0.0.1:\(port)"
+        let webhookSecret = APITokenGenerator.makeToken()
+        let receiver = DemoWebhookReceiver(secret: webhookSecret)
         let store = try CollectorStorage.open(configuration, logger: logger)
         let collector = Collector(configuration: configuration, logger: logger, store: store)
         guard let credentials = try await collector.bootstrapIfNeeded() else { throw APMExit.failure }
         let services = ServiceGroup(
             configuration: .init(
-                services: ([store] + collector.services).map { .init(service: $0) },
+                services: ([store] + collector.services + [receiver]).map { .init(service: $0) },
                 gracefulShutdownSignals: [],
                 logger: logger
             )
@@ -225,13 +235,32 @@ struct DemoCommand: AsyncParsableCommand {
         )
         fflush(nil)
 
-        let generator = LoadGenerator(
-            configuration: .init(baseURL: appURL, rate: rate, duration: duration > 0 ? duration : 86_400 * 365)
+        let slowdown = slowdownAt >= 0 ? slowdownAt..<(slowdownAt + slowdownSeconds) : nil
+        if let slowdown {
+            print(
+                """
+                At \(Int(slowdown.lowerBound)) s the load slows down for \(Int(slowdownSeconds)) s: every request takes 1.5 s,
+                as after a bad deploy. The condition "Example Service Apdex" (critical below 0.6 over 2 minutes)
+                opens an incident about 2 minutes later and resolves it about 3 minutes after the slowdown ends;
+                a local webhook prints each notification here (>>>). The alerts:
+                  apm alerts list --collector-url \(collectorURL) --api-token \(credentials.apiToken)
+
+                """
+            )
+            fflush(nil)
+        }
+        var loadConfiguration = LoadGenerator.Configuration(
+            baseURL: appURL,
+            rate: rate,
+            duration: duration > 0 ? duration : 86_400 * 365
         )
+        loadConfiguration.slowdown = slowdown
+        let generator = LoadGenerator(configuration: loadConfiguration)
         let started = ContinuousClock.now
         let load = Task { await generator.run(stop: { stopping.value.load(ordering: .relaxed) }) }
         var lastReport = ContinuousClock.now
         var deploymentRecorded = false
+        var alertCreated = false
         var nextDeploymentAttempt = started + .seconds(10)
         while !stopping.value.load(ordering: .relaxed) {
             try? await Task.sleep(for: .milliseconds(200))
@@ -244,6 +273,14 @@ struct DemoCommand: AsyncParsableCommand {
                     "--revision", "demo-1", "--description", "apm demo started the example service",
                 ])
                 deploymentRecorded = (try? await record?.run()) != nil
+            }
+            if !alertCreated, let webhook = receiver.url {
+                alertCreated = await Self.createDemoAlert(
+                    store: store,
+                    account: credentials.account.id,
+                    webhook: webhook,
+                    secret: webhookSecret
+                )
             }
             if duration > 0 && ContinuousClock.now - started >= .milliseconds(Int64(duration * 1000)) { break }
             if ContinuousClock.now - lastReport >= .milliseconds(Int64(reportInterval * 1000)) {
@@ -261,6 +298,56 @@ struct DemoCommand: AsyncParsableCommand {
         _ = try? await collectorTask.value
         try await collector.close()
         print("Stopped. The data stays in \(directory); `apm collector --data-dir \(directory)` shows it again.")
+    }
+
+    /// Once the example service's app exists: a webhook channel to the demo's receiver and an Apdex condition
+    /// that the slowdown breaches, through the same rules as `apm alerts`.
+    ///
+    /// - Returns: Whether they were created.
+    private static func createDemoAlert(
+        store: any APMStore,
+        account: Int64,
+        webhook: String,
+        secret: String
+    ) async
+        -> Bool
+    {
+        guard let app = try? await store.apps(accountID: account).first(where: { $0.name == "Example Service" }) else {
+            return false
+        }
+        let now = Date().timeIntervalSince1970
+        do {
+            var channelRequest = AlertChannelRequest()
+            channelRequest.name = "demo webhook"
+            channelRequest.kind = "webhook"
+            channelRequest.url = webhook
+            channelRequest.secret = secret
+            let channel = try await store.createAlertChannel(
+                try AlertValidation.channel(channelRequest, accountID: account, generatedSecret: secret, now: now)
+            )
+            var request = AlertConditionRequest()
+            request.appID = app.id
+            request.name = "Example Service Apdex"
+            request.metric = "apdex"
+            // The mix's Apdex is about 0.78; the slowdown's requests are all frustrated.
+            request.critical = 0.6
+            request.windowMinutes = 2
+            request.forEvaluations = 1
+            request.channels = [channel.id]
+            _ = try await store.createAlertCondition(
+                try AlertValidation.condition(
+                    request,
+                    accountID: account,
+                    apps: [app.id],
+                    channels: [channel.id],
+                    now: now
+                )
+            )
+            return true
+        } catch {
+            printError("apm demo: could not create the demo's alert: \(error)")
+            return true
+        }
     }
 
     private func printReport(collectorURL: String, token: String) async {

@@ -1,0 +1,213 @@
+import APMStorage
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+extension DashboardController {
+    /// The alerts page of an app (`/apps/{id}/alerts`): its conditions, incidents, the account's channels and the
+    /// latest notifications, with forms (CSRF-checked) that go through ``AlertAdministration`` as the API does.
+    func addDashboardAlerts(to router: RouteCollection<Context>) {
+        router.get("/apps/:app/alerts") { request, context in
+            try await self.withApp(request, context) { session, app in
+                try await self.alertsPage(session, app, notice: nil)
+            }
+        }
+        router.post("/apps/:app/alerts/conditions") { request, context in
+            try await self.alertForm(request, context) { session, app, form in
+                var condition = AlertConditionRequest()
+                condition.appID = app.id
+                condition.name = form["name"]
+                condition.metric = form["metric"]
+                condition.transaction = (form["transaction"] ?? "").isEmpty ? nil : form["transaction"]
+                condition.warning = try Self.number(form, "warning")
+                condition.critical = try Self.number(form, "critical")
+                condition.windowMinutes = try Self.number(form, "window_minutes").map { Int($0) }
+                condition.forEvaluations = try Self.number(form, "for_evaluations").map { Int($0) }
+                condition.minRequests = try Self.number(form, "min_requests").map { Int($0) }
+                condition.channels = form.keys.compactMap { key in
+                    key.hasPrefix("channel_") ? Int64(key.dropFirst("channel_".count)) : nil
+                }.sorted()
+                _ = try await self.alerts.createCondition(condition, accountID: session.accountID, now: self.now())
+                return "Condition created."
+            }
+        }
+        router.post("/apps/:app/alerts/conditions/:id/delete") { request, context in
+            try await self.alertForm(request, context) { session, _, _ in
+                let id = context.parameters.get("id", as: Int64.self) ?? 0
+                _ = try await self.store.deleteAlertCondition(
+                    accountID: session.accountID,
+                    id: id,
+                    now: Int64(self.now())
+                )
+                return "Condition deleted."
+            }
+        }
+        router.post("/apps/:app/alerts/channels") { request, context in
+            try await self.alertForm(request, context) { session, _, form in
+                var channel = AlertChannelRequest()
+                channel.name = form["name"]
+                channel.kind = form["kind"]
+                channel.url = form["url"]
+                let created = try await self.alerts.createChannel(
+                    channel,
+                    accountID: session.accountID,
+                    now: self.now()
+                )
+                return created.kind == .webhook
+                    ? "Channel created. Its signing secret (shown only once): \(created.secret)" : "Channel created."
+            }
+        }
+        router.post("/apps/:app/alerts/channels/:id/delete") { request, context in
+            try await self.alertForm(request, context) { session, _, _ in
+                let id = context.parameters.get("id", as: Int64.self) ?? 0
+                _ = try await self.store.deleteAlertChannel(accountID: session.accountID, id: id)
+                return "Channel deleted."
+            }
+        }
+        router.post("/apps/:app/alerts/channels/:id/test") { request, context in
+            try await self.alertForm(request, context) { session, _, _ in
+                let id = context.parameters.get("id", as: Int64.self) ?? 0
+                guard
+                    let delivery = try await self.alerts.sendTest(
+                        accountID: session.accountID,
+                        channelID: id,
+                        now: self.now()
+                    )
+                else { return "No such channel." }
+                return delivery.deliveredAt != nil
+                    ? "Test notification delivered."
+                    : "Test notification failed: \(delivery.lastError ?? "no answer"); it is retried."
+            }
+        }
+        router.post("/apps/:app/alerts/incidents/:id/acknowledge") { request, context in
+            try await self.alertForm(request, context) { session, _, _ in
+                let id = context.parameters.get("id", as: Int64.self) ?? 0
+                _ = try await self.store.acknowledgeAlertIncident(
+                    accountID: session.accountID,
+                    id: id,
+                    by: session.userName,
+                    at: self.now()
+                )
+                return "Incident acknowledged."
+            }
+        }
+    }
+
+    /// A number from a form, `nil` when the field is empty.
+    private static func number(_ form: [String: String], _ field: String) throws -> Double? {
+        let text = (form[field] ?? "").trimmingCharacters(in: .whitespaces)
+        guard !text.isEmpty else { return nil }
+        guard let value = Double(text), value.isFinite else { throw APIError.badRequest(field, "must be a number") }
+        return value
+    }
+
+    /// Runs a CSRF-checked alerts form and shows the page again with what happened, or with the refusal (400).
+    private func alertForm(
+        _ request: Request,
+        _ context: Context,
+        _ body: @escaping (DashboardSessions.Session, StoredApp, [String: String]) async throws -> String
+    ) async throws -> Response {
+        try await withApp(request, context) { session, app in
+            let form = try await Self.form(request)
+            try Self.checkCSRF(form, session)
+            do {
+                let notice = try await body(session, app, form)
+                return try await self.alertsPage(session, app, notice: notice)
+            } catch let error as APIError where error.status == .badRequest {
+                let notice = error.field.isEmpty ? error.message : "\(error.field): \(error.message)"
+                return try await self.alertsPage(session, app, notice: notice, status: .badRequest)
+            }
+        }
+    }
+
+    func alertsPage(
+        _ session: DashboardSessions.Session,
+        _ app: StoredApp,
+        notice: String?,
+        status: HTTPResponse.Status = .ok
+    ) async throws -> Response {
+        let csrf = "<input type=\"hidden\" name=\"csrf\" value=\"\(HTML.escape(session.csrf))\">"
+        let base = "/apps/\(app.id)/alerts"
+        let conditions = try await store.alertConditions(accountID: session.accountID).filter { $0.appID == app.id }
+        let names = Dictionary(conditions.map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
+        let channels = try await store.alertChannels(accountID: session.accountID)
+        let channelNames = Dictionary(channels.map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
+        let incidents = try await store.alertIncidents(accountID: session.accountID, openOnly: false, limit: 200)
+            .filter { $0.appID == app.id }.prefix(30)
+        let deliveries = try await store.alertDeliveries(accountID: session.accountID, limit: 20)
+        func figure(_ value: Double?) -> String { value.map { String(format: "%.3g", $0) } ?? "–" }
+        let conditionRows = conditions.map { condition in
+            """
+            <tr><td>\(HTML.escape(condition.name))</td><td>\(HTML.escape(condition.transaction ?? "(whole app)"))</td>\
+            <td>\(condition.metric.rawValue)</td><td class="n">\(figure(condition.warning))</td>\
+            <td class="n">\(figure(condition.critical))</td><td class="n">\(condition.windowMinutes) min × \(condition.forEvaluations)</td>\
+            <td class="n">\(condition.minRequests)</td>\
+            <td>\(condition.channelIDs.map { HTML.escape(channelNames[$0] ?? "#\($0)") }.joined(separator: ", "))</td>\
+            <td><form method="post" action="\(base)/conditions/\(condition.id)/delete">\(csrf)<button type="submit">Delete</button></form></td></tr>
+            """
+        }.joined()
+        let incidentRows = incidents.map { incident in
+            let acknowledge =
+                incident.acknowledgedBy.map { "acknowledged by \(HTML.escape($0))" }
+                ?? (incident.resolvedAt == nil
+                    ? "<form method=\"post\" action=\"\(base)/incidents/\(incident.id)/acknowledge\">\(csrf)<button type=\"submit\">Acknowledge</button></form>"
+                    : "")
+            return """
+                <tr data-incident="\(incident.resolvedAt == nil ? "open" : "resolved")"><td>\(incident.id)</td>\
+                <td>\(HTML.escape(names[incident.conditionID] ?? "(deleted condition)"))</td>\
+                <td>\(incident.severity.rawValue)</td><td>\(incident.resolvedAt == nil ? "<b>open</b>" : "resolved")</td>\
+                <td>\(Self.clockTime(Double(incident.openedAt)))</td><td class="n">\(figure(incident.openedValue))</td>\
+                <td>\(incident.resolvedAt.map { Self.clockTime(Double($0)) } ?? "")</td>\
+                <td class="n">\(figure(incident.resolvedValue ?? incident.lastValue))</td><td>\(acknowledge)</td></tr>
+                """
+        }.joined()
+        let channelRows = channels.map { channel in
+            """
+            <tr><td>\(HTML.escape(channel.name))</td><td>\(channel.kind.rawValue)</td><td><code>\(HTML.escape(channel.target))</code></td>\
+            <td><form method="post" action="\(base)/channels/\(channel.id)/test">\(csrf)<button type="submit">Send a test</button></form> \
+            <form method="post" action="\(base)/channels/\(channel.id)/delete">\(csrf)<button type="submit">Delete</button></form></td></tr>
+            """
+        }.joined()
+        let deliveryRows = deliveries.map { delivery in
+            let shown = APIAlertDelivery(delivery)
+            return """
+                <tr><td>\(Self.clockTime(delivery.createdAt))</td><td>\(HTML.escape(channelNames[delivery.channelID] ?? "#\(delivery.channelID)"))</td>\
+                <td>\(delivery.event.rawValue)</td><td>\(shown.status)</td><td class="n">\(delivery.attempts)</td>\
+                <td>\(HTML.escape(delivery.lastError ?? ""))</td></tr>
+                """
+        }.joined()
+        let metricOptions = AlertMetric.allCases.map { "<option value=\"\($0.rawValue)\">\($0.rawValue)</option>" }
+            .joined()
+        let channelChoices = channels.map {
+            "<label><input type=\"checkbox\" name=\"channel_\($0.id)\"> \(HTML.escape($0.name))</label>"
+        }.joined(separator: " ")
+        let body = """
+            <h1>\(HTML.escape(app.name)): alerts</h1>\(appNavigation(app, .standard))
+            \(notice.map { "<div class=\"warn\">\(HTML.escape($0))</div>" } ?? "")
+            <h2>Incidents</h2>
+            <table><tr><th>#</th><th>condition</th><th>severity</th><th>state</th><th>opened</th><th class="n">figure</th>\
+            <th>resolved</th><th class="n">latest</th><th></th></tr>\(incidentRows)</table>
+            <h2>Conditions</h2>
+            <table><tr><th>name</th><th>transaction</th><th>metric</th><th class="n">warning</th><th class="n">critical</th>\
+            <th class="n">window × evaluations</th><th class="n">min requests</th><th>channels</th><th></th></tr>\(conditionRows)</table>
+            <form method="post" action="\(base)/conditions">\(csrf)<input name="name" placeholder="name" required> \
+            <select name="metric">\(metricOptions)</select> <input name="warning" size="6" placeholder="warning"> \
+            <input name="critical" size="6" placeholder="critical"> <label>window <input name="window_minutes" size="3" value="5"> min</label> \
+            <label>for <input name="for_evaluations" size="3" value="1"></label> <label>min requests <input name="min_requests" size="5" value="10"></label> \
+            <input name="transaction" placeholder="transaction (whole app)"> \(channelChoices) <button type="submit">Create a condition</button></form>
+            <p><small>Apdex and throughput_below breach below their thresholds, the others above; no_data has none. \
+            A minute is evaluated \(configuration.alerts.evaluationDelay) s after it ends. See docs/alerts.md.</small></p>
+            <h2>Channels</h2>
+            <table><tr><th>name</th><th>kind</th><th>URL</th><th></th></tr>\(channelRows)</table>
+            <form method="post" action="\(base)/channels">\(csrf)<input name="name" placeholder="name" required> \
+            <select name="kind"><option value="webhook">webhook</option><option value="slack">slack</option></select> \
+            <input name="url" size="40" placeholder="https://…" required> <button type="submit">Add a channel</button></form>
+            <h2>Latest notifications</h2>
+            <table><tr><th>created</th><th>channel</th><th>event</th><th>status</th><th class="n">attempts</th><th>last error</th></tr>\(deliveryRows)</table>
+            """
+        return Self.html(
+            HTML.page(title: "Alerts", user: session.userName, csrf: session.csrf, body: body),
+            status: status
+        )
+    }
+}
