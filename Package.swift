@@ -63,6 +63,13 @@ let package = Package(
             path: "Sources/CAPMZlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // libcurl's SMTP client for alert mail (Debian: libcurl4-openssl-dev, which FoundationNetworking needs
+        // anyway), behind one C function.
+        .target(
+            name: "CAPMCurl",
+            path: "Sources/CAPMCurl",
+            linkerSettings: [.linkedLibrary("curl")]
+        ),
         .target(
             name: "APMCore",
             dependencies: ["CAPMZlib"],
@@ -135,6 +142,7 @@ let package = Package(
             dependencies: [
                 "APMCore",
                 "APMStorage",
+                .target(name: "CAPMCurl", condition: .when(traits: ["Collector"])),
                 .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["Collector"])),
                 .product(name: "HummingbirdCore", package: "hummingbird", condition: .when(traits: ["Collector"])),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras", condition: .when(traits: ["Collector"])),

@@ -200,4 +200,70 @@ import Testing
             }
         }
     }
+
+    /// Email through libcurl to a real SMTP server started by the test: a test notification arrives as mail; with
+    /// STARTTLS required (the default) and a server that does not offer it, nothing is sent and the error says so.
+    @Test func emailChannelsSendMailOverSMTPAndRequireSTARTTLSByDefault() async throws {
+        let sink = try SMTPSink()
+        defer { sink.stop() }
+        // Without a mail server an email channel is refused.
+        try await Support.withCollector { _, client, key in
+            let refused = try await Self.send(
+                .post,
+                "/api/v1/alerts/channels",
+                ["name": "mail", "kind": "email", "address": "ops@example.com"],
+                key: key,
+                client: client
+            )
+            #expect(refused.status == .badRequest)
+            let message = (refused.json["error"] as? [String: Any])?["message"] as? String ?? ""
+            #expect(message.contains("smtp_url"))
+        }
+        for tls in [AlertSettings.SMTP.TLS.none, .required] {
+            let configuration = Support.configuration {
+                $0.alerts.smtp = AlertSettings.SMTP(
+                    url: "smtp://127.0.0.1:\(sink.port)",
+                    from: "apm@example.com",
+                    tls: tls
+                )
+                $0.alerts.timeout = .seconds(5)
+            }
+            try await Support.withCollector(configuration) { _, client, key in
+                let badAddress = try await Self.send(
+                    .post,
+                    "/api/v1/alerts/channels",
+                    ["name": "mail", "kind": "email", "address": "ops@example.com\r\nBcc: x@evil.test"],
+                    key: key,
+                    client: client
+                )
+                #expect(badAddress.status == .badRequest)
+                #expect((badAddress.json["error"] as? [String: Any])?["field"] as? String == "address")
+                let channel = try await Self.send(
+                    .post,
+                    "/api/v1/alerts/channels",
+                    ["name": "mail", "kind": "email", "address": "ops@example.com"],
+                    key: key,
+                    client: client
+                )
+                #expect(channel.status == .created)
+                #expect(channel.json["url"] as? String == "ops@example.com")
+                let id = try #require((channel.json["id"] as? NSNumber)?.int64Value)
+                let test = try await Self.send(.post, "/api/v1/alerts/channels/\(id)/test", key: key, client: client)
+                switch tls {
+                case .none:
+                    #expect(test.json["status"] as? String == "delivered", "\(test.json)")
+                    let mail = try #require(sink.messages.last)
+                    #expect(mail.from == "<apm@example.com>")
+                    #expect(mail.recipients == ["<ops@example.com>"])
+                    #expect(mail.data.contains("Subject: swift-apm test notification: this channel works"))
+                    #expect(mail.data.contains("To: <ops@example.com>"))
+                default:
+                    #expect(test.json["status"] as? String == "retrying", "\(test.json)")
+                    let error = test.json["last_error"] as? String ?? ""
+                    #expect(error.hasPrefix("SMTP: "), "\(error)")
+                    #expect(sink.messages.count == 1, "nothing was sent without STARTTLS")
+                }
+            }
+        }
+    }
 }

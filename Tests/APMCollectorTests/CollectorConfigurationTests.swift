@@ -19,6 +19,31 @@ import Testing
         #expect(try CollectorConfiguration.load(file: Self.examplePath, environment: [:]) == CollectorConfiguration())
     }
 
+    @Test func mailSettingsAreCheckedTogether() throws {
+        func load(_ text: String, _ environment: [String: String] = [:]) throws -> CollectorConfiguration {
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("smtp-\(UUID().uuidString).ini")
+            try text.write(to: file, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(at: file) }
+            return try CollectorConfiguration.load(file: file.path, environment: environment)
+        }
+        let mail = try load(
+            "[collector]\nsmtp_url = smtp://mail.example.com:587\nsmtp_from = apm@example.com\nsmtp_username = apm\n",
+            ["APM_SMTP_PASSWORD": "hunter22"]
+        )
+        #expect(mail.alerts.smtp?.isConfigured == true)
+        #expect(mail.alerts.smtp?.password == "hunter22")
+        #expect(mail.alerts.smtp?.tls == .required)
+        #expect(throws: ConfigurationError.self) { try load("[collector]\nsmtp_url = smtp://mail.example.com\n") }
+        #expect(throws: ConfigurationError.self) { try load("[collector]\nsmtp_from = apm@example.com\n") }
+        #expect(throws: ConfigurationError.self) { try load("[collector]\nsmtp_url = http://mail.example.com\n") }
+        #expect(throws: ConfigurationError.self) { try load("[collector]\nsmtp_tls = maybe\n") }
+        do {
+            _ = try load("[collector]\nsmtp_password = s3cret!\nsmtp_tls = maybe\n")
+        } catch {
+            #expect(!"\(error)".contains("s3cret"))
+        }
+    }
+
     @Test func environmentWinsOverTheFile() throws {
         let configuration = try CollectorConfiguration.load(
             file: Self.examplePath,

@@ -44,7 +44,13 @@ struct AlertAdministration: Sendable {
             .joined()
         let record: AlertChannelRecord
         do {
-            record = try AlertValidation.channel(request, accountID: accountID, generatedSecret: secret, now: now)
+            record = try AlertValidation.channel(
+                request,
+                accountID: accountID,
+                generatedSecret: secret,
+                mailConfigured: notifier.mailer != nil,
+                now: now
+            )
         } catch {
             throw APIError.badRequest(error.field, error.message)
         }

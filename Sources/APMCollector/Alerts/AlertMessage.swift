@@ -151,6 +151,49 @@ public struct AlertMessage: Sendable {
         return AlertMessage(body: body, headers: headers, summary: summary)
     }
 
+    /// The message as mail: headers (the summary as subject), a blank line, the summary and the webhook JSON's
+    /// facts as text, CRLF line ends, lines that start with a dot doubled (SMTP's transparency).
+    ///
+    /// - Parameters:
+    ///   - from: The sender.
+    ///   - to: The recipient.
+    ///   - timestamp: Unix seconds, for the Date header.
+    /// - Returns: The message.
+    public func mail(from: String, to: String, timestamp: Int64) -> Data {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss '+0000'"
+        // Header values never hold a line break: app and condition names came from outside.
+        func clean(_ text: String) -> String {
+            String(text.map { $0.isNewline ? " " : $0 }.prefix(900))
+        }
+        var details = ""
+        if let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] {
+            for section in ["incident", "condition", "app"] {
+                guard let fields = object[section] as? [String: Any] else { continue }
+                for key in fields.keys.sorted() {
+                    details += "\(section).\(key): \(clean("\(fields[key].map { "\($0)" } ?? "")"))\n"
+                }
+            }
+        }
+        let lines =
+            [
+                "From: swift-apm <\(from)>",
+                "To: <\(to)>",
+                "Subject: \(clean(summary))",
+                "Date: \(formatter.string(from: Date(timeIntervalSince1970: TimeInterval(timestamp))))",
+                "Message-ID: <apm-\(headers["X-APM-Delivery"] ?? "0")-\(timestamp)@\(from.split(separator: "@").last ?? "apm")>",
+                "MIME-Version: 1.0",
+                "Content-Type: text/plain; charset=utf-8",
+                "Content-Transfer-Encoding: 8bit",
+                "",
+                clean(summary),
+                "",
+            ] + details.split(separator: "\n").map(String.init)
+        return Data(lines.map { $0.hasPrefix(".") ? "." + $0 : $0 }.joined(separator: "\r\n").utf8 + Array("\r\n".utf8))
+    }
+
     /// `sha256=` and the hex HMAC-SHA256 of `timestamp.body` under the channel's secret: a receiver recomputes it
     /// and compares in constant time, and refuses old timestamps (replays).
     ///

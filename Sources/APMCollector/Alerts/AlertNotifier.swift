@@ -59,6 +59,7 @@ public struct AlertNotifier: Sendable {
     let store: any APMStore
     let transport: any AlertTransport
     let settings: AlertSettings
+    let mailer: (any AlertMailer)?
     let logger: Logger
 
     /// Creates a notifier.
@@ -66,12 +67,22 @@ public struct AlertNotifier: Sendable {
     /// - Parameters:
     ///   - store: The store (the outbox).
     ///   - transport: How HTTP notifications go out.
-    ///   - settings: Timeouts, retries, the dashboard's URL.
+    ///   - settings: Timeouts, retries, the dashboard's URL, the mail server.
+    ///   - mailer: How mail goes out; by default SMTP through libcurl when `smtp_url` is set.
     ///   - logger: The logger.
-    public init(store: any APMStore, transport: any AlertTransport, settings: AlertSettings, logger: Logger) {
+    public init(
+        store: any APMStore,
+        transport: any AlertTransport,
+        settings: AlertSettings,
+        mailer: (any AlertMailer)? = nil,
+        logger: Logger
+    ) {
         self.store = store
         self.transport = transport
         self.settings = settings
+        self.mailer =
+            mailer
+            ?? settings.smtp.flatMap { $0.isConfigured ? SMTPMailer(settings: $0, timeout: settings.timeout) : nil }
         self.logger = logger
     }
 
@@ -116,13 +127,23 @@ public struct AlertNotifier: Sendable {
         }
         do {
             let message = try await message(for: delivery, channel: channel, now: now)
-            let status = try await transport.post(
-                url: channel.target,
-                headers: message.headers,
-                body: message.body,
-                timeout: settings.timeout
-            )
-            guard (200..<300).contains(status) else { throw AlertDeliveryFailure(reason: "HTTP \(status)") }
+            if channel.kind == .email {
+                guard let mailer, let from = settings.smtp?.from else {
+                    throw AlertDeliveryFailure(reason: "no mail server: set smtp_url and smtp_from in collector.ini")
+                }
+                try await mailer.send(
+                    to: [channel.target],
+                    message: message.mail(from: from, to: channel.target, timestamp: Int64(now))
+                )
+            } else {
+                let status = try await transport.post(
+                    url: channel.target,
+                    headers: message.headers,
+                    body: message.body,
+                    timeout: settings.timeout
+                )
+                guard (200..<300).contains(status) else { throw AlertDeliveryFailure(reason: "HTTP \(status)") }
+            }
             delivery.deliveredAt = now
             delivery.lastError = nil
         } catch {
@@ -180,6 +201,14 @@ public struct AlertNotifier: Sendable {
 }
 
 /// Why an attempt failed, in a few words.
-struct AlertDeliveryFailure: Error {
-    var reason: String
+public struct AlertDeliveryFailure: Error, Sendable {
+    /// The reason.
+    public var reason: String
+
+    /// Creates a failure.
+    ///
+    /// - Parameter reason: The reason.
+    public init(reason: String) {
+        self.reason = reason
+    }
 }

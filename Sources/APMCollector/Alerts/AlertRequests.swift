@@ -48,6 +48,8 @@ public struct AlertChannelRequest: Codable, Sendable {
     public var url: String?
     /// The webhook's signing secret; one is generated when none is given.
     public var secret: String?
+    /// The recipient of an `email` channel.
+    public var address: String?
 
     /// Creates a request.
     public init() {}
@@ -175,12 +177,28 @@ public enum AlertValidation {
         }
     }
 
+    /// Whether `text` is one plain mail address (no display name, no line breaks: it goes into SMTP commands and
+    /// mail headers).
+    ///
+    /// - Parameter text: The text.
+    /// - Returns: Whether it is.
+    public static func isMailAddress(_ text: String) -> Bool {
+        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+        guard text.utf8.count <= 254, parts.count == 2, !parts[0].isEmpty, parts[1].contains("."),
+            !parts[1].hasPrefix("."), !parts[1].hasSuffix(".")
+        else { return false }
+        return text.unicodeScalars.allSatisfy {
+            $0.value > 32 && $0.value < 127 && !"<>()[],;:\\\"".unicodeScalars.contains($0)
+        }
+    }
+
     /// A channel ready to store, or the first rule it breaks.
     ///
     /// - Parameters:
     ///   - request: The request.
     ///   - accountID: The account.
     ///   - generatedSecret: The secret to use when the request has none.
+    ///   - mailConfigured: Whether the collector can send mail (`email` channels need it).
     ///   - now: Unix seconds.
     /// - Returns: The record.
     /// - Throws: ``AlertRequestError``.
@@ -188,6 +206,7 @@ public enum AlertValidation {
         _ request: AlertChannelRequest,
         accountID: Int64,
         generatedSecret: String,
+        mailConfigured: Bool = false,
         now: Double
     ) throws(AlertRequestError) -> AlertChannelRecord {
         let name = (request.name ?? "").trimmingCharacters(in: .whitespaces)
@@ -195,12 +214,26 @@ public enum AlertValidation {
             throw AlertRequestError(field: "name", message: "must be 1 to 100 characters")
         }
         guard let kindName = request.kind, let kind = AlertChannelKind(rawValue: kindName) else {
-            throw AlertRequestError(field: "kind", message: "must be one of webhook, slack")
+            throw AlertRequestError(field: "kind", message: "must be one of webhook, slack, email")
         }
-        guard kind != .email else {
-            throw AlertRequestError(
-                field: "kind",
-                message: "email is not available yet; use webhook or slack (a Slack-compatible incoming webhook)"
+        if kind == .email {
+            guard mailConfigured else {
+                throw AlertRequestError(
+                    field: "kind",
+                    message: "email needs the collector's mail server: set smtp_url and smtp_from in collector.ini"
+                )
+            }
+            let address = request.address ?? ""
+            guard isMailAddress(address) else {
+                throw AlertRequestError(field: "address", message: "must be one address like ops@example.com")
+            }
+            return AlertChannelRecord(
+                accountID: accountID,
+                name: name,
+                kind: kind,
+                target: address,
+                secret: "",
+                createdAt: now
             )
         }
         let url = request.url ?? ""

@@ -14,13 +14,71 @@ public struct AlertSettings: Sendable, Hashable {
     /// The dashboard's public URL, for links in notifications (`dashboard_url`); empty for none.
     public var dashboardURL: String = ""
 
+    /// Mail for `email` channels; `nil` without `smtp_url`.
+    public var smtp: SMTP?
+
+    /// The mail server of `email` channels.
+    public struct SMTP: Sendable, Hashable {
+        /// `smtp://host:587` (STARTTLS) or `smtps://host:465` (`smtp_url`).
+        public var url: String
+        /// `smtp_username`, empty for none.
+        public var username: String = ""
+        /// `smtp_password` (or `APM_SMTP_PASSWORD`), empty for none.
+        public var password: String = ""
+        /// The sender's address (`smtp_from`).
+        public var from: String = ""
+        /// `smtp_tls`: `required` (default: STARTTLS, or `smtps://`), `opportunistic`, or `none`.
+        public var tls: TLS = .required
+        /// Whether the server's certificate is checked (`smtp_verify_certificate`, default true).
+        public var verifyPeer = true
+
+        /// Creates settings.
+        ///
+        /// - Parameters:
+        ///   - url: The server.
+        ///   - username: The user, empty for none.
+        ///   - password: The password, empty for none.
+        ///   - from: The sender.
+        ///   - tls: How mail is protected.
+        ///   - verifyPeer: Whether the certificate is checked.
+        public init(
+            url: String,
+            username: String = "",
+            password: String = "",
+            from: String = "",
+            tls: TLS = .required,
+            verifyPeer: Bool = true
+        ) {
+            self.url = url
+            self.username = username
+            self.password = password
+            self.from = from
+            self.tls = tls
+            self.verifyPeer = verifyPeer
+        }
+
+        /// Whether mail can be sent: a server and a sender.
+        public var isConfigured: Bool { !url.isEmpty && !from.isEmpty }
+
+        /// How mail is protected.
+        public enum TLS: String, Sendable, Hashable {
+            /// STARTTLS required: a server that does not offer it gets nothing.
+            case required
+            /// STARTTLS when offered.
+            case opportunistic
+            /// Plain text (a relay on the same host).
+            case none
+        }
+    }
+
     /// Creates the defaults.
     public init() {}
 
     /// The keys this handles.
     static let keys = [
         "alert_evaluation_delay", "alert_interval", "alert_notification_timeout", "alert_max_attempts",
-        "alert_retry_base", "dashboard_url",
+        "alert_retry_base", "dashboard_url", "smtp_url", "smtp_username", "smtp_password", "smtp_from", "smtp_tls",
+        "smtp_verify_certificate",
     ]
 
     /// Applies one setting.
@@ -50,6 +108,35 @@ public struct AlertSettings: Sendable, Hashable {
         case "alert_retry_base":
             guard let seconds = integer(1...3600) else { return "must be a whole number of seconds from 1 to 3600" }
             retryBase = Double(seconds)
+        case "smtp_url":
+            let lowered = value.lowercased()
+            guard value.isEmpty || lowered.hasPrefix("smtp://") || lowered.hasPrefix("smtps://") else {
+                return "must be smtp://HOST:587 (STARTTLS) or smtps://HOST:465, or empty for no mail"
+            }
+            guard !value.isEmpty || smtp != nil else { return nil }
+            var mail = smtp ?? SMTP(url: "")
+            mail.url = value
+            smtp = mail
+        case "smtp_username", "smtp_password", "smtp_from", "smtp_tls", "smtp_verify_certificate":
+            // An empty value is the default (as in collector.ini.example): no mail server yet.
+            guard !value.isEmpty else { return nil }
+            var mail = smtp ?? SMTP(url: "")
+            switch key {
+            case "smtp_username": mail.username = value
+            case "smtp_password": mail.password = value
+            case "smtp_from":
+                guard AlertValidation.isMailAddress(value) else { return "must be an address like apm@example.com" }
+                mail.from = value
+            case "smtp_tls":
+                guard let tls = SMTP.TLS(rawValue: value.lowercased()) else {
+                    return "must be required (STARTTLS, the default), opportunistic or none"
+                }
+                mail.tls = tls
+            default:
+                guard let verify = Bool(value.lowercased()) else { return "must be true or false" }
+                mail.verifyPeer = verify
+            }
+            smtp = mail
         default:
             let lowered = value.lowercased()
             guard value.isEmpty || lowered.hasPrefix("http://") || lowered.hasPrefix("https://") else {

@@ -144,6 +144,7 @@ public struct CollectorConfiguration: Sendable, Hashable {
         ("APM_COLLECTOR_LOG_LEVEL", "log_level"), ("APM_RETENTION_DAYS", "retention_days"),
         ("APM_STORAGE", "storage"), ("APM_POSTGRES_URL", "postgres_url"),
         ("APM_ALERT_EVALUATION_DELAY", "alert_evaluation_delay"), ("APM_DASHBOARD_URL", "dashboard_url"),
+        ("APM_SMTP_URL", "smtp_url"), ("APM_SMTP_PASSWORD", "smtp_password"),
     ]
 
     /// Every key of the `[collector]` section.
@@ -211,7 +212,7 @@ public struct CollectorConfiguration: Sendable, Hashable {
 
     /// A value as an error message may show it: never a URL that may hold a password.
     static func shown(_ value: String, key: String) -> String {
-        key == "postgres_url" ? "(not shown: it may hold a password)" : value
+        key == "postgres_url" || key == "smtp_password" ? "(not shown: it may hold a password)" : value
     }
 
     /// Checks settings that depend on each other.
@@ -237,6 +238,17 @@ public struct CollectorConfiguration: Sendable, Hashable {
                 value: "postgresql",
                 message:
                     "storage = postgresql needs postgres_url (or APM_POSTGRES_URL, --postgres-url), e.g. postgres://apm:secret@127.0.0.1:5432/apm"
+            )
+        }
+        if let smtp = alerts.smtp, !smtp.isConfigured {
+            throw ConfigurationError(
+                .invalidValue,
+                file: file,
+                key: smtp.url.isEmpty ? "smtp_url" : "smtp_from",
+                value: "",
+                message: smtp.url.isEmpty
+                    ? "the smtp_* settings need smtp_url (smtp://HOST:587 or smtps://HOST:465)"
+                    : "smtp_url needs smtp_from, the address alert mail comes from (e.g. apm@example.com)"
             )
         }
         // The inflated body is held twice (the bytes and what is parsed from them) within one request's share.

@@ -47,7 +47,7 @@ extension DashboardController {
                 var channel = AlertChannelRequest()
                 channel.name = form["name"]
                 channel.kind = form["kind"]
-                channel.url = form["url"]
+                if form["kind"] == "email" { channel.address = form["url"] } else { channel.url = form["url"] }
                 let created = try await self.alerts.createChannel(
                     channel,
                     accountID: session.accountID,
@@ -200,8 +200,8 @@ extension DashboardController {
             <h2>Channels</h2>
             <table><tr><th>name</th><th>kind</th><th>URL</th><th></th></tr>\(channelRows)</table>
             <form method="post" action="\(base)/channels">\(csrf)<input name="name" placeholder="name" required> \
-            <select name="kind"><option value="webhook">webhook</option><option value="slack">slack</option></select> \
-            <input name="url" size="40" placeholder="https://…" required> <button type="submit">Add a channel</button></form>
+            <select name="kind"><option value="webhook">webhook</option><option value="slack">slack</option><option value="email">email</option></select> \
+            <input name="url" size="40" placeholder="https://… (or an address for email)" required> <button type="submit">Add a channel</button></form>
             <h2>Latest notifications</h2>
             <table><tr><th>created</th><th>channel</th><th>event</th><th>status</th><th class="n">attempts</th><th>last error</th></tr>\(deliveryRows)</table>
             """

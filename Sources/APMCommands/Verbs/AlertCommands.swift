@@ -169,17 +169,19 @@ struct AlertsCommand: AsyncParsableCommand {
     struct AddChannel: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "add-channel",
-            abstract: "Add a webhook or Slack channel; a webhook's signing secret is shown once.",
+            abstract: "Add a webhook, Slack or email channel; a webhook's signing secret is shown once.",
             discussion: """
                 Examples:
                   apm alerts add-channel --name ops --kind webhook --url https://ops.example.com/apm
                   apm alerts add-channel --name team --kind slack --url https://hooks.slack.com/services/T/B/X
+                  apm alerts add-channel --name oncall --kind email --address oncall@example.com
                 """
         )
         @OptionGroup var connection: ConnectionOptions
         @Option(help: "A label.") var name: String
-        @Option(help: "webhook or slack.") var kind: String
-        @Option(help: "Where notifications are POSTed.") var url: String
+        @Option(help: "webhook, slack or email.") var kind: String
+        @Option(help: "Where notifications are POSTed (webhook, slack).") var url: String?
+        @Option(help: "The recipient (email; needs smtp_url on the collector).") var address: String?
         @Option(help: "The webhook's signing secret (default: a random one).") var secret: String?
 
         func run() async throws {
@@ -188,6 +190,7 @@ struct AlertsCommand: AsyncParsableCommand {
                 request.name = name
                 request.kind = kind
                 request.url = url
+                request.address = address
                 request.secret = secret
                 let data = try await connection.client().send(
                     "POST",
