@@ -68,7 +68,7 @@ public struct SMTPMailer: AlertMailer {
         response: inout Int
     ) -> Int32 {
         let addresses = recipients.map { strdup("<\($0)>") }
-        defer { addresses.forEach { free($0) } }
+        defer { for address in addresses { free(address) } }
         var pointers = addresses.map { UnsafePointer($0) }
         var reply: Int = 0
         let code = message.withUnsafeBytes { bytes in
