@@ -116,6 +116,26 @@ import Testing
                     #expect(events.map(\.event) == ["opened", "escalated", "resolved"])
                     #expect(events.map(\.windowEnd) == [12, 13, 18])
 
+                    // The series the charts draw carry the incident (its band), and only where it overlaps.
+                    let now = Int64(clock.withLock { $0 })
+                    let retention = Int64(48 * 3600)
+                    let during = try await collector.queries.series(
+                        app: app,
+                        range: TimeRange(from: Self.start, to: Self.start + 1800, now: now, minuteRetention: retention)
+                    )
+                    #expect(during.incidents.map(\.openedAt) == [Self.start + 720])
+                    #expect(during.incidents.first?.resolvedAt == Self.start + 1080)
+                    let after = try await collector.queries.series(
+                        app: app,
+                        range: TimeRange(
+                            from: Self.start + 1200,
+                            to: Self.start + 1500,
+                            now: now,
+                            minuteRetention: retention
+                        )
+                    )
+                    #expect(after.incidents.isEmpty)
+
                     let incidents = try await store.alertIncidents(accountID: account.id, openOnly: false, limit: 10)
                     #expect(incidents.count == 1)
                     let incident = try #require(incidents.first)

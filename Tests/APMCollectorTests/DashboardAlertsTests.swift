@@ -80,6 +80,39 @@ import Testing
             #expect(condition.channelIDs == [channelID])
             #expect(try await page().contains("3 min × 2"))
 
+            // An open incident is a band on the overview's charts and an Acknowledge button on the alerts page.
+            let minute = Support.currentMinute()
+            #expect(
+                try await collector.store.applyAlertEvaluation(
+                    AlertEvaluationWrite(
+                        conditionID: condition.id,
+                        previousEvaluatedThrough: nil,
+                        state: AlertEvaluationState(evaluatedThrough: minute, criticalStreak: 1, okStreak: 0),
+                        incident: AlertIncidentRecord(
+                            accountID: account.id,
+                            conditionID: condition.id,
+                            appID: 1,
+                            transaction: nil,
+                            severity: .critical,
+                            openedAt: minute - 600,
+                            openedValue: 0.4,
+                            lastValue: 0.4
+                        ),
+                        event: nil,
+                        now: Double(minute)
+                    )
+                )
+            )
+            let overview = try await client.execute(uri: "/apps/1", method: .get, headers: [.cookie: session]) {
+                String(buffer: $0.body)
+            }
+            #expect(overview.contains("data-incident=\"#1 critical (open)\""))
+            let incidentID = try #require(
+                try await collector.store.alertIncidents(accountID: account.id, openOnly: true, limit: 1).first?.id
+            )
+            let acknowledged = try await post("/apps/1/alerts/incidents/\(incidentID)/acknowledge", "csrf=\(csrf)")
+            #expect(acknowledged.1.contains("acknowledged by admin"))
+
             let test = try await post("/apps/1/alerts/channels/\(channelID)/test", "csrf=\(csrf)")
             #expect(test.1.contains("Test notification failed"))
             #expect(test.1.contains("Latest notifications"))

@@ -15,6 +15,14 @@ extension SVGChart {
         let points = series.points
         let times = points.map(\.start)
         let markers = series.deployments.map { (at: $0.at, label: $0.revision) }
+        // A window's end is when the incident opened or resolved: the band starts a window earlier would be
+        // guessing, so it starts at the evaluation that opened it.
+        let incidents = series.incidents.map { incident in
+            (
+                from: Double(incident.openedAt), to: incident.resolvedAt.map(Double.init),
+                label: "#\(incident.id) \(incident.severity)\(incident.state == "open" ? " (open)" : "")"
+            )
+        }
         let drawnThrough = settledThrough(now: now, bucketSeconds: series.bucketSeconds)
         // A bucket without requests has no response time: a gap, not a zero.
         func values(_ value: (APIFigures) -> Double?) -> [Double?] { points.map { $0.count > 0 ? value($0) : nil } }
@@ -34,6 +42,7 @@ extension SVGChart {
                 stacked: true,
                 overlay: [.init(label: "p95", color: "#cf222e", values: milliseconds(\.p95))],
                 markers: markers,
+                incidents: incidents,
                 drawnThrough: drawnThrough
             ),
             SVGChart(
@@ -46,6 +55,7 @@ extension SVGChart {
                     .init(label: "p99", color: "#cf222e", values: milliseconds(\.p99)),
                 ],
                 markers: markers,
+                incidents: incidents,
                 drawnThrough: drawnThrough
             ),
             SVGChart(
@@ -54,6 +64,7 @@ extension SVGChart {
                 times: times,
                 series: [.init(label: "requests per minute", color: "#0969da", values: points.map(\.rpm))],
                 markers: markers,
+                incidents: incidents,
                 drawnThrough: drawnThrough
             ),
             SVGChart(
@@ -62,6 +73,7 @@ extension SVGChart {
                 times: times,
                 series: [.init(label: "Apdex", color: "#1a7f37", values: points.map(\.apdex.score))],
                 markers: markers,
+                incidents: incidents,
                 drawnThrough: drawnThrough
             ),
             SVGChart(
@@ -70,6 +82,7 @@ extension SVGChart {
                 times: times,
                 series: [.init(label: "errors", color: "#cf222e", values: values { ($0.errorRate ?? 0) * 100 })],
                 markers: markers,
+                incidents: incidents,
                 drawnThrough: drawnThrough
             ),
         ]

@@ -17,6 +17,8 @@ struct SVGChart {
     /// Lines drawn over stacked series without stacking (a p95 line over the stacked breakdown), dashed.
     var overlay: [Series] = []
     var markers: [(at: Double, label: String)] = []
+    /// Alert incidents: a red band from opening to resolution (to the chart's end while open).
+    var incidents: [(from: Double, to: Double?, label: String)] = []
     /// Buckets starting after this time (Unix seconds) are not drawn: their data is still arriving.
     var drawnThrough: Int64?
     var width = 560.0
@@ -147,6 +149,17 @@ struct SVGChart {
             }
         }
         if let first = times.first, let last = times.last, last > first {
+            for incident in incidents where incident.from <= Double(last) && (incident.to ?? .infinity) >= Double(first)
+            {
+                let startX =
+                    left + (max(incident.from, Double(first)) - Double(first)) / Double(last - first) * plotWidth
+                let endX =
+                    left + (min(incident.to ?? Double(last), Double(last)) - Double(first)) / Double(last - first)
+                    * plotWidth
+                svg +=
+                    "<rect data-incident=\"\(HTML.escape(incident.label))\" x=\"\(startX)\" y=\"\(top)\" width=\"\(max(endX - startX, 1))\" height=\"\(plotHeight)\" fill=\"#cf222e\" fill-opacity=\"0.12\">"
+                svg += "<title>Incident \(HTML.escape(incident.label))</title></rect>"
+            }
             for marker in markers where marker.at >= Double(first) && marker.at <= Double(last) {
                 let markerX = left + (marker.at - Double(first)) / Double(last - first) * plotWidth
                 svg +=

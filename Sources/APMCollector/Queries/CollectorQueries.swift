@@ -185,6 +185,10 @@ public struct CollectorQueries: Sendable {
         let deployments = try await store.deployments(appID: app.id, range: range.from..<range.to).map(
             APIDeployment.init
         )
+        let incidents = try await store.alertIncidents(accountID: app.accountID, openOnly: false, limit: 1000).filter {
+            $0.appID == app.id && $0.openedAt < range.to && ($0.resolvedAt ?? .max) > range.from
+                && (transaction == nil || $0.transaction == nil || $0.transaction == transaction)
+        }
         let series = APISeries(
             from: range.from,
             to: range.to,
@@ -192,7 +196,8 @@ public struct CollectorQueries: Sendable {
             resolution: range.resolution.rawValue,
             transaction: transaction,
             points: points,
-            deployments: deployments
+            deployments: deployments,
+            incidents: incidents.reversed().map(APIAlertIncident.init)
         )
         var summary = APIFigures(merging: slices, start: range.from, seconds: range.to - range.from, t: t)
         summary.apdex.apply(reclassification(of: atOtherT, app: app))

@@ -42,10 +42,12 @@ public struct APISeries: Codable, Sendable, Hashable {
     public var points: [APIFigures]
     /// Deployments in the range.
     public var deployments: [APIDeployment]
+    /// Alert incidents open at some time in the range: the app's, or for a transaction its own and the app's.
+    public var incidents: [APIAlertIncident]
 
     enum CodingKeys: String, CodingKey {
         case from, to
         case bucketSeconds = "bucket_seconds"
-        case resolution, transaction, points, deployments
+        case resolution, transaction, points, deployments, incidents
     }
 }
