@@ -616,6 +616,16 @@ extension PostgresStore {
         report.otherRowsDeleted += try await deleteRows(
             "DELETE FROM batches WHERE received_at < \(Double(batchIDCutoff)) RETURNING 1"
         )
+        // Alert history: resolved incidents and finished notifications (open and pending ones stay).
+        report.otherRowsDeleted += try await deleteRows(
+            "DELETE FROM alert_incidents WHERE resolved_at < \(cutoff) RETURNING 1"
+        )
+        report.otherRowsDeleted += try await deleteRows(
+            """
+            DELETE FROM alert_deliveries WHERE created_at < \(Double(cutoff))
+            AND (delivered_at IS NOT NULL OR gave_up_at IS NOT NULL) RETURNING 1
+            """
+        )
         return report
     }
 

@@ -142,6 +142,29 @@ import Testing
                         == AlertMessage.signature(secret: secret, timestamp: timestamp, body: request.body)
                 )
 
+                // A Slack channel gets Slack's shape: one text.
+                let slack = try await Self.send(
+                    .post,
+                    "/api/v1/alerts/channels",
+                    ["name": "team", "kind": "slack", "url": receiver.url],
+                    key: key,
+                    client: client
+                )
+                #expect(slack.json["secret"] == nil)
+                let slackID = try #require((slack.json["id"] as? NSNumber)?.int64Value)
+                let slackTest = try await Self.send(
+                    .post,
+                    "/api/v1/alerts/channels/\(slackID)/test",
+                    key: key,
+                    client: client
+                )
+                #expect(slackTest.json["status"] as? String == "delivered")
+                let slackBody = try #require(receiver.received.last).body
+                #expect(
+                    try JSONSerialization.jsonObject(with: slackBody) as? [String: String]
+                        == ["text": "swift-apm test notification: this channel works"]
+                )
+
                 let condition = try await Self.send(
                     .post,
                     "/api/v1/alerts/conditions",

@@ -83,6 +83,13 @@ import Testing
                     // Minute k's batch arrives 5 s after it ends; the evaluator runs then, and evaluates only what
                     // is 2 minutes old (the evaluation delay): the window ending at minute k - 1.
                     var events: [(event: String, windowEnd: Int64)] = []
+                    var applied = 0
+                    let otherCollector = Collector(
+                        configuration: configuration,
+                        logger: TestCollector.quietLogger,
+                        store: store,
+                        now: clock.reader
+                    )
                     for minute: Int64 in 1...25 {
                         clock.withLock { $0 = Double(Self.start + minute * 60 + 5) }
                         if minute > 1 {
@@ -99,7 +106,11 @@ import Testing
                         }
                         let now = Int64(clock.withLock { $0 })
                         #expect(collector.alertEvaluator.lastCompleteMinute(at: now) == Self.start + (minute - 2) * 60)
-                        try await collector.alertEvaluator.evaluate(now: now)
+                        // Two collectors on the store evaluate at once (a lease that just moved): each window is
+                        // applied by one of them.
+                        async let first = collector.alertEvaluator.evaluate(now: now)
+                        async let second = otherCollector.alertEvaluator.evaluate(now: now)
+                        applied += try await first + second
                         let delivered = try await collector.alertNotifier.deliverDue(now: Double(now))
                         for delivery in delivered {
                             let incident = try #require(try await store.alertIncident(id: delivery.incidentID ?? 0))
@@ -113,6 +124,7 @@ import Testing
                             #expect(delivery.deliveredAt != nil, "\(delivery.lastError ?? "")")
                         }
                     }
+                    #expect(applied == 25, "one evaluation per minute in total")
                     #expect(events.map(\.event) == ["opened", "escalated", "resolved"])
                     #expect(events.map(\.windowEnd) == [12, 13, 18])
 
@@ -304,6 +316,107 @@ import Testing
             )
             let p95 = try #require(Double(p95Line.split(separator: " ").last ?? ""))
             #expect(abs(p95 - 3) <= 0.03, "\(p95)")
+        }
+    }
+
+    /// Retention keeps open incidents and unsent notifications, and deletes the resolved and finished ones past
+    /// `retention_days`.
+    @Test(arguments: StoreBackend.available)
+    func retentionDeletesOnlyFinishedAlertHistory(backend: StoreBackend) async throws {
+        try await backend.withStore { store in
+            let account = try await store.createAccount(name: "a")
+            var incidentIDs: [Int64] = []
+            for (index, resolved) in [Int64?.some(Self.start + 60), nil].enumerated() {
+                let condition = try await store.createAlertCondition(
+                    Self.condition(accountID: account.id, appID: 1, channels: [])
+                )
+                #expect(
+                    try await store.applyAlertEvaluation(
+                        AlertEvaluationWrite(
+                            conditionID: condition.id,
+                            previousEvaluatedThrough: nil,
+                            state: AlertEvaluationState(evaluatedThrough: Self.start),
+                            incident: AlertIncidentRecord(
+                                accountID: account.id,
+                                conditionID: condition.id,
+                                appID: 1,
+                                transaction: nil,
+                                severity: .warning,
+                                openedAt: Self.start - Int64(index),
+                                openedValue: 0.5,
+                                lastValue: 0.5
+                            ),
+                            event: nil,
+                            now: Double(Self.start)
+                        )
+                    )
+                )
+                let incident = try #require(
+                    try await store.alertIncidents(accountID: account.id, openOnly: true, limit: 10).first {
+                        $0.conditionID == condition.id
+                    }
+                )
+                incidentIDs.append(incident.id)
+                if let resolved {
+                    var closed = incident
+                    closed.resolvedAt = resolved
+                    #expect(
+                        try await store.applyAlertEvaluation(
+                            AlertEvaluationWrite(
+                                conditionID: condition.id,
+                                previousEvaluatedThrough: Self.start,
+                                state: AlertEvaluationState(evaluatedThrough: Self.start + 60),
+                                incident: closed,
+                                event: nil,
+                                now: Double(Self.start + 60)
+                            )
+                        )
+                    )
+                }
+            }
+            let channel = try await store.createAlertChannel(
+                AlertChannelRecord(
+                    accountID: account.id,
+                    name: "c",
+                    kind: .webhook,
+                    target: "http://127.0.0.1:9/",
+                    secret: "0123456789abcdef",
+                    createdAt: Double(Self.start)
+                )
+            )
+            var sent = try await store.enqueueAlertDelivery(
+                AlertDeliveryRecord(
+                    accountID: account.id,
+                    channelID: channel.id,
+                    incidentID: nil,
+                    event: .test,
+                    nextAttemptAt: Double(Self.start),
+                    createdAt: Double(Self.start)
+                )
+            )
+            sent.deliveredAt = Double(Self.start)
+            sent.attempts = 1
+            try await store.updateAlertDelivery(sent)
+            _ = try await store.enqueueAlertDelivery(
+                AlertDeliveryRecord(
+                    accountID: account.id,
+                    channelID: channel.id,
+                    incidentID: nil,
+                    event: .test,
+                    nextAttemptAt: Double(Self.start),
+                    createdAt: Double(Self.start)
+                )
+            )
+            let report = try await store.applyRetention(
+                minuteCutoff: Self.start + 3600,
+                cutoff: Self.start + 3600,
+                batchIDCutoff: 0
+            )
+            #expect(report.otherRowsDeleted == 2)
+            let left = try await store.alertIncidents(accountID: account.id, openOnly: false, limit: 10)
+            #expect(left.map(\.id) == [incidentIDs[1]])
+            let deliveries = try await store.alertDeliveries(accountID: account.id, limit: 10)
+            #expect(deliveries.count == 1 && deliveries.first?.deliveredAt == nil)
         }
     }
 }

@@ -37,6 +37,9 @@ extension SQLiteStore {
         for (table, condition) in [
             ("traces", "start < ?"), ("error_groups", "last_seen < ?"), ("deployments", "at < ?"),
             ("process_events", "at < ?"),
+            // Alert history: resolved incidents and finished notifications (open and pending ones stay).
+            ("alert_incidents", "resolved_at < ?"),
+            ("alert_deliveries", "created_at < ? AND (delivered_at IS NOT NULL OR gave_up_at IS NOT NULL)"),
         ] {
             report.otherRowsDeleted += try await deleteInChunks(table, keys: ["id"], where: condition, cutoff)
         }
