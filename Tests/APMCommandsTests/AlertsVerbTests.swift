@@ -42,6 +42,9 @@ import Testing
             #expect(list.stdout.contains("Shop Apdex"))
             #expect(list.stdout.contains("10 min"))
             #expect(list.stdout.contains("Open incidents"))
+            // The failed test notification, with why.
+            #expect(list.stdout.contains("Latest notifications"))
+            #expect(list.stdout.contains("retrying"))
             #expect(try await apm(["channels"]).stdout.contains("http://127.0.0.1:9/hook"))
             #expect(try await apm(["incidents"]).status == 0)
             #expect(try await apm(["acknowledge", "99"]).status == 1)

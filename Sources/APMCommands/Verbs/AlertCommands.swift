@@ -18,7 +18,7 @@ struct AlertsCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List conditions, open incidents and the latest notifications.",
+            abstract: "List conditions, open incidents and the latest notifications with their errors.",
             discussion: "Example: apm alerts list"
         )
         @OptionGroup var connection: ConnectionOptions
@@ -51,6 +51,19 @@ struct AlertsCommand: AsyncParsableCommand {
                         "incidents"
                     ] ?? []
                 print("\nOpen incidents\n" + Incidents.table(open, conditions: conditions).render())
+                let deliveries =
+                    try await client.get([String: [APIAlertDelivery]].self, "/api/v1/alerts/deliveries?limit=10")[
+                        "deliveries"
+                    ] ?? []
+                var sent = TextTable(["created", "channel", "event", "status", "attempts", "last error"])
+                for delivery in deliveries {
+                    sent.add([
+                        ReportCommand.time(delivery.createdAt), "\(delivery.channelID)", delivery.event,
+                        delivery.status,
+                        "\(delivery.attempts)", delivery.lastError ?? "",
+                    ])
+                }
+                print("\nLatest notifications\n" + sent.render())
             }
         }
     }
