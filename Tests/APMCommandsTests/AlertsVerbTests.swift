@@ -1,9 +1,13 @@
+import APMCollector
+import APMCollectorTestSupport
 import Foundation
 import Testing
 
 @Suite struct AlertsVerbTests {
     @Test func alertsVerbsCreateListTestAndDeleteAndRefuseBadDefinitionsNamingTheField() async throws {
-        try await CLI.withCollector { collector, port, key in
+        // Nothing listens on port 9: the test notification fails after the (short) timeout.
+        let configuration = TestCollector.configuration { $0.alerts.timeout = .seconds(2) }
+        try await CLI.withCollector(configuration) { collector, port, key in
             _ = try await ReportVerbTests.load(collector, key: key)
             let directory = try CLI.temporaryDirectory()
             let environment = ["APM_COLLECTOR_URL": "http://127.0.0.1:\(port)", "APM_API_TOKEN": CLI.token(for: key)]

@@ -91,9 +91,10 @@ enum CLI {
 
     /// Runs an in-process collector (``TestCollector``, in-memory SQLite) for `apm` commands to talk to.
     static func withCollector<T: Sendable>(
+        _ configuration: CollectorConfiguration = TestCollector.configuration(),
         _ body: @Sendable (Collector, Int, String) async throws -> T
     ) async throws -> T {
-        try await TestCollector.run(on: try SQLiteStore()) { collector, _, key, port in
+        try await TestCollector.run(configuration, on: try SQLiteStore()) { collector, _, key, port in
             try await body(collector, port, key)
         }
     }
