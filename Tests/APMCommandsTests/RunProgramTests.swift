@@ -107,6 +107,25 @@ import Testing
         #expect(result.stdout.contains("got-term"))
     }
 
+    /// A SIGTERM at any moment of the start never leaves the program running without run-program (before, one
+    /// between the spawn and the signal handlers ended run-program and orphaned the child, which kept this
+    /// test's output pipe open: a CI run hung on it). Each delay below must end with run-program.
+    @Test(.timeLimit(.minutes(2))) func aSIGTERMDuringTheStartNeverOrphansTheProgram() async throws {
+        let directory = try CLI.temporaryDirectory()
+        for delay in [0.0, 0.005, 0.02, 0.05, 0.1, 0.2] {
+            let result = try await CLI.run(
+                ["run-program", "--", "sh", "-c", "while true; do sleep 0.05; done"],
+                in: directory
+            ) { process in
+                Thread.sleep(forTimeInterval: delay)
+                kill(process.processIdentifier, SIGTERM)
+            }
+            // Stopped by the forwarded SIGTERM (143), or by SIGTERM itself before run-program had started
+            // anything; either way it returned, so nothing kept the pipe open.
+            #expect(result.status == 128 + SIGTERM || result.status == SIGTERM, "\(delay): \(result.status)")
+        }
+    }
+
     /// Before: `apm run-program --help` looked for a program named --help and exited 127.
     @Test func helpBeforeTheProgramIsTheVerbsHelp() async throws {
         let directory = try CLI.temporaryDirectory()

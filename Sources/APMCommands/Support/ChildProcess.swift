@@ -71,16 +71,9 @@ final class ChildProcess: @unchecked Sendable {
             for pointer in argv { free(pointer) }
             for pointer in envp { free(pointer) }
         }
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, program, nil, &attributes, argv, envp)
-        guard result == 0 else { throw POSIXError(POSIXErrorCode(rawValue: result) ?? .EINVAL) }
-
-        // Interactive: hand the terminal to the child's group, so Ctrl-C and reads reach it as usual.
-        var ownsTerminal = false
-        if isatty(STDIN_FILENO) == 1 {
-            signal(SIGTTOU, SIG_IGN)
-            ownsTerminal = tcsetpgrp(STDIN_FILENO, pid) == 0
-        }
+        // The stop signals are ours to forward before the child exists: a SIGTERM that arrived between the spawn
+        // and the handlers used to end run-program by default and orphan the child (seen in a busy CI run). A
+        // signal that comes before the child's pid is known waits in `pending` and is sent right after.
         let queue = DispatchQueue(label: "apm.run-program.signals")
         let forwarded = ForwardedSignal()
         let sources = forwardedSignals.map { signalNumber -> any DispatchSourceSignal in
@@ -88,10 +81,36 @@ final class ChildProcess: @unchecked Sendable {
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
             source.setEventHandler {
                 forwarded.value.store(signalNumber, ordering: .relaxed)
-                kill(pid, signalNumber)
+                let child = forwarded.child.load(ordering: .acquiring)
+                if child != 0 {
+                    kill(child, signalNumber)
+                    return
+                }
+                forwarded.pending.store(signalNumber, ordering: .releasing)
+                // The pid may have been published meanwhile: whoever takes the pending signal sends it.
+                let now = forwarded.child.load(ordering: .acquiring)
+                if now != 0, forwarded.pending.exchange(0, ordering: .acquiringAndReleasing) != 0 {
+                    kill(now, signalNumber)
+                }
             }
             source.resume()
             return source
+        }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, program, nil, &attributes, argv, envp)
+        guard result == 0 else {
+            for source in sources { source.cancel() }
+            throw POSIXError(POSIXErrorCode(rawValue: result) ?? .EINVAL)
+        }
+        forwarded.child.store(pid, ordering: .releasing)
+        let early = forwarded.pending.exchange(0, ordering: .acquiringAndReleasing)
+        if early != 0 { kill(pid, early) }
+
+        // Interactive: hand the terminal to the child's group, so Ctrl-C and reads reach it as usual.
+        var ownsTerminal = false
+        if isatty(STDIN_FILENO) == 1 {
+            signal(SIGTTOU, SIG_IGN)
+            ownsTerminal = tcsetpgrp(STDIN_FILENO, pid) == 0
         }
         return ChildProcess(pid: pid, signalSources: sources, ownsTerminal: ownsTerminal, forwarded: forwarded)
     }
@@ -118,7 +137,10 @@ final class ChildProcess: @unchecked Sendable {
     }
 }
 
-/// The stop signal the signal handlers last forwarded to the child, 0 for none.
+/// The stop signal the signal handlers last forwarded to the child, 0 for none; the child's pid once spawned
+/// (0 before), and a signal that came before it.
 final class ForwardedSignal: Sendable {
     let value = Atomic<Int32>(0)
+    let child = Atomic<Int32>(0)
+    let pending = Atomic<Int32>(0)
 }
