@@ -45,9 +45,27 @@ public struct AlertEvaluator: Sendable {
     public func evaluate(now: Int64) async throws -> Int {
         let target = lastCompleteMinute(at: now)
         var applied = 0
+        // Each account's open incidents are read once per round, not once per condition.
+        var openByAccount: [Int64: [Int64: AlertIncidentRecord]] = [:]
         for condition in try await store.alertConditions(accountID: nil) {
             do {
-                applied += try await evaluate(condition, through: target, now: now)
+                if openByAccount[condition.accountID] == nil {
+                    let open = try await store.alertIncidents(
+                        accountID: condition.accountID,
+                        openOnly: true,
+                        limit: 10_000
+                    )
+                    openByAccount[condition.accountID] = Dictionary(
+                        open.map { ($0.conditionID, $0) },
+                        uniquingKeysWith: { first, _ in first }
+                    )
+                }
+                applied += try await evaluate(
+                    condition,
+                    open: openByAccount[condition.accountID]?[condition.id],
+                    through: target,
+                    now: now
+                )
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
@@ -57,7 +75,12 @@ public struct AlertEvaluator: Sendable {
         return applied
     }
 
-    private func evaluate(_ condition: AlertConditionRecord, through target: Int64, now: Int64) async throws -> Int {
+    private func evaluate(
+        _ condition: AlertConditionRecord,
+        open: AlertIncidentRecord?,
+        through target: Int64,
+        now: Int64
+    ) async throws -> Int {
         var condition = condition
         let first: Int64
         if let last = condition.state.evaluatedThrough {
@@ -67,7 +90,7 @@ public struct AlertEvaluator: Sendable {
         }
         guard first <= target else { return 0 }
         guard let app = try await store.app(accountID: condition.accountID, id: condition.appID) else { return 0 }
-        var open = try await openIncident(of: condition)
+        var open = open
         var applied = 0
         for windowEnd in stride(from: first, through: target, by: 60) {
             let window = Int64(condition.windowMinutes) * 60
