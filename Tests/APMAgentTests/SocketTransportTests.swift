@@ -55,7 +55,8 @@ import Glibc
         )
         let started = ContinuousClock.now
         await #expect(throws: URLError.self) { try await SocketCollectorTransport().send(request) }
-        // The deadline held (with room for a loaded machine).
-        #expect(ContinuousClock.now - started < .seconds(5))
+        // The deadline held: without one the send would wait forever. The bound only tells the two apart; a
+        // busy CI run (the whole suite, a build and a browser on 2 cores) once took 6.3 s for the 300 ms deadline.
+        #expect(ContinuousClock.now - started < .seconds(60))
     }
 }
