@@ -100,26 +100,19 @@ public final class APMAgent: Service, Sendable {
         }
     }
 
-    /// Stops delivery: one last harvest and delivery attempt within `shutdown_timeout` (default 3 s).
+    /// Stops delivery: one last harvest and delivery attempt within `shutdown_timeout` (default 3 s). Returns by
+    /// then whatever the collector does: a request still in flight (a collector that holds it) is abandoned.
     public func shutdown() async {
         guard let task = loopTask.withLock({ $0 }) else { return }
         stopRequested.store(true, ordering: .relaxed)
         wakeup.signal()
-        let deadline = configuration.shutdownTimeout + .milliseconds(500)
-        await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                await task.value
-                return true
-            }
-            group.addTask {
-                try? await Task.sleep(for: deadline)
-                return false
-            }
-            if await group.next() == false {
-                self.logger.warning("apm: the final flush did not finish within shutdown_timeout; unsent data is lost")
-                task.cancel()
-            }
-            group.cancelAll()
+        // The final flush gives up at shutdown_timeout; a little more lets it return its outcome.
+        let timeout = configuration.shutdownTimeout + .milliseconds(200)
+        do {
+            try await Deadline.run(within: timeout, timedOut: { CancellationError() }) { await task.value }
+        } catch {
+            logger.warning("apm: the final flush did not finish within shutdown_timeout; unsent data is lost")
+            task.cancel()
         }
     }
 

@@ -90,6 +90,7 @@ public final class Collector: Sendable {
         self.pipeline = IngestPipeline(
             store: self.store,
             limits: configuration.limits.cardinality,
+            timeout: configuration.storage.timeout,
             maxQueued: configuration.limits.maxQueuedBatches
         )
         self.memoryBudget = IngestMemoryBudget(capacity: configuration.limits.ingestMemoryBytes)
@@ -193,14 +194,26 @@ public final class Collector: Sendable {
         lastStoreFailure.withLock { $0 = failure }
     }
 
-    /// What `/healthz` reports: the store's own problems, and a store failure in the last minute.
+    /// What `/healthz` reports: the store's own problems, and a store failure in the last minute. Answered
+    /// within ``healthTimeout`` whatever the store does: a store that does not answer is a problem too.
     func healthProblems() async -> [String] {
-        var problems = await store.problems()
+        let store = self.store
+        let timeout = Self.healthTimeout
+        var problems =
+            (try? await Deadline.run(
+                within: timeout,
+                timedOut: { StoreError(.unavailable, "the store did not answer within \(timeout)") }
+            ) {
+                await store.problems()
+            }) ?? ["the store did not answer within \(timeout)"]
         if let failure = lastStoreFailure.withLock({ $0 }), now() - failure.at < 60 {
             problems.append("a write failed \(Int(now() - failure.at)) s ago: \(failure.message)")
         }
         return problems
     }
+
+    /// How long `/healthz` waits for the store.
+    static let healthTimeout: Duration = .seconds(1)
 
     /// The hosts requests may name (see ``SecurityMiddleware``).
     var allowedHosts: Set<String>? {

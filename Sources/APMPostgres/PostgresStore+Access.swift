@@ -25,7 +25,7 @@ extension PostgresStore {
         passwordHash: String
     ) async throws -> Account? {
         let now = Date().timeIntervalSince1970
-        return try await transaction { connection -> Account? in
+        return try await transaction { [self] connection -> Account? in
             // Collectors starting together on an empty database: the first creates the account, the others wait
             // here and find it.
             try await connection.execute("LOCK TABLE accounts IN EXCLUSIVE MODE", self.logger)
@@ -139,7 +139,7 @@ extension PostgresStore {
 
     /// As ``APMStore`` describes it, on PostgreSQL.
     public func apps(accountID: Int64) async throws -> [StoredApp] {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             try await self.apps(
                 connection.rows("SELECT * FROM apps WHERE account_id = \(accountID) ORDER BY name", self.logger),
                 connection: connection
@@ -149,7 +149,7 @@ extension PostgresStore {
 
     /// As ``APMStore`` describes it, on PostgreSQL.
     public func app(accountID: Int64, id: Int64) async throws -> StoredApp? {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             try await self.apps(
                 connection.rows("SELECT * FROM apps WHERE id = \(id) AND account_id = \(accountID)", self.logger),
                 connection: connection
@@ -307,7 +307,7 @@ extension PostgresStore {
     /// As ``APMStore`` describes it, on PostgreSQL.
     public func setPassword(userID: Int64, passwordHash: String) async throws {
         let now = Date().timeIntervalSince1970
-        try await transaction { connection in
+        try await transaction { [self] connection in
             try await connection.execute(
                 "UPDATE users SET password_hash = \(passwordHash), password_changed_at = \(now) WHERE id = \(userID)",
                 self.logger
@@ -397,7 +397,7 @@ extension PostgresStore {
 
     /// As ``APMStore`` describes it, on PostgreSQL.
     public func createSession(_ session: StoredSession, maxSessions: Int, now: Double) async throws {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             try await connection.execute("LOCK TABLE sessions IN SHARE ROW EXCLUSIVE MODE", self.logger)
             try await connection.execute("DELETE FROM sessions WHERE expires_at <= \(now)", self.logger)
             let count =
@@ -473,7 +473,7 @@ extension PostgresStore {
         now: Double,
         maxEntries: Int
     ) async throws -> SignInThrottleVerdict {
-        try await transaction { connection -> SignInThrottleVerdict in
+        try await transaction { [self] connection -> SignInThrottleVerdict in
             // Attempts on several collectors at once are counted one after the other.
             try await connection.execute("LOCK TABLE sign_in_throttle IN SHARE ROW EXCLUSIVE MODE", self.logger)
             var rows: [String: (failures: Int, blockedUntil: Double, lastAt: Double)] = [:]

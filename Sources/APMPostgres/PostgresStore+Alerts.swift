@@ -26,7 +26,7 @@ extension PostgresStore {
 
     /// As ``APMStore`` describes it, on PostgreSQL.
     public func deleteAlertChannel(accountID: Int64, id: Int64) async throws -> Bool {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             let deleted = try await connection.rows(
                 "DELETE FROM alert_channels WHERE id = \(id) AND account_id = \(accountID) RETURNING id",
                 logger
@@ -87,7 +87,7 @@ extension PostgresStore {
 
     /// As ``APMStore`` describes it, on PostgreSQL.
     public func deleteAlertCondition(accountID: Int64, id: Int64, now: Int64) async throws -> Bool {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             let deleted = try await connection.rows(
                 "DELETE FROM alert_conditions WHERE id = \(id) AND account_id = \(accountID) RETURNING id",
                 logger
@@ -104,7 +104,7 @@ extension PostgresStore {
     /// As ``APMStore`` describes it, on PostgreSQL: the condition's row is locked first, so two collectors that
     /// evaluate the same window one after the other see the first one's state.
     public func applyAlertEvaluation(_ write: AlertEvaluationWrite) async throws -> Bool {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             guard
                 let row = try await connection.rows(
                     """

@@ -8,7 +8,7 @@ extension PostgresStore {
     /// As ``APMStore`` describes it, on PostgreSQL.
     public func commit(_ items: [IngestItem], limits: CardinalityLimits) async throws -> [IngestOutcome] {
         try await ensurePartitions(for: items)
-        return try await transaction { connection in
+        return try await transaction { [self] connection in
             try await self.commitItems(connection, items, limits: limits).outcomes
         }
     }

@@ -12,7 +12,7 @@ extension PostgresStore {
         exportID: String,
         receivedAt: Double
     ) async throws -> Bool {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             // App 0: the export is not one app's until its spans are settled into batches of their own.
             let inserted = try await connection.rows(
                 """
@@ -73,7 +73,7 @@ extension PostgresStore {
         struct AlreadySettled: Error {}
         try await ensurePartitions(for: items)
         do {
-            return try await transaction { connection in
+            return try await transaction { [self] connection in
                 // Another collector settling the same trace deletes the same rows: the second to get there finds
                 // fewer and writes nothing.
                 let deleted = try await connection.rows(
@@ -107,7 +107,7 @@ extension PostgresStore {
         receivedAt: Double,
         maxApps: Int
     ) async throws -> (appID: Int64, duplicate: Bool) {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             // Reports share the batch-id table, in a namespace of their own.
             let reportKey = report.reportID.map { "process:" + $0 }
             if let reportKey,

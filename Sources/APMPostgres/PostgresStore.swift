@@ -1,3 +1,4 @@
+import APMCore
 public import APMStorage
 import Foundation
 public import Logging
@@ -23,6 +24,8 @@ public final class PostgresStore: APMStore, Service {
     private let preparation = Mutex<Task<Void, any Error>?>(nil)
     /// Partitions known to exist (table name), so that a commit creates each at most once.
     let knownPartitions = Mutex<Set<String>>([])
+    /// Whether the server answers: while it does not, operations fail at once and a probe asks it again.
+    let availability: StoreAvailability
 
     /// Creates the store; it connects when ``run()`` runs.
     ///
@@ -48,12 +51,32 @@ public final class PostgresStore: APMStore, Service {
         )
         clientConfiguration.options.maximumConnections = configuration.poolSize
         clientConfiguration.options.connectTimeout = .seconds(10)
-        self.client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
+        let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
+        self.client = client
+        let probeTimeout = min(configuration.operationTimeout, .seconds(2))
+        self.availability = StoreAvailability(description: "PostgreSQL at \(configuration.redactedDescription)") {
+            [logger] in
+            let leased = LeasedConnection()
+            let answered = try? await Deadline.run(
+                within: probeTimeout,
+                timedOut: { CancellationError() },
+                onTimeout: { leased.close() }
+            ) { () async throws -> Bool in
+                try await client.withConnection { connection in
+                    leased.set(connection)
+                    defer { leased.set(nil) }
+                    _ = try await connection.rows("SELECT 1", logger)
+                    return true
+                }
+            }
+            return answered == true
+        }
     }
 
     /// Runs the connection pool until the service group shuts down.
     public func run() async throws {
         await client.run()
+        availability.stopProbing()
     }
 
     /// Runs `body` with the pool running (for tools and tests that use the store outside a service group).
@@ -107,7 +130,19 @@ public final class PostgresStore: APMStore, Service {
 
     /// A clear error for what PostgresNIO reports.
     static func recognizing(_ error: any Error, configuration: PostgresStoreConfiguration) -> any Error {
-        if error is StoreError { return error }
+        if error is StoreError || error is CancellationError { return error }
+        if let error = error as? PostgresTransactionError {
+            return recognizing(
+                error.closureError ?? error.beginError ?? error.commitError ?? error.rollbackError ?? error,
+                configuration: configuration
+            )
+        }
+        if !(error is PSQLError) && meansServerGone(error) {
+            return StoreError(
+                .unavailable,
+                "cannot reach PostgreSQL at \(configuration.redactedDescription) (\(error)): check that the server runs and that the network lets the collector reach it"
+            )
+        }
         if let error = error as? PSQLError {
             if let message = error.serverInfo?[.message] {
                 return StoreError(
@@ -123,27 +158,18 @@ public final class PostgresStore: APMStore, Service {
         return error
     }
 
-    /// Runs `body` in a transaction (after the migrations).
-    func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+    /// Runs `body` in a transaction (after the migrations), within ``PostgresStoreConfiguration/operationTimeout``.
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         try await prepare()
-        do {
-            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
-        } catch let error as PostgresTransactionError {
-            throw Self.recognizing(
-                error.closureError ?? error.beginError ?? error.commitError ?? error,
-                configuration: configuration
-            )
+        return try await withConnection { [logger] connection in
+            try await connection.withTransaction(logger: logger) { connection in try await body(connection) }
         }
     }
 
-    /// The rows of a query outside a transaction.
+    /// The rows of a query outside a transaction, within ``PostgresStoreConfiguration/operationTimeout``.
     func rows(_ query: PostgresQuery) async throws -> [PostgresRandomAccessRow] {
         try await prepare()
-        do {
-            return try await client.query(query, logger: logger).collect().map { $0.makeRandomAccess() }
-        } catch {
-            throw Self.recognizing(error, configuration: configuration)
-        }
+        return try await withConnection { [logger] connection in try await connection.rows(query, logger) }
     }
 
     /// Runs a statement outside a transaction.
@@ -151,10 +177,79 @@ public final class PostgresStore: APMStore, Service {
         _ = try await rows(query)
     }
 
-    /// As ``APMStore`` describes it, on PostgreSQL.
-    public func problems() async -> [String] {
+    /// Runs `body` on a pooled connection and answers within ``PostgresStoreConfiguration/operationTimeout``,
+    /// whatever the server or the network does: at the deadline the connection is closed (its queries fail, the
+    /// pool opens a new one), and the server is taken for unavailable until a probe gets an answer, so that
+    /// meanwhile every operation fails at once instead of waiting out its own deadline.
+    ///
+    /// - Throws: ``StoreError`` `unavailable` when the server is gone or did not answer in time; what `body`
+    ///   throws otherwise.
+    func withConnection<T: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        try availability.check()
+        let leased = LeasedConnection()
+        let timeout = configuration.operationTimeout
+        let description = configuration.redactedDescription
         do {
-            _ = try await rows("SELECT 1")
+            let result = try await Deadline.run(
+                within: timeout,
+                timedOut: {
+                    StoreError(
+                        .unavailable,
+                        "PostgreSQL at \(description) did not answer within \(timeout) (store_timeout)"
+                    )
+                },
+                onTimeout: { leased.close() }
+            ) { [client] in
+                try await client.withConnection { connection in
+                    leased.set(connection)
+                    defer { leased.set(nil) }
+                    return try await body(connection)
+                }
+            }
+            availability.answered()
+            return result
+        } catch {
+            let recognized = Self.recognizing(error, configuration: configuration)
+            if Self.meansServerGone(error) { availability.failed("\(recognized)") }
+            throw recognized
+        }
+    }
+
+    /// Whether an error says the server (or the way to it) is gone, rather than that one statement failed.
+    static func meansServerGone(_ error: any Error) -> Bool {
+        if let error = error as? StoreError { return error.code == .unavailable }
+        if let error = error as? PostgresTransactionError {
+            return meansServerGone(error.closureError ?? error.beginError ?? error.commitError ?? error.rollbackError ?? error)
+        }
+        if error is CancellationError { return false }
+        guard let error = error as? PSQLError else {
+            // The pool's and NIO's own errors: a refused or reset connection, the pool's circuit breaker.
+            return true
+        }
+        switch error.code {
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed,
+            .sslUnsupported, .failedToAddSSLHandler:
+            return true
+        case .server:
+            // Class 08 (connection exception) and 57P (the server shutting down, crashed or starting).
+            let state = error.serverInfo?[.sqlState] ?? ""
+            return state.hasPrefix("08") || state.hasPrefix("57P")
+        default:
+            return false
+        }
+    }
+
+    /// As ``APMStore`` describes it, on PostgreSQL: the server answers, and takes writes (not a standby or a
+    /// read-only database).
+    public func problems() async -> [String] {
+        if let problem = availability.problem { return [problem] }
+        do {
+            let rows = try await rows("SELECT current_setting('transaction_read_only') AS read_only")
+            if try rows.first?.get("read_only", as: String.self) == "on" {
+                return ["PostgreSQL at \(configuration.redactedDescription) is read-only (a standby?): ingest cannot write"]
+            }
             return []
         } catch {
             return ["the database cannot be read: \(error)"]
@@ -163,6 +258,18 @@ public final class PostgresStore: APMStore, Service {
 
     /// As ``APMStore`` describes it, on PostgreSQL.
     public func close() async throws {}
+}
+
+/// The connection an operation holds, so that its deadline can close it.
+final class LeasedConnection: Sendable {
+    private let connection = Mutex<PostgresConnection?>(nil)
+
+    func set(_ value: PostgresConnection?) { connection.withLock { $0 = value } }
+
+    /// Closes the connection (its queries fail at once; the pool replaces it).
+    func close() {
+        if let connection = connection.withLock({ $0 }) { connection.close().whenComplete { _ in } }
+    }
 }
 
 extension PostgresConnection {

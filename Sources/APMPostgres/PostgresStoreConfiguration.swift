@@ -28,6 +28,9 @@ public struct PostgresStoreConfiguration: Sendable, Hashable {
     public var tls: TLSMode
     /// Connections per collector (`pool_size`, default 10).
     public var poolSize: Int
+    /// How long one operation may take (`store_timeout`, default 10 s): past it the operation fails as
+    /// `unavailable` (ingest answers 503), its connection is closed, and the server is probed until it answers.
+    public var operationTimeout: Duration = .seconds(10)
 
     /// Parses a `postgres://` or `postgresql://` URL.
     ///

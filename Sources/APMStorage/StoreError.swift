@@ -8,6 +8,7 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
             case dataDirectoryNotEmpty = "data directory not empty"
             case configuration = "configuration"
             case unavailable = "unavailable"
+            case damaged = "damaged"
         }
         private let kind: Kind
         private init(_ kind: Kind) { self.kind = kind }
@@ -23,6 +24,8 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let configuration = Code(.configuration)
         /// The database server cannot be reached or refused the connection.
         public static let unavailable = Code(.unavailable)
+        /// The database file is damaged (a page that is not what SQLite wrote): restore it from a backup.
+        public static let damaged = Code(.damaged)
 
         /// The code's name.
         public var description: String { kind.rawValue }

@@ -1,4 +1,5 @@
 import APMCore
+import APMTestSupport
 import Foundation
 import GRDB
 import HTTPTypes

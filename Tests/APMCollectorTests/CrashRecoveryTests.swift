@@ -11,13 +11,6 @@ import Testing
 import FoundationNetworking
 #endif
 
-/// A value behind a lock, shareable between tasks and callbacks.
-final class Locked<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-    init(_ value: Value) { mutex = Mutex(value) }
-    func withLock<R: Sendable>(_ body: (inout Value) -> R) -> R { mutex.withLock { body(&$0) } }
-}
-
 extension Locked where Value == Double {
     /// A clock for a collector that reads this value: tests move time by changing it.
     var reader: @Sendable () -> Double { { self.withLock { $0 } } }

@@ -1,6 +1,7 @@
 import APMCollector
 import APMCore
 import APMStorage
+import APMTestSupport
 import Foundation
 import HTTPTypes
 import HummingbirdTesting

@@ -2,6 +2,7 @@ import APMCollector
 import APMCollectorTestSupport
 import APMCore
 import APMStorage
+import APMTestSupport
 import Foundation
 import HTTPTypes
 import HummingbirdTesting

@@ -2,6 +2,7 @@ import APMAgent
 import APMCollector
 import APMCore
 import APMStorage
+import APMTestSupport
 import Foundation
 import Testing
 
@@ -94,6 +95,36 @@ import Testing
             #expect(events.map(\.kind) == ["start", "stop"])
             #expect(events.last?.detail.contains("stopped by SIGTERM") == true)
         }
+    }
+
+    /// A collector that never answers cannot hold a stop: after a forwarded SIGTERM the app's agent gives up its
+    /// delivery at shutdown_timeout (3 s) and run-program, whose own last report counts from the signal, exits
+    /// within shutdown_timeout + 1 s of it. Before, the app waited out its request in flight (request_timeout,
+    /// 10 s) and run-program 3 s more.
+    @Test(.tags(.slow)) func aStopWithTheCollectorSilentEndsWithinShutdownTimeout() async throws {
+        let collector = try SilentPeer()
+        let directory = try CLI.temporaryDirectory()
+        let config = try CLI.writeConfig(in: directory, key: "apm_0123456789abcdef0123456789abcdef", port: collector.port)
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+        try (text + "\nharvest_interval = 1\n").write(toFile: config, atomically: true, encoding: .utf8)
+        let apm = try #require(BuiltExecutable.path("apm"))
+        let signalled = Locked<ContinuousClock.Instant?>(nil)
+        let result = try await CLI.run(
+            [
+                "run-program", "--config", "agent.ini", "--", apm, "example-service", "--port", "0",
+                "--downstream-port", "0", "--database", "\(directory)/example.sqlite", "--job-interval", "0.2",
+            ],
+            in: directory
+        ) { process in
+            // Background jobs run, a harvest is due every second, and its delivery hangs on the silent collector.
+            Thread.sleep(forTimeInterval: 6)
+            signalled.withLock { $0 = .now }
+            kill(process.processIdentifier, SIGTERM)
+        }
+        let stopped = ContinuousClock.now - (try #require(signalled.withLock { $0 }))
+        // The example service exits 0 on SIGTERM; run-program passes that on.
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(stopped <= .seconds(4), "run-program stopped \(stopped) after SIGTERM (shutdown_timeout 3 s)")
     }
 
     @Test func sigtermReachesTheChild() async throws {

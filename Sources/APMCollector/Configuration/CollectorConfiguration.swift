@@ -28,6 +28,9 @@ public struct CollectorConfiguration: Sendable, Hashable {
         /// `trusted_proxies`, default empty: addresses of reverse proxies whose `X-Forwarded-For` names the client
         /// (for sign-in throttling per client address); comma-separated.
         public var trustedProxies: [String] = []
+        /// `shutdown_timeout` / `APM_SHUTDOWN_TIMEOUT`, default 10 s (1 to 300): after SIGTERM or SIGINT the
+        /// collector finishes the requests in progress and stops within this, whatever the store does.
+        public var shutdownTimeout: Duration = .seconds(10)
     }
 
     /// Size limits on what agents send.
@@ -97,33 +100,6 @@ public struct CollectorConfiguration: Sendable, Hashable {
     /// Alert evaluation and notifications.
     public var alerts = AlertSettings()
 
-    /// Which store holds the data: SQLite in the data directory (one collector), or PostgreSQL (any number).
-    public struct Storage: Sendable, Hashable {
-        /// The backends.
-        public enum Backend: String, Sendable, Hashable, CaseIterable {
-            case sqlite
-            case postgresql
-        }
-        /// `storage` / `APM_STORAGE`: `sqlite` or `postgresql`; empty (the default): PostgreSQL when
-        /// `postgres_url` is set, else SQLite.
-        public var backend: Backend?
-        /// `postgres_url` / `APM_POSTGRES_URL` / `--postgres-url`, e.g.
-        /// `postgres://apm:secret@db:5432/apm?sslmode=require`.
-        public var postgresURL: String?
-        /// `postgres_pool_size`, default 10: connections per collector.
-        public var postgresPoolSize: Int = 10
-
-        /// The backend in force.
-        public var effectiveBackend: Backend { backend ?? (postgresURL == nil ? .sqlite : .postgresql) }
-
-        /// The URL without its password.
-        public var redactedURL: String? {
-            guard let url = postgresURL, var components = URLComponents(string: url) else { return nil }
-            if components.password != nil { components.password = "***" }
-            return components.string
-        }
-    }
-
     /// The defaults.
     public static let `default` = CollectorConfiguration()
 
@@ -145,6 +121,7 @@ public struct CollectorConfiguration: Sendable, Hashable {
         ("APM_STORAGE", "storage"), ("APM_POSTGRES_URL", "postgres_url"),
         ("APM_ALERT_EVALUATION_DELAY", "alert_evaluation_delay"), ("APM_DASHBOARD_URL", "dashboard_url"),
         ("APM_SMTP_URL", "smtp_url"), ("APM_SMTP_PASSWORD", "smtp_password"),
+        ("APM_STORE_TIMEOUT", "store_timeout"), ("APM_SHUTDOWN_TIMEOUT", "shutdown_timeout"),
     ]
 
     /// Every key of the `[collector]` section.
@@ -155,7 +132,8 @@ public struct CollectorConfiguration: Sendable, Hashable {
             "max_segments_per_trace", "ingest_memory_mb", "max_queued_batches", "max_connections", "idle_timeout",
             "header_timeout", "body_timeout", "allowed_hosts", "trusted_proxies", "minute_retention_hours",
             "retention_days", "retention_interval", "otlp_trace_wait", "max_pending_spans",
-            "password_hash_cost", "storage", "postgres_url", "postgres_pool_size",
+            "password_hash_cost", "storage", "postgres_url", "postgres_pool_size", "store_timeout",
+            "shutdown_timeout",
         ] + AlertSettings.keys
 
     /// Loads the `[collector]` section of a file (if any), then environment overrides.
@@ -386,6 +364,9 @@ public struct CollectorConfiguration: Sendable, Hashable {
         case "postgres_pool_size":
             guard let size = integer(1...1000) else { return "must be a whole number from 1 to 1000" }
             storage.postgresPoolSize = size
+        case "store_timeout", "shutdown_timeout":
+            guard let seconds = integer(1...300) else { return "must be a whole number of seconds from 1 to 300" }
+            if key == "store_timeout" { storage.timeout = .seconds(seconds) } else { server.shutdownTimeout = .seconds(seconds) }
         case "password_hash_cost":
             guard let cost = integer(10...20) else {
                 return "must be a whole number from 10 to 20 (log2 of scrypt's N)"

@@ -16,6 +16,13 @@ struct ChildStatus {
     /// The stop signal (SIGTERM, SIGINT, ...) run-program forwarded to it before it ended, if any: then its end,
     /// whatever its status, is a stop that was asked for, not a crash.
     var stopRequested: Int32?
+    /// When the first stop signal came (`DispatchTime` uptime nanoseconds), if one did.
+    var stopRequestedAt: UInt64?
+
+    /// How long ago the first stop signal came, if one did.
+    var sinceStopRequested: Duration? {
+        stopRequestedAt.map { .nanoseconds(Int64(DispatchTime.now().uptimeNanoseconds &- $0)) }
+    }
 
     /// The status to exit with: the child's, or 128 + signal.
     var exitCode: Int32 { exitStatus ?? (128 + (signal ?? 0)) }
@@ -81,6 +88,11 @@ final class ChildProcess: @unchecked Sendable {
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
             source.setEventHandler {
                 forwarded.value.store(signalNumber, ordering: .relaxed)
+                _ = forwarded.firstAt.compareExchange(
+                    expected: 0,
+                    desired: DispatchTime.now().uptimeNanoseconds,
+                    ordering: .relaxed
+                )
                 let child = forwarded.child.load(ordering: .acquiring)
                 if child != 0 {
                     kill(child, signalNumber)
@@ -130,10 +142,14 @@ final class ChildProcess: @unchecked Sendable {
         // WIFEXITED / WEXITSTATUS / WTERMSIG, which Swift does not import.
         let stop = forwarded.value.load(ordering: .relaxed)
         let requested: Int32? = stop == 0 ? nil : stop
-        if status & 0x7f == 0 {
-            return ChildStatus(exitStatus: (status >> 8) & 0xff, signal: nil, stopRequested: requested)
-        }
-        return ChildStatus(exitStatus: nil, signal: status & 0x7f, stopRequested: requested)
+        let at = forwarded.firstAt.load(ordering: .relaxed)
+        let exited = status & 0x7f == 0
+        return ChildStatus(
+            exitStatus: exited ? (status >> 8) & 0xff : nil,
+            signal: exited ? nil : status & 0x7f,
+            stopRequested: requested,
+            stopRequestedAt: at == 0 ? nil : at
+        )
     }
 }
 
@@ -143,4 +159,6 @@ final class ForwardedSignal: Sendable {
     let value = Atomic<Int32>(0)
     let child = Atomic<Int32>(0)
     let pending = Atomic<Int32>(0)
+    /// When the first stop signal came (uptime nanoseconds), 0 before.
+    let firstAt = Atomic<UInt64>(0)
 }

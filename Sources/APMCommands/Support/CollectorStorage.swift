@@ -23,13 +23,9 @@ enum CollectorStorage {
             guard let url = configuration.storage.postgresURL else {
                 throw StoreError(.configuration, "storage = postgresql needs postgres_url")
             }
-            return PostgresStore(
-                configuration: try PostgresStoreConfiguration(
-                    url: url,
-                    poolSize: configuration.storage.postgresPoolSize
-                ),
-                logger: logger
-            )
+            var postgres = try PostgresStoreConfiguration(url: url, poolSize: configuration.storage.postgresPoolSize)
+            postgres.operationTimeout = configuration.storage.timeout
+            return PostgresStore(configuration: postgres, logger: logger)
         }
     }
 }

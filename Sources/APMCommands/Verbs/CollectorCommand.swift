@@ -112,6 +112,8 @@ struct CollectorCommand: AsyncParsableCommand {
             }
         }
         defer { startup.cancel() }
+        let stopDeadline = Self.stopWithin(configuration.server.shutdownTimeout)
+        defer { stopDeadline.cancel() }
         do {
             try await group.run()
         } catch {
@@ -131,6 +133,22 @@ struct CollectorCommand: AsyncParsableCommand {
         if let message = refusal.message.withLock({ $0 }) {
             printError("apm collector: refusing to start on \(configuration.storageDescription): \(message)")
             throw ExitCode(1)
+        }
+    }
+
+    /// After SIGTERM or SIGINT, ends the process at `timeout` if the graceful stop has not: requests in progress
+    /// end within `store_timeout`, but nothing that the store or a peer does may keep the collector past its
+    /// deadline (a container runtime kills it soon after).
+    static func stopWithin(_ timeout: Duration) -> Task<Void, Never> {
+        Task {
+            for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+                try? await Task.sleep(for: timeout)
+                guard !Task.isCancelled else { return }
+                printError(
+                    "apm collector: still stopping \(timeout) after \(signal) (shutdown_timeout); exiting now"
+                )
+                Foundation.exit(1)
+            }
         }
     }
 

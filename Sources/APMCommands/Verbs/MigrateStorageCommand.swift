@@ -37,9 +37,11 @@ struct MigrateStorageCommand: AsyncParsableCommand {
                 exitCode: APMExit.configuration
             )
         }
-        let configuration: PostgresStoreConfiguration
+        var configuration: PostgresStoreConfiguration
         do {
             configuration = try PostgresStoreConfiguration(url: to)
+            // A copy's pages are large writes; the collector's request deadline is not theirs.
+            configuration.operationTimeout = .seconds(300)
         } catch let error as StoreError {
             throw CommandFailure(message: "--to: \(error.message)", exitCode: APMExit.configuration)
         }

@@ -143,12 +143,16 @@ struct RunProgramCommand: AsyncParsableCommand {
         let status = await child.wait()
         sampling.cancel()
         // How it ended, with the samples still pending. A stop that was asked for (a container runtime's SIGTERM)
-        // gets the agent's own flush deadline, shutdown_timeout, so run-program ends within the runtime's grace
-        // period; a program that ended by itself gives the report longer.
+        // gets what is left of the agent's own flush deadline, shutdown_timeout, counted from the signal (the app
+        // flushed meanwhile), so run-program ends within the runtime's grace period; a program that ended by
+        // itself gives the report longer.
         if let reporter, let configuration = agentConfiguration {
-            let deadline =
-                status.stopRequested != nil
-                ? configuration.shutdownTimeout : max(configuration.shutdownTimeout, .seconds(10))
+            let deadline: Duration
+            if let since = status.sinceStopRequested {
+                deadline = max(configuration.shutdownTimeout - since, .milliseconds(300))
+            } else {
+                deadline = max(configuration.shutdownTimeout, .seconds(10))
+            }
             await reporter.finished(status, within: deadline)
         }
         throw ExitCode(status.exitCode)

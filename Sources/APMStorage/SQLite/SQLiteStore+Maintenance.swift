@@ -141,7 +141,10 @@ extension SQLiteStore {
         do {
             _ = try await writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM accounts") }
         } catch {
-            problems.append("the database cannot be read: \(error)")
+            problems.append("the database cannot be read: \(StoreError.recognizing(error)?.message ?? "\(error)")")
+        }
+        if let path, let damage = await integrityCheck.problem(of: path) {
+            problems.append(damage)
         }
         if let path {
             let directory = (path as NSString).deletingLastPathComponent
@@ -156,6 +159,11 @@ extension SQLiteStore {
             }
         }
         return problems
+    }
+
+    /// What to say of a damaged database file.
+    static func damageAdvice(_ detail: String) -> String {
+        "the database file is damaged (\(detail)): stop the collector and restore the latest backup (apm backup), or recover what is readable with sqlite3's .recover"
     }
 
     /// Below this much free disk `/healthz` reports a problem.
@@ -230,12 +238,21 @@ extension StoreError {
     public static func recognizing(_ error: any Error) -> StoreError? {
         if let error = error as? StoreError { return error }
         guard let database = error as? DatabaseError else { return nil }
-        if database.resultCode == .SQLITE_FULL {
+        switch database.resultCode {
+        case .SQLITE_FULL:
             return StoreError(
                 .diskFull,
                 "the collector's disk is full (or the database reached its size limit); data cannot be stored until space is freed"
             )
+        case .SQLITE_CORRUPT, .SQLITE_NOTADB:
+            return StoreError(.damaged, SQLiteStore.damageAdvice(database.message ?? "\(database.resultCode)"))
+        case .SQLITE_IOERR:
+            return StoreError(
+                .unavailable,
+                "the disk reported an I/O error (\(database.message ?? "SQLITE_IOERR")); check the disk and the kernel log"
+            )
+        default:
+            return nil
         }
-        return nil
     }
 }

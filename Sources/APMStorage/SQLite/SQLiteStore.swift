@@ -17,15 +17,19 @@ public final class SQLiteStore: APMStore {
     let retentionChunk: Int
     /// Per app: the transaction and segment names admitted under the cardinality cap (a cache of `app_names`).
     let knownNames = Mutex<[Int64: KnownNames]>([:])
+    /// The file's integrity, for `/healthz`.
+    let integrityCheck: SQLiteIntegrityCheck
 
     /// Opens (creating if needed) the database file and migrates it.
     ///
     /// - Parameters:
     ///   - path: The file's path, e.g. `<data-dir>/apm.sqlite`.
     ///   - retentionChunk: Rows retention deletes per write transaction (default 5,000).
+    ///   - integrityCheckInterval: The least time between two integrity checks of the file for `/healthz`.
     /// - Throws: When the file cannot be opened or migrated.
-    public init(path: String, retentionChunk: Int = 5_000) throws {
+    public init(path: String, retentionChunk: Int = 5_000, integrityCheckInterval: Duration = .seconds(30)) throws {
         self.retentionChunk = retentionChunk
+        self.integrityCheck = SQLiteIntegrityCheck(minimumInterval: integrityCheckInterval)
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             HistogramFunctions.register(in: db)
@@ -54,6 +58,7 @@ public final class SQLiteStore: APMStore {
     /// - Parameter retentionChunk: Rows retention deletes per write transaction (default 5,000).
     public init(retentionChunk: Int = 5_000) throws {
         self.retentionChunk = retentionChunk
+        self.integrityCheck = SQLiteIntegrityCheck()
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             HistogramFunctions.register(in: db)
