@@ -51,6 +51,52 @@ import Testing
         }
     }
 
+    /// 8 KiB of garbage in the middle of the file: `/healthz` says the file is damaged (before, 200 while the API
+    /// answered 500), and no request answers 500.
+    @Test func aDamagedDatabaseFileIsUnhealthy() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("apm-damage-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = "\(directory)/apm.sqlite"
+        let store = try SQLiteStore(path: path, integrityCheckInterval: .zero)
+        try await Support.withCollector(store: store) { _, client, key in
+            for batch in 0..<20 {
+                let metrics = (0..<50).map {
+                    Support.metric("GET /route-\(batch)-\($0)/with/a/longer/name", durations: [0.1, 0.2])
+                }
+                let response = try await Support.post(
+                    Support.batch(minute: Support.currentMinute(), metrics: metrics),
+                    key: key,
+                    client: client
+                )
+                #expect(response.status == .accepted)
+            }
+            try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
+            try await store.writer.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+            }
+            let size = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+            #expect(size > 64 * 1024)
+            let handle = try #require(FileHandle(forWritingAtPath: path))
+            try handle.seek(toOffset: UInt64(size / 2 / 4096 * 4096))
+            try handle.write(contentsOf: Data((0..<8192).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }))
+            try handle.close()
+
+            try await client.execute(uri: "/healthz", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+                let health = try JSONDecoder().decode(Health.self, from: Data(response.body.readableBytesView))
+                #expect(health.problems.contains { $0.contains("damaged") }, "\(health.problems)")
+            }
+            try await client.execute(
+                uri: "/api/v1/apps/1/transactions?since=1h",
+                method: .get,
+                headers: [.authorization: "Bearer \(Support.token(for: key))"]
+            ) { response in
+                #expect(response.status != .internalServerError, "\(String(buffer: response.body))")
+            }
+        }
+    }
+
     @Test func aRangeWithoutAnEndIsCappedToo() async throws {
         try await Support.withCollector { _, client, key in
             _ = try await Support.post(
