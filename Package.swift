@@ -146,6 +146,11 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["Collector"])),
                 .product(name: "HummingbirdCore", package: "hummingbird", condition: .when(traits: ["Collector"])),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras", condition: .when(traits: ["Collector"])),
+                .product(
+                    name: "NIOHTTPTypesHTTP1",
+                    package: "swift-nio-extras",
+                    condition: .when(traits: ["Collector"])
+                ),
                 .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["Collector"])),
                 .product(name: "NIOHTTP1", package: "swift-nio", condition: .when(traits: ["Collector"])),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

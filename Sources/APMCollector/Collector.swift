@@ -61,13 +61,14 @@ public final class Collector: Sendable {
     ///   - logger: The logger.
     ///   - store: The store.
     ///   - now: The clock (Unix seconds); injectable for tests.
-    ///   - alertTransport: How alert notifications go out over HTTP.
+    ///   - alertTransport: How alert notifications go out over HTTP; by default AsyncHTTPClient to destinations
+    ///     that `alert_allowed_destinations` allows.
     public init(
         configuration: CollectorConfiguration,
         logger: Logger,
         store: any APMStore,
         now: (@Sendable () -> Double)? = nil,
-        alertTransport: any AlertTransport = HTTPAlertTransport()
+        alertTransport: (any AlertTransport)? = nil
     ) {
         self.configuration = configuration
         self.logger = logger
@@ -102,7 +103,7 @@ public final class Collector: Sendable {
         )
         self.alertNotifier = AlertNotifier(
             store: self.store,
-            transport: alertTransport,
+            transport: alertTransport ?? HTTPAlertTransport(policy: configuration.alerts.destinationPolicy),
             settings: configuration.alerts,
             logger: logger
         )
@@ -241,7 +242,10 @@ public final class Collector: Sendable {
             router: makeRouter(),
             server: .http1(
                 configuration: .init(
-                    additionalChannelHandlers: [ConnectionDeadlineHandler(timeouts: timeouts, logger: connectionLogger)]
+                    additionalChannelHandlers: [
+                        RequestTargetHostInstaller(),
+                        ConnectionDeadlineHandler(timeouts: timeouts, logger: connectionLogger),
+                    ]
                 )
             ),
             configuration: .init(

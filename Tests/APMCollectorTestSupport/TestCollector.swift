@@ -33,6 +33,9 @@ public enum TestCollector {
         configuration.server.headerTimeout = .seconds(600)
         configuration.server.idleTimeout = .seconds(600)
         configuration.server.bodyTimeout = .seconds(600)
+        // The tests' webhook receivers and SMTP sink listen on loopback, which notifications may not reach by
+        // default; the destination tests set their own.
+        configuration.alerts.allowedDestinations = ["127.0.0.1"]
         adjust(&configuration)
         return configuration
     }

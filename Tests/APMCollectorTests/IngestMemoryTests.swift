@@ -178,12 +178,17 @@ import Testing
                                     metrics: [Support.metric("GET /q", durations: [0.1])]
                                 )
                                 let body = try WireCoding.makeEncoder().encode(batch)
-                                let response = try await connection.post(
-                                    "/v1/agent/batches",
-                                    headers: [
-                                        .contentType: "application/json", HTTPField.Name("X-APM-License-Key")!: key,
-                                    ],
-                                    body: ByteBuffer(bytes: body)
+                                // With a Host, as every HTTP/1.1 client sends (the collector refuses a request without).
+                                let response = try await connection.execute(
+                                    TestClient.Request(
+                                        "/v1/agent/batches",
+                                        method: .post,
+                                        authority: "127.0.0.1",
+                                        headers: [
+                                            .contentType: "application/json", HTTPField.Name("X-APM-License-Key")!: key,
+                                        ],
+                                        body: ByteBuffer(bytes: body)
+                                    )
                                 )
                                 return (response.status, response.headers[.retryAfter])
                             }

@@ -72,13 +72,18 @@ import Testing
                                 configuration: .init(timeout: .seconds(60))
                             ) { connection in
                                 let body = try Gzip.compress(WireCoding.makeEncoder().encode(batch))
-                                return try await connection.post(
-                                    "/v1/agent/batches",
-                                    headers: [
-                                        .contentType: "application/json", .contentEncoding: "gzip",
-                                        HTTPField.Name("X-APM-License-Key")!: key,
-                                    ],
-                                    body: ByteBuffer(bytes: body)
+                                // With a Host, as every HTTP/1.1 client sends (the collector refuses a request without).
+                                return try await connection.execute(
+                                    TestClient.Request(
+                                        "/v1/agent/batches",
+                                        method: .post,
+                                        authority: "127.0.0.1",
+                                        headers: [
+                                            .contentType: "application/json", .contentEncoding: "gzip",
+                                            HTTPField.Name("X-APM-License-Key")!: key,
+                                        ],
+                                        body: ByteBuffer(bytes: body)
+                                    )
                                 ).status
                             }
                         }

@@ -124,7 +124,9 @@ import Testing
         let stopped = ContinuousClock.now - (try #require(signalled.withLock { $0 }))
         // The example service exits 0 on SIGTERM; run-program passes that on.
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
-        #expect(stopped <= .seconds(4), "run-program stopped \(stopped) after SIGTERM (shutdown_timeout 3 s)")
+        // The design: the app gives up at 3.2 s, run-program's own last report at 3 s after the signal (0.3 s at
+        // least); a second more for processes to end on a machine running the whole suite. Before: 13 s.
+        #expect(stopped <= .seconds(5), "run-program stopped \(stopped) after SIGTERM (shutdown_timeout 3 s)")
     }
 
     @Test func sigtermReachesTheChild() async throws {

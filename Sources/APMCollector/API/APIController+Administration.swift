@@ -11,7 +11,7 @@ extension APIController {
     /// CLI do.
     func addAdministrationRoutes(to routes: RouteCollection<Context>) {
         routes.post("/apps/:app/deployments") { request, context in
-            let (app, _) = try await self.appAndRange(request, context, permission: .recordDeployment)
+            let (app, _) = try await self.appAndRange(request, context, permission: .admin)
             let body = try await Self.decodeBody(DeploymentRequest.self, request)
             return try Self.json(
                 APIDeployment(try await self.administration.recordDeployment(body, app: app, now: self.now())),

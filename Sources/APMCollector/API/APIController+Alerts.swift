@@ -28,7 +28,10 @@ extension APIController {
         routes.get("/alerts/channels") { _, context in
             let key = try context.require(.read)
             let channels = try await self.store.alertChannels(accountID: key.accountID)
-            return try Self.json(["channels": channels.map { APIAlertChannel($0) }])
+            // A channel's URL is a credential (a Slack webhook is one, a webhook may carry user:password@):
+            // whole for admins, scheme and host only for read tokens.
+            let whole = key.allows(.admin)
+            return try Self.json(["channels": channels.map { APIAlertChannel($0, redacted: !whole) }])
         }
         routes.post("/alerts/channels") { request, context in
             let key = try context.require(.admin)

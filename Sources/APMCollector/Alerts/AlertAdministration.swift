@@ -1,10 +1,24 @@
 import APMStorage
+import HTTPTypes
 import Foundation
 
 /// Alert administration with one set of rules for the API, the dashboard and the CLI.
 struct AlertAdministration: Sendable {
     let store: any APMStore
     let notifier: AlertNotifier
+
+    /// Channels an account may have: each is a destination the collector calls.
+    static let maxChannels = 100
+    /// Conditions an account may have: each is evaluated every minute.
+    static let maxConditions = 1000
+
+    static func limitReached(_ what: String, _ limit: Int) -> APIError {
+        APIError(
+            .unprocessableContent,
+            code: "limit_reached",
+            message: "this account has \(limit) alert \(what), the most it may have; delete one first"
+        )
+    }
 
     /// Stores a condition that passes ``AlertValidation``.
     func createCondition(
@@ -14,6 +28,9 @@ struct AlertAdministration: Sendable {
     ) async throws
         -> AlertConditionRecord
     {
+        guard try await store.alertConditions(accountID: accountID).count < Self.maxConditions else {
+            throw Self.limitReached("conditions", Self.maxConditions)
+        }
         let apps = Set(try await store.apps(accountID: accountID).map(\.id))
         let channels = Set(try await store.alertChannels(accountID: accountID).map(\.id))
         let record: AlertConditionRecord
@@ -53,6 +70,18 @@ struct AlertAdministration: Sendable {
             )
         } catch {
             throw APIError.badRequest(error.field, error.message)
+        }
+        guard try await store.alertChannels(accountID: accountID).count < Self.maxChannels else {
+            throw Self.limitReached("channels", Self.maxChannels)
+        }
+        if record.kind != .email {
+            // Refused at once when it resolves inside; a name that does not resolve now is checked again at
+            // every delivery (the test button says so).
+            do {
+                _ = try await notifier.settings.destinationPolicy.check(url: record.target)
+            } catch let failure as AlertDeliveryFailure where failure.reason.hasPrefix("refused") {
+                throw APIError.badRequest("url", failure.reason)
+            } catch {}
         }
         return try await store.createAlertChannel(record)
     }

@@ -12,6 +12,12 @@ public struct AlertMessage: Sendable {
     /// One line a person reads (Slack's text, the mail's subject).
     public var summary: String
 
+    /// Text as Slack shows it literally: `&`, `<` and `>` escaped.
+    static func slackEscaped(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;")
+    }
+
     /// The webhook payload (`docs/alerts.md` documents each field).
     struct WebhookPayload: Encodable {
         struct Incident: Encodable {
@@ -100,7 +106,10 @@ public struct AlertMessage: Sendable {
         let body: Data
         switch channel.kind {
         case .slack:
-            body = try JSONEncoder().encode(["text": url.map { "\(summary) <\($0)|open the alerts page>" } ?? summary])
+            // Slack reads <…> as links and mentions (`<!channel>`), and app, condition and transaction names come
+            // from outside: escaped as Slack asks, only the collector's own link stays a link.
+            let text = Self.slackEscaped(summary)
+            body = try JSONEncoder().encode(["text": url.map { "\(text) <\($0)|open the alerts page>" } ?? text])
         case .webhook, .email:
             let payload = WebhookPayload(
                 deliveryID: delivery.id,

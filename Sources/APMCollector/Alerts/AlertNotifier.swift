@@ -19,10 +19,18 @@ public protocol AlertTransport: Sendable {
     func post(url: String, headers: [String: String], body: Data, timeout: Duration) async throws -> Int
 }
 
-/// Notifications over HTTP with AsyncHTTPClient's shared client.
+/// Notifications over HTTP with AsyncHTTPClient, to destinations that pass an ``AlertDestinationPolicy``: the
+/// connection goes to the address that was checked (a client per notification, its DNS pinned), and redirects
+/// are not followed (a 3xx is a failed delivery naming the status).
 public struct HTTPAlertTransport: AlertTransport {
+    let policy: AlertDestinationPolicy
+
     /// Creates the transport.
-    public init() {}
+    ///
+    /// - Parameter policy: Where notifications may go.
+    public init(policy: AlertDestinationPolicy = AlertDestinationPolicy()) {
+        self.policy = policy
+    }
 
     /// POSTs `body` to `url`.
     ///
@@ -32,16 +40,27 @@ public struct HTTPAlertTransport: AlertTransport {
     ///   - body: The body.
     ///   - timeout: The whole request's deadline.
     /// - Returns: The HTTP status.
-    /// - Throws: When there is no answer.
+    /// - Throws: When the destination is refused or there is no answer.
     public func post(url: String, headers: [String: String], body: Data, timeout: Duration) async throws -> Int {
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
-        request.body = .bytes(ByteBuffer(bytes: body))
-        let response = try await HTTPClient.shared.execute(request, timeout: .nanoseconds(timeout.nanoseconds))
-        // The body is not needed; read a little so the connection can be reused.
-        _ = try? await response.body.collect(upTo: 64 * 1024)
-        return Int(response.status.code)
+        let destination = try await policy.check(url: url)
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+        let bare = destination.host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        configuration.dnsOverride[destination.host] = destination.address
+        configuration.dnsOverride[bare] = destination.address
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        do {
+            var request = HTTPClientRequest(url: url)
+            request.method = .POST
+            for (name, value) in headers { request.headers.add(name: name, value: value) }
+            request.body = .bytes(ByteBuffer(bytes: body))
+            let response = try await client.execute(request, timeout: .nanoseconds(timeout.nanoseconds))
+            _ = try? await response.body.collect(upTo: 64 * 1024)
+            try? await client.shutdown()
+            return Int(response.status.code)
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
     }
 }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The `[collector]` keys about alerts.
 public struct AlertSettings: Sendable, Hashable {
     /// Seconds a minute is left to fill before it is evaluated (`alert_evaluation_delay`, default 120): batches
@@ -13,6 +15,13 @@ public struct AlertSettings: Sendable, Hashable {
     public var retryBase: Double = 30
     /// The dashboard's public URL, for links in notifications (`dashboard_url`); empty for none.
     public var dashboardURL: String = ""
+    /// Host names, addresses and CIDR blocks inside the collector's network that webhook and Slack channels may
+    /// reach (`alert_allowed_destinations`, comma-separated; default none: loopback, private, link-local and the
+    /// machine's own addresses are refused).
+    public var allowedDestinations: [String] = []
+
+    /// Where notifications may go.
+    public var destinationPolicy: AlertDestinationPolicy { AlertDestinationPolicy(allowed: allowedDestinations) }
 
     /// Mail for `email` channels; `nil` without `smtp_url`.
     public var smtp: SMTP?
@@ -78,7 +87,7 @@ public struct AlertSettings: Sendable, Hashable {
     static let keys = [
         "alert_evaluation_delay", "alert_interval", "alert_notification_timeout", "alert_max_attempts",
         "alert_retry_base", "dashboard_url", "smtp_url", "smtp_username", "smtp_password", "smtp_from", "smtp_tls",
-        "smtp_verify_certificate",
+        "smtp_verify_certificate", "alert_allowed_destinations",
     ]
 
     /// Applies one setting.
@@ -137,6 +146,14 @@ public struct AlertSettings: Sendable, Hashable {
                 mail.verifyPeer = verify
             }
             smtp = mail
+        case "alert_allowed_destinations":
+            let entries = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+                !$0.isEmpty
+            }
+            guard entries.count <= 100, entries.allSatisfy(AlertDestinationPolicy.isValidEntry) else {
+                return "must be a comma-separated list of host names, addresses or CIDR blocks, e.g. hooks.internal, 10.0.0.0/8, 127.0.0.1"
+            }
+            allowedDestinations = entries
         default:
             let lowered = value.lowercased()
             guard value.isEmpty || lowered.hasPrefix("http://") || lowered.hasPrefix("https://") else {

@@ -16,7 +16,20 @@ struct SecurityMiddleware<Context: RequestContext>: RouterMiddleware {
     ) async throws
         -> Response
     {
-        if let allowedHosts, let authority = request.head.authority {
+        // RFC 9112 §3.2: exactly one Host, a host and an optional port (an absolute-form target's authority has
+        // been put there by ``RequestTargetHostHandler``).
+        guard let authority = request.head.authority, Self.isValidAuthority(authority) else {
+            throw APIError(
+                .badRequest,
+                code: "bad_host",
+                message: request.head.authority == nil
+                    ? "the request has no Host header" : "the Host header is not a host name or address with an optional port"
+            )
+        }
+        guard request.headers[values: HTTPField.Name("Host")!].isEmpty else {
+            throw APIError(.badRequest, code: "bad_host", message: "the request has more than one Host header")
+        }
+        if let allowedHosts {
             let host = Self.hostName(authority)
             guard allowedHosts.contains(host) else {
                 throw APIError(
@@ -35,6 +48,39 @@ struct SecurityMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         response.headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
         return response
+    }
+
+    /// Whether `authority` is `host[:port]`: a registered name (letters, digits, `-`, `.`, `_`), an IPv4 address or
+    /// a bracketed IPv6 address, and digits after the colon. No user information, path or spaces.
+    static func isValidAuthority(_ authority: String) -> Bool {
+        guard !authority.isEmpty, authority.utf8.count <= 300 else { return false }
+        var host = Substring(authority)
+        var port: Substring?
+        if authority.hasPrefix("[") {
+            guard let end = authority.firstIndex(of: "]") else { return false }
+            let inside = authority[authority.index(after: authority.startIndex)..<end]
+            guard !inside.isEmpty, inside.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else { return false }
+            let after = authority[authority.index(after: end)...]
+            if !after.isEmpty {
+                guard after.hasPrefix(":") else { return false }
+                port = after.dropFirst()
+            }
+            host = inside
+        } else {
+            if let colon = authority.firstIndex(of: ":") {
+                host = authority[..<colon]
+                port = authority[authority.index(after: colon)...]
+            }
+            guard !host.isEmpty,
+                host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-._".contains($0)) })
+            else { return false }
+        }
+        if let port {
+            guard !port.isEmpty, port.count <= 5, port.allSatisfy(\.isASCII), port.allSatisfy(\.isNumber) else {
+                return false
+            }
+        }
+        return true
     }
 
     /// The host of an authority, lower case, without port (`[::1]:7070` → `::1`).

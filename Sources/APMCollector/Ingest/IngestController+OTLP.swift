@@ -37,9 +37,10 @@ extension IngestController {
         let total: Int
         let rejected: Int
         let reasons: [String]
+        let warnings: [String]
         if wait > 0 {
             let read = OTLPTranslator.read(export, receivedAt: receivedAt, wait: wait)
-            (total, rejected, reasons) = (read.total, read.rejected, read.reasons)
+            (total, rejected, reasons, warnings) = (read.total, read.rejected, read.reasons, read.warnings)
             try await park(read.spans, accountID: key.accountID, exportID: "otlp-\(digest)", receivedAt: receivedAt)
         } else {
             let apps = try await store.apps(accountID: key.accountID)
@@ -54,10 +55,13 @@ extension IngestController {
             }
             metrics.unmatchedSpans.increment(by: Int64(translation.unmatchedSpans))
             (total, rejected, reasons) = (translation.spans, translation.rejectedSpans, translation.rejectionReasons)
+            warnings = translation.warnings
         }
-        // OTLP's answer: empty, or a partial success naming what was not used and why.
-        let message =
-            rejected == 0 ? "" : "\(rejected) of \(total) spans were not used: " + reasons.joined(separator: "; ")
+        // OTLP's answer: empty, or a partial success naming what was not used and why; with no span rejected, a
+        // message alone is a warning (what was cut to fit).
+        var notes = rejected == 0 ? [] : ["\(rejected) of \(total) spans were not used: " + reasons.joined(separator: "; ")]
+        notes += warnings + export.warnings
+        let message = notes.joined(separator: "; ")
         if isProtobuf {
             return Response(
                 status: .ok,
@@ -77,7 +81,7 @@ extension IngestController {
             var partialSuccess: PartialSuccess?
         }
         let response = ExportResponse(
-            partialSuccess: rejected == 0 ? nil : PartialSuccess(rejectedSpans: String(rejected), errorMessage: message)
+            partialSuccess: message.isEmpty ? nil : PartialSuccess(rejectedSpans: String(rejected), errorMessage: message)
         )
         return try Self.json(response, status: .ok)
     }

@@ -14,6 +14,26 @@ struct OTLPExportRequest: Decodable {
     var resourceSpans: [ResourceSpans]?
     /// Spans read but not kept (no trace or span id); reported as rejected.
     var droppedSpans = 0
+    /// Spans with more fields than ``OTLPDecodeLimits/maxFieldsPerElement``, left unread; reported as rejected.
+    var oversizeSpans = 0
+    /// Attributes past ``OTLPDecodeLimits/maxAttributes`` per span, event or resource, skipped.
+    var droppedAttributes = 0
+
+    init(resourceSpans: [ResourceSpans]?, budget: OTLPDecodeLimits.Budget) {
+        self.resourceSpans = resourceSpans
+        self.droppedSpans = budget.dropped
+        self.oversizeSpans = budget.oversizeSpans
+        self.droppedAttributes = budget.droppedAttributes
+    }
+
+    /// What was used but changed, for the answer's message.
+    var warnings: [String] {
+        droppedAttributes == 0
+            ? []
+            : [
+                "\(droppedAttributes) attributes past \(OTLPDecodeLimits.maxAttributes) per span, event or resource were dropped"
+            ]
+    }
 
     enum CodingKeys: String, CodingKey {
         case resourceSpans
@@ -242,6 +262,7 @@ struct OTLPExportRequest: Decodable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         resourceSpans = try OTLPDecodeLimits.decodeCountedList(container, .resourceSpans, decoder: decoder)
         droppedSpans = OTLPDecodeLimits.budget(decoder)?.dropped ?? 0
+        droppedAttributes = OTLPDecodeLimits.budget(decoder)?.droppedAttributes ?? 0
     }
 
     /// Decodes an export in JSON form within the limits.
@@ -270,6 +291,10 @@ enum OTLPDecodeLimits {
     static let maxAttributes = 128
     /// Events read per span (only exception events are kept); the rest are skipped.
     static let maxEventsPerSpan = 128
+    /// Fields read per span, event or resource (attributes, events, links, ...): one with more is an attribute
+    /// bomb (7 million empty attributes fit in 14 KiB of gzip); its span is rejected, unread past this, so the
+    /// work an export costs follows what is kept.
+    static let maxFieldsPerElement = 4096
 
     static let budgetKey = CodingUserInfoKey(rawValue: "apm.otlp.budget")!
 
@@ -278,11 +303,15 @@ enum OTLPDecodeLimits {
         private struct State {
             var remaining = OTLPDecodeLimits.maxElements
             var dropped = 0
+            var oversizeSpans = 0
+            var droppedAttributes = 0
             var exceeded: WireFormatError?
         }
         private let state = Mutex(State())
 
         var dropped: Int { state.withLock { $0.dropped } }
+        var oversizeSpans: Int { state.withLock { $0.oversizeSpans } }
+        var droppedAttributes: Int { state.withLock { $0.droppedAttributes } }
         var exceeded: WireFormatError? { state.withLock { $0.exceeded } }
 
         func takeElement() throws {
@@ -297,6 +326,8 @@ enum OTLPDecodeLimits {
         }
 
         func dropSpan() { state.withLock { $0.dropped += 1 } }
+        func dropOversizeSpan() { state.withLock { $0.oversizeSpans += 1 } }
+        func dropAttributes(_ count: Int) { state.withLock { $0.droppedAttributes += count } }
     }
 
     static let tooLarge = WireFormatError(
@@ -305,6 +336,11 @@ enum OTLPDecodeLimits {
         message:
             "more than \(maxElements) resources, scopes and spans in one export; export smaller batches (OTEL_BSP_MAX_EXPORT_BATCH_SIZE, 512 by default)"
     )
+
+    /// An element read over and not kept.
+    struct Skipped: Decodable {
+        init(from decoder: any Decoder) throws {}
+    }
 
     static func budget(_ decoder: any Decoder) -> Budget? {
         decoder.userInfo[budgetKey] as? Budget
@@ -348,10 +384,18 @@ enum OTLPDecodeLimits {
         _ key: Key,
         decoder: any Decoder
     ) throws -> [OTLPExportRequest.KeyValue]? {
-        var count = 0
-        return try decodeList(container, key, decoder: decoder) { (_: OTLPExportRequest.KeyValue) in
-            count += 1
-            return count <= maxAttributes
+        // Past the cap, elements are skipped without being built, and counted.
+        guard container.contains(key), try !container.decodeNil(forKey: key) else { return nil }
+        var list = try container.nestedUnkeyedContainer(forKey: key)
+        var kept: [OTLPExportRequest.KeyValue] = []
+        while !list.isAtEnd {
+            if kept.count < maxAttributes {
+                kept.append(try list.decode(OTLPExportRequest.KeyValue.self))
+            } else {
+                _ = try list.decode(Skipped.self)
+                budget(decoder)?.dropAttributes(1)
+            }
         }
+        return kept
     }
 }

@@ -83,7 +83,11 @@ struct ProtobufReader {
         case 1:
             guard end - index >= 8 else { throw Self.error("a fixed64 runs past its message") }
             index += 8
-        case 2: _ = try message()
+        case 2:
+            // Advanced over without a reader of its own: skipping costs no allocation or reference count.
+            let length = try varint()
+            guard length <= UInt64(end - index) else { throw Self.error("a field's length runs past its message") }
+            index += Int(length)
         case 5:
             guard end - index >= 4 else { throw Self.error("a fixed32 runs past its message") }
             index += 4
@@ -112,7 +116,7 @@ extension OTLPExportRequest {
                 try reader.skip(wireType)
             }
         }
-        self.init(resourceSpans: resourceSpans, droppedSpans: budget.dropped)
+        self.init(resourceSpans: resourceSpans, budget: budget)
     }
 }
 
@@ -123,14 +127,22 @@ extension OTLPExportRequest.ResourceSpans {
         while !reader.isAtEnd {
             let (field, wireType) = try reader.tag()
             switch (field, wireType) {
-            case (1, 2):  // Resource
+            case (1, 2):  // Resource: attributes (1) and their dropped count (2) only
                 var resource = try reader.message()
+                var fields = 0
                 while !resource.isAtEnd {
+                    fields += 1
+                    // Past the field cap the rest are attributes too: left unread, the work stays bounded.
+                    guard fields <= OTLPDecodeLimits.maxFieldsPerElement else {
+                        budget.dropAttributes(1)
+                        break
+                    }
                     let (field, wireType) = try resource.tag()
                     if field == 1 && wireType == 2 && attributes.count < OTLPDecodeLimits.maxAttributes {
                         var pair = try resource.message()
                         attributes.append(try OTLPExportRequest.KeyValue(protobuf: &pair))
                     } else {
+                        if field == 1 { budget.dropAttributes(1) }
                         try resource.skip(wireType)
                     }
                 }
@@ -143,7 +155,10 @@ extension OTLPExportRequest.ResourceSpans {
                     if field == 2 && wireType == 2 {
                         try budget.takeElement()
                         var message = try scope.message()
-                        let span = try OTLPExportRequest.Span(protobuf: &message)
+                        guard let span = try OTLPExportRequest.Span(protobuf: &message, budget: budget) else {
+                            budget.dropOversizeSpan()
+                            continue
+                        }
                         if span.hasIDs { spans.append(span) } else { budget.dropSpan() }
                     } else {
                         try scope.skip(wireType)
@@ -159,12 +174,17 @@ extension OTLPExportRequest.ResourceSpans {
 }
 
 extension OTLPExportRequest.Span {
-    init(protobuf reader: inout ProtobufReader) throws {
+    /// Reads a span; `nil` when it has more fields than ``OTLPDecodeLimits/maxFieldsPerElement`` (an attribute
+    /// bomb: the rest is left unread and the span is rejected).
+    init?(protobuf reader: inout ProtobufReader, budget: OTLPDecodeLimits.Budget) throws {
         self.init()
         var attributes: [OTLPExportRequest.KeyValue] = []
         var events: [OTLPExportRequest.Event] = []
         var eventsRead = 0
+        var fields = 0
         while !reader.isAtEnd {
+            fields += 1
+            guard fields <= OTLPDecodeLimits.maxFieldsPerElement else { return nil }
             let (field, wireType) = try reader.tag()
             switch (field, wireType) {
             case (1, 2): traceId = try reader.hex()
@@ -177,13 +197,19 @@ extension OTLPExportRequest.Span {
             case (9, 2) where attributes.count < OTLPDecodeLimits.maxAttributes:
                 var pair = try reader.message()
                 attributes.append(try OTLPExportRequest.KeyValue(protobuf: &pair))
+            case (9, 2):
+                budget.dropAttributes(1)
+                try reader.skip(wireType)
             case (11, 2) where eventsRead < OTLPDecodeLimits.maxEventsPerSpan:
                 eventsRead += 1
                 var event = try reader.message()
                 var name = ""
                 var time: UInt64 = 0
                 var eventAttributes: [OTLPExportRequest.KeyValue] = []
+                var eventFields = 0
                 while !event.isAtEnd {
+                    eventFields += 1
+                    guard eventFields <= OTLPDecodeLimits.maxFieldsPerElement else { return nil }
                     let (field, wireType) = try event.tag()
                     switch (field, wireType) {
                     case (1, 1): time = try event.fixed64()
@@ -191,6 +217,9 @@ extension OTLPExportRequest.Span {
                     case (3, 2) where eventAttributes.count < OTLPDecodeLimits.maxAttributes:
                         var pair = try event.message()
                         eventAttributes.append(try OTLPExportRequest.KeyValue(protobuf: &pair))
+                    case (3, 2):
+                        budget.dropAttributes(1)
+                        try event.skip(wireType)
                     default: try event.skip(wireType)
                     }
                 }
@@ -260,8 +289,8 @@ extension OTLPExportRequest.KeyValue {
 /// (field 1) with `rejected_spans` (1) and `error_message` (2).
 enum OTLPProtobufResponse {
     static func encode(rejectedSpans: Int, message: String) -> [UInt8] {
-        guard rejectedSpans > 0 else { return [] }
-        var inner: [UInt8] = [0x08] + varint(UInt64(rejectedSpans))
+        guard rejectedSpans > 0 || !message.isEmpty else { return [] }
+        var inner: [UInt8] = rejectedSpans > 0 ? [0x08] + varint(UInt64(rejectedSpans)) : []
         let text = Array(message.utf8)
         inner += [0x12] + varint(UInt64(text.count)) + text
         return [0x0a] + varint(UInt64(inner.count)) + inner

@@ -22,6 +22,8 @@ enum OTLPTranslator {
         var total = 0
         var rejected = 0
         var reasons: [String] = []
+        /// What was used but changed (attributes cut to fit), for the answer's message.
+        var warnings: [String] = []
 
         mutating func reject(_ reason: String, count: Int = 1) {
             rejected += count
@@ -43,10 +45,21 @@ enum OTLPTranslator {
             export.total = request.droppedSpans
             export.reject("spans need traceId and spanId", count: request.droppedSpans)
         }
+        if request.oversizeSpans > 0 {
+            export.total += request.oversizeSpans
+            export.reject(
+                "spans with more than \(OTLPDecodeLimits.maxFieldsPerElement) fields (attributes, events, links) are not read",
+                count: request.oversizeSpans
+            )
+        }
         let limits = AgentBatch.ValidationLimits.default
         for resourceSpans in request.resourceSpans ?? [] {
             let resource = attributes(resourceSpans.resource?.attributes)
-            let identity = Self.identity(resource)
+            let (identity, cut) = Self.identityWithinLimits(resource)
+            for name in cut {
+                let warning = "the resource attribute \(name) was cut to fit (service, host and environment: \(AgentIdentity.maxTextBytes) bytes; SDK name, version and language: \(AgentIdentity.maxShortTextBytes))"
+                if !export.warnings.contains(warning) { export.warnings.append(warning) }
+            }
             for scope in resourceSpans.scopeSpans ?? [] {
                 for span in scope.spans ?? [] {
                     export.total += 1
@@ -141,6 +154,7 @@ enum OTLPTranslator {
         var rejectedSpans = 0
         var unmatchedSpans = 0
         var rejectionReasons: [String] = []
+        var warnings: [String] = []
     }
 
     /// Translates an export on its own.
@@ -176,23 +190,27 @@ enum OTLPTranslator {
             spans: read.total,
             rejectedSpans: read.rejected,
             unmatchedSpans: assembly.unmatched.count,
-            rejectionReasons: read.reasons
+            rejectionReasons: read.reasons,
+            warnings: read.warnings
         )
     }
 
-    /// The sender, from the resource's attributes.
-    static func identity(_ resource: [String: String]) -> AgentIdentity {
-        AgentIdentity(
-            appName: String((resource["service.name"] ?? "unknown_service").prefix(255)),
+    /// The sender and the resource attributes that were cut to fit (named as OTLP names them).
+    static func identityWithinLimits(_ resource: [String: String]) -> (identity: AgentIdentity, cut: [String]) {
+        let sdk = ["telemetry.sdk.name", "telemetry.sdk.version"]
+        let (identity, cut) = AgentIdentity(
+            appName: resource["service.name"] ?? "unknown_service",
             environment: resource["deployment.environment.name"] ?? resource["deployment.environment"] ?? "",
-            host: String((resource["host.name"] ?? "").prefix(255)),
+            host: resource["host.name"] ?? "",
             pid: Int(resource["process.pid"] ?? "") ?? 0,
-            language: String((resource["telemetry.sdk.language"] ?? "otlp").prefix(40)),
-            agentVersion: String(
-                ("otlp " + (resource["telemetry.sdk.name"] ?? "") + " " + (resource["telemetry.sdk.version"] ?? ""))
-                    .prefix(100)
-            )
-        )
+            language: resource["telemetry.sdk.language"] ?? "otlp",
+            agentVersion: "otlp " + (resource["telemetry.sdk.name"] ?? "") + " " + (resource["telemetry.sdk.version"] ?? "")
+        ).withinLimits()
+        let names: [String: [String]] = [
+            "app_name": ["service.name"], "environment": ["deployment.environment.name"], "host": ["host.name"],
+            "language": ["telemetry.sdk.language"], "agent_version": sdk,
+        ]
+        return (identity, cut.flatMap { names[$0] ?? [$0] })
     }
 
     static func attributes(_ list: [OTLPExportRequest.KeyValue]?) -> [String: String] {

@@ -178,11 +178,11 @@ private struct FieldChecks {
 
     func identity(_ agent: AgentIdentity) throws {
         try name(agent.appName, "agent.app_name")
-        try text(agent.appName, "agent.app_name", max: 255)
-        try text(agent.environment, "agent.environment", max: 255)
-        try text(agent.host, "agent.host", max: 255)
-        try text(agent.language, "agent.language", max: 64)
-        try text(agent.agentVersion, "agent.agent_version", max: 64)
+        try text(agent.appName, "agent.app_name", max: AgentIdentity.maxTextBytes)
+        try text(agent.environment, "agent.environment", max: AgentIdentity.maxTextBytes)
+        try text(agent.host, "agent.host", max: AgentIdentity.maxTextBytes)
+        try text(agent.language, "agent.language", max: AgentIdentity.maxShortTextBytes)
+        try text(agent.agentVersion, "agent.agent_version", max: AgentIdentity.maxShortTextBytes)
         try integer(agent.pid, "agent.pid", 0...Int(Int32.max))
         guard agent.labels.count <= limits.maxLabels else {
             throw fail("agent.labels", "\(agent.labels.count) labels; at most \(limits.maxLabels) are allowed")

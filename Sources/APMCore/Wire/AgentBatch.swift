@@ -120,6 +120,30 @@ public struct AgentIdentity: Codable, Sendable, Hashable {
         case agentVersion = "agent_version"
         case labels
     }
+
+    /// The longest app name, environment and host accepted (UTF-8 bytes).
+    public static let maxTextBytes = 255
+    /// The longest language and agent version accepted (UTF-8 bytes).
+    public static let maxShortTextBytes = 64
+
+    /// This identity with every field cut to what a batch may carry (at a character boundary, NULs removed), and
+    /// the wire names of the fields that were cut: for senders that do not choose their own (OTLP resources).
+    public func withinLimits() -> (identity: AgentIdentity, cut: [String]) {
+        var cut: [String] = []
+        func limited(_ value: String, _ field: String, _ maxBytes: Int) -> String {
+            let clean = value.utf8.contains(0) ? String(value.unicodeScalars.filter { $0.value != 0 }.map(Character.init)) : value
+            let result = AgentBatch.cut(clean, maxBytes)
+            if result != value { cut.append(field) }
+            return result
+        }
+        var identity = self
+        identity.appName = limited(appName, "app_name", Self.maxTextBytes)
+        identity.environment = limited(environment, "environment", Self.maxTextBytes)
+        identity.host = limited(host, "host", Self.maxTextBytes)
+        identity.language = limited(language, "language", Self.maxShortTextBytes)
+        identity.agentVersion = limited(agentVersion, "agent_version", Self.maxShortTextBytes)
+        return (identity, cut)
+    }
 }
 
 /// Metrics recorded during one minute.

@@ -1,3 +1,4 @@
+import Foundation
 public import APMStorage
 
 /// An alert condition as the API shows it.
@@ -82,13 +83,25 @@ public struct APIAlertChannel: Codable, Sendable, Hashable {
     /// - Parameters:
     ///   - record: The stored channel.
     ///   - showingSecret: Whether to include the secret (creation only).
-    public init(_ record: AlertChannelRecord, showingSecret: Bool = false) {
+    ///   - redacted: Whether to show only the URL's scheme and host (for read tokens: the rest of a Slack or
+    ///     webhook URL is a credential).
+    public init(_ record: AlertChannelRecord, showingSecret: Bool = false, redacted: Bool = false) {
         id = record.id
         name = record.name
         kind = record.kind.rawValue
-        url = record.target
+        url = redacted ? Self.redacted(record.target, kind: record.kind) : record.target
         createdAt = record.createdAt
         secret = showingSecret && record.kind == .webhook ? record.secret : nil
+    }
+
+    /// A URL as a read token sees it: `https://hooks.slack.com/…` (no user, password, port, path or query); a mail
+    /// address as it is.
+    static func redacted(_ target: String, kind: AlertChannelKind) -> String {
+        guard kind != .email else { return target }
+        guard let components = URLComponents(string: target), let scheme = components.scheme,
+            let host = components.host
+        else { return "…" }
+        return "\(scheme)://\(host)/…"
     }
 
     enum CodingKeys: String, CodingKey {
