@@ -46,6 +46,8 @@ import Testing
                 (.post, "/api/v1/keys", #"{"name": "x"}"#), (.delete, "/api/v1/keys/1", nil),
                 (.get, "/api/v1/keys", nil), (.get, "/api/v1/users", nil), (.get, "/api/v1/apps", nil),
                 (.put, "/api/v1/apps/1/apdex", #"{"apdex_t": 0.3}"#), (.post, "/api/v1/tokens", #"{"scope": "admin"}"#),
+                // docs/api.md: the API's deployment marker needs an admin (before: the key could).
+                (.post, "/api/v1/apps/1/deployments", #"{"revision": "v1"}"#),
             ] as [(HTTPRequest.Method, String, String?)] {
                 let answer = try await Self.call(client, method, path, credential: key, body: body)
                 #expect(answer.status == .forbidden, "\(method) \(path): \(answer.status)")

@@ -17,6 +17,8 @@ final class WebhookReceiver: Sendable {
     enum Mode: Sendable {
         case answer(Int)
         case hang
+        /// 307 to this URL.
+        case redirect(String)
     }
 
     private struct State {
@@ -53,6 +55,8 @@ final class WebhookReceiver: Sendable {
             case .hang:
                 while !self.state.withLock({ $0.released }) { try await Task.sleep(for: .milliseconds(10)) }
                 return Response(status: .ok)
+            case .redirect(let location):
+                return Response(status: .temporaryRedirect, headers: [.location: location])
             }
         }
         var logger = Logger(label: "webhook-receiver")

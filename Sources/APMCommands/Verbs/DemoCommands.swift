@@ -160,6 +160,8 @@ struct DemoCommand: AsyncParsableCommand {
         configuration.alerts.evaluationDelay = 30
         configuration.alerts.interval = .seconds(5)
         configuration.alerts.dashboardURL = "http://127.0.0.1:\(port)"
+        // The demo's own receiver is on loopback, which notifications may not reach unless allowed.
+        configuration.alerts.allowedDestinations = ["127.0.0.1"]
         let webhookSecret = APITokenGenerator.makeToken()
         let receiver = DemoWebhookReceiver(secret: webhookSecret)
         let store = try CollectorStorage.open(configuration, logger: logger)
