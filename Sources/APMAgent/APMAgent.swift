@@ -109,7 +109,7 @@ public final class APMAgent: Service, Sendable {
         // The final flush gives up at shutdown_timeout; a little more lets it return its outcome.
         let timeout = configuration.shutdownTimeout + .milliseconds(200)
         do {
-            try await Deadline.run(within: timeout, timedOut: { CancellationError() }) { await task.value }
+            try await Deadline.run(within: timeout, timedOut: CancellationError()) { await task.value }
         } catch {
             logger.warning("apm: the final flush did not finish within shutdown_timeout; unsent data is lost")
             task.cancel()

@@ -201,12 +201,8 @@ public final class Collector: Sendable {
         let store = self.store
         let timeout = Self.healthTimeout
         var problems =
-            (try? await Deadline.run(
-                within: timeout,
-                timedOut: { StoreError(.unavailable, "the store did not answer within \(timeout)") }
-            ) {
-                await store.problems()
-            }) ?? ["the store did not answer within \(timeout)"]
+            (try? await Deadline.run(within: timeout, timedOut: CancellationError()) { await store.problems() })
+            ?? ["the store did not answer within \(timeout)"]
         if let failure = lastStoreFailure.withLock({ $0 }), now() - failure.at < 60 {
             problems.append("a write failed \(Int(now() - failure.at)) s ago: \(failure.message)")
         }

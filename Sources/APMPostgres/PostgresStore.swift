@@ -59,16 +59,17 @@ public final class PostgresStore: APMStore, Service {
             let leased = LeasedConnection()
             let answered = try? await Deadline.run(
                 within: probeTimeout,
-                timedOut: { CancellationError() },
-                onTimeout: { leased.close() }
-            ) { () async throws -> Bool in
-                try await client.withConnection { connection in
-                    leased.set(connection)
-                    defer { leased.set(nil) }
-                    _ = try await connection.rows("SELECT 1", logger)
-                    return true
+                timedOut: CancellationError(),
+                onTimeout: { leased.close() },
+                operation: { () async throws -> Bool in
+                    try await client.withConnection { connection in
+                        leased.set(connection)
+                        defer { leased.set(nil) }
+                        _ = try await connection.rows("SELECT 1", logger)
+                        return true
+                    }
                 }
-            }
+            )
             return answered == true
         }
     }
@@ -159,7 +160,8 @@ public final class PostgresStore: APMStore, Service {
     }
 
     /// Runs `body` in a transaction (after the migrations), within ``PostgresStoreConfiguration/operationTimeout``.
-    func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T
+    {
         try await prepare()
         return try await withConnection { [logger] connection in
             try await connection.withTransaction(logger: logger) { connection in try await body(connection) }
@@ -194,20 +196,19 @@ public final class PostgresStore: APMStore, Service {
         do {
             let result = try await Deadline.run(
                 within: timeout,
-                timedOut: {
-                    StoreError(
-                        .unavailable,
-                        "PostgreSQL at \(description) did not answer within \(timeout) (store_timeout)"
-                    )
-                },
-                onTimeout: { leased.close() }
-            ) { [client] in
-                try await client.withConnection { connection in
-                    leased.set(connection)
-                    defer { leased.set(nil) }
-                    return try await body(connection)
+                timedOut: StoreError(
+                    .unavailable,
+                    "PostgreSQL at \(description) did not answer within \(timeout) (store_timeout)"
+                ),
+                onTimeout: { leased.close() },
+                operation: { [client] in
+                    try await client.withConnection { connection in
+                        leased.set(connection)
+                        defer { leased.set(nil) }
+                        return try await body(connection)
+                    }
                 }
-            }
+            )
             availability.answered()
             return result
         } catch {
@@ -221,7 +222,9 @@ public final class PostgresStore: APMStore, Service {
     static func meansServerGone(_ error: any Error) -> Bool {
         if let error = error as? StoreError { return error.code == .unavailable }
         if let error = error as? PostgresTransactionError {
-            return meansServerGone(error.closureError ?? error.beginError ?? error.commitError ?? error.rollbackError ?? error)
+            return meansServerGone(
+                error.closureError ?? error.beginError ?? error.commitError ?? error.rollbackError ?? error
+            )
         }
         if error is CancellationError { return false }
         guard let error = error as? PSQLError else {
@@ -248,7 +251,9 @@ public final class PostgresStore: APMStore, Service {
         do {
             let rows = try await rows("SELECT current_setting('transaction_read_only') AS read_only")
             if try rows.first?.get("read_only", as: String.self) == "on" {
-                return ["PostgreSQL at \(configuration.redactedDescription) is read-only (a standby?): ingest cannot write"]
+                return [
+                    "PostgreSQL at \(configuration.redactedDescription) is read-only (a standby?): ingest cannot write"
+                ]
             }
             return []
         } catch {

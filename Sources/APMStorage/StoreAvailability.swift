@@ -43,7 +43,8 @@ public final class StoreAvailability: Sendable {
         state.withLock { state in
             state.outage.map { outage in
                 let seconds = Int((ContinuousClock.now - outage.since).components.seconds)
-                return "\(description) has not answered for \(seconds) s (\(outage.reason)); retrying every \(probeInterval)"
+                return
+                    "\(description) has not answered for \(seconds) s (\(outage.reason)); retrying every \(probeInterval)"
             }
         }
     }

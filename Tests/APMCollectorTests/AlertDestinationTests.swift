@@ -55,7 +55,9 @@ import Testing
                     )
                     #expect(refused.status == .badRequest)
                     #expect(((refused.json["error"] as? [String: Any])?["field"] as? String) == "url")
-                    #expect(((refused.json["error"] as? [String: Any])?["message"] as? String)?.contains("loopback") == true)
+                    #expect(
+                        ((refused.json["error"] as? [String: Any])?["message"] as? String)?.contains("loopback") == true
+                    )
                 }
                 // A channel stored before the rule (or whose name resolves inside only later) is refused at
                 // delivery: the address is checked again each time.
@@ -220,7 +222,10 @@ import Testing
                 client: client
             )
             #expect(refused.status == .unprocessableContent)
-            #expect(((refused.json["error"] as? [String: Any])?["message"] as? String)?.contains("100 alert channels") == true)
+            #expect(
+                ((refused.json["error"] as? [String: Any])?["message"] as? String)?.contains("100 alert channels")
+                    == true
+            )
 
             _ = try await Support.post(
                 Support.batch(minute: Support.currentMinute(), metrics: [Support.metric("GET /", durations: [0.1])]),
@@ -254,7 +259,10 @@ import Testing
                 client: client
             )
             #expect(tooMany.status == .unprocessableContent)
-            #expect(((tooMany.json["error"] as? [String: Any])?["message"] as? String)?.contains("1000 alert conditions") == true)
+            #expect(
+                ((tooMany.json["error"] as? [String: Any])?["message"] as? String)?.contains("1000 alert conditions")
+                    == true
+            )
         }
     }
 }

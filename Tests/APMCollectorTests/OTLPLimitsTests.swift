@@ -31,7 +31,8 @@ import Testing
         /// A server span of 0.1 s ending a minute ago, with `extra` appended (more fields).
         static func span(id: UInt8, extra: [UInt8] = []) -> [UInt8] {
             let end = UInt64((Date().timeIntervalSince1970 - 60) * 1e9)
-            return field(1, bytes: [UInt8](repeating: id, count: 16)) + field(2, bytes: [UInt8](repeating: id, count: 8))
+            return field(1, bytes: [UInt8](repeating: id, count: 16))
+                + field(2, bytes: [UInt8](repeating: id, count: 8))
                 + field(5, string: "GET /items") + varint(6 << 3) + varint(2) + fixed64(7, end - 100_000_000)
                 + fixed64(8, end) + field(9, bytes: attribute("http.route", "/items"))
                 + field(9, bytes: attribute("http.request.method", "GET")) + extra
@@ -43,7 +44,11 @@ import Testing
         }
     }
 
-    static func post(_ body: Data, key: String, client: any TestClientProtocol) async throws -> (HTTPResponse.Status, String) {
+    static func post(
+        _ body: Data,
+        key: String,
+        client: any TestClientProtocol
+    ) async throws -> (HTTPResponse.Status, String) {
         try await client.execute(
             uri: "/v1/traces",
             method: .post,
@@ -105,7 +110,9 @@ import Testing
             #expect(answer.contains("telemetry.sdk.name was cut"), "\(answer)")
             #expect(answer.contains("host.name was cut"), "\(answer)")
             let account = try #require(try await collector.store.accounts().first)
-            let app = try #require(try await collector.store.apps(accountID: account.id).first { $0.name == "long-sdk" })
+            let app = try #require(
+                try await collector.store.apps(accountID: account.id).first { $0.name == "long-sdk" }
+            )
             #expect(app.agentVersion.utf8.count <= AgentIdentity.maxShortTextBytes)
             #expect(try await Self.count(app, collector) == 1)
         }

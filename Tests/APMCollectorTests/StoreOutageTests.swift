@@ -259,8 +259,13 @@ final class OutageRun: Sendable {
                 }
             }
             let recovery = first.map { Self.seconds($0.startedAt + .milliseconds(Int64($0.seconds * 1000)) - ended) }
-            #expect(recovery != nil && recovery! <= 10, "collector \(collector) took ingest again after \(recovery ?? -1) s")
-            print("outage test: collector \(collector) acknowledged again \(String(format: "%.1f", recovery ?? -1)) s after the database came back")
+            #expect(
+                recovery != nil && recovery! <= 10,
+                "collector \(collector) took ingest again after \(recovery ?? -1) s"
+            )
+            print(
+                "outage test: collector \(collector) acknowledged again \(String(format: "%.1f", recovery ?? -1)) s after the database came back"
+            )
         }
     }
 
@@ -273,7 +278,9 @@ final class OutageRun: Sendable {
         var byStatus: [String: Int] = [:]
         for answer in all { byStatus[answer.status.map(String.init) ?? "none", default: 0] += 1 }
         let longest = all.map(\.seconds).max() ?? 0
-        print("outage test: \(all.count) answers by status \(byStatus.sorted { $0.key < $1.key }), longest \(String(format: "%.2f", longest)) s")
+        print(
+            "outage test: \(all.count) answers by status \(byStatus.sorted { $0.key < $1.key }), longest \(String(format: "%.2f", longest)) s"
+        )
         for answer in all {
             let status = try #require(answer.status, "a batch got no answer within 30 s")
             #expect(
@@ -288,7 +295,8 @@ final class OutageRun: Sendable {
         }
         #expect(!duringOutage.isEmpty && duringOutage.allSatisfy { $0.status == 503 }, "ingest during the outage")
         let checks = health.withLock { $0 }
-        func answered(_ check: (at: ContinuousClock.Instant, seconds: Double, status: Int?)) -> ContinuousClock.Instant {
+        func answered(_ check: (at: ContinuousClock.Instant, seconds: Double, status: Int?)) -> ContinuousClock.Instant
+        {
             check.at + .milliseconds(Int64(check.seconds * 1000))
         }
         let firstUnhealthy = checks.filter { check in
@@ -309,7 +317,9 @@ final class OutageRun: Sendable {
         request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
         let (data, _) = try await URLSession.shared.data(for: request)
         let app = try #require(try JSONDecoder().decode(AppsResponse.self, from: data).apps.first)
-        print("outage test: \(acknowledged.withLock { $0.count }) batches acknowledged, \(expected) transactions; stored \(app.summary.count)")
+        print(
+            "outage test: \(acknowledged.withLock { $0.count }) batches acknowledged, \(expected) transactions; stored \(app.summary.count)"
+        )
         #expect(app.summary.count == expected, "acknowledged \(expected) transactions, stored \(app.summary.count)")
     }
 

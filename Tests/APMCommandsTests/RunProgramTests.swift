@@ -104,7 +104,11 @@ import Testing
     @Test(.tags(.slow)) func aStopWithTheCollectorSilentEndsWithinShutdownTimeout() async throws {
         let collector = try SilentPeer()
         let directory = try CLI.temporaryDirectory()
-        let config = try CLI.writeConfig(in: directory, key: "apm_0123456789abcdef0123456789abcdef", port: collector.port)
+        let config = try CLI.writeConfig(
+            in: directory,
+            key: "apm_0123456789abcdef0123456789abcdef",
+            port: collector.port
+        )
         let text = try String(contentsOfFile: config, encoding: .utf8)
         try (text + "\nharvest_interval = 1\n").write(toFile: config, atomically: true, encoding: .utf8)
         let apm = try #require(BuiltExecutable.path("apm"))

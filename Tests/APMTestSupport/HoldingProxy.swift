@@ -110,7 +110,8 @@ public final class HoldingProxy: Sendable {
         }
         var buffer = [UInt8](repeating: 0, count: 65_536)
         var descriptors = [
-            pollfd(fd: client, events: Int16(POLLIN), revents: 0), pollfd(fd: server, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: client, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: server, events: Int16(POLLIN), revents: 0),
         ]
         while !isClosed {
             if isHolding {

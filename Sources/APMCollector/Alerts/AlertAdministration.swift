@@ -1,6 +1,6 @@
 import APMStorage
-import HTTPTypes
 import Foundation
+import HTTPTypes
 
 /// Alert administration with one set of rules for the API, the dashboard and the CLI.
 struct AlertAdministration: Sendable {

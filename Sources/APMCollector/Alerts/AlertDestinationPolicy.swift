@@ -66,7 +66,8 @@ public struct AlertDestinationPolicy: Sendable, Hashable {
         let own = Self.interfaceAddresses()
         for address in addresses {
             if allowedBlocks.contains(where: { $0.contains(address) }) { continue }
-            let reason = address.internalKind ?? (own.contains(address) ? "an address of the collector's own machine" : nil)
+            let reason =
+                address.internalKind ?? (own.contains(address) ? "an address of the collector's own machine" : nil)
             if let reason {
                 throw AlertDeliveryFailure(
                     reason:

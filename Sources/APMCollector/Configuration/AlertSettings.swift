@@ -151,7 +151,8 @@ public struct AlertSettings: Sendable, Hashable {
                 !$0.isEmpty
             }
             guard entries.count <= 100, entries.allSatisfy(AlertDestinationPolicy.isValidEntry) else {
-                return "must be a comma-separated list of host names, addresses or CIDR blocks, e.g. hooks.internal, 10.0.0.0/8, 127.0.0.1"
+                return
+                    "must be a comma-separated list of host names, addresses or CIDR blocks, e.g. hooks.internal, 10.0.0.0/8, 127.0.0.1"
             }
             allowedDestinations = entries
         default:

@@ -366,7 +366,11 @@ public struct CollectorConfiguration: Sendable, Hashable {
             storage.postgresPoolSize = size
         case "store_timeout", "shutdown_timeout":
             guard let seconds = integer(1...300) else { return "must be a whole number of seconds from 1 to 300" }
-            if key == "store_timeout" { storage.timeout = .seconds(seconds) } else { server.shutdownTimeout = .seconds(seconds) }
+            if key == "store_timeout" {
+                storage.timeout = .seconds(seconds)
+            } else {
+                server.shutdownTimeout = .seconds(seconds)
+            }
         case "password_hash_cost":
             guard let cost = integer(10...20) else {
                 return "must be a whole number from 10 to 20 (log2 of scrypt's N)"

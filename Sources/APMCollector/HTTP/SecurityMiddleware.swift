@@ -23,7 +23,8 @@ struct SecurityMiddleware<Context: RequestContext>: RouterMiddleware {
                 .badRequest,
                 code: "bad_host",
                 message: request.head.authority == nil
-                    ? "the request has no Host header" : "the Host header is not a host name or address with an optional port"
+                    ? "the request has no Host header"
+                    : "the Host header is not a host name or address with an optional port"
             )
         }
         guard request.headers[values: HTTPField.Name("Host")!].isEmpty else {

@@ -59,7 +59,8 @@ extension IngestController {
         }
         // OTLP's answer: empty, or a partial success naming what was not used and why; with no span rejected, a
         // message alone is a warning (what was cut to fit).
-        var notes = rejected == 0 ? [] : ["\(rejected) of \(total) spans were not used: " + reasons.joined(separator: "; ")]
+        var notes =
+            rejected == 0 ? [] : ["\(rejected) of \(total) spans were not used: " + reasons.joined(separator: "; ")]
         notes += warnings + export.warnings
         let message = notes.joined(separator: "; ")
         if isProtobuf {
@@ -81,7 +82,8 @@ extension IngestController {
             var partialSuccess: PartialSuccess?
         }
         let response = ExportResponse(
-            partialSuccess: message.isEmpty ? nil : PartialSuccess(rejectedSpans: String(rejected), errorMessage: message)
+            partialSuccess: message.isEmpty
+                ? nil : PartialSuccess(rejectedSpans: String(rejected), errorMessage: message)
         )
         return try Self.json(response, status: .ok)
     }

@@ -92,7 +92,7 @@ actor IngestPipeline {
         let commit = Task { try await store.commit(items, limits: limits) }
         let deadline = timeout + .milliseconds(500)
         do {
-            return try await Deadline.run(within: deadline, timedOut: { CommitDeadlinePassed() }) {
+            return try await Deadline.run(within: deadline, timedOut: CommitDeadlinePassed()) {
                 try await commit.value
             }
         } catch is CommitDeadlinePassed {

@@ -57,7 +57,8 @@ enum OTLPTranslator {
             let resource = attributes(resourceSpans.resource?.attributes)
             let (identity, cut) = Self.identityWithinLimits(resource)
             for name in cut {
-                let warning = "the resource attribute \(name) was cut to fit (service, host and environment: \(AgentIdentity.maxTextBytes) bytes; SDK name, version and language: \(AgentIdentity.maxShortTextBytes))"
+                let warning =
+                    "the resource attribute \(name) was cut to fit (service, host and environment: \(AgentIdentity.maxTextBytes) bytes; SDK name, version and language: \(AgentIdentity.maxShortTextBytes))"
                 if !export.warnings.contains(warning) { export.warnings.append(warning) }
             }
             for scope in resourceSpans.scopeSpans ?? [] {
@@ -204,7 +205,8 @@ enum OTLPTranslator {
             host: resource["host.name"] ?? "",
             pid: Int(resource["process.pid"] ?? "") ?? 0,
             language: resource["telemetry.sdk.language"] ?? "otlp",
-            agentVersion: "otlp " + (resource["telemetry.sdk.name"] ?? "") + " " + (resource["telemetry.sdk.version"] ?? "")
+            agentVersion: "otlp " + (resource["telemetry.sdk.name"] ?? "") + " "
+                + (resource["telemetry.sdk.version"] ?? "")
         ).withinLimits()
         let names: [String: [String]] = [
             "app_name": ["service.name"], "environment": ["deployment.environment.name"], "host": ["host.name"],

@@ -5,21 +5,21 @@ import Synchronization
 /// or the deadline's error at the deadline, whichever comes first; the work is cancelled then and finishes in
 /// the background, and `onTimeout` may end it for good (e.g. by closing its connection).
 public enum Deadline {
-    /// Runs `body` and answers within `timeout`.
+    /// Runs `operation` and answers within `timeout`.
     ///
     /// - Parameters:
     ///   - timeout: How long the caller waits at most.
     ///   - timedOut: The error thrown at the deadline.
-    ///   - onTimeout: Called once at the deadline, before the caller is answered (close what `body` waits on).
-    ///   - body: The work; cancelled at the deadline.
-    /// - Returns: What `body` returns.
-    /// - Throws: What `body` throws, `timedOut()` at the deadline, or `CancellationError` when the caller is
+    ///   - onTimeout: Called once at the deadline, before the caller is answered (close what `operation` waits on).
+    ///   - operation: The work; cancelled at the deadline.
+    /// - Returns: What `operation` returns.
+    /// - Throws: What `operation` throws, `timedOut()` at the deadline, or `CancellationError` when the caller is
     ///   cancelled first.
     public static func run<T: Sendable>(
         within timeout: Duration,
-        timedOut: @escaping @Sendable () -> any Error,
-        onTimeout: @escaping @Sendable () -> Void = {},
-        _ body: @escaping @Sendable () async throws -> T
+        timedOut: any Error,
+        onTimeout: (@Sendable () -> Void)? = nil,
+        operation: @escaping @Sendable () async throws -> T
     ) async throws -> T {
         let race = Race<T>()
         return try await withTaskCancellationHandler {
@@ -27,15 +27,15 @@ public enum Deadline {
                 race.begin(continuation)
                 let work = Task {
                     let result: Result<T, any Error>
-                    do { result = .success(try await body()) } catch { result = .failure(error) }
+                    do { result = .success(try await operation()) } catch { result = .failure(error) }
                     race.finish(result)
                 }
                 let timer = Task {
                     do { try await Task.sleep(for: timeout) } catch { return }
                     if race.claim() {
-                        onTimeout()
+                        onTimeout?()
                         work.cancel()
-                        race.resumeClaimed(.failure(timedOut()))
+                        race.resumeClaimed(.failure(timedOut))
                     }
                 }
                 race.onFinish { timer.cancel() }

@@ -131,7 +131,9 @@ public struct AgentIdentity: Codable, Sendable, Hashable {
     public func withinLimits() -> (identity: AgentIdentity, cut: [String]) {
         var cut: [String] = []
         func limited(_ value: String, _ field: String, _ maxBytes: Int) -> String {
-            let clean = value.utf8.contains(0) ? String(value.unicodeScalars.filter { $0.value != 0 }.map(Character.init)) : value
+            let clean =
+                value.utf8.contains(0)
+                ? String(value.unicodeScalars.filter { $0.value != 0 }.map(Character.init)) : value
             let result = AgentBatch.cut(clean, maxBytes)
             if result != value { cut.append(field) }
             return result

@@ -33,7 +33,9 @@ final class SQLiteIntegrityCheck: Sendable {
             if let running = state.running { return running }
             // Zero (tests): every `/healthz` checks.
             let interval = minimumInterval == .zero ? .zero : max(minimumInterval, state.lastDuration * 50)
-            if let finished = state.finishedAt, interval > .zero, ContinuousClock.now - finished < interval { return nil }
+            if let finished = state.finishedAt, interval > .zero, ContinuousClock.now - finished < interval {
+                return nil
+            }
             let started = ContinuousClock.now
             let task = Task.detached { [self] () -> String? in
                 let problem = Self.check(path)
@@ -49,7 +51,7 @@ final class SQLiteIntegrityCheck: Sendable {
             return task
         }
         if let task {
-            _ = try? await Deadline.run(within: waitLimit, timedOut: { CancellationError() }) { await task.value }
+            _ = try? await Deadline.run(within: waitLimit, timedOut: CancellationError()) { await task.value }
         }
         return state.withLock { $0.lastProblem }
     }

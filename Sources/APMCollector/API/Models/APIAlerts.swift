@@ -1,5 +1,5 @@
-import Foundation
 public import APMStorage
+import Foundation
 
 /// An alert condition as the API shows it.
 public struct APIAlertCondition: Codable, Sendable, Hashable {
