@@ -12,7 +12,8 @@ public enum HeavyTestGate {
 
     /// Runs `body` when no other heavy test runs (in this process or another).
     public static func run<T: Sendable>(_ body: () async throws -> T) async throws -> T {
-        let descriptor = open(path, O_CREAT | O_RDWR, 0o600)
+        // Close-on-exec: a process a heavy test starts must not inherit (and keep) the lock.
+        let descriptor = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
         defer { close(descriptor) }
         // flock conflicts between open file descriptions, also within one process.
         while descriptor >= 0 && flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
