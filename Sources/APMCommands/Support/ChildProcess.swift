@@ -127,6 +127,19 @@ final class ChildProcess: @unchecked Sendable {
         return ChildProcess(pid: pid, signalSources: sources, ownsTerminal: ownsTerminal, forwarded: forwarded)
     }
 
+    /// Stops the child as a forwarded signal would (its end is then a stop that was asked for).
+    ///
+    /// - Parameter signalNumber: The signal to send.
+    func requestStop(_ signalNumber: Int32) {
+        forwarded.value.store(signalNumber, ordering: .relaxed)
+        _ = forwarded.firstAt.compareExchange(
+            expected: 0,
+            desired: DispatchTime.now().uptimeNanoseconds,
+            ordering: .relaxed
+        )
+        kill(pid, signalNumber)
+    }
+
     /// Waits for the child to end (on a thread of its own: `waitpid` blocks).
     func wait() async -> ChildStatus {
         let pid = self.pid

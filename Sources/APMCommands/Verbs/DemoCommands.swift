@@ -138,6 +138,18 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Seconds the slowdown lasts.") var slowdownSeconds: Double = 150
 
     func run() async throws {
+        let stopping = StopFlag()
+        let signalQueue = DispatchQueue(label: "apm.demo.signals")
+        let sources = [SIGINT, SIGTERM].map { number -> any DispatchSourceSignal in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: signalQueue)
+            source.setEventHandler { stopping.value.store(true, ordering: .relaxed) }
+            source.resume()
+            return source
+        }
+        defer {
+            for source in sources { source.cancel() }
+        }
         let directory = URL(fileURLWithPath: dataDir).standardizedFileURL.path
         let marker = (directory as NSString).appendingPathComponent(".apm-demo")
         if FileManager.default.fileExists(atPath: directory) {
@@ -183,31 +195,23 @@ struct DemoCommand: AsyncParsableCommand {
             .replacingOccurrences(of: "collector_url = http://127.0.0.1:7070", with: "collector_url = \(collectorURL)")
             .replacingOccurrences(of: "\napp_name = My Application\n", with: "\napp_name = Example Service\n")
             .replacingOccurrences(of: "\nharvest_interval = 10\n", with: "\nharvest_interval = 5\n")
+            // The collector is local: the app's last delivery at a stop takes milliseconds, and Ctrl-C ends the
+            // demo within a few seconds.
+            .replacingOccurrences(of: "\nshutdown_timeout = 3\n", with: "\nshutdown_timeout = 1\n")
             .write(toFile: config, atomically: true, encoding: .utf8)
         let executable =
             (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         let child = Process()
         child.executableURL = URL(fileURLWithPath: executable)
         child.arguments = [
-            "run-program", "--config", config, "--sample-interval", "5", "--", executable, "example-service",
+            // --exit-with-parent: a demo ended by SIGKILL leaves no app behind holding its ports.
+            "run-program", "--config", config, "--sample-interval", "5", "--exit-with-parent", "--", executable,
+            "example-service",
             "--port", "\(appPort)", "--downstream-port", "\(appPort + 1)", "--database",
             (directory as NSString).appendingPathComponent("example.sqlite"),
         ]
         child.standardInput = FileHandle.nullDevice
         try child.run()
-
-        let stopping = StopFlag()
-        let signalQueue = DispatchQueue(label: "apm.demo.signals")
-        let sources = [SIGINT, SIGTERM].map { number -> any DispatchSourceSignal in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: signalQueue)
-            source.setEventHandler { stopping.value.store(true, ordering: .relaxed) }
-            source.resume()
-            return source
-        }
-        defer {
-            for source in sources { source.cancel() }
-        }
 
         let appURL = "http://127.0.0.1:\(appPort)"
         for _ in 0..<300 where !stopping.value.load(ordering: .relaxed) {
@@ -291,15 +295,32 @@ struct DemoCommand: AsyncParsableCommand {
             }
         }
         stopping.value.store(true, ordering: .relaxed)
-        _ = await load.value
+        // Each step of the stop is bounded: Ctrl-C ends the demo within seconds, leaving no process behind.
+        _ = try? await Deadline.run(within: .seconds(1), timedOut: CancellationError()) { await load.value }
         // Let the agent deliver its last harvest, then stop the app, then the collector.
         kill(child.processIdentifier, SIGTERM)
-        child.waitUntilExit()
+        if await !Self.waitForExit(child.processIdentifier, within: .seconds(3)) {
+            kill(child.processIdentifier, SIGKILL)
+        }
         await printReport(collectorURL: collectorURL, token: credentials.apiToken)
         await services.triggerGracefulShutdown()
         _ = try? await collectorTask.value
         try await collector.close()
         print("Stopped. The data stays in \(directory); `apm collector --data-dir \(directory)` shows it again.")
+    }
+
+    /// Waits for a child process to end (whoever reaps it: Foundation's `Process` may be first).
+    ///
+    /// - Returns: Whether it ended in time.
+    static func waitForExit(_ pid: pid_t, within timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            var status: Int32 = 0
+            let result = waitpid(pid, &status, WNOHANG)
+            if result == pid || (result == -1 && errno == ECHILD) { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return false
     }
 
     /// Once the example service's app exists: a webhook channel to the demo's receiver and an Apdex condition

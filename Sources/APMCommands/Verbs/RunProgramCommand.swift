@@ -40,6 +40,12 @@ struct RunProgramCommand: AsyncParsableCommand {
     @Flag(help: "Run the program without the agent when the config is broken, instead of exiting with 2.")
     var ignoreConfigErrors = false
 
+    @Flag(
+        help:
+            "Stop the program (SIGTERM) when whatever started run-program ends, even by SIGKILL: for supervisors that run it as a child, as apm demo does."
+    )
+    var exitWithParent = false
+
     @Option(help: "Seconds between samples of the process's CPU and memory.")
     var sampleInterval: Double = 10
 
@@ -61,6 +67,7 @@ struct RunProgramCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let parent = getppid()
         let arguments = command.first == "--" ? Array(command.dropFirst()) : command
         var environment = ProcessInfo.processInfo.environment
         guard let program = Self.resolve(arguments[0], path: environment["PATH"] ?? "/usr/bin:/bin") else {
@@ -140,8 +147,19 @@ struct RunProgramCommand: AsyncParsableCommand {
                 try? await Task.sleep(for: .milliseconds(Int64(sampleInterval * 1000)))
             }
         }
+        // A supervisor that ends without stopping us (SIGKILL) leaves us reparented: stop the program then.
+        let parentWatch = Task { [exitWithParent] in
+            while exitWithParent && !Task.isCancelled {
+                if getppid() != parent {
+                    child.requestStop(SIGTERM)
+                    return
+                }
+                try? await Task.sleep(for: .milliseconds(250))
+            }
+        }
         let status = await child.wait()
         sampling.cancel()
+        parentWatch.cancel()
         // How it ended, with the samples still pending. A stop that was asked for (a container runtime's SIGTERM)
         // gets what is left of the agent's own flush deadline, shutdown_timeout, counted from the signal (the app
         // flushed meanwhile), so run-program ends within the runtime's grace period; a program that ended by

@@ -1,0 +1,71 @@
+import APMTestSupport
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The README promises that Ctrl-C stops the demo and leaves no process behind: the real binary gets SIGINT, then
+/// (another run) SIGTERM, and exits within 5 s with no child left; a demo ended by SIGKILL takes its children
+/// with it too (before, run-program and the example service stayed behind, holding their ports).
+@Suite(.tags(.slow), .serialized) struct DemoStopTests {
+    /// The processes whose command line names `text` (the demo's data directory names all of them).
+    static func processes(mentioning text: String) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { Int32($0) }.filter { pid in
+            guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+            return String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).contains(text)
+        }
+    }
+
+    static func startDemo() async throws -> (demo: APMProcess, directory: String) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("apm-demo-\(UUID())").path
+        let demo = try APMProcess(arguments: [
+            "demo", "--data-dir", directory, "--port", "0", "--app-port", "\(LoopbackPort.free())",
+            "--report-interval", "600",
+        ])
+        #expect(await demo.waitForOutput(containing: "swift-apm demo is running", seconds: 120), "\(demo.output)")
+        #expect(Self.processes(mentioning: directory).count >= 3, "demo, run-program and the example service")
+        return (demo, directory)
+    }
+
+    static func waitUntilGone(_ directory: String, within seconds: Double) async -> Double? {
+        let started = ContinuousClock.now
+        while ContinuousClock.now - started < .milliseconds(Int64(seconds * 1000)) {
+            if Self.processes(mentioning: directory).isEmpty {
+                let elapsed = ContinuousClock.now - started
+                return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return nil
+    }
+
+    @Test(arguments: [SIGINT, SIGTERM]) func aStopSignalEndsTheDemoAndEverythingItStarted(signal: Int32) async throws {
+        try await HeavyTestGate.run {
+            let (demo, directory) = try await Self.startDemo()
+            defer {
+                for pid in Self.processes(mentioning: directory) { kill(pid, SIGKILL) }
+                try? FileManager.default.removeItem(atPath: directory)
+            }
+            kill(demo.process.processIdentifier, signal)
+            let gone = await Self.waitUntilGone(directory, within: 30)
+            #expect(gone != nil && gone! <= 5, "signal \(signal): everything gone after \(gone ?? -1) s")
+            #expect(demo.output.contains("Stopped."))
+        }
+    }
+
+    @Test func aKilledDemosChildrenStopToo() async throws {
+        try await HeavyTestGate.run {
+            let (demo, directory) = try await Self.startDemo()
+            defer {
+                for pid in Self.processes(mentioning: directory) { kill(pid, SIGKILL) }
+                try? FileManager.default.removeItem(atPath: directory)
+            }
+            kill(demo.process.processIdentifier, SIGKILL)
+            let gone = await Self.waitUntilGone(directory, within: 30)
+            #expect(gone != nil && gone! <= 5, "after SIGKILL, the demo's children were gone after \(gone ?? -1) s")
+        }
+    }
+}
