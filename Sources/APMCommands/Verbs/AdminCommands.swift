@@ -118,11 +118,13 @@ struct AppsCommand: AsyncParsableCommand {
             commandName: "set-apdex",
             abstract:
                 "Set an app's Apdex T, or one transaction's. New data uses it at once; agents learn it from their next delivery.",
-            discussion: """
+            discussion: HelpText.discussion(
+                """
                 Examples:
                   apm apps set-apdex shop 0.3
                   apm apps set-apdex shop 2 --transaction "POST /export"
                 """
+            )
         )
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "The app's name.") var app: String
@@ -163,10 +165,46 @@ struct AppsCommand: AsyncParsableCommand {
 struct DeploymentsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deployments",
-        abstract: "Record deployments: markers on every chart and series.",
-        discussion: "Exit codes: 0 recorded; 1 no such app; 2 bad options; 3 collector unreachable; 4 key rejected.",
-        subcommands: [Record.self]
+        abstract: "Record and list deployments: markers on every chart and series.",
+        discussion: "Exit codes: 0 done; 1 no such app; 2 bad options; 3 collector unreachable; 4 key rejected.",
+        subcommands: [Record.self, List.self]
     )
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List an app's deployments, newest first.",
+            discussion: "Example: apm deployments list shop --since 7d"
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "The app's name.") var app: String
+        @Option(help: "How far back: 30m, 1h, 24h, 7d, 30d.") var since: String = "7d"
+
+        func validate() throws {
+            guard TimeRange.seconds(parsing: since) != nil else {
+                throw ValidationError("--since \(since): use a number and a unit, e.g. 30m, 24h, 7d")
+            }
+        }
+
+        func run() async throws {
+            try await runVerb {
+                let client = try connection.client()
+                let id = try await AppsCommand.id(of: app, client: client)
+                struct Deployments: Decodable { var deployments: [APIDeployment] }
+                let list = try await client.get(Deployments.self, "/api/v1/apps/\(id)/deployments?since=\(since)")
+                guard !list.deployments.isEmpty else {
+                    print("No deployments of \(app) in the last \(since).")
+                    return
+                }
+                var table = TextTable(["at", "revision", "user", "description"])
+                for deployment in list.deployments.sorted(by: { $0.at > $1.at }) {
+                    table.add([
+                        ReportCommand.time(deployment.at), deployment.revision, deployment.user, deployment.description,
+                    ])
+                }
+                print(table.render())
+            }
+        }
+    }
 
     struct Record: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -276,27 +314,33 @@ struct TokensCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokens",
         abstract: "Create, list and revoke API tokens (read or admin).",
-        discussion: """
+        discussion: HelpText.discussion(
+            """
             API tokens read the JSON API and drive `apm report` (APM_API_TOKEN); an admin token also manages keys,
             tokens, users and Apdex T. License keys only send data. These verbs need an admin token, except
             `apm tokens create --data-dir DIR`, which writes to a collector's own SQLite database on this machine
             (for the first token of an installation upgraded from before tokens existed, or a lost one).
 
             Exit codes: 0 done; 1 not found or unexpected answer; 2 bad options; 3 collector unreachable; 4 refused.
-            """,
+            """
+        ),
         subcommands: [Create.self, List.self, Revoke.self]
     )
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create an API token; it is shown once (the collector keeps only its hash).",
-            discussion: """
+            discussion: HelpText.discussion(
+                """
                 Examples:
                   apm tokens create --name grafana                 (read scope)
                   apm tokens create --name ops --scope admin
-                  apm tokens create --scope admin --data-dir ./apm-data   (on the collector's machine, no token needed)
-                  apm tokens create --scope admin --postgres-url postgres://apm:secret@db/apm   (the same, on PostgreSQL)
+
+                On the collector's machine, no token needed (SQLite, then PostgreSQL):
+                  apm tokens create --scope admin --data-dir ./apm-data
+                  apm tokens create --scope admin --postgres-url postgres://apm@db/apm
                 """
+            )
         )
         @OptionGroup var connection: ConnectionOptions
         @Option(help: "A label for the token.") var name: String = "token"

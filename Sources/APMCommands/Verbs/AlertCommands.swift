@@ -71,14 +71,15 @@ struct AlertsCommand: AsyncParsableCommand {
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a condition on an app (or one of its transactions).",
-            discussion: """
+            discussion: HelpText.discussion(
+                """
                 Metrics: \(AlertMetric.allCases.map(\.rawValue).joined(separator: ", ")).
                 Examples:
-                  apm alerts create shop --name "Apdex" --metric apdex --warning 0.85 --critical 0.7 --channel 1
-                  apm alerts create shop --name "Checkout p95" --metric p95_response_time --critical 1.5 \\
-                      --transaction "POST /checkout" --window 10 --for 2
-                  apm alerts create shop --name "Silent" --metric no_data --window 10 --channel 1
+                  apm alerts create shop --name Apdex --metric apdex --critical 0.7 --channel 1
+                  apm alerts create shop --name p95 --metric p95_response_time --critical 1.5
+                  apm alerts create shop --name Silent --metric no_data --window 10
                 """
+            )
         )
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "The app's name.") var app: String
@@ -183,12 +184,14 @@ struct AlertsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "add-channel",
             abstract: "Add a webhook, Slack or email channel; a webhook's signing secret is shown once.",
-            discussion: """
+            discussion: HelpText.discussion(
+                """
                 Examples:
-                  apm alerts add-channel --name ops --kind webhook --url https://ops.example.com/apm
-                  apm alerts add-channel --name team --kind slack --url https://hooks.slack.com/services/T/B/X
+                  apm alerts add-channel --name ops --kind webhook --url https://ops.example/h
+                  apm alerts add-channel --name team --kind slack --url https://hooks.slack/T
                   apm alerts add-channel --name oncall --kind email --address oncall@example.com
                 """
+            )
         )
         @OptionGroup var connection: ConnectionOptions
         @Option(help: "A label.") var name: String

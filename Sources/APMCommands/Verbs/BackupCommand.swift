@@ -8,7 +8,8 @@ struct BackupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backup",
         abstract: "Copy the collector's SQLite database, consistently, while it runs.",
-        discussion: """
+        discussion: HelpText.discussion(
+            """
             Uses SQLite's online backup, so the copy includes what is still in the write-ahead log (apm.sqlite-wal):
             copying apm.sqlite alone while the collector runs can miss recent data. The copy is a complete
             database file, readable by the collector's user only. To restore: stop the collector, put the copy at
@@ -18,6 +19,7 @@ struct BackupCommand: AsyncParsableCommand {
               apm backup backup-2026-11-28.sqlite
               apm backup --data-dir /var/lib/apm /backups/apm.sqlite
             """
+        )
     )
 
     @Option(name: .long, help: "The collector's data directory (default ./apm-data, or APM_DATA_DIR).")

@@ -13,7 +13,8 @@ struct CollectorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "collector",
         abstract: "Run the collector: ingest from agents, store in SQLite (or PostgreSQL), serve the API.",
-        discussion: """
+        discussion: HelpText.discussion(
+            """
             Settings come from the [collector] section of --config, then APM_COLLECTOR_HOST, APM_COLLECTOR_PORT,
             APM_DATA_DIR, APM_RETENTION_DAYS, APM_STORAGE and APM_POSTGRES_URL, then these flags. The first start
             creates the data directory (or the tables), an account and a license key, and prints the key once.
@@ -25,6 +26,7 @@ struct CollectorCommand: AsyncParsableCommand {
               apm collector --config collector.ini
               apm collector --postgres-url postgres://apm:secret@127.0.0.1:5432/apm
             """
+        )
     )
 
     @Option(name: .long, help: "An INI file with a [collector] section.")

@@ -24,12 +24,14 @@ struct ExampleServiceCommand: AsyncParsableCommand {
         commandName: "example-service",
         abstract:
             "Run the example service (instrumented Hummingbird app with SQLite, an external call, a failing route and a background job).",
-        discussion: """
+        discussion: HelpText.discussion(
+            """
             Routes: \(ExampleService.routes.map { "\($0.path) (\($0.description))" }.joined(separator: ", ")).
             Run it with the agent: apm run-program --config agent.ini -- apm example-service
 
             Exit codes: 0 stopped by SIGTERM/SIGINT; 1 it could not start.
             """
+        )
     )
 
     @Option(help: "The service's port (0: any free port, printed once listening).") var port: Int = 8080
@@ -72,13 +74,16 @@ struct LoadgenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "loadgen",
         abstract: "Drive the example service with a mix of routes and write what a client-side stopwatch saw.",
-        discussion: """
+        discussion: HelpText.discussion(
+            """
             Requests are sent open-loop at --rate per second (a request is skipped, and counted, when --max-in-flight
             are already waiting). The ground truth has, per route (named as the agent names the transaction) and
             per minute: count, errors (5xx or no answer), Apdex S/T/F at --apdex-t, and p50/p95/p99.
 
-            Example: apm loadgen --url http://127.0.0.1:8080 --rate 20 --duration 60 --output truth.json
+            Example:
+              apm loadgen --url http://127.0.0.1:8080 --rate 20 --output truth.json
             """
+        )
     )
 
     @Option(help: "The example service's URL.") var url: String = "http://127.0.0.1:8080"
@@ -86,9 +91,12 @@ struct LoadgenCommand: AsyncParsableCommand {
     @Option(help: "Seconds to run.") var duration: Double = 30
     @Option(name: .customLong("apdex-t"), help: "T for the S/T/F counts.") var apdexT: Double = 0.5
     @Option(help: "Write the ground truth here (JSON); standard output when absent.") var output: String?
+    @Option(help: "Requests waiting for an answer at most; past it a request is skipped and counted.")
+    var maxInFlight: Int = 64
 
     func validate() throws {
         guard rate > 0, rate <= 2_000 else { throw ValidationError("--rate must be from 0 to 2000 per second") }
+        guard (1...10_000).contains(maxInFlight) else { throw ValidationError("--max-in-flight must be 1 to 10000") }
         guard duration > 0, duration <= 86_400 else {
             throw ValidationError("--duration must be from 0 to 86400 seconds")
         }
@@ -98,9 +106,9 @@ struct LoadgenCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let generator = LoadGenerator(
-            configuration: .init(baseURL: url, rate: rate, duration: duration, apdexT: apdexT)
-        )
+        var configuration = LoadGenerator.Configuration(baseURL: url, rate: rate, duration: duration, apdexT: apdexT)
+        configuration.maxInFlight = maxInFlight
+        let generator = LoadGenerator(configuration: configuration)
         let truth = await generator.run()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -119,12 +127,14 @@ struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
         abstract: "Start a collector, the example service under run-program, and a load; print the login and reports.",
-        discussion: """
+        discussion: HelpText.discussion(
+            """
             Uses a fresh data directory (--data-dir, default ./apm-demo, recreated on every run). Ctrl-C stops
             everything and leaves no process behind.
 
             Example: swift run apm demo
             """
+        )
     )
 
     @Option(help: "The demo's data directory (recreated).") var dataDir: String = "apm-demo"
@@ -133,7 +143,10 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Requests per second of the load.") var rate: Double = 10
     @Option(help: "Seconds to run; 0 runs until Ctrl-C.") var duration: Double = 0
     @Option(help: "Seconds between reports.") var reportInterval: Double = 30
-    @Option(help: "Seconds after the load starts when it slows down (a bad deploy the Apdex alert catches); -1: never.")
+    @Option(
+        parsing: .unconditional,
+        help: "Seconds after the load starts when it slows down (a bad deploy the Apdex alert catches); -1: never."
+    )
     var slowdownAt: Double = 60
     @Option(help: "Seconds the slowdown lasts.") var slowdownSeconds: Double = 150
 

@@ -8,17 +8,20 @@ struct GenerateConfigCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate-config",
         abstract: "Write a fully commented agent config file with your license key.",
-        discussion: """
+        discussion: HelpText.discussion(
+            """
             Every key is documented in the file with its default. The file is not overwritten unless --force is given.
 
             Examples:
               apm generate-config apm_0123456789abcdef0123456789abcdef01234567
-              apm generate-config $APM_LICENSE_KEY agent.ini --app-name "Shop" --collector-url http://apm.internal:7070
+              apm generate-config $APM_LICENSE_KEY agent.ini --app-name "Shop"
+              apm generate-config $APM_LICENSE_KEY --collector-url http://apm.internal:7070
               apm generate-config $APM_LICENSE_KEY /etc/myapp/agent.ini --force
 
             Exit codes: 0 written; 1 the file exists (use --force) or cannot be written; 2 the key, the app name or
             the URL is malformed (nothing is written).
             """
+        )
     )
 
     @Argument(help: "The license key printed by `apm collector` or `apm keys create`.")

@@ -9,7 +9,8 @@ struct MigrateStorageCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "migrate-storage",
         abstract: "Copy a collector's SQLite data into an empty PostgreSQL database.",
-        discussion: """
+        discussion: HelpText.discussion(
+            """
             Copies everything (accounts, hashed license keys and API tokens, users, apps and their Apdex T, minute
             and hour rows, traces, errors, deployments, process data) from a consistent snapshot of the SQLite file,
             keeping every id. Rows the collector writes after the snapshot are not copied: stop it first (agents
@@ -17,8 +18,9 @@ struct MigrateStorageCommand: AsyncParsableCommand {
             unless --replace.
 
             Example:
-              apm migrate-storage --from ./apm-data/apm.sqlite --to postgres://apm:secret@db:5432/apm
+              apm migrate-storage --from apm-data/apm.sqlite --to postgres://apm@db/apm
             """
+        )
     )
 
     @Option(name: .long, help: "The SQLite file (e.g. ./apm-data/apm.sqlite).")

@@ -13,7 +13,8 @@ struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
         abstract: "Show Apdex, throughput, response times, errors, databases and externals.",
-        discussion: """
+        discussion: HelpText.discussion(
+            """
             Without --app: every app's Apdex (score, S/T/F, T), requests per minute, average/p95/p99, error rate
             and a sparkline. With --app: that app's top transactions, slowest database operations and external
             hosts, recent error groups and process metrics. --what-if-t recomputes Apdex over the range for
@@ -28,6 +29,7 @@ struct ReportCommand: AsyncParsableCommand {
             Exit codes: 0 shown; 1 no such app or unexpected answer; 2 bad options or no license key;
             3 collector unreachable; 4 key rejected.
             """
+        )
     )
 
     enum Format: String, ExpressibleByArgument, CaseIterable {

@@ -13,14 +13,15 @@ struct RunProgramCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run-program",
         abstract: "Run a program with the agent switched on, and report its CPU, memory and exits.",
-        discussion: """
+        discussion: HelpText.discussion(
+            """
             Validates the config, puts APM_CONFIG_FILE and the other APM_* variables (and, for apps instrumented
             with OpenTelemetry, OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf, OTEL_SERVICE_NAME,
             OTEL_RESOURCE_ATTRIBUTES, and OTEL_METRICS_EXPORTER=none and OTEL_LOGS_EXPORTER=none since the collector
             reads traces only; never replacing ones already set) into the program's environment, runs it
             with the same stdin/stdout/stderr, forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT, and exits with its
             status (128 + signal when a signal killed it). While it runs, its CPU, resident memory, threads and
-            open files are sampled from /proc and reported to the collector with its start, exit and crash events.
+            open files are sampled from /proc and reported to the collector with its start, stop, exit and crash events.
 
             Examples:
               apm run-program -- ./.build/release/MyServer --port 8080
@@ -29,6 +30,7 @@ struct RunProgramCommand: AsyncParsableCommand {
             Exit codes: the program's; 2 the config is broken (run anyway without the agent with
             --ignore-config-errors); 127 the program was not found.
             """
+        )
     )
 
     @Option(help: "The agent config file (default: APM_CONFIG_FILE, or ./agent.ini when it exists).")

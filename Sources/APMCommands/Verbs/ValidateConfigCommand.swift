@@ -8,7 +8,8 @@ struct ValidateConfigCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate-config",
         abstract: "Check an agent config file, then whether the collector is reachable and accepts the key.",
-        discussion: """
+        discussion: HelpText.discussion(
+            """
             Lists every problem as file:line with the fix, and the environment variables that override the file.
             Unless --offline, it then asks the collector whether it is reachable and accepts the key, and prints
             the app's Apdex T.
@@ -21,6 +22,7 @@ struct ValidateConfigCommand: AsyncParsableCommand {
             Exit codes: 0 all is well; 2 the file has problems; 3 the collector cannot be reached;
             4 the collector rejects the key.
             """
+        )
     )
 
     @Argument(help: "The agent config file.")
