@@ -129,3 +129,36 @@ import Testing
         }
     }
 }
+
+/// The messages of the config verbs name what the user typed.
+@Suite struct ConfigVerbMessagesTests {
+    /// Before: a missing file blamed APM_CONFIG_FILE, which was not set.
+    @Test func aMissingFileIsNamedAsSuch() async throws {
+        let result = try await CLI.run(["validate-config", "missing.ini", "--offline"], in: try CLI.temporaryDirectory())
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("missing.ini does not exist"))
+        #expect(!result.stderr.contains("APM_CONFIG_FILE"))
+    }
+
+    /// Before: `--environment prod` with no `[agent:prod]` passed without a word.
+    @Test func anEnvironmentWithoutItsSectionIsSaid() async throws {
+        let directory = try CLI.temporaryDirectory()
+        _ = try CLI.writeConfig(in: directory, key: "apm_0123456789abcdef0123456789abcdef01234567", port: 7070)
+        let result = try await CLI.run(
+            ["validate-config", "agent.ini", "--environment", "prod", "--offline"],
+            in: directory
+        )
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("no [agent:prod] section"), "\(result.stdout)")
+    }
+
+    /// Before: "20: collector_url …", the line of a file never written.
+    @Test func aBadFlagIsNamedAsTheFlag() async throws {
+        let result = try await CLI.run(
+            ["generate-config", "apm_0123456789abcdef0123456789abcdef01234567", "x.ini", "--collector-url", "ftp://x"],
+            in: try CLI.temporaryDirectory()
+        )
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("--collector-url \"ftp://x\": must be an http:// or https:// URL"))
+    }
+}

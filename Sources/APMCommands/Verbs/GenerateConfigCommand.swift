@@ -55,8 +55,11 @@ struct GenerateConfigCommand: AsyncParsableCommand {
             readFile: { _ in text }
         )
         guard check.problems.isEmpty else {
+            // Named by what the user typed: the file's lines do not exist yet.
+            let flags = ["collector_url": "--collector-url", "app_name": "--app-name", "license_key": "the license key"]
             for problem in check.problems {
-                printError("apm generate-config: \(problem.description.replacingOccurrences(of: "\(file):", with: ""))")
+                let what = flags[problem.key] ?? problem.key
+                printError("apm generate-config: \(what) \(problem.value.map { "\"\($0)\"" } ?? ""): \(problem.message)")
             }
             throw APMExit.configuration
         }

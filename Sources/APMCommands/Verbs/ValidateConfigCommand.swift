@@ -38,14 +38,27 @@ struct ValidateConfigCommand: AsyncParsableCommand {
         var environmentVariables = ProcessInfo.processInfo.environment
         environmentVariables["APM_CONFIG_FILE"] = file
         if let environment { environmentVariables["APM_ENVIRONMENT"] = environment }
+        guard FileManager.default.fileExists(atPath: file) else {
+            printError("apm validate-config: \(file) does not exist; write one with `apm generate-config <license-key> \(file)`")
+            throw APMExit.configuration
+        }
         let check: AgentConfiguration.Check
         do {
             check = try AgentConfiguration.check(environment: environmentVariables)
-        } catch {
-            printError("\(error)")
+        } catch let error as ConfigurationError {
+            printError("apm validate-config: cannot read \(file): \(error.message)")
             throw APMExit.configuration
         }
         for warning in check.warnings { print("warning: \(warning)") }
+        if let environment, let text = try? String(contentsOfFile: file, encoding: .utf8) {
+            let sections = INIDocument.parseAll(text, path: file).0.sections.map(\.name)
+            if !sections.contains("agent:\(environment)") {
+                let others = sections.filter { $0.hasPrefix("agent:") }.map { "[\($0)]" }
+                print(
+                    "warning: \(file) has no [agent:\(environment)] section, so only [agent] applies for --environment \(environment)\(others.isEmpty ? "" : " (it has \(others.joined(separator: ", ")))")"
+                )
+            }
+        }
         for problem in check.problems.sorted(by: { ($0.file, $0.line) < ($1.file, $1.line) }) {
             print("error: \(problem)")
         }
