@@ -116,6 +116,23 @@ import Testing
         }
     }
 
+    /// Before: "connection reset (error set): Connection refused) (errno: 111)".
+    @Test func aRefusedDeliverySaysSoInWords() async throws {
+        try await Support.withCollector { _, client, key in
+            let port = LoopbackPort.free()
+            let channel = try await AlertAPITests.send(
+                .post,
+                "/api/v1/alerts/channels",
+                ["name": "down", "kind": "webhook", "url": "http://127.0.0.1:\(port)/hook"],
+                key: key,
+                client: client
+            )
+            let id = try #require((channel.json["id"] as? NSNumber)?.int64Value)
+            let test = try await AlertAPITests.send(.post, "/api/v1/alerts/channels/\(id)/test", key: key, client: client)
+            #expect(test.json["last_error"] as? String == "connection refused: nothing listens at 127.0.0.1:\(port)")
+        }
+    }
+
     @Test func slackTextEscapesWhatCameFromOutside() throws {
         let app = StoredApp(
             id: 1,

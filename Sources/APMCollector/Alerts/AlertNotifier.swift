@@ -5,6 +5,10 @@ public import Logging
 import NIOCore
 import NIOHTTP1
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Sends one HTTP notification; the collector's uses AsyncHTTPClient.
 public protocol AlertTransport: Sendable {
     /// POSTs `body` to `url`.
@@ -43,6 +47,16 @@ public struct HTTPAlertTransport: AlertTransport {
     /// - Throws: When the destination is refused or there is no answer.
     public func post(url: String, headers: [String: String], body: Data, timeout: Duration) async throws -> Int {
         let destination = try await policy.check(url: url)
+        // AsyncHTTPClient tries a refused connection again until the request's deadline (10 s for nothing): a
+        // refusal is answered at once here instead.
+        let port = URLComponents(string: url).flatMap { components in
+            components.port ?? (components.scheme?.lowercased() == "https" ? 443 : 80)
+        }
+        if let port, await Self.isRefused(address: destination.address, port: port) {
+            throw AlertDeliveryFailure(
+                reason: "connection refused: nothing listens at \(destination.host):\(port)"
+            )
+        }
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
         let bare = destination.host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
         configuration.dnsOverride[destination.host] = destination.address
@@ -61,6 +75,39 @@ public struct HTTPAlertTransport: AlertTransport {
             try? await client.shutdown()
             throw error
         }
+    }
+}
+
+extension HTTPAlertTransport {
+    /// Whether a TCP connection to the address is refused outright (nothing listens); any other outcome, including
+    /// no answer within a second, is left to the request.
+    static func isRefused(address: String, port: Int) async -> Bool {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(returning: probeRefused(address: address, port: port))
+            }
+        }
+    }
+
+    private static func probeRefused(address: String, port: Int) -> Bool {
+        var hints = addrinfo()
+        hints.ai_flags = AI_NUMERICHOST
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(address, String(port), &hints, &list) == 0, let info = list else { return false }
+        defer { freeaddrinfo(list) }
+        let descriptor = socket(info.pointee.ai_family, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
+        if connect(descriptor, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 { return false }
+        guard errno == EINPROGRESS else { return errno == ECONNREFUSED }
+        var poller = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
+        guard poll(&poller, 1, 1000) > 0 else { return false }
+        var failure: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        getsockopt(descriptor, SOL_SOCKET, SO_ERROR, &failure, &length)
+        return failure == ECONNREFUSED
     }
 }
 
@@ -166,7 +213,7 @@ public struct AlertNotifier: Sendable {
             delivery.deliveredAt = now
             delivery.lastError = nil
         } catch {
-            let reason = (error as? AlertDeliveryFailure)?.reason ?? "\(error)"
+            let reason = Self.describe(error, target: channel.target, timeout: settings.timeout)
             delivery.lastError = String(reason.prefix(500))
             if delivery.attempts >= settings.maxAttempts {
                 delivery.gaveUpAt = now
@@ -181,6 +228,36 @@ public struct AlertNotifier: Sendable {
             }
         }
         return delivery
+    }
+
+    /// A failed attempt in a few words a person acts on (NIO's own read "connection reset (error set): Connection
+    /// refused) (errno: 111)").
+    static func describe(_ error: any Error, target: String, timeout: Duration) -> String {
+        if let failure = error as? AlertDeliveryFailure { return failure.reason }
+        let text = String(describing: error)
+        let place = URLComponents(string: target).map { components in
+            "\(components.host ?? target)\(components.port.map { ":\($0)" } ?? "")"
+        } ?? target
+        if text.contains("Connection refused") || text.contains("errno: 111") {
+            return "connection refused: nothing listens at \(place)"
+        }
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout:
+                return "no answer from \(place) within \(timeout) (alert_notification_timeout)"
+            case .remoteConnectionClosed:
+                return "\(place) closed the connection without an answer"
+            default:
+                break
+            }
+        }
+        if text.contains("NXDOMAIN") || text.lowercased().contains("name or service not known") {
+            return "\(place): no such host"
+        }
+        if text.contains("certificate") || text.contains("handshake") {
+            return "TLS with \(place) failed: \(text)"
+        }
+        return text
     }
 
     /// Seconds before the next attempt: the base doubling per attempt, at most 30 minutes.
