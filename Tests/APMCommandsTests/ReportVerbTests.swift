@@ -56,7 +56,16 @@ import Testing
             agent: AgentIdentity(appName: "shop", host: "h", pid: 1, agentVersion: "t"),
             createdAt: Double(now),
             apdexT: 0.5,
-            intervals: [MetricInterval(start: minute, transactions: [metric], segments: [segment])]
+            intervals: [MetricInterval(start: minute, transactions: [metric], segments: [segment])],
+            // An error of another transaction, which `--transaction "GET /orders"` must not list.
+            errors: [
+                ErrorSample(
+                    timestamp: Double(minute + 10),
+                    transaction: "GET /other",
+                    type: "OtherError",
+                    message: "not of /orders"
+                )
+            ]
         )
         let account = try #require(try await collector.store.accounts().first)
         _ = try await collector.store.commit(
@@ -136,6 +145,14 @@ import Testing
                 environment: environment
             )
             #expect(orders.status == 0 && orders.stdout.contains("955.0 ms"), "\(orders.stderr)")
+            #expect(!orders.stdout.contains("OtherError"), "another transaction's error group")
+            let whatIf = try await CLI.run(
+                ["report", "--app", "shop", "--transaction", "GET /orders", "--since", "1h", "--what-if-t", "0.3"],
+                in: directory,
+                environment: environment
+            )
+            #expect(whatIf.stdout.contains("What if T = 0.300 s"), "\(whatIf.stdout)")
+            #expect(!whatIf.stdout.contains("score_min"), "API field names in the report")
             let unknown = try await CLI.run(
                 ["report", "--app", "shop", "--transaction", "GET /nonexistent", "--since", "1h"],
                 in: directory,
@@ -144,7 +161,9 @@ import Testing
             #expect(unknown.status == 1)
             #expect(unknown.stdout.isEmpty)
             #expect(
-                unknown.stderr.contains(#"no transaction named "GET /nonexistent"; the nearest names: "GET /orders""#),
+                unknown.stderr.contains(
+                    #"transaction "GET /nonexistent" not found in app shop; the nearest names: "GET /orders""#
+                ),
                 "\(unknown.stderr)"
             )
 

@@ -202,7 +202,8 @@ struct APIController: CollectorController {
                 .notFound,
                 code: "unknown_transaction",
                 field: "transaction",
-                message: "app \(app.name) has no transaction named \"\(name.prefix(200))\""
+                // Read after its field: `transaction "GET /x" not found in app shop; …`.
+                message: "\"\(name.prefix(200))\" not found in app \(app.name)"
                     + (nearest.isEmpty
                         ? " (it has recorded none yet)"
                         : "; the nearest names: " + nearest.map { "\"\($0)\"" }.joined(separator: ", "))

@@ -172,12 +172,16 @@ struct ReportCommand: AsyncParsableCommand {
             }
             print(
                 "Time per request: database \(Self.ms(s.breakdown.database, unit: true)), external \(Self.ms(s.breakdown.external, unit: true)), "
-                    + "application \(Self.ms(s.breakdown.application, unit: true))   trend \(Sparkline.render(report.app.sparkline))"
+                    + "application \(Self.ms(s.breakdown.application, unit: true))   trend \(Sparkline.render(report.trend))"
             )
             if let whatIf = report.whatIf {
+                let resolution =
+                    whatIf.exact
+                    ? "exact: every transaction was recorded at this T"
+                    : "from latency histograms (±1 % buckets): \(whatIf.uncertain) transactions lie within about 2 % of T or 4T and could be either side"
                 print(
                     "What if T = \(Self.number(whatIf.t, 3)) s: Apdex \(Self.number(whatIf.score, 3)) "
-                        + "(between \(Self.number(whatIf.scoreMin, 3)) and \(Self.number(whatIf.scoreMax, 3))) — \(whatIf.resolution)"
+                        + "(between \(Self.number(whatIf.scoreMin, 3)) and \(Self.number(whatIf.scoreMax, 3))) — \(resolution)"
                 )
             }
             if report.transaction == nil {
@@ -273,6 +277,8 @@ struct AppReport: Encodable {
     var transaction: String?
     var summary: APIFigures
     var transactions: [APITransactionRow]
+    /// Requests per minute over the range: the app's, or the transaction's.
+    var trend: [Double]
     var databases: [APIDatabaseRow]
     var externals: [APIExternalRow]
     var errors: [APIErrorGroup]
@@ -307,8 +313,14 @@ struct AppReport: Encodable {
             try await client.get([String: [APIExternalRow]].self, "\(base)/externals?\(range)\(transactionQuery)")[
                 "externals"
             ] ?? []
-        let errors =
-            try await client.get([String: [APIErrorGroup]].self, "\(base)/errors?\(range)&limit=20")["errors"] ?? []
+        var errors =
+            try await client.get([String: [APIErrorGroup]].self, "\(base)/errors?\(range)&limit=200")["errors"] ?? []
+        var trend = app.sparkline
+        if let transaction {
+            errors = errors.filter { $0.transaction == transaction }
+            let series = try await client.get(APISeries.self, "\(base)/series?\(range)\(transactionQuery)")
+            trend = series.points.map(\.rpm)
+        }
         let process = try await client.get(ProcessMetricsResponse.self, "\(base)/process?\(range)")
         var whatIf: APIWhatIfApdex?
         if let whatIfT {
@@ -319,6 +331,7 @@ struct AppReport: Encodable {
             transaction: transaction,
             summary: summary,
             transactions: transaction == nil ? transactions : transactions.filter { $0.name == transaction },
+            trend: trend,
             databases: databases,
             externals: externals,
             errors: errors,
