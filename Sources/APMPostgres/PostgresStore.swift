@@ -115,6 +115,13 @@ public final class PostgresStore: APMStore, Service {
     /// Migrates, or gives up after `seconds`: the pool keeps trying to connect to a server that is down, so a
     /// collector pointed at the wrong address would otherwise wait without a word.
     private func migrateWithin(seconds: Int) async throws {
+        // The pool tries a refused connection again and again: say at once that nothing listens there.
+        if await TCPProbe.isRefused(host: configuration.host, port: configuration.port) {
+            throw StoreError(
+                .unavailable,
+                "nothing listens at \(configuration.host):\(configuration.port) (connection refused): start PostgreSQL, or check the URL's host and port (\(configuration.redactedDescription))"
+            )
+        }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await self.migrate() }
             group.addTask {

@@ -2,6 +2,7 @@ import APMAgent
 import APMCollector
 import APMCore
 import APMStorage
+import APMTestSupport
 import ArgumentParser
 import Foundation
 import Testing
@@ -18,6 +19,23 @@ import Testing
         let result = try await CLI.run(arguments, in: directory)
         #expect(result.status == 2, "\(arguments): \(result.status) \(result.stderr)")
         #expect(!result.stderr.isEmpty)
+    }
+
+    /// Before: 30 s of waiting, then "did not answer".
+    @Test(.timeLimit(.minutes(1))) func migrateStorageToAClosedPortFailsAtOnce() async throws {
+        let directory = try CLI.temporaryDirectory()
+        let database = "\(directory)/apm.sqlite"
+        try await SQLiteStore(path: database).close()
+        let started = ContinuousClock.now
+        let port = LoopbackPort.free()
+        let result = try await CLI.run(
+            ["migrate-storage", "--from", database, "--to", "postgres://apm@127.0.0.1:\(port)/apm?sslmode=disable"],
+            in: directory
+        )
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("nothing listens at 127.0.0.1:\(port) (connection refused)"), "\(result.stderr)")
+        // No retries until a deadline: an answer in well under the 30 s it took.
+        #expect(ContinuousClock.now - started < .seconds(15))
     }
 
     @Test func versionIsTheAgentsVersion() async throws {

@@ -1,13 +1,10 @@
+import APMCore
 public import APMStorage
 import AsyncHTTPClient
 public import Foundation
 public import Logging
 import NIOCore
 import NIOHTTP1
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Sends one HTTP notification; the collector's uses AsyncHTTPClient.
 public protocol AlertTransport: Sendable {
@@ -52,7 +49,7 @@ public struct HTTPAlertTransport: AlertTransport {
         let port = URLComponents(string: url).flatMap { components in
             components.port ?? (components.scheme?.lowercased() == "https" ? 443 : 80)
         }
-        if let port, await Self.isRefused(address: destination.address, port: port) {
+        if let port, await TCPProbe.isRefused(host: destination.address, port: port) {
             throw AlertDeliveryFailure(
                 reason: "connection refused: nothing listens at \(destination.host):\(port)"
             )
@@ -75,39 +72,6 @@ public struct HTTPAlertTransport: AlertTransport {
             try? await client.shutdown()
             throw error
         }
-    }
-}
-
-extension HTTPAlertTransport {
-    /// Whether a TCP connection to the address is refused outright (nothing listens); any other outcome, including
-    /// no answer within a second, is left to the request.
-    static func isRefused(address: String, port: Int) async -> Bool {
-        await withCheckedContinuation { continuation in
-            Thread.detachNewThread {
-                continuation.resume(returning: probeRefused(address: address, port: port))
-            }
-        }
-    }
-
-    private static func probeRefused(address: String, port: Int) -> Bool {
-        var hints = addrinfo()
-        hints.ai_flags = AI_NUMERICHOST
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var list: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(address, String(port), &hints, &list) == 0, let info = list else { return false }
-        defer { freeaddrinfo(list) }
-        let descriptor = socket(info.pointee.ai_family, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { return false }
-        defer { close(descriptor) }
-        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
-        if connect(descriptor, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 { return false }
-        guard errno == EINPROGRESS else { return errno == ECONNREFUSED }
-        var poller = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
-        guard poll(&poller, 1, 1000) > 0 else { return false }
-        var failure: Int32 = 0
-        var length = socklen_t(MemoryLayout<Int32>.size)
-        getsockopt(descriptor, SOL_SOCKET, SO_ERROR, &failure, &length)
-        return failure == ECONNREFUSED
     }
 }
 

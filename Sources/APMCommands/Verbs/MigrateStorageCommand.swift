@@ -74,7 +74,8 @@ struct MigrateStorageCommand: AsyncParsableCommand {
             )
         } catch let error as StoreError {
             try? await source.close()
-            throw CommandFailure(message: error.message, exitCode: APMExit.failure)
+            printError("apm migrate-storage: \(error.message)")
+            throw APMExit.failure
         }
     }
 }
