@@ -49,6 +49,13 @@ import Glibc
                 for pid in Self.processes(mentioning: directory) { kill(pid, SIGKILL) }
                 try? FileManager.default.removeItem(atPath: directory)
             }
+            // The commands it prints run as printed (before: `apm …`, not on PATH after `swift run apm demo`).
+            let reportLine = try #require(demo.output.split(separator: "\n").first { $0.contains(" report --collector-url") })
+            let program = String(reportLine.trimmingCharacters(in: .whitespaces).split(separator: " ")[0])
+            #expect(
+                program == "apm" || FileManager.default.isExecutableFile(atPath: program),
+                "the demo prints \(program), which does not run from here"
+            )
             kill(demo.process.processIdentifier, signal)
             let gone = await Self.waitUntilGone(directory, within: 30)
             #expect(gone != nil && gone! <= 5, "signal \(signal): everything gone after \(gone ?? -1) s")

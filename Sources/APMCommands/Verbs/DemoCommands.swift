@@ -227,6 +227,7 @@ struct DemoCommand: AsyncParsableCommand {
         try child.run()
 
         let appURL = "http://127.0.0.1:\(appPort)"
+        let apm = Self.runnable(executable)
         for _ in 0..<300 where !stopping.value.load(ordering: .relaxed) {
             if let (_, response) = try? await URLSession.shared.data(from: URL(string: appURL + "/fast")!),
                 (response as? HTTPURLResponse)?.statusCode == 200
@@ -246,7 +247,7 @@ struct DemoCommand: AsyncParsableCommand {
               example service \(appURL) under `apm run-program`, load \(rate) requests/s
 
             Look at it:
-              apm report --collector-url \(collectorURL) --api-token \(credentials.apiToken) --app "Example Service"
+              \(apm) report --collector-url \(collectorURL) --api-token \(credentials.apiToken) --app "Example Service"
               curl -H "Authorization: Bearer \(credentials.apiToken)" \(collectorURL)/api/v1/apps
 
             Ctrl-C stops everything.
@@ -262,7 +263,7 @@ struct DemoCommand: AsyncParsableCommand {
                 as after a bad deploy. The condition "Example Service Apdex" (critical below 0.6 over 2 minutes)
                 opens an incident about 2 minutes later and resolves it about 3 minutes after the slowdown ends;
                 a local webhook prints each notification here (>>>). The alerts:
-                  apm alerts list --collector-url \(collectorURL) --api-token \(credentials.apiToken)
+                  \(apm) alerts list --collector-url \(collectorURL) --api-token \(credentials.apiToken)
 
                 """
             )
@@ -320,6 +321,19 @@ struct DemoCommand: AsyncParsableCommand {
         _ = try? await collectorTask.value
         try await collector.close()
         print("Stopped. The data stays in \(directory); `apm collector --data-dir \(directory)` shows it again.")
+    }
+
+    /// How to type this `apm` so that the printed commands run as printed: `apm` when it is the one on PATH, else
+    /// its path (relative to the working directory when below it, as after `swift run apm demo`).
+    static func runnable(_ executable: String) -> String {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        if RunProgramCommand.resolve("apm", path: path).map({ URL(fileURLWithPath: $0).resolvingSymlinksInPath().path })
+            == URL(fileURLWithPath: executable).resolvingSymlinksInPath().path
+        {
+            return "apm"
+        }
+        let directory = FileManager.default.currentDirectoryPath
+        return executable.hasPrefix(directory + "/") ? String(executable.dropFirst(directory.count + 1)) : executable
     }
 
     /// Waits for a child process to end (whoever reaps it: Foundation's `Process` may be first).
