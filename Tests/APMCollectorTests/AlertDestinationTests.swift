@@ -128,7 +128,12 @@ import Testing
                 client: client
             )
             let id = try #require((channel.json["id"] as? NSNumber)?.int64Value)
-            let test = try await AlertAPITests.send(.post, "/api/v1/alerts/channels/\(id)/test", key: key, client: client)
+            let test = try await AlertAPITests.send(
+                .post,
+                "/api/v1/alerts/channels/\(id)/test",
+                key: key,
+                client: client
+            )
             #expect(test.json["last_error"] as? String == "connection refused: nothing listens at 127.0.0.1:\(port)")
         }
     }
@@ -187,6 +192,52 @@ import Testing
         #expect(body.contains("&lt;!channel&gt; &lt;https://evil.example|Open the alerts page&gt; &amp; co"))
         // The collector's own link stays a link.
         #expect(body.hasSuffix("<https://apm.example.com/alerts|open the alerts page>"))
+    }
+
+    /// docs/alerts.md shows every key, `null` when empty; before, empty ones were left out.
+    @Test func webhookPayloadsCarryEveryDocumentedKey() throws {
+        let message = try AlertMessage.build(
+            delivery: AlertDeliveryRecord(
+                id: 9,
+                accountID: 1,
+                channelID: 1,
+                incidentID: nil,
+                event: .test,
+                nextAttemptAt: 0,
+                createdAt: 0
+            ),
+            channel: AlertChannelRecord(
+                accountID: 1,
+                name: "ops",
+                kind: .webhook,
+                target: "https://h.example/x",
+                secret: "s",
+                createdAt: 0
+            ),
+            incident: AlertIncidentRecord(
+                id: 3,
+                accountID: 1,
+                conditionID: 2,
+                appID: 1,
+                transaction: nil,
+                severity: .warning,
+                openedAt: 600,
+                openedValue: 0.6,
+                lastValue: 0.6
+            ),
+            condition: nil,
+            app: nil,
+            dashboardURL: "",
+            timestamp: 600
+        )
+        let json = try #require(try JSONSerialization.jsonObject(with: message.body) as? [String: Any])
+        for key in ["delivery_id", "event", "summary", "app", "transaction", "condition", "incident"] {
+            #expect(json.keys.contains(key), "\(key) missing")
+        }
+        let incident = try #require(json["incident"] as? [String: Any])
+        for key in ["escalated_at", "resolved_at", "resolved_value", "url"] {
+            #expect(incident[key] is NSNull, "incident.\(key) is not null")
+        }
     }
 
     @Test func readTokensSeeChannelURLsRedactedAndAdminsWhole() async throws {

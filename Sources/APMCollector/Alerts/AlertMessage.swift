@@ -43,6 +43,22 @@ public struct AlertMessage: Sendable {
                 case lastValue = "last_value"
                 case acknowledged, url
             }
+
+            // Every documented key, `null` when empty: a receiver reading `body["resolved_at"]` must find it.
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(id, forKey: .id)
+                try container.encode(state, forKey: .state)
+                try container.encode(severity, forKey: .severity)
+                try container.encode(openedAt, forKey: .openedAt)
+                try container.encode(openedValue, forKey: .openedValue)
+                try container.encode(escalatedAt, forKey: .escalatedAt)
+                try container.encode(resolvedAt, forKey: .resolvedAt)
+                try container.encode(resolvedValue, forKey: .resolvedValue)
+                try container.encode(lastValue, forKey: .lastValue)
+                try container.encode(acknowledged, forKey: .acknowledged)
+                try container.encode(url, forKey: .url)
+            }
         }
 
         struct Condition: Encodable {
@@ -57,6 +73,16 @@ public struct AlertMessage: Sendable {
                 case id, name, metric
                 case windowMinutes = "window_minutes"
                 case warning, critical
+            }
+
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(id, forKey: .id)
+                try container.encode(name, forKey: .name)
+                try container.encode(metric, forKey: .metric)
+                try container.encode(windowMinutes, forKey: .windowMinutes)
+                try container.encode(warning, forKey: .warning)
+                try container.encode(critical, forKey: .critical)
             }
         }
 
@@ -76,6 +102,17 @@ public struct AlertMessage: Sendable {
         enum CodingKeys: String, CodingKey {
             case deliveryID = "delivery_id"
             case event, summary, app, transaction, condition, incident
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(deliveryID, forKey: .deliveryID)
+            try container.encode(event, forKey: .event)
+            try container.encode(summary, forKey: .summary)
+            try container.encode(app, forKey: .app)
+            try container.encode(transaction, forKey: .transaction)
+            try container.encode(condition, forKey: .condition)
+            try container.encode(incident, forKey: .incident)
         }
     }
 
