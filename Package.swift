@@ -63,12 +63,19 @@ let package = Package(
             path: "Sources/CAPMZlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
-        // libcurl's SMTP client for alert mail (Debian: libcurl4-openssl-dev, which FoundationNetworking needs
-        // anyway), behind one C function.
+        // libcurl from the system (Debian: libcurl4-openssl-dev, which FoundationNetworking needs anyway): declared
+        // with pkg-config and its apt package, so that SwiftPM prints the install line when it is missing.
+        .systemLibrary(
+            name: "CAPMLibcurl",
+            path: "Sources/CAPMLibcurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        // libcurl's SMTP client for alert mail, behind one C function.
         .target(
             name: "CAPMCurl",
-            path: "Sources/CAPMCurl",
-            linkerSettings: [.linkedLibrary("curl")]
+            dependencies: [.target(name: "CAPMLibcurl", condition: .when(traits: ["Collector"]))],
+            path: "Sources/CAPMCurl"
         ),
         .target(
             name: "APMCore",

@@ -59,4 +59,34 @@ import Testing
             "the agent now resolves \(identities); if that is meant, update Tests/resolved-agent-dependencies.txt"
         )
     }
+
+    /// Before: on a Debian without libcurl's headers the build stopped deep inside with `curl/curl.h: file not
+    /// found`. Declared as a system library with pkg-config and an apt provider, SwiftPM names the package to install.
+    @Test func libcurlIsASystemLibraryWithItsAptPackage() async throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        // Its own scratch path: `swift test` holds the lock on this package's .build while this runs.
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("apm-dump-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let result = try await CLI.runTool(
+            "/usr/bin/env",
+            ["swift", "package", "--package-path", root.path, "--scratch-path", scratch.path, "dump-package"],
+            in: root.path
+        )
+        #expect(result.status == 0, "\(result.stderr)")
+        struct Manifest: Decodable {
+            struct Target: Decodable {
+                var name: String
+                var type: String
+                var pkgConfig: String?
+                var providers: [[String: [[String]]]]?
+            }
+            var targets: [Target]
+        }
+        let manifest = try JSONDecoder().decode(Manifest.self, from: Data(result.stdout.utf8))
+        let libcurl = try #require(manifest.targets.first { $0.name == "CAPMLibcurl" })
+        #expect(libcurl.type == "system")
+        #expect(libcurl.pkgConfig == "libcurl")
+        #expect(libcurl.providers?.first?["apt"]?.first == ["libcurl4-openssl-dev"])
+    }
 }

@@ -134,7 +134,10 @@ import Testing
 @Suite struct ConfigVerbMessagesTests {
     /// Before: a missing file blamed APM_CONFIG_FILE, which was not set.
     @Test func aMissingFileIsNamedAsSuch() async throws {
-        let result = try await CLI.run(["validate-config", "missing.ini", "--offline"], in: try CLI.temporaryDirectory())
+        let result = try await CLI.run(
+            ["validate-config", "missing.ini", "--offline"],
+            in: try CLI.temporaryDirectory()
+        )
         #expect(result.status == 2)
         #expect(result.stderr.contains("missing.ini does not exist"))
         #expect(!result.stderr.contains("APM_CONFIG_FILE"))

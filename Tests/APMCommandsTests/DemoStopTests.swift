@@ -50,7 +50,9 @@ import Glibc
                 try? FileManager.default.removeItem(atPath: directory)
             }
             // The commands it prints run as printed (before: `apm …`, not on PATH after `swift run apm demo`).
-            let reportLine = try #require(demo.output.split(separator: "\n").first { $0.contains(" report --collector-url") })
+            let reportLine = try #require(
+                demo.output.split(separator: "\n").first { $0.contains(" report --collector-url") }
+            )
             let program = String(reportLine.trimmingCharacters(in: .whitespaces).split(separator: " ")[0])
             #expect(
                 program == "apm" || FileManager.default.isExecutableFile(atPath: program),

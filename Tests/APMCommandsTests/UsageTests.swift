@@ -13,7 +13,9 @@ import Testing
 /// and the deployments list.
 @Suite struct UsageTests {
     /// Before: ArgumentParser's 64 for every usage error, while docs/cli.md says 2.
-    @Test(arguments: [["bogus"], ["apps", "set-apdex", "X", "0"], ["report", "--since", "3x"], ["deployments", "list"]])
+    @Test(arguments: [
+        ["bogus"], ["apps", "set-apdex", "X", "0"], ["report", "--since", "3x"], ["deployments", "list"],
+    ])
     func usageErrorsExit2(arguments: [String]) async throws {
         let directory = try CLI.temporaryDirectory()
         let result = try await CLI.run(arguments, in: directory)

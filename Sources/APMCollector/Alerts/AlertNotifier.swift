@@ -199,9 +199,10 @@ public struct AlertNotifier: Sendable {
     static func describe(_ error: any Error, target: String, timeout: Duration) -> String {
         if let failure = error as? AlertDeliveryFailure { return failure.reason }
         let text = String(describing: error)
-        let place = URLComponents(string: target).map { components in
-            "\(components.host ?? target)\(components.port.map { ":\($0)" } ?? "")"
-        } ?? target
+        let place =
+            URLComponents(string: target).map { components in
+                "\(components.host ?? target)\(components.port.map { ":\($0)" } ?? "")"
+            } ?? target
         if text.contains("Connection refused") || text.contains("errno: 111") {
             return "connection refused: nothing listens at \(place)"
         }

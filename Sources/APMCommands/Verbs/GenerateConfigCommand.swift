@@ -56,10 +56,14 @@ struct GenerateConfigCommand: AsyncParsableCommand {
         )
         guard check.problems.isEmpty else {
             // Named by what the user typed: the file's lines do not exist yet.
-            let flags = ["collector_url": "--collector-url", "app_name": "--app-name", "license_key": "the license key"]
+            let flags = [
+                "collector_url": "--collector-url", "app_name": "--app-name", "license_key": "the license key",
+            ]
             for problem in check.problems {
                 let what = flags[problem.key] ?? problem.key
-                printError("apm generate-config: \(what) \(problem.value.map { "\"\($0)\"" } ?? ""): \(problem.message)")
+                printError(
+                    "apm generate-config: \(what) \(problem.value.map { "\"\($0)\"" } ?? ""): \(problem.message)"
+                )
             }
             throw APMExit.configuration
         }

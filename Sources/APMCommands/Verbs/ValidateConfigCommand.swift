@@ -39,7 +39,9 @@ struct ValidateConfigCommand: AsyncParsableCommand {
         environmentVariables["APM_CONFIG_FILE"] = file
         if let environment { environmentVariables["APM_ENVIRONMENT"] = environment }
         guard FileManager.default.fileExists(atPath: file) else {
-            printError("apm validate-config: \(file) does not exist; write one with `apm generate-config <license-key> \(file)`")
+            printError(
+                "apm validate-config: \(file) does not exist; write one with `apm generate-config <license-key> \(file)`"
+            )
             throw APMExit.configuration
         }
         let check: AgentConfiguration.Check

@@ -30,7 +30,9 @@ public enum TCPProbe {
         var list: UnsafeMutablePointer<addrinfo>?
         guard getaddrinfo(host, String(port), &hints, &list) == 0, list != nil else { return false }
         defer { freeaddrinfo(list) }
-        let milliseconds = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = Int32(
+            clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
+        )
         var entry = list
         while let info = entry {
             guard refused(info.pointee, milliseconds: milliseconds) else { return false }
