@@ -63,12 +63,37 @@ import Testing
             #expect(!channel.1.contains("<script>ops"))
             let channelID = try #require(try await collector.store.alertChannels(accountID: account.id).first?.id)
 
-            let refused = try await post(
-                "/apps/1/alerts/conditions",
-                "name=Apdex&metric=apdex&warning=0.7&critical=0.9&channel_\(channelID)=on&csrf=\(csrf)"
-            )
-            #expect(refused.0 == .badRequest)
-            #expect(refused.1.contains("critical: must not be above warning"))
+            // Refused: back to the page (303, so that a reload does not post again) with what was typed kept, and the
+            // reason found again from it (before: a 400 on the POST address with an empty form).
+            let location = try await client.execute(
+                uri: "/apps/1/alerts/conditions",
+                method: .post,
+                headers: form,
+                body: ByteBuffer(
+                    string:
+                        "name=Apdex%20%3Cb%3E&metric=apdex&warning=0.7&critical=0.9&window_minutes=7&channel_\(channelID)=on&csrf=\(csrf)"
+                )
+            ) { response in
+                #expect(response.status == .seeOther)
+                return response.headers[.location] ?? ""
+            }
+            #expect(location.hasPrefix("/apps/1/alerts?refused=condition&"))
+            let back = try await client.execute(uri: location, method: .get, headers: [.cookie: session]) {
+                String(buffer: $0.body)
+            }
+            #expect(back.contains("Condition not created: critical: must not be above warning"))
+            #expect(back.contains("name=\"name\" placeholder=\"name\" value=\"Apdex &lt;b&gt;\""))
+            #expect(back.contains("value=\"0.7\"") && back.contains("value=\"0.9\"") && back.contains("value=\"7\""))
+            #expect(back.contains("<option value=\"apdex\" selected>"))
+            #expect(back.contains("name=\"channel_\(channelID)\" checked"))
+            // The reason comes from the collector, never from the address.
+            let crafted = try await client.execute(
+                uri:
+                    "/apps/1/alerts?refused=condition&name=ok&metric=apdex&warning=0.9&critical=0.7&notice=Send%20money",
+                method: .get,
+                headers: [.cookie: session]
+            ) { String(buffer: $0.body) }
+            #expect(!crafted.contains("Send money") && !crafted.contains("not created"))
             let created = try await post(
                 "/apps/1/alerts/conditions",
                 "name=Apdex&metric=apdex&warning=0.9&critical=0.7&window_minutes=3&for_evaluations=2&min_requests=5&channel_\(channelID)=on&csrf=\(csrf)"
@@ -106,7 +131,20 @@ import Testing
             let overview = try await client.execute(uri: "/apps/1", method: .get, headers: [.cookie: session]) {
                 String(buffer: $0.body)
             }
-            #expect(overview.contains("data-incident=\"#1 critical (open)\""))
+            let opened = String(DashboardRangeTests.formatted(minute - 600).suffix(5))
+            #expect(overview.contains("data-incident=\"#1 critical: opened at \(opened) (open)\""))
+            // The band covers the data that breached: the first of the 2 bad 3-minute windows began 4 minutes
+            // before the incident opened (before: the band began when it opened, after the dip).
+            let series = try await Support.get(
+                APISeries.self,
+                "/api/v1/apps/1/series?since=1h",
+                key: key,
+                client: client
+            )
+            #expect(series.incidents.first?.breachFrom == minute - 600 - 240)
+            #expect(series.incidents.first?.breachTo == nil)
+            // The chart's legend names the band.
+            #expect(overview.contains("alert incident"))
             let incidentID = try #require(
                 try await collector.store.alertIncidents(accountID: account.id, openOnly: true, limit: 1).first?.id
             )

@@ -317,7 +317,7 @@ import Testing
                     if path.contains("traces") { #expect(body.contains("SELECT * FROM t WHERE a = ?")) }
                     if path.contains("databases") {
                         #expect(body.contains("&lt;script&gt;"))
-                        #expect(body.contains("Time in the top database operations"))
+                        #expect(body.contains("Time spent in the top database operations"))
                     }
                 }
             }

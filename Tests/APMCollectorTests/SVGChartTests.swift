@@ -1,3 +1,4 @@
+import APMStorage
 import Foundation
 import Testing
 
@@ -40,9 +41,83 @@ import Testing
         for label in ["database", "external", "application"] {
             #expect(svg.contains("<polygon class=\"band\" data-series=\"\(label)\""), "\(label)")
         }
-        #expect(svg.contains(#"data-series="external" data-value="0.000""#))
+        // A zero band has no line or points of its own: they would lie on the band below (issue #24, item 20).
+        #expect(!svg.contains(#"data-series="external" data-value"#))
+        #expect(!svg.contains(##"stroke="#8250df""##))
         let legend = svg[svg.range(of: "</svg><div>")!.upperBound...]
         let order = ["application", "external", "database"].map { legend.range(of: $0)!.lowerBound }
         #expect(order == order.sorted())
+    }
+
+    /// Before: in an app's first minute every chart was empty without a word while the cards counted requests.
+    @Test func aChartWithOnlyUnsettledDataSaysWhenItsFirstPointAppears() {
+        let chart = SVGChart(
+            title: "Throughput",
+            unit: "rpm",
+            times: [600, 660, 720],
+            series: [.init(label: "rpm", color: "#0969da", values: [nil, nil, 12])],
+            drawnThrough: 660
+        )
+        let svg = chart.render()
+        #expect(!svg.contains("<circle"))
+        #expect(svg.contains("the first point appears at 00:13:15 UTC"))
+        // With nothing at all, no promise.
+        var empty = chart
+        empty.series[0].values = [nil, nil, nil]
+        #expect(!empty.render().contains("first point"))
+    }
+
+    /// Before: the deployment line and the incident band had no legend.
+    @Test func markersAndIncidentsAreNamedInTheLegend() {
+        let chart = SVGChart(
+            title: "Apdex",
+            unit: "",
+            times: [0, 60, 120, 180],
+            series: [.init(label: "Apdex", color: "#1a7f37", values: [1, 0.5, 0.6, 1])],
+            markers: [(at: 60, label: "v2")],
+            incidents: [(from: 60, to: 120, label: "#1 critical")]
+        )
+        let svg = chart.render()
+        let legend = svg[svg.range(of: "</svg><div>")!.upperBound...]
+        #expect(legend.contains("alert incident"))
+        #expect(legend.contains("deployment"))
+        #expect(!SVGChart(title: "x", unit: "", times: [0, 60], series: []).render().contains("deployment"))
+    }
+
+    /// The band covers the data that breached: from the first bad window's start to the last bad window's end
+    /// (before: from the evaluation that opened it, after the dip, to the one that resolved it, after recovery).
+    @Test func anIncidentBandCoversTheWindowsThatBreached() throws {
+        let condition = AlertConditionRecord(
+            accountID: 1,
+            appID: 1,
+            transaction: nil,
+            name: "Apdex",
+            metric: .apdex,
+            windowMinutes: 5,
+            warning: 0.9,
+            critical: 0.7,
+            forEvaluations: 3,
+            minRequests: 1,
+            channelIDs: [],
+            createdAt: 0
+        )
+        var incident = APIAlertIncident(
+            AlertIncidentRecord(
+                accountID: 1,
+                conditionID: 1,
+                appID: 1,
+                transaction: nil,
+                severity: .critical,
+                openedAt: 10_000,
+                openedValue: 0.4,
+                lastValue: 0.4
+            )
+        )
+        incident.resolvedAt = 12_000
+        incident.state = "resolved"
+        let shown = incident.withBreach(of: condition)
+        let (from, to): (Int64, Int64) = (10_000 - 2 * 60 - 300, 12_000 - 300)
+        #expect(shown.breachFrom == from)
+        #expect(shown.breachTo == to)
     }
 }

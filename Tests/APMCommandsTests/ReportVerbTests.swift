@@ -77,7 +77,7 @@ import Testing
 
     @Test func jsonMatchesTheWorkloadExactlyAndTheTableShowsTheSameNumbers() async throws {
         try await CLI.withCollector { collector, port, key in
-            _ = try await Self.load(collector, key: key)
+            let loaded = try await Self.load(collector, key: key)
             let directory = try CLI.temporaryDirectory()
             let environment = ["APM_COLLECTOR_URL": "http://127.0.0.1:\(port)", "APM_API_TOKEN": CLI.token(for: key)]
 
@@ -118,6 +118,18 @@ import Testing
             #expect(detail.stdout.contains("GET /orders"))
             #expect(detail.stdout.contains("Postgres SELECT orders"))
             #expect(detail.stdout.contains("What if T = 1.000 s"))
+            // Throughput as the chart ends: the last complete minute (the loaded one, 10 requests, until the next
+            // one is 15 s old), then the range's average, each named (before: the average alone, 0.3 rpm).
+            let formatter = DateFormatter()
+            formatter.timeZone = TimeZone(identifier: "UTC")
+            formatter.dateFormat = "HH:mm"
+            let label = { (minute: Int64) in formatter.string(from: Date(timeIntervalSince1970: Double(minute))) }
+            #expect(
+                detail.stdout.contains("10 rpm in the minute from \(label(loaded.minute)) UTC")
+                    || detail.stdout.contains("0 rpm in the minute from \(label(loaded.minute + 60)) UTC"),
+                "\(detail.stdout)"
+            )
+            #expect(detail.stdout.contains("rpm on average"))
 
             let detailJSON = try await CLI.run(
                 ["report", "--app", "shop", "--since", "1h", "--format", "json"],

@@ -175,7 +175,15 @@ import Testing
         ("INSERT INTO audit_log(a, b) VALUES (?, ?)", "INSERT", "audit_log"),
         ("UPDATE `carts` SET total = 3", "UPDATE", "carts"),
         ("DELETE FROM sessions WHERE expires < 5", "DELETE", "sessions"),
-        ("WITH recent AS (SELECT 1) SELECT * FROM recent", "SELECT", "recent"),
+        // A CTE's name is not a table (before: `SQLite SELECT n` for a recursive counter that reads no table).
+        ("WITH recent AS (SELECT 1) SELECT * FROM recent", "SELECT", ""),
+        (
+            "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 10) SELECT SUM(x) FROM n",
+            "SELECT", ""
+        ),
+        ("WITH recent AS (SELECT * FROM orders WHERE at > ?) SELECT count(*) FROM recent", "SELECT", "orders"),
+        ("WITH moved AS (DELETE FROM queue RETURNING *) INSERT INTO archive SELECT * FROM moved", "INSERT", "archive"),
+        ("with a as (select 1), b(y) as (select 2) update totals set v = (select y from b)", "UPDATE", "totals"),
         ("CREATE TABLE IF NOT EXISTS t1 (id int)", "CREATE", "t1"),
         ("  \n  ", "other", ""),
         ("BEGIN", "BEGIN", ""),

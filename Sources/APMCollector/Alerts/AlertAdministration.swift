@@ -28,6 +28,19 @@ struct AlertAdministration: Sendable {
     ) async throws
         -> AlertConditionRecord
     {
+        try await store.createAlertCondition(try await checkedCondition(request, accountID: accountID, now: now))
+    }
+
+    /// The condition ``createCondition(_:accountID:now:)`` would store, or the refusal it would answer: the
+    /// dashboard asks again after sending a refused form back to the page, so that the reason it shows is the
+    /// collector's, never text from the address.
+    func checkedCondition(
+        _ request: AlertConditionRequest,
+        accountID: Int64,
+        now: Double
+    ) async throws
+        -> AlertConditionRecord
+    {
         guard try await store.alertConditions(accountID: accountID).count < Self.maxConditions else {
             throw Self.limitReached("conditions", Self.maxConditions)
         }
@@ -45,7 +58,7 @@ struct AlertAdministration: Sendable {
         } catch {
             throw APIError.badRequest(error.field, error.message)
         }
-        return try await store.createAlertCondition(record)
+        return record
     }
 
     /// Stores a channel that passes ``AlertValidation``, with a random secret unless one was given.

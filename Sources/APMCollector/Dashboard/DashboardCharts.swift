@@ -15,12 +15,16 @@ extension SVGChart {
         let points = series.points
         let times = points.map(\.start)
         let markers = series.deployments.map { (at: $0.at, label: $0.revision) }
-        // A window's end is when the incident opened or resolved: the band starts a window earlier would be
-        // guessing, so it starts at the evaluation that opened it.
+        // The band covers the data that breached (from the first bad window's start to the last bad window's
+        // end), not the evaluations: an incident opens after the dip and resolves a whole window after recovery.
         let incidents = series.incidents.map { incident in
-            (
-                from: Double(incident.openedAt), to: incident.resolvedAt.map(Double.init),
-                label: "#\(incident.id) \(incident.severity)\(incident.state == "open" ? " (open)" : "")"
+            let opened = timeLabels([incident.openedAt])[0]
+            let resolved = incident.resolvedAt.map { ", resolved at \(timeLabels([$0])[0])" } ?? " (open)"
+            return (
+                from: Double(incident.breachFrom ?? incident.openedAt),
+                to: incident.state == "open"
+                    ? nil : Double(incident.breachTo ?? incident.resolvedAt ?? incident.openedAt),
+                label: "#\(incident.id) \(incident.severity): opened at \(opened)\(resolved)"
             )
         }
         let drawnThrough = settledThrough(now: now, bucketSeconds: series.bucketSeconds)

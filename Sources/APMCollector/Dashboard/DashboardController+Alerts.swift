@@ -9,26 +9,51 @@ extension DashboardController {
     func addDashboardAlerts(to router: RouteCollection<Context>) {
         router.get("/apps/:app/alerts") { request, context in
             try await self.withApp(request, context) { session, app in
-                try await self.alertsPage(session, app, notice: nil)
+                guard request.queryFields["refused"] == "condition" else {
+                    return try await self.alertsPage(session, app, notice: nil)
+                }
+                // Back from a refused condition: the form shows what was typed, and the reason is found again
+                // from it (it may have changed since: a channel added, a condition deleted).
+                let kept = request.queryFields.filter { Self.isConditionField($0.key) }.mapValues {
+                    String($0.prefix(1024))
+                }
+                var notice: String?
+                do {
+                    _ = try await self.alerts.checkedCondition(
+                        try Self.conditionRequest(kept, app: app),
+                        accountID: session.accountID,
+                        now: self.now()
+                    )
+                } catch let error as APIError {
+                    notice = "Condition not created: " + (error.field.isEmpty ? "" : "\(error.field): ") + error.message
+                }
+                return try await self.alertsPage(session, app, notice: notice, kept: kept)
             }
         }
         router.post("/apps/:app/alerts/conditions") { request, context in
-            try await self.alertForm(request, context) { session, app, form in
-                var condition = AlertConditionRequest()
-                condition.appID = app.id
-                condition.name = form["name"]
-                condition.metric = form["metric"]
-                condition.transaction = (form["transaction"] ?? "").isEmpty ? nil : form["transaction"]
-                condition.warning = try Self.number(form, "warning")
-                condition.critical = try Self.number(form, "critical")
-                condition.windowMinutes = try Self.number(form, "window_minutes").map { Int($0) }
-                condition.forEvaluations = try Self.number(form, "for_evaluations").map { Int($0) }
-                condition.minRequests = try Self.number(form, "min_requests").map { Int($0) }
-                condition.channels = form.keys.compactMap { key in
-                    key.hasPrefix("channel_") ? Int64(key.dropFirst("channel_".count)) : nil
-                }.sorted()
-                _ = try await self.alerts.createCondition(condition, accountID: session.accountID, now: self.now())
-                return "Condition created."
+            try await self.withApp(request, context) { session, app in
+                let form = try await Self.form(request)
+                try Self.checkCSRF(form, session)
+                do {
+                    _ = try await self.alerts.createCondition(
+                        try Self.conditionRequest(form, app: app),
+                        accountID: session.accountID,
+                        now: self.now()
+                    )
+                    return try await self.alertsPage(session, app, notice: "Condition created.")
+                } catch let error as APIError where error.status == .badRequest || error.status == .unprocessableContent
+                {
+                    // Redirected back to the page (a reload does not post again) with what was typed, which holds
+                    // nothing secret: names, figures and channel choices.
+                    let query = form.filter { Self.isConditionField($0.key) }.sorted { $0.key < $1.key }.map {
+                        "\($0.key)=\(HTML.query(String($0.value.prefix(1024))))"
+                    }
+                    return Response.redirect(
+                        to: "/apps/\(app.id)/alerts?" + (["refused=condition"] + query).joined(separator: "&")
+                            + "#new-condition",
+                        type: .normal
+                    )
+                }
             }
         }
         router.post("/apps/:app/alerts/conditions/:id/delete") { request, context in
@@ -93,11 +118,40 @@ extension DashboardController {
         }
     }
 
+    /// The fields of the new-condition form.
+    static let conditionFields: Set<String> = [
+        "name", "metric", "transaction", "warning", "critical", "window_minutes", "for_evaluations", "min_requests",
+    ]
+
+    static func isConditionField(_ key: String) -> Bool {
+        conditionFields.contains(key) || key.hasPrefix("channel_") && key.count <= 40
+    }
+
+    /// The condition a new-condition form asks for.
+    static func conditionRequest(_ form: [String: String], app: StoredApp) throws -> AlertConditionRequest {
+        var condition = AlertConditionRequest()
+        condition.appID = app.id
+        condition.name = form["name"]
+        condition.metric = form["metric"]
+        condition.transaction = (form["transaction"] ?? "").isEmpty ? nil : form["transaction"]
+        condition.warning = try number(form, "warning")
+        condition.critical = try number(form, "critical")
+        condition.windowMinutes = try number(form, "window_minutes").map { Int($0) }
+        condition.forEvaluations = try number(form, "for_evaluations").map { Int($0) }
+        condition.minRequests = try number(form, "min_requests").map { Int($0) }
+        condition.channels = form.keys.compactMap { key in
+            key.hasPrefix("channel_") ? Int64(key.dropFirst("channel_".count)) : nil
+        }.sorted()
+        return condition
+    }
+
     /// A number from a form, `nil` when the field is empty.
     private static func number(_ form: [String: String], _ field: String) throws -> Double? {
         let text = (form[field] ?? "").trimmingCharacters(in: .whitespaces)
         guard !text.isEmpty else { return nil }
-        guard let value = Double(text), value.isFinite else { throw APIError.badRequest(field, "must be a number") }
+        guard let value = Double(text), value.isFinite, abs(value) < 1e15 else {
+            throw APIError.badRequest(field, "must be a number")
+        }
         return value
     }
 
@@ -113,9 +167,17 @@ extension DashboardController {
             do {
                 let notice = try await body(session, app, form)
                 return try await self.alertsPage(session, app, notice: notice)
-            } catch let error as APIError where error.status == .badRequest {
+            } catch let error as APIError where error.status == .badRequest || error.status == .unprocessableContent {
                 let notice = error.field.isEmpty ? error.message : "\(error.field): \(error.message)"
-                return try await self.alertsPage(session, app, notice: notice, status: .badRequest)
+                // A refused channel keeps what was typed in its form (answered, not redirected: a webhook URL can
+                // be a credential, which an address would keep in the browser's history).
+                return try await self.alertsPage(
+                    session,
+                    app,
+                    notice: notice,
+                    status: error.status,
+                    keptChannel: request.uri.path.hasSuffix("/alerts/channels") ? form : [:]
+                )
             }
         }
     }
@@ -124,8 +186,12 @@ extension DashboardController {
         _ session: DashboardSessions.Session,
         _ app: StoredApp,
         notice: String?,
-        status: HTTPResponse.Status = .ok
+        status: HTTPResponse.Status = .ok,
+        kept: [String: String] = [:],
+        keptChannel: [String: String] = [:]
     ) async throws -> Response {
+        /// A field of the new-condition form: what was typed when the form comes back refused, else its default.
+        func typed(_ field: String, _ standard: String = "") -> String { HTML.escape(kept[field] ?? standard) }
         let csrf = "<input type=\"hidden\" name=\"csrf\" value=\"\(HTML.escape(session.csrf))\">"
         let base = "/apps/\(app.id)/alerts"
         let conditions = try await store.alertConditions(accountID: session.accountID).filter { $0.appID == app.id }
@@ -176,11 +242,15 @@ extension DashboardController {
                 <td>\(HTML.escape(delivery.lastError ?? ""))</td></tr>
                 """
         }.joined()
-        let metricOptions = AlertMetric.allCases.map { "<option value=\"\($0.rawValue)\">\($0.rawValue)</option>" }
-            .joined()
+        let metricOptions = AlertMetric.allCases.map {
+            "<option value=\"\($0.rawValue)\"\(kept["metric"] == $0.rawValue ? " selected" : "")>\($0.rawValue)</option>"
+        }.joined()
         let channelChoices = channels.map {
-            "<label><input type=\"checkbox\" name=\"channel_\($0.id)\"> \(HTML.escape($0.name))</label>"
+            "<label><input type=\"checkbox\" name=\"channel_\($0.id)\"\(kept["channel_\($0.id)"] != nil ? " checked" : "")> \(HTML.escape($0.name))</label>"
         }.joined(separator: " ")
+        let kinds = ["webhook", "slack", "email"].map {
+            "<option value=\"\($0)\"\(keptChannel["kind"] == $0 ? " selected" : "")>\($0)</option>"
+        }.joined()
         let body = """
             <h1>\(HTML.escape(app.name)): alerts</h1>\(appNavigation(app, .standard))
             \(notice.map { "<div class=\"warn\">\(HTML.escape($0))</div>" } ?? "")
@@ -190,18 +260,18 @@ extension DashboardController {
             <h2>Conditions</h2>
             <table><tr><th>name</th><th>transaction</th><th>metric</th><th class="n">warning</th><th class="n">critical</th>\
             <th class="n">window × evaluations</th><th class="n">min requests</th><th>channels</th><th></th></tr>\(conditionRows)</table>
-            <form method="post" action="\(base)/conditions">\(csrf)<input name="name" placeholder="name" required> \
-            <select name="metric">\(metricOptions)</select> <input name="warning" size="6" placeholder="warning"> \
-            <input name="critical" size="6" placeholder="critical"> <label>window <input name="window_minutes" size="3" value="5"> min</label> \
-            <label>for <input name="for_evaluations" size="3" value="1"></label> <label>min requests <input name="min_requests" size="5" value="10"></label> \
-            <input name="transaction" placeholder="transaction (whole app)"> \(channelChoices) <button type="submit">Create a condition</button></form>
+            <form id="new-condition" method="post" action="\(base)/conditions">\(csrf)<input name="name" placeholder="name" value="\(typed("name"))" required> \
+            <select name="metric">\(metricOptions)</select> <input name="warning" size="6" placeholder="warning" value="\(typed("warning"))"> \
+            <input name="critical" size="6" placeholder="critical" value="\(typed("critical"))"> <label>window <input name="window_minutes" size="3" value="\(typed("window_minutes", "5"))"> min</label> \
+            <label>for <input name="for_evaluations" size="3" value="\(typed("for_evaluations", "1"))"></label> <label>min requests <input name="min_requests" size="5" value="\(typed("min_requests", "10"))"></label> \
+            <input name="transaction" placeholder="transaction (whole app)" value="\(typed("transaction"))"> \(channelChoices) <button type="submit">Create a condition</button></form>
             <p><small>Apdex and throughput_below breach below their thresholds, the others above; no_data has none. \
             A minute is evaluated \(configuration.alerts.evaluationDelay) s after it ends. See docs/alerts.md.</small></p>
             <h2>Channels</h2>
             <table><tr><th>name</th><th>kind</th><th>URL</th><th></th></tr>\(channelRows)</table>
-            <form method="post" action="\(base)/channels">\(csrf)<input name="name" placeholder="name" required> \
-            <select name="kind"><option value="webhook">webhook</option><option value="slack">slack</option><option value="email">email</option></select> \
-            <input name="url" size="40" placeholder="https://… (or an address for email)" required> <button type="submit">Add a channel</button></form>
+            <form method="post" action="\(base)/channels">\(csrf)<input name="name" placeholder="name" value="\(HTML.escape(keptChannel["name"] ?? ""))" required> \
+            <select name="kind">\(kinds)</select> \
+            <input name="url" size="40" placeholder="https://… (or an address for email)" value="\(HTML.escape(keptChannel["url"] ?? ""))" required> <button type="submit">Add a channel</button></form>
             <h2>Latest notifications</h2>
             <table><tr><th>created</th><th>channel</th><th>event</th><th>status</th><th class="n">attempts</th><th>last error</th></tr>\(deliveryRows)</table>
             """

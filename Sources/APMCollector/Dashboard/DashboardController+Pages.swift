@@ -114,7 +114,14 @@ extension DashboardController {
         }
         let (series, summary, histogram) = try await queries.transactionView(app: app, transaction: name, range: range)
         let charts = SVGChart.figureCharts(series, t: summary.apdex.t, now: queries.now())
-        let distribution = SVGHistogram(histogram: histogram.histogram, apdexT: summary.apdex.t).render()
+        // The what-if T, when valid, colours the distribution and stays in its field (before: both went back to the
+        // configured T, so the bars contradicted the recomputed score).
+        let whatIfT = parameters["t"].flatMap(Double.init).flatMap { ApdexThreshold(seconds: $0) != nil ? $0 : nil }
+        let distribution = SVGHistogram(
+            histogram: histogram.histogram,
+            apdexT: whatIfT ?? summary.apdex.t,
+            whatIf: whatIfT != nil
+        ).render()
         var whatIf = ""
         if let text = parameters["t"], Double(text).map({ ApdexThreshold(seconds: $0) == nil }) ?? true {
             whatIf =
@@ -136,7 +143,7 @@ extension DashboardController {
             \(rangePicker(shown, path: "/apps/\(app.id)/transaction", keep: [("name", name)]))
             \(Self.cards(summary))
             <form class="whatif" method="get" action="/apps/\(app.id)/transaction"><input type="hidden" name="name" value="\(HTML.escape(name))">\
-            \(shown.hiddenFields)<label>What if T were <input name="t" size="6" value="\(summary.apdex.t)"> s</label> \
+            \(shown.hiddenFields)<label>What if T were <input name="t" size="6" value="\(HTML.escape(String((parameters["t"] ?? "\(summary.apdex.t)").prefix(40))))"> s</label> \
             <button type="submit">Recompute Apdex</button></form>\(whatIf)
             <div class="charts">\(distribution)\(charts.map { $0.render() }.joined())</div>
             <h2>Slowest traces</h2>\(traceRows.isEmpty ? "<div class=\"empty\">No slow traces in this range.</div>" : "<table><tr><th>duration</th><th>at</th><th class=\"n\">status</th></tr>\(traceRows)</table>")
@@ -183,12 +190,12 @@ extension DashboardController {
         let (databases, externals, databaseSeries, externalSeries) = try await queries.callsView(app: app, range: range)
         let databaseChart = Self.callChart(
             databaseSeries,
-            title: "Time in the top database operations (ms per bucket)",
+            title: "Time spent in the top database operations",
             now: queries.now()
         )
         let externalChart = Self.callChart(
             externalSeries,
-            title: "Time in the top external hosts (ms per bucket)",
+            title: "Time spent calling the top external hosts",
             now: queries.now()
         )
         let databaseRows = databases.map {
@@ -206,17 +213,24 @@ extension DashboardController {
     }
 
     /// A chart of the time spent per bucket in the top operations or hosts, or nothing when there are none.
+    /// The title says the bucket (the axis labels carry the unit, which switches from ms to s to min), and the
+    /// chart is as wide as the page: it is the only one in its row.
     static func callChart(_ series: APICallTimeSeries, title: String, now: Int64) -> String {
         guard !series.lines.isEmpty else { return "" }
         let colors = ["#0969da", "#bf8700", "#8250df", "#1a7f37", "#cf222e"]
+        let bucket = series.bucketSeconds
+        let per =
+            bucket == 60
+            ? "minute" : bucket % 3600 == 0 ? "\(bucket / 3600)-hour bucket" : "\(bucket / 60)-minute bucket"
         return SVGChart(
-            title: title,
+            title: "\(title), per \(per)",
             unit: "ms",
             times: Array(stride(from: series.from, to: series.to, by: Int(series.bucketSeconds))),
             series: zip(series.lines, colors).map { line, color in
                 SVGChart.Series(label: line.name, color: color, values: line.seconds.map { $0.map { $0 * 1000 } })
             },
-            drawnThrough: SVGChart.settledThrough(now: now, bucketSeconds: series.bucketSeconds)
+            drawnThrough: SVGChart.settledThrough(now: now, bucketSeconds: series.bucketSeconds),
+            width: 1120
         ).render()
     }
 
@@ -235,7 +249,7 @@ extension DashboardController {
                 height: 40
             ).render()
             return """
-                <tr data-error="\(HTML.escape(group.type))"><td><b>\(HTML.escape(group.type))</b><br>\(HTML.escape(group.message))<details><summary>sample</summary>\
+                <tr data-error="\(HTML.escape(group.type))"><td class="stack"><b>\(HTML.escape(group.type))</b><br>\(HTML.escape(group.message))<details><summary>sample</summary>\
                 <pre>\(HTML.escape(group.sample.message))\n\(HTML.escape(group.sample.stack.joined(separator: "\n")))</pre></details></td>\
                 <td>\(HTML.escape(group.transaction))</td><td class="n" data-figure="count">\(group.count)</td><td>\(Self.clockTime(group.firstSeen))</td>\
                 <td>\(Self.clockTime(group.lastSeen))</td><td>\(spark)</td></tr>

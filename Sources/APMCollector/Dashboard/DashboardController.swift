@@ -223,13 +223,27 @@ extension DashboardController {
             <div class="card">Apdex<b class="\(apdexClass(apdex.score))" data-figure="apdex">\(score(apdex.score))</b>\
             <span data-figure="stf">S \(apdex.satisfied) / T \(apdex.tolerating) / F \(apdex.frustrated)</span>, \
             T = <span data-figure="t">\(apdex.t)</span> s\(reclassifiedNote(apdex))</div>\
-            <div class="card">Throughput<b data-figure="rpm">\(String(format: "%.1f", figures.rpm)) rpm</b>\
-            <span data-figure="count">\(figures.count)</span> requests</div>\
+            <div class="card">Throughput\(throughput(figures))</div>\
             <div class="card">Response time<b data-figure="average">\(ms(figures.average))</b>\
             p95 <span data-figure="p95">\(ms(figures.p95))</span>, p99 <span data-figure="p99">\(ms(figures.p99))</span></div>\
             <div class="card">Error rate<b data-figure="error-rate">\(percent(figures.errorRate))</b>\
             <span data-figure="errors">\(figures.errors)</span> errors</div></div>
             """
+    }
+
+    /// The throughput card's figures: the rate the throughput chart ends on (the last complete minute), then the
+    /// range's requests and their average rate, labelled as such (it counts minutes before the app existed too).
+    static func throughput(_ figures: APIFigures) -> String {
+        let requests = "<span data-figure=\"count\">\(figures.count)</span> requests"
+        let average = "<span data-figure=\"range-rpm\">\(String(format: "%.1f", figures.rpm)) rpm</span>"
+        guard let latest = figures.latestMinute else {
+            return "<b data-figure=\"rpm\">\(String(format: "%.1f", figures.rpm)) rpm</b>\(requests), "
+                + "\(average) averaged over the range"
+        }
+        let minute = SVGChart.timeLabels([latest.start])[0]
+        return "<b data-figure=\"rpm\">\(latest.count) rpm</b>"
+            + "<span data-figure=\"rpm-minute\">in the minute from \(minute) UTC</span><br>"
+            + "\(requests) in the range, \(average) on average"
     }
 
     /// Said under an Apdex whose counts were partly classified again at the T in force (see ``APIApdex/exact``).

@@ -43,7 +43,9 @@ enum HTML {
         nav.range{display:flex;gap:8px;align-items:center;flex-wrap:wrap;margin:8px 0}nav.range a.on{font-weight:bold}
         nav.range form{margin-left:12px}nav.range form.on input{border:2px solid #0969da}.shown{color:#57606a}
         .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:12px}
-        .chart{background:#fff;border-radius:6px;padding:8px}.chart h3{margin:0 0 4px;font-size:13px}
+        .chart{background:#fff;border-radius:6px;padding:8px;min-width:0}.chart h3{margin:0 0 4px;font-size:13px}
+        .chart-svg{max-width:100%;height:auto}
+        td.stack{max-width:0;width:55%}td.stack pre{max-height:320px;overflow:auto;white-space:pre;margin:4px 0}
         form.login{background:#fff;max-width:320px;margin:80px auto;padding:24px;border-radius:8px}
         form.login input{display:block;width:100%;margin:6px 0 12px;padding:6px;box-sizing:border-box}
         .error{color:#cf222e}.language{color:#57606a;background:#eaeef2;border-radius:4px;padding:0 4px}

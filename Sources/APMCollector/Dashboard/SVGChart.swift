@@ -23,6 +23,8 @@ struct SVGChart {
     var drawnThrough: Int64?
     var width = 560.0
     var height = 180.0
+    /// Said across an empty plot: why nothing is drawn yet.
+    var notice: String?
 
     /// Sparklines (a row of a table): no axes, labels, points or legend.
     private var compact: Bool { height <= 50 }
@@ -31,10 +33,8 @@ struct SVGChart {
     private var top: Double { compact ? 2 : 8 }
     private var bottom: Double { compact ? 2 : 24 }
 
-    /// How long after a bucket ends its data is taken as complete: agents deliver every 10 s by default, so the
-    /// minute that just ended (let alone the current one) is still missing requests, and drawing it would show a
-    /// drop in throughput that is not there.
-    static let settleSeconds: Int64 = 15
+    /// How long after a bucket ends its data is taken as complete (``CollectorQueries/settleSeconds``).
+    static let settleSeconds = CollectorQueries.settleSeconds
 
     /// `drawnThrough` for a chart of `bucketSeconds` buckets at `now`: a bucket is drawn once it ended
     /// ``settleSeconds`` ago.
@@ -55,6 +55,22 @@ struct SVGChart {
         }
         chart.series = series.map(mask)
         chart.overlay = overlay.map(mask)
+        let drawsNothing = (chart.series + chart.overlay).allSatisfy { $0.values.allSatisfy { $0 == nil } }
+        // Data that is only in buckets still arriving: say when the first point appears, not an empty chart.
+        let firstPending = times.indices.first { index in
+            (series + overlay).contains { index < $0.values.count && $0.values[index] != nil }
+        }
+        if drawsNothing, chart.notice == nil, let firstPending {
+            let bucket = times.count > 1 ? times[1] - times[0] : 60
+            let appears = times[firstPending] + bucket + Self.settleSeconds
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            formatter.timeZone = TimeZone(identifier: "UTC")
+            formatter.dateFormat = "HH:mm:ss"
+            chart.notice =
+                "Data is drawn once its minute is complete: the first point appears at "
+                + "\(formatter.string(from: Date(timeIntervalSince1970: Double(appears)))) UTC (reload then)"
+        }
         return chart.rendered()
     }
 
@@ -129,10 +145,12 @@ struct SVGChart {
                     }
                 }
             }
-            // A bucket without data is a gap in the line, not a zero.
+            // A bucket without data is a gap in the line, not a zero; so is a zero in a stacked band, whose line
+            // and points would lie on the band below and read as its values.
+            func shown(_ value: Double?) -> Bool { value != nil && !(stacks && value == 0) }
             var run: [String] = []
             for point in points + [(0, 0, nil)] {
-                if point.2 != nil {
+                if shown(point.2) {
                     run.append("\(point.0),\(point.1)")
                 } else if !run.isEmpty {
                     svg +=
@@ -140,7 +158,7 @@ struct SVGChart {
                     run = []
                 }
             }
-            for (index, point) in points.enumerated() where point.2 != nil && !compact {
+            for (index, point) in points.enumerated() where shown(point.2) && !compact {
                 let label =
                     "\(series.label) \(timeLabels[index]): \(point.2.map { Self.format($0, unit) } ?? "no data")"
                 // The value in data-value (the unit's number), for tests that read the chart back.
@@ -167,6 +185,10 @@ struct SVGChart {
                 svg += "<title>Deployment \(HTML.escape(marker.label))</title></line>"
             }
         }
+        if let notice, !compact {
+            svg +=
+                "<text class=\"notice\" x=\"\(left + plotWidth / 2)\" y=\"\(top + plotHeight / 2)\" text-anchor=\"middle\" fill=\"#57606a\">\(HTML.escape(notice))</text>"
+        }
         svg += "</svg>"
         if compact {
             let total = series.first?.values.compactMap { $0 }.reduce(0, +) ?? 0
@@ -175,13 +197,18 @@ struct SVGChart {
             return svg.replacingOccurrences(of: "</svg>", with: summary)
         }
         // A stacked chart's legend reads top to bottom as the bands do.
-        let legend = ((stacked ? series.reversed() : series) + overlay).map {
+        var legend = ((stacked ? series.reversed() : series) + overlay).map {
             "<span style=\"color:\($0.color)\">■</span> \(HTML.escape($0.label))"
         }
-        .joined(
-            separator: " &nbsp; "
-        )
-        return "<div class=\"chart\"><h3>\(HTML.escape(title))</h3>\(svg)<div>\(legend)</div></div>"
+        // The marks over the data are named too, once any is drawn.
+        if svg.contains("data-incident=") {
+            legend.append("<span style=\"color:#cf222e;opacity:.35\">■</span> alert incident (the data that breached)")
+        }
+        if svg.contains("<title>Deployment ") {
+            legend.append("<span style=\"color:#8250df\">┆</span> deployment")
+        }
+        return
+            "<div class=\"chart\"><h3>\(HTML.escape(title))</h3>\(svg)<div>\(legend.joined(separator: " &nbsp; "))</div></div>"
     }
 
     static func niceCeiling(_ value: Double) -> Double {

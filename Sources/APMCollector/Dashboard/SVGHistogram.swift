@@ -5,6 +5,8 @@ import Foundation
 struct SVGHistogram {
     var histogram: LatencyHistogram
     var apdexT: Double
+    /// `apdexT` is a what-if T, not the configured one: the title says so.
+    var whatIf = false
     var width = 560.0
     var height = 180.0
 
@@ -57,7 +59,8 @@ struct SVGHistogram {
         }
         svg += "<text x=\"0\" y=\"16\" fill=\"#57606a\">\(Int(maximum))</text></svg>"
         return """
-            <div class="chart"><h3>Latency distribution (green ≤ T, amber ≤ 4T, red > 4T)</h3>\(svg)</div>
+            <div class="chart"><h3>Latency distribution (green ≤ T, amber ≤ 4T, red > 4T)</h3>\(svg)\
+            <div data-figure="histogram-t">coloured at T = \(apdexT) s\(whatIf ? " (what if)" : "")</div></div>
             """
     }
 

@@ -71,7 +71,24 @@ public struct CollectorQueries: Sendable {
         figures.apdex.apply(
             reclassification(of: try await rowsAtOtherT(app: app, transaction: transaction, range: range), app: app)
         )
+        figures.latestMinute = try await latestMinute(app: app, transaction: transaction, range: range)
         return figures
+    }
+
+    /// How long after a minute ends its data is taken as complete: agents deliver every 10 s by default, so the
+    /// minute that just ended (let alone the current one) is still missing requests; shown, it would read as a
+    /// drop in throughput that is not there. Charts stop before such buckets; the latest rate skips them.
+    public static let settleSeconds: Int64 = 15
+
+    /// The range's last minute that ended ``settleSeconds`` ago, with its requests; `nil` when the range holds
+    /// no such minute or it is older than the minute rows' retention.
+    func latestMinute(app: StoredApp, transaction: String?, range: TimeRange) async throws -> APILatestMinute? {
+        let start = Swift.min(range.to, now() - Self.settleSeconds) / 60 * 60 - 60
+        guard start >= range.from, start >= now() - minuteRetention else { return nil }
+        let minute = TimeRange(from: start, to: start + 60, now: now(), minuteRetention: minuteRetention)
+        guard minute.resolution == .minute else { return nil }
+        let slices = try await slices(app: app, transaction: transaction, range: minute)
+        return APILatestMinute(start: start, count: slices.reduce(0) { $0 + $1.count })
     }
 
     /// Rows whose Apdex counts were classified at another T than the one now in force for their transaction.
@@ -189,6 +206,13 @@ public struct CollectorQueries: Sendable {
             $0.appID == app.id && $0.openedAt < range.to && ($0.resolvedAt ?? .max) > range.from
                 && (transaction == nil || $0.transaction == nil || $0.transaction == transaction)
         }
+        let conditions =
+            incidents.isEmpty
+            ? [:]
+            : Dictionary(
+                try await store.alertConditions(accountID: app.accountID).map { ($0.id, $0) },
+                uniquingKeysWith: { first, _ in first }
+            )
         let series = APISeries(
             from: range.from,
             to: range.to,
@@ -197,10 +221,14 @@ public struct CollectorQueries: Sendable {
             transaction: transaction,
             points: points,
             deployments: deployments,
-            incidents: incidents.reversed().map(APIAlertIncident.init)
+            incidents: incidents.reversed().map { incident in
+                let shown = APIAlertIncident(incident)
+                return conditions[incident.conditionID].map { shown.withBreach(of: $0) } ?? shown
+            }
         )
         var summary = APIFigures(merging: slices, start: range.from, seconds: range.to - range.from, t: t)
         summary.apdex.apply(reclassification(of: atOtherT, app: app))
+        summary.latestMinute = try await latestMinute(app: app, transaction: transaction, range: range)
         var histogram = LatencyHistogram()
         for slice in slices { histogram.merge(slice.histogram) }
         return (series, summary, APILatencyHistogram(histogram, transaction: transaction))

@@ -161,7 +161,7 @@ struct ReportCommand: AsyncParsableCommand {
             )
             print(
                 "Apdex \(style.apdex(s.apdex.score)) [S \(s.apdex.satisfied) / T \(s.apdex.tolerating) / F \(s.apdex.frustrated), T = \(Self.number(s.apdex.t, 3)) s]   "
-                    + "\(Self.number(s.rpm, 1)) rpm   avg \(Self.ms(s.average, unit: true))   p95 \(Self.ms(s.p95, unit: true))   p99 \(Self.ms(s.p99, unit: true))   "
+                    + "\(Self.throughput(s))   avg \(Self.ms(s.average, unit: true))   p95 \(Self.ms(s.p95, unit: true))   p99 \(Self.ms(s.p99, unit: true))   "
                     + "errors \(Self.percent(s.errorRate)) (\(s.errors) of \(s.count))"
             )
             if !s.apdex.exact {
@@ -338,5 +338,19 @@ struct AppReport: Encodable {
             process: process,
             whatIf: whatIf
         )
+    }
+}
+
+extension ReportCommand {
+    /// The rate a throughput chart ends on (the last complete minute) and the range's average, each named: the
+    /// average alone counts the minutes before the app existed and read as a fraction of the real rate.
+    static func throughput(_ figures: APIFigures) -> String {
+        guard let latest = figures.latestMinute else { return "\(number(figures.rpm, 1)) rpm (range average)" }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "HH:mm"
+        let minute = formatter.string(from: Date(timeIntervalSince1970: Double(latest.start)))
+        return "\(latest.count) rpm in the minute from \(minute) UTC, \(number(figures.rpm, 1)) rpm on average"
     }
 }

@@ -3,15 +3,17 @@
 /// Runs on the agent's record path, so it scans UTF-8 bytes once and allocates nothing but its result (and
 /// not even that for operations and table names of up to 15 bytes, which Swift stores inline).
 public enum SQLStatementSummary {
-    /// The statement's first keyword in upper case (`SELECT`, `INSERT`, ...); for `WITH` the first of
-    /// SELECT/INSERT/UPDATE/DELETE that follows; `other` when there is no keyword.
+    /// The statement's first keyword in upper case (`SELECT`, `INSERT`, ...); for `WITH` the main statement's
+    /// (the first SELECT/INSERT/UPDATE/DELETE outside the common table expressions' parentheses); `other` when
+    /// there is no keyword.
     ///
     /// - Parameter statement: A SQL statement.
     /// - Returns: The operation.
     public static func operation(of statement: String) -> String {
         var result = "other"
         var first = true
-        scanWords(statement) { word in
+        var fallback: String?
+        scanWords(statement) { word, depth in
             if first {
                 first = false
                 if matches(word, "WITH") {
@@ -22,23 +24,47 @@ public enum SQLStatementSummary {
                 return false
             }
             for keyword in dataKeywords where matches(word, keyword) {
-                result = "\(keyword)"
-                return false
+                if depth == 0 {
+                    result = "\(keyword)"
+                    return false
+                }
+                fallback = fallback ?? "\(keyword)"
             }
             return true
         }
-        return result
+        return result == "WITH" ? fallback ?? result : result
     }
 
     /// The table the statement works on: the name after `FROM`, `INTO`, `UPDATE`, `TABLE` or `JOIN`, without
-    /// quotes; empty when not found.
+    /// quotes; empty when not found. A statement with common table expressions (`WITH n AS (...) SELECT ...
+    /// FROM n`) names the main statement's table, else the first table a CTE reads, never a CTE's own name
+    /// (which names no table: `WITH RECURSIVE n(x) AS (SELECT 1 ...) SELECT SUM(x) FROM n` has none).
     ///
     /// - Parameter statement: A SQL statement.
     /// - Returns: The table name.
     public static func table(of statement: String) -> String {
-        var result = ""
         var takeNext = false
-        scanWords(statement) { word in
+        var isWith = false
+        var first = true
+        var expressionNames: [String] = []
+        var previousTopLevelWord: String?
+        var inMainStatement = false
+        var firstTable: String?
+        var result: String?
+        scanWords(statement) { word, depth in
+            defer { first = false }
+            if first && matches(word, "WITH") {
+                isWith = true
+                return true
+            }
+            if isWith && !inMainStatement && depth == 0 {
+                // `name AS (` or `name(columns) AS (`: the word before a top-level AS names an expression.
+                if matches(word, "AS"), let name = previousTopLevelWord {
+                    expressionNames.append(name.lowercased())
+                }
+                if dataKeywords.contains(where: { matches(word, $0) }) { inMainStatement = true }
+                previousTopLevelWord = string(word) { $0 }
+            }
             if takeNext {
                 if matches(word, "ONLY") || matches(word, "IF") || matches(word, "NOT") || matches(word, "EXISTS") {
                     return true
@@ -47,35 +73,49 @@ public enum SQLStatementSummary {
                     $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "`") || $0 == UInt8(ascii: "[")
                         || $0 == UInt8(ascii: "]") ? nil : $0
                 }
-                if !cleaned.isEmpty {
-                    result = cleaned
-                    return false
-                }
                 takeNext = false
+                if !cleaned.isEmpty {
+                    guard isWith else {
+                        result = cleaned
+                        return false
+                    }
+                    if !expressionNames.contains(cleaned.lowercased()) {
+                        if inMainStatement && depth == 0 {
+                            result = cleaned
+                            return false
+                        }
+                        firstTable = firstTable ?? cleaned
+                    }
+                }
             }
             takeNext =
                 matches(word, "FROM") || matches(word, "INTO") || matches(word, "UPDATE") || matches(word, "TABLE")
                 || matches(word, "JOIN")
             return true
         }
-        return result
+        return result ?? firstTable ?? ""
     }
 
     /// Calls `body` with each word of the first 512 bytes (split on whitespace, parentheses, commas and
-    /// semicolons) until it returns `false`.
-    private static func scanWords(_ statement: String, _ body: (Slice<UnsafeBufferPointer<UInt8>>) -> Bool) {
+    /// semicolons) and its depth in parentheses, until it returns `false`.
+    private static func scanWords(_ statement: String, _ body: (Slice<UnsafeBufferPointer<UInt8>>, Int) -> Bool) {
         var statement = statement
         statement.withUTF8 { bytes in
             let limit = min(bytes.count, 512)
             var index = 0
             var words = 0
+            var depth = 0
             while index < limit && words < 64 {
-                while index < limit && isSeparator(bytes[index]) { index += 1 }
+                while index < limit && isSeparator(bytes[index]) {
+                    if bytes[index] == UInt8(ascii: "(") { depth += 1 }
+                    if bytes[index] == UInt8(ascii: ")") { depth = max(0, depth - 1) }
+                    index += 1
+                }
                 let start = index
                 while index < limit && !isSeparator(bytes[index]) { index += 1 }
                 guard index > start else { break }
                 words += 1
-                if !body(bytes[start..<index]) { return }
+                if !body(bytes[start..<index], depth) { return }
             }
         }
     }

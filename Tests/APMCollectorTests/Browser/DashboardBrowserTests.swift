@@ -96,7 +96,10 @@ import Testing
                 transaction: "GET /orders",
                 type: "OrderError",
                 message: "<img src=x onerror=alert(2)> payment declined",
-                stack: ["Orders.swift:42", "<script>alert(3)</script>"]
+                stack: [
+                    "Orders.swift:42", "<script>alert(3)</script>",
+                    "0x00005f3c2a1b4c8d $s4Shop13OrderServiceV6submit\(String(repeating: "Long", count: 60))tYaKF at /src/Sources/Shop/OrderService.swift:1234",
+                ]
             )
         ]
         let second = Support.batch(
@@ -220,7 +223,12 @@ import Testing
                 #expect(cards["stf"] == "S 8 / T 3 / F 1")
                 #expect(cards["t"] == "0.5")
                 #expect(cards["count"] == "12" && cards["count"] == "\(summary.count)")
-                #expect(cards["rpm"] == String(format: "%.1f rpm", summary.rpm))
+                // Throughput: the last complete minute's rate (the chart's last point; this one had no requests),
+                // then the range's average, labelled as such.
+                let latest = try #require(summary.latestMinute)
+                #expect(latest.start == Support.currentMinute(offset: -1) && latest.count == 0)
+                #expect(cards["rpm"] == "\(latest.count) rpm")
+                #expect(cards["range-rpm"] == String(format: "%.1f rpm", summary.rpm))
                 #expect(cards["average"] == Self.ms(summary.average))
                 #expect(cards["p95"] == Self.ms(summary.p95))
                 #expect(cards["p99"] == Self.ms(summary.p99))
@@ -248,14 +256,16 @@ import Testing
                     ("database", \APIFigures.breakdown.database), ("external", \APIFigures.breakdown.external),
                     ("application", \APIFigures.breakdown.application),
                 ] {
-                    let expected = points.map { String(format: "%.3f", $0[keyPath: value] * 1000) }.sorted()
+                    // A zero band draws no line or point (they would lie on the band below and read as its values).
+                    let expected = points.map { String(format: "%.3f", $0[keyPath: value] * 1000) }
+                        .filter { $0 != "0.000" }.sorted()
                     #expect(drawn.filter { $0.0 == label }.map(\.1).sorted() == expected, "\(label)")
                 }
                 #expect(try await page.evaluate("\(breakdown).querySelectorAll('polygon.band').length").number == 3)
                 let legend = try await page.evaluate("\(breakdown).lastElementChild.textContent").string ?? ""
                 #expect(
                     legend.components(separatedBy: .whitespaces).filter { $0.count > 1 } == [
-                        "application", "external", "database", "p95",
+                        "application", "external", "database", "p95", "deployment",
                     ],
                     "\(legend)"
                 )
@@ -309,6 +319,9 @@ import Testing
                         == "S \(whatIf.satisfied) / T \(whatIf.tolerating) / F \(whatIf.frustrated)"
                 )
                 #expect(whatIf.satisfied == 6 && whatIf.tolerating == 1 && whatIf.frustrated == 1)
+                // The field keeps the T asked about, and the distribution is coloured at it.
+                #expect(try await page.evaluate("document.querySelector('input[name=t]').value").string == "1")
+                #expect(try await page.text("[data-figure=histogram-t]") == "coloured at T = 1.0 s (what if)")
                 Self.expectNoProblems(page, since: mark, on: "the transaction page")
 
                 // Trace: the waterfall with its SQL and URL.
@@ -341,8 +354,8 @@ import Testing
                 #expect(
                     try await page.texts(".chart h3")
                         == [
-                            "Time in the top database operations (ms per bucket)",
-                            "Time in the top external hosts (ms per bucket)",
+                            "Time spent in the top database operations, per minute",
+                            "Time spent calling the top external hosts, per minute",
                         ]
                 )
                 Self.expectNoProblems(page, since: mark, on: "the databases page")
@@ -355,6 +368,15 @@ import Testing
                 #expect(groups["OrderError"]?["count"] == "\(errors.first?.count ?? 0)")
                 #expect(try await page.text("tr[data-error] pre")?.contains("<script>alert(3)</script>") == true)
                 #expect(try await page.count("img") == 0)
+                // An expanded stack scrolls in its own box: the page stays as wide as the window, and first and last
+                // seen stay on screen (before: a long stack line widened the page to 1,300-1,600 px).
+                try await page.evaluate(
+                    "document.querySelector('tr[data-error] details').open = true; document.body.offsetWidth"
+                )
+                let widths = try await page.evaluate(
+                    "[document.documentElement.scrollWidth, window.innerWidth, Math.max(...Array.from(document.querySelectorAll('tr[data-error] td'), td => td.getBoundingClientRect().right))]"
+                ).array.compactMap(\.number)
+                #expect(widths.count == 3 && widths[0] <= widths[1] && widths[2] <= widths[1], "\(widths)")
                 Self.expectNoProblems(page, since: mark, on: "the errors page")
 
                 // A custom range through the picker's form: only minute A, as the API says.

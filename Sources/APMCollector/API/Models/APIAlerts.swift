@@ -143,6 +143,12 @@ public struct APIAlertIncident: Codable, Sendable, Hashable {
     public var acknowledgedAt: Double?
     /// Who acknowledged it.
     public var acknowledgedBy: String?
+    /// Where the data that breached begins: the start of the first window that breached (the incident opens at
+    /// the end of the `for_evaluations`-th). Given in a series, where charts draw the incident over it.
+    public var breachFrom: Int64?
+    /// Where the data that breached ends: the end of the last window that breached (resolution waits for a
+    /// whole window of good ones after it). `nil` while open, and outside a series.
+    public var breachTo: Int64?
 
     /// The API's view of a stored incident.
     ///
@@ -179,6 +185,20 @@ public struct APIAlertIncident: Codable, Sendable, Hashable {
         case lastValue = "last_value"
         case acknowledgedAt = "acknowledged_at"
         case acknowledgedBy = "acknowledged_by"
+        case breachFrom = "breach_from"
+        case breachTo = "breach_to"
+    }
+
+    /// The incident with the span of data that breached, from its condition's window and `for` count.
+    ///
+    /// - Parameter condition: The condition that opened it.
+    /// - Returns: The incident with ``breachFrom`` and ``breachTo``.
+    func withBreach(of condition: AlertConditionRecord) -> APIAlertIncident {
+        var incident = self
+        let window = Int64(max(condition.windowMinutes, 1)) * 60
+        incident.breachFrom = openedAt - Int64(max(condition.forEvaluations, 1) - 1) * 60 - window
+        incident.breachTo = resolvedAt.map { $0 - window }
+        return incident
     }
 }
 

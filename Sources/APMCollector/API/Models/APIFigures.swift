@@ -72,6 +72,24 @@ public struct APIBreakdown: Codable, Sendable, Hashable {
     }
 }
 
+/// The requests of one complete minute.
+public struct APILatestMinute: Codable, Sendable, Hashable {
+    /// The minute's start (Unix seconds).
+    public var start: Int64
+    /// Requests in that minute, which is its rate per minute.
+    public var count: UInt64
+
+    /// Creates a value.
+    ///
+    /// - Parameters:
+    ///   - start: The minute's start.
+    ///   - count: Its requests.
+    public init(start: Int64, count: UInt64) {
+        self.start = start
+        self.count = count
+    }
+}
+
 /// Figures for a range or a bucket.
 public struct APIFigures: Codable, Sendable, Hashable {
     /// Start (Unix seconds).
@@ -102,11 +120,16 @@ public struct APIFigures: Codable, Sendable, Hashable {
     public var apdex: APIApdex
     /// Time per request by category.
     public var breakdown: APIBreakdown
+    /// The rate of the range's last complete minute, the figure a throughput chart ends on (``rpm`` averages the
+    /// whole range, minutes before the app existed included). Only in a range's figures, never in a series'
+    /// points; `nil` when no minute of the range is complete yet.
+    public var latestMinute: APILatestMinute?
 
     enum CodingKeys: String, CodingKey {
         case start, seconds, count, rpm, average, p50, p95, p99, min, max, errors
         case errorRate = "error_rate"
         case apdex, breakdown
+        case latestMinute = "latest_minute"
     }
 
     /// Computes the figures of slices merged together.
