@@ -34,6 +34,11 @@ extension DashboardController {
                 try await self.databasesPage(request, session, app)
             }
         }
+        router.get("/apps/:app/deployments") { request, context in
+            try await self.withApp(request, context) { session, app in
+                try await self.deploymentsPage(request, session, app)
+            }
+        }
         router.get("/apps/:app/errors") { request, context in
             try await self.withApp(request, context) { session, app in try await self.errorsPage(request, session, app)
             }
@@ -84,7 +89,8 @@ extension DashboardController {
         let base = "/apps/\(app.id)"
         return """
             <p><a href="\(base)?\(shown.query)">Overview</a> · <a href="\(base)/databases?\(shown.query)">Databases &amp; externals</a> · \
-            <a href="\(base)/errors?\(shown.query)">Errors</a> · <a href="\(base)/alerts">Alerts</a> · <a href="\(base)/settings">Settings</a></p>
+            <a href="\(base)/errors?\(shown.query)">Errors</a> · <a href="\(base)/deployments?\(shown.query)">Deployments</a> · \
+            <a href="\(base)/alerts">Alerts</a> · <a href="\(base)/settings">Settings</a></p>
             """
     }
 
@@ -260,6 +266,66 @@ extension DashboardController {
             \(rows.isEmpty ? "<div class=\"empty\">No errors in this range.</div>" : "<table><tr><th>error</th><th>transaction</th><th class=\"n\">count</th><th>first seen</th><th>last seen</th><th>trend</th></tr>\(rows)</table>")
             """
         return Self.html(HTML.page(title: "Errors", user: session.userName, csrf: session.csrf, body: body))
+    }
+
+    /// How long before and after a deployment its figures are compared.
+    static let deploymentComparison: Int64 = 1800
+
+    /// Deployments listed on one page.
+    static let deploymentsShown = 50
+
+    /// The deployments in the range, newest first, each with the app's figures in the half hour before and after
+    /// it (as New Relic's deployment list compares them), and a link to the overview around it.
+    func deploymentsPage(
+        _ request: Request,
+        _ session: DashboardSessions.Session,
+        _ app: StoredApp
+    ) async throws -> Response {
+        let (range, shown) = try pageRange(request)
+        let deployments = try await queries.deployments(app: app, range: range).reversed()
+        let now = queries.now()
+        var rows = ""
+        for deployment in deployments.prefix(Self.deploymentsShown) {
+            let at = Int64(deployment.at)
+            let before = try await queries.summary(
+                app: app,
+                range: queries.range(from: at - Self.deploymentComparison, to: at)
+            )
+            let after = try await queries.summary(
+                app: app,
+                range: queries.range(from: at, to: min(now, at + Self.deploymentComparison))
+            )
+            func change(_ value: (APIFigures) -> String) -> String {
+                "\(value(before)) → \(value(after))"
+            }
+            rows += """
+                <tr data-deployment="\(HTML.escape(deployment.revision))"><td><b>\(HTML.escape(deployment.revision))</b>\
+                \(deployment.description.isEmpty ? "" : "<br><small>\(HTML.escape(deployment.description))</small>")</td>\
+                <td>\(Self.clockTime(deployment.at))</td><td>\(HTML.escape(deployment.user))</td>\
+                <td class="n" data-figure="apdex">\(change { Self.score($0.apdex.score) })</td>\
+                <td class="n" data-figure="average">\(change { Self.ms($0.average) })</td>\
+                <td class="n" data-figure="error-rate">\(change { Self.percent($0.errorRate) })</td>\
+                <td class="n" data-figure="count">\(change { "\($0.count)" })</td>\
+                <td><a href="/apps/\(app.id)?from=\(at - 3600)&amp;to=\(min(now, at + 3600))">around it</a></td></tr>
+                """
+        }
+        let more =
+            deployments.count > Self.deploymentsShown
+            ? "<p>The newest \(Self.deploymentsShown) of \(deployments.count); choose a shorter range for the others.</p>"
+            : ""
+        let list =
+            rows.isEmpty
+            ? "<div class=\"empty\">No deployments in this range. Record one with <code>apm deployments record</code> "
+                + "or the API (docs/api.md).</div>"
+            : "<table><tr><th>revision</th><th>at</th><th>by</th><th class=\"n\">Apdex</th><th class=\"n\">avg</th>"
+                + "<th class=\"n\">errors</th><th class=\"n\">requests</th><th></th></tr>\(rows)</table>\(more)"
+                + "<p><small>Each figure: the app's web transactions in the 30 minutes before → the 30 minutes after "
+                + "(up to now).</small></p>"
+        let body = """
+            <h1>\(HTML.escape(app.name)): deployments</h1>\(appNavigation(app, shown))\(rangePicker(shown, path: "/apps/\(app.id)/deployments"))
+            \(list)
+            """
+        return Self.html(HTML.page(title: "Deployments", user: session.userName, csrf: session.csrf, body: body))
     }
 
     static func clockTime(_ unix: Double) -> String {
