@@ -294,6 +294,50 @@ import Testing
         }
     }
 
+    /// An app known only from run-program's process reports (an OTel SDK that cannot export, an app without the
+    /// agent) says on the apps page why it has no data (before: an empty row, no language, no word).
+    @Test func anAppWithAProcessButNoTransactionsSaysWhy() async throws {
+        try await Support.withCollector { _, client, key in
+            let report = ProcessReport(
+                appName: "flask",
+                host: "h",
+                pid: 1,
+                command: "opentelemetry-instrument flask run",
+                samples: [
+                    ProcessSample(
+                        timestamp: Double(Support.currentMinute()),
+                        cpuPercent: 5,
+                        residentBytes: 1 << 20,
+                        threads: 2,
+                        openFiles: 3
+                    )
+                ],
+                events: []
+            )
+            try await client.execute(
+                uri: "/v1/agent/process",
+                method: .post,
+                headers: [.contentType: "application/json", HTTPField.Name("X-APM-License-Key")!: key],
+                body: ByteBuffer(bytes: try WireCoding.makeEncoder().encode(report))
+            ) { #expect($0.status == .accepted || $0.status == .ok) }
+            let apps = try await Support.get(AppsResponse.self, "/api/v1/apps?since=1h", key: key, client: client)
+            let flask = try #require(apps.apps.first)
+            #expect(flask.language.isEmpty)
+            #expect(
+                flask.warnings.contains { $0.contains("no transactions have arrived") && $0.contains("http/protobuf") }
+            )
+            // Once a transaction arrives the warning goes.
+            let batch = Support.batch(
+                app: "flask",
+                minute: Support.currentMinute(),
+                metrics: [Support.metric("GET /", durations: [0.1])]
+            )
+            #expect(try await Support.post(batch, key: key, client: client).status == .accepted)
+            let after = try await Support.get(AppsResponse.self, "/api/v1/apps?since=1h", key: key, client: client)
+            #expect(after.apps.first?.warnings.contains { $0.contains("no transactions have arrived") } == false)
+        }
+    }
+
     @Test func oversizedBodyAndGzipBombAre413WithoutInflatingIntoMemory() async throws {
         let configuration = Support.configuration {
             $0.limits.maxBodyBytes = 1024 * 1024

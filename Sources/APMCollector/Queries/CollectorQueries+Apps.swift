@@ -58,6 +58,15 @@ extension CollectorQueries {
                 "The agent recorded \(dropped.overflowedNames) transactions as (overflow): its max_transaction_names was reached."
             )
         }
+        // Known only from `apm run-program`'s process reports: the app runs, but nothing in it reports transactions.
+        if app.language.isEmpty, summary.count == 0, try await store.transactionNames(appID: app.id).isEmpty {
+            warnings.append(
+                "apm run-program reports this app's process, but no transactions have arrived: the app is not "
+                    + "instrumented (the agent not linked, or no OpenTelemetry SDK), or its SDK cannot export to the "
+                    + "collector. A Python SDK set to OTEL_EXPORTER_OTLP_PROTOCOL=http/json fails to start its exporter "
+                    + "and runs uninstrumented: use http/protobuf (run-program's default). See docs/collector.md."
+            )
+        }
         if Double(now()) - app.lastSeenAt > 300 {
             warnings.append(
                 "No data for \(Int((Double(now()) - app.lastSeenAt) / 60)) minutes: the agent may be offline."
