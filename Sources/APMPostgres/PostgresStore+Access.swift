@@ -275,13 +275,18 @@ extension PostgresStore {
     // MARK: Users
 
     /// As ``APMStore`` describes it, on PostgreSQL.
-    public func createUser(accountID: Int64, name: String, passwordHash: String) async throws -> StoredUser {
+    public func createUser(
+        accountID: Int64,
+        name: String,
+        passwordHash: String,
+        role: UserRole
+    ) async throws -> StoredUser {
         let now = Date().timeIntervalSince1970
         let id =
             try await rows(
                 """
-                INSERT INTO users (account_id, name, password_hash, created_at, password_changed_at)
-                VALUES (\(accountID), \(name), \(passwordHash), \(now), \(now)) RETURNING id
+                INSERT INTO users (account_id, name, password_hash, created_at, password_changed_at, role)
+                VALUES (\(accountID), \(name), \(passwordHash), \(now), \(now), \(role.rawValue)) RETURNING id
                 """
             ).first?.get("id", as: Int64.self) ?? 0
         return StoredUser(
@@ -290,8 +295,22 @@ extension PostgresStore {
             name: name,
             passwordHash: passwordHash,
             createdAt: now,
-            passwordChangedAt: now
+            passwordChangedAt: now,
+            role: role
         )
+    }
+
+    /// As ``APMStore`` describes it, on PostgreSQL.
+    public func setRole(userID: Int64, role: UserRole) async throws {
+        try await execute("UPDATE users SET role = \(role.rawValue) WHERE id = \(userID)")
+    }
+
+    /// As ``APMStore`` describes it, on PostgreSQL.
+    public func deleteUser(userID: Int64) async throws {
+        try await transaction { [self] connection in
+            try await connection.execute("DELETE FROM sessions WHERE user_id = \(userID)", self.logger)
+            try await connection.execute("DELETE FROM users WHERE id = \(userID)", self.logger)
+        }
     }
 
     /// As ``APMStore`` describes it, on PostgreSQL.
@@ -324,7 +343,8 @@ extension PostgresStore {
             name: try row.get("name"),
             passwordHash: try row.get("password_hash"),
             createdAt: try row.get("created_at"),
-            passwordChangedAt: try row.get("password_changed_at")
+            passwordChangedAt: try row.get("password_changed_at"),
+            role: UserRole(rawValue: try row.get("role", as: String.self)) ?? .viewer
         )
     }
 
@@ -429,9 +449,14 @@ extension PostgresStore {
     /// As ``APMStore`` describes it, on PostgreSQL.
     public func session(tokenHash: String, now: Double, lifetime: Double) async throws -> StoredSession? {
         guard
-            var session = try await rows("SELECT * FROM sessions WHERE token_hash = \(tokenHash)").first.map(
-                Self.session
-            )
+            // The user's role with it: a change of role applies to live sessions at once; a session whose user
+            // is gone finds no row.
+            var session = try await rows(
+                """
+                SELECT sessions.*, users.role FROM sessions JOIN users ON users.id = sessions.user_id
+                WHERE token_hash = \(tokenHash)
+                """
+            ).first.map(Self.session)
         else { return nil }
         guard session.expiresAt > now else {
             try await deleteSession(tokenHash: tokenHash)
@@ -461,7 +486,8 @@ extension PostgresStore {
             userName: try row.get("user_name"),
             accountID: try row.get("account_id"),
             csrf: try row.get("csrf"),
-            expiresAt: try row.get("expires_at")
+            expiresAt: try row.get("expires_at"),
+            role: UserRole(rawValue: try row.get("role", as: String.self)) ?? .viewer
         )
     }
 

@@ -217,6 +217,11 @@ extension PostgresStore {
                 "CREATE INDEX alert_deliveries_account ON alert_deliveries (account_id, id)",
             ]
         ),
+        (
+            "v4: user roles",
+            // Users from before roles could do everything: they stay admins.
+            ["ALTER TABLE users ADD COLUMN role text NOT NULL DEFAULT 'admin'"]
+        ),
     ]
 
     /// Applies the migrations not applied yet, in one transaction under an advisory lock: collectors that start

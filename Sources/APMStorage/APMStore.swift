@@ -380,8 +380,21 @@ public protocol APMStore: Service {
     ///   - accountID: The account.
     ///   - name: A unique login name.
     ///   - passwordHash: The password's hash.
+    ///   - role: What the user may do.
     /// - Returns: The user.
-    func createUser(accountID: Int64, name: String, passwordHash: String) async throws -> StoredUser
+    func createUser(accountID: Int64, name: String, passwordHash: String, role: UserRole) async throws -> StoredUser
+
+    /// Changes a user's role; it applies to the user's sessions at once (they read it on every request).
+    ///
+    /// - Parameters:
+    ///   - userID: The user.
+    ///   - role: The new role.
+    func setRole(userID: Int64, role: UserRole) async throws
+
+    /// Removes a user and ends all of the user's sessions.
+    ///
+    /// - Parameter userID: The user.
+    func deleteUser(userID: Int64) async throws
 
     /// A user by login name.
     ///
@@ -637,4 +650,11 @@ public protocol APMStore: Service {
 
     /// Makes everything durable in the store's own files (SQLite: checkpoints the write-ahead log) and closes it.
     func close() async throws
+}
+
+extension APMStore {
+    /// Creates an admin user (the first user of an account, and every user before roles).
+    public func createUser(accountID: Int64, name: String, passwordHash: String) async throws -> StoredUser {
+        try await createUser(accountID: accountID, name: name, passwordHash: passwordHash, role: .admin)
+    }
 }

@@ -692,6 +692,8 @@ public struct StoredUser: Sendable, Hashable {
     public var createdAt: Double
     /// Last password change (Unix seconds).
     public var passwordChangedAt: Double
+    /// What the user may do.
+    public var role: UserRole
 
     /// Creates a user value.
     ///
@@ -708,7 +710,8 @@ public struct StoredUser: Sendable, Hashable {
         name: String,
         passwordHash: String,
         createdAt: Double,
-        passwordChangedAt: Double
+        passwordChangedAt: Double,
+        role: UserRole = .admin
     ) {
         self.id = id
         self.accountID = accountID
@@ -716,5 +719,14 @@ public struct StoredUser: Sendable, Hashable {
         self.passwordHash = passwordHash
         self.createdAt = createdAt
         self.passwordChangedAt = passwordChangedAt
+        self.role = role
     }
+}
+
+/// What a dashboard user may do.
+public enum UserRole: String, Sendable, Hashable, CaseIterable, Codable {
+    /// Reads every page of the account; changes nothing, and sees no credential (channel URLs are redacted).
+    case viewer
+    /// Reads and changes everything: apps' T, keys, tokens, users, alerts.
+    case admin
 }

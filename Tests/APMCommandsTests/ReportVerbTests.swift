@@ -283,4 +283,37 @@ import Testing
             )
         }
     }
+
+    /// Before: one user (`admin`) and no way to add another.
+    @Test func usersAreAddedListedGivenARoleAndRemoved() async throws {
+        try await CLI.withCollector { collector, port, key in
+            let directory = try CLI.temporaryDirectory()
+            let environment = ["APM_COLLECTOR_URL": "http://127.0.0.1:\(port)", "APM_API_TOKEN": CLI.token(for: key)]
+            func run(_ arguments: String...) async throws -> CLI.Result {
+                try await CLI.run(arguments, in: directory, environment: environment)
+            }
+            let added = try await run("users", "add", "alice")
+            #expect(added.status == 0, "\(added.stderr)")
+            #expect(added.stdout.contains("Added viewer alice; password (shown only once): "))
+            let password = try #require(added.stdout.split(separator: " ").last).trimmingCharacters(
+                in: .whitespacesAndNewlines
+            )
+            let alice = try #require(try await collector.store.user(named: "alice"))
+            #expect(alice.role == .viewer && PasswordHasher.verify(password, against: alice.passwordHash))
+            let list = try await run("users", "list")
+            #expect(list.stdout.split(separator: "\n").contains { $0.contains("alice") && $0.contains("viewer") })
+            #expect(list.stdout.split(separator: "\n").contains { $0.contains("admin") && $0.contains(" admin ") })
+            #expect(try await run("users", "set-role", "alice", "admin").stdout.contains("alice is now an admin"))
+            #expect(try await collector.store.user(named: "alice")?.role == .admin)
+            // Refusals: a name taken, a bad role (a usage error), the last admin.
+            let again = try await run("users", "add", "alice")
+            #expect(again.status == 1 && again.stderr.contains("a user named alice exists"), "\(again.stderr)")
+            #expect(try await run("users", "add", "bob", "--role", "owner").status == 2)
+            #expect(try await run("users", "remove", "alice").status == 0)
+            #expect(try await collector.store.user(named: "alice") == nil)
+            let last = try await run("users", "set-role", "admin", "viewer")
+            #expect(last.status == 1 && last.stderr.contains("only admin"), "\(last.stderr)")
+            #expect(try await run("users", "remove", "nobody").status == 1)
+        }
+    }
 }

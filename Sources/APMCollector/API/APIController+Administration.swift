@@ -30,9 +30,43 @@ extension APIController {
         routes.get("/users") { _, context in
             let key = try context.require(.admin)
             let users = try await self.administration.users(accountID: key.accountID).map {
-                ["name": $0.name, "created_at": "\($0.createdAt)", "password_changed_at": "\($0.passwordChangedAt)"]
+                [
+                    "name": $0.name, "role": $0.role.rawValue, "created_at": "\($0.createdAt)",
+                    "password_changed_at": "\($0.passwordChangedAt)",
+                ]
             }
             return try Self.json(["users": users])
+        }
+        routes.post("/users") { request, context in
+            let key = try context.require(.admin)
+            let body = try await Self.decodeBody(UserRequest.self, request)
+            let created = try await self.administration.addUser(
+                name: body.name,
+                role: body.role ?? UserRole.viewer.rawValue,
+                accountID: key.accountID
+            )
+            return try Self.json(
+                ["user": created.user.name, "role": created.user.role.rawValue, "password": created.password],
+                status: .created
+            )
+        }
+        routes.delete("/users/:name") { _, context in
+            let key = try context.require(.admin)
+            try await self.administration.removeUser(
+                name: context.parameters.get("name") ?? "",
+                accountID: key.accountID
+            )
+            return Response(status: .noContent)
+        }
+        routes.put("/users/:name/role") { request, context in
+            let key = try context.require(.admin)
+            let body = try await Self.decodeBody(UserRequest.self, request)
+            let user = try await self.administration.setRole(
+                name: context.parameters.get("name") ?? "",
+                role: body.role,
+                accountID: key.accountID
+            )
+            return Self.json(["user": user.name, "role": user.role.rawValue])
         }
         routes.post("/users/:name/reset-password") { _, context in
             let key = try context.require(.admin)

@@ -24,6 +24,12 @@ struct KeyRequest: Decodable {
     var name: String?
 }
 
+/// `POST /users` (name and role) and `PUT /users/{name}/role` (role).
+struct UserRequest: Decodable {
+    var name: String?
+    var role: String?
+}
+
 struct CreatedKey: Encodable {
     var key: String
     var record: APILicenseKey

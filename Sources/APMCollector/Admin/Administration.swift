@@ -97,6 +97,96 @@ struct Administration: Sendable {
         return password
     }
 
+    /// Users an account may have.
+    static let maxUsers = 100
+
+    /// A login name: 1 to 64 letters, digits and `.-_@`, so that it reads the same in a URL, a shell and a log.
+    static func userName(_ text: String?) throws -> String {
+        let name = (text ?? "").trimmingCharacters(in: .whitespaces)
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_@")
+        guard (1...64).contains(name.count), name.allSatisfy({ allowed.contains($0) }) else {
+            throw APIError.badRequest(
+                "name",
+                "must be 1 to 64 letters, digits, '.', '-', '_' or '@', got \"\(String(name.prefix(70)))\""
+            )
+        }
+        return name
+    }
+
+    /// A role by name.
+    static func role(_ text: String?) throws -> UserRole {
+        guard let role = UserRole(rawValue: (text ?? "").lowercased()) else {
+            throw APIError.badRequest(
+                "role",
+                "must be viewer (reads everything, changes nothing) or admin, got \"\(String((text ?? "").prefix(40)))\""
+            )
+        }
+        return role
+    }
+
+    /// Adds a dashboard user with a random password.
+    ///
+    /// - Returns: The user and the password (shown once).
+    func addUser(name: String?, role: String?, accountID: Int64) async throws -> (user: StoredUser, password: String) {
+        let name = try Self.userName(name)
+        let role = try Self.role(role)
+        guard try await store.user(named: name) == nil else {
+            throw APIError(.conflict, code: "exists", message: "a user named \(name) exists; choose another name")
+        }
+        guard try await store.users(accountID: accountID).count < Self.maxUsers else {
+            throw APIError(
+                .unprocessableContent,
+                code: "limit_reached",
+                message: "this account has \(Self.maxUsers) users, the most it may have; remove one first"
+            )
+        }
+        let password = PasswordHasher.makePassword()
+        let user = try await store.createUser(
+            accountID: accountID,
+            name: name,
+            passwordHash: try await PasswordHasher.hashInBackground(password, cost: passwordHashCost),
+            role: role
+        )
+        return (user, password)
+    }
+
+    /// Removes a user, whose sessions end at once; never the account's last admin.
+    func removeUser(name: String, accountID: Int64) async throws {
+        let user = try await accountUser(name, accountID: accountID)
+        try await keepAnAdmin(accountID: accountID, without: user)
+        try await store.deleteUser(userID: user.id)
+    }
+
+    /// Changes a user's role, at once for the user's sessions; never the account's last admin to viewer.
+    func setRole(name: String, role: String?, accountID: Int64) async throws -> StoredUser {
+        var user = try await accountUser(name, accountID: accountID)
+        let role = try Self.role(role)
+        if role != .admin { try await keepAnAdmin(accountID: accountID, without: user) }
+        try await store.setRole(userID: user.id, role: role)
+        user.role = role
+        return user
+    }
+
+    private func accountUser(_ name: String, accountID: Int64) async throws -> StoredUser {
+        guard let user = try await store.user(named: name), user.accountID == accountID else {
+            throw APIError(.notFound, code: "not_found", message: "no user \(name) in this account")
+        }
+        return user
+    }
+
+    /// Refuses a change that would leave the account without an admin: nobody could then manage it.
+    private func keepAnAdmin(accountID: Int64, without user: StoredUser) async throws {
+        guard user.role == .admin else { return }
+        let admins = try await store.users(accountID: accountID).filter { $0.role == .admin && $0.id != user.id }
+        guard !admins.isEmpty else {
+            throw APIError(
+                .conflict,
+                code: "last_admin",
+                message: "\(user.name) is the account's only admin; make another user admin first"
+            )
+        }
+    }
+
     /// Per-transaction T overrides an app may have: every ingest reply carries them all, so they are bounded.
     static let maxTransactionApdexOverrides = 500
 

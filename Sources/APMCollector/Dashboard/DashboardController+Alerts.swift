@@ -194,6 +194,8 @@ extension DashboardController {
         func typed(_ field: String, _ standard: String = "") -> String { HTML.escape(kept[field] ?? standard) }
         let csrf = "<input type=\"hidden\" name=\"csrf\" value=\"\(HTML.escape(session.csrf))\">"
         let base = "/apps/\(app.id)/alerts"
+        // A viewer sees no forms, and channel URLs only to their host: a Slack webhook URL is itself a credential.
+        let admin = session.role == .admin
         let conditions = try await store.alertConditions(accountID: session.accountID).filter { $0.appID == app.id }
         let names = Dictionary(conditions.map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
         let channels = try await store.alertChannels(accountID: session.accountID)
@@ -229,7 +231,8 @@ extension DashboardController {
         }.joined()
         let channelRows = channels.map { channel in
             """
-            <tr><td>\(HTML.escape(channel.name))</td><td>\(channel.kind.rawValue)</td><td><code>\(HTML.escape(channel.target))</code></td>\
+            <tr><td>\(HTML.escape(channel.name))</td><td>\(channel.kind.rawValue)</td>\
+            <td><code data-figure="channel-url">\(HTML.escape(admin ? channel.target : APIAlertChannel.redacted(channel.target, kind: channel.kind)))</code></td>\
             <td><form method="post" action="\(base)/channels/\(channel.id)/test">\(csrf)<button type="submit">Send a test</button></form> \
             <form method="post" action="\(base)/channels/\(channel.id)/delete">\(csrf)<button type="submit">Delete</button></form></td></tr>
             """
@@ -276,8 +279,25 @@ extension DashboardController {
             <table><tr><th>created</th><th>channel</th><th>event</th><th>status</th><th class="n">attempts</th><th>last error</th></tr>\(deliveryRows)</table>
             """
         return Self.html(
-            HTML.page(title: "Alerts", user: session.userName, csrf: session.csrf, body: body),
+            HTML.page(
+                title: "Alerts",
+                user: session.userName,
+                csrf: session.csrf,
+                body: admin ? body : Self.withoutForms(body)
+            ),
             status: status
         )
+    }
+
+    /// A page's body without its forms, for a viewer, who may not send them.
+    static func withoutForms(_ body: String) -> String {
+        var result = ""
+        var rest = Substring(body)
+        while let start = rest.range(of: "<form ") {
+            result += rest[..<start.lowerBound]
+            guard let end = rest[start.upperBound...].range(of: "</form>") else { return result }
+            rest = rest[end.upperBound...]
+        }
+        return result + rest
     }
 }

@@ -255,14 +255,84 @@ enum AnyCodable: Encodable {
     }
 }
 
-/// `apm users list|reset-password`.
+/// `apm users add|list|remove|set-role|reset-password`.
 struct UsersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "users",
-        abstract: "Dashboard users: list them, or give one a new random password.",
-        discussion: "Exit codes: 0 done; 1 no such user; 2 bad options; 3 collector unreachable; 4 key rejected.",
-        subcommands: [List.self, ResetPassword.self]
+        abstract: "Dashboard users: add, list, remove, set a role, give a new password.",
+        discussion: HelpText.discussion(
+            """
+            A viewer reads every page of the account and changes nothing; an admin also changes apps' T, keys,
+            tokens, users and alerts. A removed user's sessions end at once; a change of role applies at once.
+            The account's last admin cannot be removed or made a viewer. These verbs need an admin token.
+
+            Exit codes: 0 done; 1 no such user, or refused (the name exists, the last admin); 2 bad options;
+            3 collector unreachable; 4 key rejected.
+            """
+        ),
+        subcommands: [Add.self, List.self, Remove.self, SetRole.self, ResetPassword.self]
     )
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add a dashboard user with a random password (shown once).",
+            discussion: "Example: apm users add alice --role viewer"
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "The login name: 1 to 64 letters, digits, '.', '-', '_' or '@'.") var name: String
+        @Option(help: "viewer (reads everything, changes nothing) or admin.") var role: RoleArgument = .viewer
+
+        func run() async throws {
+            try await runVerb {
+                let body = try JSONEncoder().encode(["name": name, "role": role.rawValue])
+                let data = try await connection.client().send("POST", "/api/v1/users", body: body)
+                let answer = try JSONDecoder().decode([String: String].self, from: data)
+                print(
+                    "Added \(answer["role"] ?? role.rawValue) \(answer["user"] ?? name); "
+                        + "password (shown only once): \(answer["password"] ?? "")"
+                )
+            }
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Remove a dashboard user; the user's sessions end at once.",
+            discussion: "Example: apm users remove alice"
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "The user's login name.") var name: String
+
+        func run() async throws {
+            try await runVerb {
+                _ = try await connection.client().send("DELETE", "/api/v1/users/\(CollectorClient.encodePath(name))")
+                print("Removed \(name); the user's sessions have ended.")
+            }
+        }
+    }
+
+    struct SetRole: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-role",
+            abstract: "Make a user a viewer or an admin, at once for the user's sessions.",
+            discussion: "Example: apm users set-role alice admin"
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "The user's login name.") var name: String
+        @Argument(help: "viewer or admin.") var role: RoleArgument
+
+        func run() async throws {
+            try await runVerb {
+                let body = try JSONEncoder().encode(["role": role.rawValue])
+                _ = try await connection.client().send(
+                    "PUT",
+                    "/api/v1/users/\(CollectorClient.encodePath(name))/role",
+                    body: body
+                )
+                print("\(name) is now \(role == .admin ? "an admin" : "a viewer").")
+            }
+        }
+    }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -275,10 +345,11 @@ struct UsersCommand: AsyncParsableCommand {
             try await runVerb {
                 let users =
                     try await connection.client().get([String: [[String: String]]].self, "/api/v1/users")["users"] ?? []
-                var table = TextTable(["user", "created", "password changed"])
+                var table = TextTable(["user", "role", "created", "password changed"])
                 for user in users {
                     table.add([
-                        user["name"] ?? "", ReportCommand.time(Double(user["created_at"] ?? "") ?? 0),
+                        user["name"] ?? "", user["role"] ?? "",
+                        ReportCommand.time(Double(user["created_at"] ?? "") ?? 0),
                         ReportCommand.time(Double(user["password_changed_at"] ?? "") ?? 0),
                     ])
                 }
@@ -487,4 +558,10 @@ struct TokensCommand: AsyncParsableCommand {
             }
         }
     }
+}
+
+/// A user's role as typed on the command line (``UserRole``'s values).
+enum RoleArgument: String, ExpressibleByArgument, CaseIterable {
+    case viewer
+    case admin
 }

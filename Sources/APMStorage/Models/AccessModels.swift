@@ -66,6 +66,8 @@ public struct StoredSession: Sendable, Hashable {
     public var csrf: String
     /// When the session ends unless used (Unix seconds); each use moves it.
     public var expiresAt: Double
+    /// The user's role, read with the session on every request: a change applies at once.
+    public var role: UserRole
 
     /// Creates a session value.
     ///
@@ -76,13 +78,23 @@ public struct StoredSession: Sendable, Hashable {
     ///   - accountID: The account.
     ///   - csrf: The CSRF token.
     ///   - expiresAt: Expiry.
-    public init(tokenHash: String, userID: Int64, userName: String, accountID: Int64, csrf: String, expiresAt: Double) {
+    ///   - role: The user's role.
+    public init(
+        tokenHash: String,
+        userID: Int64,
+        userName: String,
+        accountID: Int64,
+        csrf: String,
+        expiresAt: Double,
+        role: UserRole = .admin
+    ) {
         self.tokenHash = tokenHash
         self.userID = userID
         self.userName = userName
         self.accountID = accountID
         self.csrf = csrf
         self.expiresAt = expiresAt
+        self.role = role
     }
 }
 

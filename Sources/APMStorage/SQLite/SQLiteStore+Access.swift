@@ -137,8 +137,14 @@ extension SQLiteStore {
     /// - Returns: The session, `nil` when unknown or expired.
     public func session(tokenHash: String, now: Double, lifetime: Double) async throws -> StoredSession? {
         let found = try await writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM sessions WHERE token_hash = ?", arguments: [tokenHash])
-                .map(Self.session)
+            // The user's role with it, so that a change of role applies to live sessions at once; a session
+            // whose user is gone finds no row.
+            try Row.fetchOne(
+                db,
+                sql:
+                    "SELECT sessions.*, users.role FROM sessions JOIN users ON users.id = sessions.user_id WHERE token_hash = ?",
+                arguments: [tokenHash]
+            ).map(Self.session)
         }
         guard var session = found else { return nil }
         guard session.expiresAt > now else {
@@ -181,7 +187,8 @@ extension SQLiteStore {
             userName: row["user_name"],
             accountID: row["account_id"],
             csrf: row["csrf"],
-            expiresAt: row["expires_at"]
+            expiresAt: row["expires_at"],
+            role: UserRole(rawValue: row["role"] ?? "") ?? .viewer
         )
     }
 

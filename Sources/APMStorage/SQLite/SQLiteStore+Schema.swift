@@ -340,6 +340,10 @@ extension SQLiteStore {
         migrator.registerMigration("v9: alert conditions, incidents, channels and notifications") { db in
             try db.execute(sql: SQLiteStore.alertSchema)
         }
+        migrator.registerMigration("v10: user roles") { db in
+            // Users from before roles could do everything: they stay admins.
+            try db.execute(sql: "ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'admin'")
+        }
         return migrator
     }
 

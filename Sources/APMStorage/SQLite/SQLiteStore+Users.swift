@@ -9,13 +9,19 @@ extension SQLiteStore {
     ///   - name: The login name.
     ///   - passwordHash: The hash.
     /// - Returns: The user.
-    public func createUser(accountID: Int64, name: String, passwordHash: String) async throws -> StoredUser {
+    ///   - role: What the user may do.
+    public func createUser(
+        accountID: Int64,
+        name: String,
+        passwordHash: String,
+        role: UserRole
+    ) async throws -> StoredUser {
         let now = Date().timeIntervalSince1970
         return try await writer.write { db in
             try db.execute(
                 sql:
-                    "INSERT INTO users (account_id, name, password_hash, created_at, password_changed_at) VALUES (?, ?, ?, ?, ?)",
-                arguments: [accountID, name, passwordHash, now, now]
+                    "INSERT INTO users (account_id, name, password_hash, created_at, password_changed_at, role) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [accountID, name, passwordHash, now, now, role.rawValue]
             )
             return StoredUser(
                 id: db.lastInsertedRowID,
@@ -23,8 +29,30 @@ extension SQLiteStore {
                 name: name,
                 passwordHash: passwordHash,
                 createdAt: now,
-                passwordChangedAt: now
+                passwordChangedAt: now,
+                role: role
             )
+        }
+    }
+
+    /// Changes a user's role.
+    ///
+    /// - Parameters:
+    ///   - userID: The user.
+    ///   - role: The role.
+    public func setRole(userID: Int64, role: UserRole) async throws {
+        try await writer.write { db in
+            try db.execute(sql: "UPDATE users SET role = ? WHERE id = ?", arguments: [role.rawValue, userID])
+        }
+    }
+
+    /// Removes a user and the user's sessions.
+    ///
+    /// - Parameter userID: The user.
+    public func deleteUser(userID: Int64) async throws {
+        try await writer.write { db in
+            try db.execute(sql: "DELETE FROM sessions WHERE user_id = ?", arguments: [userID])
+            try db.execute(sql: "DELETE FROM users WHERE id = ?", arguments: [userID])
         }
     }
 
@@ -73,7 +101,8 @@ extension SQLiteStore {
             name: row["name"],
             passwordHash: row["password_hash"],
             createdAt: row["created_at"],
-            passwordChangedAt: row["password_changed_at"]
+            passwordChangedAt: row["password_changed_at"],
+            role: UserRole(rawValue: row["role"] ?? "") ?? .viewer
         )
     }
 }
