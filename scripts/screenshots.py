@@ -48,10 +48,12 @@ try:
         document.querySelector('form.login').submit();""")
     time.sleep(1.5)
     apps = json.loads(call("Runtime.evaluate", expression="JSON.stringify([...document.querySelectorAll('td a')].map(a => a.getAttribute('href')))")["result"]["value"])
-    pages = [("apps", base + "/apps?range=1h")]
+    pages = [("apps", base + "/apps?range=30m")]
     if apps:
         app = apps[0].split("?")[0]
-        pages += [("overview", f"{base}{app}?range=1h"), ("databases", f"{base}{app}/databases?range=1h"), ("errors", f"{base}{app}/errors?range=1h")]
+        pages += [("overview", f"{base}{app}?range=30m"), ("databases", f"{base}{app}/databases?range=30m"),
+                  ("errors", f"{base}{app}/errors?range=30m"), ("alerts", f"{base}{app}/alerts"),
+                  ("deployments", f"{base}{app}/deployments?range=1h")]
     for name, url in pages:
         go(url)
         shot = call("Page.captureScreenshot", format="png", captureBeyondViewport=False)

@@ -27,6 +27,7 @@ final class AgentCore: Sendable {
         )
         self.samples = SampleReservoir(
             maxTraces: configuration.transactionTracer.enabled ? configuration.transactionTracer.maxTraces : 0,
+            maxNameTraces: configuration.transactionTracer.enabled ? configuration.transactionTracer.maxNameTraces : 0,
             maxErrors: configuration.errorCollector.enabled ? configuration.errorCollector.maxSamples : 0
         )
     }
@@ -41,7 +42,7 @@ final class AgentCore: Sendable {
         let isError = completed.isError(ignoring: configuration.errorCollector.ignoreStatusCodes)
         let duration = completed.duration
         let (database, external) = completed.categoryTimes()
-        let apdexT = aggregator.record(
+        let (apdexT, slowestOfItsName) = aggregator.record(
             name: state.name,
             kind: completed.storage.kind,
             endUnixNanoseconds: completed.end.unixNanoseconds,
@@ -62,6 +63,8 @@ final class AgentCore: Sendable {
             }
             if duration >= threshold, samples.mightKeepTrace(durationNanoseconds: duration) {
                 samples.offerTrace(makeTrace(completed, duration: duration, isError: isError))
+            } else if slowestOfItsName && samples.maxNameTraces > 0 {
+                samples.offerNameTrace(makeTrace(completed, duration: duration, isError: isError))
             }
         }
         if isError && configuration.errorCollector.enabled {

@@ -101,7 +101,9 @@ import Testing
         case "attributes.exclude": "password http.request.header.*"
         case "transaction_tracer.threshold": "apdex_f"
         case "transaction_tracer.record_sql": "obfuscated"
-        case "transaction_tracer.max_segments", "transaction_tracer.max_traces", "error_collector.max_samples": "10"
+        case "transaction_tracer.max_segments", "transaction_tracer.max_traces", "transaction_tracer.max_name_traces",
+            "error_collector.max_samples":
+            "10"
         case "error_collector.ignore_status_codes": "404 409-410"
         case "error_collector.ignore_errors": "CancellationError"
         case "high_security": "false"

@@ -6,7 +6,7 @@ import Testing
 /// Transactions that end before the agent knows the collector's T wait, unclassified, for it.
 @Suite struct DeferredClassificationTests {
     static func record(_ aggregator: Aggregator, _ name: String, seconds: Double, error: Bool = false) {
-        aggregator.record(
+        _ = aggregator.record(
             name: name,
             kind: .web,
             endUnixNanoseconds: 1_764_000_030_000_000_000,

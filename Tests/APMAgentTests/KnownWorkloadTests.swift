@@ -307,13 +307,15 @@ import Testing
         clock.advance(seconds: 0.1)
         call.end(status: 200)
         transaction.end()
-        // A fast one: no trace.
+        // A fast one: no slow trace, but the one trace of its name.
         let fast = agent.startWebTransaction(method: "GET", route: "/fast")
         clock.advance(seconds: 0.01)
         fast.end()
         await agent.shutdown()
 
-        let traces = collector.acceptedBatches.flatMap(\.traces)
+        let all = collector.acceptedBatches.flatMap(\.traces)
+        #expect(all.filter { $0.transaction == "GET /fast" }.count == 1)
+        let traces = all.filter { $0.transaction == "GET /users/{id}" }
         let trace = try #require(traces.first)
         #expect(traces.count == 1)
         #expect(trace.transaction == "GET /users/{id}")
@@ -322,6 +324,35 @@ import Testing
         #expect(trace.segments.map(\.statement) == ["SELECT * FROM users WHERE email = ?", ""])
         #expect(trace.segments[1].url == "https://api.example.com/v1/x")
         #expect(abs(trace.segments[1].offset - 2.5) < 1e-9)
+    }
+
+    /// Before: traces only above 4T, so a transaction slow at 2T (the usual bad Apdex: tolerating) never had
+    /// one. Now each harvest keeps the slowest trace of each name that has no slow one, for up to
+    /// `max_name_traces` names (the rest counted as dropped), built only when a transaction is its name's slowest
+    /// so far.
+    @Test func everyTransactionNameHasItsSlowestTraceEachHarvest() async throws {
+        let (agent, clock, collector) = Self.startedAgent { $0.transactionTracer.maxNameTraces = 3 }
+        // T = 0.5 s: 0.6 to 1.9 s is tolerating, under the 2 s threshold; in a shuffled order.
+        let durations = (0..<14).map { 0.6 + Double($0) * 0.1 }.shuffled()
+        for duration in durations {
+            let transaction = agent.startWebTransaction(method: "GET", route: "/report")
+            clock.advance(seconds: duration)
+            transaction.end()
+        }
+        for route in ["/a", "/b", "/c", "/d"] {
+            let transaction = agent.startWebTransaction(method: "GET", route: route)
+            clock.advance(seconds: 0.01)
+            transaction.end()
+        }
+        await agent.shutdown()
+        let batches = collector.acceptedBatches
+        let traces = batches.flatMap(\.traces)
+        let report = traces.filter { $0.transaction == "GET /report" }
+        #expect(report.count == 1)
+        #expect(abs((report.first?.duration ?? 0) - 1.9) < 1e-9)
+        // 3 names at most: /report and the first two others; the other two counted as dropped traces.
+        #expect(Set(traces.map(\.transaction)) == ["GET /report", "GET /a", "GET /b"])
+        #expect(batches.map(\.dropped.traces).reduce(0, +) == 2)
     }
 
     @Test func errorsAreNoticedIgnoredAndSampled() async throws {

@@ -132,7 +132,7 @@ final class Aggregator: Sendable {
         segments: [SegmentRecord],
         overflowSegments: [SegmentKey: TransactionStorage.OverflowSegment],
         transactionEnd: UInt64
-    ) -> ApdexThreshold {
+    ) -> (threshold: ApdexThreshold, slowestOfItsName: Bool) {
         let minute = Self.minute(ofUnixNanoseconds: endUnixNanoseconds)
         // Group identical segments before taking the lock: an N+1 query pattern then costs one dictionary
         // update (and one hash of the key's strings) instead of N.
@@ -174,7 +174,7 @@ final class Aggregator: Sendable {
             grouped.append((segment, accumulator))
         }
         let shardIndex = Int(UInt(bitPattern: name.hashValue) % UInt(Self.shardCount))
-        return shards[shardIndex].withLock { shard -> ApdexThreshold in
+        return shards[shardIndex].withLock { shard -> (threshold: ApdexThreshold, slowestOfItsName: Bool) in
             var name = name
             let threshold = shard.apdex.threshold(for: name)
             // Before the collector's T is known: kept unclassified (key T 0), while the memory bound allows.
@@ -187,7 +187,7 @@ final class Aggregator: Sendable {
             if shard.transactions[key] == nil {
                 guard admitNewEntry(bytes: Self.transactionEntryCharge + name.utf8.count) else {
                     shard.dropped.transactions += 1
-                    return threshold
+                    return (threshold, false)
                 }
                 if !admitName(name) {
                     shard.dropped.overflowedNames += 1
@@ -196,6 +196,8 @@ final class Aggregator: Sendable {
                 }
             }
             let zone = deferred ? nil : threshold.zone(durationNanoseconds: duration, isError: isError)
+            // The longest so far of this name and minute in this harvest (the accumulators start over at each).
+            let slowest = duration > (shard.transactions[key]?.max ?? 0)
             shard.transactions[key, default: TransactionAccumulator(kind: kind)].record(
                 duration: duration,
                 zone: zone,
@@ -211,7 +213,7 @@ final class Aggregator: Sendable {
                 }
                 shard.segments[segmentKey, default: SegmentAccumulator()].merge(accumulator)
             }
-            return threshold
+            return (threshold, slowest)
         }
     }
 

@@ -8,6 +8,8 @@ import Synchronization
 final class SampleReservoir: Sendable {
     struct State: Sendable {
         var traces: [TransactionTrace] = []
+        /// The slowest trace of each name offered (``offerNameTrace(_:)``), for names without a slow trace.
+        var nameTraces: [String: TransactionTrace] = [:]
         var errors: [ErrorSample] = []
         var dropped = DropCounters()
     }
@@ -16,11 +18,28 @@ final class SampleReservoir: Sendable {
     /// The shortest kept trace's duration in nanoseconds once the reservoir is full, else 0.
     private let traceFloor = Atomic<UInt64>(0)
     let maxTraces: Int
+    let maxNameTraces: Int
     let maxErrors: Int
 
-    init(maxTraces: Int, maxErrors: Int) {
+    init(maxTraces: Int, maxNameTraces: Int = 0, maxErrors: Int) {
         self.maxTraces = maxTraces
+        self.maxNameTraces = maxNameTraces
         self.maxErrors = maxErrors
+    }
+
+    /// Keeps the trace if it is the slowest of its name so far this harvest, for at most `maxNameTraces` names.
+    /// Offered only when a transaction raised its name's longest duration of the harvest, so that few traces are
+    /// built: about ln(n) for n transactions of a name in random order.
+    func offerNameTrace(_ trace: TransactionTrace) {
+        state.withLock { state in
+            if let kept = state.nameTraces[trace.transaction] {
+                if kept.duration < trace.duration { state.nameTraces[trace.transaction] = trace }
+            } else if state.nameTraces.count < maxNameTraces {
+                state.nameTraces[trace.transaction] = trace
+            } else {
+                state.dropped.traces += 1
+            }
+        }
     }
 
     /// Whether a trace of this duration could be kept (cheap pre-check).

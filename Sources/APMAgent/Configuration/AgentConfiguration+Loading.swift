@@ -200,7 +200,8 @@ extension AgentConfiguration {
         "harvest_interval", "max_memory_mb", "max_transaction_names", "max_segment_names", "request_timeout",
         "shutdown_timeout", "labels", "high_security", "attributes.exclude", "transaction_tracer.enabled",
         "transaction_tracer.threshold", "transaction_tracer.record_sql", "transaction_tracer.max_segments",
-        "transaction_tracer.max_traces", "error_collector.enabled", "error_collector.ignore_status_codes",
+        "transaction_tracer.max_traces", "transaction_tracer.max_name_traces", "error_collector.enabled",
+        "error_collector.ignore_status_codes",
         "error_collector.ignore_errors", "error_collector.max_samples",
     ]
 
@@ -300,6 +301,9 @@ extension AgentConfiguration {
         },
         "transaction_tracer.max_segments": intSetting(range: 1...10_000) { $0.transactionTracer.maxSegments = $1 },
         "transaction_tracer.max_traces": intSetting(range: 0...1_000) { $0.transactionTracer.maxTraces = $1 },
+        "transaction_tracer.max_name_traces": intSetting(range: 0...1_000) {
+            $0.transactionTracer.maxNameTraces = $1
+        },
         "error_collector.enabled": boolSetting(\.errorCollector.enabled),
         "error_collector.ignore_status_codes": { config, value in
             var codes = Set<Int>()

@@ -27,6 +27,10 @@ public struct AgentConfiguration: Sendable, Hashable {
         public var maxSegments: Int = 200
         /// `transaction_tracer.max_traces`, default 20: slowest traces kept per harvest.
         public var maxTraces: Int = 20
+        /// `transaction_tracer.max_name_traces`, default 50: besides the slow traces, the slowest trace of each
+        /// transaction name that has none, for this many names per harvest, so that a transaction slow at 2T
+        /// (under the 4T threshold: the usual bad Apdex) has a trace too.
+        public var maxNameTraces: Int = 50
     }
 
     /// Error collection.

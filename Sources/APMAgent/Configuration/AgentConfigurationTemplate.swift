@@ -117,6 +117,9 @@ transaction_tracer.record_sql = obfuscated
 transaction_tracer.max_segments = 200
 # Traces kept per harvest (0 to 1000).                                       default: 20
 transaction_tracer.max_traces = 20
+# Besides them, the slowest trace of each transaction name that has none, for this many names per harvest
+# (0 to 1000), so that a transaction slow under the threshold has a trace too.   default: 50
+transaction_tracer.max_name_traces = 50
 
 # --- Errors ---
 # Record errors (type, message, stack) and count failed transactions.        default: true

@@ -104,6 +104,7 @@ final class Deliverer {
             harvest,
             samples: samples,
             maxTraces: max(core.configuration.transactionTracer.maxTraces, 1) * 3,
+            maxNameTraces: core.configuration.transactionTracer.maxNameTraces * 3,
             maxErrors: max(core.configuration.errorCollector.maxSamples, 1) * 3
         )
         let budget = core.configuration.maxMemoryBytes / 2 - (inFlight.map { Self.estimatedBytes(of: $0) } ?? 0)

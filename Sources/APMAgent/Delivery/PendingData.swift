@@ -6,15 +6,23 @@ struct PendingData: Sendable {
     var transactions: [TransactionKey: TransactionAccumulator] = [:]
     var segments: [ScopedSegmentKey: SegmentAccumulator] = [:]
     var traces: [TransactionTrace] = []
+    /// Traces of names that had no slow one: the slowest of each name per harvest.
+    var nameTraces: [TransactionTrace] = []
     var errors: [ErrorSample] = []
     var dropped = DropCounters()
 
     var isEmpty: Bool {
-        transactions.isEmpty && segments.isEmpty && traces.isEmpty && errors.isEmpty && dropped.isZero
+        transactions.isEmpty && segments.isEmpty && traces.isEmpty && nameTraces.isEmpty && errors.isEmpty
+            && dropped.isZero
     }
 
-    mutating func absorb(_ harvest: Aggregator.Harvest, samples: SampleReservoir.State, maxTraces: Int, maxErrors: Int)
-    {
+    mutating func absorb(
+        _ harvest: Aggregator.Harvest,
+        samples: SampleReservoir.State,
+        maxTraces: Int,
+        maxNameTraces: Int = 0,
+        maxErrors: Int
+    ) {
         transactions.merge(harvest.transactions) { a, b in
             var merged = a
             merged.merge(b)
@@ -34,6 +42,17 @@ struct PendingData: Sendable {
             dropped.traces += UInt64(traces.count - maxTraces)
             traces.removeLast(traces.count - maxTraces)
         }
+        // A name with a slow trace this harvest needs no other.
+        let traced = Set(samples.traces.map(\.transaction))
+        nameTraces.append(
+            contentsOf: samples.nameTraces.values.filter { !traced.contains($0.transaction) }
+                .sorted { $0.duration > $1.duration }
+        )
+        if nameTraces.count > maxNameTraces {
+            // The oldest go first: each harvest's are the newest view of their names.
+            dropped.traces += UInt64(nameTraces.count - maxNameTraces)
+            nameTraces.removeFirst(nameTraces.count - maxNameTraces)
+        }
         errors.append(contentsOf: samples.errors)
         if errors.count > maxErrors {
             dropped.errors += UInt64(errors.count - maxErrors)
@@ -45,7 +64,7 @@ struct PendingData: Sendable {
         var bytes = 0
         for (key, value) in transactions { bytes += value.estimatedBytes + key.name.utf8.count }
         for value in segments.values { bytes += SegmentAccumulator.estimatedBytes + value.slowestStatement.utf8.count }
-        for trace in traces { bytes += 512 + trace.segments.count * 256 }
+        for trace in traces + nameTraces { bytes += 512 + trace.segments.count * 256 }
         bytes += errors.count * 1024
         return bytes
     }
@@ -64,6 +83,7 @@ struct PendingData: Sendable {
             for key in segments.keys where key.minute == oldest { segments[key] = nil }
             if transactions.isEmpty && segments.isEmpty {
                 traces.removeAll()
+                nameTraces.removeAll()
                 errors.removeAll()
                 break
             }
@@ -102,7 +122,7 @@ struct PendingData: Sendable {
             createdAt: createdAt,
             apdexT: apdexT,
             intervals: sorted,
-            traces: traces,
+            traces: traces + nameTraces,
             errors: errors,
             dropped: dropped
         )
