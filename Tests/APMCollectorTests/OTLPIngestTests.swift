@@ -198,10 +198,17 @@ import Testing
             #expect(bucket.lower < duration && duration <= bucket.upper * (1 + 1e-12), "\(duration) in \(bucket)")
         }
         struct Traces: Decodable {
-            struct Row: Decodable { var duration: Double }
+            struct Row: Decodable {
+                var duration: Double
+                var transaction: String
+            }
             var traces: [Row]
         }
-        #expect(try await get(Traces.self, "/\(app.id)/traces?since=1h").traces.map(\.duration) == [2.5])
+        // The 2.5 s request over 4T, and for the name without one (the consumer span) its slowest, so that every
+        // transaction that ran has a trace.
+        let traces = try await get(Traces.self, "/\(app.id)/traces?since=1h").traces
+        #expect(traces.filter { $0.transaction == "GET /orders/{id}" }.map(\.duration) == [2.5])
+        #expect(traces.filter { $0.transaction != "GET /orders/{id}" }.map(\.duration) == [0.2])
         struct Errors: Decodable { var errors: [APIErrorGroup] }
         let errors = try await get(Errors.self, "/\(app.id)/errors?since=1h").errors
         #expect(errors.count == 1 && errors.first?.count == 1)
@@ -256,6 +263,38 @@ import Testing
             #expect(first.body.contains("not in the same export"))
             #expect(try await Self.post(body, key: key, client: client).status == .ok)
             _ = try await Self.expectTheWorkloadsAnswers(app: "flask-shop", key: key, client: client)
+        }
+    }
+
+    /// Before: only spans over 4T became traces, so a route slow at 2T (tolerating: the usual bad Apdex) had none.
+    @Test func aRouteSlowUnderTheThresholdHasItsSlowestTrace() async throws {
+        let configuration = Support.configuration { $0.otlp.traceWait = .zero }
+        try await Support.withCollector(configuration) { _, client, key in
+            let start = Double(Support.currentMinute(offset: -3)) + 1
+            let route = ["http.request.method": "GET", "http.route": "/report"]
+            let spans = [0.8, 1.2, 0.9].enumerated().map { index, seconds in
+                Self.span(
+                    trace: 10 + index,
+                    id: 100 + index,
+                    name: "GET /report",
+                    kind: 2,
+                    start: start + Double(index),
+                    seconds: seconds,
+                    attributes: route
+                )
+            }
+            #expect(try await Self.post(try Self.body(spans), key: key, client: client).status == .ok)
+            struct Traces: Decodable {
+                struct Row: Decodable { var duration: Double }
+                var traces: [Row]
+            }
+            let traces = try await Support.get(
+                Traces.self,
+                "/api/v1/apps/1/traces?since=1h&transaction=GET%20%2Freport",
+                key: key,
+                client: client
+            )
+            #expect(traces.traces.map(\.duration) == [1.2])
         }
     }
 

@@ -9,7 +9,13 @@ extension OTLPTranslator {
         var transactions: [TransactionKey: TransactionAccumulator] = [:]
         var segments: [SegmentMetricKey: SegmentMetric] = [:]
         var traces: [TransactionTrace] = []
+        /// The slowest trace of each transaction name and minute of the export, for those without one over 4T,
+        /// so that a transaction slow under 4T (the usual bad Apdex) has a trace too; at most ``maxNameTraces``.
+        var nameTraces: [TransactionKey: TransactionTrace] = [:]
         var errors: [ErrorSample] = []
+
+        /// Names and minutes given their slowest trace per export, as the agent's `max_name_traces`.
+        static let maxNameTraces = 50
 
         struct TransactionKey: Hashable {
             var minute: Int64
@@ -187,6 +193,11 @@ extension OTLPTranslator {
             if duration >= 4 * threshold.nanoseconds && traces.count < 20 {
                 let traced = zip(segments, described).map { (span: $0.span, described: $1) }
                 traces.append(trace(span, name: name, kind: kind, status: status, failed: failed, traced))
+            } else if Self.seconds(duration) >= (nameTraces[key]?.duration ?? -1),
+                nameTraces[key] != nil || nameTraces.count < Self.maxNameTraces
+            {
+                let traced = zip(segments, described).map { (span: $0.span, described: $1) }
+                nameTraces[key] = trace(span, name: name, kind: kind, status: status, failed: failed, traced)
             }
             if failed && errors.count < 50 {
                 let exception = span.exception ?? segments.compactMap(\.span.exception).first
@@ -351,7 +362,10 @@ extension OTLPTranslator {
                 createdAt: createdAt,
                 apdexT: settings.app,
                 intervals: intervals.values.sorted { $0.start < $1.start },
-                traces: traces,
+                traces: traces
+                    + nameTraces.values.filter { named in
+                        !traces.contains { $0.transaction == named.transaction }
+                    }.sorted { $0.start < $1.start },
                 errors: errors
             )
         }
