@@ -233,6 +233,24 @@ extension PostgresStore {
     }
 
     /// As ``APMStore`` describes it, on PostgreSQL.
+    public func segmentCallers(
+        appID: Int64,
+        category: SegmentCategory,
+        range: Range<Int64>,
+        resolution: SliceResolution
+    ) async throws -> [SegmentSlice] {
+        try await rows(
+            """
+            SELECT transaction_name, name, \(unescaped: Self.segmentSums)
+            FROM \(unescaped: Self.table("seg", resolution))
+            WHERE app_id = \(appID) AND bucket >= \(range.lowerBound) AND bucket < \(range.upperBound)
+                AND category = \(category.storageCode)
+            GROUP BY transaction_name, name ORDER BY SUM(total) DESC, transaction_name COLLATE "C", name COLLATE "C"
+            """
+        ).map { try Self.segmentSlice($0, bucket: range.lowerBound, transaction: try $0.get("transaction_name")) }
+    }
+
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func segmentSeries(
         appID: Int64,
         names: [String],

@@ -254,6 +254,22 @@ public protocol APMStore: Service {
         resolution: SliceResolution
     ) async throws -> [SegmentSlice]
 
+    /// The totals of each segment of a category per calling transaction: who calls a statement or a host, and
+    /// how much of its time each caller accounts for.
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - category: The category.
+    ///   - range: Unix seconds.
+    ///   - resolution: Minute or hour rows.
+    /// - Returns: One slice per (transaction, segment name), `bucket` the range's start, most time first.
+    func segmentCallers(
+        appID: Int64,
+        category: SegmentCategory,
+        range: Range<Int64>,
+        resolution: SliceResolution
+    ) async throws -> [SegmentSlice]
+
     /// Per-bucket figures of a few segments of the app, with one query.
     ///
     /// - Parameters:

@@ -291,6 +291,36 @@ extension SQLiteStore {
         }
     }
 
+    /// Segment totals per calling transaction.
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - category: The category.
+    ///   - range: Unix seconds.
+    ///   - resolution: Minute or hour rows.
+    /// - Returns: One slice per (transaction, segment name), most time first.
+    public func segmentCallers(
+        appID: Int64,
+        category: SegmentCategory,
+        range: Range<Int64>,
+        resolution: SliceResolution
+    ) async throws -> [SegmentSlice] {
+        try await writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT transaction_name, name, \(Self.segmentSums)
+                    FROM \(Self.table("seg", resolution))
+                    WHERE app_id = ? AND bucket >= ? AND bucket < ? AND category = ?
+                    GROUP BY transaction_name, name ORDER BY SUM(total) DESC, transaction_name, name
+                    """,
+                arguments: [appID, range.lowerBound, range.upperBound, Int(category.storageCode)]
+            ).map { row in
+                Self.segmentSlice(row, bucket: range.lowerBound, transaction: row["transaction_name"])
+            }
+        }
+    }
+
     /// Per-bucket figures of one segment name.
     ///
     /// - Parameters:
