@@ -304,6 +304,24 @@ import FoundationNetworking
                 #expect(databases.first?.calls == figures.count, "\(name)")
                 // The recursive query is most of the request.
                 #expect(figures.breakdown.database > 0.5 * (figures.average ?? 0), "\(name) \(figures.breakdown)")
+                // Its breakdown leads with that query: ≥ 90 % of the time, one call per request; and the query's
+                // callers name the route.
+                let encoded = name.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+                let breakdown = try await Self.get(
+                    APITransactionBreakdown.self,
+                    "\(base)/apps/\(appID)/transactions/breakdown?from=\(from)&to=\(to)&transaction=\(encoded)",
+                    key: token
+                )
+                let lead = try #require(breakdown.rows.first)
+                #expect(lead.category == "database" && lead.share >= 0.9, "\(breakdown.rows)")
+                #expect(lead.callsPerTransaction == 1, "\(lead)")
+                struct Callers: Decodable { var callers: [APISegmentCaller] }
+                let callers = try await Self.get(
+                    Callers.self,
+                    "\(base)/apps/\(appID)/databases/callers?from=\(from)&to=\(to)",
+                    key: token
+                )
+                #expect(callers.callers.filter { $0.name == lead.name }.map(\.transaction) == [name])
             case "GET /inventory/{sku}":
                 #expect(externals.map(\.host) == ["127.0.0.1"] && externals.first?.calls == figures.count, "\(name)")
                 // The downstream sleeps 30 ms per call.

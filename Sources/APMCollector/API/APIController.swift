@@ -72,6 +72,28 @@ struct APIController: CollectorController {
                 "transactions": try await self.queries.transactions(app: app, range: range, order: order, limit: limit)
             ])
         }
+        routes.get("/apps/:app/transactions/breakdown") { request, context in
+            let (app, range) = try await self.appAndRange(request, context)
+            guard let transaction = try await self.transaction(request, app: app) else {
+                throw APIError.badRequest(
+                    "transaction",
+                    "is required: the transaction to break down, e.g. transaction=GET%20%2Forders"
+                )
+            }
+            return try Self.json(try await self.queries.breakdown(app: app, transaction: transaction, range: range))
+        }
+        routes.get("/apps/:app/databases/callers") { request, context in
+            let (app, range) = try await self.appAndRange(request, context)
+            return try Self.json([
+                "callers": try await self.queries.callers(app: app, category: .datastore, range: range)
+            ])
+        }
+        routes.get("/apps/:app/externals/callers") { request, context in
+            let (app, range) = try await self.appAndRange(request, context)
+            return try Self.json([
+                "callers": try await self.queries.callers(app: app, category: .external, range: range)
+            ])
+        }
         routes.get("/apps/:app/apdex") { request, context in
             let (app, range) = try await self.appAndRange(request, context)
             let transaction = try await self.transaction(request, app: app)

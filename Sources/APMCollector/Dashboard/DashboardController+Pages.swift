@@ -26,7 +26,15 @@ extension DashboardController {
                         status: .notFound
                     )
                 }
-                return self.tracePage(session, app, trace)
+                // The errors of that request: groups whose latest sample came from it.
+                let errors = try await self.queries.errors(
+                    app: app,
+                    range: self.queries.range(
+                        from: Int64(trace.start) - 3600,
+                        to: Int64(trace.start + trace.duration) + 3600
+                    )
+                ).filter { $0.sample.traceID == trace.traceID }
+                return self.tracePage(session, app, trace, errors: errors)
             }
         }
         router.get("/apps/:app/databases") { request, context in
@@ -140,9 +148,24 @@ extension DashboardController {
                 <span data-figure="whatif-stf">S \(answer.satisfied) / T \(answer.tolerating) / F \(answer.frustrated)</span>. \(HTML.escape(answer.resolution))</p>
                 """
         }
-        let traces = try await queries.traces(app: app, transaction: name, range: range, limit: 10)
-        let traceRows = traces.map {
+        let traces = try await queries.traces(app: app, transaction: name, range: range, limit: 200)
+        let traceRows = traces.prefix(10).map {
             "<tr><td><a href=\"/apps/\(app.id)/traces/\($0.id)\">\(Self.ms($0.duration))</a></td><td>\(Self.clockTime($0.start))</td><td class=\"n\">\($0.status)</td></tr>"
+        }.joined()
+        let breakdown = try await queries.breakdown(app: app, transaction: name, range: range)
+        let breakdownTable = breakdownTable(breakdown, app: app, shown: shown)
+        // The transaction's own error groups (by their latest sample), each linked to its request's trace if kept.
+        let traceOf = Dictionary(traces.map { ($0.traceID, $0.id) }, uniquingKeysWith: { first, _ in first })
+        let errorRows = try await queries.errors(app: app, range: range).filter { $0.transaction == name }.map {
+            group in
+            let trace =
+                traceOf[group.sample.traceID].map {
+                    " · <a href=\"/apps/\(app.id)/traces/\($0)\">the request's trace</a>"
+                } ?? ""
+            return """
+                <tr data-error="\(HTML.escape(group.type))"><td><b>\(HTML.escape(group.type))</b> \(HTML.escape(group.message))\(trace)</td>\
+                <td class="n" data-figure="count">\(group.count)</td><td>\(Self.clockTime(group.lastSeen))</td></tr>
+                """
         }.joined()
         let body = """
             <h1>\(HTML.escape(app.name)): \(HTML.escape(name))</h1>\(appNavigation(app, shown))\
@@ -151,13 +174,52 @@ extension DashboardController {
             <form class="whatif" method="get" action="/apps/\(app.id)/transaction"><input type="hidden" name="name" value="\(HTML.escape(name))">\
             \(shown.hiddenFields)<label>What if T were <input name="t" size="6" value="\(HTML.escape(String((parameters["t"] ?? "\(summary.apdex.t)").prefix(40))))"> s</label> \
             <button type="submit">Recompute Apdex</button></form>\(whatIf)
+            <h2 id="breakdown">Where the time goes</h2>\(breakdownTable)
             <div class="charts">\(distribution)\(charts.map { $0.render() }.joined())</div>
-            <h2>Slowest traces</h2>\(traceRows.isEmpty ? "<div class=\"empty\">No slow traces in this range.</div>" : "<table><tr><th>duration</th><th>at</th><th class=\"n\">status</th></tr>\(traceRows)</table>")
+            <h2>Slowest traces</h2>\(traceRows.isEmpty ? "<div class=\"empty\">No traces in this range.</div>" : "<table><tr><th>duration</th><th>at</th><th class=\"n\">status</th></tr>\(traceRows)</table>")
+            <h2>Errors</h2>\(errorRows.isEmpty ? "<div class=\"empty\">No errors of this transaction in this range.</div>" : "<table><tr><th>error</th><th class=\"n\">count</th><th>last seen</th></tr>\(errorRows)</table>")
             """
         return Self.html(HTML.page(title: name, user: session.userName, csrf: session.csrf, body: body))
     }
 
-    func tracePage(_ session: DashboardSessions.Session, _ app: StoredApp, _ trace: TransactionTrace) -> Response {
+    /// The breakdown of a transaction: each segment's share of its time with a bar, calls per request, call
+    /// times, and a link to the segment's page filtered to the transaction.
+    func breakdownTable(_ breakdown: APITransactionBreakdown, app: StoredApp, shown: DashboardRange) -> String {
+        guard breakdown.count > 0 else { return "<div class=\"empty\">No requests in this range.</div>" }
+        let rows = breakdown.rows.map { row in
+            let name: String
+            switch row.category {
+            case "database", "external":
+                let anchor =
+                    row.category == "database" ? "op-\(HTML.query(row.name))" : "host-\(HTML.query(row.target))"
+                name =
+                    "<a href=\"/apps/\(app.id)/databases?transaction=\(HTML.query(breakdown.transaction))&amp;\(shown.query)#\(anchor)\">\(HTML.escape(row.name))</a>"
+            default: name = HTML.escape(row.name)
+            }
+            let bar = String(format: "%.1f", min(max(row.share, 0), 1) * 100)
+            return """
+                <tr data-segment="\(HTML.escape(row.name))"><td>\(name)</td><td data-figure="category">\(row.category)</td>\
+                <td class="n" data-figure="share">\(Self.percent(row.share))</td>\
+                <td><div class="bar"><div style="width:\(bar)%"></div></div></td>\
+                <td class="n" data-figure="calls-per-request">\(String(format: "%.2f", row.callsPerTransaction))</td>\
+                <td class="n" data-figure="average">\(Self.ms(row.average))</td><td class="n" data-figure="max">\(Self.ms(row.max))</td>\
+                <td class="n" data-figure="time">\(String(format: "%.2f s", row.time))</td></tr>
+                """
+        }.joined()
+        return """
+            <table class="breakdown"><tr><th>segment</th><th>category</th><th class="n">% of time</th><th></th><th class="n">calls per request</th>\
+            <th class="n">avg per call</th><th class="n">slowest call</th><th class="n">time</th></tr>\(rows)</table>
+            <p><small>Each segment's own time (its children's excluded), so the rows add up to the transaction's \
+            \(String(format: "%.2f s", breakdown.totalTime)) over \(breakdown.count) requests; <i>application</i> is the transaction's own code.</small></p>
+            """
+    }
+
+    func tracePage(
+        _ session: DashboardSessions.Session,
+        _ app: StoredApp,
+        _ trace: TransactionTrace,
+        errors: [APIErrorGroup] = []
+    ) -> Response {
         let scale = trace.duration > 0 ? 600 / trace.duration : 0
         let rows = trace.segments.enumerated().map { index, segment in
             var depth = 0
@@ -171,17 +233,29 @@ extension DashboardController {
             }.joined(separator: " ")
             return """
                 <tr data-segment="\(index)"><td style="padding-left:\(8 + depth * 16)px">\(HTML.escape(segment.name)) \(detail)</td><td class="n">\(Self.ms(segment.duration))</td>\
+                <td class="n" data-figure="share">\(Self.percent(trace.duration > 0 ? segment.duration / trace.duration : nil))</td>\
                 <td><svg width="610" height="10"><rect x="\(segment.offset * scale)" width="\(max(1, segment.duration * scale))" height="10" fill="\(segment.isError ? "#cf222e" : "#0969da")"/></svg></td></tr>
                 """
         }.joined()
         let attributes = trace.attributes.sorted { $0.key < $1.key }.map {
             "<li>\(HTML.escape($0.key)) = \(HTML.escape($0.value))</li>"
         }.joined()
+        let request = ["http.request.method", "http.route", "url.path", "http.response.status_code"].compactMap { key in
+            trace.attributes[key].map { "\(key) <code>\(HTML.escape($0))</code>" }
+        }.joined(separator: " · ")
+        let errorRows = errors.map {
+            "<li data-error=\"\(HTML.escape($0.type))\"><b>\(HTML.escape($0.type))</b> \(HTML.escape($0.sample.message))</li>"
+        }.joined()
+        let transactionLink =
+            "/apps/\(app.id)/transaction?name=\(HTML.query(trace.transaction))&amp;from=\(Int64(trace.start) - 1800)&amp;to=\(Int64(trace.start) + 1800)"
         let body = """
+            <p><a href="/apps/\(app.id)">\(HTML.escape(app.name))</a> › <a href="\(transactionLink)" data-figure="transaction-link">\(HTML.escape(trace.transaction))</a></p>
             <h1>\(HTML.escape(trace.transaction)) · \(Self.ms(trace.duration))</h1>
-            <p>Trace \(HTML.escape(trace.traceID)) at \(Self.clockTime(trace.start)); status \(trace.status)\(trace.isError ? ", failed" : "")\
-            \(trace.droppedSegments > 0 ? "; \(trace.droppedSegments) segments not kept" : "")</p>
-            <table class="waterfall"><tr><th>segment</th><th class="n">duration</th><th>timeline</th></tr>\(rows)</table>
+            <p>At \(Self.clockTime(trace.start)); status \(trace.status)\(trace.isError ? ", failed" : "")\
+            \(trace.droppedSegments > 0 ? "; \(trace.droppedSegments) segments not kept" : ""). W3C trace id <code data-figure="trace-id">\(HTML.escape(trace.traceID))</code></p>
+            \(request.isEmpty ? "" : "<p data-figure=\"request\">\(request)</p>")
+            <table class="waterfall"><tr><th>segment</th><th class="n">duration</th><th class="n">of the trace</th><th>timeline</th></tr>\(rows)</table>
+            \(errorRows.isEmpty ? "" : "<h2>Errors of this request</h2><ul>\(errorRows)</ul>")
             \(attributes.isEmpty ? "" : "<h2>Attributes</h2><ul>\(attributes)</ul>")
             """
         return Self.html(HTML.page(title: "Trace", user: session.userName, csrf: session.csrf, body: body))
@@ -193,7 +267,16 @@ extension DashboardController {
         _ app: StoredApp
     ) async throws -> Response {
         let (range, shown) = try pageRange(request)
-        let (databases, externals, databaseSeries, externalSeries) = try await queries.callsView(app: app, range: range)
+        // `?transaction=`: the operations and hosts of one transaction (from its breakdown); else the app's.
+        let transaction = request.queryFields["transaction"].flatMap { $0.isEmpty ? nil : String($0.prefix(1024)) }
+        if let transaction, try await queries.unknownTransaction(app: app, name: transaction) != nil {
+            throw APIError.badRequest("transaction", "\(app.name) has no transaction named \(transaction)")
+        }
+        var (databases, externals, databaseSeries, externalSeries) = try await queries.callsView(app: app, range: range)
+        if let transaction {
+            databases = try await queries.databases(app: app, transaction: transaction, range: range)
+            externals = try await queries.externals(app: app, transaction: transaction, range: range)
+        }
         let databaseChart = Self.callChart(
             databaseSeries,
             title: "Time spent in the top database operations",
@@ -204,16 +287,42 @@ extension DashboardController {
             title: "Time spent calling the top external hosts",
             now: queries.now()
         )
+        // Time by caller: who calls each operation and host, with their part of its time.
+        func callerList(_ callers: [APISegmentCaller]) -> String {
+            guard !callers.isEmpty else { return "" }
+            let items = callers.prefix(5).map { caller in
+                """
+                <li data-caller="\(HTML.escape(caller.transaction))"><a href="/apps/\(app.id)/transaction?name=\(HTML.query(caller.transaction))&amp;\(shown.query)">\(HTML.escape(caller.transaction))</a> \
+                <span data-figure="caller-share">\(Self.percent(caller.share))</span> of its time, \
+                <span data-figure="caller-calls">\(String(format: "%.2f", caller.callsPerTransaction))</span> calls per request</li>
+                """
+            }.joined()
+            return
+                "<ul class=\"callers\">\(items)\(callers.count > 5 ? "<li>and \(callers.count - 5) more</li>" : "")</ul>"
+        }
+        let databaseCallers = Dictionary(
+            grouping: try await queries.callers(app: app, category: .datastore, range: range),
+            by: \.name
+        )
+        let externalCallers = Dictionary(
+            grouping: try await queries.callers(app: app, category: .external, range: range),
+            by: \.name
+        )
         let databaseRows = databases.map {
-            "<tr data-operation=\"\(HTML.escape($0.name))\"><td>\(HTML.escape($0.name))</td><td class=\"n\" data-figure=\"calls\">\($0.calls)</td><td class=\"n\" data-figure=\"average\">\(Self.ms($0.average))</td><td class=\"n\" data-figure=\"total\">\(String(format: "%.2f s", $0.totalTime))</td><td>\($0.slowestStatement.isEmpty ? "<small>none reported (record_sql = off, or not SQL)</small>" : "<code>\(HTML.escape($0.slowestStatement))</code>")</td></tr>"
+            "<tr id=\"op-\(HTML.query($0.name))\" data-operation=\"\(HTML.escape($0.name))\"><td>\(HTML.escape($0.name))\(callerList(databaseCallers[$0.name] ?? []))</td><td class=\"n\" data-figure=\"calls\">\($0.calls)</td><td class=\"n\" data-figure=\"average\">\(Self.ms($0.average))</td><td class=\"n\" data-figure=\"total\">\(String(format: "%.2f s", $0.totalTime))</td><td class=\"stack\">\($0.slowestStatement.isEmpty ? "<small>none reported (record_sql = off, or not SQL)</small>" : "<code>\(HTML.escape($0.slowestStatement))</code>")</td></tr>"
         }.joined()
         let externalRows = externals.map {
-            "<tr data-host=\"\(HTML.escape($0.host))\"><td>\(HTML.escape($0.host))</td><td class=\"n\" data-figure=\"calls\">\($0.calls)</td><td class=\"n\" data-figure=\"errors\">\($0.errors)</td><td class=\"n\" data-figure=\"average\">\(Self.ms($0.average))</td><td class=\"n\" data-figure=\"total\">\(String(format: "%.2f s", $0.totalTime))</td></tr>"
+            "<tr id=\"host-\(HTML.query($0.host))\" data-host=\"\(HTML.escape($0.host))\"><td>\(HTML.escape($0.host))\(callerList(externalCallers[$0.host] ?? []))</td><td class=\"n\" data-figure=\"calls\">\($0.calls)</td><td class=\"n\" data-figure=\"errors\">\($0.errors)</td><td class=\"n\" data-figure=\"average\">\(Self.ms($0.average))</td><td class=\"n\" data-figure=\"total\">\(String(format: "%.2f s", $0.totalTime))</td></tr>"
         }.joined()
+        let filter =
+            transaction.map {
+                "<div class=\"warn\" data-figure=\"filter\">The operations and hosts of <a href=\"/apps/\(app.id)/transaction?name=\(HTML.query($0))&amp;\(shown.query)\">\(HTML.escape($0))</a> (the charts are the app's). "
+                    + "<a href=\"/apps/\(app.id)/databases?\(shown.query)\">Show the whole app's</a></div>"
+            } ?? ""
         let body = """
-            <h1>\(HTML.escape(app.name)): databases and externals</h1>\(appNavigation(app, shown))\(rangePicker(shown, path: "/apps/\(app.id)/databases"))
-            <h2>Database operations</h2><div class="charts">\(databaseChart)</div>\(databaseRows.isEmpty ? "<div class=\"empty\">No database calls in this range.</div>" : "<table><tr><th>operation</th><th class=\"n\">calls</th><th class=\"n\">avg</th><th class=\"n\">total</th><th>slowest statement</th></tr>\(databaseRows)</table>")
-            <h2>External hosts</h2><div class="charts">\(externalChart)</div>\(externalRows.isEmpty ? "<div class=\"empty\">No external calls in this range.</div>" : "<table><tr><th>host</th><th class=\"n\">calls</th><th class=\"n\">errors</th><th class=\"n\">avg</th><th class=\"n\">total</th></tr>\(externalRows)</table>")
+            <h1>\(HTML.escape(app.name)): databases and externals</h1>\(appNavigation(app, shown))\(rangePicker(shown, path: "/apps/\(app.id)/databases", keep: transaction.map { [("transaction", $0)] } ?? []))\(filter)
+            <h2>Database operations</h2><div class="charts">\(databaseChart)</div>\(databaseRows.isEmpty ? "<div class=\"empty\">No database calls in this range.</div>" : "<table><tr><th>operation and its callers</th><th class=\"n\">calls</th><th class=\"n\">avg</th><th class=\"n\">total</th><th>slowest statement</th></tr>\(databaseRows)</table>")
+            <h2>External hosts</h2><div class="charts">\(externalChart)</div>\(externalRows.isEmpty ? "<div class=\"empty\">No external calls in this range.</div>" : "<table><tr><th>host and its callers</th><th class=\"n\">calls</th><th class=\"n\">errors</th><th class=\"n\">avg</th><th class=\"n\">total</th></tr>\(externalRows)</table>")
             """
         return Self.html(HTML.page(title: "Databases", user: session.userName, csrf: session.csrf, body: body))
     }
@@ -244,7 +353,15 @@ extension DashboardController {
     {
         let (range, shown) = try pageRange(request)
         let groups = try await queries.errors(app: app, range: range)
+        let traceOf = Dictionary(
+            try await queries.traces(app: app, range: range, limit: 500).map { ($0.traceID, $0.id) },
+            uniquingKeysWith: { first, _ in first }
+        )
         let rows = groups.map { group in
+            let trace =
+                traceOf[group.sample.traceID].map {
+                    "<br><a href=\"/apps/\(app.id)/traces/\($0)\" data-figure=\"sample-trace\">the trace of this request</a>"
+                } ?? ""
             let spark = SVGChart(
                 title: "",
                 unit: "",
@@ -257,7 +374,7 @@ extension DashboardController {
             return """
                 <tr data-error="\(HTML.escape(group.type))"><td class="stack"><b>\(HTML.escape(group.type))</b><br>\(HTML.escape(group.message))<details><summary>sample</summary>\
                 <pre>\(HTML.escape(group.sample.message))\n\(HTML.escape(group.sample.stack.joined(separator: "\n")))</pre></details></td>\
-                <td>\(HTML.escape(group.transaction))</td><td class="n" data-figure="count">\(group.count)</td><td>\(Self.clockTime(group.firstSeen))</td>\
+                <td><a href="/apps/\(app.id)/transaction?name=\(HTML.query(group.transaction))&amp;\(shown.query)">\(HTML.escape(group.transaction))</a>\(trace)</td><td class="n" data-figure="count">\(group.count)</td><td>\(Self.clockTime(group.firstSeen))</td>\
                 <td>\(Self.clockTime(group.lastSeen))</td><td>\(spark)</td></tr>
                 """
         }.joined()

@@ -358,7 +358,7 @@ extension DashboardController {
             }
         }.map { row in
             """
-            <tr data-transaction="\(HTML.escape(row.name))"><td><a href="/apps/\(app.id)/transaction?name=\(HTML.query(row.name))&amp;\(shown.query)">\(HTML.escape(row.name))</a></td>\
+            <tr data-transaction="\(HTML.escape(row.name))"><td><a href="/apps/\(app.id)/transaction?name=\(HTML.query(row.name))&amp;\(shown.query)#breakdown">\(HTML.escape(row.name))</a></td>\
             <td class="n" data-figure="share">\(Self.percent(row.share))</td><td class="n" data-figure="average">\(Self.ms(row.figures.average))</td>\
             <td class="n" data-figure="p95">\(Self.ms(row.figures.p95))</td><td class="n" data-figure="rpm">\(String(format: "%.1f", row.figures.rpm))</td>\
             <td class="n" data-figure="error-rate">\(Self.percent(row.figures.errorRate))</td>\

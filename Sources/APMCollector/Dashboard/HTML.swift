@@ -45,6 +45,8 @@ enum HTML {
         .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:12px}
         .chart{background:#fff;border-radius:6px;padding:8px;min-width:0}.chart h3{margin:0 0 4px;font-size:13px}
         .chart-svg{max-width:100%;height:auto}
+        .bar{background:#eaeef2;width:120px;height:10px;border-radius:2px}.bar div{background:#0969da;height:10px;border-radius:2px}
+        ul.callers{margin:2px 0 0;padding-left:16px;color:#57606a;font-size:12px}
         td.stack{max-width:0;width:55%}td.stack pre{max-height:320px;overflow:auto;white-space:pre;margin:4px 0}
         form.login{background:#fff;max-width:320px;margin:80px auto;padding:24px;border-radius:8px}
         form.login input{display:block;width:100%;margin:6px 0 12px;padding:6px;box-sizing:border-box}

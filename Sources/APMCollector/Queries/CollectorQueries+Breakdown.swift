@@ -84,17 +84,8 @@ extension CollectorQueries {
         )
         // Requests per transaction, for calls per request.
         var requests: [String: UInt64] = [:]
-        for (part, resolution) in Self.partsByResolution(range) {
-            for kind in [TransactionKind.web, .background] {
-                for slice in try await store.appSlices(
-                    appID: app.id,
-                    kind: kind,
-                    range: part,
-                    resolution: resolution
-                ) {
-                    requests[slice.name, default: 0] &+= slice.count
-                }
-            }
+        for row in try await transactions(app: app, range: range, limit: 100_000) {
+            requests[row.name, default: 0] &+= row.figures.count
         }
         var grouped: [String: [String: (calls: UInt64, time: Double)]] = [:]
         for slice in slices {

@@ -99,7 +99,8 @@ import Testing
                 stack: [
                     "Orders.swift:42", "<script>alert(3)</script>",
                     "0x00005f3c2a1b4c8d $s4Shop13OrderServiceV6submit\(String(repeating: "Long", count: 60))tYaKF at /src/Sources/Shop/OrderService.swift:1234",
-                ]
+                ],
+                traceID: String(repeating: "b", count: 32)
             )
         ]
         let second = Support.batch(
@@ -331,6 +332,12 @@ import Testing
                 let waterfall = try await page.text("table.waterfall") ?? ""
                 #expect(waterfall.contains("SELECT * FROM orders WHERE customer = ?"))
                 #expect(waterfall.contains("https://payments.example/charge"))
+                // Its context: the W3C trace id, the request, the way back to the transaction, the request's error.
+                #expect(try await page.text("[data-figure=trace-id]") == String(repeating: "b", count: 32))
+                #expect(try await page.text("[data-figure=request]") == "http.route /orders")
+                #expect(try await page.text("[data-figure=transaction-link]") == "GET /orders")
+                #expect(try await page.texts("li[data-error]").first?.hasPrefix("OrderError") == true)
+                #expect(try await page.count("table.waterfall td[data-figure=share]") == 2)
                 Self.expectNoProblems(page, since: mark, on: "the trace page")
 
                 // Databases and externals.
@@ -368,6 +375,8 @@ import Testing
                 #expect(groups["OrderError"]?["count"] == "\(errors.first?.count ?? 0)")
                 #expect(try await page.text("tr[data-error] pre")?.contains("<script>alert(3)</script>") == true)
                 #expect(try await page.count("img") == 0)
+                // The sample links to the trace of its request.
+                #expect(try await page.count("a[data-figure=sample-trace]") == 1)
                 // An expanded stack scrolls in its own box: the page stays as wide as the window, and first and last
                 // seen stay on screen (before: a long stack line widened the page to 1,300-1,600 px).
                 try await page.evaluate(
@@ -421,6 +430,55 @@ import Testing
             }
             let account = try #require(try await collector.store.accounts().first)
             #expect(try await collector.store.app(accountID: account.id, id: 1)?.apdexT == 1.5)
+        }
+    }
+
+    /// From a bad Apdex to its cause by clicking: the apps page, the app, its slowest transaction, whose breakdown
+    /// leads with the recursive query (90 % of its time), and that query's row on the databases page with its callers.
+    @Test(.enabled(if: runs, "no Chromium is installed (.ci/run installs Debian's chromium)"))
+    func fromTheAppsPageToTheStatementThatTakesTheTime() async throws {
+        try await Support.withCollector { collector, client, key in
+            try await BreakdownTests.fill(client, key: key, minute: Support.currentMinute(offset: -2))
+            let base = "http://127.0.0.1:\(try #require(client.port))"
+            let password = try await DashboardTests.adminPassword(collector)
+            try await HeadlessChromium.withPage { page in
+                try await page.open("\(base)/login")
+                try await page.navigating(
+                    by: """
+                        document.querySelector('input[name=name]').value = 'admin';
+                        document.querySelector('input[name=password]').value = \(BrowserPage.literal(password));
+                        document.querySelector('form.login button').click()
+                        """
+                )
+                let mark = page.mark
+                try await page.open("\(base)/apps?range=1h")
+                try await page.navigating(by: "document.querySelector('tr[data-app=\"shop\"] a').click()")
+                // Sorted by time consumed, GET /report leads; one click to its breakdown.
+                let first = try await page.evaluate(
+                    "document.querySelector('tr[data-transaction]').dataset.transaction"
+                )
+                #expect(first.string == "GET /report")
+                try await page.navigating(by: "document.querySelector('tr[data-transaction] a').click()")
+                #expect(try await page.location().contains("name=GET%20%2Freport"))
+                let lead = try #require(try await Self.rows(page, "data-segment")["SQLite SELECT"])
+                #expect(
+                    lead["share"] == "90.0 %" && lead["calls-per-request"] == "1.00" && lead["category"] == "database"
+                )
+                let order = try await page.evaluate(
+                    "Array.from(document.querySelectorAll('table.breakdown tr[data-segment]'), r => r.dataset.segment)"
+                ).array.compactMap(\.string)
+                #expect(order.first == "SQLite SELECT")
+                // One more click: the statement, on the databases page, with who calls it.
+                try await page.navigating(by: "document.querySelector('tr[data-segment=\"SQLite SELECT\"] a').click()")
+                #expect(try await page.location().contains("/databases?transaction=GET%20%2Freport"))
+                let row = try await page.evaluate(
+                    "document.getElementById(decodeURIComponent(location.hash.slice(1))) !== null || document.getElementById(location.hash.slice(1)) !== null"
+                )
+                #expect(row == .bool(true), "the link's anchor names the operation's row")
+                let callers = try await page.texts("tr[data-operation=\"SQLite SELECT\"] li[data-caller]")
+                #expect(callers.first?.hasPrefix("GET /report 90.0 % of its time") == true, "\(callers)")
+                Self.expectNoProblems(page, since: mark, on: "the diagnosis path")
+            }
         }
     }
 
