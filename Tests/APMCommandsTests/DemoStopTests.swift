@@ -62,6 +62,12 @@ import Glibc
             let gone = await Self.waitUntilGone(directory, within: 30)
             #expect(gone != nil && gone! <= 5, "signal \(signal): everything gone after \(gone ?? -1) s")
             #expect(demo.output.contains("Stopped."))
+            // The collector outlived the app: the app's last delivery and the last report reached it (before: the
+            // webhook receiver's own SIGINT handling ended the collector's service group at once).
+            let last = demo.output.components(separatedBy: "--- report at").last ?? ""
+            #expect(last.contains("Example Service"), "the last report: \(last)")
+            #expect(!last.contains("cannot reach the collector"), "\(last)")
+            #expect(!demo.output.contains("connection refused"), "the app's last delivery was refused")
         }
     }
 

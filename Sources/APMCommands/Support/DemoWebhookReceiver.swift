@@ -43,6 +43,8 @@ final class DemoWebhookReceiver: Service {
             onServerRunning: { channel in self.port.withLock { $0 = channel.localAddress?.port } },
             logger: logger
         )
-        try await app.runService()
+        // No signal handling of its own: the demo decides when everything stops (with Hummingbird's default, Ctrl-C
+        // ended this service at once, which ended the collector's service group before the app had flushed).
+        try await app.runService(gracefulShutdownSignals: [])
     }
 }
