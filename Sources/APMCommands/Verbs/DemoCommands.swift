@@ -279,21 +279,23 @@ struct DemoCommand: AsyncParsableCommand {
         let started = ContinuousClock.now
         let load = Task { await generator.run(stop: { stopping.value.load(ordering: .relaxed) }) }
         var lastReport = ContinuousClock.now
-        var deploymentRecorded = false
         var alertCreated = false
-        var nextDeploymentAttempt = started + .seconds(10)
-        while !stopping.value.load(ordering: .relaxed) {
-            try? await Task.sleep(for: .milliseconds(200))
-            // Mark the example service's start as a deployment once its app exists (after the agent's first
-            // delivery), as a deploy script would with `apm deployments record`: every chart shows the marker.
-            if !deploymentRecorded && ContinuousClock.now >= nextDeploymentAttempt {
-                nextDeploymentAttempt = ContinuousClock.now + .seconds(5)
-                let record = try? DeploymentsCommand.Record.parse([
+        // Mark the example service's start as a deployment once its app exists (after the agent's first delivery),
+        // as a deploy script would with `apm deployments record`: every chart shows the marker. In a task of its
+        // own, cancelled at the stop: an attempt in flight must not hold Ctrl-C up.
+        let deployment = Task {
+            try await Task.sleep(for: .seconds(10))
+            while !stopping.value.load(ordering: .relaxed) {
+                let record = try DeploymentsCommand.Record.parse([
                     "--collector-url", collectorURL, "--license-key", credentials.licenseKey, "Example Service",
                     "--revision", "demo-1", "--description", "apm demo started the example service",
                 ])
-                deploymentRecorded = (try? await record?.run()) != nil
+                if (try? await record.run()) != nil { return }
+                try await Task.sleep(for: .seconds(5))
             }
+        }
+        while !stopping.value.load(ordering: .relaxed) {
+            try? await Task.sleep(for: .milliseconds(200))
             if !alertCreated, let webhook = receiver.url {
                 alertCreated = await Self.createDemoAlert(
                     store: store,
@@ -309,6 +311,7 @@ struct DemoCommand: AsyncParsableCommand {
             }
         }
         stopping.value.store(true, ordering: .relaxed)
+        deployment.cancel()
         // Each step of the stop is bounded: Ctrl-C ends the demo within seconds, leaving no process behind.
         _ = try? await Deadline.run(within: .seconds(1), timedOut: CancellationError()) { await load.value }
         // Let the agent deliver its last harvest, then stop the app, then the collector.
