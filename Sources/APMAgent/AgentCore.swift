@@ -9,6 +9,8 @@ final class AgentCore: Sendable {
     let logger: Logger
     let aggregator: Aggregator
     let samples: SampleReservoir
+    /// Symbolicates error stacks at harvest, with its cache of addresses (kept for the agent's life).
+    let symbolicator = StackSymbolicator()
     /// Wakes the delivery task (flush, shutdown).
     let wakeup = Wakeup()
 
@@ -91,11 +93,11 @@ final class AgentCore: Sendable {
                         transaction: state.name,
                         type: error.type,
                         message: error.message,
-                        stack: error.stack,
                         status: state.status,
                         traceID: completed.storage.traceID.description,
                         attributes: attributes
-                    )
+                    ),
+                    stack: error.stack
                 )
             }
         }

@@ -133,7 +133,7 @@ public struct ExampleService: Sendable {
             return "stock \(String(buffer: body))"
         }
         router.get("/fail") { _, _ -> String in
-            throw HTTPError(.internalServerError, message: "this route always fails")
+            try Checkout.placeOrder()
         }
 
         let downstream = Router()
@@ -286,5 +286,35 @@ final class DurationLog: Sendable {
         lock.lock()
         handle.write(Data(line.utf8))
         lock.unlock()
+    }
+}
+
+/// What `/fail` runs: an error made three calls deep, carrying the stack where it was made, so that its sample
+/// shows `Checkout.authorize()`, `Checkout.chargeCard()` and `Checkout.placeOrder()` with their files and lines.
+enum Checkout {
+    struct PaymentDeclined: HTTPResponseError, StackCarryingError, CustomStringConvertible {
+        let stack = ErrorStack()
+        var status: HTTPResponse.Status { .internalServerError }
+        var description: String { "this route always fails" }
+
+        func response(from request: Request, context: some RequestContext) throws -> Response {
+            try HTTPError(.internalServerError, message: description).response(from: request, context: context)
+        }
+    }
+
+    @inline(never)
+    static func placeOrder() throws -> String {
+        try chargeCard()
+        return "ordered"
+    }
+
+    @inline(never)
+    static func chargeCard() throws {
+        try authorize()
+    }
+
+    @inline(never)
+    static func authorize() throws {
+        throw PaymentDeclined()
     }
 }

@@ -332,6 +332,21 @@ import FoundationNetworking
             }
         }
 
+        // The error /fail makes three calls deep reads as those three functions, with file and line, the app's
+        // own code first (symbolicated by the agent at harvest from Swift's Runtime backtrace).
+        struct Errors: Decodable { var errors: [APIErrorGroup] }
+        let failure = try #require(
+            try await Self.get(Errors.self, "\(base)/apps/\(appID)/errors?from=\(from)&to=\(to)", key: token).errors
+                .first { $0.transaction == "GET /fail" }
+        )
+        let appFrames = (failure.sample.frames ?? []).filter(\.inApp).prefix(3)
+        #expect(
+            appFrames.map(\.function).map { $0.components(separatedBy: "(").first ?? "" } == [
+                "static Checkout.authorize", "static Checkout.chargeCard", "static Checkout.placeOrder",
+            ],
+            "\(failure.sample.frames ?? [])"
+        )
+        #expect(appFrames.allSatisfy { $0.file.hasSuffix("ExampleService.swift") && $0.line > 0 }, "\(appFrames)")
         struct Process: Decodable { var events: [StoredProcessEventLite] }
         struct StoredProcessEventLite: Decodable { var kind: String }
         let process = try await Self.get(Process.self, "\(base)/apps/\(appID)/process?since=1h", key: token)

@@ -10,7 +10,8 @@ final class SampleReservoir: Sendable {
         var traces: [TransactionTrace] = []
         /// The slowest trace of each name offered (``offerNameTrace(_:)``), for names without a slow trace.
         var nameTraces: [String: TransactionTrace] = [:]
-        var errors: [ErrorSample] = []
+        /// Error samples with their stacks as captured, symbolicated at harvest (``resolvedErrors(_:)``).
+        var errors: [PendingError] = []
         var dropped = DropCounters()
     }
 
@@ -67,10 +68,10 @@ final class SampleReservoir: Sendable {
         }
     }
 
-    func offerError(_ sample: ErrorSample) {
+    func offerError(_ sample: ErrorSample, stack: CapturedStack? = nil) {
         state.withLock { state in
             if state.errors.count < maxErrors {
-                state.errors.append(sample)
+                state.errors.append(PendingError(sample: sample, stack: stack))
             } else {
                 state.dropped.errors += 1
             }
@@ -85,5 +86,27 @@ final class SampleReservoir: Sendable {
         }
         traceFloor.store(0, ordering: .relaxed)
         return taken
+    }
+}
+
+/// An error sample whose stack is still addresses.
+struct PendingError: Sendable {
+    var sample: ErrorSample
+    var stack: CapturedStack?
+}
+
+extension SampleReservoir.State {
+    /// The error samples with their stacks symbolicated: called at harvest, on the delivery task, never on the
+    /// app's request path.
+    func resolvedErrors(_ symbolicator: StackSymbolicator) -> [ErrorSample] {
+        errors.map { pending in
+            var sample = pending.sample
+            if let stack = pending.stack {
+                let frames = symbolicator.frames(of: stack)
+                sample.stack = symbolicator.text(of: stack, frames: frames)
+                sample.frames = frames.isEmpty ? nil : frames
+            }
+            return sample
+        }
     }
 }

@@ -105,7 +105,8 @@ final class Deliverer {
             samples: samples,
             maxTraces: max(core.configuration.transactionTracer.maxTraces, 1) * 3,
             maxNameTraces: core.configuration.transactionTracer.maxNameTraces * 3,
-            maxErrors: max(core.configuration.errorCollector.maxSamples, 1) * 3
+            maxErrors: max(core.configuration.errorCollector.maxSamples, 1) * 3,
+            symbolicator: core.symbolicator
         )
         let budget = core.configuration.maxMemoryBytes / 2 - (inFlight.map { Self.estimatedBytes(of: $0) } ?? 0)
         let lost = pending.enforce(budget: max(budget, 0))

@@ -21,7 +21,8 @@ struct PendingData: Sendable {
         samples: SampleReservoir.State,
         maxTraces: Int,
         maxNameTraces: Int = 0,
-        maxErrors: Int
+        maxErrors: Int,
+        symbolicator: StackSymbolicator = StackSymbolicator()
     ) {
         transactions.merge(harvest.transactions) { a, b in
             var merged = a
@@ -53,7 +54,7 @@ struct PendingData: Sendable {
             dropped.traces += UInt64(nameTraces.count - maxNameTraces)
             nameTraces.removeFirst(nameTraces.count - maxNameTraces)
         }
-        errors.append(contentsOf: samples.errors)
+        errors.append(contentsOf: samples.resolvedErrors(symbolicator))
         if errors.count > maxErrors {
             dropped.errors += UInt64(errors.count - maxErrors)
             errors.removeFirst(errors.count - maxErrors)

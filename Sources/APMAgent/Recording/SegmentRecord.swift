@@ -50,7 +50,7 @@ struct SegmentKey: Hashable, Sendable {
 struct NoticedError: Sendable {
     var type: String
     var message: String
-    var stack: [String]
+    var stack: CapturedStack
     var unixNanoseconds: Int64
 }
 

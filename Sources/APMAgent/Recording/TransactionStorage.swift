@@ -129,10 +129,11 @@ final class TransactionStorage: Sendable {
             !configuration.errorCollector.ignoreErrors.contains(qualified)
         else { return }
         let message = configuration.highSecurity ? "" : String(describing: error)
-        noticeError(type: type, message: message, stack: StackCapture.current(), at: now)
+        let stack = (error as? any StackCarryingError)?.stack.captured ?? StackCapture.current()
+        noticeError(type: type, message: message, stack: stack, at: now)
     }
 
-    func noticeError(type: String, message: String, stack: [String], at now: Int64) {
+    func noticeError(type: String, message: String, stack: CapturedStack, at now: Int64) {
         let message = core.configuration.highSecurity ? "" : String(message.prefix(4096))
         state.withLock { state in
             guard !state.ended, state.errors.count < Self.maxErrors else { return }

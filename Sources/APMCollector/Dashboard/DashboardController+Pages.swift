@@ -373,7 +373,7 @@ extension DashboardController {
             ).render()
             return """
                 <tr data-error="\(HTML.escape(group.type))"><td class="stack"><b>\(HTML.escape(group.type))</b><br>\(HTML.escape(group.message))<details><summary>sample</summary>\
-                <pre>\(HTML.escape(group.sample.message))\n\(HTML.escape(group.sample.stack.joined(separator: "\n")))</pre></details></td>\
+                \(Self.stackHTML(group.sample))</details></td>\
                 <td><a href="/apps/\(app.id)/transaction?name=\(HTML.query(group.transaction))&amp;\(shown.query)">\(HTML.escape(group.transaction))</a>\(trace)</td><td class="n" data-figure="count">\(group.count)</td><td>\(Self.clockTime(group.firstSeen))</td>\
                 <td>\(Self.clockTime(group.lastSeen))</td><td>\(spark)</td></tr>
                 """
@@ -443,6 +443,26 @@ extension DashboardController {
             \(list)
             """
         return Self.html(HTML.page(title: "Deployments", user: session.userName, csrf: session.csrf, body: body))
+    }
+
+    /// A sample's stack: symbolicated frames with the app's own first and the libraries' folded, or the text
+    /// stack as the platform gave it; each in a box that scrolls (a long frame never widens the page).
+    static func stackHTML(_ sample: ErrorSample) -> String {
+        guard let frames = sample.frames, !frames.isEmpty else {
+            return "<pre>\(HTML.escape(sample.message))\n\(HTML.escape(sample.stack.joined(separator: "\n")))</pre>"
+        }
+        func item(_ frame: StackFrame) -> String {
+            let place = frame.file.isEmpty ? "" : " <small>\(HTML.escape(frame.file)):\(frame.line)</small>"
+            return "<li><code>\(HTML.escape(frame.function))</code>\(place)</li>"
+        }
+        let app = frames.filter(\.inApp)
+        let libraries = frames.filter { !$0.inApp }
+        return """
+            <pre>\(HTML.escape(sample.message))</pre><div class="frames">\
+            <ol data-figure="app-frames">\(app.map(item).joined())</ol>\
+            \(libraries.isEmpty ? "" : "<details><summary>\(libraries.count) library frames</summary><ol data-figure=\"library-frames\">\(libraries.map(item).joined())</ol></details>")\
+            </div>
+            """
     }
 
     static func clockTime(_ unix: Double) -> String {

@@ -46,6 +46,8 @@ enum HTML {
         .chart{background:#fff;border-radius:6px;padding:8px;min-width:0}.chart h3{margin:0 0 4px;font-size:13px}
         .chart-svg{max-width:100%;height:auto}
         .bar{background:#eaeef2;width:120px;height:10px;border-radius:2px}.bar div{background:#0969da;height:10px;border-radius:2px}
+        td.stack .frames{max-height:320px;overflow:auto;font-size:12px}td.stack .frames ol{margin:4px 0;padding-left:24px}
+        td.stack .frames li{white-space:nowrap}
         ul.callers{margin:2px 0 0;padding-left:16px;color:#57606a;font-size:12px}
         td.stack{max-width:0;width:55%}td.stack pre{max-height:320px;overflow:auto;white-space:pre;margin:4px 0}
         form.login{background:#fff;max-width:320px;margin:80px auto;padding:24px;border-radius:8px}

@@ -68,6 +68,17 @@ extension AgentBatch {
                 errors[index].stack.removeLast(errors[index].stack.count - caps.maxStackFrames)
             }
             errors[index].stack = errors[index].stack.map { Self.cut($0, caps.maxShortTextBytes) }
+            if var frames = errors[index].frames {
+                if frames.count > caps.maxStackFrames { frames.removeLast(frames.count - caps.maxStackFrames) }
+                errors[index].frames = frames.map {
+                    StackFrame(
+                        function: Self.cut($0.function, caps.maxShortTextBytes),
+                        file: Self.cut($0.file, caps.maxShortTextBytes),
+                        line: min(max($0.line, 0), 10_000_000),
+                        inApp: $0.inApp
+                    )
+                }
+            }
             errors[index].traceID = Self.cut(errors[index].traceID, 64)
             errors[index].attributes = Self.capped(errors[index].attributes, caps)
         }

@@ -157,6 +157,9 @@ public struct ErrorSample: Codable, Sendable, Hashable {
     public var traceID: String
     /// Custom attributes of the transaction.
     public var attributes: [String: String]
+    /// The stack symbolicated (function, file, line, in-app or not), innermost first; `nil` when the platform
+    /// gave only `stack`'s text (an agent without Swift's Runtime module, an OpenTelemetry exception).
+    public var frames: [StackFrame]?
 
     /// Creates an error sample.
     ///
@@ -177,7 +180,8 @@ public struct ErrorSample: Codable, Sendable, Hashable {
         stack: [String] = [],
         status: Int = 0,
         traceID: String = "",
-        attributes: [String: String] = [:]
+        attributes: [String: String] = [:],
+        frames: [StackFrame]? = nil
     ) {
         self.timestamp = timestamp
         self.transaction = transaction
@@ -187,11 +191,48 @@ public struct ErrorSample: Codable, Sendable, Hashable {
         self.status = status
         self.traceID = traceID
         self.attributes = attributes
+        self.frames = frames
     }
 
     enum CodingKeys: String, CodingKey {
         case timestamp, transaction, type, message, stack, status
         case traceID = "trace_id"
-        case attributes
+        case attributes, frames
+    }
+}
+
+/// One symbolicated stack frame.
+public struct StackFrame: Codable, Sendable, Hashable {
+    /// The function, demangled (`OrderService.submit(_:)`), or its address when no symbol was found.
+    public var function: String
+    /// The source file, empty when unknown.
+    public var file: String
+    /// The line, 0 when unknown.
+    public var line: Int
+    /// Whether the frame is the app's own code (not a dependency's, the standard library's or the system's).
+    public var inApp: Bool
+
+    /// Creates a frame.
+    ///
+    /// - Parameters:
+    ///   - function: The function.
+    ///   - file: The source file.
+    ///   - line: The line.
+    ///   - inApp: Whether it is the app's own code.
+    public init(function: String, file: String, line: Int, inApp: Bool) {
+        self.function = function
+        self.file = file
+        self.line = line
+        self.inApp = inApp
+    }
+
+    /// `function at file:line`, as the text stack shows it.
+    public var text: String {
+        file.isEmpty ? function : "\(function) at \(file):\(line)"
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case function, file, line
+        case inApp = "in_app"
     }
 }

@@ -1,4 +1,4 @@
-import APMCore
+package import APMCore
 
 /// How error occurrences are grouped: the type, the message with its literals replaced and the top stack frame
 /// without addresses, hashed to a stable fingerprint.
@@ -12,6 +12,15 @@ package enum ErrorFingerprint {
     /// A stack frame without addresses and offsets, which differ between builds and runs.
     package static func normalizedFrame(_ frame: String) -> String {
         frame.split(separator: " ").filter { !$0.hasPrefix("0x") && !$0.allSatisfy(\.isNumber) }.joined(separator: " ")
+    }
+
+    /// The innermost in-app frames of a symbolicated stack (at most 5) as `function file`: the file's name
+    /// without its directory, and no line or address, which change with every build.
+    package static func inAppFrames(_ frames: [StackFrame]) -> [String] {
+        frames.filter(\.inApp).prefix(5).map { frame in
+            let file = frame.file.split(separator: "/").last.map(String.init) ?? ""
+            return file.isEmpty ? frame.function : "\(frame.function) \(file)"
+        }
     }
 
     /// FNV-1a 64 of the parts, hex: stable across processes and backends (unlike `Hasher`).

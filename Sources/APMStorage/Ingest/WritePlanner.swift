@@ -236,10 +236,11 @@ package struct WritePlanner {
 
     private func addError(_ sample: ErrorSample, appID: Int64, encoder: JSONEncoder, to plan: inout WritePlan) throws {
         let message = ErrorFingerprint.normalizedMessage(sample.message)
-        let topFrame = ErrorFingerprint.normalizedFrame(sample.stack.first ?? "")
+        let inApp = ErrorFingerprint.inAppFrames(sample.frames ?? [])
+        let topFrame = inApp.first ?? ErrorFingerprint.normalizedFrame(sample.stack.first ?? "")
         let key = WritePlan.ErrorGroupKey(
             appID: appID,
-            fingerprint: ErrorFingerprint.fingerprint([sample.type, message, topFrame])
+            fingerprint: ErrorFingerprint.fingerprint([sample.type, message] + (inApp.isEmpty ? [topFrame] : inApp))
         )
         let payload = String(decoding: try encoder.encode(sample), as: UTF8.self)
         let minute = Int64(sample.timestamp) - Int64(sample.timestamp) % 60

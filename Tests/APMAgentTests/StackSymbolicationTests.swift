@@ -1,0 +1,64 @@
+import APMCore
+import APMTesting
+import Foundation
+import Testing
+
+@testable import APMAgent
+
+/// Readable Swift stacks: an error made three calls deep shows those functions with file and line, marked as the
+/// app's own code, the agent's own frames left out; symbolicated at harvest, not when noticed.
+@Suite struct StackSymbolicationTests {
+    struct Declined: Error, StackCarryingError {
+        let stack = ErrorStack()
+    }
+
+    @inline(never) static func placeOrder() throws { try chargeCard() }
+    @inline(never) static func chargeCard() throws { try authorize() }
+    @inline(never) static func authorize() throws { throw Declined() }
+
+    @Test func anErrorMadeThreeCallsDeepShowsThoseFunctionsWithFileAndLine() async throws {
+        let (agent, clock, collector) = KnownWorkloadTests.startedAgent()
+        let transaction = agent.startWebTransaction(method: "POST", route: "/checkout")
+        do { try Self.placeOrder() } catch { transaction.noticeError(error) }
+        clock.advance(seconds: 0.1)
+        transaction.end()
+        await agent.shutdown()
+
+        let sample = try #require(collector.acceptedBatches.flatMap(\.errors).first)
+        #expect(sample.type == "Declined")
+        let frames = try #require(sample.frames)
+        let inApp = frames.filter(\.inApp)
+        let names = inApp.prefix(3).map(\.function)
+        #expect(names.count == 3 && names[0].contains("authorize"), "\(frames)")
+        #expect(names.count == 3 && names[1].contains("chargeCard") && names[2].contains("placeOrder"), "\(frames)")
+        for frame in inApp.prefix(3) {
+            #expect(frame.file.hasSuffix("StackSymbolicationTests.swift") && frame.line > 0, "\(frame)")
+        }
+        // The agent's own frames (the capture) are not shown; the text stack says the same as the frames.
+        #expect(!frames.contains { $0.file.contains("/Sources/APMAgent/") })
+        #expect(sample.stack.first == frames.first?.text)
+    }
+
+    /// Without a stack of its own, an error shows where it was noticed.
+    @Test func anErrorWithoutItsStackShowsWhereItWasNoticed() async throws {
+        struct Plain: Error {}
+        let (agent, clock, collector) = KnownWorkloadTests.startedAgent()
+        let transaction = agent.startWebTransaction(method: "GET", route: "/x")
+        transaction.noticeError(Plain())
+        clock.advance(seconds: 0.1)
+        transaction.end()
+        await agent.shutdown()
+        let frames = try #require(collector.acceptedBatches.flatMap(\.errors).first?.frames)
+        #expect(
+            frames.first { $0.inApp }?.function.contains("anErrorWithoutItsStackShowsWhereItWasNoticed") == true,
+            "\(frames)"
+        )
+    }
+
+    @Test func appFramesAreTheAppsOwnFiles() {
+        #expect(StackSymbolicator.isInApp(file: "/srv/shop/Sources/Shop/Orders.swift"))
+        #expect(!StackSymbolicator.isInApp(file: "/srv/shop/.build/checkouts/swift-nio/Sources/NIOCore/Channel.swift"))
+        #expect(!StackSymbolicator.isInApp(file: "/home/build-user/swift/stdlib/public/core/Array.swift"))
+        #expect(!StackSymbolicator.isInApp(file: ""))
+    }
+}
