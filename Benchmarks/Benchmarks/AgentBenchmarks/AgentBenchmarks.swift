@@ -1,4 +1,4 @@
-import APMAgent
+@_spi(Benchmarks) import APMAgent
 import APMTesting
 import Benchmark
 import Logging
@@ -102,6 +102,30 @@ let benchmarks: @Sendable () -> Void = {
                 transaction.startDatastoreSegment(system: "postgresql", operation: "SELECT", table: "users").end()
             }
             transaction.end()
+        }
+    }
+
+    // Errors: the stack captured where the error is made (on the app's path), and its symbolication (at harvest,
+    // on the delivery task): for addresses never seen, and for addresses in the cache.
+    Benchmark("error stack: capture (addresses only)", configuration: .init(scalingFactor: .one)) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(ErrorStack())
+        }
+    }
+    let stack = ErrorStack()
+    Benchmark(
+        "error stack: symbolication, addresses never seen",
+        configuration: .init(scalingFactor: .one, maxDuration: .seconds(10), maxIterations: 200)
+    ) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(stack.framesUncached())
+        }
+    }
+    _ = stack.frames()
+    Benchmark("error stack: symbolication, addresses cached", configuration: .init(scalingFactor: .one)) {
+        benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(stack.frames())
         }
     }
 }

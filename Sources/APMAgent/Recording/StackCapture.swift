@@ -20,10 +20,16 @@ struct CapturedStack: Sendable {
 enum StackCapture {
     static let maxFrames = 32
 
+    #if os(Linux) && canImport(Runtime)
+    /// The process's images, read once (from /proc/self/maps): given to each capture, which otherwise reads them
+    /// again, 200 times the cost of the unwind itself. Symbolication reads them afresh, for libraries loaded since.
+    static let images = ImageMap.capture()
+    #endif
+
     static func current() -> CapturedStack {
         #if os(Linux) && canImport(Runtime)
         // The frames of the capture itself and of noticeError are dropped at symbolication (the agent's own code).
-        return CapturedStack(backtrace: try? Backtrace.capture(algorithm: .fast, limit: maxFrames + 8))
+        return CapturedStack(backtrace: try? Backtrace.capture(algorithm: .fast, limit: maxFrames + 8, images: images))
         #else
         // Drop the agent's own frames (capture, noticeError).
         return CapturedStack(symbols: Array(Thread.callStackSymbols.dropFirst(3).prefix(maxFrames)))
@@ -46,7 +52,7 @@ final class StackSymbolicator: Sendable {
         let addresses = backtrace.frames.compactMap(Self.address)
         let known = cache.withLock { cache in addresses.map { cache[$0] } }
         var resolved: [UInt64: [StackFrame]] = [:]
-        if known.contains(where: { $0 == nil }), let symbolicated = backtrace.symbolicated() {
+        if known.contains(where: { $0 == nil }), let symbolicated = backtrace.symbolicated(with: ImageMap.capture()) {
             for frame in symbolicated.frames {
                 guard let address = Self.address(frame.captured) else { continue }
                 resolved[address, default: []].append(Self.frame(frame))
