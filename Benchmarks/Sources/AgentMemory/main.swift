@@ -4,8 +4,16 @@ import APMAgent
 import Foundation
 import Tracing
 
+import Synchronization
+
+/// The largest request body sent (a gzipped batch), across runs of one scenario.
+let largestBatch = Mutex(0)
+
 struct DiscardingTransport: CollectorTransport {
-    func send(_ request: CollectorRequest) async throws -> CollectorResponse { CollectorResponse(status: 202) }
+    func send(_ request: CollectorRequest) async throws -> CollectorResponse {
+        largestBatch.withLock { $0 = max($0, request.body.count) }
+        return CollectorResponse(status: 202)
+    }
 }
 
 /// Returns the collector's refusal, as when it is down.
@@ -20,8 +28,9 @@ func residentMiB() -> Double {
     return kib / 1024
 }
 
-func makeAgent(_ transport: any CollectorTransport) -> APMAgent {
+func makeAgent(_ transport: any CollectorTransport, nameTraces: Int = 50) -> APMAgent {
     var configuration = AgentConfiguration()
+    configuration.transactionTracer.maxNameTraces = nameTraces
     configuration.licenseKey = "apm_0000000000000000000000000000000000000000"
     configuration.harvestInterval = .seconds(1)
     configuration.logLevel = .critical
@@ -30,8 +39,9 @@ func makeAgent(_ transport: any CollectorTransport) -> APMAgent {
     return agent
 }
 
-func run(_ label: String, transport: any CollectorTransport, spans: Int, names: Int) async {
-    let agent = makeAgent(transport)
+func run(_ label: String, transport: any CollectorTransport, spans: Int, names: Int, nameTraces: Int = 50) async {
+    largestBatch.withLock { $0 = 0 }
+    let agent = makeAgent(transport, nameTraces: nameTraces)
     let tracer = agent.tracer
     let before = residentMiB()
     var samples: [Double] = []
@@ -59,15 +69,29 @@ func run(_ label: String, transport: any CollectorTransport, spans: Int, names: 
     let perSpan = Double(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000) / Double(requests * 11)
     print(
         String(
-            format: "| %@ | %d | %d | %.1f | %.1f | %.1f | %.0f |",
-            label, requests * 11, names, before, samples.max() ?? 0, after, perSpan
+            format: "| %@ | %d | %d | %.1f | %.1f | %.1f | %.0f | %@ |",
+            label, requests * 11, names, before, samples.max() ?? 0, after, perSpan,
+            largestBatch.withLock { $0 } > 0 ? "\(largestBatch.withLock { $0 } / 1024) KiB" : "–"
         )
     )
 }
 
 let spans = Int(CommandLine.arguments.dropFirst().first ?? "") ?? 10_000_000
-print("| scenario | spans | distinct names | RSS before (MiB) | RSS peak (MiB) | RSS after (MiB) | ns/span |")
-print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+print(
+    "| scenario | spans | distinct names | RSS before (MiB) | RSS peak (MiB) | RSS after (MiB) | ns/span | largest batch |"
+)
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 await run("collector up, 1 name", transport: DiscardingTransport(), spans: spans, names: 1)
 await run("collector up, 1,000 names", transport: DiscardingTransport(), spans: spans, names: 1_000)
+// The same without the per-name traces, in the same run: what they cost.
+await run(
+    "collector up, 1,000 names, max_name_traces = 0",
+    transport: DiscardingTransport(),
+    spans: spans,
+    names: 1_000,
+    nameTraces: 0
+)
 await run("collector down, 1,000 names", transport: DownTransport(), spans: spans, names: 1_000)
+// Each name has its slowest trace kept per harvest (transaction_tracer.max_name_traces, 50 names).
+await run("collector up, 2,000 names", transport: DiscardingTransport(), spans: spans, names: 2_000)
+await run("collector down, 2,000 names", transport: DownTransport(), spans: spans, names: 2_000)
