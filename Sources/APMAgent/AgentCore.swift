@@ -61,7 +61,7 @@ final class AgentCore: Sendable {
             if let seconds = configuration.transactionTracer.thresholdSeconds {
                 threshold = UInt64(seconds * 1e9)
             } else {
-                threshold = apdexT.nanoseconds &* 4
+                threshold = apdexT.frustratedAboveNanoseconds
             }
             if duration >= threshold, samples.mightKeepTrace(durationNanoseconds: duration) {
                 samples.offerTrace(makeTrace(completed, duration: duration, isError: isError))

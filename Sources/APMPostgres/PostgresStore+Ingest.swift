@@ -448,7 +448,7 @@ extension PostgresStore {
             INSERT INTO \(unescaped: table) (app_id, bucket, name, apdex_t, kind, count, errors, satisfied, tolerating, frustrated,
                 total, min, max, sum_squares, db, ext, histogram, error_histogram)
             SELECT * FROM unnest(\(keys.map(\.appID))::bigint[], \(keys.map(\.bucket))::bigint[], \(keys.map(\.name))::text[],
-                \(keys.map(\.apdexT))::float8[], \(values.map { Int16($0.kind == .web ? 0 : 1) })::int2[],
+                \(keys.map(\.apdexT))::float8[], \(values.map { $0.kind.storageCode })::int2[],
                 \(values.map { Int64(clamping: $0.count) })::bigint[], \(values.map { Int64(clamping: $0.errorCount) })::bigint[],
                 \(values.map { Int64(clamping: $0.satisfied) })::bigint[], \(values.map { Int64(clamping: $0.tolerating) })::bigint[],
                 \(values.map { Int64(clamping: $0.frustrated) })::bigint[], \(values.map(\.totalDuration))::float8[],
@@ -478,7 +478,7 @@ extension PostgresStore {
             """
             SELECT t.* FROM \(unescaped: table) t
             JOIN unnest(\(keys.map(\.appID))::bigint[], \(keys.map(\.bucket))::bigint[],
-                \(keys.map { Int16($0.kind == .web ? 0 : 1) })::int2[]) AS k(app_id, bucket, kind)
+                \(keys.map { $0.kind.storageCode })::int2[]) AS k(app_id, bucket, kind)
             ON t.app_id = k.app_id AND t.bucket = k.bucket AND t.kind = k.kind
             """,
             logger
@@ -486,7 +486,7 @@ extension PostgresStore {
             let key = WritePlan.AppKey(
                 appID: try row.get("app_id"),
                 bucket: try row.get("bucket"),
-                kind: try row.get("kind", as: Int16.self) == 0 ? .web : .background
+                kind: TransactionKind(storageCode: try row.get("kind", as: Int16.self))
             )
             guard let new = merged[key] else { continue }
             merged[key] = WritePlan.merged(try Self.transactionMetric(row, name: "", apdexT: new.apdexT), new)
@@ -497,7 +497,7 @@ extension PostgresStore {
             INSERT INTO \(unescaped: table) (app_id, bucket, kind, count, errors, satisfied, tolerating, frustrated, total, min,
                 max, db, ext, histogram)
             SELECT * FROM unnest(\(keys.map(\.appID))::bigint[], \(keys.map(\.bucket))::bigint[],
-                \(keys.map { Int16($0.kind == .web ? 0 : 1) })::int2[],
+                \(keys.map { $0.kind.storageCode })::int2[],
                 \(values.map { Int64(clamping: $0.count) })::bigint[], \(values.map { Int64(clamping: $0.errorCount) })::bigint[],
                 \(values.map { Int64(clamping: $0.satisfied) })::bigint[], \(values.map { Int64(clamping: $0.tolerating) })::bigint[],
                 \(values.map { Int64(clamping: $0.frustrated) })::bigint[], \(values.map(\.totalDuration))::float8[],
@@ -596,7 +596,7 @@ extension PostgresStore {
         }
         return TransactionMetric(
             name: name,
-            kind: try row.get("kind", as: Int16.self) == 0 ? .web : .background,
+            kind: TransactionKind(storageCode: try row.get("kind", as: Int16.self)),
             count: UInt64(clamping: try row.get("count", as: Int64.self)),
             errorCount: UInt64(clamping: try row.get("errors", as: Int64.self)),
             apdexT: apdexT,

@@ -40,7 +40,7 @@ extension PostgresStore {
         return TransactionSlice(
             bucket: bucket,
             name: name,
-            kind: (try row.get("kind", as: Int16?.self) ?? 0) == 0 ? .web : .background,
+            kind: TransactionKind(storageCode: try row.get("kind", as: Int16?.self) ?? 0),
             count: UInt64(clamping: try row.get("count", as: Int64?.self) ?? 0),
             errors: UInt64(clamping: try row.get("errors", as: Int64?.self) ?? 0),
             apdex: ApdexCounts(
@@ -70,7 +70,7 @@ extension PostgresStore {
         try await rows(
             """
             SELECT * FROM \(unescaped: Self.table("app", resolution)) WHERE app_id = \(appID)
-                AND kind = \(Int16(kind == .web ? 0 : 1)) AND bucket >= \(range.lowerBound) AND bucket < \(range.upperBound)
+                AND kind = \(kind.storageCode) AND bucket >= \(range.lowerBound) AND bucket < \(range.upperBound)
             ORDER BY bucket
             """
         ).map { try Self.slice($0, bucket: try $0.get("bucket"), name: "") }

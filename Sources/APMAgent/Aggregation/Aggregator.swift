@@ -8,7 +8,7 @@ import Synchronization
 /// different transactions rarely meet, and the critical section is a few dictionary updates (no I/O, no
 /// allocation once a name has been seen this minute). The harvester swaps the shards' contents out.
 final class Aggregator: Sendable {
-    static let overflowName = "(overflow)"
+    static let overflowName = OverflowName.text
     static let shardCount = 16
     /// A conservative size charged for a new transaction entry, before its histogram's real size is known.
     static let transactionEntryCharge = 2048

@@ -37,7 +37,7 @@ struct SegmentKey: Hashable, Sendable {
     var target: String
 
     static func overflow(_ category: SegmentCategory) -> SegmentKey {
-        SegmentKey(category: category, system: "", operation: "(overflow)", target: "")
+        SegmentKey(category: category, system: "", operation: OverflowName.text, target: "")
     }
 
     /// `Postgres SELECT users`, `External api.example.com`, or a custom segment's own name.

@@ -44,6 +44,12 @@ final class StackSymbolicator: Sendable {
     static let maxCachedAddresses = 4096
 
     private let cache = Mutex([UInt64: [StackFrame]]())
+    #if os(Linux) && canImport(Runtime)
+    /// The image map symbolication reads symbols through: one for the process, so that each binary's symbol and
+    /// line tables are parsed once (a fresh map parses them again: 217 ms against microseconds); replaced when a
+    /// stack has an address outside it (a library loaded since).
+    private let images = Mutex((map: StackCapture.images, refreshed: ContinuousClock.now))
+    #endif
 
     /// The frames of a stack, innermost first, without the agent's own, at most ``StackCapture/maxFrames``.
     func frames(of stack: CapturedStack) -> [StackFrame] {
@@ -52,7 +58,9 @@ final class StackSymbolicator: Sendable {
         let addresses = backtrace.frames.compactMap(Self.address)
         let known = cache.withLock { cache in addresses.map { cache[$0] } }
         var resolved: [UInt64: [StackFrame]] = [:]
-        if known.contains(where: { $0 == nil }), let symbolicated = backtrace.symbolicated(with: ImageMap.capture()) {
+        if known.contains(where: { $0 == nil }),
+            let symbolicated = backtrace.symbolicated(with: currentImages(for: addresses))
+        {
             for frame in symbolicated.frames {
                 guard let address = Self.address(frame.captured) else { continue }
                 resolved[address, default: []].append(Self.frame(frame))
@@ -77,6 +85,20 @@ final class StackSymbolicator: Sendable {
     }
 
     #if os(Linux) && canImport(Runtime)
+    private func currentImages(for addresses: [UInt64]) -> ImageMap {
+        images.withLock { images in
+            let outside = addresses.contains { address in
+                address != 0 && Backtrace.Address(address).map { images.map.indexOfImage(at: $0) == nil } ?? false
+            }
+            // At most once a minute: an address that is in no image at all (a JIT, a bad unwind) must not make
+            // every symbolication parse the symbols again.
+            if outside && ContinuousClock.now - images.refreshed > .seconds(60) {
+                images = (ImageMap.capture(), ContinuousClock.now)
+            }
+            return images.map
+        }
+    }
+
     private static func address(_ frame: Backtrace.Frame) -> UInt64? {
         switch frame {
         case .programCounter, .returnAddress, .asyncResumePoint:

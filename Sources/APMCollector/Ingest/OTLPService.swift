@@ -190,7 +190,7 @@ extension OTLPTranslator {
                     minute: key.minute
                 )
             }
-            if duration >= 4 * threshold.nanoseconds && traces.count < 20 {
+            if duration >= threshold.frustratedAboveNanoseconds && traces.count < 20 {
                 let traced = zip(segments, described).map { (span: $0.span, described: $1) }
                 traces.append(trace(span, name: name, kind: kind, status: status, failed: failed, traced))
             } else if Self.seconds(duration) >= (nameTraces[key]?.duration ?? -1),

@@ -123,7 +123,7 @@ public struct CollectorQueries: Sendable {
     ///   - name: The name asked for.
     /// - Returns: `nil`, or the nearest known names.
     public func unknownTransaction(app: StoredApp, name: String) async throws -> [String]? {
-        guard name != "(overflow)" else { return nil }
+        guard name != OverflowName.text else { return nil }
         let known = try await store.transactionNames(appID: app.id)
         guard !known.contains(name) else { return nil }
         return NearestNames.nearest(to: name, in: known)

@@ -53,9 +53,12 @@ public struct ApdexThreshold: Sendable, Hashable {
     public func zone(durationNanoseconds: UInt64, isError: Bool) -> ApdexZone {
         if isError { return .frustrated }
         if durationNanoseconds <= nanoseconds { return .satisfied }
-        if durationNanoseconds <= nanoseconds &* 4 { return .tolerating }
+        if durationNanoseconds <= frustratedAboveNanoseconds { return .tolerating }
         return .frustrated
     }
+
+    /// 4T, above which a transaction is frustrated: also where the agent's and the OTLP path's slow traces begin.
+    public var frustratedAboveNanoseconds: UInt64 { nanoseconds &* 4 }
 
     /// Classifies one transaction whose duration is in seconds.
     ///
@@ -117,4 +120,11 @@ public struct ApdexCounts: Codable, Sendable, Hashable {
         tolerating += other.tolerating
         frustrated += other.frustrated
     }
+}
+
+/// Names shared by every part that caps names.
+public enum OverflowName {
+    /// The name that stands for every transaction or segment name past a cap: the agent's
+    /// `max_transaction_names` and `max_segment_names`, the collector's per-app name limits.
+    public static let text = "(overflow)"
 }

@@ -4,7 +4,7 @@ package import APMCore
 /// changes on its app.
 package enum IngestRules {
     /// The name that stands for every name past a cap.
-    package static let overflowName = "(overflow)"
+    package static let overflowName = OverflowName.text
     /// Examples of names past the cap kept per app.
     package static let overflowExamplesPerApp = 20
 

@@ -235,7 +235,7 @@ extension SQLiteStore {
             )
             for (key, metric) in rows {
                 try statement.execute(arguments: [
-                    key.appID, key.bucket, key.name, key.apdexT, metric.kind == .web ? 0 : 1,
+                    key.appID, key.bucket, key.name, key.apdexT, Int(metric.kind.storageCode),
                     Int64(clamping: metric.count),
                     Int64(clamping: metric.errorCount), Int64(clamping: metric.satisfied),
                     Int64(clamping: metric.tolerating),
@@ -263,7 +263,7 @@ extension SQLiteStore {
             )
             for (key, metric) in rows {
                 try statement.execute(arguments: [
-                    key.appID, key.bucket, key.kind == .web ? 0 : 1, Int64(clamping: metric.count),
+                    key.appID, key.bucket, Int(key.kind.storageCode), Int64(clamping: metric.count),
                     Int64(clamping: metric.errorCount),
                     Int64(clamping: metric.satisfied), Int64(clamping: metric.tolerating),
                     Int64(clamping: metric.frustrated), metric.totalDuration,

@@ -25,7 +25,7 @@ extension SQLiteStore {
         TransactionSlice(
             bucket: bucket,
             name: name,
-            kind: (row["kind"] as Int? ?? 0) == 0 ? .web : .background,
+            kind: TransactionKind(storageCode: Int16(truncatingIfNeeded: row["kind"] as Int? ?? 0)),
             count: UInt64(clamping: row["count"] as Int64? ?? 0),
             errors: UInt64(clamping: row["errors"] as Int64? ?? 0),
             apdex: ApdexCounts(
@@ -69,7 +69,7 @@ extension SQLiteStore {
                 db,
                 sql:
                     "SELECT * FROM \(Self.table("app", resolution)) WHERE app_id = ? AND kind = ? AND bucket >= ? AND bucket < ? ORDER BY bucket",
-                arguments: [appID, kind == .web ? 0 : 1, range.lowerBound, range.upperBound]
+                arguments: [appID, Int(kind.storageCode), range.lowerBound, range.upperBound]
             ).map { try Self.slice($0, bucket: $0["bucket"], name: "") }
         }
     }
