@@ -335,6 +335,8 @@ import Testing
         let created = try APMProcess(arguments: ["tokens", "create", "--scope", "admin", "--data-dir", directory])
         created.process.waitUntilExit()
         #expect(created.process.terminationStatus == 0, "\(created.output)")
+        // The output is read on another thread: the exit can be seen before the last line is (a flaky nil).
+        _ = await created.waitForOutput(containing: "apt_", seconds: 10)
         let token = try #require(created.apiToken)
         let store = try SQLiteStore(path: path)
         let record = try #require(try await store.activeAPIToken(hash: LicenseKeyGenerator.hash(token)))

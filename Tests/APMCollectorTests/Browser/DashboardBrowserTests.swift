@@ -227,7 +227,8 @@ import Testing
                 // Throughput: the last complete minute's rate (the chart's last point; this one had no requests),
                 // then the range's average, labelled as such.
                 let latest = try #require(summary.latestMinute)
-                #expect(latest.start == Support.currentMinute(offset: -1) && latest.count == 0)
+                // The collector's clock stands 30 s into its minute: the last complete minute is the one before.
+                #expect(latest.start == Int64(frozen) - 30 - 60 && latest.count == 0)
                 #expect(cards["rpm"] == "\(latest.count) rpm")
                 #expect(cards["range-rpm"] == String(format: "%.1f rpm", summary.rpm))
                 #expect(cards["average"] == Self.ms(summary.average))
