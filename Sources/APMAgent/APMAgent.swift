@@ -165,7 +165,9 @@ public final class APMAgent: Service, Sendable {
             }
             await deliverer.deliverDue()
         }
-        // Final flush: harvest everything and try to deliver within the deadline.
+        // Final flush: harvest everything and try to deliver within the deadline; error stacks are symbolicated if
+        // the symbol tables an error started parsing are ready within half of it (else sent as addresses).
+        _ = await core.symbolicator.waitUntilWarm(within: configuration.shutdownTimeout / 2)
         deliverer.harvest()
         await deliverer.deliverDue(
             deadline: clock.monotonicNanoseconds() &+ configuration.shutdownTimeout.agentNanoseconds

@@ -10,7 +10,7 @@ final class AgentCore: Sendable {
     let aggregator: Aggregator
     let samples: SampleReservoir
     /// Symbolicates error stacks at harvest, with its cache of addresses (kept for the agent's life).
-    let symbolicator = StackSymbolicator()
+    let symbolicator = StackSymbolicator.shared
     /// Wakes the delivery task (flush, shutdown).
     let wakeup = Wakeup()
 

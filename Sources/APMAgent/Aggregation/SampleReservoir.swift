@@ -102,7 +102,8 @@ extension SampleReservoir.State {
         errors.map { pending in
             var sample = pending.sample
             if let stack = pending.stack {
-                let frames = symbolicator.frames(of: stack)
+                // Before the symbol tables are parsed (the first seconds after the first error), addresses only.
+                let frames = symbolicator.isWarm ? symbolicator.frames(of: stack) : []
                 sample.stack = symbolicator.text(of: stack, frames: frames)
                 sample.frames = frames.isEmpty ? nil : frames
             }

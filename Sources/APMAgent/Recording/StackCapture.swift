@@ -28,6 +28,7 @@ enum StackCapture {
 
     static func current() -> CapturedStack {
         #if os(Linux) && canImport(Runtime)
+        StackSymbolicator.shared.warmUp()
         // The frames of the capture itself and of noticeError are dropped at symbolication (the agent's own code).
         return CapturedStack(backtrace: try? Backtrace.capture(algorithm: .fast, limit: maxFrames + 8, images: images))
         #else
@@ -44,6 +45,34 @@ final class StackSymbolicator: Sendable {
     static let maxCachedAddresses = 4096
 
     private let cache = Mutex([UInt64: [StackFrame]]())
+    /// Whether the binary's symbol and line tables are parsed (``warmUp()``).
+    private let warm = Atomic<Bool>(false)
+    /// The parse, started by the first error, on a task of its own.
+    private let warming = Mutex<Task<Void, Never>?>(nil)
+
+    /// Starts parsing the symbol tables in the background, once: the first parse of a large binary takes from a
+    /// fifth of a second (release) to seconds (debug), which must hold up neither a request nor a delivery.
+    func warmUp() {
+        guard !warm.load(ordering: .relaxed) else { return }
+        warming.withLock { task in
+            guard task == nil else { return }
+            task = Task.detached(priority: .utility) { [self] in
+                _ = self.symbolicate(StackCapture.current())
+                self.warm.store(true, ordering: .releasing)
+            }
+        }
+    }
+
+    /// Waits up to `limit` for the symbol tables whose parse an error started; `true` when they are ready.
+    func waitUntilWarm(within limit: Duration) async -> Bool {
+        if warm.load(ordering: .acquiring) { return true }
+        guard let task = warming.withLock({ $0 }) else { return false }
+        _ = try? await Deadline.run(within: limit, timedOut: CancellationError()) { await task.value }
+        return warm.load(ordering: .acquiring)
+    }
+
+    /// Whether the symbol tables are ready.
+    var isWarm: Bool { warm.load(ordering: .acquiring) }
     #if os(Linux) && canImport(Runtime)
     /// The image map symbolication reads symbols through: one for the process, so that each binary's symbol and
     /// line tables are parsed once (a fresh map parses them again: 217 ms against microseconds); replaced when a
@@ -53,6 +82,10 @@ final class StackSymbolicator: Sendable {
 
     /// The frames of a stack, innermost first, without the agent's own, at most ``StackCapture/maxFrames``.
     func frames(of stack: CapturedStack) -> [StackFrame] {
+        symbolicate(stack)
+    }
+
+    private func symbolicate(_ stack: CapturedStack) -> [StackFrame] {
         #if os(Linux) && canImport(Runtime)
         guard let backtrace = stack.backtrace else { return [] }
         let addresses = backtrace.frames.compactMap(Self.address)
@@ -79,9 +112,18 @@ final class StackSymbolicator: Sendable {
         #endif
     }
 
-    /// The text stack of a sample: `function at file:line` per frame, or the platform's symbols.
+    /// The text stack of a sample: `function at file:line` per frame, or the platform's symbols, or (symbol
+    /// tables not ready) the return addresses.
     func text(of stack: CapturedStack, frames: [StackFrame]) -> [String] {
-        frames.isEmpty ? stack.symbols : frames.map(\.text)
+        guard frames.isEmpty else { return frames.map(\.text) }
+        #if os(Linux) && canImport(Runtime)
+        if let backtrace = stack.backtrace {
+            return backtrace.frames.compactMap(Self.address).prefix(StackCapture.maxFrames).map {
+                "0x" + String($0, radix: 16)
+            }
+        }
+        #endif
+        return stack.symbols
     }
 
     #if os(Linux) && canImport(Runtime)
