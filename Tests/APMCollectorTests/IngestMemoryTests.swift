@@ -1,4 +1,3 @@
-import APMAgent
 import APMCore
 import Foundation
 import HTTPTypes
@@ -6,6 +5,7 @@ import HummingbirdTesting
 import NIOCore
 import Testing
 
+@testable import APMAgent
 @testable import APMCollector
 
 /// Small bodies that inflate or parse into a lot of memory: the limits apply while reading, and a collector-wide
@@ -58,7 +58,8 @@ import Testing
             }
             // The agent's symbol tables (parsed once per process by the first error noticed, by any test of this
             // process: hundreds of MiB for this debug binary) are not the collector's: parsed before measuring.
-            _ = ErrorStack().frames()
+            StackSymbolicator.shared.warmUp()
+            _ = await StackSymbolicator.shared.waitUntilWarm(within: .seconds(300))
             let before = Support.residentBytes()
             let first = try await Self.post(
                 protobuf,
@@ -103,7 +104,8 @@ import Testing
             }
             // The agent's symbol tables (parsed once per process by the first error noticed, by any test of this
             // process: hundreds of MiB for this debug binary) are not the collector's: parsed before measuring.
-            _ = ErrorStack().frames()
+            StackSymbolicator.shared.warmUp()
+            _ = await StackSymbolicator.shared.waitUntilWarm(within: .seconds(300))
             let before = Support.residentBytes()
             let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
                 for _ in 0..<10 {

@@ -47,27 +47,29 @@ final class StackSymbolicator: Sendable {
     private let cache = Mutex([UInt64: [StackFrame]]())
     /// Whether the binary's symbol and line tables are parsed (``warmUp()``).
     private let warm = Atomic<Bool>(false)
-    /// The parse, started by the first error, on a task of its own.
-    private let warming = Mutex<Task<Void, Never>?>(nil)
+    /// Whether the parse was started.
+    private let warming = Atomic<Bool>(false)
 
-    /// Starts parsing the symbol tables in the background, once: the first parse of a large binary takes from a
-    /// fifth of a second (release) to seconds (debug), which must hold up neither a request nor a delivery.
+    /// Starts parsing the symbol tables, once, on a thread of its own: the first parse of a large binary takes
+    /// from a fifth of a second (release) to seconds (debug), which must hold up neither a request, nor a
+    /// delivery, nor one of the app's few cooperative threads (a detached task would occupy one all along).
     func warmUp() {
-        guard !warm.load(ordering: .relaxed) else { return }
-        warming.withLock { task in
-            guard task == nil else { return }
-            task = Task.detached(priority: .utility) { [self] in
-                _ = self.symbolicate(StackCapture.current())
-                self.warm.store(true, ordering: .releasing)
-            }
+        guard !warm.load(ordering: .relaxed),
+            warming.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged
+        else { return }
+        Thread.detachNewThread { [self] in
+            _ = self.symbolicate(StackCapture.current())
+            self.warm.store(true, ordering: .releasing)
         }
     }
 
     /// Waits up to `limit` for the symbol tables whose parse an error started; `true` when they are ready.
     func waitUntilWarm(within limit: Duration) async -> Bool {
-        if warm.load(ordering: .acquiring) { return true }
-        guard let task = warming.withLock({ $0 }) else { return false }
-        _ = try? await Deadline.run(within: limit, timedOut: CancellationError()) { await task.value }
+        guard warming.load(ordering: .relaxed) else { return warm.load(ordering: .acquiring) }
+        let deadline = ContinuousClock.now + limit
+        while !warm.load(ordering: .acquiring) && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
         return warm.load(ordering: .acquiring)
     }
 
@@ -75,8 +77,7 @@ final class StackSymbolicator: Sendable {
     var isWarm: Bool { warm.load(ordering: .acquiring) }
     #if os(Linux) && canImport(Runtime)
     /// The image map symbolication reads symbols through: one for the process, so that each binary's symbol and
-    /// line tables are parsed once (a fresh map parses them again: 217 ms against microseconds); replaced when a
-    /// stack has an address outside it (a library loaded since).
+    /// line tables are parsed once (a fresh map parses them again: 217 ms against microseconds).
     private let images = Mutex((map: StackCapture.images, refreshed: ContinuousClock.now))
     #endif
 
@@ -127,18 +128,10 @@ final class StackSymbolicator: Sendable {
     }
 
     #if os(Linux) && canImport(Runtime)
+    /// The process's image map, parsed once. A library loaded after it is not in it: its frames keep their
+    /// addresses (a fresh map would parse every binary's tables again, on the delivery task).
     private func currentImages(for addresses: [UInt64]) -> ImageMap {
-        images.withLock { images in
-            let outside = addresses.contains { address in
-                address != 0 && Backtrace.Address(address).map { images.map.indexOfImage(at: $0) == nil } ?? false
-            }
-            // At most once a minute: an address that is in no image at all (a JIT, a bad unwind) must not make
-            // every symbolication parse the symbols again.
-            if outside && ContinuousClock.now - images.refreshed > .seconds(60) {
-                images = (ImageMap.capture(), ContinuousClock.now)
-            }
-            return images.map
-        }
+        images.withLock { $0.map }
     }
 
     private static func address(_ frame: Backtrace.Frame) -> UInt64? {
