@@ -167,11 +167,11 @@ public final class APMAgent: Service, Sendable {
         }
         // Final flush: harvest everything and try to deliver within the deadline; error stacks are symbolicated if
         // the symbol tables an error started parsing are ready within half of it (else sent as addresses).
+        // The wait comes out of the same deadline: shutdown_timeout bounds the whole stop.
+        let deadline = clock.monotonicNanoseconds() &+ configuration.shutdownTimeout.agentNanoseconds
         _ = await core.symbolicator.waitUntilWarm(within: configuration.shutdownTimeout / 2)
         deliverer.harvest()
-        await deliverer.deliverDue(
-            deadline: clock.monotonicNanoseconds() &+ configuration.shutdownTimeout.agentNanoseconds
-        )
+        await deliverer.deliverDue(deadline: deadline)
     }
 
     // MARK: Recording
