@@ -58,6 +58,11 @@ final class StackSymbolicator: Sendable {
             warming.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged
         else { return }
         Thread.detachNewThread { [self] in
+            #if os(Linux)
+            // The lowest priority: the app's own threads come first while the tables are parsed.
+            // (On Linux a nice value is per thread: who 0 is this thread alone.)
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 19)
+            #endif
             _ = self.symbolicate(StackCapture.current())
             self.warm.store(true, ordering: .releasing)
         }
