@@ -24,7 +24,8 @@ import Testing
 
     @Test func anErrorMadeThreeCallsDeepShowsThoseFunctionsWithFileAndLine() async throws {
         await Self.warm()
-        let (agent, clock, collector) = KnownWorkloadTests.startedAgent()
+        // A long stop deadline: on a busy machine the agent's loop may start late, and the test waits for its flush.
+        let (agent, clock, collector) = KnownWorkloadTests.startedAgent { $0.shutdownTimeout = .seconds(60) }
         let transaction = agent.startWebTransaction(method: "POST", route: "/checkout")
         do { try Self.placeOrder() } catch { transaction.noticeError(error) }
         clock.advance(seconds: 0.1)
@@ -53,7 +54,8 @@ import Testing
     @Test func anErrorWithoutItsStackShowsWhereItWasNoticed() async throws {
         struct Plain: Error {}
         await Self.warm()
-        let (agent, clock, collector) = KnownWorkloadTests.startedAgent()
+        // A long stop deadline: on a busy machine the agent's loop may start late, and the test waits for its flush.
+        let (agent, clock, collector) = KnownWorkloadTests.startedAgent { $0.shutdownTimeout = .seconds(60) }
         let transaction = agent.startWebTransaction(method: "GET", route: "/x")
         transaction.noticeError(Plain())
         clock.advance(seconds: 0.1)
