@@ -46,7 +46,19 @@ struct TransactionAccumulator: Sendable {
     }
 
     /// Records one transaction; `zone` `nil` keeps its duration to classify later.
-    mutating func record(duration: UInt64, zone: ApdexZone?, isError: Bool, database: UInt64, external: UInt64) {
+    ///
+    /// - Returns: Whether it is the longest recorded so far (it raised `max`).
+    @discardableResult
+    mutating func record(
+        duration: UInt64,
+        zone: ApdexZone?,
+        isError: Bool,
+        database: UInt64,
+        external: UInt64
+    )
+        -> Bool
+    {
+        let longest = duration > max
         count += 1
         if isError { errors += 1 }
         if let zone {
@@ -64,6 +76,7 @@ struct TransactionAccumulator: Sendable {
         self.external &+= external
         histogram.record(nanoseconds: duration)
         if isError { errorHistogram.record(nanoseconds: duration) }
+        return longest
     }
 
     mutating func merge(_ other: TransactionAccumulator) {

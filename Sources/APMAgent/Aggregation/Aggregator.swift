@@ -196,9 +196,9 @@ final class Aggregator: Sendable {
                 }
             }
             let zone = deferred ? nil : threshold.zone(durationNanoseconds: duration, isError: isError)
-            // The longest so far of this name and minute in this harvest (the accumulators start over at each).
-            let slowest = duration > (shard.transactions[key]?.max ?? 0)
-            shard.transactions[key, default: TransactionAccumulator(kind: kind)].record(
+            // The longest so far of this name and minute in this harvest (the accumulators start over at each),
+            // from the same dictionary access that records it.
+            let slowest = shard.transactions[key, default: TransactionAccumulator(kind: kind)].record(
                 duration: duration,
                 zone: zone,
                 isError: isError,

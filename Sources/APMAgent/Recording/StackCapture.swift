@@ -82,8 +82,9 @@ final class StackSymbolicator: Sendable {
     var isWarm: Bool { warm.load(ordering: .acquiring) }
     #if os(Linux) && canImport(Runtime)
     /// The image map symbolication reads symbols through: one for the process, so that each binary's symbol and
-    /// line tables are parsed once (a fresh map parses them again: 217 ms against microseconds).
-    private let images = Mutex((map: StackCapture.images, refreshed: ContinuousClock.now))
+    /// line tables are parsed once (a fresh map parses them again: 217 ms against microseconds). A library loaded
+    /// after it is not in it: its frames keep their addresses.
+    private let images = StackCapture.images
     #endif
 
     /// The frames of a stack, innermost first, without the agent's own, at most ``StackCapture/maxFrames``.
@@ -98,7 +99,7 @@ final class StackSymbolicator: Sendable {
         let known = cache.withLock { cache in addresses.map { cache[$0] } }
         var resolved: [UInt64: [StackFrame]] = [:]
         if known.contains(where: { $0 == nil }),
-            let symbolicated = backtrace.symbolicated(with: currentImages(for: addresses))
+            let symbolicated = backtrace.symbolicated(with: images)
         {
             for frame in symbolicated.frames {
                 guard let address = Self.address(frame.captured) else { continue }
@@ -133,12 +134,6 @@ final class StackSymbolicator: Sendable {
     }
 
     #if os(Linux) && canImport(Runtime)
-    /// The process's image map, parsed once. A library loaded after it is not in it: its frames keep their
-    /// addresses (a fresh map would parse every binary's tables again, on the delivery task).
-    private func currentImages(for addresses: [UInt64]) -> ImageMap {
-        images.withLock { $0.map }
-    }
-
     private static func address(_ frame: Backtrace.Frame) -> UInt64? {
         switch frame {
         case .programCounter, .returnAddress, .asyncResumePoint:

@@ -71,7 +71,7 @@ public struct CollectorQueries: Sendable {
         figures.apdex.apply(
             reclassification(of: try await rowsAtOtherT(app: app, transaction: transaction, range: range), app: app)
         )
-        figures.latestMinute = try await latestMinute(app: app, transaction: transaction, range: range)
+        figures.latestMinute = try await latestMinute(app: app, transaction: transaction, range: range, read: slices)
         return figures
     }
 
@@ -82,9 +82,19 @@ public struct CollectorQueries: Sendable {
 
     /// The range's last minute that ended ``settleSeconds`` ago, with its requests; `nil` when the range holds
     /// no such minute or it is older than the minute rows' retention.
-    func latestMinute(app: StoredApp, transaction: String?, range: TimeRange) async throws -> APILatestMinute? {
+    /// `read` are the range's slices already read: minute rows hold the minute, so no query is made (an alert's
+    /// window, a page's figures); hour rows do not, and the minute is read.
+    func latestMinute(
+        app: StoredApp,
+        transaction: String?,
+        range: TimeRange,
+        read: [TransactionSlice]
+    ) async throws -> APILatestMinute? {
         let start = Swift.min(range.to, now() - Self.settleSeconds) / 60 * 60 - 60
         guard start >= range.from, start >= now() - minuteRetention else { return nil }
+        if range.resolution == .minute {
+            return APILatestMinute(start: start, count: read.reduce(0) { $0 + ($1.bucket == start ? $1.count : 0) })
+        }
         let minute = TimeRange(from: start, to: start + 60, now: now(), minuteRetention: minuteRetention)
         guard minute.resolution == .minute else { return nil }
         let slices = try await slices(app: app, transaction: transaction, range: minute)
@@ -228,7 +238,7 @@ public struct CollectorQueries: Sendable {
         )
         var summary = APIFigures(merging: slices, start: range.from, seconds: range.to - range.from, t: t)
         summary.apdex.apply(reclassification(of: atOtherT, app: app))
-        summary.latestMinute = try await latestMinute(app: app, transaction: transaction, range: range)
+        summary.latestMinute = try await latestMinute(app: app, transaction: transaction, range: range, read: slices)
         var histogram = LatencyHistogram()
         for slice in slices { histogram.merge(slice.histogram) }
         return (series, summary, APILatencyHistogram(histogram, transaction: transaction))
