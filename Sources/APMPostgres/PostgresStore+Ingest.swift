@@ -552,7 +552,10 @@ extension PostgresStore {
                 maxDuration: try row.get("max"),
                 errorCount: UInt64(clamping: try row.get("errors", as: Int64.self)),
                 slowestStatement: statement.isEmpty ? nil : statement,
-                slowestStatementDuration: statement.isEmpty ? nil : try row.get("slowest_duration", as: Double.self)
+                slowestStatementDuration: statement.isEmpty ? nil : try row.get("slowest_duration", as: Double.self),
+                histogram: try row.get("histogram", as: ByteBuffer?.self).map {
+                    try LatencyHistogram(encoded: Data(bytesOf: $0))
+                } ?? LatencyHistogram()
             )
             merged[key] = WritePlan.merged(existing, new)
         }
@@ -560,7 +563,7 @@ extension PostgresStore {
         try await connection.execute(
             """
             INSERT INTO \(unescaped: table) (app_id, bucket, transaction_name, name, category, system, operation, target, count,
-                errors, total, exclusive, min, max, slowest_statement, slowest_duration)
+                errors, total, exclusive, min, max, slowest_statement, slowest_duration, histogram)
             SELECT * FROM unnest(\(keys.map(\.appID))::bigint[], \(keys.map(\.bucket))::bigint[], \(keys.map(\.transaction))::text[],
                 \(keys.map(\.name))::text[], \(values.map { $0.category.storageCode })::int2[],
                 \(values.map(\.system))::text[], \(values.map(\.operation))::text[], \(values.map(\.target))::text[],
@@ -568,11 +571,12 @@ extension PostgresStore {
                 \(values.map(\.totalDuration))::float8[], \(values.map(\.exclusiveDuration))::float8[],
                 \(values.map(\.minDuration))::float8[], \(values.map(\.maxDuration))::float8[],
                 \(values.map { $0.slowestStatement ?? "" })::text[],
-                \(values.map { $0.slowestStatement == nil ? 0 : $0.slowestStatementDuration ?? 0 })::float8[])
+                \(values.map { $0.slowestStatement == nil ? 0 : $0.slowestStatementDuration ?? 0 })::float8[],
+                \(values.map { ByteBuffer(bytes: $0.histogram.encoded()) })::bytea[])
             ON CONFLICT (app_id, bucket, transaction_name, name) DO UPDATE SET
                 count = excluded.count, errors = excluded.errors, total = excluded.total, exclusive = excluded.exclusive,
                 min = excluded.min, max = excluded.max, slowest_statement = excluded.slowest_statement,
-                slowest_duration = excluded.slowest_duration
+                slowest_duration = excluded.slowest_duration, histogram = excluded.histogram
             """,
             logger
         )

@@ -214,7 +214,9 @@ extension PostgresStore {
             """
             SELECT name, \(unescaped: Self.segmentSums),
                 (array_agg(slowest_statement ORDER BY slowest_duration DESC, slowest_statement DESC))[1] AS slowest,
-                MAX(slowest_duration) AS slowest_duration
+                MAX(slowest_duration) AS slowest_duration,
+                -- Rows from before segment histograms have none (NULL): the others merged, counts then fall short.
+                COALESCE(array_agg(histogram) FILTER (WHERE histogram IS NOT NULL), '{}') AS histogram
             FROM \(unescaped: Self.table("seg", resolution))
             WHERE app_id = \(appID) AND bucket >= \(range.lowerBound) AND bucket < \(range.upperBound)
                 AND (\(transaction)::text IS NULL OR transaction_name = \(transaction))
@@ -228,6 +230,7 @@ extension PostgresStore {
                 slice.slowestStatement = slowest
                 slice.slowestStatementDuration = try row.get("slowest_duration", as: Double?.self) ?? 0
             }
+            slice.histogram = try Self.histogram(row, "histogram")
             return slice
         }
     }

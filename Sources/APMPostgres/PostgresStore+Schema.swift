@@ -222,6 +222,14 @@ extension PostgresStore {
             // Users from before roles could do everything: they stay admins.
             ["ALTER TABLE users ADD COLUMN role text NOT NULL DEFAULT 'admin'"]
         ),
+        (
+            "v5: a latency histogram per segment row",
+            // NULL on rows from before: their calls have no percentiles. The partitions inherit the column.
+            [
+                "ALTER TABLE seg_minutes ADD COLUMN histogram bytea",
+                "ALTER TABLE seg_hours ADD COLUMN histogram bytea",
+            ]
+        ),
     ]
 
     /// Applies the migrations not applied yet, in one transaction under an advisory lock: collectors that start

@@ -366,6 +366,19 @@ public struct SegmentSlice: Sendable, Hashable {
     public var slowestStatement: String = ""
     /// That call's duration (seconds), 0 when none.
     public var slowestStatementDuration: Double = 0
+    /// The calls' latency histogram (segment totals only; empty elsewhere). It holds fewer than ``count`` calls
+    /// when some came from agents before segment histograms: percentiles are then unknown.
+    public var histogram = LatencyHistogram()
+
+    /// The duration at a quantile of the calls (within 1 %, and never outside the shortest and longest call),
+    /// `nil` when the histogram does not hold every call.
+    ///
+    /// - Parameter quantile: 0...1.
+    /// - Returns: Seconds, or `nil`.
+    public func callDuration(atQuantile quantile: Double) -> Double? {
+        guard count > 0, histogram.totalCount == count else { return nil }
+        return histogram.value(atQuantile: quantile).map { Swift.min(Swift.max($0, min), max) }
+    }
 
     /// Creates a slice.
     ///

@@ -290,6 +290,37 @@ import Testing
         #expect(abs(render_.exclusiveDuration - 0.040) < 1e-9)
     }
 
+    /// Every call of a segment is in its histogram, for percentiles per call: an N+1 loop of known durations,
+    /// and a transaction with more calls than it stores (past 2,000 they are aggregated without their tree).
+    @Test func segmentHistogramsHoldEveryCall() async throws {
+        let (agent, clock, collector) = Self.startedAgent()
+        let transaction = agent.startWebTransaction(method: "GET", route: "/users")
+        for index in 0..<40 {
+            let lookup = transaction.startDatastoreSegment(system: "postgresql", operation: "SELECT", table: "users")
+            clock.advance(seconds: index < 38 ? 0.004 : 0.024)
+            lookup.end()
+        }
+        transaction.end()
+        let export = agent.startBackgroundTransaction(name: "export")
+        for index in 0..<2_050 {
+            let write = export.startDatastoreSegment(system: "postgresql", operation: "INSERT", table: "rows")
+            clock.advance(seconds: index == 2_049 ? 0.5 : 0.001)
+            write.end()
+        }
+        export.end()
+        await agent.shutdown()
+
+        let segments = collector.acceptedBatches.flatMap { $0.intervals.flatMap(\.segments) }
+        let lookups = try #require(segments.first { $0.name == "Postgres SELECT users" })
+        #expect(lookups.count == 40 && lookups.histogram.totalCount == 40)
+        let p95 = try #require(lookups.histogram.value(atQuantile: 0.95))
+        #expect(abs(p95 - 0.004) <= 0.004 * 0.01, "the 38th of 40 calls")
+        #expect(abs(try #require(lookups.histogram.value(atQuantile: 1)) - 0.024) <= 0.024 * 0.01)
+        let writes = try #require(segments.first { $0.name == "Postgres INSERT rows" })
+        #expect(writes.count == 2_050 && writes.histogram.totalCount == 2_050)
+        #expect(abs(try #require(writes.histogram.value(atQuantile: 1)) - 0.5) <= 0.5 * 0.01, "an overflowed call")
+    }
+
     @Test func slowTransactionsBecomeTracesWithObfuscatedSQLAndNoQueryStrings() async throws {
         let (agent, clock, collector) = Self.startedAgent()
         let transaction = agent.startWebTransaction(method: "GET", route: "/users/{id}")

@@ -13,71 +13,73 @@ import Testing
 @Suite struct BreakdownTests {
     typealias Support = CollectorTestSupport
 
+    /// A segment row from its calls' durations, with their histogram (`histogram: false`: as an agent from before
+    /// segment histograms sent it).
     static func segment(
         _ transaction: String,
         _ name: String,
         _ category: SegmentCategory,
         operation: String,
         target: String = "",
-        count: UInt64,
-        total: Double,
-        max: Double
+        calls: [Double],
+        histogram: Bool = true
     ) -> SegmentMetric {
-        SegmentMetric(
+        var recorded = LatencyHistogram()
+        if histogram {
+            for call in calls { recorded.record(seconds: call) }
+        }
+        return SegmentMetric(
             transaction: transaction,
             name: name,
             category: category,
             system: category == .datastore ? "sqlite" : "GET",
             operation: operation,
             target: target,
-            count: count,
-            totalDuration: total,
-            exclusiveDuration: total,
-            minDuration: 0.001,
-            maxDuration: max
+            count: UInt64(calls.count),
+            totalDuration: calls.reduce(0, +),
+            exclusiveDuration: calls.reduce(0, +),
+            minDuration: calls.min() ?? 0,
+            maxDuration: calls.max() ?? 0,
+            histogram: recorded
         )
     }
 
-    /// GET /report: 4 requests of 1 s: 3.6 s in one recursive query (one call each), 0.1 s calling inventory, the
-    /// rest (0.3 s) its own code. GET /users: 10 requests of 50 ms: 10 user lookups (0.2 s) and 2 calls of the same
-    /// recursive query (0.4 s).
+    /// GET /report: 4 requests of 1 s over two minutes: 3.6 s in one recursive query (one call each: 0.85, 0.95,
+    /// 0.9 and 0.9 s), 0.1 s calling inventory (from an agent that sends no segment histograms), the rest (0.3 s)
+    /// its own code. GET /users: 10 requests of 50 ms: 40 user lookups (38 of 4 ms and 2 of 24 ms: 0.2 s) and 2
+    /// calls of the same recursive query (0.4 s).
     static func fill(_ client: any TestClientProtocol, key: String, minute: Int64) async throws {
+        for (offset, queries) in [(-60, [0.85, 0.95]), (0, [0.9, 0.9])] as [(Int64, [Double])] {
+            let batch = Support.batch(
+                minute: minute + offset,
+                metrics: [Support.metric("GET /report", durations: [1, 1])],
+                segments: [
+                    segment("GET /report", "SQLite SELECT", .datastore, operation: "SELECT", calls: queries),
+                    segment(
+                        "GET /report",
+                        "External inventory",
+                        .external,
+                        operation: "inventory",
+                        calls: [0.03, 0.02],
+                        histogram: false
+                    ),
+                ]
+            )
+            #expect(try await Support.post(batch, key: key, client: client).status == .accepted)
+        }
         let batch = Support.batch(
             minute: minute,
-            metrics: [
-                Support.metric("GET /report", durations: [1, 1, 1, 1]),
-                Support.metric("GET /users", durations: Array(repeating: 0.05, count: 10)),
-            ],
+            metrics: [Support.metric("GET /users", durations: Array(repeating: 0.05, count: 10))],
             segments: [
-                segment(
-                    "GET /report",
-                    "SQLite SELECT",
-                    .datastore,
-                    operation: "SELECT",
-                    count: 4,
-                    total: 3.6,
-                    max: 0.95
-                ),
-                segment(
-                    "GET /report",
-                    "External inventory",
-                    .external,
-                    operation: "inventory",
-                    count: 4,
-                    total: 0.1,
-                    max: 0.03
-                ),
                 segment(
                     "GET /users",
                     "SQLite SELECT users",
                     .datastore,
                     operation: "SELECT",
                     target: "users",
-                    count: 10,
-                    total: 0.2,
-                    max: 0.03
+                    calls: Array(repeating: 0.004, count: 38) + [0.024, 0.024]
                 ),
-                segment("GET /users", "SQLite SELECT", .datastore, operation: "SELECT", count: 2, total: 0.4, max: 0.3),
+                segment("GET /users", "SQLite SELECT", .datastore, operation: "SELECT", calls: [0.1, 0.3]),
             ]
         )
         #expect(try await Support.post(batch, key: key, client: client).status == .accepted)
@@ -99,6 +101,22 @@ import Testing
             #expect(query.category == "database" && abs(query.share - 0.9) < 1e-9)
             #expect(query.calls == 4 && query.callsPerTransaction == 1 && abs(query.average - 0.9) < 1e-9)
             #expect(query.max == 0.95 && abs(query.time - 3.6) < 1e-9)
+            // p95 per call, from the calls' histograms merged over both minutes (nearest rank: the 4th of 4).
+            #expect(abs(try #require(query.p95) - 0.95) <= 0.95 * 0.01)
+            #expect(breakdown.rows[2].p95 == nil, "an agent that sent no histogram: unknown, not a guess")
+            #expect(breakdown.rows[1].p95 == nil, "application is not a call")
+            let users = try await Support.get(
+                APITransactionBreakdown.self,
+                "/api/v1/apps/1/transactions/breakdown?since=1h&transaction=GET%20%2Fusers",
+                key: key,
+                client: client
+            )
+            let lookups = try #require(users.rows.first { $0.name == "SQLite SELECT users" })
+            #expect(lookups.calls == 40 && lookups.callsPerTransaction == 4 && abs(lookups.max - 0.024) < 1e-12)
+            #expect(
+                abs(try #require(lookups.p95) - 0.004) <= 0.004 * 0.01,
+                "the 38th of 40 calls: 4 ms, not the slowest"
+            )
             #expect(abs(breakdown.rows[1].time - 0.3) < 1e-9 && abs(breakdown.rows[1].share - 0.075) < 1e-9)
             #expect(breakdown.rows[2].category == "external" && breakdown.rows[2].target == "inventory")
             #expect(abs(breakdown.rows.map(\.share).reduce(0, +) - 1) < 1e-9)
@@ -138,6 +156,10 @@ import Testing
                 )
             )
             #expect(page.contains("<td class=\"n\" data-figure=\"share\">90.0 %</td>"))
+            #expect(page.contains("<th class=\"n\">p95 per call</th>"))
+            let p95 = String(format: "%.1f ms", try #require(query.p95) * 1000)
+            #expect(page.contains("<td class=\"n\" data-figure=\"p95\">\(p95)</td>"))
+            #expect(page.contains("<td class=\"n\" data-figure=\"p95\">–</td>"))
             let databases = try await client.execute(
                 uri: "/apps/1/databases?range=1h&transaction=GET%20%2Freport",
                 method: .get,
@@ -160,6 +182,16 @@ import Testing
                 method: .get,
                 headers: [.authorization: "Bearer \(Support.token(for: key))"]
             ) { #expect($0.status == .badRequest) }
+            // A histogram that does not hold every call is refused, by field.
+            var wrong = Self.segment("GET /users", "SQLite SELECT", .datastore, operation: "SELECT", calls: [0.1, 0.2])
+            wrong.histogram.record(seconds: 0.3)
+            let refused = try await Support.post(
+                Support.batch(minute: Support.currentMinute(offset: -1), metrics: [], segments: [wrong]),
+                key: key,
+                client: client
+            )
+            #expect(refused.status == .badRequest)
+            #expect(refused.body.contains("segments[0].histogram") && refused.body.contains("must equal count 2"))
         }
     }
 }

@@ -165,6 +165,15 @@ import Testing
         #expect(abs(orders.figures.breakdown.database - 0.1 / 4) < 1e-6)
         #expect(abs(orders.figures.breakdown.external - 0.05 / 4) < 1e-6)
         #expect(abs((orders.figures.average ?? 0) - 3.7 / 4) < 1e-6)
+        // The breakdown's calls have their percentiles: one call each, so p95 is that call.
+        let breakdown = try await get(
+            APITransactionBreakdown.self,
+            "/\(app.id)/transactions/breakdown?since=1h&transaction=GET%20%2Forders%2F%7Bid%7D"
+        )
+        let query = try #require(breakdown.rows.first { $0.name == "Postgres SELECT orders" })
+        #expect(query.calls == 1 && abs((query.p95 ?? 0) - 0.1) < 1e-6)
+        let payment = try #require(breakdown.rows.first { $0.category == "external" })
+        #expect(payment.calls == 1 && abs((payment.p95 ?? 0) - 0.05) < 1e-6)
         let background = try #require(rows.first { $0.name == "process payment" })
         #expect(background.kind == "background" && background.figures.count == 1)
         struct Databases: Decodable { var databases: [APIDatabaseRow] }

@@ -55,7 +55,12 @@ import Testing
                 minDuration: 0.02,
                 maxDuration: 0.04,
                 slowestStatement: "SELECT * FROM items WHERE id = ?",
-                slowestStatementDuration: 0.04
+                slowestStatementDuration: 0.04,
+                histogram: {
+                    var calls = LatencyHistogram()
+                    for call in [0.02, 0.03, 0.04] { calls.record(seconds: call) }
+                    return calls
+                }()
             )
             for offset in 0..<3 {
                 let batch = Support.batch(
@@ -91,7 +96,12 @@ import Testing
                     "\(base)/histogram?since=1h",
                     "\(base)/process?since=1h",
                 ]
-                if app.name == "swift-shop" { paths.append("\(base)/summary?since=1h&transaction=GET+%2Fitems") }
+                if app.name == "swift-shop" {
+                    paths.append("\(base)/summary?since=1h&transaction=GET+%2Fitems")
+                    paths.append("\(base)/transactions/breakdown?since=1h&transaction=GET+%2Fitems")
+                } else {
+                    paths.append("\(base)/transactions/breakdown?since=1h&transaction=GET+%2Forders%2F%7Bid%7D")
+                }
                 for trace in try await source.traces(appID: app.id, transaction: nil, range: 0..<Int64.max, limit: 5) {
                     paths.append("\(base)/traces/\(trace.id)")
                 }
@@ -103,6 +113,11 @@ import Testing
             for path in paths { answers[path] = try await Self.answer(path, token: token, client: client) }
             return answers
         }
+        let breakdowns = before.filter { $0.key.contains("/breakdown") }
+        #expect(
+            breakdowns.count == 2 && breakdowns.values.allSatisfy { $0.contains("\"p95\"") },
+            "p95 per call, copied"
+        )
 
         try await StoreBackend.withPostgresDatabase { database in
             try await StoreBackend.postgresStore(database).withRunning { target in

@@ -171,6 +171,7 @@ final class Aggregator: Sendable {
             accumulator.exclusive = entry.total
             accumulator.min = entry.min
             accumulator.max = entry.max
+            accumulator.histogram = entry.histogram
             grouped.append((segment, accumulator))
         }
         let shardIndex = Int(UInt(bitPattern: name.hashValue) % UInt(Self.shardCount))

@@ -28,6 +28,7 @@ final class TransactionStorage: Sendable {
         var min: UInt64 = .max
         var max: UInt64 = 0
         var errors: UInt64 = 0
+        var histogram = LatencyHistogram()
     }
 
     /// The most segments stored per transaction; more are aggregated without their tree.
@@ -92,6 +93,7 @@ final class TransactionStorage: Sendable {
                 entry.total &+= duration
                 entry.min = Swift.min(entry.min, duration)
                 entry.max = Swift.max(entry.max, duration)
+                entry.histogram.record(nanoseconds: duration)
                 if isError || record.isError { entry.errors += 1 }
                 state.overflowSegments[record.key] = entry
                 state.droppedSegments += 1

@@ -202,13 +202,13 @@ extension DashboardController {
                 <td class="n" data-figure="share">\(Self.percent(row.share))</td>\
                 <td><div class="bar"><div style="width:\(bar)%"></div></div></td>\
                 <td class="n" data-figure="calls-per-request">\(String(format: "%.2f", row.callsPerTransaction))</td>\
-                <td class="n" data-figure="average">\(Self.ms(row.average))</td><td class="n" data-figure="max">\(Self.ms(row.max))</td>\
+                <td class="n" data-figure="average">\(Self.ms(row.average))</td><td class="n" data-figure="p95">\(Self.ms(row.p95))</td><td class="n" data-figure="max">\(Self.ms(row.max))</td>\
                 <td class="n" data-figure="time">\(String(format: "%.2f s", row.time))</td></tr>
                 """
         }.joined()
         return """
             <table class="breakdown"><tr><th>segment</th><th>category</th><th class="n">% of time</th><th></th><th class="n">calls per request</th>\
-            <th class="n">avg per call</th><th class="n">slowest call</th><th class="n">time</th></tr>\(rows)</table>
+            <th class="n">avg per call</th><th class="n">p95 per call</th><th class="n">slowest call</th><th class="n">time</th></tr>\(rows)</table>
             <p><small>Each segment's own time (its children's excluded), so the rows add up to the transaction's \
             \(String(format: "%.2f s", breakdown.totalTime)) over \(breakdown.count) requests; <i>application</i> is the transaction's own code.</small></p>
             """

@@ -272,6 +272,7 @@ extension OTLPTranslator {
             metric.exclusiveDuration += exclusive
             metric.minDuration = min(metric.minDuration, seconds)
             metric.maxDuration = max(metric.maxDuration, seconds)
+            metric.histogram.record(nanoseconds: span.duration)
             if let statement, seconds >= (metric.slowestStatementDuration ?? -1) {
                 metric.slowestStatement = statement
                 metric.slowestStatementDuration = seconds

@@ -38,6 +38,7 @@ extension CollectorQueries {
                 calls: segment.count,
                 callsPerTransaction: perRequest(segment.count),
                 average: segment.count > 0 ? segment.total / Double(segment.count) : 0,
+                p95: segment.callDuration(atQuantile: 0.95),
                 max: segment.max,
                 time: segment.exclusive,
                 share: share(segment.exclusive)
@@ -53,6 +54,7 @@ extension CollectorQueries {
                 calls: count,
                 callsPerTransaction: count > 0 ? 1 : 0,
                 average: count > 0 ? own / Double(count) : 0,
+                p95: nil,
                 max: maxima.max() ?? 0,
                 time: own,
                 share: share(own)

@@ -307,6 +307,13 @@ private struct FieldChecks {
                 throw fail("\(field).slowest_statement_duration", "must not exceed max_duration")
             }
         }
+        // Empty: an agent from before segment histograms (its calls then have no percentiles).
+        guard metric.histogram.isEmpty || metric.histogram.totalCount == metric.count else {
+            throw fail(
+                "\(field).histogram",
+                "holds \(metric.histogram.totalCount) values; must equal count \(metric.count) (or be absent)"
+            )
+        }
     }
 
     func trace(_ trace: TransactionTrace, _ field: String) throws {

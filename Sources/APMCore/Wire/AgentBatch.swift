@@ -355,6 +355,9 @@ public struct SegmentMetric: Codable, Sendable, Hashable {
     public var slowestStatement: String?
     /// The duration of that call (seconds).
     public var slowestStatementDuration: Double?
+    /// The latency histogram of the calls' durations, for percentiles per call. Agents before it sent none:
+    /// an empty histogram then (percentiles are shown only where a histogram holds every call).
+    public var histogram: LatencyHistogram
 
     /// Creates a segment metric.
     ///
@@ -373,6 +376,7 @@ public struct SegmentMetric: Codable, Sendable, Hashable {
     ///   - errorCount: Failed calls.
     ///   - slowestStatement: The statement of the slowest call that had one.
     ///   - slowestStatementDuration: That call's duration.
+    ///   - histogram: The calls' latency histogram, empty when unknown.
     public init(
         transaction: String,
         name: String,
@@ -387,8 +391,10 @@ public struct SegmentMetric: Codable, Sendable, Hashable {
         maxDuration: Double,
         errorCount: UInt64 = 0,
         slowestStatement: String? = nil,
-        slowestStatementDuration: Double? = nil
+        slowestStatementDuration: Double? = nil,
+        histogram: LatencyHistogram = LatencyHistogram()
     ) {
+        self.histogram = histogram
         self.slowestStatement = slowestStatement
         self.slowestStatementDuration = slowestStatementDuration
         self.transaction = transaction
@@ -414,6 +420,29 @@ public struct SegmentMetric: Codable, Sendable, Hashable {
         case errorCount = "error_count"
         case slowestStatement = "slowest_statement"
         case slowestStatementDuration = "slowest_statement_duration"
+        case histogram
+    }
+
+    /// Decodes a segment metric; `histogram` may be absent (agents before it).
+    ///
+    /// - Parameter decoder: The decoder.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        transaction = try container.decode(String.self, forKey: .transaction)
+        name = try container.decode(String.self, forKey: .name)
+        category = try container.decode(SegmentCategory.self, forKey: .category)
+        system = try container.decode(String.self, forKey: .system)
+        operation = try container.decode(String.self, forKey: .operation)
+        target = try container.decode(String.self, forKey: .target)
+        count = try container.decode(UInt64.self, forKey: .count)
+        totalDuration = try container.decode(Double.self, forKey: .totalDuration)
+        exclusiveDuration = try container.decode(Double.self, forKey: .exclusiveDuration)
+        minDuration = try container.decode(Double.self, forKey: .minDuration)
+        maxDuration = try container.decode(Double.self, forKey: .maxDuration)
+        errorCount = try container.decode(UInt64.self, forKey: .errorCount)
+        slowestStatement = try container.decodeIfPresent(String.self, forKey: .slowestStatement)
+        slowestStatementDuration = try container.decodeIfPresent(Double.self, forKey: .slowestStatementDuration)
+        histogram = try container.decodeIfPresent(LatencyHistogram.self, forKey: .histogram) ?? LatencyHistogram()
     }
 }
 

@@ -175,6 +175,7 @@ package struct WritePlan: Sendable {
         merged.exclusiveDuration += metric.exclusiveDuration
         merged.minDuration = min(merged.minDuration, metric.minDuration)
         merged.maxDuration = max(merged.maxDuration, metric.maxDuration)
+        merged.histogram.merge(metric.histogram)
         if let statement = metric.slowestStatement,
             (metric.slowestStatementDuration ?? 0) > (merged.slowestStatementDuration ?? -1)
         {

@@ -277,15 +277,16 @@ extension SQLiteStore {
                 sql: """
                     INSERT INTO seg_\(resolution == .minute ? "minutes" : "hours")
                         (app_id, bucket, transaction_name, name, category, system, operation, target, count, errors,
-                         total, exclusive, min, max, slowest_statement, slowest_duration)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                         total, exclusive, min, max, slowest_statement, slowest_duration, histogram)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT DO UPDATE SET
                         count = sat_add(count, excluded.count), errors = sat_add(errors, excluded.errors),
                         total = total + excluded.total, exclusive = exclusive + excluded.exclusive,
                         min = MIN(min, excluded.min), max = MAX(max, excluded.max),
                         slowest_statement = CASE WHEN excluded.slowest_duration > slowest_duration
                             THEN excluded.slowest_statement ELSE slowest_statement END,
-                        slowest_duration = MAX(slowest_duration, excluded.slowest_duration)
+                        slowest_duration = MAX(slowest_duration, excluded.slowest_duration),
+                        histogram = hist_merge(histogram, excluded.histogram)
                     """
             )
             for (key, metric) in rows {
@@ -295,6 +296,7 @@ extension SQLiteStore {
                     metric.totalDuration,
                     metric.exclusiveDuration, metric.minDuration, metric.maxDuration, metric.slowestStatement ?? "",
                     metric.slowestStatement == nil ? 0 : metric.slowestStatementDuration ?? 0,
+                    metric.histogram.encoded(),
                 ])
             }
         }

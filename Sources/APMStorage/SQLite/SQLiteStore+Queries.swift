@@ -273,7 +273,8 @@ extension SQLiteStore {
                 // to several MIN/MAX aggregates).
                 sql: """
                     SELECT name, \(Self.segmentSums),
-                        MAX(printf('%020.9f', slowest_duration) || slowest_statement) AS slowest
+                        MAX(printf('%020.9f', slowest_duration) || slowest_statement) AS slowest,
+                        hist_sum(histogram) AS histogram
                     FROM \(Self.table("seg", resolution))
                     WHERE \(conditions.joined(separator: " AND "))
                     GROUP BY name ORDER BY SUM(total) DESC
@@ -286,6 +287,7 @@ extension SQLiteStore {
                     slice.slowestStatement = String(slowest.dropFirst(20))
                     slice.slowestStatementDuration = Double(slowest.prefix(20)) ?? 0
                 }
+                slice.histogram = try HistogramFunctions.histogram(row["histogram"] as DatabaseValue)
                 return slice
             }
         }

@@ -344,6 +344,12 @@ extension SQLiteStore {
             // Users from before roles could do everything: they stay admins.
             try db.execute(sql: "ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'admin'")
         }
+        migrator.registerMigration("v11: a latency histogram per segment row") { db in
+            // NULL on rows from before: their calls have no percentiles (hist_merge reads NULL as empty).
+            for table in ["seg_minutes", "seg_hours"] {
+                try db.execute(sql: "ALTER TABLE \(table) ADD COLUMN histogram BLOB")
+            }
+        }
         return migrator
     }
 

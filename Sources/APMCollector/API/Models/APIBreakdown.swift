@@ -32,6 +32,9 @@ public struct APIBreakdownRow: Codable, Sendable, Hashable {
     public var callsPerTransaction: Double
     /// Average time of a call (seconds), children included.
     public var average: Double
+    /// The 95th percentile of a call's time (seconds, within 1 %), children included; absent for `application`
+    /// and where some calls came from agents that sent no segment histogram.
+    public var p95: Double?
     /// The slowest call (seconds).
     public var max: Double
     /// Its own time in the range (seconds): children excluded, so that the rows add up to the transaction's time.
@@ -42,7 +45,7 @@ public struct APIBreakdownRow: Codable, Sendable, Hashable {
     enum CodingKeys: String, CodingKey {
         case name, category, target, calls
         case callsPerTransaction = "calls_per_transaction"
-        case average, max, time, share
+        case average, p95, max, time, share
     }
 }
 
