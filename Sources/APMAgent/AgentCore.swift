@@ -74,13 +74,11 @@ final class AgentCore: Sendable {
             let attributes = state.attributes
             if state.errors.isEmpty {
                 samples.offerError(
-                    ErrorSample(
+                    .failedTransaction(
                         timestamp: timestamp,
                         transaction: state.name,
-                        type: state.status > 0 ? "HTTP \(state.status)" : "Failed",
-                        message: state.status > 0
-                            ? "the response status was \(state.status)" : "the transaction failed",
                         status: state.status,
+                        reason: "the transaction failed",
                         traceID: completed.storage.traceID.description,
                         attributes: attributes
                     )

@@ -322,8 +322,8 @@ extension PostgresStore {
             try await connection.execute(
                 """
                 UPDATE apps SET
-                    overflow_transactions = LEAST(overflow_transactions::numeric + \(Int64(clamping: overflow.transactions)), \(unescaped: bigintMax))::bigint,
-                    overflow_segments = LEAST(overflow_segments::numeric + \(Int64(clamping: overflow.segments)), \(unescaped: bigintMax))::bigint
+                    overflow_transactions = sat_add(overflow_transactions, \(Int64(clamping: overflow.transactions))),
+                    overflow_segments = sat_add(overflow_segments, \(Int64(clamping: overflow.segments)))
                 WHERE id = \(appID)
                 """,
                 logger
@@ -360,11 +360,11 @@ extension PostgresStore {
                 VALUES (\(key.appID), \(key.bucket), \(Int64(clamping: drops.transactions)), \(Int64(clamping: drops.segments)),
                     \(Int64(clamping: drops.traces)), \(Int64(clamping: drops.errors)), \(Int64(clamping: drops.overflowedNames)))
                 ON CONFLICT (app_id, bucket) DO UPDATE SET
-                    transactions = LEAST(drop_minutes.transactions::numeric + excluded.transactions, \(unescaped: bigintMax))::bigint,
-                    segments = LEAST(drop_minutes.segments::numeric + excluded.segments, \(unescaped: bigintMax))::bigint,
-                    traces = LEAST(drop_minutes.traces::numeric + excluded.traces, \(unescaped: bigintMax))::bigint,
-                    errors = LEAST(drop_minutes.errors::numeric + excluded.errors, \(unescaped: bigintMax))::bigint,
-                    overflowed_names = LEAST(drop_minutes.overflowed_names::numeric + excluded.overflowed_names, \(unescaped: bigintMax))::bigint
+                    transactions = sat_add(drop_minutes.transactions, excluded.transactions),
+                    segments = sat_add(drop_minutes.segments, excluded.segments),
+                    traces = sat_add(drop_minutes.traces, excluded.traces),
+                    errors = sat_add(drop_minutes.errors, excluded.errors),
+                    overflowed_names = sat_add(drop_minutes.overflowed_names, excluded.overflowed_names)
                 """,
                 logger
             )
@@ -393,7 +393,7 @@ extension PostgresStore {
                 VALUES (\(key.appID), \(key.fingerprint), \(group.type), \(group.message), \(group.topFrame), \(group.transaction),
                     \(Int64(clamping: group.count)), \(group.firstSeen), \(group.lastSeen), \(group.sample))
                 ON CONFLICT (app_id, fingerprint) DO UPDATE SET
-                    count = LEAST(error_groups.count::numeric + excluded.count, \(unescaped: bigintMax))::bigint,
+                    count = sat_add(error_groups.count, excluded.count),
                     first_seen = LEAST(error_groups.first_seen, excluded.first_seen),
                     last_seen = GREATEST(error_groups.last_seen, excluded.last_seen),
                     transaction_name = CASE WHEN excluded.last_seen >= error_groups.last_seen
@@ -410,7 +410,7 @@ extension PostgresStore {
             INSERT INTO error_minutes (app_id, group_id, bucket, count)
             SELECT \(key.appID), \(groupID), * FROM unnest(\(minutes.map(\.key))::bigint[], \(minutes.map { Int64(clamping: $0.value) })::bigint[])
             ON CONFLICT (app_id, group_id, bucket) DO UPDATE SET
-                count = LEAST(error_minutes.count::numeric + excluded.count, \(unescaped: bigintMax))::bigint
+                count = sat_add(error_minutes.count, excluded.count)
             """,
             logger
         )

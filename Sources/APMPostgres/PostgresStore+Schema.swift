@@ -230,6 +230,16 @@ extension PostgresStore {
                 "ALTER TABLE seg_hours ADD COLUMN histogram bytea",
             ]
         ),
+        (
+            "v6: sat_add, the saturating add of counts (SQLite's sat_add)",
+            // A one-expression SQL function: PostgreSQL inlines it into the statement that calls it.
+            [
+                """
+                CREATE FUNCTION sat_add(a bigint, b bigint) RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE
+                RETURN LEAST(a::numeric + b, 9223372036854775807)::bigint
+                """
+            ]
+        ),
     ]
 
     /// Applies the migrations not applied yet, in one transaction under an advisory lock: collectors that start

@@ -151,7 +151,7 @@ extension PostgresStore {
                         \(Double(sample.residentBytes)), \(Int64(clamping: sample.residentBytes)), \(Int64(sample.threads)),
                         \(Int64(sample.openFiles)))
                     ON CONFLICT (app_id, bucket, host, pid) DO UPDATE SET
-                        samples = LEAST(process_minutes.samples::numeric + 1, \(unescaped: bigintMax))::bigint,
+                        samples = sat_add(process_minutes.samples, 1),
                         cpu_sum = process_minutes.cpu_sum + excluded.cpu_sum,
                         cpu_max = GREATEST(process_minutes.cpu_max, excluded.cpu_max),
                         rss_sum = process_minutes.rss_sum + excluded.rss_sum,

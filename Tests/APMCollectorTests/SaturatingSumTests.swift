@@ -1,4 +1,5 @@
 import APMCore
+import APMPostgres
 import Foundation
 import GRDB
 import Testing
@@ -54,6 +55,23 @@ import Testing
             withHistograms: false
         )
         #expect(totals.first?.count == UInt64(Int64.max))
+    }
+
+    /// PostgreSQL's counts saturate through one function, `sat_add`, created by a migration.
+    @Test(.enabled(if: StoreBackend.available.contains(.postgresql)))
+    func postgresSatAddSaturatesAtInt64Max() async throws {
+        do {
+            try await StoreBackend.withPostgresDatabase { database in
+                try await StoreBackend.postgresStore(database).withRunning { store in
+                    try await store.prepare()
+                    let saturated = try await StoreBackend.query(database, "SELECT sat_add(9223372036854775000, 1000)")
+                    #expect(saturated == [.max])
+                    #expect(try await StoreBackend.query(database, "SELECT sat_add(2, 3)") == [5])
+                }
+            }
+        } catch {
+            Issue.record("\(String(reflecting: error))")
+        }
     }
 
     @Test func saturatingAdditionAndClampingOfReals() {

@@ -88,6 +88,11 @@ enum StoreBackend: String, Sendable, CaseIterable, CustomTestStringConvertible {
 
     /// Runs one statement on the server's maintenance database.
     private static func administer(_ server: PostgresStoreConfiguration, _ statement: String) async throws {
+        _ = try await query(server, statement)
+    }
+
+    /// Runs one statement on a database and returns its rows' first column as integers.
+    static func query(_ server: PostgresStoreConfiguration, _ statement: String) async throws -> [Int64] {
         let client = PostgresClient(
             configuration: PostgresClient.Configuration(
                 host: server.host,
@@ -98,10 +103,14 @@ enum StoreBackend: String, Sendable, CaseIterable, CustomTestStringConvertible {
                 tls: .disable
             )
         )
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             defer { group.cancelAll() }
-            try await client.query(PostgresQuery(unsafeSQL: statement))
+            var values: [Int64] = []
+            for try await row in try await client.query(PostgresQuery(unsafeSQL: statement)) {
+                values.append(try row.decode(Int64.self))
+            }
+            return values
         }
     }
 }

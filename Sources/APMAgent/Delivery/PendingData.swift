@@ -64,7 +64,10 @@ struct PendingData: Sendable {
     var estimatedBytes: Int {
         var bytes = 0
         for (key, value) in transactions { bytes += value.estimatedBytes + key.name.utf8.count }
-        for value in segments.values { bytes += SegmentAccumulator.estimatedBytes + value.slowestStatement.utf8.count }
+        for value in segments.values {
+            bytes +=
+                SegmentAccumulator.estimatedBytes + value.slowestStatement.utf8.count + value.histogram.counts.count * 8
+        }
         for trace in traces + nameTraces { bytes += 512 + trace.segments.count * 256 }
         bytes += errors.count * 1024
         return bytes
@@ -103,7 +106,7 @@ struct PendingData: Sendable {
         var intervals: [Int64: MetricInterval] = [:]
         for (key, value) in transactions {
             intervals[key.minute, default: MetricInterval(start: key.minute)].transactions.append(
-                value.metric(name: key.name, apdexNanoseconds: key.apdexNanoseconds)
+                value.metric(name: key.name, apdexT: Double(key.apdexNanoseconds) / 1e9)
             )
         }
         for (key, value) in segments {

@@ -187,8 +187,8 @@ struct CompletedTransaction {
         return state.status >= 500 || !state.errors.isEmpty || state.failedBySpanStatus
     }
 
-    /// Database and external time: the exclusive time of each segment, scaled down if parallel segments add up
-    /// to more than the transaction's duration, so that application time is never negative.
+    /// Database and external time: the exclusive time of each segment, scaled to the transaction's duration by
+    /// the shared rule.
     func categoryTimes() -> (database: UInt64, external: UInt64) {
         var database: UInt64 = 0
         var external: UInt64 = 0
@@ -210,13 +210,6 @@ struct CompletedTransaction {
             case .custom: break
             }
         }
-        let total = duration
-        let sum = database &+ external
-        if sum > total && sum > 0 {
-            let scale = Double(total) / Double(sum)
-            database = UInt64(Double(database) * scale)
-            external = min(total - database, UInt64(Double(external) * scale))
-        }
-        return (database, external)
+        return TimeBreakdown.categoryTimes(database: database, external: external, within: duration)
     }
 }

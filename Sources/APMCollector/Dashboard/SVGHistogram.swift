@@ -43,9 +43,11 @@ struct SVGHistogram {
             """
         for (offset, bar) in bars.enumerated() {
             let barHeight = Double(bar.count) / maximum * plotHeight
+            let frustratedAbove = ApdexThreshold.frustratedAbove(seconds: apdexT)
             let color =
                 bar.high <= apdexT
-                ? "#1a7f37" : bar.low >= 4 * apdexT ? "#cf222e" : bar.high <= 4 * apdexT ? "#bf8700" : "#8c959f"
+                ? "#1a7f37"
+                : bar.low >= frustratedAbove ? "#cf222e" : bar.high <= frustratedAbove ? "#bf8700" : "#8c959f"
             let label = "\(Self.ms(bar.low))–\(Self.ms(bar.high)): \(bar.count) transactions"
             svg += "<rect x=\(quoted(left + Double(offset) * barWidth)) y=\(quoted(8 + plotHeight - barHeight)) "
             svg +=

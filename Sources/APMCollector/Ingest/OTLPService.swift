@@ -7,7 +7,7 @@ extension OTLPTranslator {
         let appName: String
         let settings: (app: Double, transactions: [String: Double])
         var transactions: [TransactionKey: TransactionAccumulator] = [:]
-        var segments: [SegmentMetricKey: SegmentMetric] = [:]
+        var segments: [SegmentMetricKey: SegmentEntry] = [:]
         var traces: [TransactionTrace] = []
         /// The slowest trace of each transaction name and minute of the export, for those without one over 4T,
         /// so that a transaction slow under 4T (the usual bad Apdex) has a trace too; at most ``maxNameTraces``.
@@ -29,18 +29,10 @@ extension OTLPTranslator {
             var name: String
         }
 
-        struct TransactionAccumulator {
-            var apdex = ApdexCounts()
-            var count: UInt64 = 0
-            var errors: UInt64 = 0
-            var total = 0.0
-            var minimum = Double.infinity
-            var maximum = 0.0
-            var squares = 0.0
-            var database = 0.0
-            var external = 0.0
-            var histogram = LatencyHistogram()
-            var errorHistogram = LatencyHistogram()
+        /// A segment as the collector names and describes it, and its calls.
+        struct SegmentEntry {
+            var described: SpanConventions.Segment
+            var calls = SegmentAccumulator()
         }
 
         var isEmpty: Bool { transactions.isEmpty }
@@ -95,11 +87,8 @@ extension OTLPTranslator {
             }
             // Each segment's own time: its duration less its children's.
             let exclusive = spans.indices.map { index in
-                max(
-                    0,
-                    Self.seconds(spans[index].duration)
-                        - children[index].reduce(0.0) { $0 + Self.seconds(spans[$1].duration) }
-                )
+                let inChildren = children[index].reduce(UInt64(0)) { $0 &+ spans[$1].duration }
+                return spans[index].duration > inChildren ? spans[index].duration - inChildren : 0
             }
             var consumed: [Int] = []
             var transactions = 0
@@ -136,7 +125,7 @@ extension OTLPTranslator {
 
         static func seconds(_ nanoseconds: UInt64) -> Double { Double(nanoseconds) / 1e9 }
 
-        mutating func addTransaction(_ span: ReadSpan, segments: [(span: ReadSpan, exclusive: Double)]) {
+        mutating func addTransaction(_ span: ReadSpan, segments: [(span: ReadSpan, exclusive: UInt64)]) {
             let kind: TransactionKind = span.kind == 2 ? .web : .background
             var name = kind == .web ? span.conventions.webTransactionName(spanName: span.name) : span.name
             name = TransactionNameNormalizer.normalize(String((name.isEmpty ? "(unnamed)" : name).prefix(255)))
@@ -146,40 +135,26 @@ extension OTLPTranslator {
             let t = settings.transactions[name] ?? settings.app
             let threshold = ApdexThreshold(seconds: t) ?? .default
             // Database and external time: each segment's own time, less its children's.
-            var database = 0.0
-            var external = 0.0
+            var database: UInt64 = 0
+            var external: UInt64 = 0
             // Each segment classified (and its statement obfuscated) once, for its metric and for the trace.
             let described = segments.map { Self.describe($0.span) }
             for (segment, description) in zip(segments, described) {
                 switch description.category {
-                case .datastore: database += segment.exclusive
-                case .external: external += segment.exclusive
+                case .datastore: database &+= segment.exclusive
+                case .external: external &+= segment.exclusive
                 case .custom: break
                 }
             }
-            let total = Self.seconds(duration)
-            // Parallel segments can add up to more than the transaction: scale them down, as the agent does.
-            let measured = database + external
-            if measured > total && measured > 0 {
-                database *= total / measured
-                external *= total / measured
-            }
+            let times = TimeBreakdown.categoryTimes(database: database, external: external, within: duration)
             let key = TransactionKey(minute: Self.minute(span.end), name: name, kind: kind)
-            var entry = transactions[key] ?? TransactionAccumulator()
-            entry.count += 1
-            if failed {
-                entry.errors += 1
-                entry.errorHistogram.record(seconds: total)
-            }
-            entry.apdex.record(threshold.zone(durationNanoseconds: duration, isError: failed))
-            entry.total += total
-            entry.minimum = min(entry.minimum, total)
-            entry.maximum = max(entry.maximum, total)
-            entry.squares += total * total
-            entry.database += database
-            entry.external += external
-            entry.histogram.record(seconds: total)
-            transactions[key] = entry
+            transactions[key, default: TransactionAccumulator(kind: kind)].record(
+                duration: duration,
+                zone: threshold.zone(durationNanoseconds: duration, isError: failed),
+                isError: failed,
+                database: times.database,
+                external: times.external
+            )
 
             for (segment, description) in zip(segments, described) {
                 addSegment(
@@ -200,19 +175,29 @@ extension OTLPTranslator {
                 nameTraces[key] = trace(span, name: name, kind: kind, status: status, failed: failed, traced)
             }
             if failed && errors.count < 50 {
-                let exception = span.exception ?? segments.compactMap(\.span.exception).first
-                errors.append(
-                    ErrorSample(
-                        timestamp: Self.seconds(exception?.at ?? span.end),
-                        transaction: name,
-                        type: exception?.type ?? (status >= 500 ? "HTTP \(status)" : "Failed"),
-                        message: exception?.message
-                            ?? (status >= 500 ? "the response status was \(status)" : "the span's status was ERROR"),
-                        stack: exception?.stack ?? [],
-                        status: status,
-                        traceID: span.traceID
+                if let exception = span.exception ?? segments.compactMap(\.span.exception).first {
+                    errors.append(
+                        ErrorSample(
+                            timestamp: Self.seconds(exception.at),
+                            transaction: name,
+                            type: exception.type,
+                            message: exception.message,
+                            stack: exception.stack,
+                            status: status,
+                            traceID: span.traceID
+                        )
                     )
-                )
+                } else {
+                    errors.append(
+                        .failedTransaction(
+                            timestamp: Self.seconds(span.end),
+                            transaction: name,
+                            status: status,
+                            reason: "the span's status was ERROR",
+                            traceID: span.traceID
+                        )
+                    )
+                }
             }
         }
 
@@ -235,49 +220,27 @@ extension OTLPTranslator {
         mutating func addSegment(
             _ span: ReadSpan,
             described: SpanConventions.Segment,
-            exclusive: Double,
+            exclusive: UInt64,
             transaction: String,
             minute: Int64
         ) {
-            let category = described.category
+            var bounded = described
+            bounded.system = String(described.system.prefix(100))
             let name = String(
                 SegmentNaming.name(
-                    category: category,
-                    system: described.system,
-                    operation: described.operation,
-                    target: described.target
+                    category: bounded.category,
+                    system: bounded.system,
+                    operation: bounded.operation,
+                    target: bounded.target
                 ).prefix(255)
             )
-            let seconds = Self.seconds(span.duration)
             let key = SegmentMetricKey(minute: minute, transaction: transaction, name: name)
-            let statement = described.statement.isEmpty ? nil : String(described.statement.prefix(4000))
-            var metric =
-                segments[key]
-                ?? SegmentMetric(
-                    transaction: transaction,
-                    name: name,
-                    category: category,
-                    system: String(described.system.prefix(100)),
-                    operation: described.operation,
-                    target: described.target,
-                    count: 0,
-                    totalDuration: 0,
-                    exclusiveDuration: 0,
-                    minDuration: seconds,
-                    maxDuration: seconds
-                )
-            metric.count += 1
-            if span.failed { metric.errorCount += 1 }
-            metric.totalDuration += seconds
-            metric.exclusiveDuration += exclusive
-            metric.minDuration = min(metric.minDuration, seconds)
-            metric.maxDuration = max(metric.maxDuration, seconds)
-            metric.histogram.record(nanoseconds: span.duration)
-            if let statement, seconds >= (metric.slowestStatementDuration ?? -1) {
-                metric.slowestStatement = statement
-                metric.slowestStatementDuration = seconds
-            }
-            segments[key] = metric
+            segments[key, default: SegmentEntry(described: bounded)].calls.record(
+                duration: span.duration,
+                exclusive: exclusive,
+                isError: span.failed,
+                statement: described.statement
+            )
         }
 
         func trace(
@@ -328,34 +291,23 @@ extension OTLPTranslator {
         func batch(id: String, createdAt: Double, identity: AgentIdentity) -> AgentBatch {
             var intervals: [Int64: MetricInterval] = [:]
             for (key, entry) in transactions {
-                let t = settings.transactions[key.name] ?? settings.app
-                let application = max(0, entry.total - entry.database - entry.external)
                 intervals[key.minute, default: MetricInterval(start: key.minute)].transactions.append(
-                    TransactionMetric(
-                        name: key.name,
-                        kind: key.kind,
-                        count: entry.count,
-                        errorCount: entry.errors,
-                        apdexT: t,
-                        satisfied: entry.apdex.satisfied,
-                        tolerating: entry.apdex.tolerating,
-                        frustrated: entry.apdex.frustrated,
-                        totalDuration: entry.total,
-                        minDuration: entry.minimum,
-                        maxDuration: entry.maximum,
-                        sumOfSquares: entry.squares,
-                        breakdown: TimeBreakdown(
-                            database: entry.database,
-                            external: entry.external,
-                            application: application
-                        ),
-                        histogram: entry.histogram,
-                        errorHistogram: entry.errorHistogram
-                    )
+                    entry.metric(name: key.name, apdexT: settings.transactions[key.name] ?? settings.app)
                 )
             }
-            for (key, metric) in segments {
-                intervals[key.minute, default: MetricInterval(start: key.minute)].segments.append(metric)
+            for (key, entry) in segments {
+                let statement = entry.calls.slowestStatement
+                intervals[key.minute, default: MetricInterval(start: key.minute)].segments.append(
+                    entry.calls.metric(
+                        transaction: key.transaction,
+                        name: key.name,
+                        category: entry.described.category,
+                        system: entry.described.system,
+                        operation: entry.described.operation,
+                        target: entry.described.target,
+                        statement: statement.isEmpty ? nil : statement
+                    )
+                )
             }
             return AgentBatch(
                 batchID: id,

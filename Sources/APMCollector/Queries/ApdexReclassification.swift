@@ -27,7 +27,7 @@ struct ApdexReclassification: Sendable {
         transactions += row.count
         let successful = row.histogram.subtracting(row.errorHistogram)
         let satisfied = successful.count(atMost: t)
-        let withinFour = successful.count(atMost: 4 * t)
+        let withinFour = successful.count(atMost: ApdexThreshold.frustratedAbove(seconds: t))
         let okCount = row.count - min(row.errors, row.count)
         let sBest = satisfied.atMost + satisfied.uncertain / 2
         let stBest = max(sBest, withinFour.atMost + withinFour.uncertain / 2)

@@ -57,8 +57,17 @@ public struct ApdexThreshold: Sendable, Hashable {
         return .frustrated
     }
 
+    /// How many Ts a transaction may take and still be tolerating: 4 (Apdex's definition).
+    public static let toleratingFactor: UInt64 = 4
+
     /// 4T, above which a transaction is frustrated: also where the agent's and the OTLP path's slow traces begin.
-    public var frustratedAboveNanoseconds: UInt64 { nanoseconds &* 4 }
+    public var frustratedAboveNanoseconds: UInt64 { nanoseconds &* Self.toleratingFactor }
+
+    /// 4T in seconds for a T in seconds (what-if Ts and charts, which are not a threshold in force).
+    ///
+    /// - Parameter t: T in seconds.
+    /// - Returns: 4T in seconds.
+    public static func frustratedAbove(seconds t: Double) -> Double { Double(toleratingFactor) * t }
 
     /// Classifies one transaction whose duration is in seconds.
     ///
