@@ -22,15 +22,15 @@ extension AgentConfiguration {
     ]
 
     /// Everything wrong with a configuration, not just the first problem: what `apm validate-config` lists.
-    public struct Check: Sendable {
+    package struct Check: Sendable {
         /// The configuration as far as it could be read (valid values applied, invalid ones left at their default).
-        public var configuration: AgentConfiguration
+        package var configuration: AgentConfiguration
         /// Every invalid value or malformed line, in file order, then the environment's.
-        public var problems: [ConfigurationError]
+        package var problems: [ConfigurationError]
         /// Keys and sections that are ignored.
-        public var warnings: [ConfigurationError]
+        package var warnings: [ConfigurationError]
         /// The config file read, `nil` when none.
-        public var file: String?
+        package var file: String?
     }
 
     /// Loads the configuration: defaults, then the INI file named by `APM_CONFIG_FILE` (its `[agent]` section,
@@ -58,7 +58,7 @@ extension AgentConfiguration {
     ///   - readFile: Reads a file's text; injectable for tests.
     /// - Returns: The configuration read so far, every problem and every warning.
     /// - Throws: ``ConfigurationError`` when the file cannot be read at all.
-    public static func check(
+    package static func check(
         environment: [String: String],
         readFile: ((String) throws -> String)? = nil
     ) throws -> Check {
@@ -108,7 +108,7 @@ extension AgentConfiguration {
     ///   - document: The parsed config file, or `nil`.
     ///   - environment: The environment variables.
     /// - Returns: The configuration read so far, problems and warnings.
-    public static func check(document: INIDocument?, environment: [String: String]) -> Check {
+    package static func check(document: INIDocument?, environment: [String: String]) -> Check {
         var configuration = AgentConfiguration()
         var warnings: [ConfigurationError] = []
         var problems: [ConfigurationError] = []

@@ -4,7 +4,7 @@ import Foundation
 
 /// The fully commented agent configuration file that `apm generate-config` writes; `agent.ini.example` at the
 /// repository root is this text with an empty key (a test keeps them identical).
-public enum AgentConfigurationTemplate {
+package enum AgentConfigurationTemplate {
     /// The file's text with a license key (and optionally the app's name and the collector's URL) filled in.
     ///
     /// - Parameters:
@@ -12,7 +12,7 @@ public enum AgentConfigurationTemplate {
     ///   - appName: The app's name (also in the staging section's example), or `nil` for the template's.
     ///   - collectorURL: The collector's URL, or `nil` for the template's.
     /// - Returns: The file's text.
-    public static func text(licenseKey: String, appName: String? = nil, collectorURL: String? = nil) -> String {
+    package static func text(licenseKey: String, appName: String? = nil, collectorURL: String? = nil) -> String {
         var text = template.replacingOccurrences(
             of: "\nlicense_key =\n",
             with: licenseKey.isEmpty ? "\nlicense_key =\n" : "\nlicense_key = \(licenseKey)\n"

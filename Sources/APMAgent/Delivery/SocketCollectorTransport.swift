@@ -11,9 +11,9 @@ import Darwin
 /// the agent waits. (Foundation's `URLSession` on Linux, libcurl, kept about 90 % of a core busy in its
 /// dispatch threads for as long as a request was pending.) `https://` collectors go through
 /// ``URLSessionCollectorTransport``, which has TLS and proxies: see ``DefaultCollectorTransport``.
-public final class SocketCollectorTransport: CollectorTransport {
+package final class SocketCollectorTransport: CollectorTransport {
     /// Creates the transport.
-    public init() {}
+    package init() {}
 
     /// The largest response read (the collector's replies are a few hundred bytes).
     static let maxResponseBytes = 1 << 20
@@ -23,7 +23,7 @@ public final class SocketCollectorTransport: CollectorTransport {
     /// - Parameter request: The request; its URL must be `http://`.
     /// - Returns: The response.
     /// - Throws: `URLError` when the host cannot be reached, the exchange times out or the reply is malformed.
-    public func send(_ request: CollectorRequest) async throws -> CollectorResponse {
+    package func send(_ request: CollectorRequest) async throws -> CollectorResponse {
         guard request.url.scheme?.lowercased() == "http", let host = request.url.host else {
             throw URLError(.unsupportedURL)
         }

@@ -6,11 +6,11 @@ import FoundationNetworking
 
 /// The default transport: Foundation's `URLSession`, which on Linux is libcurl (`libcurl4-openssl-dev` at
 /// build time): TLS, proxies (`https_proxy`) and HTTP/2 come with it, and nothing extra is compiled into the app.
-public final class URLSessionCollectorTransport: CollectorTransport {
+package final class URLSessionCollectorTransport: CollectorTransport {
     private let session: URLSession
 
     /// Creates a transport with an ephemeral session (no cookies, no cache).
-    public init() {
+    package init() {
         let configuration = URLSessionConfiguration.ephemeral
         configuration.httpCookieStorage = nil
         configuration.urlCache = nil
@@ -27,7 +27,7 @@ public final class URLSessionCollectorTransport: CollectorTransport {
     /// - Parameter request: The request.
     /// - Returns: The response.
     /// - Throws: `URLError` on connection failures and timeouts.
-    public func send(_ request: CollectorRequest) async throws -> CollectorResponse {
+    package func send(_ request: CollectorRequest) async throws -> CollectorResponse {
         var urlRequest = URLRequest(url: request.url)
         urlRequest.httpMethod = request.method
         if !request.body.isEmpty { urlRequest.httpBody = request.body }

@@ -235,6 +235,17 @@ public struct Segment: Sendable {
         storage?.updateSegment(index: index) { $0.isError = true }
     }
 
+    /// Records the HTTP status an external call received (a 5xx marks the segment failed), for a segment ended
+    /// later, e.g. by ``Transaction/withExternalSegment(host:method:url:parent:isolation:_:)``.
+    ///
+    /// - Parameter status: The status.
+    public func setStatus(_ status: Int) {
+        storage?.updateSegment(index: index) { record in
+            record.status = Int32(clamping: status)
+            if status >= 500 { record.isError = true }
+        }
+    }
+
     /// Ends the segment. Later calls do nothing.
     ///
     /// - Parameter status: For an external segment, the HTTP status received; a 5xx marks the segment failed.
