@@ -125,14 +125,7 @@ extension PostgresStore {
     }
 
     static func licenseKey(_ row: PostgresRandomAccessRow) throws -> LicenseKeyRecord {
-        LicenseKeyRecord(
-            id: try row.get("id"),
-            accountID: try row.get("account_id"),
-            name: try row.get("name"),
-            prefix: try row.get("prefix"),
-            createdAt: try row.get("created_at"),
-            revokedAt: try row.get("revoked_at")
-        )
+        try LicenseKeyRecord(row: PostgresStoredRow(row))
     }
 
     // MARK: Apps
@@ -337,15 +330,7 @@ extension PostgresStore {
     }
 
     static func user(_ row: PostgresRandomAccessRow) throws -> StoredUser {
-        StoredUser(
-            id: try row.get("id"),
-            accountID: try row.get("account_id"),
-            name: try row.get("name"),
-            passwordHash: try row.get("password_hash"),
-            createdAt: try row.get("created_at"),
-            passwordChangedAt: try row.get("password_changed_at"),
-            role: UserRole(rawValue: try row.get("role", as: String.self)) ?? .viewer
-        )
+        try StoredUser(row: PostgresStoredRow(row))
     }
 
     // MARK: API tokens
@@ -402,15 +387,7 @@ extension PostgresStore {
     }
 
     static func apiToken(_ row: PostgresRandomAccessRow) throws -> APITokenRecord {
-        APITokenRecord(
-            id: try row.get("id"),
-            accountID: try row.get("account_id"),
-            name: try row.get("name"),
-            scope: APITokenScope(rawValue: try row.get("scope")) ?? .read,
-            prefix: try row.get("prefix"),
-            createdAt: try row.get("created_at"),
-            revokedAt: try row.get("revoked_at")
-        )
+        try APITokenRecord(row: PostgresStoredRow(row))
     }
 
     // MARK: Sessions
@@ -480,15 +457,7 @@ extension PostgresStore {
     }
 
     static func session(_ row: PostgresRandomAccessRow) throws -> StoredSession {
-        StoredSession(
-            tokenHash: try row.get("token_hash"),
-            userID: try row.get("user_id"),
-            userName: try row.get("user_name"),
-            accountID: try row.get("account_id"),
-            csrf: try row.get("csrf"),
-            expiresAt: try row.get("expires_at"),
-            role: UserRole(rawValue: try row.get("role", as: String.self)) ?? .viewer
-        )
+        try StoredSession(row: PostgresStoredRow(row))
     }
 
     // MARK: Sign-in throttle

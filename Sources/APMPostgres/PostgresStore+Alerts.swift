@@ -246,77 +246,18 @@ extension PostgresStore {
     }
 
     static func alertChannel(_ row: PostgresRandomAccessRow) throws -> AlertChannelRecord {
-        AlertChannelRecord(
-            id: try row.get("id"),
-            accountID: try row.get("account_id"),
-            name: try row.get("name"),
-            kind: AlertChannelKind(rawValue: try row.get("kind")) ?? .webhook,
-            target: try row.get("target"),
-            secret: try row.get("secret"),
-            createdAt: try row.get("created_at")
-        )
+        try AlertChannelRecord(row: PostgresStoredRow(row))
     }
 
     static func alertCondition(_ row: PostgresRandomAccessRow) throws -> AlertConditionRecord? {
-        guard let metric = AlertMetric(rawValue: try row.get("metric")) else { return nil }
-        return AlertConditionRecord(
-            id: try row.get("id"),
-            accountID: try row.get("account_id"),
-            appID: try row.get("app_id"),
-            transaction: try row.get("transaction_name"),
-            name: try row.get("name"),
-            metric: metric,
-            windowMinutes: try row.get("window_minutes"),
-            warning: try row.get("warning"),
-            critical: try row.get("critical"),
-            forEvaluations: try row.get("for_evaluations"),
-            minRequests: try row.get("min_requests"),
-            channelIDs: AlertConditionRecord.channelIDs(stored: try row.get("channel_ids")),
-            createdAt: try row.get("created_at"),
-            state: AlertEvaluationState(
-                evaluatedThrough: try row.get("evaluated_through"),
-                warningStreak: try row.get("warning_streak"),
-                criticalStreak: try row.get("critical_streak"),
-                okStreak: try row.get("ok_streak")
-            )
-        )
+        try AlertConditionRecord(row: PostgresStoredRow(row))
     }
 
     static func alertIncident(_ row: PostgresRandomAccessRow) throws -> AlertIncidentRecord? {
-        guard let severity = AlertSeverity(rawValue: try row.get("severity")) else { return nil }
-        return AlertIncidentRecord(
-            id: try row.get("id"),
-            accountID: try row.get("account_id"),
-            conditionID: try row.get("condition_id"),
-            appID: try row.get("app_id"),
-            transaction: try row.get("transaction_name"),
-            severity: severity,
-            openedAt: try row.get("opened_at"),
-            openedValue: try row.get("opened_value"),
-            escalatedAt: try row.get("escalated_at"),
-            escalatedValue: try row.get("escalated_value"),
-            resolvedAt: try row.get("resolved_at"),
-            resolvedValue: try row.get("resolved_value"),
-            lastValue: try row.get("last_value"),
-            acknowledgedAt: try row.get("acknowledged_at"),
-            acknowledgedBy: try row.get("acknowledged_by")
-        )
+        try AlertIncidentRecord(row: PostgresStoredRow(row))
     }
 
     static func alertDelivery(_ row: PostgresRandomAccessRow) throws -> AlertDeliveryRecord? {
-        guard let event = AlertEvent(rawValue: try row.get("event")) else { return nil }
-        return AlertDeliveryRecord(
-            id: try row.get("id"),
-            accountID: try row.get("account_id"),
-            channelID: try row.get("channel_id"),
-            incidentID: try row.get("incident_id"),
-            event: event,
-            attempts: try row.get("attempts"),
-            nextAttemptAt: try row.get("next_attempt_at"),
-            deliveredAt: try row.get("delivered_at"),
-            gaveUpAt: try row.get("gave_up_at"),
-            lastError: try row.get("last_error"),
-            createdAt: try row.get("created_at")
-        )
+        try AlertDeliveryRecord(row: PostgresStoredRow(row))
     }
 }

@@ -34,29 +34,11 @@ extension PostgresStore {
     }
 
     private static func slice(_ row: PostgresRandomAccessRow, bucket: Int64, name: String) throws -> TransactionSlice {
-        let total = try row.get("total", as: Double?.self) ?? 0
-        let database = try row.get("db", as: Double?.self) ?? 0
-        let external = try row.get("ext", as: Double?.self) ?? 0
-        return TransactionSlice(
+        try TransactionSlice(
+            row: PostgresStoredRow(row),
             bucket: bucket,
             name: name,
-            kind: TransactionKind(storageCode: try row.get("kind", as: Int16?.self) ?? 0),
-            count: UInt64(clamping: try row.get("count", as: Int64?.self) ?? 0),
-            errors: UInt64(clamping: try row.get("errors", as: Int64?.self) ?? 0),
-            apdex: ApdexCounts(
-                satisfied: UInt64(clamping: try row.get("satisfied", as: Int64?.self) ?? 0),
-                tolerating: UInt64(clamping: try row.get("tolerating", as: Int64?.self) ?? 0),
-                frustrated: UInt64(clamping: try row.get("frustrated", as: Int64?.self) ?? 0)
-            ),
-            total: total,
-            min: try row.get("min", as: Double?.self) ?? 0,
-            max: try row.get("max", as: Double?.self) ?? 0,
-            breakdown: TimeBreakdown(
-                database: database,
-                external: external,
-                application: Swift.max(0, total - database - external)
-            ),
-            histogram: try histogram(row, "histogram")
+            histogram: histogram(row, "histogram")
         )
     }
 
@@ -163,17 +145,10 @@ extension PostgresStore {
     }
 
     private static func apdexSource(_ row: PostgresRandomAccessRow) throws -> ApdexSourceRow {
-        ApdexSourceRow(
-            apdexT: try row.get("apdex_t"),
-            apdex: ApdexCounts(
-                satisfied: UInt64(clamping: try row.get("satisfied", as: Int64.self)),
-                tolerating: UInt64(clamping: try row.get("tolerating", as: Int64.self)),
-                frustrated: UInt64(clamping: try row.get("frustrated", as: Int64.self))
-            ),
-            count: UInt64(clamping: try row.get("count", as: Int64.self)),
-            errors: UInt64(clamping: try row.get("errors", as: Int64.self)),
-            histogram: try histogram(row, "histogram"),
-            errorHistogram: try histogram(row, "error_histogram")
+        try ApdexSourceRow(
+            row: PostgresStoredRow(row),
+            histogram: histogram(row, "histogram"),
+            errorHistogram: histogram(row, "error_histogram")
         )
     }
 
@@ -184,21 +159,7 @@ extension PostgresStore {
     ) throws
         -> SegmentSlice
     {
-        SegmentSlice(
-            bucket: bucket,
-            transaction: transaction,
-            name: try row.get("name"),
-            category: SegmentCategory(storageCode: try row.get("category", as: Int16.self)),
-            system: try row.get("system"),
-            operation: try row.get("operation"),
-            target: try row.get("target"),
-            count: UInt64(clamping: try row.get("count", as: Int64.self)),
-            errors: UInt64(clamping: try row.get("errors", as: Int64.self)),
-            total: try row.get("total"),
-            exclusive: try row.get("exclusive"),
-            min: try row.get("min"),
-            max: try row.get("max")
-        )
+        try SegmentSlice(row: PostgresStoredRow(row), bucket: bucket, transaction: transaction)
     }
 
     /// As ``APMStore`` describes it, on PostgreSQL.

@@ -13,6 +13,8 @@ public final class APMProcess: Sendable {
     /// The process (configured before it is shared, then only read).
     public let process: Process
     private let captured = Mutex("")
+    /// Whether the output pipe reached its end (every writer closed it): all output is then captured.
+    private let outputEnded = Atomic(false)
 
     /// Runs the built `apm` binary.
     ///
@@ -47,9 +49,25 @@ public final class APMProcess: Sendable {
         self.process = process
         pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let data = handle.availableData
-            if !data.isEmpty { self?.captured.withLock { $0 += String(decoding: data, as: UTF8.self) } }
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+                self?.outputEnded.store(true, ordering: .releasing)
+            } else {
+                self?.captured.withLock { $0 += String(decoding: data, as: UTF8.self) }
+            }
         }
         try process.run()
+    }
+
+    /// Waits for the process to exit and for its output to be read to the end (the pipe's reader may still be
+    /// behind the exit: reading `output` right after `process.waitUntilExit()` can miss the last lines), at most
+    /// `seconds` for the output.
+    ///
+    /// - Parameter seconds: How long at most to wait for the output after the exit.
+    public func waitUntilExit(seconds: Double = 10) {
+        process.waitUntilExit()
+        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+        while !outputEnded.load(ordering: .acquiring) && ContinuousClock.now < deadline { usleep(5_000) }
     }
 
     /// Everything printed so far (standard output and error).

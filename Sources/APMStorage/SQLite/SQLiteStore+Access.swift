@@ -85,16 +85,8 @@ extension SQLiteStore {
         }
     }
 
-    static func apiToken(_ row: Row) -> APITokenRecord {
-        APITokenRecord(
-            id: row["id"],
-            accountID: row["account_id"],
-            name: row["name"],
-            scope: APITokenScope(rawValue: row["scope"]) ?? .read,
-            prefix: row["prefix"],
-            createdAt: row["created_at"],
-            revokedAt: row["revoked_at"]
-        )
+    static func apiToken(_ row: Row) throws -> APITokenRecord {
+        try APITokenRecord(row: row)
     }
 
     // MARK: Sessions
@@ -180,16 +172,8 @@ extension SQLiteStore {
         try await writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sessions") ?? 0 }
     }
 
-    static func session(_ row: Row) -> StoredSession {
-        StoredSession(
-            tokenHash: row["token_hash"],
-            userID: row["user_id"],
-            userName: row["user_name"],
-            accountID: row["account_id"],
-            csrf: row["csrf"],
-            expiresAt: row["expires_at"],
-            role: UserRole(rawValue: row["role"] ?? "") ?? .viewer
-        )
+    static func session(_ row: Row) throws -> StoredSession {
+        try StoredSession(row: row)
     }
 
     // MARK: Sign-in throttle

@@ -285,78 +285,19 @@ extension SQLiteStore {
         }
     }
 
-    static func alertChannel(_ row: Row) -> AlertChannelRecord {
-        AlertChannelRecord(
-            id: row["id"],
-            accountID: row["account_id"],
-            name: row["name"],
-            kind: AlertChannelKind(rawValue: row["kind"]) ?? .webhook,
-            target: row["target"],
-            secret: row["secret"],
-            createdAt: row["created_at"]
-        )
+    static func alertChannel(_ row: Row) throws -> AlertChannelRecord {
+        try AlertChannelRecord(row: row)
     }
 
-    static func alertCondition(_ row: Row) -> AlertConditionRecord? {
-        guard let metric = AlertMetric(rawValue: row["metric"]) else { return nil }
-        return AlertConditionRecord(
-            id: row["id"],
-            accountID: row["account_id"],
-            appID: row["app_id"],
-            transaction: row["transaction_name"],
-            name: row["name"],
-            metric: metric,
-            windowMinutes: row["window_minutes"],
-            warning: row["warning"],
-            critical: row["critical"],
-            forEvaluations: row["for_evaluations"],
-            minRequests: row["min_requests"],
-            channelIDs: AlertConditionRecord.channelIDs(stored: row["channel_ids"]),
-            createdAt: row["created_at"],
-            state: AlertEvaluationState(
-                evaluatedThrough: row["evaluated_through"],
-                warningStreak: row["warning_streak"],
-                criticalStreak: row["critical_streak"],
-                okStreak: row["ok_streak"]
-            )
-        )
+    static func alertCondition(_ row: Row) throws -> AlertConditionRecord? {
+        try AlertConditionRecord(row: row)
     }
 
-    static func alertIncident(_ row: Row) -> AlertIncidentRecord? {
-        guard let severity = AlertSeverity(rawValue: row["severity"]) else { return nil }
-        return AlertIncidentRecord(
-            id: row["id"],
-            accountID: row["account_id"],
-            conditionID: row["condition_id"],
-            appID: row["app_id"],
-            transaction: row["transaction_name"],
-            severity: severity,
-            openedAt: row["opened_at"],
-            openedValue: row["opened_value"],
-            escalatedAt: row["escalated_at"],
-            escalatedValue: row["escalated_value"],
-            resolvedAt: row["resolved_at"],
-            resolvedValue: row["resolved_value"],
-            lastValue: row["last_value"],
-            acknowledgedAt: row["acknowledged_at"],
-            acknowledgedBy: row["acknowledged_by"]
-        )
+    static func alertIncident(_ row: Row) throws -> AlertIncidentRecord? {
+        try AlertIncidentRecord(row: row)
     }
 
-    static func alertDelivery(_ row: Row) -> AlertDeliveryRecord? {
-        guard let event = AlertEvent(rawValue: row["event"]) else { return nil }
-        return AlertDeliveryRecord(
-            id: row["id"],
-            accountID: row["account_id"],
-            channelID: row["channel_id"],
-            incidentID: row["incident_id"],
-            event: event,
-            attempts: row["attempts"],
-            nextAttemptAt: row["next_attempt_at"],
-            deliveredAt: row["delivered_at"],
-            gaveUpAt: row["gave_up_at"],
-            lastError: row["last_error"],
-            createdAt: row["created_at"]
-        )
+    static func alertDelivery(_ row: Row) throws -> AlertDeliveryRecord? {
+        try AlertDeliveryRecord(row: row)
     }
 }

@@ -22,32 +22,10 @@ extension SQLiteStore {
     }
 
     private static func slice(_ row: Row, bucket: Int64, name: String) throws -> TransactionSlice {
-        TransactionSlice(
-            bucket: bucket,
-            name: name,
-            kind: TransactionKind(storageCode: Int16(truncatingIfNeeded: row["kind"] as Int? ?? 0)),
-            count: UInt64(clamping: row["count"] as Int64? ?? 0),
-            errors: UInt64(clamping: row["errors"] as Int64? ?? 0),
-            apdex: ApdexCounts(
-                satisfied: UInt64(clamping: row["satisfied"] as Int64? ?? 0),
-                tolerating: UInt64(clamping: row["tolerating"] as Int64? ?? 0),
-                frustrated: UInt64(clamping: row["frustrated"] as Int64? ?? 0)
-            ),
-            total: row["total"] ?? 0,
-            min: row["min"] ?? 0,
-            max: row["max"] ?? 0,
-            breakdown: {
-                let total: Double = row["total"] ?? 0
-                let database: Double = row["db"] ?? 0
-                let external: Double = row["ext"] ?? 0
-                return TimeBreakdown(
-                    database: database,
-                    external: external,
-                    application: Swift.max(0, total - database - external)
-                )
-            }(),
-            histogram: try (row["histogram"] as Data?).map { try LatencyHistogram(encoded: $0) } ?? LatencyHistogram()
-        )
+        // Queries without histograms do not select the column.
+        let histogram =
+            row.hasColumn("histogram") ? try HistogramFunctions.histogram(row["histogram"]) : LatencyHistogram()
+        return try TransactionSlice(row: row, bucket: bucket, name: name, histogram: histogram)
     }
 
     /// App-level slices.
@@ -207,36 +185,15 @@ extension SQLiteStore {
 
     /// A transaction row's Apdex counts, the T they were classified at, and its histograms.
     private static func apdexSource(_ row: Row) throws -> ApdexSourceRow {
-        ApdexSourceRow(
-            apdexT: row["apdex_t"],
-            apdex: ApdexCounts(
-                satisfied: UInt64(clamping: row["satisfied"] as Int64),
-                tolerating: UInt64(clamping: row["tolerating"] as Int64),
-                frustrated: UInt64(clamping: row["frustrated"] as Int64)
-            ),
-            count: UInt64(clamping: row["count"] as Int64),
-            errors: UInt64(clamping: row["errors"] as Int64),
-            histogram: try LatencyHistogram(encoded: row["histogram"]),
-            errorHistogram: try LatencyHistogram(encoded: row["error_histogram"])
+        try ApdexSourceRow(
+            row: row,
+            histogram: LatencyHistogram(encoded: row["histogram"]),
+            errorHistogram: LatencyHistogram(encoded: row["error_histogram"])
         )
     }
 
-    private static func segmentSlice(_ row: Row, bucket: Int64, transaction: String) -> SegmentSlice {
-        SegmentSlice(
-            bucket: bucket,
-            transaction: transaction,
-            name: row["name"],
-            category: SegmentCategory(storageCode: Int16(truncatingIfNeeded: row["category"] as Int)),
-            system: row["system"],
-            operation: row["operation"],
-            target: row["target"],
-            count: UInt64(clamping: row["count"] as Int64),
-            errors: UInt64(clamping: row["errors"] as Int64),
-            total: row["total"],
-            exclusive: row["exclusive"],
-            min: row["min"],
-            max: row["max"]
-        )
+    private static func segmentSlice(_ row: Row, bucket: Int64, transaction: String) throws -> SegmentSlice {
+        try SegmentSlice(row: row, bucket: bucket, transaction: transaction)
     }
 
     /// Segment totals.
@@ -281,7 +238,7 @@ extension SQLiteStore {
                     """,
                 arguments: arguments
             ).map { row in
-                var slice = Self.segmentSlice(row, bucket: range.lowerBound, transaction: transaction ?? "")
+                var slice = try Self.segmentSlice(row, bucket: range.lowerBound, transaction: transaction ?? "")
                 let slowest: String = row["slowest"] ?? ""
                 if slowest.utf8.count > 20 {
                     slice.slowestStatement = String(slowest.dropFirst(20))
@@ -318,7 +275,7 @@ extension SQLiteStore {
                     """,
                 arguments: [appID, range.lowerBound, range.upperBound, Int(category.storageCode)]
             ).map { row in
-                Self.segmentSlice(row, bucket: range.lowerBound, transaction: row["transaction_name"])
+                try Self.segmentSlice(row, bucket: range.lowerBound, transaction: row["transaction_name"])
             }
         }
     }
@@ -351,7 +308,7 @@ extension SQLiteStore {
                     [appID] + names.map { $0 as any DatabaseValueConvertible }
                         + [range.lowerBound, range.upperBound]
                 )
-            ).map { Self.segmentSlice($0, bucket: $0["bucket"], transaction: "") }
+            ).map { try Self.segmentSlice($0, bucket: $0["bucket"], transaction: "") }
         }
     }
 

@@ -94,15 +94,7 @@ extension SQLiteStore {
         }
     }
 
-    static func user(_ row: Row) -> StoredUser {
-        StoredUser(
-            id: row["id"],
-            accountID: row["account_id"],
-            name: row["name"],
-            passwordHash: row["password_hash"],
-            createdAt: row["created_at"],
-            passwordChangedAt: row["password_changed_at"],
-            role: UserRole(rawValue: row["role"] ?? "") ?? .viewer
-        )
+    static func user(_ row: Row) throws -> StoredUser {
+        try StoredUser(row: row)
     }
 }

@@ -176,15 +176,8 @@ public final class SQLiteStore: APMStore {
         }
     }
 
-    static func licenseKey(_ row: Row) -> LicenseKeyRecord {
-        LicenseKeyRecord(
-            id: row["id"],
-            accountID: row["account_id"],
-            name: row["name"],
-            prefix: row["prefix"],
-            createdAt: row["created_at"],
-            revokedAt: row["revoked_at"]
-        )
+    static func licenseKey(_ row: Row) throws -> LicenseKeyRecord {
+        try LicenseKeyRecord(row: row)
     }
 
     // MARK: Apps
