@@ -241,6 +241,7 @@ struct TimingMiddleware<Context: RequestContext>: RouterMiddleware {
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         let started = ContinuousClock.now
+        let id = DurationLog.requestID(request.headers.first { $0.name.canonicalName == "x-request-id" }?.value)
         do {
             var response = try await next(request, context)
             let body = response.body
@@ -248,7 +249,13 @@ struct TimingMiddleware<Context: RequestContext>: RouterMiddleware {
             response.body = ResponseBody(contentLength: body.contentLength) { writer in
                 let written = body
                 try await written.write(writer)
-                log.append(path: path, status: status, duration: ContinuousClock.now - started, stopwatch: stopwatch)
+                log.append(
+                    path: path,
+                    status: status,
+                    duration: ContinuousClock.now - started,
+                    stopwatch: stopwatch,
+                    id: id
+                )
             }
             return response
         } catch {
@@ -257,7 +264,8 @@ struct TimingMiddleware<Context: RequestContext>: RouterMiddleware {
                 path: request.uri.path,
                 status: Int(status),
                 duration: ContinuousClock.now - started,
-                stopwatch: stopwatch
+                stopwatch: stopwatch,
+                id: id
             )
             throw error
         }
@@ -278,11 +286,22 @@ final class DurationLog: Sendable {
         }
     }
 
-    func append(path: String, status: Int, duration: Duration, stopwatch: Stopwatch) {
+    /// A request id as the log keeps it: up to 64 letters, digits, `-` and `_` (what a load generator sends);
+    /// anything else is not kept, so the log stays valid JSON whatever a client sends.
+    static func requestID(_ header: String?) -> String {
+        guard let header, (1...64).contains(header.utf8.count),
+            header.utf8.allSatisfy({
+                $0 == 45 || $0 == 95 || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0)
+            })
+        else { return "" }
+        return header
+    }
+
+    func append(path: String, status: Int, duration: Duration, stopwatch: Stopwatch, id: String = "") {
         guard let handle else { return }
         let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
         let line =
-            "{\"path\":\"\(path)\",\"status\":\(status),\"seconds\":\(seconds),\"stopwatch\":\"\(stopwatch.rawValue)\"}\n"
+            "{\"path\":\"\(path)\",\"status\":\(status),\"seconds\":\(seconds),\"stopwatch\":\"\(stopwatch.rawValue)\",\"id\":\"\(id)\"}\n"
         lock.lock()
         handle.write(Data(line.utf8))
         lock.unlock()

@@ -51,6 +51,16 @@ struct LoadGenerator: Sendable {
         var startedAt: Double
         var seconds: Double
         var status: Int
+        /// The request's id, sent as `X-Request-ID` (`lg-<index>`), so that a server's log can be matched to it.
+        var id: String = ""
+    }
+
+    /// One request as the client timed it, for matching against a server's own log by id.
+    struct RequestTruth: Codable, Sendable {
+        var id: String
+        var route: String
+        var seconds: Double
+        var status: Int
     }
 
     struct RouteTruth: Codable, Sendable {
@@ -80,12 +90,15 @@ struct LoadGenerator: Sendable {
         var requests: Int
         var skipped: Int
         var routes: [String: RouteTruth]
+        /// Every request, in the order they ended.
+        var timed: [RequestTruth] = []
 
         enum CodingKeys: String, CodingKey {
             case apdexT = "apdex_t"
             case startedAt = "started_at"
             case endedAt = "ended_at"
             case requests, skipped, routes
+            case timed = "timed_requests"
         }
     }
 
@@ -130,20 +143,22 @@ struct LoadGenerator: Sendable {
                     skipped += 1
                     continue
                 }
-                let url = URL(string: configuration.baseURL + path)!
+                var request = URLRequest(url: URL(string: configuration.baseURL + path)!)
+                let id = "lg-\(index)"
+                request.setValue(id, forHTTPHeaderField: "X-Request-ID")
                 let name = route.name
-                group.addTask {
+                group.addTask { [request] in
                     let sentAt = Date().timeIntervalSince1970
                     let started = ContinuousClock.now
                     var status = 0
-                    if let (_, response) = try? await session.data(from: url) {
+                    if let (_, response) = try? await session.data(for: request) {
                         status = (response as? HTTPURLResponse)?.statusCode ?? 0
                     }
                     let elapsed = ContinuousClock.now - started
                     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
                     state.inFlight.wrappingSubtract(1, ordering: .relaxed)
                     state.samples.withLock {
-                        $0.append(Sample(route: name, startedAt: sentAt, seconds: seconds, status: status))
+                        $0.append(Sample(route: name, startedAt: sentAt, seconds: seconds, status: status, id: id))
                     }
                 }
             }
@@ -197,7 +212,8 @@ struct LoadGenerator: Sendable {
             endedAt: Date().timeIntervalSince1970,
             requests: samples.count,
             skipped: skipped,
-            routes: routes
+            routes: routes,
+            timed: samples.map { RequestTruth(id: $0.id, route: $0.route, seconds: $0.seconds, status: $0.status) }
         )
     }
 }
