@@ -67,6 +67,31 @@ import Testing
         #expect(agent.statistics.batchesDropped == 0)
     }
 
+    /// The last harvest is not lost to one failed attempt: the final flush tries again while shutdown_timeout allows.
+    @Test func theFinalFlushIsRetriedWithinTheShutdownDeadline() async throws {
+        let port = LoopbackCollector.freePort()
+        let collector = LoopbackCollector(port: port)
+        let agent = APMAgent(
+            configuration: TestSupport.configuration {
+                $0.collectorURL = "http://127.0.0.1:\(port)"
+                $0.harvestInterval = .seconds(3600)
+                $0.shutdownTimeout = .seconds(20)
+            },
+            logger: TestSupport.quietLogger
+        )
+        collector.script([.status(503, retryAfter: "0"), .status(503)])
+        try await collector.run {
+            agent.start()
+            Self.record(agent, count: 50)
+            await agent.shutdown()
+        }
+        let total = collector.committed.reduce(UInt64(0)) { sum, batch in
+            sum + batch.intervals.reduce(UInt64(0)) { $0 + $1.transactions.reduce(UInt64(0)) { $0 + $1.count } }
+        }
+        #expect(total == 50)
+        #expect(collector.attemptIDs.count == 3 && Set(collector.attemptIDs).count == 1, "one batch, tried three times")
+    }
+
     @Test func memoryStaysUnderTheBoundDuringALongOutageAndDropsAreCounted() async throws {
         let clock = ManualAgentClock()
         let collector = InMemoryCollectorTransport()

@@ -170,7 +170,9 @@ final class Deliverer {
                 attempts += 1
                 nextAttempt =
                     clock.monotonicNanoseconds() &+ max(backoff(attempt: attempts), after ?? .zero).agentNanoseconds
-                if deadline != nil { return }
+                // The final flush tries again while its deadline allows (a request that timed out on a busy
+                // machine would otherwise lose the last harvest); the loop waits for the backoff first.
+                if let deadline, nextAttempt < deadline { continue }
                 return
             case .stripSamplesAndRetry:
                 inFlight?.traces = []
