@@ -601,13 +601,18 @@ extension PostgresStore {
                 "DELETE FROM \(unescaped: table) WHERE bucket < \(minuteCutoff) RETURNING 1"
             )
         }
-        for (table, column) in [
-            ("traces", "start"), ("error_groups", "last_seen"), ("deployments", "at"), ("process_events", "at"),
-        ] {
+        for (table, column) in [("traces", "start"), ("deployments", "at"), ("process_events", "at")] {
             report.otherRowsDeleted += try await deleteRows(
                 "DELETE FROM \(unescaped: table) WHERE \(unescaped: column) < \(Double(cutoff)) RETURNING 1"
             )
         }
+        // An issue someone resolved or ignored keeps its state (and its last sample) while its minutes age out.
+        report.otherRowsDeleted += try await deleteRows(
+            """
+            DELETE FROM error_groups WHERE last_seen < \(Double(cutoff))
+            AND state NOT IN ('resolved', 'resolved_next_deployment', 'ignored') RETURNING 1
+            """
+        )
         report.otherRowsDeleted += try await deleteRows(
             "DELETE FROM batches WHERE received_at < \(Double(batchIDCutoff)) RETURNING 1"
         )

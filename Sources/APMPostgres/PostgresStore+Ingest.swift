@@ -414,6 +414,31 @@ extension PostgresStore {
             """,
             logger
         )
+        // The occurrences may end a resolve (a regression) or an ignore (see ErrorGroupState). Run after the
+        // upsert: `count` is the new total.
+        try await connection.execute(
+            """
+            UPDATE error_groups SET state = 'regressed', regressed_at = \(group.lastSeen),
+                state_changed_at = \(group.lastSeen), state_changed_by = 'apm'
+            WHERE app_id = \(key.appID) AND id = \(groupID) AND (
+                (state = 'resolved' AND \(group.lastSeen) > state_changed_at)
+                OR (state = 'resolved_next_deployment' AND EXISTS (
+                    SELECT 1 FROM deployments d
+                    WHERE d.app_id = error_groups.app_id AND d.at > error_groups.state_changed_at
+                        AND d.at < \(group.lastSeen))))
+            """,
+            logger
+        )
+        try await connection.execute(
+            """
+            UPDATE error_groups SET state = 'unresolved', state_changed_at = \(group.lastSeen), state_changed_by = 'apm',
+                ignore_until_count = NULL, ignore_until = NULL
+            WHERE app_id = \(key.appID) AND id = \(groupID) AND state = 'ignored' AND (
+                (ignore_until_count IS NOT NULL AND count > ignore_until_count)
+                OR (ignore_until IS NOT NULL AND \(group.lastSeen) > ignore_until))
+            """,
+            logger
+        )
     }
 
     private func writeTransactionRows(

@@ -271,8 +271,14 @@ extension PostgresStore {
     }
 
     /// As ``APMStore`` describes it, on PostgreSQL.
-    public func errorGroups(appID: Int64, range: Range<Int64>, limit: Int) async throws -> [ErrorGroup] {
+    public func errorGroups(
+        appID: Int64,
+        range: Range<Int64>,
+        limit: Int,
+        states: Set<ErrorGroupState>?
+    ) async throws -> [ErrorGroup] {
         let decoder = WireCoding.makeDecoder()
+        let stateNames = states.map { $0.map(\.rawValue).sorted() }
         return try await rows(
             """
             SELECT g.*, r.range_count FROM error_groups g JOIN (
@@ -280,11 +286,11 @@ extension PostgresStore {
                 WHERE app_id = \(appID) AND bucket >= \(range.lowerBound - range.lowerBound % 60) AND bucket < \(range.upperBound)
                 GROUP BY group_id
             ) r ON r.group_id = g.id
-            WHERE g.app_id = \(appID)
+            WHERE g.app_id = \(appID) AND (\(stateNames)::text[] IS NULL OR g.state = ANY(\(stateNames)::text[]))
             ORDER BY r.range_count DESC, g.last_seen DESC LIMIT \(Int64(limit))
             """
         ).map { row in
-            ErrorGroup(
+            var group = ErrorGroup(
                 id: try row.get("id"),
                 fingerprint: try row.get("fingerprint"),
                 type: try row.get("type"),
@@ -296,7 +302,34 @@ extension PostgresStore {
                 lastSeen: try row.get("last_seen"),
                 sample: try decoder.decode(ErrorSample.self, from: Data(try row.get("sample", as: String.self).utf8))
             )
+            group.status = try ErrorGroupStatus(row: PostgresStoredRow(row))
+            return group
         }
+    }
+
+    /// As ``APMStore`` describes it, on PostgreSQL.
+    public func changeErrorGroupState(
+        appID: Int64,
+        groupID: Int64,
+        to change: ErrorGroupStateChange,
+        by user: String,
+        at now: Double
+    ) async throws -> ErrorGroupStatus? {
+        let (more, until): (Int64?, Double?) =
+            if case .ignore(let moreOccurrences, let untilTime) = change {
+                (moreOccurrences.map { Int64(clamping: $0) }, untilTime)
+            } else {
+                (nil, nil)
+            }
+        return try await rows(
+            """
+            UPDATE error_groups SET state = \(change.state.rawValue), state_changed_at = \(now), state_changed_by = \(user),
+                ignore_until_count = CASE WHEN \(more)::bigint IS NULL THEN NULL ELSE sat_add(count, \(more)::bigint) END,
+                ignore_until = \(until)::float8
+            WHERE app_id = \(appID) AND id = \(groupID)
+            RETURNING *
+            """
+        ).first.map { try ErrorGroupStatus(row: PostgresStoredRow($0)) }
     }
 
     /// As ``APMStore`` describes it, on PostgreSQL.

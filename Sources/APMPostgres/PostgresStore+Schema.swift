@@ -240,6 +240,18 @@ extension PostgresStore {
                 """
             ]
         ),
+        (
+            "v7: error groups as issues: state, who changed it, ignore limits, regressions",
+            [
+                """
+                ALTER TABLE error_groups ADD COLUMN state text NOT NULL DEFAULT 'unresolved',
+                    ADD COLUMN state_changed_at double precision NOT NULL DEFAULT 0,
+                    ADD COLUMN state_changed_by text NOT NULL DEFAULT '',
+                    ADD COLUMN ignore_until_count bigint, ADD COLUMN ignore_until double precision,
+                    ADD COLUMN regressed_at double precision
+                """
+            ]
+        ),
     ]
 
     /// Applies the migrations not applied yet, in one transaction under an advisory lock: collectors that start

@@ -309,8 +309,32 @@ public protocol APMStore: Service {
     ///   - appID: The app.
     ///   - range: Unix seconds.
     ///   - limit: At most this many.
-    /// - Returns: Groups, most frequent first.
-    func errorGroups(appID: Int64, range: Range<Int64>, limit: Int) async throws -> [ErrorGroup]
+    ///   - states: Only groups in these states; `nil` for all.
+    /// - Returns: Groups, most frequent first, each with its state.
+    func errorGroups(
+        appID: Int64,
+        range: Range<Int64>,
+        limit: Int,
+        states: Set<ErrorGroupState>?
+    ) async throws -> [ErrorGroup]
+
+    /// Changes an error group's state as a user asks (resolve, resolve in the next deployment, ignore, reopen).
+    /// Regressions and the end of an ignore are the ingest's: see ``ErrorGroupState``.
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - groupID: The group.
+    ///   - change: The change.
+    ///   - user: Who asks (kept with the state).
+    ///   - now: When (Unix seconds).
+    /// - Returns: The group's new status, `nil` when the app has no such group.
+    func changeErrorGroupState(
+        appID: Int64,
+        groupID: Int64,
+        to change: ErrorGroupStateChange,
+        by user: String,
+        at now: Double
+    ) async throws -> ErrorGroupStatus?
 
     /// Per-minute counts of an error group.
     ///
@@ -672,5 +696,18 @@ extension APMStore {
     /// Creates an admin user (the first user of an account, and every user before roles).
     public func createUser(accountID: Int64, name: String, passwordHash: String) async throws -> StoredUser {
         try await createUser(accountID: accountID, name: name, passwordHash: passwordHash, role: .admin)
+    }
+}
+
+extension APMStore {
+    /// Error groups seen in a range, in any state.
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - range: Unix seconds.
+    ///   - limit: At most this many.
+    /// - Returns: Groups, most frequent first.
+    public func errorGroups(appID: Int64, range: Range<Int64>, limit: Int) async throws -> [ErrorGroup] {
+        try await errorGroups(appID: appID, range: range, limit: limit, states: nil)
     }
 }

@@ -467,6 +467,8 @@ public struct ErrorGroup: Sendable, Hashable {
     public var lastSeen: Double
     /// The latest sample.
     public var sample: ErrorSample
+    /// Its state as an issue: unresolved, resolved, ignored, regressed.
+    public var status = ErrorGroupStatus()
 
     /// Creates a group.
     ///
@@ -503,6 +505,84 @@ public struct ErrorGroup: Sendable, Hashable {
         self.firstSeen = firstSeen
         self.lastSeen = lastSeen
         self.sample = sample
+    }
+}
+
+/// The state of an error group as an issue.
+public enum ErrorGroupState: String, Sendable, Hashable, Codable, CaseIterable {
+    /// New, or seen again after being ignored past its limit.
+    case unresolved
+    /// Fixed: seen again after the change, it regresses.
+    case resolved
+    /// Fixed in the next deployment: seen again after a deployment recorded later than the change, it regresses
+    /// (occurrences before that deployment are the old code's).
+    case resolvedInNextDeployment = "resolved_next_deployment"
+    /// Not to be shown as a problem: forever, or until more occurrences or a date (then unresolved again).
+    case ignored
+    /// Resolved, and seen again.
+    case regressed
+}
+
+/// An error group's state, who changed it and when, and what ends an ignore.
+public struct ErrorGroupStatus: Sendable, Hashable {
+    /// The state.
+    public var state: ErrorGroupState
+    /// When it changed (Unix seconds), 0 for a group never changed.
+    public var changedAt: Double
+    /// Who changed it: a user's or token's name, or `apm` for a change made by the collector (a regression).
+    public var changedBy: String
+    /// Ignored: unresolved again once the group's total count exceeds this.
+    public var ignoreUntilCount: UInt64?
+    /// Ignored: unresolved again once it occurs after this time (Unix seconds).
+    public var ignoreUntil: Double?
+    /// When it last regressed.
+    public var regressedAt: Double?
+
+    /// Creates a status.
+    ///
+    /// - Parameters:
+    ///   - state: The state.
+    ///   - changedAt: When it changed.
+    ///   - changedBy: Who changed it.
+    ///   - ignoreUntilCount: The count past which an ignored group reopens.
+    ///   - ignoreUntil: The time after which an ignored group reopens.
+    ///   - regressedAt: When it last regressed.
+    public init(
+        state: ErrorGroupState = .unresolved,
+        changedAt: Double = 0,
+        changedBy: String = "",
+        ignoreUntilCount: UInt64? = nil,
+        ignoreUntil: Double? = nil,
+        regressedAt: Double? = nil
+    ) {
+        self.state = state
+        self.changedAt = changedAt
+        self.changedBy = changedBy
+        self.ignoreUntilCount = ignoreUntilCount
+        self.ignoreUntil = ignoreUntil
+        self.regressedAt = regressedAt
+    }
+}
+
+/// A change of an error group's state asked for by a user.
+public enum ErrorGroupStateChange: Sendable, Hashable {
+    /// Resolved now.
+    case resolve
+    /// Resolved in the next deployment.
+    case resolveInNextDeployment
+    /// Ignored: forever (both `nil`), or until `moreOccurrences` more, or until a time, whichever comes first.
+    case ignore(moreOccurrences: UInt64?, until: Double?)
+    /// Unresolved again.
+    case reopen
+
+    /// The state it sets.
+    public var state: ErrorGroupState {
+        switch self {
+        case .resolve: .resolved
+        case .resolveInNextDeployment: .resolvedInNextDeployment
+        case .ignore: .ignored
+        case .reopen: .unresolved
+        }
     }
 }
 

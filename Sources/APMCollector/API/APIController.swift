@@ -151,9 +151,26 @@ struct APIController: CollectorController {
             ])
         }
         routes.get("/apps/:app/errors") { request, context in
-            let (app, range) = try await self.appAndRange(request, context)
-            let limit = try Self.integer(request, "limit", default: 50, range: 1...1000)
-            return try Self.json(["errors": try await self.queries.errors(app: app, range: range, limit: limit)])
+            try await self.issues(request, context, key: "errors")
+        }
+        routes.get("/apps/:app/issues") { request, context in
+            try await self.issues(request, context, key: "issues")
+        }
+        routes.patch("/apps/:app/issues/:issue") { request, context in
+            let (app, _) = try await self.appAndRange(request, context, permission: .admin)
+            let identity = try context.require(.admin)
+            guard let issue = context.parameters.get("issue", as: Int64.self) else {
+                throw APIError.badRequest("issue", "must be an issue id (an integer)")
+            }
+            let body = try await Self.decodeBody(IssueStateRequest.self, request)
+            let status = try await self.administration.changeIssueState(
+                body,
+                groupID: issue,
+                app: app,
+                by: identity.actor,
+                now: self.now()
+            )
+            return try Self.json(APIIssueStatus(status))
         }
         routes.get("/apps/:app/traces") { request, context in
             let (app, range) = try await self.appAndRange(request, context)
@@ -192,6 +209,24 @@ struct APIController: CollectorController {
     }
 
     /// The app named in the path (its id), only within the caller's account: another account's app is a 404.
+    /// The error groups (issues) of an app over a range, optionally in some states (`state=resolved,ignored`).
+    func issues(_ request: Request, _ context: Context, key: String) async throws -> Response {
+        let (app, range) = try await appAndRange(request, context)
+        let limit = try Self.integer(request, "limit", default: 50, range: 1...1000)
+        var states: Set<ErrorGroupState>?
+        if let text = request.uri.queryParameters.get("state"), !text.isEmpty {
+            states = []
+            for name in text.split(separator: ",") {
+                guard let state = ErrorGroupState(rawValue: String(name)) else {
+                    let allowed = ErrorGroupState.allCases.map(\.rawValue).joined(separator: ", ")
+                    throw APIError.badRequest("state", "must be a comma-separated list of \(allowed)")
+                }
+                states?.insert(state)
+            }
+        }
+        return try Self.json([key: try await queries.errors(app: app, range: range, limit: limit, states: states)])
+    }
+
     func appAndRange(
         _ request: Request,
         _ context: Context,

@@ -69,3 +69,19 @@ struct CreatedToken: Encodable {
     var token: String
     var record: APITokenInfo
 }
+
+/// `PATCH /api/v1/apps/{id}/issues/{issue}` and the dashboard's issue buttons.
+struct IssueStateRequest: Decodable {
+    /// `unresolved`, `resolved`, `resolved_next_deployment` or `ignored`.
+    var state: String
+    /// With `ignored`: unresolved again after this many more occurrences.
+    var ignoreMoreOccurrences: UInt64?
+    /// With `ignored`: unresolved again when it occurs after this Unix time.
+    var ignoreUntil: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case state
+        case ignoreMoreOccurrences = "ignore_more_occurrences"
+        case ignoreUntil = "ignore_until"
+    }
+}

@@ -9,10 +9,21 @@ extension CollectorQueries {
     ///   - app: The app.
     ///   - range: The range.
     ///   - limit: At most this many.
+    ///   - states: Only issues in these states; `nil` for all.
     /// - Returns: Groups, most frequent first.
-    public func errors(app: StoredApp, range: TimeRange, limit: Int = 50) async throws -> [APIErrorGroup] {
+    public func errors(
+        app: StoredApp,
+        range: TimeRange,
+        limit: Int = 50,
+        states: Set<ErrorGroupState>? = nil
+    ) async throws -> [APIErrorGroup] {
         var result: [APIErrorGroup] = []
-        for group in try await store.errorGroups(appID: app.id, range: range.from..<range.to, limit: limit) {
+        for group in try await store.errorGroups(
+            appID: app.id,
+            range: range.from..<range.to,
+            limit: limit,
+            states: states
+        ) {
             let counts = try await store.errorGroupSeries(
                 appID: app.id,
                 groupID: group.id,
@@ -33,7 +44,8 @@ extension CollectorQueries {
                     firstSeen: group.firstSeen,
                     lastSeen: group.lastSeen,
                     sample: group.sample,
-                    sparkline: sparkline
+                    sparkline: sparkline,
+                    status: APIIssueStatus(group.status)
                 )
             )
         }

@@ -260,3 +260,17 @@ extension SegmentSlice {
         )
     }
 }
+
+extension ErrorGroupStatus {
+    /// An error group row's state columns (absent before the query selected them: unresolved).
+    package init(row: some StoredRow) throws {
+        self.init(
+            state: ErrorGroupState(rawValue: try row.optional("state") ?? "") ?? .unresolved,
+            changedAt: try row.optional("state_changed_at") ?? 0,
+            changedBy: try row.optional("state_changed_by") ?? "",
+            ignoreUntilCount: (try row.optional("ignore_until_count") as Int64?).map { UInt64(clamping: $0) },
+            ignoreUntil: try row.optional("ignore_until"),
+            regressedAt: try row.optional("regressed_at")
+        )
+    }
+}

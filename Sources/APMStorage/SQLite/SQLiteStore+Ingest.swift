@@ -213,6 +213,29 @@ extension SQLiteStore {
                 arguments: [key.appID, groupID, minute, Int64(clamping: count)]
             )
         }
+        // The occurrences may end a resolve (a regression) or an ignore (see ErrorGroupState). Run after the
+        // upsert: `count` is the new total.
+        try db.execute(
+            sql: """
+                UPDATE error_groups SET state = 'regressed', regressed_at = ?, state_changed_at = ?, state_changed_by = 'apm'
+                WHERE id = ? AND (
+                    (state = 'resolved' AND ? > state_changed_at)
+                    OR (state = 'resolved_next_deployment' AND EXISTS (
+                        SELECT 1 FROM deployments d
+                        WHERE d.app_id = error_groups.app_id AND d.at > error_groups.state_changed_at AND d.at < ?)))
+                """,
+            arguments: [group.lastSeen, group.lastSeen, groupID, group.lastSeen, group.lastSeen]
+        )
+        try db.execute(
+            sql: """
+                UPDATE error_groups SET state = 'unresolved', state_changed_at = ?, state_changed_by = 'apm',
+                    ignore_until_count = NULL, ignore_until = NULL
+                WHERE id = ? AND state = 'ignored' AND (
+                    (ignore_until_count IS NOT NULL AND count > ignore_until_count)
+                    OR (ignore_until IS NOT NULL AND ? > ignore_until))
+                """,
+            arguments: [group.lastSeen, groupID, group.lastSeen]
+        )
     }
 
     private func writeRows(_ db: Database, _ accumulator: WritePlan) throws {

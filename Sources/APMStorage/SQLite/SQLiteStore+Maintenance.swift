@@ -35,7 +35,11 @@ extension SQLiteStore {
             )
         }
         for (table, condition) in [
-            ("traces", "start < ?"), ("error_groups", "last_seen < ?"), ("deployments", "at < ?"),
+            // An issue someone resolved or ignored keeps its state (and its last sample) while its minutes age out,
+            // so that it regresses, or stays ignored, when it occurs again.
+            ("traces", "start < ?"),
+            ("error_groups", "last_seen < ? AND state NOT IN ('resolved', 'resolved_next_deployment', 'ignored')"),
+            ("deployments", "at < ?"),
             ("process_events", "at < ?"),
             // Alert history: resolved incidents and finished notifications (open and pending ones stay).
             ("alert_incidents", "resolved_at < ?"),

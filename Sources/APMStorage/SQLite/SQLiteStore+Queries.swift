@@ -379,20 +379,34 @@ extension SQLiteStore {
     ///   - range: Unix seconds.
     ///   - limit: At most this many.
     /// - Returns: Groups, most frequent in the range first.
-    public func errorGroups(appID: Int64, range: Range<Int64>, limit: Int) async throws -> [ErrorGroup] {
+    public func errorGroups(
+        appID: Int64,
+        range: Range<Int64>,
+        limit: Int,
+        states: Set<ErrorGroupState>?
+    ) async throws -> [ErrorGroup] {
         try await writer.read { db in
             let decoder = WireCoding.makeDecoder()
+            var arguments: StatementArguments = [appID, range.lowerBound - range.lowerBound % 60, range.upperBound]
+            var stateFilter = ""
+            if let states {
+                let sorted = states.map(\.rawValue).sorted()
+                stateFilter = "AND g.state IN (\(Array(repeating: "?", count: sorted.count).joined(separator: ", ")))"
+                if sorted.isEmpty { stateFilter = "AND 0" }
+                arguments += StatementArguments(sorted)
+            }
+            arguments += [limit]
             return try Row.fetchAll(
                 db,
                 sql: """
                     SELECT g.*, sat_sum(m.count) AS range_count
                     FROM error_groups g JOIN error_minutes m ON m.group_id = g.id AND m.app_id = g.app_id
-                    WHERE g.app_id = ? AND m.bucket >= ? AND m.bucket < ?
+                    WHERE g.app_id = ? AND m.bucket >= ? AND m.bucket < ? \(stateFilter)
                     GROUP BY g.id ORDER BY range_count DESC, g.last_seen DESC LIMIT ?
                     """,
-                arguments: [appID, range.lowerBound - range.lowerBound % 60, range.upperBound, limit]
+                arguments: arguments
             ).map { row in
-                ErrorGroup(
+                var group = ErrorGroup(
                     id: row["id"],
                     fingerprint: row["fingerprint"],
                     type: row["type"],
@@ -404,7 +418,43 @@ extension SQLiteStore {
                     lastSeen: row["last_seen"],
                     sample: try decoder.decode(ErrorSample.self, from: Data((row["sample"] as String).utf8))
                 )
+                group.status = try ErrorGroupStatus(row: row)
+                return group
             }
+        }
+    }
+
+    /// As ``APMStore`` describes it.
+    public func changeErrorGroupState(
+        appID: Int64,
+        groupID: Int64,
+        to change: ErrorGroupStateChange,
+        by user: String,
+        at now: Double
+    ) async throws -> ErrorGroupStatus? {
+        let (more, until): (Int64?, Double?) =
+            if case .ignore(let moreOccurrences, let untilTime) = change {
+                (moreOccurrences.map { Int64(clamping: $0) }, untilTime)
+            } else {
+                (nil, nil)
+            }
+        return try await writer.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE error_groups SET state = ?, state_changed_at = ?, state_changed_by = ?,
+                        ignore_until_count = CASE WHEN ? IS NULL THEN NULL ELSE sat_add(count, ?) END, ignore_until = ?
+                    WHERE app_id = ? AND id = ?
+                    """,
+                arguments: [change.state.rawValue, now, user, more, more, until, appID, groupID]
+            )
+            guard db.changesCount > 0,
+                let row = try Row.fetchOne(
+                    db,
+                    sql: "SELECT * FROM error_groups WHERE app_id = ? AND id = ?",
+                    arguments: [appID, groupID]
+                )
+            else { return nil }
+            return try ErrorGroupStatus(row: row)
         }
     }
 

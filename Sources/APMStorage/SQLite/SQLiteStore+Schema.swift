@@ -350,6 +350,19 @@ extension SQLiteStore {
                 try db.execute(sql: "ALTER TABLE \(table) ADD COLUMN histogram BLOB")
             }
         }
+        migrator.registerMigration("v12: error groups as issues: state, who changed it, ignore limits, regressions") {
+            db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE error_groups ADD COLUMN state TEXT NOT NULL DEFAULT 'unresolved';
+                    ALTER TABLE error_groups ADD COLUMN state_changed_at REAL NOT NULL DEFAULT 0;
+                    ALTER TABLE error_groups ADD COLUMN state_changed_by TEXT NOT NULL DEFAULT '';
+                    ALTER TABLE error_groups ADD COLUMN ignore_until_count INTEGER;
+                    ALTER TABLE error_groups ADD COLUMN ignore_until REAL;
+                    ALTER TABLE error_groups ADD COLUMN regressed_at REAL;
+                    """
+            )
+        }
         return migrator
     }
 
