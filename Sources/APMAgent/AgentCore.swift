@@ -93,7 +93,8 @@ final class AgentCore: Sendable {
                         message: error.message,
                         status: state.status,
                         traceID: completed.storage.traceID.description,
-                        attributes: attributes
+                        attributes: attributes,
+                        fingerprint: error.fingerprint
                     ),
                     stack: error.stack
                 )

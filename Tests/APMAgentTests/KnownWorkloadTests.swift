@@ -397,6 +397,25 @@ import Testing
         #expect(batches.map(\.dropped.traces).reduce(0, +) == 2)
     }
 
+    /// An app's own fingerprint travels with its errors (cut at a character to the 255 bytes the wire allows; empty is none).
+    @Test func noticedErrorsCarryTheAppsFingerprint() async throws {
+        struct Timeout: Error {}
+        let (agent, _, collector) = Self.startedAgent()
+        let transaction = agent.startWebTransaction(method: "POST", route: "/pay")
+        transaction.noticeError(Timeout(), fingerprint: "payments-timeout")
+        transaction.noticeError(
+            type: "ReadTimeout",
+            message: "read timed out",
+            fingerprint: String(repeating: "é", count: 200)
+        )
+        transaction.noticeError(type: "Other", message: "no key", fingerprint: "")
+        transaction.end()
+        await agent.shutdown()
+        let samples = collector.acceptedBatches.flatMap(\.errors)
+        // 200 "é" are 400 bytes: cut to 127 whole characters (254 bytes), never inside one.
+        #expect(samples.map(\.fingerprint) == ["payments-timeout", String(repeating: "é", count: 127), nil])
+    }
+
     @Test func errorsAreNoticedIgnoredAndSampled() async throws {
         struct PaymentDeclined: Error, CustomStringConvertible {
             var description: String { "card declined" }

@@ -90,4 +90,56 @@ import Testing
             #expect(HTMLStructure.problems(in: page).isEmpty)
         }
     }
+
+    /// An app's own fingerprint makes one issue of errors that differ in type, message and stack; an error without
+    /// one is grouped as usual; a fingerprint longer than 255 characters is refused by field.
+    @Test(arguments: StoreBackend.available) func theAppsFingerprintGroups(backend: StoreBackend) async throws {
+        try await Support.withCollector(backend: backend) { _, client, key in
+            let minute = Support.currentMinute(offset: -2)
+            var batch = Support.batch(
+                minute: minute,
+                metrics: [Support.metric("POST /pay", durations: [0.1, 0.2, 0.3])]
+            )
+            batch.errors = [
+                ErrorSample(
+                    timestamp: Double(minute + 1),
+                    transaction: "POST /pay",
+                    type: "ReadTimeout",
+                    message: "read",
+                    fingerprint: "payments-timeout"
+                ),
+                ErrorSample(
+                    timestamp: Double(minute + 2),
+                    transaction: "POST /pay",
+                    type: "ConnectTimeout",
+                    message: "connect",
+                    fingerprint: "payments-timeout"
+                ),
+                ErrorSample(
+                    timestamp: Double(minute + 3),
+                    transaction: "POST /pay",
+                    type: "ReadTimeout",
+                    message: "read"
+                ),
+            ]
+            #expect(try await Support.post(batch, key: key, client: client).status == .accepted)
+            struct Errors: Decodable { var errors: [APIErrorGroup] }
+            let groups = try await Support.get(Errors.self, "/api/v1/apps/1/errors?since=1h", key: key, client: client)
+                .errors
+            #expect(groups.map(\.count).sorted() == [1, 2])
+            #expect(groups.first { $0.count == 2 }?.sample.type == "ConnectTimeout", "the latest sample of the two")
+            var tooLong = Support.batch(minute: minute, metrics: [Support.metric("POST /pay", durations: [0.1])])
+            tooLong.errors = [
+                ErrorSample(
+                    timestamp: Double(minute + 4),
+                    transaction: "POST /pay",
+                    type: "X",
+                    message: "",
+                    fingerprint: String(repeating: "f", count: 256)
+                )
+            ]
+            let refused = try await Support.post(tooLong, key: key, client: client)
+            #expect(refused.status == .badRequest && refused.body.contains("errors[0].fingerprint"))
+        }
+    }
 }

@@ -52,6 +52,8 @@ struct NoticedError: Sendable {
     var message: String
     var stack: CapturedStack
     var unixNanoseconds: Int64
+    /// The app's own grouping key, if it gave one.
+    var fingerprint: String? = nil
 }
 
 /// What a span's attributes say about its segment, applied when it ends.

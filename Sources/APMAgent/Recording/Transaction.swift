@@ -92,10 +92,14 @@ public struct Transaction: Sendable {
     /// Records an error: its type, message (not under `high_security`) and the stack. The transaction counts as
     /// failed unless the error's type is in `error_collector.ignore_errors` or the response status is ignored.
     ///
-    /// - Parameter error: The error.
-    public func noticeError(_ error: any Error) {
+    /// - Parameters:
+    ///   - error: The error.
+    ///   - fingerprint: Your own grouping key: errors noticed with the same fingerprint are one issue on the
+    ///     collector, whatever their type, message and stack (e.g. `"payments-timeout"` for every kind of timeout
+    ///     of one provider). `nil` groups by type, message and the app's own frames. Cut to 255 bytes of UTF-8.
+    public func noticeError(_ error: any Error, fingerprint: String? = nil) {
         guard let storage else { return }
-        storage.noticeError(error, at: storage.core.clock.now().unixNanoseconds)
+        storage.noticeError(error, fingerprint: fingerprint, at: storage.core.clock.now().unixNanoseconds)
     }
 
     /// Records an error given by type and message.
@@ -103,13 +107,15 @@ public struct Transaction: Sendable {
     /// - Parameters:
     ///   - type: The error's type or class.
     ///   - message: The error's message.
-    public func noticeError(type: String, message: String) {
+    ///   - fingerprint: Your own grouping key (see ``noticeError(_:fingerprint:)``).
+    public func noticeError(type: String, message: String, fingerprint: String? = nil) {
         guard let storage, storage.core.configuration.errorCollector.enabled else { return }
         guard !storage.core.configuration.errorCollector.ignoreErrors.contains(type) else { return }
         storage.noticeError(
             type: type,
             message: message,
             stack: StackCapture.current(),
+            fingerprint: fingerprint,
             at: storage.core.clock.now().unixNanoseconds
         )
     }

@@ -122,7 +122,7 @@ final class TransactionStorage: Sendable {
 
     // MARK: Errors
 
-    func noticeError(_ error: any Error, at now: Int64) {
+    func noticeError(_ error: any Error, fingerprint: String? = nil, at now: Int64) {
         let configuration = core.configuration
         guard configuration.errorCollector.enabled else { return }
         let type = String(describing: Swift.type(of: error))
@@ -132,17 +132,43 @@ final class TransactionStorage: Sendable {
         else { return }
         let message = configuration.highSecurity ? "" : String(describing: error)
         let stack = (error as? any StackCarryingError)?.stack.captured ?? StackCapture.current()
-        noticeError(type: type, message: message, stack: stack, at: now)
+        noticeError(type: type, message: message, stack: stack, fingerprint: fingerprint, at: now)
     }
 
-    func noticeError(type: String, message: String, stack: CapturedStack, at now: Int64) {
+    func noticeError(
+        type: String,
+        message: String,
+        stack: CapturedStack,
+        fingerprint: String? = nil,
+        at now: Int64
+    ) {
         let message = core.configuration.highSecurity ? "" : String(message.prefix(4096))
+        // Empty means none; longer than the wire's 255 bytes is cut at a character (the collector would refuse the
+        // batch).
+        let fingerprint = fingerprint.flatMap { $0.isEmpty ? nil : Self.prefix($0, bytes: 255) }
         state.withLock { state in
             guard !state.ended, state.errors.count < Self.maxErrors else { return }
             state.errors.append(
-                NoticedError(type: String(type.prefix(255)), message: message, stack: stack, unixNanoseconds: now)
+                NoticedError(
+                    type: String(type.prefix(255)),
+                    message: message,
+                    stack: stack,
+                    unixNanoseconds: now,
+                    fingerprint: fingerprint
+                )
             )
         }
+    }
+
+    /// The longest prefix of whole characters within `bytes` of UTF-8.
+    static func prefix(_ text: String, bytes: Int) -> String {
+        guard text.utf8.count > bytes else { return text }
+        var cut = ""
+        for character in text {
+            guard cut.utf8.count + character.utf8.count <= bytes else { break }
+            cut.append(character)
+        }
+        return cut
     }
 
     // MARK: Ending

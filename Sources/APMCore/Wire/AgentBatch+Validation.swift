@@ -83,6 +83,7 @@ extension AgentBatch {
             try check.name(error.type, "\(field).type")
             try check.name(error.transaction, "\(field).transaction")
             try check.status(error.status, "\(field).status")
+            if let fingerprint = error.fingerprint { try check.text(fingerprint, "\(field).fingerprint", max: 255) }
         }
         try check.count(dropped.transactions, "dropped.transactions")
         try check.count(dropped.segments, "dropped.segments")

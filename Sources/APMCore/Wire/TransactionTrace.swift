@@ -160,6 +160,9 @@ public struct ErrorSample: Codable, Sendable, Hashable {
     /// The stack symbolicated (function, file, line, in-app or not), innermost first; `nil` when the platform
     /// gave only `stack`'s text (an agent without Swift's Runtime module, an OpenTelemetry exception).
     public var frames: [StackFrame]?
+    /// The app's own grouping key, when it chose one (`noticeError(_:fingerprint:)`): occurrences with the same
+    /// fingerprint are one issue whatever their type, message or stack. At most 255 bytes.
+    public var fingerprint: String?
 
     /// Creates an error sample.
     ///
@@ -172,6 +175,8 @@ public struct ErrorSample: Codable, Sendable, Hashable {
     ///   - status: HTTP status or 0.
     ///   - traceID: Trace id.
     ///   - attributes: Attributes.
+    ///   - frames: The symbolicated stack.
+    ///   - fingerprint: The app's own grouping key.
     public init(
         timestamp: Double,
         transaction: String,
@@ -181,8 +186,10 @@ public struct ErrorSample: Codable, Sendable, Hashable {
         status: Int = 0,
         traceID: String = "",
         attributes: [String: String] = [:],
-        frames: [StackFrame]? = nil
+        frames: [StackFrame]? = nil,
+        fingerprint: String? = nil
     ) {
+        self.fingerprint = fingerprint
         self.timestamp = timestamp
         self.transaction = transaction
         self.type = type
@@ -197,7 +204,7 @@ public struct ErrorSample: Codable, Sendable, Hashable {
     enum CodingKeys: String, CodingKey {
         case timestamp, transaction, type, message, stack, status
         case traceID = "trace_id"
-        case attributes, frames
+        case attributes, frames, fingerprint
     }
 }
 

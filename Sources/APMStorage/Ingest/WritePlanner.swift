@@ -240,7 +240,8 @@ package struct WritePlanner {
         let topFrame = inApp.first ?? ErrorFingerprint.normalizedFrame(sample.stack.first ?? "")
         let key = WritePlan.ErrorGroupKey(
             appID: appID,
-            fingerprint: ErrorFingerprint.fingerprint([sample.type, message] + (inApp.isEmpty ? [topFrame] : inApp))
+            fingerprint: sample.fingerprint.flatMap { $0.isEmpty ? nil : ErrorFingerprint.fingerprint(["custom", $0]) }
+                ?? ErrorFingerprint.fingerprint([sample.type, message] + (inApp.isEmpty ? [topFrame] : inApp))
         )
         let payload = String(decoding: try encoder.encode(sample), as: UTF8.self)
         let minute = Int64(sample.timestamp) - Int64(sample.timestamp) % 60
