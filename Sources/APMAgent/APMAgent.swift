@@ -169,7 +169,11 @@ public final class APMAgent: Service, Sendable {
         // the symbol tables an error started parsing are ready within half of it (else sent as addresses).
         // The wait comes out of the same deadline: shutdown_timeout bounds the whole stop.
         let deadline = clock.monotonicNanoseconds() &+ configuration.shutdownTimeout.agentNanoseconds
-        _ = await core.symbolicator.waitUntilWarm(within: configuration.shutdownTimeout / 2)
+        // Only for stacks of its own: the tables are the process's, and another agent's first error (or a test's)
+        // must not hold up a stop that has none to send.
+        if core.samples.holdsStacks {
+            _ = await core.symbolicator.waitUntilWarm(within: configuration.shutdownTimeout / 2)
+        }
         deliverer.harvest()
         await deliverer.deliverDue(deadline: deadline)
     }

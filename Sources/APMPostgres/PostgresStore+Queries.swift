@@ -289,22 +289,7 @@ extension PostgresStore {
             WHERE g.app_id = \(appID) AND (\(stateNames)::text[] IS NULL OR g.state = ANY(\(stateNames)::text[]))
             ORDER BY r.range_count DESC, g.last_seen DESC LIMIT \(Int64(limit))
             """
-        ).map { row in
-            var group = ErrorGroup(
-                id: try row.get("id"),
-                fingerprint: try row.get("fingerprint"),
-                type: try row.get("type"),
-                message: try row.get("message"),
-                topFrame: try row.get("top_frame"),
-                transaction: try row.get("transaction_name"),
-                count: UInt64(clamping: try row.get("range_count", as: Int64.self)),
-                firstSeen: try row.get("first_seen"),
-                lastSeen: try row.get("last_seen"),
-                sample: try decoder.decode(ErrorSample.self, from: Data(try row.get("sample", as: String.self).utf8))
-            )
-            group.status = try ErrorGroupStatus(row: PostgresStoredRow(row))
-            return group
-        }
+        ).map { try ErrorGroup(row: PostgresStoredRow($0), decoder: decoder) }
     }
 
     /// As ``APMStore`` describes it, on PostgreSQL.

@@ -78,6 +78,11 @@ final class SampleReservoir: Sendable {
         }
     }
 
+    /// Whether an error sample waits with a stack still in addresses (what the final flush may wait to symbolicate).
+    var holdsStacks: Bool {
+        state.withLock { state in state.errors.contains { $0.stack != nil } }
+    }
+
     func harvest() -> State {
         let taken = state.withLock { state in
             let taken = state

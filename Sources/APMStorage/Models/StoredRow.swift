@@ -1,4 +1,5 @@
 package import APMCore
+package import Foundation
 
 /// A column type both backends read: integers, reals and text.
 package protocol StoredColumnValue: Sendable {}
@@ -272,5 +273,24 @@ extension ErrorGroupStatus {
             ignoreUntil: try row.optional("ignore_until"),
             regressedAt: try row.optional("regressed_at")
         )
+    }
+}
+
+extension ErrorGroup {
+    /// An error group row with its count in the queried range (`range_count`) and its state.
+    package init(row: some StoredRow, decoder: JSONDecoder) throws {
+        self.init(
+            id: try row.get("id"),
+            fingerprint: try row.get("fingerprint"),
+            type: try row.get("type"),
+            message: try row.get("message"),
+            topFrame: try row.get("top_frame"),
+            transaction: try row.get("transaction_name"),
+            count: UInt64(clamping: try row.get("range_count") as Int64),
+            firstSeen: try row.get("first_seen"),
+            lastSeen: try row.get("last_seen"),
+            sample: try decoder.decode(ErrorSample.self, from: Data((try row.get("sample") as String).utf8))
+        )
+        status = try ErrorGroupStatus(row: row)
     }
 }

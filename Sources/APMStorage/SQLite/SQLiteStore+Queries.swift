@@ -405,22 +405,7 @@ extension SQLiteStore {
                     GROUP BY g.id ORDER BY range_count DESC, g.last_seen DESC LIMIT ?
                     """,
                 arguments: arguments
-            ).map { row in
-                var group = ErrorGroup(
-                    id: row["id"],
-                    fingerprint: row["fingerprint"],
-                    type: row["type"],
-                    message: row["message"],
-                    topFrame: row["top_frame"],
-                    transaction: row["transaction_name"],
-                    count: UInt64(clamping: row["range_count"] as Int64),
-                    firstSeen: row["first_seen"],
-                    lastSeen: row["last_seen"],
-                    sample: try decoder.decode(ErrorSample.self, from: Data((row["sample"] as String).utf8))
-                )
-                group.status = try ErrorGroupStatus(row: row)
-                return group
-            }
+            ).map { try ErrorGroup(row: $0, decoder: decoder) }
         }
     }
 
