@@ -275,7 +275,8 @@ extension PostgresStore {
         appID: Int64,
         range: Range<Int64>,
         limit: Int,
-        states: Set<ErrorGroupState>?
+        states: Set<ErrorGroupState>?,
+        order: ErrorGroupOrder
     ) async throws -> [ErrorGroup] {
         let decoder = WireCoding.makeDecoder()
         let stateNames = states.map { $0.map(\.rawValue).sorted() }
@@ -287,7 +288,7 @@ extension PostgresStore {
                 GROUP BY group_id
             ) r ON r.group_id = g.id
             WHERE g.app_id = \(appID) AND (\(stateNames)::text[] IS NULL OR g.state = ANY(\(stateNames)::text[]))
-            ORDER BY r.range_count DESC, g.last_seen DESC LIMIT \(Int64(limit))
+            ORDER BY \(unescaped: order.orderBy) LIMIT \(Int64(limit))
             """
         ).map { try ErrorGroup(row: PostgresStoredRow($0), decoder: decoder) }
     }

@@ -310,12 +310,14 @@ public protocol APMStore: Service {
     ///   - range: Unix seconds.
     ///   - limit: At most this many.
     ///   - states: Only groups in these states; `nil` for all.
-    /// - Returns: Groups, most frequent first, each with its state.
+    ///   - order: The sort.
+    /// - Returns: Groups in that order, each with its state.
     func errorGroups(
         appID: Int64,
         range: Range<Int64>,
         limit: Int,
-        states: Set<ErrorGroupState>?
+        states: Set<ErrorGroupState>?,
+        order: ErrorGroupOrder
     ) async throws -> [ErrorGroup]
 
     /// Changes an error group's state as a user asks (resolve, resolve in the next deployment, ignore, reopen).
@@ -708,6 +710,6 @@ extension APMStore {
     ///   - limit: At most this many.
     /// - Returns: Groups, most frequent first.
     public func errorGroups(appID: Int64, range: Range<Int64>, limit: Int) async throws -> [ErrorGroup] {
-        try await errorGroups(appID: appID, range: range, limit: limit, states: nil)
+        try await errorGroups(appID: appID, range: range, limit: limit, states: nil, order: .count)
     }
 }

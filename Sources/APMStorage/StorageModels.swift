@@ -564,6 +564,28 @@ public struct ErrorGroupStatus: Sendable, Hashable {
     }
 }
 
+/// How a list of error groups is sorted.
+public enum ErrorGroupOrder: String, Sendable, Hashable, CaseIterable {
+    /// Most occurrences in the range first.
+    case count
+    /// Most recently seen first.
+    case lastSeen = "last_seen"
+    /// Newest first.
+    case firstSeen = "first_seen"
+}
+
+extension ErrorGroupOrder {
+    /// The ORDER BY of the error group queries (`g` the group, `range_count` its count in the range) on both
+    /// backends: fixed text per case, so nothing from a request reaches the SQL.
+    package var orderBy: String {
+        switch self {
+        case .count: "range_count DESC, g.last_seen DESC, g.id"
+        case .lastSeen: "g.last_seen DESC, range_count DESC, g.id"
+        case .firstSeen: "g.first_seen DESC, range_count DESC, g.id"
+        }
+    }
+}
+
 /// A change of an error group's state asked for by a user.
 public enum ErrorGroupStateChange: Sendable, Hashable {
     /// Resolved now.

@@ -193,6 +193,26 @@ import Testing
             #expect(try await issue("Noise").status.state == "ignored")
             let fresh = try await issue("PaymentDeclined")
             #expect(fresh.status.state == "unresolved" && fresh.status.changedAt == nil && fresh.count == 1)
+            // Sorted as asked: by count, last seen, first seen (most recent first), and refused otherwise.
+            try await post("Timeout", at: start + 3995)
+            for (order, types) in [
+                ("count", ["Timeout", "PaymentDeclined", "Noise"]),
+                ("last_seen", ["Timeout", "PaymentDeclined", "Noise"]),
+                ("first_seen", ["PaymentDeclined", "Noise", "Timeout"]),
+            ] {
+                let sorted = try await Support.get(
+                    Issues.self,
+                    "/api/v1/apps/1/issues?since=1h&order=\(order)",
+                    key: key,
+                    client: client
+                )
+                #expect(sorted.issues.map(\.type) == types, "\(order)")
+            }
+            try await client.execute(
+                uri: "/api/v1/apps/1/issues?order=random",
+                method: .get,
+                headers: [.authorization: "Bearer \(Support.token(for: key))"]
+            ) { #expect($0.status == .badRequest) }
         }
     }
 }

@@ -224,7 +224,16 @@ struct APIController: CollectorController {
                 states?.insert(state)
             }
         }
-        return try Self.json([key: try await queries.errors(app: app, range: range, limit: limit, states: states)])
+        let orderName = request.uri.queryParameters.get("order") ?? ErrorGroupOrder.count.rawValue
+        guard let order = ErrorGroupOrder(rawValue: orderName) else {
+            throw APIError.badRequest(
+                "order",
+                "must be one of \(ErrorGroupOrder.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
+        }
+        return try Self.json([
+            key: try await queries.errors(app: app, range: range, limit: limit, states: states, order: order)
+        ])
     }
 
     func appAndRange(

@@ -10,19 +10,22 @@ extension CollectorQueries {
     ///   - range: The range.
     ///   - limit: At most this many.
     ///   - states: Only issues in these states; `nil` for all.
-    /// - Returns: Groups, most frequent first.
+    ///   - order: The sort.
+    /// - Returns: Groups in that order (most frequent first by default).
     public func errors(
         app: StoredApp,
         range: TimeRange,
         limit: Int = 50,
-        states: Set<ErrorGroupState>? = nil
+        states: Set<ErrorGroupState>? = nil,
+        order: ErrorGroupOrder = .count
     ) async throws -> [APIErrorGroup] {
         var result: [APIErrorGroup] = []
         for group in try await store.errorGroups(
             appID: app.id,
             range: range.from..<range.to,
             limit: limit,
-            states: states
+            states: states,
+            order: order
         ) {
             let counts = try await store.errorGroupSeries(
                 appID: app.id,

@@ -18,7 +18,7 @@ struct ErrorsCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List an app's issues seen in a range, most frequent first.",
+            abstract: "List an app's issues seen in a range, most frequent first (or by --order).",
             discussion: "Example: apm errors list shop --since 24h --state unresolved,regressed"
         )
         @OptionGroup var connection: ConnectionOptions
@@ -29,8 +29,12 @@ struct ErrorsCommand: AsyncParsableCommand {
                 "Only these states, comma-separated: \(ErrorGroupState.allCases.map(\.rawValue).joined(separator: ", "))."
         )
         var state: String?
+        @Option(help: "The sort: count (most frequent first), last_seen, first_seen.") var order: String = "count"
 
         func validate() throws {
+            guard ErrorGroupOrder(rawValue: order) != nil else {
+                throw ValidationError("--order \(order): use count, last_seen or first_seen")
+            }
             guard TimeRange.seconds(parsing: since) != nil else {
                 throw ValidationError("--since \(since): use a number and a unit, e.g. 30m, 24h, 7d")
             }
@@ -46,7 +50,7 @@ struct ErrorsCommand: AsyncParsableCommand {
                 let client = try connection.client()
                 let id = try await AppsCommand.id(of: app, client: client)
                 struct Issues: Decodable { var issues: [APIErrorGroup] }
-                let filter = state.map { "&state=\($0)" } ?? ""
+                let filter = (state.map { "&state=\($0)" } ?? "") + "&order=\(order)"
                 let list = try await client.get(Issues.self, "/api/v1/apps/\(id)/issues?since=\(since)\(filter)")
                 guard !list.issues.isEmpty else {
                     print("No issues of \(app) in the last \(since)\(state.map { " in state \($0)" } ?? "").")

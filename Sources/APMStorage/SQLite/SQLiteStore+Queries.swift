@@ -383,9 +383,11 @@ extension SQLiteStore {
         appID: Int64,
         range: Range<Int64>,
         limit: Int,
-        states: Set<ErrorGroupState>?
+        states: Set<ErrorGroupState>?,
+        order: ErrorGroupOrder
     ) async throws -> [ErrorGroup] {
-        try await writer.read { db in
+        let orderBy = order.orderBy
+        return try await writer.read { db in
             let decoder = WireCoding.makeDecoder()
             var arguments: StatementArguments = [appID, range.lowerBound - range.lowerBound % 60, range.upperBound]
             var stateFilter = ""
@@ -402,7 +404,7 @@ extension SQLiteStore {
                     SELECT g.*, sat_sum(m.count) AS range_count
                     FROM error_groups g JOIN error_minutes m ON m.group_id = g.id AND m.app_id = g.app_id
                     WHERE g.app_id = ? AND m.bucket >= ? AND m.bucket < ? \(stateFilter)
-                    GROUP BY g.id ORDER BY range_count DESC, g.last_seen DESC LIMIT ?
+                    GROUP BY g.id ORDER BY \(orderBy) LIMIT ?
                     """,
                 arguments: arguments
             ).map { try ErrorGroup(row: $0, decoder: decoder) }
