@@ -89,7 +89,11 @@ import Testing
             sum + batch.intervals.reduce(UInt64(0)) { $0 + $1.transactions.reduce(UInt64(0)) { $0 + $1.count } }
         }
         #expect(total == 50)
-        #expect(collector.attemptIDs.count == 3 && Set(collector.attemptIDs).count == 1, "one batch, tried three times")
+        // One batch, tried past its two refusals (a busy machine may time an attempt out and add one, same id).
+        #expect(
+            collector.attemptIDs.count >= 3 && Set(collector.attemptIDs).count == 1,
+            "\(collector.attemptIDs)"
+        )
     }
 
     @Test func memoryStaysUnderTheBoundDuringALongOutageAndDropsAreCounted() async throws {
