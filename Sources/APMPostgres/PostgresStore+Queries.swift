@@ -301,12 +301,7 @@ extension PostgresStore {
         by user: String,
         at now: Double
     ) async throws -> ErrorGroupStatus? {
-        let (more, until): (Int64?, Double?) =
-            if case .ignore(let moreOccurrences, let untilTime) = change {
-                (moreOccurrences.map { Int64(clamping: $0) }, untilTime)
-            } else {
-                (nil, nil)
-            }
+        let (more, until) = change.ignoreLimits
         return try await rows(
             """
             UPDATE error_groups SET state = \(change.state.rawValue), state_changed_at = \(now), state_changed_by = \(user),

@@ -597,6 +597,12 @@ public enum ErrorGroupStateChange: Sendable, Hashable {
     /// Unresolved again.
     case reopen
 
+    /// An ignore's limits as stored (more occurrences, clamped to a stored integer; the time); `nil` otherwise.
+    package var ignoreLimits: (moreOccurrences: Int64?, until: Double?) {
+        guard case .ignore(let more, let until) = self else { return (nil, nil) }
+        return (more.map { Int64(clamping: $0) }, until)
+    }
+
     /// The state it sets.
     public var state: ErrorGroupState {
         switch self {

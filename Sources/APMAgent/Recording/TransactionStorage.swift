@@ -143,9 +143,9 @@ final class TransactionStorage: Sendable {
         at now: Int64
     ) {
         let message = core.configuration.highSecurity ? "" : String(message.prefix(4096))
-        // Empty means none; longer than the wire's 255 bytes is cut at a character (the collector would refuse the
-        // batch).
-        let fingerprint = fingerprint.flatMap { $0.isEmpty ? nil : Self.prefix($0, bytes: 255) }
+        // Empty means none; longer than the wire's 255 bytes is cut, never inside a character's bytes (the collector
+        // would refuse the batch).
+        let fingerprint = fingerprint.flatMap { $0.isEmpty ? nil : AgentBatch.cut($0, 255) }
         state.withLock { state in
             guard !state.ended, state.errors.count < Self.maxErrors else { return }
             state.errors.append(
@@ -158,17 +158,6 @@ final class TransactionStorage: Sendable {
                 )
             )
         }
-    }
-
-    /// The longest prefix of whole characters within `bytes` of UTF-8.
-    static func prefix(_ text: String, bytes: Int) -> String {
-        guard text.utf8.count > bytes else { return text }
-        var cut = ""
-        for character in text {
-            guard cut.utf8.count + character.utf8.count <= bytes else { break }
-            cut.append(character)
-        }
-        return cut
     }
 
     // MARK: Ending

@@ -57,12 +57,15 @@ extension DashboardController {
             try await self.withApp(request, context) { session, app in
                 let form = try await Self.form(request)
                 try Self.checkCSRF(form, session)
-                let more = form["ignore_more_occurrences"].flatMap { $0.isEmpty ? nil : $0 }
-                guard more == nil || UInt64(more!) != nil else {
-                    throw APIError.badRequest("ignore_more_occurrences", "must be a whole number from 1 to 10^12")
+                var more: UInt64?
+                if let text = form["ignore_more_occurrences"], !text.isEmpty {
+                    guard let value = UInt64(text) else {
+                        throw APIError.badRequest("ignore_more_occurrences", "must be a whole number from 1 to 10^12")
+                    }
+                    more = value
                 }
                 _ = try await self.administration.changeIssueState(
-                    IssueStateRequest(state: form["state"] ?? "", ignoreMoreOccurrences: more.flatMap { UInt64($0) }),
+                    IssueStateRequest(state: form["state"] ?? "", ignoreMoreOccurrences: more),
                     groupID: context.parameters.get("issue", as: Int64.self) ?? 0,
                     app: app,
                     by: session.userName,

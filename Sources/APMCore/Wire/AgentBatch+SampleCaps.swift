@@ -85,7 +85,7 @@ extension AgentBatch {
     }
 
     /// The first `maxBytes` bytes of UTF-8 text, cut at a character boundary.
-    static func cut(_ text: String, _ maxBytes: Int) -> String {
+    package static func cut(_ text: String, _ maxBytes: Int) -> String {
         guard text.utf8.count > maxBytes else { return text }
         let utf8 = text.utf8
         var end = utf8.index(utf8.startIndex, offsetBy: maxBytes)

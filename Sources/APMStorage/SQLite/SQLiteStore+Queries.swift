@@ -419,12 +419,7 @@ extension SQLiteStore {
         by user: String,
         at now: Double
     ) async throws -> ErrorGroupStatus? {
-        let (more, until): (Int64?, Double?) =
-            if case .ignore(let moreOccurrences, let untilTime) = change {
-                (moreOccurrences.map { Int64(clamping: $0) }, untilTime)
-            } else {
-                (nil, nil)
-            }
+        let (more, until) = change.ignoreLimits
         return try await writer.write { db in
             try db.execute(
                 sql: """
