@@ -60,7 +60,9 @@ import Glibc
             )
             kill(demo.process.processIdentifier, signal)
             let gone = await Self.waitUntilGone(directory, within: 30)
-            #expect(gone != nil && gone! <= 5, "signal \(signal): everything gone after \(gone ?? -1) s")
+            // About 3 s on a quiet machine; the slack is a busy CI's (5.04 s seen there), far from a demo that does
+            // not stop.
+            #expect(gone != nil && gone! <= 8, "signal \(signal): everything gone after \(gone ?? -1) s")
             #expect(demo.output.contains("Stopped."))
             // The collector outlived the app: the app's last delivery and the last report reached it (before: the
             // webhook receiver's own SIGINT handling ended the collector's service group at once).
