@@ -36,6 +36,8 @@ public final class Collector: Sendable {
     public let alertEvaluator: AlertEvaluator
     /// Alert notifications from the store's outbox.
     public let alertNotifier: AlertNotifier
+    /// Notifications of new and regressed error issues.
+    public let issueNotifications: IssueNotifications
     let pendingSpanCounter = PendingSpanCounter()
     /// When the store's row and size gauges were last read.
     private let storeGaugesReadAt = Mutex<ContinuousClock.Instant?>(nil)
@@ -99,6 +101,11 @@ public final class Collector: Sendable {
             store: self.store,
             queries: self.queries,
             delay: configuration.alerts.evaluationDelay,
+            logger: logger
+        )
+        self.issueNotifications = IssueNotifications(
+            store: self.store,
+            renotifyAfter: configuration.alerts.issueRenotify,
             logger: logger
         )
         self.alertNotifier = AlertNotifier(

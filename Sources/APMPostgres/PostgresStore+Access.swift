@@ -601,7 +601,9 @@ extension PostgresStore {
                 "DELETE FROM \(unescaped: table) WHERE bucket < \(minuteCutoff) RETURNING 1"
             )
         }
-        for (table, column) in [("traces", "start"), ("deployments", "at"), ("process_events", "at")] {
+        for (table, column) in [
+            ("traces", "start"), ("deployments", "at"), ("process_events", "at"), ("issue_events", "created_at"),
+        ] {
             report.otherRowsDeleted += try await deleteRows(
                 "DELETE FROM \(unescaped: table) WHERE \(unescaped: column) < \(Double(cutoff)) RETURNING 1"
             )

@@ -204,14 +204,64 @@ extension PostgresStore {
     }
 
     /// As ``APMStore`` describes it, on PostgreSQL.
+    public func pendingIssueEvents(limit: Int) async throws -> [IssueEventRecord] {
+        try await rows("SELECT * FROM issue_events WHERE handled_at IS NULL ORDER BY id LIMIT \(Int64(limit))")
+            .compactMap { try IssueEventRecord(row: PostgresStoredRow($0)) }
+    }
+
+    /// As ``APMStore`` describes it, on PostgreSQL: the event's row is the lock, so two collectors that try the
+    /// same event one after the other find it handled.
+    public func applyIssueEventNotification(_ notification: IssueEventNotification) async throws -> Int? {
+        try await transaction { [self] connection in
+            let claimed = try await connection.rows(
+                """
+                UPDATE issue_events SET handled_at = \(notification.now)
+                WHERE id = \(notification.eventID) AND handled_at IS NULL RETURNING id
+                """,
+                logger
+            )
+            guard !claimed.isEmpty else { return nil }
+            var queued = 0
+            for condition in notification.conditions {
+                let existing = Set(
+                    try await connection.rows(
+                        "SELECT id FROM alert_channels WHERE account_id = \(condition.accountID)",
+                        logger
+                    ).map { try $0.get("id", as: Int64.self) }
+                )
+                for channelID in condition.channelIDs where existing.contains(channelID) {
+                    queued +=
+                        try await connection.rows(
+                            """
+                            INSERT INTO alert_deliveries (account_id, channel_id, issue_id, condition_id, event,
+                                next_attempt_at, created_at)
+                            SELECT \(condition.accountID), \(channelID), \(notification.groupID), \(condition.id),
+                                \(notification.event.rawValue), \(notification.now), \(notification.now)
+                            WHERE NOT EXISTS (
+                                SELECT 1 FROM alert_deliveries WHERE issue_id = \(notification.groupID)
+                                    AND channel_id = \(channelID) AND condition_id = \(condition.id)
+                                    AND created_at > \(notification.now - notification.renotifyAfter))
+                            RETURNING id
+                            """,
+                            logger
+                        ).count
+                }
+            }
+            return queued
+        }
+    }
+
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func enqueueAlertDelivery(_ delivery: AlertDeliveryRecord) async throws -> AlertDeliveryRecord {
         var stored = delivery
         stored.id =
             try await rows(
                 """
-                INSERT INTO alert_deliveries (account_id, channel_id, incident_id, event, next_attempt_at, created_at)
-                VALUES (\(delivery.accountID), \(delivery.channelID), \(delivery.incidentID),
-                    \(delivery.event.rawValue), \(delivery.nextAttemptAt), \(delivery.createdAt)) RETURNING id
+                INSERT INTO alert_deliveries (account_id, channel_id, incident_id, issue_id, condition_id, event,
+                    next_attempt_at, created_at)
+                VALUES (\(delivery.accountID), \(delivery.channelID), \(delivery.incidentID), \(delivery.issueID),
+                    \(delivery.conditionID), \(delivery.event.rawValue), \(delivery.nextAttemptAt),
+                    \(delivery.createdAt)) RETURNING id
                 """
             ).first?.get("id", as: Int64.self) ?? 0
         return stored

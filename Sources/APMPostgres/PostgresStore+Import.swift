@@ -78,7 +78,7 @@ extension PostgresStore {
     public func finishImport() async throws {
         for table in [
             "accounts", "license_keys", "apps", "deployments", "traces", "error_groups", "process_events", "users",
-            "api_tokens", "alert_channels", "alert_conditions", "alert_incidents", "alert_deliveries",
+            "api_tokens", "alert_channels", "alert_conditions", "alert_incidents", "alert_deliveries", "issue_events",
         ] {
             try await execute(
                 PostgresQuery(

@@ -342,7 +342,12 @@ extension PostgresStore {
             )
         }
         for (key, group) in plan.errorGroups {
-            try await write(connection, errorGroup: group, key: key)
+            try await write(
+                connection,
+                errorGroup: group,
+                key: key,
+                receivedAt: plan.lastSeen[key.appID] ?? group.lastSeen
+            )
         }
         for (resolution, rows) in plan.transactions where !rows.isEmpty {
             try await writeTransactionRows(connection, rows, resolution: resolution)
@@ -384,26 +389,30 @@ extension PostgresStore {
     private func write(
         _ connection: PostgresConnection,
         errorGroup group: WritePlan.ErrorGroupDelta,
-        key: WritePlan.ErrorGroupKey
+        key: WritePlan.ErrorGroupKey,
+        receivedAt: Double
     ) async throws {
-        let groupID =
-            try await connection.rows(
-                """
-                INSERT INTO error_groups (app_id, fingerprint, type, message, top_frame, transaction_name, count, first_seen, last_seen, sample)
-                VALUES (\(key.appID), \(key.fingerprint), \(group.type), \(group.message), \(group.topFrame), \(group.transaction),
-                    \(Int64(clamping: group.count)), \(group.firstSeen), \(group.lastSeen), \(group.sample))
-                ON CONFLICT (app_id, fingerprint) DO UPDATE SET
-                    count = sat_add(error_groups.count, excluded.count),
-                    first_seen = LEAST(error_groups.first_seen, excluded.first_seen),
-                    last_seen = GREATEST(error_groups.last_seen, excluded.last_seen),
-                    transaction_name = CASE WHEN excluded.last_seen >= error_groups.last_seen
-                        THEN excluded.transaction_name ELSE error_groups.transaction_name END,
-                    sample = CASE WHEN excluded.last_seen >= error_groups.last_seen
-                        THEN excluded.sample ELSE error_groups.sample END
-                RETURNING id
-                """,
-                logger
-            ).first?.get("id", as: Int64.self) ?? 0
+        // `xmax = 0` on the returned row: it was inserted, not updated (a new issue).
+        let upserted = try await connection.rows(
+            """
+            INSERT INTO error_groups (app_id, fingerprint, type, message, top_frame, transaction_name, count, first_seen, last_seen, sample)
+            VALUES (\(key.appID), \(key.fingerprint), \(group.type), \(group.message), \(group.topFrame), \(group.transaction),
+                \(Int64(clamping: group.count)), \(group.firstSeen), \(group.lastSeen), \(group.sample))
+            ON CONFLICT (app_id, fingerprint) DO UPDATE SET
+                count = sat_add(error_groups.count, excluded.count),
+                first_seen = LEAST(error_groups.first_seen, excluded.first_seen),
+                last_seen = GREATEST(error_groups.last_seen, excluded.last_seen),
+                transaction_name = CASE WHEN excluded.last_seen >= error_groups.last_seen
+                    THEN excluded.transaction_name ELSE error_groups.transaction_name END,
+                sample = CASE WHEN excluded.last_seen >= error_groups.last_seen
+                    THEN excluded.sample ELSE error_groups.sample END
+            RETURNING id, (xmax = 0) AS inserted
+            """,
+            logger
+        ).first
+        let groupID = try upserted?.get("id", as: Int64.self) ?? 0
+        var events: [(kind: IssueEventKind, at: Double)] = []
+        if try upserted?.get("inserted", as: Bool.self) == true { events.append((.new, group.firstSeen)) }
         let minutes = Array(group.minutes)
         try await connection.execute(
             """
@@ -416,7 +425,7 @@ extension PostgresStore {
         )
         // The occurrences may end a resolve (a regression) or an ignore (see ErrorGroupState). Run after the
         // upsert: `count` is the new total.
-        try await connection.execute(
+        let regressed = try await connection.rows(
             """
             UPDATE error_groups SET state = 'regressed', regressed_at = \(group.lastSeen),
                 state_changed_at = \(group.lastSeen), state_changed_by = 'apm'
@@ -426,9 +435,20 @@ extension PostgresStore {
                     SELECT 1 FROM deployments d
                     WHERE d.app_id = error_groups.app_id AND d.at > error_groups.state_changed_at
                         AND d.at < \(group.lastSeen))))
+            RETURNING id
             """,
             logger
         )
+        if !regressed.isEmpty { events.append((.regressed, group.lastSeen)) }
+        for event in events {
+            try await connection.execute(
+                """
+                INSERT INTO issue_events (app_id, group_id, kind, transaction_name, at, created_at)
+                VALUES (\(key.appID), \(groupID), \(event.kind.rawValue), \(group.transaction), \(event.at), \(receivedAt))
+                """,
+                logger
+            )
+        }
         try await connection.execute(
             """
             UPDATE error_groups SET state = 'unresolved', state_changed_at = \(group.lastSeen), state_changed_by = 'apm',

@@ -294,6 +294,12 @@ extension PostgresStore {
     }
 
     /// As ``APMStore`` describes it, on PostgreSQL.
+    public func errorGroup(appID: Int64, id: Int64) async throws -> ErrorGroup? {
+        try await rows("SELECT *, count AS range_count FROM error_groups WHERE app_id = \(appID) AND id = \(id)")
+            .first.map { try ErrorGroup(row: PostgresStoredRow($0), decoder: WireCoding.makeDecoder()) }
+    }
+
+    /// As ``APMStore`` describes it, on PostgreSQL.
     public func changeErrorGroupState(
         appID: Int64,
         groupID: Int64,

@@ -252,6 +252,23 @@ extension PostgresStore {
                 """
             ]
         ),
+        (
+            "v8: issue events (new, regressed) and the notifications about them",
+            [
+                """
+                CREATE TABLE issue_events (
+                    id bigserial PRIMARY KEY, app_id bigint NOT NULL, group_id bigint NOT NULL, kind text NOT NULL,
+                    transaction_name text NOT NULL, at double precision NOT NULL,
+                    created_at double precision NOT NULL, handled_at double precision)
+                """,
+                "CREATE INDEX issue_events_pending ON issue_events (id) WHERE handled_at IS NULL",
+                "ALTER TABLE alert_deliveries ADD COLUMN issue_id bigint, ADD COLUMN condition_id bigint",
+                """
+                CREATE INDEX alert_deliveries_issue ON alert_deliveries (issue_id, channel_id, created_at)
+                WHERE issue_id IS NOT NULL
+                """,
+            ]
+        ),
     ]
 
     /// Applies the migrations not applied yet, in one transaction under an advisory lock: collectors that start

@@ -338,6 +338,14 @@ public protocol APMStore: Service {
         at now: Double
     ) async throws -> ErrorGroupStatus?
 
+    /// One error group with its all-time count and its state.
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - id: The group.
+    /// - Returns: The group, `nil` when the app has no such group.
+    func errorGroup(appID: Int64, id: Int64) async throws -> ErrorGroup?
+
     /// Per-minute counts of an error group.
     ///
     /// - Parameters:
@@ -679,6 +687,21 @@ public protocol APMStore: Service {
     ///   - limit: At most this many.
     /// - Returns: The notifications.
     func alertDeliveries(accountID: Int64, limit: Int) async throws -> [AlertDeliveryRecord]
+
+    /// Issue events (an issue's first occurrence, a regression) no notification step has handled yet, oldest first.
+    ///
+    /// - Parameter limit: At most this many.
+    /// - Returns: The events.
+    func pendingIssueEvents(limit: Int) async throws -> [IssueEventRecord]
+
+    /// Handles one issue event at once: marks it handled and queues a notification to each channel of each
+    /// matching condition, except where the same issue notified that channel for that condition less than
+    /// `renotifyAfter` seconds ago. Applied only if the event is still pending, so it is notified once whichever
+    /// collectors try.
+    ///
+    /// - Parameter notification: The event, its conditions and the rate limit.
+    /// - Returns: The notifications queued; `nil` when the event was handled already.
+    func applyIssueEventNotification(_ notification: IssueEventNotification) async throws -> Int?
 
     /// What is wrong with the store now (cannot read, disk nearly full), for `/healthz`.
     ///

@@ -47,7 +47,8 @@ public struct AlertEvaluator: Sendable {
         var applied = 0
         // Each account's open incidents are read once per round, not once per condition.
         var openByAccount: [Int64: [Int64: AlertIncidentRecord]] = [:]
-        for condition in try await store.alertConditions(accountID: nil) {
+        // new_error and regressed_error are events, not windows: IssueNotifications handles them.
+        for condition in try await store.alertConditions(accountID: nil) where condition.metric.issueEvent == nil {
             do {
                 if openByAccount[condition.accountID] == nil {
                     let open = try await store.alertIncidents(

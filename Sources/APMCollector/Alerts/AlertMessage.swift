@@ -91,6 +91,38 @@ public struct AlertMessage: Sendable {
             var name: String
         }
 
+        struct Issue: Encodable {
+            var id: Int64
+            var type: String
+            var message: String
+            var transaction: String
+            var count: UInt64
+            var firstSeen: Double
+            var lastSeen: Double
+            var state: String
+            var url: String?
+
+            enum CodingKeys: String, CodingKey {
+                case id, type, message, transaction, count
+                case firstSeen = "first_seen"
+                case lastSeen = "last_seen"
+                case state, url
+            }
+
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(id, forKey: .id)
+                try container.encode(type, forKey: .type)
+                try container.encode(message, forKey: .message)
+                try container.encode(transaction, forKey: .transaction)
+                try container.encode(count, forKey: .count)
+                try container.encode(firstSeen, forKey: .firstSeen)
+                try container.encode(lastSeen, forKey: .lastSeen)
+                try container.encode(state, forKey: .state)
+                try container.encode(url, forKey: .url)
+            }
+        }
+
         var deliveryID: Int64
         var event: String
         var summary: String
@@ -98,10 +130,11 @@ public struct AlertMessage: Sendable {
         var transaction: String?
         var condition: Condition?
         var incident: Incident?
+        var issue: Issue?
 
         enum CodingKeys: String, CodingKey {
             case deliveryID = "delivery_id"
-            case event, summary, app, transaction, condition, incident
+            case event, summary, app, transaction, condition, incident, issue
         }
 
         func encode(to encoder: any Encoder) throws {
@@ -113,6 +146,7 @@ public struct AlertMessage: Sendable {
             try container.encode(transaction, forKey: .transaction)
             try container.encode(condition, forKey: .condition)
             try container.encode(incident, forKey: .incident)
+            try container.encode(issue, forKey: .issue)
         }
     }
 
@@ -122,7 +156,8 @@ public struct AlertMessage: Sendable {
     ///   - delivery: The delivery.
     ///   - channel: Its channel.
     ///   - incident: Its incident (`nil` for a test).
-    ///   - condition: The incident's condition, if it still exists.
+    ///   - condition: The incident's or the issue notification's condition, if it still exists.
+    ///   - issue: The error issue of a `new_error` or `regressed_error` notification, if it still exists.
     ///   - app: The app.
     ///   - dashboardURL: The dashboard's public URL, for a link; empty for none.
     ///   - timestamp: Unix seconds, signed with the body.
@@ -132,28 +167,32 @@ public struct AlertMessage: Sendable {
         channel: AlertChannelRecord,
         incident: AlertIncidentRecord?,
         condition: AlertConditionRecord?,
+        issue: ErrorGroup? = nil,
         app: StoredApp?,
         dashboardURL: String,
         timestamp: Int64
     ) throws -> AlertMessage {
-        let summary = Self.summary(delivery: delivery, incident: incident, condition: condition, app: app)
-        let url =
-            dashboardURL.isEmpty || incident == nil
-            ? nil : dashboardURL.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + "/alerts"
+        let summary = Self.summary(delivery: delivery, incident: incident, condition: condition, issue: issue, app: app)
+        let dashboard = dashboardURL.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        let issueURL =
+            dashboardURL.isEmpty || issue == nil || app == nil
+            ? nil : "\(dashboard)/apps/\(app?.id ?? 0)/errors/\(issue?.id ?? 0)"
+        let url = dashboardURL.isEmpty || incident == nil ? issueURL : dashboard + "/alerts"
         let body: Data
         switch channel.kind {
         case .slack:
             // Slack reads <…> as links and mentions (`<!channel>`), and app, condition and transaction names come
             // from outside: escaped as Slack asks, only the collector's own link stays a link.
             let text = Self.slackEscaped(summary)
-            body = try JSONEncoder().encode(["text": url.map { "\(text) <\($0)|open the alerts page>" } ?? text])
+            let label = issue == nil ? "open the alerts page" : "open the issue"
+            body = try JSONEncoder().encode(["text": url.map { "\(text) <\($0)|\(label)>" } ?? text])
         case .webhook, .email:
             let payload = WebhookPayload(
                 deliveryID: delivery.id,
                 event: delivery.event.rawValue,
                 summary: summary,
                 app: app.map { WebhookPayload.App(id: $0.id, name: $0.name) },
-                transaction: incident?.transaction,
+                transaction: incident?.transaction ?? issue?.transaction,
                 condition: condition.map {
                     WebhookPayload.Condition(
                         id: $0.id,
@@ -177,6 +216,19 @@ public struct AlertMessage: Sendable {
                         lastValue: $0.lastValue,
                         acknowledged: $0.acknowledgedAt != nil,
                         url: url
+                    )
+                },
+                issue: issue.map {
+                    WebhookPayload.Issue(
+                        id: $0.id,
+                        type: $0.type,
+                        message: $0.message,
+                        transaction: $0.transaction,
+                        count: $0.count,
+                        firstSeen: $0.firstSeen,
+                        lastSeen: $0.lastSeen,
+                        state: $0.status.state.rawValue,
+                        url: issueURL
                     )
                 }
             )
@@ -216,7 +268,7 @@ public struct AlertMessage: Sendable {
         }
         var details = ""
         if let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] {
-            for section in ["incident", "condition", "app"] {
+            for section in ["incident", "issue", "condition", "app"] {
                 guard let fields = object[section] as? [String: Any] else { continue }
                 for key in fields.keys.sorted() {
                     details += "\(section).\(key): \(clean("\(fields[key].map { "\($0)" } ?? "")"))\n"
@@ -259,8 +311,16 @@ public struct AlertMessage: Sendable {
         delivery: AlertDeliveryRecord,
         incident: AlertIncidentRecord?,
         condition: AlertConditionRecord?,
+        issue: ErrorGroup? = nil,
         app: StoredApp?
     ) -> String {
+        if delivery.event == .newError || delivery.event == .regressedError {
+            let label = delivery.event == .newError ? "[NEW ERROR]" : "[REGRESSED]"
+            let appName = app?.name ?? "an app"
+            guard let issue else { return "\(label) issue \(delivery.issueID ?? 0) of \(appName) (no longer stored)" }
+            let message = issue.message.isEmpty ? "" : ": \(issue.message.prefix(200))"
+            return "\(label) \(appName): \(issue.type)\(message) in \(issue.transaction)"
+        }
         guard let incident else { return "swift-apm test notification: this channel works" }
         let target = (app?.name ?? "app \(incident.appID)") + (incident.transaction.map { " (\($0))" } ?? "")
         let name = condition?.name ?? "a deleted condition"
@@ -275,6 +335,7 @@ public struct AlertMessage: Sendable {
             case .p99ResponseTime: return String(format: "p99 %.0f ms", value * 1000)
             case .throughputBelow, .throughputAbove: return String(format: "%.1f rpm", value)
             case .noData: return "\(Int(value)) requests"
+            case .newError, .regressedError: return "no figure"
             }
         }
         let window = condition.map { " over \($0.windowMinutes) min" } ?? ""
@@ -286,7 +347,7 @@ public struct AlertMessage: Sendable {
             return "[CRITICAL] \(name) on \(target) escalated: \(shown(incident.escalatedValue))\(window)"
         case .resolved:
             return "[RESOLVED] \(name) on \(target): \(shown(incident.resolvedValue))\(window)"
-        case .test:
+        case .test, .newError, .regressedError:
             return "swift-apm test notification: this channel works"
         }
     }

@@ -239,8 +239,17 @@ public struct AlertNotifier: Sendable {
     {
         var incident: AlertIncidentRecord?
         var condition: AlertConditionRecord?
+        var issue: ErrorGroup?
         var app: StoredApp?
-        if let incidentID = delivery.incidentID {
+        if let issueID = delivery.issueID {
+            condition = try await store.alertConditions(accountID: delivery.accountID).first {
+                $0.id == delivery.conditionID
+            }
+            if let condition {
+                app = try await store.app(accountID: delivery.accountID, id: condition.appID)
+                issue = try await store.errorGroup(appID: condition.appID, id: issueID)
+            }
+        } else if let incidentID = delivery.incidentID {
             incident = try await store.alertIncident(id: incidentID)
             if let incident {
                 condition = try await store.alertConditions(accountID: incident.accountID).first {
@@ -254,6 +263,7 @@ public struct AlertNotifier: Sendable {
             channel: channel,
             incident: incident,
             condition: condition,
+            issue: issue,
             app: app,
             dashboardURL: settings.dashboardURL,
             timestamp: Int64(now)

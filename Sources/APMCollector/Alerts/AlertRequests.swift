@@ -133,11 +133,13 @@ public enum AlertValidation {
     }
 
     private static func thresholds(metric: AlertMetric, warning: Double?, critical: Double?) throws(AlertRequestError) {
-        if metric == .noData {
+        if metric == .noData || metric.issueEvent != nil {
             guard warning == nil, critical == nil else {
                 throw AlertRequestError(
                     field: warning == nil ? "critical" : "warning",
-                    message: "no_data has no thresholds: it breaches when the window has no request at all"
+                    message: metric == .noData
+                        ? "no_data has no thresholds: it breaches when the window has no request at all"
+                        : "\(metric.rawValue) has no thresholds: it notifies once per issue as the error occurs"
                 )
             }
             return
@@ -154,7 +156,7 @@ public enum AlertValidation {
         case .averageResponseTime, .p95ResponseTime, .p99ResponseTime:
             allowed = 0.001...3600
             unit = "seconds from 0.001 to 3600"
-        case .throughputBelow, .throughputAbove, .noData:
+        case .throughputBelow, .throughputAbove, .noData, .newError, .regressedError:
             allowed = 0...1e9
             unit = "requests per minute from 0 to 1000000000"
         }

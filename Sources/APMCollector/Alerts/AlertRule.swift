@@ -61,6 +61,7 @@ public enum AlertRule {
         case .p99ResponseTime: p99
         case .throughputBelow, .throughputAbove: Double(count) / Double(max(windowMinutes, 1))
         case .noData: Double(count)
+        case .newError, .regressedError: nil
         }
     }
 
@@ -74,6 +75,9 @@ public enum AlertRule {
         switch condition.metric {
         case .noData:
             return figures.count == 0 ? .breach(.critical) : .ok
+        case .newError, .regressedError:
+            // Events, not windows: IssueNotifications handles them.
+            return .quiet
         case .throughputBelow, .throughputAbove:
             // A low count is what these watch: min_requests does not apply.
             break

@@ -18,8 +18,8 @@ struct AlertService: Service {
 }
 
 extension Collector {
-    /// One round of alerting: evaluate what is complete, then send what is due. Errors are logged; the next
-    /// round tries again.
+    /// One round of alerting: evaluate what is complete, notify new and regressed issues, then send what is due.
+    /// Errors are logged; the next round tries again.
     func runAlerts() async {
         let now = now()
         do {
@@ -28,6 +28,13 @@ extension Collector {
             return
         } catch {
             logger.error("alert evaluation failed: \(error)")
+        }
+        do {
+            try await issueNotifications.notify(now: now)
+        } catch is CancellationError {
+            return
+        } catch {
+            logger.error("issue notifications failed: \(error)")
         }
         do {
             try await alertNotifier.deliverDue(now: now)

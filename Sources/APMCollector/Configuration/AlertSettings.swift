@@ -13,6 +13,10 @@ public struct AlertSettings: Sendable, Hashable {
     public var maxAttempts: Int = 8
     /// Seconds before the first retry, doubling per attempt up to 30 minutes (`alert_retry_base`).
     public var retryBase: Double = 30
+    /// Seconds in which one error issue notifies a channel of a `new_error` or `regressed_error` condition at most
+    /// once (`alert_issue_renotify`, default 3600): an issue resolved and regressing again and again, or merged
+    /// into another, does not flood a channel.
+    public var issueRenotify: Double = 3600
     /// The dashboard's public URL, for links in notifications (`dashboard_url`); empty for none.
     public var dashboardURL: String = ""
     /// Host names, addresses and CIDR blocks inside the collector's network that webhook and Slack channels may
@@ -86,7 +90,8 @@ public struct AlertSettings: Sendable, Hashable {
     /// The keys this handles.
     static let keys = [
         "alert_evaluation_delay", "alert_interval", "alert_notification_timeout", "alert_max_attempts",
-        "alert_retry_base", "dashboard_url", "smtp_url", "smtp_username", "smtp_password", "smtp_from", "smtp_tls",
+        "alert_retry_base", "alert_issue_renotify", "dashboard_url", "smtp_url", "smtp_username", "smtp_password",
+        "smtp_from", "smtp_tls",
         "smtp_verify_certificate", "alert_allowed_destinations",
     ]
 
@@ -117,6 +122,11 @@ public struct AlertSettings: Sendable, Hashable {
         case "alert_retry_base":
             guard let seconds = integer(1...3600) else { return "must be a whole number of seconds from 1 to 3600" }
             retryBase = Double(seconds)
+        case "alert_issue_renotify":
+            guard let seconds = integer(0...604_800) else {
+                return "must be a whole number of seconds from 0 (every time) to 604800 (a week)"
+            }
+            issueRenotify = Double(seconds)
         case "smtp_url":
             let lowered = value.lowercased()
             guard value.isEmpty || lowered.hasPrefix("smtp://") || lowered.hasPrefix("smtps://") else {

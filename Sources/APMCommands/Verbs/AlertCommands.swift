@@ -78,6 +78,7 @@ struct AlertsCommand: AsyncParsableCommand {
                   apm alerts create shop --name Apdex --metric apdex --critical 0.7 --channel 1
                   apm alerts create shop --name p95 --metric p95_response_time --critical 1.5
                   apm alerts create shop --name Silent --metric no_data --window 10
+                  apm alerts create shop --name "New errors" --metric new_error --channel 1
                 """
             )
         )

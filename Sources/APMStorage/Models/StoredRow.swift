@@ -173,6 +173,8 @@ extension AlertDeliveryRecord {
             accountID: try row.get("account_id"),
             channelID: try row.get("channel_id"),
             incidentID: try row.optional("incident_id"),
+            issueID: try row.optional("issue_id"),
+            conditionID: try row.optional("condition_id"),
             event: event,
             attempts: try row.get("attempts"),
             nextAttemptAt: try row.get("next_attempt_at"),
@@ -180,6 +182,21 @@ extension AlertDeliveryRecord {
             gaveUpAt: try row.optional("gave_up_at"),
             lastError: try row.optional("last_error"),
             createdAt: try row.get("created_at")
+        )
+    }
+}
+
+extension IssueEventRecord {
+    /// `nil` for a kind this version does not know.
+    package init?(row: some StoredRow) throws {
+        guard let kind = IssueEventKind(rawValue: try row.get("kind")) else { return nil }
+        self.init(
+            id: try row.get("id"),
+            appID: try row.get("app_id"),
+            groupID: try row.get("group_id"),
+            kind: kind,
+            transaction: try row.get("transaction_name"),
+            at: try row.get("at")
         )
     }
 }

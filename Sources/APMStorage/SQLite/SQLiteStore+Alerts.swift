@@ -230,12 +230,13 @@ extension SQLiteStore {
         try await writer.write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO alert_deliveries (account_id, channel_id, incident_id, event, next_attempt_at, created_at)
-                    VALUES (?, ?, ?, ?, ?, ?)
+                    INSERT INTO alert_deliveries (account_id, channel_id, incident_id, issue_id, condition_id, event,
+                        next_attempt_at, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
-                    delivery.accountID, delivery.channelID, delivery.incidentID, delivery.event.rawValue,
-                    delivery.nextAttemptAt, delivery.createdAt,
+                    delivery.accountID, delivery.channelID, delivery.incidentID, delivery.issueID,
+                    delivery.conditionID, delivery.event.rawValue, delivery.nextAttemptAt, delivery.createdAt,
                 ]
             )
             var stored = delivery
@@ -282,6 +283,57 @@ extension SQLiteStore {
                 sql: "SELECT * FROM alert_deliveries WHERE account_id = ? ORDER BY id DESC LIMIT ?",
                 arguments: [accountID, limit]
             ).compactMap(Self.alertDelivery)
+        }
+    }
+
+    /// As ``APMStore`` describes it.
+    public func pendingIssueEvents(limit: Int) async throws -> [IssueEventRecord] {
+        try await writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM issue_events WHERE handled_at IS NULL ORDER BY id LIMIT ?",
+                arguments: [limit]
+            ).compactMap { try IssueEventRecord(row: $0) }
+        }
+    }
+
+    /// As ``APMStore`` describes it.
+    public func applyIssueEventNotification(_ notification: IssueEventNotification) async throws -> Int? {
+        try await writer.write { db in
+            try db.execute(
+                sql: "UPDATE issue_events SET handled_at = ? WHERE id = ? AND handled_at IS NULL",
+                arguments: [notification.now, notification.eventID]
+            )
+            guard db.changesCount > 0 else { return nil }
+            var queued = 0
+            for condition in notification.conditions {
+                let existing = Set(
+                    try Int64.fetchAll(
+                        db,
+                        sql: "SELECT id FROM alert_channels WHERE account_id = ?",
+                        arguments: [condition.accountID]
+                    )
+                )
+                for channelID in condition.channelIDs where existing.contains(channelID) {
+                    try db.execute(
+                        sql: """
+                            INSERT INTO alert_deliveries (account_id, channel_id, issue_id, condition_id, event,
+                                next_attempt_at, created_at)
+                            SELECT ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (
+                                SELECT 1 FROM alert_deliveries WHERE issue_id = ? AND channel_id = ?
+                                    AND condition_id = ? AND created_at > ?)
+                            """,
+                        arguments: [
+                            condition.accountID, channelID, notification.groupID, condition.id,
+                            notification.event.rawValue, notification.now, notification.now,
+                            notification.groupID, channelID, condition.id,
+                            notification.now - notification.renotifyAfter,
+                        ]
+                    )
+                    queued += db.changesCount
+                }
+            }
+            return queued
         }
     }
 

@@ -27,8 +27,7 @@ extension SQLiteStore {
         "transaction_apdex", "app_names", "name_overflow_examples", "batches", "deployments", "traces", "error_groups",
         "error_minutes", "drop_minutes", "txn_minutes", "txn_hours", "app_minutes", "app_hours", "seg_minutes",
         "seg_hours", "process_minutes", "process_events", "pending_spans", "leases", "alert_channels",
-        "alert_conditions",
-        "alert_incidents", "alert_deliveries",
+        "alert_conditions", "alert_incidents", "alert_deliveries", "issue_events",
     ]
 
     /// Rows in a table.

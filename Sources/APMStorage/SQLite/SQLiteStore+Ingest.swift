@@ -171,7 +171,7 @@ extension SQLiteStore {
             ])
         }
         for (key, group) in plan.errorGroups {
-            try write(db, errorGroup: group, key: key)
+            try write(db, errorGroup: group, key: key, receivedAt: plan.lastSeen[key.appID] ?? group.lastSeen)
         }
         try writeRows(db, plan)
         for (appID, at) in plan.lastSeen {
@@ -182,8 +182,17 @@ extension SQLiteStore {
         }
     }
 
-    private func write(_ db: Database, errorGroup group: WritePlan.ErrorGroupDelta, key: WritePlan.ErrorGroupKey) throws
-    {
+    private func write(
+        _ db: Database,
+        errorGroup group: WritePlan.ErrorGroupDelta,
+        key: WritePlan.ErrorGroupKey,
+        receivedAt: Double
+    ) throws {
+        let known = try Int64.fetchOne(
+            db,
+            sql: "SELECT id FROM error_groups WHERE app_id = ? AND fingerprint = ?",
+            arguments: [key.appID, key.fingerprint]
+        )
         try db.execute(
             sql: """
                 INSERT INTO error_groups (app_id, fingerprint, type, message, top_frame, transaction_name, count, first_seen, last_seen, sample)
@@ -200,12 +209,19 @@ extension SQLiteStore {
                 Int64(clamping: group.count), group.firstSeen, group.lastSeen, group.sample,
             ]
         )
-        let groupID =
-            try Int64.fetchOne(
-                db,
-                sql: "SELECT id FROM error_groups WHERE app_id = ? AND fingerprint = ?",
-                arguments: [key.appID, key.fingerprint]
-            ) ?? 0
+        // Without a conflict the upsert inserted: the row id is the new group's.
+        let groupID = known ?? db.lastInsertedRowID
+        let event = try db.cachedStatement(
+            sql: """
+                INSERT INTO issue_events (app_id, group_id, kind, transaction_name, at, created_at)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """
+        )
+        if known == nil {
+            try event.execute(arguments: [
+                key.appID, groupID, IssueEventKind.new.rawValue, group.transaction, group.firstSeen, receivedAt,
+            ])
+        }
         for (minute, count) in group.minutes {
             try db.execute(
                 sql:
@@ -226,6 +242,11 @@ extension SQLiteStore {
                 """,
             arguments: [group.lastSeen, group.lastSeen, groupID, group.lastSeen, group.lastSeen]
         )
+        if db.changesCount > 0 {
+            try event.execute(arguments: [
+                key.appID, groupID, IssueEventKind.regressed.rawValue, group.transaction, group.lastSeen, receivedAt,
+            ])
+        }
         try db.execute(
             sql: """
                 UPDATE error_groups SET state = 'unresolved', state_changed_at = ?, state_changed_by = 'apm',

@@ -41,6 +41,7 @@ extension SQLiteStore {
             ("error_groups", "last_seen < ? AND state NOT IN ('resolved', 'resolved_next_deployment', 'ignored')"),
             ("deployments", "at < ?"),
             ("process_events", "at < ?"),
+            ("issue_events", "created_at < ?"),
             // Alert history: resolved incidents and finished notifications (open and pending ones stay).
             ("alert_incidents", "resolved_at < ?"),
             ("alert_deliveries", "created_at < ? AND (delivered_at IS NOT NULL OR gave_up_at IS NOT NULL)"),

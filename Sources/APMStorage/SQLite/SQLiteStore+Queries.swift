@@ -412,6 +412,17 @@ extension SQLiteStore {
     }
 
     /// As ``APMStore`` describes it.
+    public func errorGroup(appID: Int64, id: Int64) async throws -> ErrorGroup? {
+        try await writer.read { db in
+            try Row.fetchOne(
+                db,
+                sql: "SELECT *, count AS range_count FROM error_groups WHERE app_id = ? AND id = ?",
+                arguments: [appID, id]
+            ).map { try ErrorGroup(row: $0, decoder: WireCoding.makeDecoder()) }
+        }
+    }
+
+    /// As ``APMStore`` describes it.
     public func changeErrorGroupState(
         appID: Int64,
         groupID: Int64,

@@ -363,6 +363,22 @@ extension SQLiteStore {
                     """
             )
         }
+        migrator.registerMigration("v13: issue events (new, regressed) and the notifications about them") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE issue_events (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        app_id INTEGER NOT NULL, group_id INTEGER NOT NULL, kind TEXT NOT NULL,
+                        transaction_name TEXT NOT NULL, at REAL NOT NULL, created_at REAL NOT NULL, handled_at REAL
+                    );
+                    CREATE INDEX issue_events_pending ON issue_events (id) WHERE handled_at IS NULL;
+                    ALTER TABLE alert_deliveries ADD COLUMN issue_id INTEGER;
+                    ALTER TABLE alert_deliveries ADD COLUMN condition_id INTEGER;
+                    CREATE INDEX alert_deliveries_issue ON alert_deliveries (issue_id, channel_id, created_at)
+                        WHERE issue_id IS NOT NULL;
+                    """
+            )
+        }
         return migrator
     }
 
