@@ -615,6 +615,23 @@ extension PostgresStore {
             AND state NOT IN ('resolved', 'resolved_next_deployment', 'ignored') RETURNING 1
             """
         )
+        // An issue's counts by facet and samples age out with it; a merge's alias goes with the issue it points to.
+        report.otherRowsDeleted += try await deleteRows(
+            """
+            DELETE FROM error_facets f WHERE f.last_seen < \(Double(cutoff))
+            OR NOT EXISTS (SELECT 1 FROM error_groups g WHERE g.id = f.group_id) RETURNING 1
+            """
+        )
+        report.otherRowsDeleted += try await deleteRows(
+            "DELETE FROM error_samples WHERE at < \(Double(cutoff)) RETURNING 1"
+        )
+        report.otherRowsDeleted += try await deleteRows(
+            """
+            DELETE FROM error_group_aliases a
+            WHERE a.merged_at < \(Double(cutoff)) AND NOT EXISTS (SELECT 1 FROM error_groups g WHERE g.id = a.group_id)
+            RETURNING 1
+            """
+        )
         report.otherRowsDeleted += try await deleteRows(
             "DELETE FROM batches WHERE received_at < \(Double(batchIDCutoff)) RETURNING 1"
         )

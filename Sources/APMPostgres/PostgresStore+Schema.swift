@@ -269,6 +269,28 @@ extension PostgresStore {
                 """,
             ]
         ),
+        (
+            "v9: an issue's counts by transaction, host and user, its latest samples, merges",
+            [
+                """
+                CREATE TABLE error_facets (
+                    app_id bigint NOT NULL, group_id bigint NOT NULL, facet text NOT NULL, value text NOT NULL,
+                    count bigint NOT NULL, last_seen double precision NOT NULL,
+                    PRIMARY KEY (app_id, group_id, facet, value))
+                """,
+                """
+                CREATE TABLE error_samples (
+                    id bigserial PRIMARY KEY, app_id bigint NOT NULL, group_id bigint NOT NULL,
+                    at double precision NOT NULL, host text NOT NULL, sample text NOT NULL)
+                """,
+                "CREATE INDEX error_samples_group ON error_samples (group_id, at)",
+                """
+                CREATE TABLE error_group_aliases (
+                    app_id bigint NOT NULL, fingerprint text NOT NULL, group_id bigint NOT NULL,
+                    merged_at double precision NOT NULL, merged_by text NOT NULL, PRIMARY KEY (app_id, fingerprint))
+                """,
+            ]
+        ),
     ]
 
     /// Applies the migrations not applied yet, in one transaction under an advisory lock: collectors that start

@@ -309,16 +309,52 @@ public protocol APMStore: Service {
     ///   - appID: The app.
     ///   - range: Unix seconds.
     ///   - limit: At most this many.
-    ///   - states: Only groups in these states; `nil` for all.
+    ///   - filter: Which groups (states, transaction, first seen).
     ///   - order: The sort.
-    /// - Returns: Groups in that order, each with its state.
+    /// - Returns: Groups in that order, each with its state and the users it affected.
     func errorGroups(
         appID: Int64,
         range: Range<Int64>,
         limit: Int,
-        states: Set<ErrorGroupState>?,
+        filter: ErrorGroupFilter,
         order: ErrorGroupOrder
     ) async throws -> [ErrorGroup]
+
+    /// An error group's occurrences counted by transaction, host and user, most first.
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - groupID: The group.
+    ///   - limit: At most this many values per facet.
+    /// - Returns: Facet → counts.
+    func errorGroupFacets(appID: Int64, groupID: Int64, limit: Int) async throws -> [ErrorFacetKind: [ErrorFacetCount]]
+
+    /// An error group's latest occurrences kept whole, newest first.
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - groupID: The group.
+    /// - Returns: At most ``IngestRules/samplesPerIssue`` samples.
+    func errorGroupSamples(appID: Int64, groupID: Int64) async throws -> [StoredErrorSample]
+
+    /// Merges error groups into one: their counts per minute, by facet, their samples and their pending
+    /// notifications move to `target`, and their fingerprints become aliases of it, so later occurrences count
+    /// for `target` too. The merged groups are deleted.
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - target: The group that stays.
+    ///   - sources: The groups merged into it (the target itself and unknown ids are skipped).
+    ///   - user: Who asks.
+    ///   - now: When (Unix seconds).
+    /// - Returns: The ids merged; `nil` when the app has no group `target`.
+    func mergeErrorGroups(
+        appID: Int64,
+        into target: Int64,
+        from sources: [Int64],
+        by user: String,
+        at now: Double
+    ) async throws -> [Int64]?
 
     /// Changes an error group's state as a user asks (resolve, resolve in the next deployment, ignore, reopen).
     /// Regressions and the end of an ignore are the ingest's: see ``ErrorGroupState``.
@@ -733,6 +769,6 @@ extension APMStore {
     ///   - limit: At most this many.
     /// - Returns: Groups, most frequent first.
     public func errorGroups(appID: Int64, range: Range<Int64>, limit: Int) async throws -> [ErrorGroup] {
-        try await errorGroups(appID: appID, range: range, limit: limit, states: nil, order: .count)
+        try await errorGroups(appID: appID, range: range, limit: limit, filter: ErrorGroupFilter(), order: .count)
     }
 }

@@ -469,6 +469,8 @@ public struct ErrorGroup: Sendable, Hashable {
     public var sample: ErrorSample
     /// Its state as an issue: unresolved, resolved, ignored, regressed.
     public var status = ErrorGroupStatus()
+    /// Distinct users it happened to (from `enduser.id`, `user.id` or `usr.id`), counted up to 1,000.
+    public var usersAffected = 0
 
     /// Creates a group.
     ///
@@ -572,6 +574,8 @@ public enum ErrorGroupOrder: String, Sendable, Hashable, CaseIterable {
     case lastSeen = "last_seen"
     /// Newest first.
     case firstSeen = "first_seen"
+    /// Most users affected first.
+    case users
 }
 
 extension ErrorGroupOrder {
@@ -582,7 +586,88 @@ extension ErrorGroupOrder {
         case .count: "range_count DESC, g.last_seen DESC, g.id"
         case .lastSeen: "g.last_seen DESC, range_count DESC, g.id"
         case .firstSeen: "g.first_seen DESC, range_count DESC, g.id"
+        case .users: "users_affected DESC, range_count DESC, g.id"
         }
+    }
+}
+
+/// Which issues a list holds, besides having occurred in the range.
+public struct ErrorGroupFilter: Sendable, Hashable {
+    /// Only issues in these states; `nil` for all.
+    public var states: Set<ErrorGroupState>?
+    /// Only issues that occurred in this transaction (at any time the counts by transaction hold).
+    public var transaction: String?
+    /// Only issues first seen in this range (Unix seconds).
+    public var firstSeen: Range<Double>?
+
+    /// Creates a filter; the default lets every issue through.
+    ///
+    /// - Parameters:
+    ///   - states: The states.
+    ///   - transaction: The transaction.
+    ///   - firstSeen: The range of the first occurrence.
+    public init(states: Set<ErrorGroupState>? = nil, transaction: String? = nil, firstSeen: Range<Double>? = nil) {
+        self.states = states
+        self.transaction = transaction
+        self.firstSeen = firstSeen
+    }
+}
+
+/// What an issue's occurrences are counted by.
+public enum ErrorFacetKind: String, Sendable, Hashable, CaseIterable, Codable {
+    /// The transaction it occurred in.
+    case transaction
+    /// The host of the agent or exporter that reported it.
+    case host
+    /// The user it happened to (`enduser.id`, `user.id`, `usr.id`).
+    case user
+}
+
+/// Occurrences of an issue with one value of a facet.
+public struct ErrorFacetCount: Sendable, Hashable {
+    /// The value (`(other)` for the values past the facet's cap).
+    public var value: String
+    /// Occurrences.
+    public var count: UInt64
+    /// The latest (Unix seconds).
+    public var lastSeen: Double
+
+    /// Creates a count.
+    ///
+    /// - Parameters:
+    ///   - value: The value.
+    ///   - count: Occurrences.
+    ///   - lastSeen: The latest.
+    public init(value: String, count: UInt64, lastSeen: Double) {
+        self.value = value
+        self.count = count
+        self.lastSeen = lastSeen
+    }
+}
+
+/// One occurrence of an issue as stored whole: the latest few per issue are kept.
+public struct StoredErrorSample: Sendable, Hashable {
+    /// The row id.
+    public var id: Int64
+    /// When it occurred (Unix seconds).
+    public var at: Double
+    /// The host that reported it.
+    public var host: String
+    /// The occurrence.
+    public var sample: ErrorSample
+
+    /// Creates a sample.
+    ///
+    /// - Parameters:
+    ///   - id: The row id.
+    ///   - at: When.
+    ///   - host: The host.
+    ///   - sample: The occurrence.
+    public init(id: Int64, at: Double, host: String, sample: ErrorSample) {
+        self.id = id
+        self.at = at
+        self.host = host
+        self.sample = sample
     }
 }
 

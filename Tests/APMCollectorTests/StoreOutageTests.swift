@@ -274,7 +274,9 @@ final class OutageRun: Sendable {
     func checkAnswers() throws {
         let all = answers.withLock { $0 }
         let (began, ended) = outage.withLock { $0 }
-        let limit = StoreOutageTests.storeTimeout + 1
+        // The deadline, and the slack of a full suite on a busy 2-core machine (3.35 s seen), far from the 30 s
+        // wait of a wedged ingest this guards against.
+        let limit = StoreOutageTests.storeTimeout + 2
         var byStatus: [String: Int] = [:]
         for answer in all { byStatus[answer.status.map(String.init) ?? "none", default: 0] += 1 }
         let longest = all.map(\.seconds).max() ?? 0
@@ -305,12 +307,12 @@ final class OutageRun: Sendable {
         let delay = firstUnhealthy.map { Self.seconds(answered($0) - began!) }
         // Within the 1 s deadline of one check after the fault, with the slack of a busy 2-core machine (2.56 s seen
         // with two collectors in a full run), far from the hang this guards against.
-        #expect(delay != nil && delay! <= 3, "/healthz said 503 \(delay ?? -1) s after the fault")
+        #expect(delay != nil && delay! <= 5, "/healthz said 503 \(delay ?? -1) s after the fault")
         print("outage test: /healthz said 503 \(String(format: "%.2f", delay ?? -1)) s after the fault")
         let slowest = checks.map(\.seconds).max() ?? 0
-        // The deadline is 1 s; the slack is for a busy 2-core machine (2.1 s seen in CI), far from the 30 s hang
-        // this guards against.
-        #expect(slowest <= 3, "a /healthz answer took \(slowest) s")
+        // The deadline is 1 s; the slack is for a busy 2-core machine (2.1 s seen in CI, 3.46 s in a full local run),
+        // far from the 30 s hang this guards against.
+        #expect(slowest <= 5, "a /healthz answer took \(slowest) s")
         #expect(checks.allSatisfy { $0.status != nil }, "/healthz did not answer")
     }
 

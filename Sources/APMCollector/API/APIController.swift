@@ -159,9 +159,7 @@ struct APIController: CollectorController {
         routes.patch("/apps/:app/issues/:issue") { request, context in
             let (app, _) = try await self.appAndRange(request, context, permission: .admin)
             let identity = try context.require(.admin)
-            guard let issue = context.parameters.get("issue", as: Int64.self) else {
-                throw APIError.badRequest("issue", "must be an issue id (an integer)")
-            }
+            let issue = try Self.issueID(context)
             let body = try await Self.decodeBody(IssueStateRequest.self, request)
             let status = try await self.administration.changeIssueState(
                 body,
@@ -171,6 +169,28 @@ struct APIController: CollectorController {
                 now: self.now()
             )
             return try Self.json(APIIssueStatus(status))
+        }
+        routes.get("/apps/:app/issues/:issue") { request, context in
+            let (app, range) = try await self.appAndRange(request, context)
+            let issue = try Self.issueID(context)
+            guard let detail = try await self.queries.issue(app: app, id: issue, range: range) else {
+                throw APIError(.notFound, code: "not_found", message: "no issue \(issue) in app \(app.id)")
+            }
+            return try Self.json(detail)
+        }
+        routes.post("/apps/:app/issues/:issue/merge") { request, context in
+            let (app, _) = try await self.appAndRange(request, context, permission: .admin)
+            let identity = try context.require(.admin)
+            let issue = try Self.issueID(context)
+            let body = try await Self.decodeBody(IssueMergeRequest.self, request)
+            let merged = try await self.administration.mergeIssues(
+                body,
+                into: issue,
+                app: app,
+                by: identity.actor,
+                now: self.now()
+            )
+            return try Self.json(["merged": merged])
         }
         routes.get("/apps/:app/traces") { request, context in
             let (app, range) = try await self.appAndRange(request, context)
@@ -224,6 +244,21 @@ struct APIController: CollectorController {
                 states?.insert(state)
             }
         }
+        var filter = ErrorGroupFilter(states: states)
+        if let transaction = request.uri.queryParameters.get("transaction"), !transaction.isEmpty {
+            filter.transaction = String(transaction)
+        }
+        if let revision = request.uri.queryParameters.get("deployment"), !revision.isEmpty {
+            filter.firstSeen = try await firstSeenRange(ofDeployment: String(revision), app: app)
+        }
+        switch request.uri.queryParameters.get("new") {
+        case nil, "false": break
+        case "true":
+            let within = Double(range.from)..<Double(range.to)
+            filter.firstSeen = filter.firstSeen?.clamped(to: within) ?? within
+        default:
+            throw APIError.badRequest("new", "must be true (only issues first seen in the range) or false")
+        }
         let orderName = request.uri.queryParameters.get("order") ?? ErrorGroupOrder.count.rawValue
         guard let order = ErrorGroupOrder(rawValue: orderName) else {
             throw APIError.badRequest(
@@ -232,8 +267,29 @@ struct APIController: CollectorController {
             )
         }
         return try Self.json([
-            key: try await queries.errors(app: app, range: range, limit: limit, states: states, order: order)
+            key: try await queries.errors(app: app, range: range, limit: limit, filter: filter, order: order)
         ])
+    }
+
+    /// The `{issue}` of the path.
+    static func issueID(_ context: Context) throws -> Int64 {
+        guard let issue = context.parameters.get("issue", as: Int64.self) else {
+            throw APIError.badRequest("issue", "must be an issue id (an integer)")
+        }
+        return issue
+    }
+
+    /// The times a deployment was in effect: from it to the next one (or forever), for `deployment=`.
+    func firstSeenRange(ofDeployment revision: String, app: StoredApp) async throws -> Range<Double> {
+        let deployments = try await store.deployments(appID: app.id, range: 0..<Int64.max).sorted { $0.at < $1.at }
+        guard let index = deployments.lastIndex(where: { $0.revision == revision }) else {
+            throw APIError.badRequest(
+                "deployment",
+                "no deployment with revision \"\(revision.prefix(100))\" in app \(app.id) (GET …/deployments lists them)"
+            )
+        }
+        let end = index + 1 < deployments.count ? deployments[index + 1].at : Double.greatestFiniteMagnitude
+        return deployments[index].at..<end
     }
 
     func appAndRange(

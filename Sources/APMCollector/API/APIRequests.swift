@@ -71,6 +71,12 @@ struct CreatedToken: Encodable {
 }
 
 /// `PATCH /api/v1/apps/{id}/issues/{issue}` and the dashboard's issue buttons.
+/// `POST /api/v1/apps/{id}/issues/{issue}/merge`: the issues merged into `{issue}`.
+struct IssueMergeRequest: Decodable {
+    /// Ids of other issues of the app.
+    var issues: [Int64]
+}
+
 struct IssueStateRequest: Decodable {
     /// `unresolved`, `resolved`, `resolved_next_deployment` or `ignored`.
     var state: String

@@ -71,4 +71,49 @@ extension Administration {
         else { throw APIError(.notFound, code: "not_found", message: "no issue \(groupID) in app \(app.id)") }
         return status
     }
+
+    /// Merges issues into one as a user asks.
+    ///
+    /// - Parameters:
+    ///   - request: The issues to merge into `target`.
+    ///   - target: The issue that stays.
+    ///   - app: Their app.
+    ///   - user: Who asks.
+    ///   - now: The time.
+    /// - Returns: The ids merged.
+    /// - Throws: ``APIError`` 400 for a request without issues or with too many, 404 when the app has no issue
+    ///   `target` or none of the others.
+    func mergeIssues(
+        _ request: IssueMergeRequest,
+        into target: Int64,
+        app: StoredApp,
+        by user: String,
+        now: Double
+    ) async throws -> [Int64] {
+        let sources = Set(request.issues).subtracting([target])
+        guard !sources.isEmpty, sources.count <= 100 else {
+            throw APIError.badRequest(
+                "issues",
+                "must list 1 to 100 ids of other issues of this app to merge into issue \(target)"
+            )
+        }
+        guard
+            let merged = try await store.mergeErrorGroups(
+                appID: app.id,
+                into: target,
+                from: sources.sorted(),
+                by: user,
+                at: now
+            )
+        else { throw APIError(.notFound, code: "not_found", message: "no issue \(target) in app \(app.id)") }
+        guard !merged.isEmpty else {
+            throw APIError(
+                .notFound,
+                code: "not_found",
+                message:
+                    "none of the issues \(sources.sorted().map(String.init).joined(separator: ", ")) is in app \(app.id)"
+            )
+        }
+        return merged
+    }
 }

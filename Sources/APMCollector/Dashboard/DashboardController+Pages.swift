@@ -47,38 +47,7 @@ extension DashboardController {
                 try await self.deploymentsPage(request, session, app)
             }
         }
-        router.get("/apps/:app/errors") { request, context in
-            try await self.withApp(request, context) { session, app in try await self.errorsPage(request, session, app)
-            }
-        }
-        // An issue's state buttons (admins): the same rule as the API's PATCH, then back to the list (a reload does
-        // not post again).
-        router.post("/apps/:app/errors/:issue/state") { request, context in
-            try await self.withApp(request, context) { session, app in
-                let form = try await Self.form(request)
-                try Self.checkCSRF(form, session)
-                var more: UInt64?
-                if let text = form["ignore_more_occurrences"], !text.isEmpty {
-                    guard let value = UInt64(text) else {
-                        throw APIError.badRequest("ignore_more_occurrences", "must be a whole number from 1 to 10^12")
-                    }
-                    more = value
-                }
-                _ = try await self.administration.changeIssueState(
-                    IssueStateRequest(state: form["state"] ?? "", ignoreMoreOccurrences: more),
-                    groupID: context.parameters.get("issue", as: Int64.self) ?? 0,
-                    app: app,
-                    by: session.userName,
-                    now: self.now()
-                )
-                // Back to the list it came from: only this app's errors page, in printable ASCII.
-                let asked = form["back"] ?? ""
-                let back =
-                    asked.hasPrefix("/apps/\(app.id)/errors") && asked.utf8.allSatisfy({ $0 > 32 && $0 < 127 })
-                    ? asked : "/apps/\(app.id)/errors"
-                return Response.redirect(to: back, type: .normal)
-            }
-        }
+        addIssuePages(to: router)
     }
 
     func withApp(
@@ -375,80 +344,6 @@ extension DashboardController {
             drawnThrough: SVGChart.settledThrough(now: now, bucketSeconds: series.bucketSeconds),
             width: 1120
         ).render()
-    }
-
-    func errorsPage(_ request: Request, _ session: DashboardSessions.Session, _ app: StoredApp) async throws -> Response
-    {
-        let (range, shown) = try pageRange(request)
-        let groups = try await queries.errors(app: app, range: range)
-        let traceOf = Dictionary(
-            try await queries.traces(app: app, range: range, limit: 500).map { ($0.traceID, $0.id) },
-            uniquingKeysWith: { first, _ in first }
-        )
-        let back = "/apps/\(app.id)/errors?\(shown.query)"
-        let csrf = "<input type=\"hidden\" name=\"csrf\" value=\"\(HTML.escape(session.csrf))\">"
-        /// The issue's state, who set it, and (for admins) the buttons that change it.
-        func issueState(_ group: APIErrorGroup) -> String {
-            let status = group.status
-            var text = "<b>\(status.state.replacingOccurrences(of: "_", with: " "))</b>"
-            if let by = status.changedBy, let at = status.changedAt {
-                text += "<br><small>by \(HTML.escape(by)) at \(Self.clockTime(at))</small>"
-            }
-            if let count = status.ignoreUntilCount { text += "<br><small>until \(count) in all</small>" }
-            guard session.role == .admin else { return text }
-            func button(_ state: ErrorGroupState, _ label: String, extra: String = "") -> String {
-                """
-                <form method="post" action="/apps/\(app.id)/errors/\(group.id)/state">\(csrf)\
-                <input type="hidden" name="state" value="\(state.rawValue)"><input type="hidden" name="back" value="\(HTML.escape(back))">\
-                \(extra)<button type="submit">\(label)</button></form>
-                """
-            }
-            let current = ErrorGroupState(rawValue: status.state) ?? .unresolved
-            var buttons: [String] = []
-            if current != .resolved { buttons.append(button(.resolved, "Resolve")) }
-            if current != .resolvedInNextDeployment {
-                buttons.append(button(.resolvedInNextDeployment, "Resolve in next deployment"))
-            }
-            if current != .ignored {
-                buttons.append(button(.ignored, "Ignore"))
-                buttons.append(
-                    button(
-                        .ignored,
-                        "Ignore until 100 more",
-                        extra: "<input type=\"hidden\" name=\"ignore_more_occurrences\" value=\"100\">"
-                    )
-                )
-            }
-            if current != .unresolved && current != .regressed { buttons.append(button(.unresolved, "Reopen")) }
-            return text + "<div class=\"issue-actions\">\(buttons.joined())</div>"
-        }
-        let rows = groups.map { group in
-            let trace =
-                traceOf[group.sample.traceID].map {
-                    "<br><a href=\"/apps/\(app.id)/traces/\($0)\" data-figure=\"sample-trace\">the trace of this request</a>"
-                } ?? ""
-            let spark = SVGChart(
-                title: "",
-                unit: "",
-                times: Array(stride(from: range.from, to: range.to, by: Int(range.bucketSeconds))),
-                series: [.init(label: "errors", color: "#cf222e", values: group.sparkline.map { Double($0) })],
-                drawnThrough: SVGChart.settledThrough(now: queries.now(), bucketSeconds: range.bucketSeconds),
-                width: 160,
-                height: 40
-            ).render()
-            return """
-                <tr data-error="\(HTML.escape(group.type))"><td class="stack"><b>\(HTML.escape(group.type))</b><br>\(HTML.escape(group.message))<details><summary>sample</summary>\
-                \(Self.stackHTML(group.sample))</details></td>\
-                <td><a href="/apps/\(app.id)/transaction?name=\(HTML.query(group.transaction))&amp;\(shown.query)">\(HTML.escape(group.transaction))</a>\(trace)</td><td class="n" data-figure="count">\(group.count)</td><td>\(Self.clockTime(group.firstSeen))</td>\
-                <td>\(Self.clockTime(group.lastSeen))</td><td>\(spark)</td>\
-                <td data-figure="state">\(issueState(group))</td></tr>
-                """
-        }.joined()
-        let body = """
-            <h1>\(HTML.escape(app.name)): errors</h1>\(appNavigation(app, shown))\(rangePicker(shown, path: "/apps/\(app.id)/errors"))
-            \(rows.isEmpty ? "<div class=\"empty\">No errors in this range.</div>" : "<table><tr><th>error</th><th>transaction</th><th class=\"n\">count</th><th>first seen</th><th>last seen</th><th>trend</th><th>state</th></tr>\(rows)</table>")
-            """
-        return Self.html(HTML.page(title: "Errors", user: session.userName, csrf: session.csrf, body: body))
     }
 
     /// How long before and after a deployment its figures are compared.

@@ -9,14 +9,14 @@ extension CollectorQueries {
     ///   - app: The app.
     ///   - range: The range.
     ///   - limit: At most this many.
-    ///   - states: Only issues in these states; `nil` for all.
+    ///   - filter: Which issues (states, transaction, first seen).
     ///   - order: The sort.
     /// - Returns: Groups in that order (most frequent first by default).
     public func errors(
         app: StoredApp,
         range: TimeRange,
         limit: Int = 50,
-        states: Set<ErrorGroupState>? = nil,
+        filter: ErrorGroupFilter = ErrorGroupFilter(),
         order: ErrorGroupOrder = .count
     ) async throws -> [APIErrorGroup] {
         var result: [APIErrorGroup] = []
@@ -24,35 +24,103 @@ extension CollectorQueries {
             appID: app.id,
             range: range.from..<range.to,
             limit: limit,
-            states: states,
+            filter: filter,
             order: order
         ) {
-            let counts = try await store.errorGroupSeries(
-                appID: app.id,
-                groupID: group.id,
-                range: range.from..<range.to
-            )
-            var sparkline = [UInt64](repeating: 0, count: Int((range.to - range.from) / range.bucketSeconds))
-            for (minute, count) in counts {
-                let index = Int((minute - range.from) / range.bucketSeconds)
-                if index >= 0 && index < sparkline.count { sparkline[index] += count }
-            }
-            result.append(
-                APIErrorGroup(
-                    id: group.id,
-                    type: group.type,
-                    message: group.message,
-                    transaction: group.transaction,
-                    count: group.count,
-                    firstSeen: group.firstSeen,
-                    lastSeen: group.lastSeen,
-                    sample: group.sample,
-                    sparkline: sparkline,
-                    status: APIIssueStatus(group.status)
-                )
-            )
+            result.append(try await apiErrorGroup(group, app: app, range: range))
         }
         return result
+    }
+
+    /// A group as the API shows it, with its sparkline over the range.
+    private func apiErrorGroup(_ group: ErrorGroup, app: StoredApp, range: TimeRange) async throws -> APIErrorGroup {
+        let counts = try await store.errorGroupSeries(appID: app.id, groupID: group.id, range: range.from..<range.to)
+        var sparkline = [UInt64](repeating: 0, count: Int((range.to - range.from) / range.bucketSeconds))
+        for (minute, count) in counts {
+            let index = Int((minute - range.from) / range.bucketSeconds)
+            if index >= 0 && index < sparkline.count { sparkline[index] += count }
+        }
+        var result = APIErrorGroup(
+            id: group.id,
+            type: group.type,
+            message: group.message,
+            transaction: group.transaction,
+            count: group.count,
+            firstSeen: group.firstSeen,
+            lastSeen: group.lastSeen,
+            sample: group.sample,
+            sparkline: sparkline,
+            status: APIIssueStatus(group.status)
+        )
+        result.usersAffected = group.usersAffected
+        return result
+    }
+
+    /// One issue in detail over a range: occurrences over time and by deployment, counts by transaction and host,
+    /// the deployments of its first and latest occurrence, its latest samples with the traces kept of them.
+    ///
+    /// - Parameters:
+    ///   - app: The app.
+    ///   - id: The issue.
+    ///   - range: The range of the occurrences over time and by deployment.
+    /// - Returns: The detail, `nil` when the app has no such issue.
+    public func issue(app: StoredApp, id: Int64, range: TimeRange) async throws -> APIIssueDetail? {
+        guard let stored = try await store.errorGroup(appID: app.id, id: id) else { return nil }
+        var inRange = stored
+        let counts = try await store.errorGroupSeries(appID: app.id, groupID: id, range: range.from..<range.to)
+        inRange.count = counts.values.reduce(0) { $0.addingSaturated($1) }
+        let issue = try await apiErrorGroup(inRange, app: app, range: range)
+        // Every deployment up to the range's end: which one was in effect at each occurrence.
+        let deployments = try await store.deployments(
+            appID: app.id,
+            range: 0..<max(range.to, Int64(stored.lastSeen) + 1)
+        )
+        .sorted { $0.at < $1.at }
+        func inEffect(at time: Double) -> Deployment? { deployments.last { $0.at <= time } }
+        var byDeployment: [Int64: (deployment: Deployment?, count: UInt64)] = [:]
+        for (minute, count) in counts {
+            let deployment = inEffect(at: Double(minute))
+            let key = deployment?.id ?? 0
+            byDeployment[key] = (deployment, (byDeployment[key]?.count ?? 0).addingSaturated(count))
+        }
+        let facets = try await store.errorGroupFacets(appID: app.id, groupID: id, limit: 20)
+        func facet(_ kind: ErrorFacetKind) -> [APIFacetCount] {
+            (facets[kind] ?? []).map { APIFacetCount(value: $0.value, count: $0.count, lastSeen: $0.lastSeen) }
+        }
+        let samples = try await store.errorGroupSamples(appID: app.id, groupID: id)
+        var traceRows: [String: Int64] = [:]
+        if let earliest = samples.map(\.at).min(), let latest = samples.map(\.at).max() {
+            // Traces start before their errors: an hour before the earliest sample is plenty.
+            for trace in try await store.traces(
+                appID: app.id,
+                transaction: nil,
+                range: (Int64(earliest) - 3600)..<(Int64(latest) + 1),
+                limit: 1000
+            ) where traceRows[trace.trace.traceID] == nil {
+                traceRows[trace.trace.traceID] = trace.id
+            }
+        }
+        return APIIssueDetail(
+            issue: issue,
+            totalCount: stored.count,
+            from: range.from,
+            bucketSeconds: range.bucketSeconds,
+            firstSeenDeployment: inEffect(at: stored.firstSeen).map(APIDeployment.init),
+            lastSeenDeployment: inEffect(at: stored.lastSeen).map(APIDeployment.init),
+            transactions: facet(.transaction),
+            hosts: facet(.host),
+            deployments: byDeployment.values.sorted { ($0.deployment?.at ?? 0) > ($1.deployment?.at ?? 0) }.map {
+                APIDeploymentCount(revision: $0.deployment?.revision ?? "", at: $0.deployment?.at, count: $0.count)
+            },
+            samples: samples.map {
+                APIIssueSample(
+                    at: $0.at,
+                    host: $0.host,
+                    sample: $0.sample,
+                    traceRowID: $0.sample.traceID.isEmpty ? nil : traceRows[$0.sample.traceID]
+                )
+            }
+        )
     }
 
     /// The slowest traces over the range.

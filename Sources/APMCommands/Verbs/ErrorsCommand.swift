@@ -1,4 +1,5 @@
 import APMCollector
+import APMCore
 import APMStorage
 import ArgumentParser
 import Foundation
@@ -7,13 +8,13 @@ import Foundation
 struct ErrorsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "errors",
-        abstract: "List an app's errors as issues; resolve, ignore or reopen them.",
+        abstract: "List an app's errors as issues, show one; resolve, ignore, reopen or merge them.",
         discussion: """
             Regressed is the collector's to set: a resolved issue seen again. Needs an admin API token to change \
             a state (APM_API_TOKEN or --token). Exit codes: 0 done; 1 no such app or issue; 2 bad options; \
             3 collector unreachable; 4 key rejected.
             """,
-        subcommands: [List.self, Resolve.self, Ignore.self, Reopen.self]
+        subcommands: [List.self, Show.self, Resolve.self, Ignore.self, Reopen.self, Merge.self]
     )
 
     struct List: AsyncParsableCommand {
@@ -29,11 +30,16 @@ struct ErrorsCommand: AsyncParsableCommand {
                 "Only these states, comma-separated: \(ErrorGroupState.allCases.map(\.rawValue).joined(separator: ", "))."
         )
         var state: String?
-        @Option(help: "The sort: count (most frequent first), last_seen, first_seen.") var order: String = "count"
+        @Option(help: "The sort: count (most frequent first), last_seen, first_seen, users (most users affected).")
+        var order: String = "count"
+        @Option(help: "Only issues that occurred in this transaction.") var transaction: String?
+        @Option(help: "Only issues first seen while this deployment (its revision) was the latest.")
+        var deployment: String?
+        @Flag(help: "Only issues first seen in the range (new ones).") var new = false
 
         func validate() throws {
             guard ErrorGroupOrder(rawValue: order) != nil else {
-                throw ValidationError("--order \(order): use count, last_seen or first_seen")
+                throw ValidationError("--order \(order): use count, last_seen, first_seen or users")
             }
             guard TimeRange.seconds(parsing: since) != nil else {
                 throw ValidationError("--since \(since): use a number and a unit, e.g. 30m, 24h, 7d")
@@ -50,20 +56,125 @@ struct ErrorsCommand: AsyncParsableCommand {
                 let client = try connection.client()
                 let id = try await AppsCommand.id(of: app, client: client)
                 struct Issues: Decodable { var issues: [APIErrorGroup] }
-                let filter = (state.map { "&state=\($0)" } ?? "") + "&order=\(order)"
+                var filter = (state.map { "&state=\($0)" } ?? "") + "&order=\(order)"
+                if let transaction { filter += "&transaction=\(CollectorClient.encodePath(transaction))" }
+                if let deployment { filter += "&deployment=\(CollectorClient.encodePath(deployment))" }
+                if new { filter += "&new=true" }
                 let list = try await client.get(Issues.self, "/api/v1/apps/\(id)/issues?since=\(since)\(filter)")
                 guard !list.issues.isEmpty else {
                     print("No issues of \(app) in the last \(since)\(state.map { " in state \($0)" } ?? "").")
                     return
                 }
-                var table = TextTable(["id", "state", "count", "last seen", "error", "transaction"])
+                var table = TextTable(["id", "state", "count", "users", "last seen", "error", "transaction"])
                 for issue in list.issues {
                     table.add([
-                        "\(issue.id)", issue.status.state, "\(issue.count)", ReportCommand.time(issue.lastSeen),
+                        "\(issue.id)", issue.status.state, "\(issue.count)", "\(issue.usersAffected ?? 0)",
+                        ReportCommand.time(issue.lastSeen),
                         "\(issue.type): \(issue.message)".prefix(80).description, issue.transaction,
                     ])
                 }
                 print(table.render())
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show one issue: its state, counts by transaction, host and deployment, its latest samples.",
+            discussion: "Example: apm errors show shop 42 --since 7d"
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "The app's name.") var app: String
+        @Argument(help: "The issue's id (apm errors list).") var issue: Int64
+        @Option(help: "How far back the occurrences are counted: 30m, 1h, 24h, 7d, 30d.") var since: String = "24h"
+
+        func validate() throws {
+            guard TimeRange.seconds(parsing: since) != nil else {
+                throw ValidationError("--since \(since): use a number and a unit, e.g. 30m, 24h, 7d")
+            }
+        }
+
+        func run() async throws {
+            try await runVerb {
+                let client = try connection.client()
+                let id = try await AppsCommand.id(of: app, client: client)
+                let detail = try await client.get(
+                    APIIssueDetail.self,
+                    "/api/v1/apps/\(id)/issues/\(issue)?since=\(since)"
+                )
+                print(ErrorsCommand.render(detail))
+            }
+        }
+    }
+
+    /// An issue as `apm errors show` prints it.
+    static func render(_ detail: APIIssueDetail) -> String {
+        let issue = detail.issue
+        func deployment(_ deployment: APIDeployment?) -> String {
+            deployment.map { " (deployment \($0.revision))" } ?? ""
+        }
+        var lines = [
+            "Issue \(issue.id): \(issue.type): \(issue.message)",
+            "State: \(issue.status.state.replacingOccurrences(of: "_", with: " "))"
+                + (issue.status.changedBy.map { " (by \($0))" } ?? ""),
+            "Occurrences: \(issue.count) in the range, \(detail.totalCount) in all; users affected: \(issue.usersAffected ?? 0)",
+            "First seen: \(ReportCommand.time(issue.firstSeen))\(deployment(detail.firstSeenDeployment))",
+            "Last seen: \(ReportCommand.time(issue.lastSeen))\(deployment(detail.lastSeenDeployment))",
+        ]
+        for (title, counts) in [("transaction", detail.transactions), ("host", detail.hosts)] where !counts.isEmpty {
+            var table = TextTable([title, "count", "last seen"])
+            for count in counts { table.add([count.value, "\(count.count)", ReportCommand.time(count.lastSeen)]) }
+            lines += ["", "By \(title):", table.render()]
+        }
+        if !detail.deployments.isEmpty {
+            var table = TextTable(["deployment", "count in range"])
+            for count in detail.deployments {
+                table.add([count.revision.isEmpty ? "(before the first)" : count.revision, "\(count.count)"])
+            }
+            lines += ["", "By deployment:", table.render()]
+        }
+        if let latest = detail.samples.first {
+            lines += [
+                "",
+                "Latest occurrence: \(ReportCommand.time(latest.at)) on \(latest.host) in \(latest.sample.transaction)",
+            ]
+            let frames = (latest.sample.frames ?? []).filter(\.inApp).prefix(10).map {
+                "  \($0.function)\($0.file.isEmpty ? "" : " \($0.file):\($0.line)")"
+            }
+            lines += frames.isEmpty ? latest.sample.stack.prefix(10).map { "  \($0)" } : Array(frames)
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    struct Merge: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Merge issues into one: their counts, samples and fingerprints join it.",
+            discussion: "Example: apm errors merge shop 42 57 61   (57 and 61 join 42)"
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "The app's name.") var app: String
+        @Argument(help: "The issue that stays.") var issue: Int64
+        @Argument(help: "The issues merged into it.") var others: [Int64]
+
+        func validate() throws {
+            guard (1...100).contains(others.count) else {
+                throw ValidationError("name 1 to 100 issues to merge into \(issue)")
+            }
+        }
+
+        func run() async throws {
+            try await runVerb {
+                struct Body: Encodable { var issues: [Int64] }
+                struct Merged: Decodable { var merged: [Int64] }
+                let client = try connection.client()
+                let id = try await AppsCommand.id(of: app, client: client)
+                let data = try await client.send(
+                    "POST",
+                    "/api/v1/apps/\(id)/issues/\(issue)/merge",
+                    body: JSONEncoder().encode(Body(issues: others))
+                )
+                let merged = try JSONDecoder().decode(Merged.self, from: data).merged
+                print("Merged \(merged.map(String.init).joined(separator: ", ")) into issue \(issue) of \(app).")
             }
         }
     }

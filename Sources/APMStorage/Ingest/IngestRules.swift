@@ -7,6 +7,17 @@ package enum IngestRules {
     package static let overflowName = OverflowName.text
     /// Examples of names past the cap kept per app.
     package static let overflowExamplesPerApp = 20
+    /// Occurrences of an issue kept whole (its latest), for the issue page.
+    package static let samplesPerIssue = 10
+    /// The attributes that name the user an error happened to (the first one present counts).
+    package static let userAttributes = ["enduser.id", "user.id", "usr.id"]
+    /// What an issue's counts by one facet hold at most: past it, new values count as `(other)`.
+    package static func facetValuesPerIssue(_ kind: ErrorFacetKind) -> Int {
+        switch kind {
+        case .transaction, .host: 100
+        case .user: 1_000
+        }
+    }
 
     /// The refusal of a batch that would create one app more than `max_apps`.
     package static func appLimit(maxApps: Int, appName: String) -> StoreError {

@@ -111,6 +111,11 @@ package struct WritePlan: Sendable {
     package struct ErrorGroupKey: Sendable, Hashable {
         package var appID: Int64
         package var fingerprint: String
+
+        package init(appID: Int64, fingerprint: String) {
+            self.appID = appID
+            self.fingerprint = fingerprint
+        }
     }
 
     /// Occurrences of one error group in this commit.
@@ -126,6 +131,36 @@ package struct WritePlan: Sendable {
         package var sample: String
         /// Occurrences per minute.
         package var minutes: [Int64: UInt64]
+        /// Occurrences per transaction, host and user.
+        package var facets: [ErrorFacetKey: ErrorFacetDelta] = [:]
+        /// The latest occurrences whole (at most ``IngestRules/samplesPerIssue``).
+        package var samples: [ErrorSampleRow] = []
+    }
+
+    package struct ErrorFacetKey: Sendable, Hashable {
+        package var kind: ErrorFacetKind
+        package var value: String
+
+        package init(kind: ErrorFacetKind, value: String) {
+            self.kind = kind
+            self.value = value
+        }
+    }
+
+    package struct ErrorFacetDelta: Sendable, Hashable {
+        package var count: UInt64
+        package var lastSeen: Double
+
+        package init(count: UInt64, lastSeen: Double) {
+            self.count = count
+            self.lastSeen = lastSeen
+        }
+    }
+
+    package struct ErrorSampleRow: Sendable, Hashable {
+        package var at: Double
+        package var host: String
+        package var payload: String
     }
 
     /// Adds a transaction metric to its minute and hour rows, and to the app's.

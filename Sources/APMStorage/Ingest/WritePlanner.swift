@@ -210,6 +210,11 @@ package struct WritePlanner {
         }
         for var trace in batch.traces {
             trace.transaction = transactionName(trace.transaction)
+            // Secrets in a request's headers, query or attributes are never stored (SecretScrubber).
+            trace.attributes = SecretScrubber.scrubbed(attributes: trace.attributes)
+            for index in trace.segments.indices where !trace.segments[index].attributes.isEmpty {
+                trace.segments[index].attributes = SecretScrubber.scrubbed(attributes: trace.segments[index].attributes)
+            }
             plan.traces.append(
                 WritePlan.TraceRow(
                     appID: appID,
@@ -224,7 +229,9 @@ package struct WritePlanner {
         }
         for var sample in batch.errors {
             sample.transaction = transactionName(sample.transaction)
-            try addError(sample, appID: appID, encoder: encoder, to: &plan)
+            sample.message = SecretScrubber.scrubbed(text: sample.message)
+            sample.attributes = SecretScrubber.scrubbed(attributes: sample.attributes)
+            try addError(sample, appID: appID, host: batch.agent.host, encoder: encoder, to: &plan)
         }
         if !batch.dropped.isZero {
             let minute = Int64(receivedAt) - Int64(receivedAt) % 60
@@ -234,7 +241,13 @@ package struct WritePlanner {
         }
     }
 
-    private func addError(_ sample: ErrorSample, appID: Int64, encoder: JSONEncoder, to plan: inout WritePlan) throws {
+    private func addError(
+        _ sample: ErrorSample,
+        appID: Int64,
+        host: String,
+        encoder: JSONEncoder,
+        to plan: inout WritePlan
+    ) throws {
         let message = ErrorFingerprint.normalizedMessage(sample.message)
         let inApp = ErrorFingerprint.inAppFrames(sample.frames ?? [])
         let topFrame = inApp.first ?? ErrorFingerprint.normalizedFrame(sample.stack.first ?? "")
@@ -254,9 +267,10 @@ package struct WritePlanner {
                 group.sample = payload
             }
             group.minutes[minute, default: 0] = group.minutes[minute, default: 0].addingSaturated(1)
+            Self.addOccurrence(sample, host: host, payload: payload, to: &group)
             plan.errorGroups[key] = group
         } else {
-            plan.errorGroups[key] = WritePlan.ErrorGroupDelta(
+            var group = WritePlan.ErrorGroupDelta(
                 type: sample.type,
                 message: message,
                 topFrame: topFrame,
@@ -267,6 +281,38 @@ package struct WritePlanner {
                 sample: payload,
                 minutes: [minute: 1]
             )
+            Self.addOccurrence(sample, host: host, payload: payload, to: &group)
+            plan.errorGroups[key] = group
+        }
+    }
+
+    /// Counts an occurrence by transaction, host and user, and keeps it whole if it is among the latest.
+    private static func addOccurrence(
+        _ sample: ErrorSample,
+        host: String,
+        payload: String,
+        to group: inout WritePlan.ErrorGroupDelta
+    ) {
+        var facets: [(ErrorFacetKind, String)] = [(.transaction, sample.transaction), (.host, host)]
+        if let user = IngestRules.userAttributes.lazy.compactMap({ sample.attributes[$0] }).first(where: {
+            !$0.isEmpty
+        }) {
+            facets.append((.user, user))
+        }
+        for (kind, value) in facets {
+            let key = WritePlan.ErrorFacetKey(kind: kind, value: String(value.prefix(255)))
+            var delta = group.facets[key] ?? WritePlan.ErrorFacetDelta(count: 0, lastSeen: sample.timestamp)
+            delta.count = delta.count.addingSaturated(1)
+            delta.lastSeen = max(delta.lastSeen, sample.timestamp)
+            group.facets[key] = delta
+        }
+        let row = WritePlan.ErrorSampleRow(at: sample.timestamp, host: host, payload: payload)
+        if group.samples.count < IngestRules.samplesPerIssue {
+            group.samples.append(row)
+        } else if let oldest = group.samples.indices.min(by: { group.samples[$0].at < group.samples[$1].at }),
+            group.samples[oldest].at <= sample.timestamp
+        {
+            group.samples[oldest] = row
         }
     }
 }

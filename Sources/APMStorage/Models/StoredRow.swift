@@ -309,5 +309,27 @@ extension ErrorGroup {
             sample: try decoder.decode(ErrorSample.self, from: Data((try row.get("sample") as String).utf8))
         )
         status = try ErrorGroupStatus(row: row)
+        usersAffected = Int(try row.optional("users_affected") ?? Int64(0))
+    }
+}
+
+extension StoredErrorSample {
+    package init(row: some StoredRow, decoder: JSONDecoder) throws {
+        self.init(
+            id: try row.get("id"),
+            at: try row.get("at"),
+            host: try row.get("host"),
+            sample: try decoder.decode(ErrorSample.self, from: Data((try row.get("sample") as String).utf8))
+        )
+    }
+}
+
+extension ErrorFacetCount {
+    package init(row: some StoredRow) throws {
+        self.init(
+            value: try row.get("value"),
+            count: UInt64(clamping: try row.get("count") as Int64),
+            lastSeen: try row.get("last_seen")
+        )
     }
 }

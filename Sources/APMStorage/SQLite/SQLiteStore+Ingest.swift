@@ -188,10 +188,20 @@ extension SQLiteStore {
         key: WritePlan.ErrorGroupKey,
         receivedAt: Double
     ) throws {
+        // A fingerprint merged into another issue counts for that issue.
+        let fingerprint =
+            try String.fetchOne(
+                db,
+                sql: """
+                    SELECT g.fingerprint FROM error_group_aliases a JOIN error_groups g ON g.id = a.group_id
+                    WHERE a.app_id = ? AND a.fingerprint = ?
+                    """,
+                arguments: [key.appID, key.fingerprint]
+            ) ?? key.fingerprint
         let known = try Int64.fetchOne(
             db,
             sql: "SELECT id FROM error_groups WHERE app_id = ? AND fingerprint = ?",
-            arguments: [key.appID, key.fingerprint]
+            arguments: [key.appID, fingerprint]
         )
         try db.execute(
             sql: """
@@ -205,7 +215,7 @@ extension SQLiteStore {
                     sample = CASE WHEN excluded.last_seen >= last_seen THEN excluded.sample ELSE sample END
                 """,
             arguments: [
-                key.appID, key.fingerprint, group.type, group.message, group.topFrame, group.transaction,
+                key.appID, fingerprint, group.type, group.message, group.topFrame, group.transaction,
                 Int64(clamping: group.count), group.firstSeen, group.lastSeen, group.sample,
             ]
         )
@@ -229,6 +239,7 @@ extension SQLiteStore {
                 arguments: [key.appID, groupID, minute, Int64(clamping: count)]
             )
         }
+        try writeOccurrences(db, group, appID: key.appID, groupID: groupID)
         // The occurrences may end a resolve (a regression) or an ignore (see ErrorGroupState). Run after the
         // upsert: `count` is the new total.
         try db.execute(
@@ -256,6 +267,55 @@ extension SQLiteStore {
                     OR (ignore_until IS NOT NULL AND ? > ignore_until))
                 """,
             arguments: [group.lastSeen, groupID, group.lastSeen]
+        )
+    }
+
+    /// An issue's counts by facet (each facet's values capped, the rest counted as `(other)`) and its latest
+    /// samples.
+    private func writeOccurrences(
+        _ db: Database,
+        _ group: WritePlan.ErrorGroupDelta,
+        appID: Int64,
+        groupID: Int64
+    ) throws {
+        let facet = try db.cachedStatement(
+            sql: """
+                INSERT INTO error_facets (app_id, group_id, facet, value, count, last_seen)
+                SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE ?7 OR EXISTS (
+                    SELECT 1 FROM error_facets WHERE app_id = ?1 AND group_id = ?2 AND facet = ?3 AND value = ?4)
+                    OR (SELECT COUNT(*) FROM error_facets WHERE app_id = ?1 AND group_id = ?2 AND facet = ?3) < ?8
+                ON CONFLICT DO UPDATE SET count = sat_add(count, excluded.count),
+                    last_seen = MAX(last_seen, excluded.last_seen)
+                """
+        )
+        for (key, delta) in group.facets.sorted(by: { $0.key.value < $1.key.value }) {
+            let cap = IngestRules.facetValuesPerIssue(key.kind)
+            let arguments: [any DatabaseValueConvertible] = [
+                appID, groupID, key.kind.rawValue, key.value, Int64(clamping: delta.count), delta.lastSeen,
+            ]
+            try facet.execute(arguments: StatementArguments(arguments + [false, cap]))
+            if db.changesCount == 0 {
+                try facet.execute(
+                    arguments: StatementArguments(
+                        [appID, groupID, key.kind.rawValue, IngestRules.overflowName, Int64(clamping: delta.count)]
+                            + [delta.lastSeen, true, cap]
+                    )
+                )
+            }
+        }
+        guard !group.samples.isEmpty else { return }
+        let sample = try db.cachedStatement(
+            sql: "INSERT INTO error_samples (app_id, group_id, at, host, sample) VALUES (?, ?, ?, ?, ?)"
+        )
+        for row in group.samples {
+            try sample.execute(arguments: [appID, groupID, row.at, row.host, row.payload])
+        }
+        try db.execute(
+            sql: """
+                DELETE FROM error_samples WHERE group_id = ?1 AND id NOT IN (
+                    SELECT id FROM error_samples WHERE group_id = ?1 ORDER BY at DESC, id DESC LIMIT ?2)
+                """,
+            arguments: [groupID, IngestRules.samplesPerIssue]
         )
     }
 

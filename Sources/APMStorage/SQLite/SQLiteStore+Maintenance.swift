@@ -42,12 +42,27 @@ extension SQLiteStore {
             ("deployments", "at < ?"),
             ("process_events", "at < ?"),
             ("issue_events", "created_at < ?"),
+            ("error_samples", "at < ?"),
             // Alert history: resolved incidents and finished notifications (open and pending ones stay).
             ("alert_incidents", "resolved_at < ?"),
             ("alert_deliveries", "created_at < ? AND (delivered_at IS NOT NULL OR gave_up_at IS NOT NULL)"),
         ] {
             report.otherRowsDeleted += try await deleteInChunks(table, keys: ["id"], where: condition, cutoff)
         }
+        // An issue's counts by facet age out with it; a merge's alias goes with the issue it points to.
+        report.otherRowsDeleted += try await deleteInChunks(
+            "error_facets",
+            keys: Self.primaryKeys["error_facets"]!,
+            where: "last_seen < ? OR NOT EXISTS (SELECT 1 FROM error_groups g WHERE g.id = error_facets.group_id)",
+            Double(cutoff)
+        )
+        report.otherRowsDeleted += try await deleteInChunks(
+            "error_group_aliases",
+            keys: ["app_id", "fingerprint"],
+            where:
+                "merged_at < ? AND NOT EXISTS (SELECT 1 FROM error_groups g WHERE g.id = error_group_aliases.group_id)",
+            Double(cutoff)
+        )
         report.otherRowsDeleted += try await deleteInChunks(
             "batches",
             keys: ["account_id", "batch_id"],
@@ -63,7 +78,8 @@ extension SQLiteStore {
         "app_minutes": ["app_id", "bucket", "kind"], "app_hours": ["app_id", "bucket", "kind"],
         "seg_minutes": ["app_id", "bucket", "transaction_name", "name"],
         "seg_hours": ["app_id", "bucket", "transaction_name", "name"],
-        "error_minutes": ["app_id", "group_id", "bucket"], "drop_minutes": ["app_id", "bucket"],
+        "error_minutes": ["app_id", "group_id", "bucket"],
+        "error_facets": ["app_id", "group_id", "facet", "value"], "drop_minutes": ["app_id", "bucket"],
         "process_minutes": ["app_id", "bucket", "host", "pid"],
     ]
 

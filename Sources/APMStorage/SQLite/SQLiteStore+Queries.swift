@@ -383,27 +383,42 @@ extension SQLiteStore {
         appID: Int64,
         range: Range<Int64>,
         limit: Int,
-        states: Set<ErrorGroupState>?,
+        filter: ErrorGroupFilter,
         order: ErrorGroupOrder
     ) async throws -> [ErrorGroup] {
         let orderBy = order.orderBy
         return try await writer.read { db in
             let decoder = WireCoding.makeDecoder()
-            var arguments: StatementArguments = [appID, range.lowerBound - range.lowerBound % 60, range.upperBound]
-            var stateFilter = ""
-            if let states {
+            var arguments: StatementArguments = [
+                IngestRules.overflowName, appID, range.lowerBound - range.lowerBound % 60, range.upperBound,
+            ]
+            var conditions = ""
+            if let states = filter.states {
                 let sorted = states.map(\.rawValue).sorted()
-                stateFilter = "AND g.state IN (\(Array(repeating: "?", count: sorted.count).joined(separator: ", ")))"
-                if sorted.isEmpty { stateFilter = "AND 0" }
+                conditions += "AND g.state IN (\(Array(repeating: "?", count: sorted.count).joined(separator: ", ")))"
+                if sorted.isEmpty { conditions = "AND 0" }
                 arguments += StatementArguments(sorted)
+            }
+            if let transaction = filter.transaction {
+                conditions += """
+                     AND EXISTS (SELECT 1 FROM error_facets f WHERE f.app_id = g.app_id AND f.group_id = g.id
+                        AND f.facet = 'transaction' AND f.value = ?)
+                    """
+                arguments += [transaction]
+            }
+            if let firstSeen = filter.firstSeen {
+                conditions += " AND g.first_seen >= ? AND g.first_seen < ?"
+                arguments += [firstSeen.lowerBound, firstSeen.upperBound]
             }
             arguments += [limit]
             return try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT g.*, sat_sum(m.count) AS range_count
+                    SELECT g.*, sat_sum(m.count) AS range_count,
+                        (SELECT COUNT(*) FROM error_facets f WHERE f.app_id = g.app_id AND f.group_id = g.id
+                            AND f.facet = 'user' AND f.value <> ?) AS users_affected
                     FROM error_groups g JOIN error_minutes m ON m.group_id = g.id AND m.app_id = g.app_id
-                    WHERE g.app_id = ? AND m.bucket >= ? AND m.bucket < ? \(stateFilter)
+                    WHERE g.app_id = ? AND m.bucket >= ? AND m.bucket < ? \(conditions)
                     GROUP BY g.id ORDER BY \(orderBy) LIMIT ?
                     """,
                 arguments: arguments
@@ -412,12 +427,153 @@ extension SQLiteStore {
     }
 
     /// As ``APMStore`` describes it.
+    public func errorGroupFacets(
+        appID: Int64,
+        groupID: Int64,
+        limit: Int
+    ) async throws -> [ErrorFacetKind: [ErrorFacetCount]] {
+        try await writer.read { db in
+            var result: [ErrorFacetKind: [ErrorFacetCount]] = [:]
+            for kind in ErrorFacetKind.allCases {
+                result[kind] = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT value, count, last_seen FROM error_facets WHERE app_id = ? AND group_id = ? AND facet = ?
+                        ORDER BY count DESC, value LIMIT ?
+                        """,
+                    arguments: [appID, groupID, kind.rawValue, limit]
+                ).map { try ErrorFacetCount(row: $0) }
+            }
+            return result
+        }
+    }
+
+    /// As ``APMStore`` describes it.
+    public func errorGroupSamples(appID: Int64, groupID: Int64) async throws -> [StoredErrorSample] {
+        try await writer.read { db in
+            let decoder = WireCoding.makeDecoder()
+            return try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, at, host, sample FROM error_samples WHERE app_id = ? AND group_id = ?
+                    ORDER BY at DESC, id DESC LIMIT ?
+                    """,
+                arguments: [appID, groupID, IngestRules.samplesPerIssue]
+            ).map { try StoredErrorSample(row: $0, decoder: decoder) }
+        }
+    }
+
+    /// As ``APMStore`` describes it.
+    public func mergeErrorGroups(
+        appID: Int64,
+        into target: Int64,
+        from sources: [Int64],
+        by user: String,
+        at now: Double
+    ) async throws -> [Int64]? {
+        try await writer.write { db in
+            guard
+                try Bool.fetchOne(
+                    db,
+                    sql: "SELECT 1 FROM error_groups WHERE app_id = ? AND id = ?",
+                    arguments: [appID, target]
+                ) == true
+            else { return nil }
+            var merged: [Int64] = []
+            for source in Set(sources).sorted() where source != target {
+                guard
+                    let row = try Row.fetchOne(
+                        db,
+                        sql: "SELECT * FROM error_groups WHERE app_id = ? AND id = ?",
+                        arguments: [appID, source]
+                    )
+                else { continue }
+                let fingerprint: String = row["fingerprint"]
+                // The target takes the counts, the span of times, and the latest sample of both.
+                try db.execute(
+                    sql: """
+                        UPDATE error_groups SET count = sat_add(count, ?), first_seen = MIN(first_seen, ?),
+                            transaction_name = CASE WHEN ? > last_seen THEN ? ELSE transaction_name END,
+                            sample = CASE WHEN ? > last_seen THEN ? ELSE sample END,
+                            last_seen = MAX(last_seen, ?)
+                        WHERE id = ?
+                        """,
+                    arguments: [
+                        row["count"] as Int64, row["first_seen"] as Double, row["last_seen"] as Double,
+                        row["transaction_name"] as String, row["last_seen"] as Double, row["sample"] as String,
+                        row["last_seen"] as Double, target,
+                    ]
+                )
+                for (table, keys, merge) in [
+                    ("error_minutes", "bucket", "count = sat_add(count, excluded.count)"),
+                    (
+                        "error_facets", "facet, value",
+                        "count = sat_add(count, excluded.count), last_seen = MAX(last_seen, excluded.last_seen)"
+                    ),
+                ] {
+                    let columns = table == "error_minutes" ? "bucket, count" : "facet, value, count, last_seen"
+                    try db.execute(
+                        sql: """
+                            INSERT INTO \(table) (app_id, group_id, \(columns))
+                            SELECT app_id, ?, \(columns) FROM \(table) WHERE app_id = ? AND group_id = ? AND true
+                            ON CONFLICT (app_id, group_id, \(keys)) DO UPDATE SET \(merge)
+                            """,
+                        arguments: [target, appID, source]
+                    )
+                    try db.execute(
+                        sql: "DELETE FROM \(table) WHERE app_id = ? AND group_id = ?",
+                        arguments: [appID, source]
+                    )
+                }
+                try db.execute(
+                    sql: "UPDATE error_samples SET group_id = ? WHERE app_id = ? AND group_id = ?",
+                    arguments: [target, appID, source]
+                )
+                try db.execute(
+                    sql: "UPDATE issue_events SET group_id = ? WHERE app_id = ? AND group_id = ?",
+                    arguments: [target, appID, source]
+                )
+                try db.execute(
+                    sql: "UPDATE error_group_aliases SET group_id = ? WHERE app_id = ? AND group_id = ?",
+                    arguments: [target, appID, source]
+                )
+                try db.execute(
+                    sql: "UPDATE alert_deliveries SET issue_id = ? WHERE issue_id = ?",
+                    arguments: [target, source]
+                )
+                try db.execute(
+                    sql: """
+                        INSERT OR REPLACE INTO error_group_aliases (app_id, fingerprint, group_id, merged_at, merged_by)
+                        VALUES (?, ?, ?, ?, ?)
+                        """,
+                    arguments: [appID, fingerprint, target, now, user]
+                )
+                try db.execute(sql: "DELETE FROM error_groups WHERE id = ?", arguments: [source])
+                merged.append(source)
+            }
+            try db.execute(
+                sql: """
+                    DELETE FROM error_samples WHERE group_id = ?1 AND id NOT IN (
+                        SELECT id FROM error_samples WHERE group_id = ?1 ORDER BY at DESC, id DESC LIMIT ?2)
+                    """,
+                arguments: [target, IngestRules.samplesPerIssue]
+            )
+            return merged
+        }
+    }
+
+    /// As ``APMStore`` describes it.
     public func errorGroup(appID: Int64, id: Int64) async throws -> ErrorGroup? {
         try await writer.read { db in
             try Row.fetchOne(
                 db,
-                sql: "SELECT *, count AS range_count FROM error_groups WHERE app_id = ? AND id = ?",
-                arguments: [appID, id]
+                sql: """
+                    SELECT g.*, g.count AS range_count,
+                        (SELECT COUNT(*) FROM error_facets f WHERE f.app_id = g.app_id AND f.group_id = g.id
+                            AND f.facet = 'user' AND f.value <> ?) AS users_affected
+                    FROM error_groups g WHERE g.app_id = ? AND g.id = ?
+                    """,
+                arguments: [IngestRules.overflowName, appID, id]
             ).map { try ErrorGroup(row: $0, decoder: WireCoding.makeDecoder()) }
         }
     }

@@ -379,6 +379,29 @@ extension SQLiteStore {
                     """
             )
         }
+        migrator.registerMigration("v14: an issue's counts by transaction, host and user, its latest samples, merges") {
+            db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE error_facets (
+                        app_id INTEGER NOT NULL, group_id INTEGER NOT NULL, facet TEXT NOT NULL, value TEXT NOT NULL,
+                        count INTEGER NOT NULL, last_seen REAL NOT NULL,
+                        PRIMARY KEY (app_id, group_id, facet, value)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE error_samples (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        app_id INTEGER NOT NULL, group_id INTEGER NOT NULL, at REAL NOT NULL, host TEXT NOT NULL,
+                        sample TEXT NOT NULL
+                    );
+                    CREATE INDEX error_samples_group ON error_samples (group_id, at);
+                    CREATE TABLE error_group_aliases (
+                        app_id INTEGER NOT NULL, fingerprint TEXT NOT NULL, group_id INTEGER NOT NULL,
+                        merged_at REAL NOT NULL, merged_by TEXT NOT NULL,
+                        PRIMARY KEY (app_id, fingerprint)
+                    ) WITHOUT ROWID;
+                    """
+            )
+        }
         return migrator
     }
 

@@ -389,6 +389,19 @@ import Testing
                 #expect(widths.count == 3 && widths[0] <= widths[1] && widths[2] <= widths[1], "\(widths)")
                 Self.expectNoProblems(page, since: mark, on: "the errors page")
 
+                // The issue's own page, through its link: the same count, the escaped sample, its trace.
+                mark = page.mark
+                try await page.navigating(by: "document.querySelector('a[data-figure=issue-link]').click()")
+                #expect(try await page.location().contains("/apps/1/errors/") == true)
+                #expect(try await page.text("[data-figure=issue-type]") == errors.first?.type)
+                #expect(try await page.text("[data-figure=total-count]") == "\(errors.first?.count ?? 0)")
+                #expect(
+                    try await page.text("div[data-figure=sample] pre")?.contains("<script>alert(3)</script>") == true
+                )
+                #expect(try await page.count("img") == 0)
+                #expect(try await page.count("a[data-figure=sample-trace]") >= 1)
+                Self.expectNoProblems(page, since: mark, on: "the issue page")
+
                 // A custom range through the picker's form: only minute A, as the API says.
                 mark = page.mark
                 try await page.open("\(base)/apps/1?range=1h")
