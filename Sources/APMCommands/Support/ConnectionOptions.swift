@@ -1,4 +1,5 @@
 import APMAgent
+import APMCollector
 import APMCore
 import ArgumentParser
 import Foundation
@@ -71,5 +72,18 @@ func runVerb(_ body: () async throws -> Void) async throws {
     } catch let failure as CommandFailure {
         printError("apm: \(failure.message)")
         throw failure.exitCode
+    }
+}
+
+/// The rule of every verb's `--since`: a number and a unit, as the API's `since` takes it.
+enum SinceOption {
+    /// Refuses a `--since` the API would refuse, naming the fix.
+    ///
+    /// - Parameter since: The option's value.
+    /// - Throws: `ValidationError` (exit 2).
+    static func validate(_ since: String) throws {
+        guard TimeRange.seconds(parsing: since) != nil else {
+            throw ValidationError("--since \(since): use a number and a unit, e.g. 30m, 24h, 7d")
+        }
     }
 }

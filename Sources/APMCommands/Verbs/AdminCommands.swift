@@ -180,9 +180,7 @@ struct DeploymentsCommand: AsyncParsableCommand {
         @Option(help: "How far back: 30m, 1h, 24h, 7d, 30d.") var since: String = "7d"
 
         func validate() throws {
-            guard TimeRange.seconds(parsing: since) != nil else {
-                throw ValidationError("--since \(since): use a number and a unit, e.g. 30m, 24h, 7d")
-            }
+            try SinceOption.validate(since)
         }
 
         func run() async throws {

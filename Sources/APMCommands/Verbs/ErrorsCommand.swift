@@ -41,9 +41,7 @@ struct ErrorsCommand: AsyncParsableCommand {
             guard ErrorGroupOrder(rawValue: order) != nil else {
                 throw ValidationError("--order \(order): use count, last_seen, first_seen or users")
             }
-            guard TimeRange.seconds(parsing: since) != nil else {
-                throw ValidationError("--since \(since): use a number and a unit, e.g. 30m, 24h, 7d")
-            }
+            try SinceOption.validate(since)
             for name in (state ?? "").split(separator: ",") where ErrorGroupState(rawValue: String(name)) == nil {
                 throw ValidationError(
                     "--state \(name): use \(ErrorGroupState.allCases.map(\.rawValue).joined(separator: ", "))"
@@ -89,9 +87,7 @@ struct ErrorsCommand: AsyncParsableCommand {
         @Option(help: "How far back the occurrences are counted: 30m, 1h, 24h, 7d, 30d.") var since: String = "24h"
 
         func validate() throws {
-            guard TimeRange.seconds(parsing: since) != nil else {
-                throw ValidationError("--since \(since): use a number and a unit, e.g. 30m, 24h, 7d")
-            }
+            try SinceOption.validate(since)
         }
 
         func run() async throws {
