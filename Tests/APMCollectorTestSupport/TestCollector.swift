@@ -36,6 +36,10 @@ public enum TestCollector {
         // The tests' webhook receivers and SMTP sink listen on loopback, which notifications may not reach by
         // default; the destination tests set their own.
         configuration.alerts.allowedDestinations = ["127.0.0.1"]
+        // A commit's deadline is not what these tests measure (StoreOutageTests runs collectors with their own
+        // store_timeout): on a loaded 2-core machine a whole suite's PostgreSQL commits waited past the 10 s default
+        // for locks held by starved clients, and batches were answered 503.
+        configuration.storage.timeout = .seconds(60)
         adjust(&configuration)
         return configuration
     }

@@ -76,6 +76,9 @@ enum StoreBackend: String, Sendable, CaseIterable, CustomTestStringConvertible {
         var configuration = server
         configuration.database = name
         configuration.poolSize = 8
+        // Not what these tests measure (StoreOutageTests' collectors set their own): the 10 s default was passed on
+        // a loaded machine, each time by a wait for a lock a starved client held, never by a slow statement.
+        configuration.operationTimeout = .seconds(60)
         let result: Result<T, any Error>
         do {
             result = .success(try await body(configuration))
