@@ -13,6 +13,8 @@ final class AgentCore: Sendable {
     let symbolicator = StackSymbolicator.shared
     /// Wakes the delivery task (flush, shutdown).
     let wakeup = Wakeup()
+    /// The log lines of the current harvest (``APMLogHandler``).
+    let logs: LogBuffer
 
     init(configuration: AgentConfiguration, clock: any AgentClock, logger: Logger) {
         self.configuration = configuration
@@ -27,6 +29,7 @@ final class AgentCore: Sendable {
             // The collector's T is asked for at start; until it answers, transactions wait to be classified.
             awaitCollectorT: true
         )
+        self.logs = LogBuffer(configuration: configuration)
         self.samples = SampleReservoir(
             maxTraces: configuration.transactionTracer.enabled ? configuration.transactionTracer.maxTraces : 0,
             maxNameTraces: configuration.transactionTracer.enabled ? configuration.transactionTracer.maxNameTraces : 0,

@@ -285,11 +285,14 @@ public final class Collector: Sendable {
     @discardableResult
     public func applyRetention() async throws -> RetentionReport {
         let now = Int64(self.now())
-        let report = try await store.applyRetention(
+        var report = try await store.applyRetention(
             minuteCutoff: now - Int64(configuration.retention.minuteRetention.components.seconds),
             cutoff: now - Int64(configuration.retention.retention.components.seconds),
             // Agents' batches older than 7 days are rejected, so their ids need not be remembered longer.
             batchIDCutoff: now - 8 * 86_400
+        )
+        report.logRecordsDeleted = try await store.applyLogRetention(
+            cutoff: now - Int64(configuration.retention.logRetention.components.seconds)
         )
         try await readStoreGauges()
         return report
@@ -385,9 +388,11 @@ struct RetentionService: Service {
                     continue
                 }
                 let report = try await collector.applyRetention()
-                if report.minuteRowsDeleted + report.hourRowsDeleted + report.otherRowsDeleted > 0 {
+                if report.minuteRowsDeleted + report.hourRowsDeleted + report.otherRowsDeleted
+                    + report.logRecordsDeleted > 0
+                {
                     collector.logger.info(
-                        "retention: deleted \(report.minuteRowsDeleted) minute rows, \(report.hourRowsDeleted) hour rows, \(report.otherRowsDeleted) other rows"
+                        "retention: deleted \(report.minuteRowsDeleted) minute rows, \(report.hourRowsDeleted) hour rows, \(report.otherRowsDeleted) other rows, \(report.logRecordsDeleted) log lines"
                     )
                 }
             } catch is CancellationError {

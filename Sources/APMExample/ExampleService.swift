@@ -67,6 +67,9 @@ public struct ExampleService: Sendable {
         let agent = APMAgent.fromEnvironment(logger: logger)
         // Bootstrap before the HTTPClient is created, so that it picks the agent's tracer up.
         InstrumentationSystem.bootstrap(agent.tracer)
+        // The app's own lines go to the collector through the agent's handler, with the trace and transaction
+        // they were logged in (logs in context); a few per request, errors at `error`.
+        let log = Logger(label: "example-service") { agent.logHandler(label: $0) }
         let database = try DatabaseQueue(path: configuration.databasePath)
         try await Self.seed(database)
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
@@ -89,11 +92,13 @@ public struct ExampleService: Sendable {
             return "slept \(milliseconds) ms\n"
         }
         router.get("/slow") { _, _ -> String in
+            log.warning("taking the slow path: about 2.5 s")
             try await Task.sleep(for: .milliseconds(2_500))
             return "slow\n"
         }
         router.get("/users/:id") { _, context -> String in
             let id = context.parameters.get("id", as: Int.self) ?? 0
+            log.info("looking up user \(id)", metadata: ["user.id": "\(id)"])
             let sql = "SELECT name FROM users WHERE id = ?"
             let segment = Transaction.current?.startDatastoreSegment(
                 system: "sqlite",
@@ -103,11 +108,15 @@ public struct ExampleService: Sendable {
             )
             let name = try await database.read { try String.fetchOne($0, sql: sql, arguments: [id]) }
             segment?.end()
-            guard let name else { throw HTTPError(.notFound, message: "no user \(id)") }
+            guard let name else {
+                log.warning("no user \(id)")
+                throw HTTPError(.notFound, message: "no user \(id)")
+            }
             return "\(name)\n"
         }
         router.get("/report") { _, _ -> String in
             // Deliberately slow: a recursive CTE summing a million rows.
+            log.info("building the report")
             let sql =
                 "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 1000000) SELECT SUM(x) FROM n"
             let total = try await withSpan("report query", ofKind: .client) { span in
@@ -115,12 +124,14 @@ public struct ExampleService: Sendable {
                 span.attributes["db.query.text"] = sql
                 return try await database.read { try Int.fetchOne($0, sql: sql) ?? 0 }
             }
+            log.info("report total \(total)")
             return "total \(total)\n"
         }
         // The port the downstream server got (the configured one, or the one port 0 picked).
         let boundDownstreamPort = Atomic<Int>(0)
         router.get("/inventory/:sku") { _, context -> String in
             let sku = context.parameters.get("sku") ?? "0"
+            log.info("asking the inventory service for \(sku)")
             let downstreamPort = boundDownstreamPort.load(ordering: .acquiring)
             guard downstreamPort != 0 else {
                 throw HTTPError(.serviceUnavailable, message: "the inventory service is not listening yet")
@@ -133,7 +144,13 @@ public struct ExampleService: Sendable {
             return "stock \(String(buffer: body))"
         }
         router.get("/fail") { _, _ -> String in
-            try Checkout.placeOrder()
+            log.info("placing an order")
+            do {
+                return try Checkout.placeOrder()
+            } catch {
+                log.error("placing the order failed: \(error)")
+                throw error
+            }
         }
 
         let downstream = Router()
@@ -167,7 +184,7 @@ public struct ExampleService: Sendable {
             },
             logger: logger
         )
-        let job = BackgroundJob(agent: agent, database: database, interval: configuration.jobInterval)
+        let job = BackgroundJob(agent: agent, database: database, interval: configuration.jobInterval, log: log)
         let group = ServiceGroup(
             configuration: .init(
                 services: [
@@ -203,6 +220,7 @@ struct BackgroundJob: Service {
     let agent: APMAgent
     let database: DatabaseQueue
     let interval: Double
+    let log: Logger
 
     func run() async throws {
         // Cancellation (another service of the group failed, e.g. its port was taken) ends the loop as well as a
@@ -213,8 +231,9 @@ struct BackgroundJob: Service {
             await agent.withBackgroundTransaction(name: "cleanup-sessions") { transaction in
                 let sql = "SELECT COUNT(*) FROM users WHERE name LIKE 'user-1%'"
                 let segment = transaction.startDatastoreSegment(system: "sqlite", statement: sql)
-                _ = try? await database.read { try Int.fetchOne($0, sql: sql) }
+                let count = try? await database.read { try Int.fetchOne($0, sql: sql) }
                 segment.end()
+                log.info("cleaned up sessions: \(count ?? 0) users checked")
             }
         }
     }

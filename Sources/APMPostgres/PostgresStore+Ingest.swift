@@ -122,11 +122,18 @@ extension PostgresStore {
             candidates[appID] = names
         }
         let names = try await knownNames(connection, candidates: candidates)
+        let logsStoredToday = try await logsStoredToday(connection, items: items, apps: apps)
         let plan = try WritePlanner(limits: limits).plan(
             items,
-            snapshot: WritePlanner.Snapshot(apps: apps, storedBatches: stored, names: names)
+            snapshot: WritePlanner.Snapshot(
+                apps: apps,
+                storedBatches: stored,
+                names: names,
+                logsStoredToday: logsStoredToday
+            )
         )
         try await apply(connection, plan)
+        try await writeLogs(connection, plan)
         return plan
     }
 

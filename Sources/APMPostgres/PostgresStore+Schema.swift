@@ -291,6 +291,36 @@ extension PostgresStore {
                 """,
             ]
         ),
+        (
+            "v10: application log lines with full-text search, counts and daily volumes",
+            [
+                // The search vector is made of the message's runs of letters and digits, as SQLite's FTS5
+                // unicode61 tokenizer reads it (LogSearchTerms), with the built-in `simple` configuration: no
+                // extension, no stemming, the same words found on both backends.
+                """
+                CREATE TABLE log_records (
+                    id bigserial PRIMARY KEY, app_id bigint NOT NULL, time bigint NOT NULL, host text NOT NULL,
+                    level smallint NOT NULL, message text NOT NULL, attributes text NOT NULL, trace_id text NOT NULL,
+                    span_id text NOT NULL, transaction_name text NOT NULL,
+                    search tsvector GENERATED ALWAYS AS
+                        (to_tsvector('simple'::regconfig, regexp_replace(message, '[^[:alnum:]]+', ' ', 'g'))) STORED)
+                """,
+                "CREATE INDEX log_records_app_time ON log_records (app_id, time, id)",
+                "CREATE INDEX log_records_trace ON log_records (app_id, trace_id) WHERE trace_id <> ''",
+                "CREATE INDEX log_records_search ON log_records USING gin (search)",
+                "CREATE INDEX traces_app_trace ON traces (app_id, trace_id)",
+                """
+                CREATE TABLE log_counts (
+                    app_id bigint NOT NULL, bucket bigint NOT NULL, level smallint NOT NULL, count bigint NOT NULL,
+                    PRIMARY KEY (app_id, bucket, level))
+                """,
+                """
+                CREATE TABLE log_volume (
+                    app_id bigint NOT NULL, day bigint NOT NULL, stored bigint NOT NULL, dropped_cap bigint NOT NULL,
+                    cut bigint NOT NULL, dropped_agent bigint NOT NULL, PRIMARY KEY (app_id, day))
+                """,
+            ]
+        ),
     ]
 
     /// Applies the migrations not applied yet, in one transaction under an advisory lock: collectors that start

@@ -6,7 +6,7 @@ public import ServiceLifecycle
 /// APMPostgres module) serves several collectors; every method is safe to call concurrently. A store is a
 /// `Service`: the `apm collector` command runs it first in its service group (PostgreSQL's connection pool
 /// runs while it does) and stops it last.
-public protocol APMStore: Service {
+public protocol APMStore: Service, LogStore {
     // MARK: Accounts and keys
 
     /// Creates an account.
@@ -302,6 +302,15 @@ public protocol APMStore: Service {
     ///   - id: The trace's row id.
     /// - Returns: The trace or `nil`.
     func trace(appID: Int64, id: Int64) async throws -> StoredTrace?
+
+    /// The row ids of the kept traces with these trace ids (the latest kept of each), for links from log lines
+    /// and error samples to their trace.
+    ///
+    /// - Parameters:
+    ///   - appID: The app.
+    ///   - traceIDs: Trace ids (lowercase hex); at most 1,000 are looked up.
+    /// - Returns: Trace id → row id, for those kept.
+    func traceRowIDs(appID: Int64, traceIDs: Set<String>) async throws -> [String: Int64]
 
     /// Error groups seen in a range, with their counts in the range.
     ///

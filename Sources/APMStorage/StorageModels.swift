@@ -178,6 +178,8 @@ public struct CardinalityLimits: Sendable, Hashable {
     public var maxSegmentNames: Int
     /// Apps per account: a batch that would create one more is refused (``IngestOutcome/rejection``).
     public var maxApps: Int
+    /// Log records stored per app and day (UTC, by receipt); the rest are counted, not stored.
+    public var maxLogRecordsPerDay: Int
 
     /// Creates limits.
     ///
@@ -185,10 +187,17 @@ public struct CardinalityLimits: Sendable, Hashable {
     ///   - maxTransactionNames: Transaction name cap.
     ///   - maxSegmentNames: Segment name cap.
     ///   - maxApps: Apps per account.
-    public init(maxTransactionNames: Int = 2_000, maxSegmentNames: Int = 5_000, maxApps: Int = 1_000) {
+    ///   - maxLogRecordsPerDay: Log records stored per app and day.
+    public init(
+        maxTransactionNames: Int = 2_000,
+        maxSegmentNames: Int = 5_000,
+        maxApps: Int = 1_000,
+        maxLogRecordsPerDay: Int = 5_000_000
+    ) {
         self.maxTransactionNames = maxTransactionNames
         self.maxSegmentNames = maxSegmentNames
         self.maxApps = maxApps
+        self.maxLogRecordsPerDay = maxLogRecordsPerDay
     }
 }
 
@@ -763,6 +772,8 @@ public struct RetentionReport: Sendable, Hashable {
     public var hourRowsDeleted: Int
     /// Traces, error groups, deployments and batch ids deleted.
     public var otherRowsDeleted: Int
+    /// Log lines deleted (``LogStore/applyLogRetention(cutoff:)``).
+    public var logRecordsDeleted = 0
 
     /// Creates a report.
     ///

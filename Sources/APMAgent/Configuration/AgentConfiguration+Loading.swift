@@ -202,7 +202,8 @@ extension AgentConfiguration {
         "transaction_tracer.threshold", "transaction_tracer.record_sql", "transaction_tracer.max_segments",
         "transaction_tracer.max_traces", "transaction_tracer.max_name_traces", "error_collector.enabled",
         "error_collector.ignore_status_codes",
-        "error_collector.ignore_errors", "error_collector.max_samples",
+        "error_collector.ignore_errors", "error_collector.max_samples", "log_forwarding.enabled",
+        "log_forwarding.level", "log_forwarding.max_per_harvest", "log_forwarding.forward_output",
     ]
 
     static let settings: [String: Setting] = [
@@ -328,6 +329,14 @@ extension AgentConfiguration {
             return nil
         },
         "error_collector.max_samples": intSetting(range: 0...1_000) { $0.errorCollector.maxSamples = $1 },
+        "log_forwarding.enabled": boolSetting(\.logForwarding.enabled),
+        "log_forwarding.level": { config, value in
+            guard let level = LogLevel(name: value) else { return "must be \(LogLevel.allowedDescription)" }
+            config.logForwarding.level = level
+            return nil
+        },
+        "log_forwarding.max_per_harvest": intSetting(range: 0...15_000) { $0.logForwarding.maxPerHarvest = $1 },
+        "log_forwarding.forward_output": boolSetting(\.logForwarding.forwardOutput),
     ]
 
     private static func list(_ value: String) -> [String] {

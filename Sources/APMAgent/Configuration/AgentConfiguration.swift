@@ -47,6 +47,20 @@ public struct AgentConfiguration: Sendable, Hashable {
         public var maxSamples: Int = 20
     }
 
+    /// `log_forwarding.*`: the app's log lines sent with the harvest (``APMLogHandler``).
+    public struct LogForwarding: Sendable, Hashable {
+        /// `log_forwarding.enabled`, default `true`: lines logged through ``APMLogHandler`` are sent.
+        public var enabled: Bool = true
+        /// `log_forwarding.level`, default `info`: lines below it are not sent.
+        public var level: LogLevel = .info
+        /// `log_forwarding.max_per_harvest`, default 10,000: lines kept per harvest; the rest are counted as
+        /// dropped and reported.
+        public var maxPerHarvest: Int = 10_000
+        /// `log_forwarding.forward_output`, default `false`: `apm run-program` sends the program's stdout and
+        /// stderr lines as logs (as `--forward-output` does).
+        public var forwardOutput: Bool = false
+    }
+
     /// `license_key` / `APM_LICENSE_KEY`. Without it the agent is off.
     public var licenseKey: String = ""
     /// `app_name` / `APM_APP_NAME`, default `My Application`.
@@ -87,6 +101,8 @@ public struct AgentConfiguration: Sendable, Hashable {
     public var transactionTracer = TransactionTracer()
     /// `error_collector.*`.
     public var errorCollector = ErrorCollector()
+    /// `log_forwarding.*`.
+    public var logForwarding = LogForwarding()
     /// `labels` / `APM_LABELS`: `key:value;key2:value2`.
     public var labels: [String: String] = [:]
     /// `high_security` / `APM_HIGH_SECURITY`, default `false`: forces obfuscated (or no) SQL, strips error

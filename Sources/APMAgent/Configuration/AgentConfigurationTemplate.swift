@@ -132,6 +132,16 @@ error_collector.ignore_errors =
 # Error samples kept per harvest (0 to 1000).                                default: 20
 error_collector.max_samples = 20
 
+# --- Logs ---
+# Send the app's log lines (logged through APMLogHandler) with each harvest.  default: true
+log_forwarding.enabled = true
+# Lines below this level are not sent: trace, debug, info, warn, error or fatal.   default: info
+log_forwarding.level = info
+# Lines kept per harvest (0 to 15000); the rest are counted as dropped.       default: 10000
+log_forwarding.max_per_harvest = 10000
+# apm run-program sends the program's stdout and stderr lines as logs too.   default: false
+log_forwarding.forward_output = false
+
 # Per-environment overrides: any key above, applied when environment (or APM_ENVIRONMENT) matches.
 [agent:staging]
 app_name = My Application (staging)

@@ -108,6 +108,7 @@ final class Deliverer {
             maxErrors: max(core.configuration.errorCollector.maxSamples, 1) * 3,
             symbolicator: core.symbolicator
         )
+        pending.absorb(logs: core.logs.harvest(), maxLogs: max(core.configuration.logForwarding.maxPerHarvest, 1) * 3)
         let budget = core.configuration.maxMemoryBytes / 2 - (inFlight.map { Self.estimatedBytes(of: $0) } ?? 0)
         let lost = pending.enforce(budget: max(budget, 0))
         let buffered = pending.estimatedBytes + (inFlight.map { Self.estimatedBytes(of: $0) } ?? 0)
@@ -140,6 +141,7 @@ final class Deliverer {
             if inFlight == nil {
                 guard !pending.isEmpty else { return }
                 let now = core.clock.now()
+                let nextLogs = pending.logsBeyondOneBatch()
                 inFlight = pending.makeBatch(
                     batchID: UUID().uuidString.lowercased(),
                     agent: identity,
@@ -148,6 +150,7 @@ final class Deliverer {
                     recordSQL: core.configuration.effectiveRecordSQL
                 )
                 pending = PendingData()
+                pending.absorb(logs: (nextLogs, 0), maxLogs: .max)
                 attempts = 0
                 nextAttempt = clock.monotonicNanoseconds()
             }

@@ -9,11 +9,52 @@ struct PendingData: Sendable {
     /// Traces of names that had no slow one: the slowest of each name per harvest.
     var nameTraces: [TransactionTrace] = []
     var errors: [ErrorSample] = []
+    var logs: [LogRecord] = []
+    var logBytes = 0
     var dropped = DropCounters()
 
     var isEmpty: Bool {
         transactions.isEmpty && segments.isEmpty && traces.isEmpty && nameTraces.isEmpty && errors.isEmpty
-            && dropped.isZero
+            && logs.isEmpty && dropped.isZero
+    }
+
+    /// Adds a harvest's log lines, keeping the newest `maxLogs` of what waits (the older are counted as dropped).
+    mutating func absorb(logs harvested: (records: [LogRecord], dropped: UInt64), maxLogs: Int) {
+        dropped.logs &+= harvested.dropped
+        logs.append(contentsOf: harvested.records)
+        logBytes += harvested.records.reduce(0) { $0 + LogBuffer.estimatedBytes($1) }
+        if logs.count > maxLogs {
+            dropOldestLogs(logs.count - maxLogs)
+        }
+    }
+
+    /// The most log lines one batch carries, and their estimated bytes: well under what the collector accepts
+    /// in one batch (50,000 lines, 16 MiB decompressed by default). The rest wait for the next batch.
+    static let maxLogsPerBatch = 40_000
+    static let maxLogBytesPerBatch = 6 * 1024 * 1024
+
+    /// Removes and returns the lines past one batch's share (the newest), which go in the next batch.
+    mutating func logsBeyondOneBatch() -> [LogRecord] {
+        var bytes = 0
+        var kept = 0
+        for record in logs {
+            let size = LogBuffer.estimatedBytes(record)
+            guard kept < Self.maxLogsPerBatch, bytes + size <= Self.maxLogBytesPerBatch || kept == 0 else { break }
+            bytes += size
+            kept += 1
+        }
+        guard kept < logs.count else { return [] }
+        let rest = Array(logs[kept...])
+        logs.removeLast(logs.count - kept)
+        logBytes = bytes
+        return rest
+    }
+
+    private mutating func dropOldestLogs(_ count: Int) {
+        let gone = logs.prefix(count)
+        logBytes -= gone.reduce(0) { $0 + LogBuffer.estimatedBytes($1) }
+        dropped.logs &+= UInt64(gone.count)
+        logs.removeFirst(gone.count)
     }
 
     mutating func absorb(
@@ -70,6 +111,7 @@ struct PendingData: Sendable {
         }
         for trace in traces + nameTraces { bytes += 512 + trace.segments.count * 256 }
         bytes += errors.count * 1024
+        bytes += logBytes
         return bytes
     }
 
@@ -77,6 +119,10 @@ struct PendingData: Sendable {
     @discardableResult
     mutating func enforce(budget: Int) -> UInt64 {
         var droppedTransactions: UInt64 = 0
+        // Log lines go first (the oldest half at a time): the metrics are what the figures are made of.
+        while estimatedBytes > budget, !logs.isEmpty {
+            dropOldestLogs(max(1, logs.count / 2))
+        }
         while estimatedBytes > budget,
             let oldest = transactions.keys.map(\.minute).min() ?? segments.keys.map(\.minute).min()
         {
@@ -128,6 +174,7 @@ struct PendingData: Sendable {
             intervals: sorted,
             traces: traces + nameTraces,
             errors: errors,
+            logs: logs,
             dropped: dropped
         )
     }

@@ -215,6 +215,27 @@ struct APIController: CollectorController {
             }
             return try Self.json(trace)
         }
+        routes.get("/apps/:app/logs") { request, context in
+            let (app, range) = try await self.appAndRange(request, context)
+            return try Self.json(
+                try await self.queries.logs(
+                    app: app,
+                    filter: try Self.logFilter(request, range: range),
+                    after: try Self.logCursor(request),
+                    limit: try Self.integer(request, "limit", default: 100, range: 1...1000)
+                )
+            )
+        }
+        routes.get("/apps/:app/logs/histogram") { request, context in
+            let (app, range) = try await self.appAndRange(request, context)
+            return try Self.json(
+                try await self.queries.logHistogram(
+                    app: app,
+                    filter: try Self.logFilter(request, range: range),
+                    range: range
+                )
+            )
+        }
         routes.get("/apps/:app/deployments") { request, context in
             let (app, range) = try await self.appAndRange(request, context)
             return try Self.json(["deployments": try await self.queries.deployments(app: app, range: range)])

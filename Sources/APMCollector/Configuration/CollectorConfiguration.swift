@@ -77,6 +77,8 @@ public struct CollectorConfiguration: Sendable, Hashable {
         public var minuteRetention: Duration = .seconds(48 * 3600)
         /// `retention_days`, default 30: hour rows, traces, error groups and deployments older than this are deleted.
         public var retention: Duration = .seconds(30 * 86_400)
+        /// `log_retention_days`, default 7: log lines logged before this are deleted.
+        public var logRetention: Duration = .seconds(7 * 86_400)
         /// `retention_interval`, default 600 s: how often the retention job runs.
         public var interval: Duration = .seconds(600)
     }
@@ -131,7 +133,8 @@ public struct CollectorConfiguration: Sendable, Hashable {
             "max_segment_names", "max_apps", "max_traces_per_batch", "max_error_samples_per_batch",
             "max_segments_per_trace", "ingest_memory_mb", "max_queued_batches", "max_connections", "idle_timeout",
             "header_timeout", "body_timeout", "allowed_hosts", "trusted_proxies", "minute_retention_hours",
-            "retention_days", "retention_interval", "otlp_trace_wait", "max_pending_spans",
+            "retention_days", "log_retention_days", "max_log_records_per_day", "retention_interval", "otlp_trace_wait",
+            "max_pending_spans",
             "password_hash_cost", "storage", "postgres_url", "postgres_pool_size", "store_timeout",
             "shutdown_timeout",
         ] + AlertSettings.keys
@@ -331,6 +334,14 @@ public struct CollectorConfiguration: Sendable, Hashable {
         case "retention_days":
             guard let days = integer(1...3660) else { return "must be a whole number of days from 1 to 3660" }
             retention.retention = .seconds(days * 86_400)
+        case "log_retention_days":
+            guard let days = integer(1...3660) else { return "must be a whole number of days from 1 to 3660" }
+            retention.logRetention = .seconds(days * 86_400)
+        case "max_log_records_per_day":
+            guard let count = integer(0...1_000_000_000) else {
+                return "must be a whole number from 0 (store no log lines) to 1000000000"
+            }
+            limits.cardinality.maxLogRecordsPerDay = count
         case "retention_interval":
             guard let seconds = integer(10...86_400) else {
                 return "must be a whole number of seconds from 10 to 86400"

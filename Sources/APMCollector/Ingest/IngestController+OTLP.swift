@@ -63,6 +63,12 @@ extension IngestController {
             rejected == 0 ? [] : ["\(rejected) of \(total) spans were not used: " + reasons.joined(separator: "; ")]
         notes += warnings + export.warnings
         let message = notes.joined(separator: "; ")
+        return try Self.otlpAnswer(rejected: rejected, message: message, isProtobuf: isProtobuf, signal: "Spans")
+    }
+
+    /// OTLP's answer to an export, in its encoding: empty, or a partial success with the count of what was not
+    /// used (`rejectedSpans`, `rejectedLogRecords`: the same field numbers in every signal's protobuf) and why.
+    static func otlpAnswer(rejected: Int, message: String, isProtobuf: Bool, signal: String) throws -> Response {
         if isProtobuf {
             return Response(
                 status: .ok,
@@ -74,26 +80,57 @@ extension IngestController {
                 )
             )
         }
-        struct PartialSuccess: Encodable {
-            var rejectedSpans: String
-            var errorMessage: String
-        }
-        struct ExportResponse: Encodable {
-            var partialSuccess: PartialSuccess?
-        }
-        let response = ExportResponse(
-            partialSuccess: message.isEmpty
-                ? nil : PartialSuccess(rejectedSpans: String(rejected), errorMessage: message)
-        )
-        return try Self.json(response, status: .ok)
+        guard !message.isEmpty else { return try Self.json([String: String](), status: .ok) }
+        let partialSuccess: [String: String] = ["rejected\(signal)": String(rejected), "errorMessage": message]
+        return try Self.json(["partialSuccess": partialSuccess], status: .ok)
     }
 
-    /// `POST /v1/metrics` and `/v1/logs`: 501 with an OTLP `Status` (protobuf or JSON, as asked) saying that
-    /// swift-apm reads traces only and how to stop the SDK from sending them. Not retried by SDKs (501 is not
-    /// among OTLP's retryable codes); `apm run-program` turns those exporters off.
+    /// `POST /v1/logs`: an OTLP/HTTP log export, protobuf or JSON. Its records are read within the limits, those
+    /// with an impossible time are rejected (named in a partial success), and the rest are committed through the
+    /// same pipeline as the agent's batches (one per app and host, ids from the body's digest: a retried export
+    /// is stored once) before the 200.
+    func ingestOTLPLogs(_ request: Request, context: Context) async throws -> Response {
+        let protobufTypes = ["application/x-protobuf", "application/protobuf"]
+        let reservation = IngestMemoryBudget.Reservation(memoryBudget)
+        defer { reservation.releaseAll() }
+        let (key, data, mediaType) = try await ingestBody(
+            request,
+            context: context,
+            contentTypes: protobufTypes + ["application/json"],
+            reservation: reservation
+        )
+        let isProtobuf = protobufTypes.contains(mediaType)
+        let export: OTLPLogsExport
+        do {
+            export = isProtobuf ? try OTLPLogsExport(protobuf: data) : try OTLPLogsExport(json: data)
+        } catch let error as DecodingError {
+            throw WireFormatError(decodingError: error)
+        }
+        let digest = SHA256.hash(data: data).prefix(16).map { String(format: "%02x", $0) }.joined()
+        let receivedAt = now()
+        let (batches, rejected, reasons) = export.batches(digest: digest, receivedAt: receivedAt)
+        for batch in batches { try batch.validate(now: receivedAt) }
+        for batch in batches { _ = try await submit(batch, accountID: key.accountID) }
+        var notes =
+            rejected == 0
+            ? [] : ["\(rejected) of \(export.total) log records were not used: " + reasons.joined(separator: "; ")]
+        if export.droppedAttributes > 0 {
+            notes.append("\(export.droppedAttributes) attributes past the cap per record or resource were dropped")
+        }
+        return try Self.otlpAnswer(
+            rejected: rejected,
+            message: notes.joined(separator: "; "),
+            isProtobuf: isProtobuf,
+            signal: "LogRecords"
+        )
+    }
+
+    /// `POST /v1/metrics`: 501 with an OTLP `Status` (protobuf or JSON, as asked) saying that swift-apm does not
+    /// read metrics yet and how to stop the SDK from sending them. Not retried by SDKs (501 is not among OTLP's
+    /// retryable codes); `apm run-program` turns that exporter off.
     static func otlpSignalNotRead(_ signal: String, _ request: Request) -> Response {
         let message =
-            "swift-apm reads OTLP traces only, not \(signal): set OTEL_\(signal.uppercased())_EXPORTER=none (apm run-program does)"
+            "swift-apm reads OTLP traces and logs, not \(signal): set OTEL_\(signal.uppercased())_EXPORTER=none (apm run-program does)"
         let isProtobuf = request.headers[.contentType].map { $0.contains("protobuf") } ?? false
         if isProtobuf {
             // google.rpc.Status: code 12 (UNIMPLEMENTED), message.

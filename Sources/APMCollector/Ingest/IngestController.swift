@@ -6,7 +6,7 @@ import Hummingbird
 import NIOCore
 
 /// What agents and OpenTelemetry SDKs send, with a license key: agent batches and process reports, OTLP/HTTP
-/// traces (metrics and logs are answered, not read), the agent's settings, and deployment markers by app name.
+/// traces and logs (metrics are answered, not read), the agent's settings, and deployment markers by app name.
 /// Every body is bounded in size and memory before it is read (``IngestMemoryBudget``) and every batch is
 /// durable before it is acknowledged (``IngestPipeline``).
 struct IngestController: CollectorController {
@@ -24,9 +24,8 @@ struct IngestController: CollectorController {
         routes.post("/v1/agent/batches") { request, context in try await self.ingest(request, context: context) }
         routes.post("/v1/agent/process") { request, context in try await self.ingestProcess(request, context: context) }
         routes.post("/v1/traces") { request, context in try await self.ingestOTLPTraces(request, context: context) }
-        for signal in ["metrics", "logs"] {
-            routes.post("/v1/\(signal)") { request, _ in Self.otlpSignalNotRead(signal, request) }
-        }
+        routes.post("/v1/logs") { request, context in try await self.ingestOTLPLogs(request, context: context) }
+        routes.post("/v1/metrics") { request, _ in Self.otlpSignalNotRead("metrics", request) }
         routes.get("/v1/agent/settings") { request, context in try await self.agentSettings(request, context: context) }
         // A deployment marker by app name, with the license key a deploy step has at hand.
         routes.post("/v1/agent/deployments") { request, context in

@@ -88,17 +88,12 @@ extension CollectorQueries {
             (facets[kind] ?? []).map { APIFacetCount(value: $0.value, count: $0.count, lastSeen: $0.lastSeen) }
         }
         let samples = try await store.errorGroupSamples(appID: app.id, groupID: id)
-        var traceRows: [String: Int64] = [:]
-        if let earliest = samples.map(\.at).min(), let latest = samples.map(\.at).max() {
-            // Traces start before their errors: an hour before the earliest sample is plenty.
-            for trace in try await store.traces(
-                appID: app.id,
-                transaction: nil,
-                range: (Int64(earliest) - 3600)..<(Int64(latest) + 1),
-                limit: 1000
-            ) where traceRows[trace.trace.traceID] == nil {
-                traceRows[trace.trace.traceID] = trace.id
-            }
+        let traceIDs = Set(samples.map(\.sample.traceID).filter { !$0.isEmpty })
+        let traceRows = try await store.traceRowIDs(appID: app.id, traceIDs: traceIDs)
+        // Logs in context: each sample's lines, from the lines of its trace.
+        var sampleLogs: [String: [APILogRecord]] = [:]
+        for traceID in traceIDs {
+            sampleLogs[traceID] = try await logsOfTrace(app: app, traceID: traceID, limit: Self.linesPerTrace)
         }
         return APIIssueDetail(
             issue: issue,
@@ -117,7 +112,8 @@ extension CollectorQueries {
                     at: $0.at,
                     host: $0.host,
                     sample: $0.sample,
-                    traceRowID: $0.sample.traceID.isEmpty ? nil : traceRows[$0.sample.traceID]
+                    traceRowID: $0.sample.traceID.isEmpty ? nil : traceRows[$0.sample.traceID],
+                    logs: sampleLogs[$0.sample.traceID] ?? []
                 )
             }
         )

@@ -19,6 +19,10 @@ extension AgentBatch {
         public var maxMetricEntries: Int = 200_000
         /// Most labels in the agent's identity.
         public var maxLabels: Int = 64
+        /// Most log records in one batch.
+        public var maxLogRecords: Int = 50_000
+        /// Most attributes of one log record (those past ``LogRecord/maxAttributes`` are dropped when stored).
+        public var maxLogAttributes: Int = 256
 
         /// The defaults.
         public static let `default` = ValidationLimits()
@@ -90,6 +94,28 @@ extension AgentBatch {
         try check.count(dropped.traces, "dropped.traces")
         try check.count(dropped.errors, "dropped.errors")
         try check.count(dropped.overflowedNames, "dropped.overflowed_names")
+        try check.count(dropped.logs, "dropped.logs")
+        guard logs.count <= limits.maxLogRecords else {
+            throw check.fail(
+                "logs",
+                "\(logs.count) log records; at most \(limits.maxLogRecords) are allowed in one batch"
+            )
+        }
+        for (i, record) in logs.enumerated() {
+            let field = "logs[\(i)]"
+            try check.time(Double(record.timeUnixNano) / 1e9, "\(field).time_unix_nano")
+            if let traceID = record.traceID { try check.text(traceID, "\(field).trace_id", max: 64) }
+            if let spanID = record.spanID { try check.text(spanID, "\(field).span_id", max: 64) }
+            if let transaction = record.transaction {
+                try check.text(transaction, "\(field).transaction", max: limits.maxNameLength)
+            }
+            guard record.attributes.count <= limits.maxLogAttributes else {
+                throw check.fail(
+                    "\(field).attributes",
+                    "\(record.attributes.count) attributes; at most \(limits.maxLogAttributes) are allowed"
+                )
+            }
+        }
     }
 }
 

@@ -24,6 +24,8 @@ public struct AgentBatch: Codable, Sendable, Hashable {
     public var traces: [TransactionTrace]
     /// Sampled errors.
     public var errors: [ErrorSample]
+    /// Application log lines (optional on the wire: a batch without them has none).
+    public var logs: [LogRecord]
     /// What the agent had to drop before this batch, by reason.
     public var dropped: DropCounters
 
@@ -37,6 +39,7 @@ public struct AgentBatch: Codable, Sendable, Hashable {
     ///   - intervals: Minute intervals with metrics.
     ///   - traces: Sampled traces.
     ///   - errors: Sampled errors.
+    ///   - logs: Log lines.
     ///   - dropped: Drop counters.
     public init(
         batchID: String,
@@ -46,6 +49,7 @@ public struct AgentBatch: Codable, Sendable, Hashable {
         intervals: [MetricInterval] = [],
         traces: [TransactionTrace] = [],
         errors: [ErrorSample] = [],
+        logs: [LogRecord] = [],
         dropped: DropCounters = DropCounters()
     ) {
         self.version = Self.currentVersion
@@ -56,6 +60,7 @@ public struct AgentBatch: Codable, Sendable, Hashable {
         self.intervals = intervals
         self.traces = traces
         self.errors = errors
+        self.logs = logs
         self.dropped = dropped
     }
 
@@ -65,7 +70,38 @@ public struct AgentBatch: Codable, Sendable, Hashable {
         case agent
         case createdAt = "created_at"
         case apdexT = "apdex_t"
-        case intervals, traces, errors, dropped
+        case intervals, traces, errors, logs, dropped
+    }
+
+    /// Creates one.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        version = try container.decode(Int.self, forKey: .version)
+        batchID = try container.decode(String.self, forKey: .batchID)
+        agent = try container.decode(AgentIdentity.self, forKey: .agent)
+        createdAt = try container.decode(Double.self, forKey: .createdAt)
+        apdexT = try container.decode(Double.self, forKey: .apdexT)
+        intervals = try container.decode([MetricInterval].self, forKey: .intervals)
+        traces = try container.decode([TransactionTrace].self, forKey: .traces)
+        errors = try container.decode([ErrorSample].self, forKey: .errors)
+        logs = try container.decodeIfPresent([LogRecord].self, forKey: .logs) ?? []
+        dropped = try container.decode(DropCounters.self, forKey: .dropped)
+    }
+
+    /// Encodes it as the wire format has it.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(version, forKey: .version)
+        try container.encode(batchID, forKey: .batchID)
+        try container.encode(agent, forKey: .agent)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(apdexT, forKey: .apdexT)
+        try container.encode(intervals, forKey: .intervals)
+        try container.encode(traces, forKey: .traces)
+        try container.encode(errors, forKey: .errors)
+        // Left out when empty: a batch without logs reads as before to a collector that predates them.
+        if !logs.isEmpty { try container.encode(logs, forKey: .logs) }
+        try container.encode(dropped, forKey: .dropped)
     }
 }
 
@@ -458,6 +494,8 @@ public struct DropCounters: Codable, Sendable, Hashable {
     public var errors: UInt64
     /// Transactions recorded under the overflow name because the name cap was reached.
     public var overflowedNames: UInt64
+    /// Log lines not kept by the agent (past `log_forwarding.max_per_harvest` or its memory budget).
+    public var logs: UInt64
 
     /// Creates counters.
     ///
@@ -467,18 +505,21 @@ public struct DropCounters: Codable, Sendable, Hashable {
     ///   - traces: Traces dropped.
     ///   - errors: Error samples dropped.
     ///   - overflowedNames: Transactions recorded under the overflow name.
+    ///   - logs: Log lines not kept.
     public init(
         transactions: UInt64 = 0,
         segments: UInt64 = 0,
         traces: UInt64 = 0,
         errors: UInt64 = 0,
-        overflowedNames: UInt64 = 0
+        overflowedNames: UInt64 = 0,
+        logs: UInt64 = 0
     ) {
         self.transactions = transactions
         self.segments = segments
         self.traces = traces
         self.errors = errors
         self.overflowedNames = overflowedNames
+        self.logs = logs
     }
 
     /// Whether nothing was dropped.
@@ -493,11 +534,35 @@ public struct DropCounters: Codable, Sendable, Hashable {
         traces &+= other.traces
         errors &+= other.errors
         overflowedNames &+= other.overflowedNames
+        logs &+= other.logs
     }
 
     enum CodingKeys: String, CodingKey {
         case transactions, segments, traces, errors
         case overflowedNames = "overflowed_names"
+        case logs
+    }
+
+    /// Creates one.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        transactions = try container.decode(UInt64.self, forKey: .transactions)
+        segments = try container.decode(UInt64.self, forKey: .segments)
+        traces = try container.decode(UInt64.self, forKey: .traces)
+        errors = try container.decode(UInt64.self, forKey: .errors)
+        overflowedNames = try container.decode(UInt64.self, forKey: .overflowedNames)
+        logs = try container.decodeIfPresent(UInt64.self, forKey: .logs) ?? 0
+    }
+
+    /// Encodes it as the wire format has it.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(transactions, forKey: .transactions)
+        try container.encode(segments, forKey: .segments)
+        try container.encode(traces, forKey: .traces)
+        try container.encode(errors, forKey: .errors)
+        try container.encode(overflowedNames, forKey: .overflowedNames)
+        if logs > 0 { try container.encode(logs, forKey: .logs) }
     }
 }
 

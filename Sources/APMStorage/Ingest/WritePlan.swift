@@ -28,6 +28,12 @@ package struct WritePlan: Sendable {
     package var traces: [TraceRow] = []
     /// Error occurrences grouped by fingerprint.
     package var errorGroups: [ErrorGroupKey: ErrorGroupDelta] = [:]
+    /// Log records to insert (cut, scrubbed, under the daily cap).
+    package var logs: [LogRow] = []
+    /// Stored log records per app, minute and level (the histogram's and the alerts' counts).
+    package var logCounts: [LogCountKey: UInt64] = [:]
+    /// Per app and day of receipt: log records stored, refused by the cap, cut, dropped by agents.
+    package var logVolume: [LogVolumeKey: LogVolumeDelta] = [:]
 
     package init() {}
 

@@ -13,11 +13,19 @@ package struct WritePlanner {
         package var storedBatches: Set<BatchKey>
         /// Per app of the items: the names it has under its caps.
         package var names: [Int64: KnownNames]
+        /// Per app of the items: the log records stored today (the day of ``logDay(_:)``), for the daily cap.
+        package var logsStoredToday: [Int64: UInt64]
 
-        package init(apps: [Result<StoredApp, StoreError>], storedBatches: Set<BatchKey>, names: [Int64: KnownNames]) {
+        package init(
+            apps: [Result<StoredApp, StoreError>],
+            storedBatches: Set<BatchKey>,
+            names: [Int64: KnownNames],
+            logsStoredToday: [Int64: UInt64] = [:]
+        ) {
             self.apps = apps
             self.storedBatches = storedBatches
             self.names = names
+            self.logsStoredToday = logsStoredToday
         }
     }
 
@@ -131,6 +139,13 @@ package struct WritePlanner {
                 to: &plan
             )
             names[app.id] = appNames
+            addLogs(
+                item.batch,
+                appID: app.id,
+                receivedAt: item.receivedAt,
+                storedToday: snapshot.logsStoredToday[app.id] ?? 0,
+                to: &plan
+            )
         }
         return plan
     }

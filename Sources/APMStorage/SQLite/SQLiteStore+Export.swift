@@ -28,7 +28,7 @@ extension SQLiteStore {
         "error_minutes", "drop_minutes", "txn_minutes", "txn_hours", "app_minutes", "app_hours", "seg_minutes",
         "seg_hours", "process_minutes", "process_events", "pending_spans", "leases", "alert_channels",
         "alert_conditions", "alert_incidents", "alert_deliveries", "issue_events",
-        "error_facets", "error_samples", "error_group_aliases",
+        "error_facets", "error_samples", "error_group_aliases", "log_records", "log_counts", "log_volume",
     ]
 
     /// Rows in a table.

@@ -55,9 +55,20 @@ extension SQLiteStore {
         for case .success(let app) in apps where names[app.id] == nil {
             names[app.id] = try knownNames(db, appID: app.id)
         }
+        var logsStoredToday: [Int64: UInt64] = [:]
+        for item in items where !item.batch.logs.isEmpty {
+            for case .success(let app) in apps where logsStoredToday[app.id] == nil {
+                logsStoredToday[app.id] = try logsStored(db, appID: app.id, day: WritePlanner.logDay(item.receivedAt))
+            }
+        }
         let plan = try WritePlanner(limits: limits).plan(
             items,
-            snapshot: WritePlanner.Snapshot(apps: apps, storedBatches: stored, names: names)
+            snapshot: WritePlanner.Snapshot(
+                apps: apps,
+                storedBatches: stored,
+                names: names,
+                logsStoredToday: logsStoredToday
+            )
         )
         try apply(db, plan)
         return plan
@@ -174,6 +185,7 @@ extension SQLiteStore {
             try write(db, errorGroup: group, key: key, receivedAt: plan.lastSeen[key.appID] ?? group.lastSeen)
         }
         try writeRows(db, plan)
+        try writeLogs(db, plan)
         for (appID, at) in plan.lastSeen {
             try db.execute(
                 sql: "UPDATE apps SET last_seen_at = MAX(last_seen_at, ?) WHERE id = ?",

@@ -80,11 +80,11 @@ extension SQLiteStore {
         "seg_hours": ["app_id", "bucket", "transaction_name", "name"],
         "error_minutes": ["app_id", "group_id", "bucket"],
         "error_facets": ["app_id", "group_id", "facet", "value"], "drop_minutes": ["app_id", "bucket"],
-        "process_minutes": ["app_id", "bucket", "host", "pid"],
+        "process_minutes": ["app_id", "bucket", "host", "pid"], "log_counts": ["app_id", "bucket", "level"],
     ]
 
     /// Deletes the rows matching `condition`, at most `retentionChunk` per write transaction.
-    private func deleteInChunks(
+    func deleteInChunks(
         _ table: String,
         keys: [String],
         where condition: String,

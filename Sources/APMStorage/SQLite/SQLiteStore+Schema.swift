@@ -402,8 +402,44 @@ extension SQLiteStore {
                     """
             )
         }
+        migrator.registerMigration("v15: application log lines with full-text search, counts and daily volumes") {
+            db in
+            try db.execute(sql: logSchema)
+        }
         return migrator
     }
+
+    /// The log tables: the lines (and their FTS5 index over the message, kept by triggers, with the tokenizer the
+    /// search terms assume: ``LogSearchTerms``), per-minute counts per level, and what became of each day's lines.
+    static let logSchema = """
+        CREATE TABLE log_records (
+            id INTEGER PRIMARY KEY,
+            app_id INTEGER NOT NULL, time INTEGER NOT NULL, host TEXT NOT NULL, level INTEGER NOT NULL,
+            message TEXT NOT NULL, attributes TEXT NOT NULL, trace_id TEXT NOT NULL, span_id TEXT NOT NULL,
+            transaction_name TEXT NOT NULL
+        );
+        CREATE INDEX log_records_app_time ON log_records (app_id, time);
+        CREATE INDEX log_records_trace ON log_records (app_id, trace_id) WHERE trace_id <> '';
+        CREATE VIRTUAL TABLE log_search USING fts5(
+            message, content = 'log_records', content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 0'
+        );
+        CREATE TRIGGER log_records_indexed AFTER INSERT ON log_records BEGIN
+            INSERT INTO log_search (rowid, message) VALUES (new.id, new.message);
+        END;
+        CREATE TRIGGER log_records_unindexed AFTER DELETE ON log_records BEGIN
+            INSERT INTO log_search (log_search, rowid, message) VALUES ('delete', old.id, old.message);
+        END;
+        CREATE INDEX traces_app_trace ON traces (app_id, trace_id);
+        CREATE TABLE log_counts (
+            app_id INTEGER NOT NULL, bucket INTEGER NOT NULL, level INTEGER NOT NULL, count INTEGER NOT NULL,
+            PRIMARY KEY (app_id, bucket, level)
+        ) WITHOUT ROWID;
+        CREATE TABLE log_volume (
+            app_id INTEGER NOT NULL, day INTEGER NOT NULL, stored INTEGER NOT NULL, dropped_cap INTEGER NOT NULL,
+            cut INTEGER NOT NULL, dropped_agent INTEGER NOT NULL,
+            PRIMARY KEY (app_id, day)
+        ) WITHOUT ROWID;
+        """
 
     /// The alert tables (``AlertConditionRecord``, ``AlertIncidentRecord``, ``AlertChannelRecord``,
     /// ``AlertDeliveryRecord``). One open incident per condition is a unique index, not a convention.

@@ -104,10 +104,14 @@ public struct APIIssueSample: Codable, Sendable, Hashable {
     public var sample: ErrorSample
     /// The stored trace of its request, when one was kept (`/apps/{id}/traces/{trace}`).
     public var traceRowID: Int64?
+    /// The log lines of its trace (logs in context), oldest first; empty when it has no trace id or none were
+    /// logged.
+    public var logs: [APILogRecord] = []
 
     enum CodingKeys: String, CodingKey {
         case at, host, sample
         case traceRowID = "trace"
+        case logs
     }
 }
 

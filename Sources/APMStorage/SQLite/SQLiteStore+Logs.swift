@@ -1,0 +1,210 @@
+import APMCore
+import Foundation
+import GRDB
+
+extension SQLiteStore {
+    /// The log lines an app stored on a day (the daily cap's count so far).
+    func logsStored(_ db: Database, appID: Int64, day: Int64) throws -> UInt64 {
+        let stored = try Int64.fetchOne(
+            db,
+            sql: "SELECT stored FROM log_volume WHERE app_id = ? AND day = ?",
+            arguments: [appID, day]
+        )
+        return UInt64(clamping: stored ?? 0)
+    }
+
+    /// Writes a plan's log lines (the FTS index follows by trigger), their counts and the days' volumes.
+    func writeLogs(_ db: Database, _ plan: WritePlan) throws {
+        if !plan.logs.isEmpty {
+            let insert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO log_records
+                        (app_id, time, host, level, message, attributes, trace_id, span_id, transaction_name)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """
+            )
+            for row in plan.logs {
+                try insert.execute(arguments: [
+                    row.appID, row.timeUnixNano, row.host, row.level.severityNumber, row.message, row.attributes,
+                    row.traceID, row.spanID, row.transaction,
+                ])
+            }
+        }
+        let count = try db.cachedStatement(
+            sql: """
+                INSERT INTO log_counts (app_id, bucket, level, count) VALUES (?, ?, ?, ?)
+                ON CONFLICT DO UPDATE SET count = sat_add(count, excluded.count)
+                """
+        )
+        for (key, value) in plan.logCounts {
+            try count.execute(arguments: [key.appID, key.minute, key.level.severityNumber, Int64(clamping: value)])
+        }
+        for (key, volume) in plan.logVolume {
+            try db.execute(
+                sql: """
+                    INSERT INTO log_volume (app_id, day, stored, dropped_cap, cut, dropped_agent) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT DO UPDATE SET stored = sat_add(stored, excluded.stored),
+                        dropped_cap = sat_add(dropped_cap, excluded.dropped_cap), cut = sat_add(cut, excluded.cut),
+                        dropped_agent = sat_add(dropped_agent, excluded.dropped_agent)
+                    """,
+                arguments: [
+                    key.appID, key.day, Int64(clamping: volume.stored), Int64(clamping: volume.droppedByCap),
+                    Int64(clamping: volume.cut), Int64(clamping: volume.droppedByAgent),
+                ]
+            )
+        }
+    }
+
+    /// The WHERE clause of a filter (over `log_records r`) and its arguments.
+    private static func logConditions(appID: Int64, filter: LogFilter) -> (sql: String, arguments: StatementArguments) {
+        var sql = "r.app_id = ? AND r.time >= ? AND r.time < ?"
+        var arguments: StatementArguments = [appID, filter.range.lowerBound, filter.range.upperBound]
+        if let level = filter.minimumLevel {
+            sql += " AND r.level >= ?"
+            arguments += [level.severityNumber]
+        }
+        let words = filter.words
+        if !words.isEmpty {
+            // Each word a quoted FTS5 string: no search syntax comes from outside.
+            sql += " AND r.id IN (SELECT rowid FROM log_search WHERE log_search MATCH ?)"
+            arguments += [words.map { "\"\($0.replacingOccurrences(of: "\"", with: "\"\""))\"" }.joined(separator: " ")]
+        }
+        for (column, value) in [
+            ("trace_id", filter.traceID), ("transaction_name", filter.transaction), ("host", filter.host),
+        ] {
+            guard let value, !value.isEmpty else { continue }
+            sql += " AND r.\(column) = ?"
+            arguments += [column == "trace_id" ? value.lowercased() : value]
+        }
+        return (sql, arguments)
+    }
+
+    /// As ``LogStore`` describes it, on SQLite.
+    public func logs(appID: Int64, filter: LogFilter, after: LogCursor?, limit: Int) async throws -> [StoredLogRecord] {
+        var (conditions, arguments) = Self.logConditions(appID: appID, filter: filter)
+        if let after {
+            conditions += " AND (r.time < ? OR (r.time = ? AND r.id < ?))"
+            arguments += [after.timeUnixNano, after.timeUnixNano, after.id]
+        }
+        arguments += [max(limit, 0)]
+        let bound = arguments
+        let sql = """
+            SELECT r.* FROM log_records r WHERE \(conditions) ORDER BY r.time DESC, r.id DESC LIMIT ?
+            """
+        return try await writer.read { db in
+            try Row.fetchAll(db, sql: sql, arguments: bound).map { row in
+                StoredLogRecord(
+                    id: row["id"],
+                    appID: row["app_id"],
+                    timeUnixNano: row["time"],
+                    host: row["host"],
+                    level: LogLevel(severityNumber: row["level"]) ?? .info,
+                    message: row["message"],
+                    attributes: LogAttributesCoding.decode(row["attributes"]),
+                    traceID: row["trace_id"],
+                    spanID: row["span_id"],
+                    transaction: row["transaction_name"]
+                )
+            }
+        }
+    }
+
+    /// As ``LogStore`` describes it, on SQLite.
+    public func logHistogram(appID: Int64, filter: LogFilter, bucketSeconds: Int64) async throws -> [LogHistogramRow] {
+        let width = max(bucketSeconds - bucketSeconds % 60, 60)
+        let sql: String
+        let arguments: StatementArguments
+        if filter.isTimeAndLevelOnly {
+            // The per-minute counts answer it without reading a line. Minutes are whole: the range is read from the
+            // first minute it touches.
+            let from = filter.range.lowerBound / 1_000_000_000
+            let to = (filter.range.upperBound + 999_999_999) / 1_000_000_000
+            sql = """
+                SELECT bucket - ((bucket % ?) + ?) % ? AS b, level, SUM(count) AS n FROM log_counts
+                WHERE app_id = ? AND bucket >= ? - ((? % 60) + 60) % 60 AND bucket < ? AND level >= ?
+                GROUP BY b, level ORDER BY b, level
+                """
+            arguments = [
+                width, width, width, appID, from, from, to, filter.minimumLevel?.severityNumber ?? 0,
+            ]
+        } else {
+            let (conditions, filterArguments) = Self.logConditions(appID: appID, filter: filter)
+            sql = """
+                SELECT (r.time / 1000000000) - (((r.time / 1000000000) % ?) + ?) % ? AS b, r.level AS level,
+                    COUNT(*) AS n
+                FROM log_records r WHERE \(conditions) GROUP BY b, level ORDER BY b, level
+                """
+            arguments = [width, width, width] + filterArguments
+        }
+        return try await writer.read { db in
+            try Row.fetchAll(db, sql: sql, arguments: arguments).compactMap { row in
+                guard let level = LogLevel(severityNumber: row["level"]) else { return nil }
+                return LogHistogramRow(bucket: row["b"], level: level, count: UInt64(clamping: row["n"] as Int64))
+            }
+        }
+    }
+
+    /// As ``LogStore`` describes it, on SQLite.
+    public func logVolume(appID: Int64, range: Range<Int64>) async throws -> LogVolume {
+        try await writer.read { db in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT SUM(stored) AS s, SUM(dropped_cap) AS d, SUM(cut) AS c, SUM(dropped_agent) AS a
+                        FROM log_volume WHERE app_id = ? AND day >= ? AND day < ?
+                        """,
+                    arguments: [appID, WritePlanner.logDay(Double(range.lowerBound)), range.upperBound]
+                )
+            else { return LogVolume() }
+            return LogVolume(
+                stored: UInt64(clamping: row["s"] as Int64? ?? 0),
+                droppedByCap: UInt64(clamping: row["d"] as Int64? ?? 0),
+                cut: UInt64(clamping: row["c"] as Int64? ?? 0),
+                droppedByAgent: UInt64(clamping: row["a"] as Int64? ?? 0)
+            )
+        }
+    }
+
+    /// As ``LogStore`` describes it, on SQLite.
+    public func traceRowIDs(appID: Int64, traceIDs: Set<String>) async throws -> [String: Int64] {
+        let asked = Array(traceIDs.prefix(1000))
+        guard !asked.isEmpty else { return [:] }
+        return try await writer.read { db in
+            var found: [String: Int64] = [:]
+            let lookup = try db.cachedStatement(
+                sql: "SELECT id FROM traces WHERE app_id = ? AND trace_id = ? ORDER BY start DESC, id DESC LIMIT 1"
+            )
+            for traceID in asked {
+                if let id = try Int64.fetchOne(lookup, arguments: [appID, traceID]) { found[traceID] = id }
+            }
+            return found
+        }
+    }
+
+    /// As ``LogStore`` describes it, on SQLite.
+    public func applyLogRetention(cutoff: Int64) async throws -> Int {
+        let deleted = try await deleteInChunks("log_records", keys: ["id"], where: "time < ?", cutoff &* 1_000_000_000)
+        _ = try await deleteInChunks(
+            "log_counts",
+            keys: Self.primaryKeys["log_counts"]!,
+            where: "bucket < ?",
+            cutoff
+        )
+        _ = try await deleteInChunks(
+            "log_volume",
+            keys: ["app_id", "day"],
+            where: "day < ?",
+            WritePlanner.logDay(Double(cutoff))
+        )
+        return deleted
+    }
+}
+
+/// Log attributes as the stores keep them: a JSON object of strings.
+package enum LogAttributesCoding {
+    package static func decode(_ text: String) -> [String: String] {
+        guard text != "{}", !text.isEmpty else { return [:] }
+        return (try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))) ?? [:]
+    }
+}
