@@ -63,7 +63,7 @@ import Testing
                 }()
             )
             for offset in 0..<3 {
-                let batch = Support.batch(
+                var batch = Support.batch(
                     app: "swift-shop",
                     minute: minute + Int64(offset) * 60,
                     metrics: [
@@ -72,6 +72,15 @@ import Testing
                     ],
                     segments: [segment]
                 )
+                // Log lines too: the copy keeps them searchable.
+                batch.logs = (0..<4).map { line in
+                    LogRecord(
+                        timeUnixNano: (minute + Int64(offset) * 60 + Int64(line)) * 1_000_000_000,
+                        level: line == 3 ? .error : .info,
+                        message: "order \(offset)-\(line) placed",
+                        traceID: line == 0 ? "4bf92f3577b34da6a3ce929d0e0e4736" : nil
+                    )
+                }
                 #expect(try await Support.post(batch, key: key, client: client).status == .accepted)
             }
             let apps = try await source.apps(accountID: credentials.account.id)
@@ -94,7 +103,9 @@ import Testing
                     "\(base)/errors?since=1h", "\(base)/traces?since=1h", "\(base)/deployments?since=1d",
                     "\(base)/databases/series?since=1h", "\(base)/externals/series?since=1h",
                     "\(base)/histogram?since=1h",
-                    "\(base)/process?since=1h",
+                    "\(base)/process?since=1h", "\(base)/logs?since=1h", "\(base)/logs?since=1h&q=placed&level=error",
+                    "\(base)/logs/histogram?since=1h",
+                    "\(base)/logs?since=1h&trace_id=4bf92f3577b34da6a3ce929d0e0e4736",
                 ]
                 if app.name == "swift-shop" {
                     paths.append("\(base)/summary?since=1h&transaction=GET+%2Fitems")
