@@ -102,8 +102,9 @@ import Testing
         case "transaction_tracer.threshold": "apdex_f"
         case "transaction_tracer.record_sql": "obfuscated"
         case "transaction_tracer.max_segments", "transaction_tracer.max_traces", "transaction_tracer.max_name_traces",
-            "error_collector.max_samples":
+            "error_collector.max_samples", "log_forwarding.max_per_harvest":
             "10"
+        case "log_forwarding.level": "warn"
         case "error_collector.ignore_status_codes": "404 409-410"
         case "error_collector.ignore_errors": "CancellationError"
         case "high_security": "false"
