@@ -227,7 +227,8 @@ extension DashboardController {
             return """
                 <div class="sample" data-figure="sample"><p>\(Self.clockTime(sample.at)) · host \(HTML.escape(sample.host)) · \
                 \(HTML.escape(sample.sample.transaction))\(sample.sample.status > 0 ? " · status \(sample.sample.status)" : "")\(trace)</p>\
-                \(request.isEmpty ? "" : "<ul class=\"request\" data-figure=\"request\">\(request)</ul>")\(Self.stackHTML(sample.sample))</div>
+                \(request.isEmpty ? "" : "<ul class=\"request\" data-figure=\"request\">\(request)</ul>")\(Self.stackHTML(sample.sample))\
+                \(sample.logs.isEmpty ? "" : "<details open><summary>Log lines of its trace</summary>\(Self.logTable(sample.logs, app: app, showContext: false))</details>")</div>
                 """
         }.joined()
         let merge =

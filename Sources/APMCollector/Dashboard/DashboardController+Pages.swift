@@ -34,7 +34,12 @@ extension DashboardController {
                         to: Int64(trace.start + trace.duration) + 3600
                     )
                 ).filter { $0.sample.traceID == trace.traceID }
-                return self.tracePage(session, app, trace, errors: errors)
+                let logs = try await self.queries.logsOfTrace(
+                    app: app,
+                    traceID: trace.traceID,
+                    limit: CollectorQueries.linesPerTrace
+                )
+                return self.tracePage(session, app, trace, errors: errors, logs: logs)
             }
         }
         router.get("/apps/:app/databases") { request, context in
@@ -48,6 +53,7 @@ extension DashboardController {
             }
         }
         addIssuePages(to: router)
+        addLogPages(to: router)
     }
 
     func withApp(
@@ -94,7 +100,8 @@ extension DashboardController {
         let base = "/apps/\(app.id)"
         return """
             <p><a href="\(base)?\(shown.query)">Overview</a> · <a href="\(base)/databases?\(shown.query)">Databases &amp; externals</a> · \
-            <a href="\(base)/errors?\(shown.query)">Errors</a> · <a href="\(base)/deployments?\(shown.query)">Deployments</a> · \
+            <a href="\(base)/errors?\(shown.query)">Errors</a> · <a href="\(base)/logs?\(shown.query)">Logs</a> · \
+            <a href="\(base)/deployments?\(shown.query)">Deployments</a> · \
             <a href="\(base)/alerts">Alerts</a> · <a href="\(base)/settings">Settings</a></p>
             """
     }
@@ -215,7 +222,8 @@ extension DashboardController {
         _ session: DashboardSessions.Session,
         _ app: StoredApp,
         _ trace: TransactionTrace,
-        errors: [APIErrorGroup] = []
+        errors: [APIErrorGroup] = [],
+        logs: [APILogRecord] = []
     ) -> Response {
         let scale = trace.duration > 0 ? 600 / trace.duration : 0
         let rows = trace.segments.enumerated().map { index, segment in
@@ -253,6 +261,7 @@ extension DashboardController {
             \(request.isEmpty ? "" : "<p data-figure=\"request\">\(request)</p>")
             <table class="waterfall"><tr><th>segment</th><th class="n">duration</th><th class="n">of the trace</th><th>timeline</th></tr>\(rows)</table>
             \(errorRows.isEmpty ? "" : "<h2>Errors of this request</h2><ul>\(errorRows)</ul>")
+            <h2>Logs of this request</h2>\(logs.isEmpty ? "<div class=\"empty\">No log lines of this trace were stored.</div>" : Self.logTable(logs, app: app, showContext: false))
             \(attributes.isEmpty ? "" : "<h2>Attributes</h2><ul>\(attributes)</ul>")
             """
         return Self.html(HTML.page(title: "Trace", user: session.userName, csrf: session.csrf, body: body))

@@ -40,6 +40,9 @@ enum HTML {
         .card b{display:block;font-size:22px}.good{color:#1a7f37}.fair{color:#9a6700}.poor{color:#cf222e}
         .warn{background:#fff8c5;padding:8px 12px;border-radius:6px;margin:8px 0}
         .empty{background:#fff;padding:24px;border-radius:6px;color:#57606a}
+        table.logs td.time{white-space:nowrap;font-variant-numeric:tabular-nums}table.logs td.message{word-break:break-word}
+        tr.level-warn td:nth-child(2){color:#9a6700}tr.level-error td:nth-child(2),tr.level-fatal td:nth-child(2){color:#cf222e;font-weight:600}
+        .warning{color:#9a6700}
         nav.range{display:flex;gap:8px;align-items:center;flex-wrap:wrap;margin:8px 0}nav.range a.on{font-weight:bold}
         nav.range form{margin-left:12px}nav.range form.on input{border:2px solid #0969da}.shown{color:#57606a}
         .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:12px}

@@ -103,6 +103,24 @@ import Testing
                 traceID: String(repeating: "b", count: 32)
             )
         ]
+        // Log lines: two of the failed request's trace (one with markup), one outside any trace.
+        first.logs = [
+            LogRecord(
+                timeUnixNano: (minuteA + 10) * 1_000_000_000,
+                level: .info,
+                message: "placing order 7",
+                traceID: String(repeating: "b", count: 32),
+                transaction: "GET /orders"
+            ),
+            LogRecord(
+                timeUnixNano: (minuteA + 11) * 1_000_000_000,
+                level: .error,
+                message: "<script>alert(4)</script> payment declined",
+                traceID: String(repeating: "b", count: 32),
+                transaction: "GET /orders"
+            ),
+            LogRecord(timeUnixNano: (minuteA + 20) * 1_000_000_000, level: .warn, message: "cache cold"),
+        ]
         let second = Support.batch(
             minute: minuteB,
             metrics: [
@@ -339,6 +357,11 @@ import Testing
                 #expect(try await page.text("[data-figure=transaction-link]") == "GET /orders")
                 #expect(try await page.texts("li[data-error]").first?.hasPrefix("OrderError") == true)
                 #expect(try await page.count("table.waterfall td[data-figure=share]") == 2)
+                // Logs in context: the request's two lines, escaped, oldest first.
+                #expect(
+                    try await page.texts("table.logs span[data-figure=log-message]")
+                        == ["placing order 7", "<script>alert(4)</script> payment declined"]
+                )
                 Self.expectNoProblems(page, since: mark, on: "the trace page")
 
                 // Databases and externals.
@@ -400,7 +423,38 @@ import Testing
                 )
                 #expect(try await page.count("img") == 0)
                 #expect(try await page.count("a[data-figure=sample-trace]") >= 1)
+                // The sample's log lines, from its trace.
+                #expect(
+                    try await page.texts("div[data-figure=sample] table.logs td[data-figure=log-level]") == [
+                        "info", "error",
+                    ]
+                )
                 Self.expectNoProblems(page, since: mark, on: "the issue page")
+
+                // The Logs page: totals per level, the histogram, a search through its form, a trace's lines.
+                mark = page.mark
+                try await page.navigating(by: "document.querySelector('a[href*=\"/logs?\"]').click()")
+                #expect(try await page.count("table.logs tr[data-log]") == 3)
+                #expect(try await page.text("[data-figure=log-total-error]") == "1")
+                #expect(try await page.text("[data-figure=log-total-warn]") == "1")
+                #expect(try await page.count("svg[data-figure=log-histogram] rect") == 3)
+                #expect(try await page.count("a[data-figure=log-trace]") == 2)
+                #expect(try await page.count("script") == 0)
+                try await page.navigating(
+                    by: """
+                        document.querySelector('form[data-figure=log-search] input[name=q]').value = 'DECLINED';
+                        document.querySelector('form[data-figure=log-search] button').click()
+                        """
+                )
+                #expect(
+                    try await page.texts("span[data-figure=log-message]") == [
+                        "<script>alert(4)</script> payment declined"
+                    ]
+                )
+                try await page.navigating(by: "document.querySelector('a[data-figure=log-trace-lines]').click()")
+                #expect(try await page.count("table.logs tr[data-log]") == 2)
+                #expect(try await page.text("[data-figure=log-trace-filter]") == String(repeating: "b", count: 32))
+                Self.expectNoProblems(page, since: mark, on: "the logs page")
 
                 // A custom range through the picker's form: only minute A, as the API says.
                 mark = page.mark
