@@ -55,6 +55,56 @@ import Testing
         }
     }
 
+    /// `--forward-output`: the program's lines are printed unchanged and arrive as its logs once each, with the
+    /// levels their prefixes name and a traceback as one record; a program that ends keeps none of its lines back.
+    @Test func forwardedOutputArrivesAsLogsAndIsStillPrinted() async throws {
+        try await CLI.withCollector { collector, port, key in
+            let directory = try CLI.temporaryDirectory()
+            _ = try CLI.writeConfig(in: directory, key: key, port: port)
+            let script = #"""
+                echo "INFO:root:starting on port 8080"
+                echo "ERROR:root:payment failed" >&2
+                printf 'Traceback (most recent call last):\n  File "shop.py", line 12, in charge\nValueError: declined\n' >&2
+                echo "plain line with password=hunter2"
+                printf 'WARNING:root:no newline at the end'
+                exit 3
+                """#
+            let result = try await CLI.run(
+                ["run-program", "--forward-output", "--", "sh", "-c", script],
+                in: directory
+            )
+            #expect(result.status == 3)
+            // Printed unchanged, each stream to its own.
+            #expect(
+                result.stdout
+                    == "INFO:root:starting on port 8080\nplain line with password=hunter2\nWARNING:root:no newline at the end"
+            )
+            #expect(result.stderr.contains("ERROR:root:payment failed\nTraceback (most recent call last):\n"))
+            let account = try #require(try await collector.store.accounts().first)
+            let app = try #require(try await collector.store.apps(accountID: account.id).first { $0.name == "cli-app" })
+            let now = Int64(Date().timeIntervalSince1970) * 1_000_000_000
+            let lines = try await collector.store.logs(
+                appID: app.id,
+                filter: LogFilter(range: (now - 600_000_000_000)..<(now + 60_000_000_000)),
+                after: nil,
+                limit: 100
+            )
+            let byMessage = Dictionary(lines.map { ($0.message, $0) }, uniquingKeysWith: { first, _ in first })
+            #expect(lines.count == 4, "\(lines.map(\.message))")
+            #expect(byMessage["INFO:root:starting on port 8080"]?.level == .info)
+            #expect(byMessage["INFO:root:starting on port 8080"]?.attributes["stream"] == "stdout")
+            let failure = try #require(
+                byMessage[
+                    "ERROR:root:payment failed\nTraceback (most recent call last):\n  File \"shop.py\", line 12, in charge\nValueError: declined"
+                ]
+            )
+            #expect(failure.level == .error)
+            #expect(failure.attributes["stream"] == "stderr")
+            #expect(byMessage["plain line with password=[Filtered]"]?.level == .info)
+            #expect(byMessage["WARNING:root:no newline at the end"]?.level == .warn)
+        }
+    }
+
     @Test func aSignalDeathIsReportedAs128PlusTheSignalAndAsACrash() async throws {
         try await CLI.withCollector { collector, port, key in
             let directory = try CLI.temporaryDirectory()

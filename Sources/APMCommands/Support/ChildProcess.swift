@@ -38,6 +38,8 @@ final class ChildProcess: @unchecked Sendable {
     let ownsTerminal: Bool
     /// The last stop signal forwarded to the child.
     let forwarded: ForwardedSignal
+    /// With `captureOutput`: the read ends of the child's stdout and stderr pipes (ours to read and close).
+    let output: (stdout: Int32, stderr: Int32)?
 
     static let forwardedSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT]
 
@@ -45,15 +47,29 @@ final class ChildProcess: @unchecked Sendable {
         pid: pid_t,
         signalSources: [any DispatchSourceSignal],
         ownsTerminal: Bool,
-        forwarded: ForwardedSignal
+        forwarded: ForwardedSignal,
+        output: (stdout: Int32, stderr: Int32)?
     ) {
         self.pid = pid
         self.signalSources = signalSources
         self.ownsTerminal = ownsTerminal
         self.forwarded = forwarded
+        self.output = output
     }
 
-    static func spawn(program: String, arguments: [String], environment: [String: String]) throws -> ChildProcess {
+    /// Starts a program.
+    ///
+    /// - Parameters:
+    ///   - program: Its path.
+    ///   - arguments: Its arguments, the first being its name.
+    ///   - environment: Its environment.
+    ///   - captureOutput: Whether its stdout and stderr go to pipes that ``output`` reads (else it shares ours).
+    static func spawn(
+        program: String,
+        arguments: [String],
+        environment: [String: String],
+        captureOutput: Bool = false
+    ) throws -> ChildProcess {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -108,9 +124,26 @@ final class ChildProcess: @unchecked Sendable {
             source.resume()
             return source
         }
+        var pipes: [[Int32]] = []
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if captureOutput {
+            for target in [STDOUT_FILENO, STDERR_FILENO] {
+                var ends: [Int32] = [0, 0]
+                guard pipe(&ends) == 0 else { throw POSIXError(.EMFILE) }
+                // Ours (the read end) never leaks into another child.
+                _ = fcntl(ends[0], F_SETFD, FD_CLOEXEC)
+                posix_spawn_file_actions_adddup2(&actions, ends[1], target)
+                posix_spawn_file_actions_addclose(&actions, ends[1])
+                pipes.append(ends)
+            }
+        }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, program, nil, &attributes, argv, envp)
+        let result = posix_spawn(&pid, program, &actions, &attributes, argv, envp)
+        for ends in pipes { close(ends[1]) }
         guard result == 0 else {
+            for ends in pipes { close(ends[0]) }
             for source in sources { source.cancel() }
             throw POSIXError(POSIXErrorCode(rawValue: result) ?? .EINVAL)
         }
@@ -124,7 +157,13 @@ final class ChildProcess: @unchecked Sendable {
             signal(SIGTTOU, SIG_IGN)
             ownsTerminal = tcsetpgrp(STDIN_FILENO, pid) == 0
         }
-        return ChildProcess(pid: pid, signalSources: sources, ownsTerminal: ownsTerminal, forwarded: forwarded)
+        return ChildProcess(
+            pid: pid,
+            signalSources: sources,
+            ownsTerminal: ownsTerminal,
+            forwarded: forwarded,
+            output: pipes.count == 2 ? (pipes[0][0], pipes[1][0]) : nil
+        )
     }
 
     /// Stops the child as a forwarded signal would (its end is then a stop that was asked for).

@@ -3,6 +3,7 @@ import APMCore
 import ArgumentParser
 import Dispatch
 import Foundation
+import Logging
 
 #if canImport(Glibc)
 import Glibc
@@ -22,6 +23,8 @@ struct RunProgramCommand: AsyncParsableCommand {
             with the same stdin/stdout/stderr, forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT, and exits with its
             status (128 + signal when a signal killed it). While it runs, its CPU, resident memory, threads and
             open files are sampled from /proc and reported to the collector with its start, stop, exit and crash events.
+            With --forward-output (or log_forwarding.forward_output = true), its stdout and stderr lines are sent as
+            the app's logs, level read from prefixes such as ERROR or WARNING, a traceback kept as one record.
 
             Examples:
               apm run-program -- ./.build/release/MyServer --port 8080
@@ -50,6 +53,12 @@ struct RunProgramCommand: AsyncParsableCommand {
 
     @Option(help: "Seconds between samples of the process's CPU and memory.")
     var sampleInterval: Double = 10
+
+    @Flag(
+        help:
+            "Send the program's stdout and stderr lines to the collector as its logs (still printed unchanged); also log_forwarding.forward_output."
+    )
+    var forwardOutput = false
 
     @Argument(parsing: .captureForPassthrough, help: "The program and its arguments, after --.")
     var command: [String] = []
@@ -127,12 +136,48 @@ struct RunProgramCommand: AsyncParsableCommand {
             }
         }
 
+        // The program's output as logs: read from pipes (still printed unchanged), sent by an agent of our own.
+        let forwarding = agentConfiguration.flatMap { configuration -> APMAgent? in
+            guard configuration.isActive, forwardOutput || configuration.logForwarding.forwardOutput else { return nil }
+            var logger = Logger(label: "apm.run-program")
+            logger.logLevel = .error
+            return APMAgent(configuration: configuration, logger: logger)
+        }
+        if forwarding != nil, environment["PYTHONUNBUFFERED"] == nil {
+            // Python buffers a pipe's output in blocks: its lines would arrive late and out of order with stderr's.
+            environment["PYTHONUNBUFFERED"] = "1"
+        }
         let child: ChildProcess
         do {
-            child = try ChildProcess.spawn(program: program, arguments: arguments, environment: environment)
+            child = try ChildProcess.spawn(
+                program: program,
+                arguments: arguments,
+                environment: environment,
+                captureOutput: forwarding != nil
+            )
         } catch {
             printError("apm run-program: cannot start \(program): \(error)")
             throw APMExit.failure
+        }
+        var forwarders: [OutputForwarder] = []
+        if let forwarding, let output = child.output {
+            forwarding.start()
+            forwarders = [
+                OutputForwarder(
+                    pipe: output.stdout,
+                    echo: STDOUT_FILENO,
+                    stream: "stdout",
+                    defaultLevel: .info,
+                    agent: forwarding
+                ),
+                OutputForwarder(
+                    pipe: output.stderr,
+                    echo: STDERR_FILENO,
+                    stream: "stderr",
+                    defaultLevel: .warn,
+                    agent: forwarding
+                ),
+            ]
         }
         let reporter = agentConfiguration.flatMap {
             $0.isActive
@@ -161,6 +206,9 @@ struct RunProgramCommand: AsyncParsableCommand {
         let status = await child.wait()
         sampling.cancel()
         parentWatch.cancel()
+        // The last lines, then their delivery (within the agent's shutdown_timeout, beside the process report's).
+        for forwarder in forwarders { forwarder.wait(timeout: .seconds(2)) }
+        async let forwarded: Void = forwarding?.shutdown() ?? ()
         // How it ended, with the samples still pending. A stop that was asked for (a container runtime's SIGTERM)
         // gets what is left of the agent's own flush deadline, shutdown_timeout, counted from the signal (the app
         // flushed meanwhile), so run-program ends within the runtime's grace period; a program that ended by
@@ -174,6 +222,7 @@ struct RunProgramCommand: AsyncParsableCommand {
             }
             await reporter.finished(status, within: deadline)
         }
+        await forwarded
         throw ExitCode(status.exitCode)
     }
 
