@@ -101,20 +101,42 @@ public struct AlertEvaluator: Sendable {
                 now: now,
                 minuteRetention: queries.minuteRetention
             )
-            let summary = try await queries.summary(app: app, transaction: condition.transaction, range: range)
-            let figures = AlertWindowFigures(
-                count: summary.count,
-                value: AlertRule.value(
-                    of: condition.metric,
-                    count: summary.count,
-                    windowMinutes: condition.windowMinutes,
-                    apdex: summary.apdex.score,
-                    errorRate: summary.errorRate,
-                    average: summary.average,
-                    p95: summary.p95,
-                    p99: summary.p99
+            let figures: AlertWindowFigures
+            if condition.metric == .errorLogs {
+                let lines = try await queries.errorLogLines(
+                    app: app,
+                    transaction: condition.transaction,
+                    seconds: (windowEnd - window)..<windowEnd
                 )
-            )
+                figures = AlertWindowFigures(
+                    count: lines,
+                    value: AlertRule.value(
+                        of: .errorLogs,
+                        count: lines,
+                        windowMinutes: condition.windowMinutes,
+                        apdex: nil,
+                        errorRate: nil,
+                        average: nil,
+                        p95: nil,
+                        p99: nil
+                    )
+                )
+            } else {
+                let summary = try await queries.summary(app: app, transaction: condition.transaction, range: range)
+                figures = AlertWindowFigures(
+                    count: summary.count,
+                    value: AlertRule.value(
+                        of: condition.metric,
+                        count: summary.count,
+                        windowMinutes: condition.windowMinutes,
+                        apdex: summary.apdex.score,
+                        errorRate: summary.errorRate,
+                        average: summary.average,
+                        p95: summary.p95,
+                        p99: summary.p99
+                    )
+                )
+            }
             let step = AlertRule.step(condition, open: open, figures: figures, windowEnd: windowEnd)
             let write = AlertEvaluationWrite(
                 conditionID: condition.id,

@@ -335,6 +335,7 @@ public struct AlertMessage: Sendable {
             case .p99ResponseTime: return String(format: "p99 %.0f ms", value * 1000)
             case .throughputBelow, .throughputAbove: return String(format: "%.1f rpm", value)
             case .noData: return "\(Int(value)) requests"
+            case .errorLogs: return String(format: "%.1f error log lines per minute", value)
             case .newError, .regressedError: return "no figure"
             }
         }

@@ -159,6 +159,9 @@ public enum AlertValidation {
         case .throughputBelow, .throughputAbove, .noData, .newError, .regressedError:
             allowed = 0...1e9
             unit = "requests per minute from 0 to 1000000000"
+        case .errorLogs:
+            allowed = 0...1e9
+            unit = "error log lines per minute from 0 to 1000000000"
         }
         for (field, value) in [("warning", warning), ("critical", critical)] {
             guard let value else { continue }

@@ -57,16 +57,16 @@ extension CollectorQueries {
             .map(APILogRecord.init)
     }
 
-    /// Error-level lines (error and fatal) per minute over `minutes` (Unix seconds of their starts), for alerts.
-    public func errorLogCounts(app: StoredApp, minutes: Range<Int64>) async throws -> [Int64: UInt64] {
+    /// Lines at `error` or `fatal` logged in whole minutes `seconds` (Unix seconds), of one transaction or all:
+    /// what an `error_logs` alert condition counts.
+    public func errorLogLines(app: StoredApp, transaction: String?, seconds: Range<Int64>) async throws -> UInt64 {
         let filter = LogFilter(
-            range: (minutes.lowerBound &* 1_000_000_000)..<(minutes.upperBound &* 1_000_000_000),
-            minimumLevel: .error
+            range: (seconds.lowerBound &* 1_000_000_000)..<(seconds.upperBound &* 1_000_000_000),
+            minimumLevel: .error,
+            transaction: transaction
         )
-        var counts: [Int64: UInt64] = [:]
-        for row in try await store.logHistogram(appID: app.id, filter: filter, bucketSeconds: 60) {
-            counts[row.bucket, default: 0] += row.count
+        return try await store.logHistogram(appID: app.id, filter: filter, bucketSeconds: 60).reduce(0) {
+            $0 + $1.count
         }
-        return counts
     }
 }

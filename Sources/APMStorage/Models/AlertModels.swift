@@ -20,6 +20,8 @@ public enum AlertMetric: String, Sendable, Hashable, CaseIterable, Codable {
     case newError = "new_error"
     /// A resolved error issue seen again (a regression); an event like ``newError``.
     case regressedError = "regressed_error"
+    /// Log lines at `error` or `fatal` per minute (of the condition's transaction, if it names one); breaches above.
+    case errorLogs = "error_logs"
 
     /// Whether a lower figure is the bad direction.
     public var breachesBelow: Bool { self == .apdex || self == .throughputBelow }
