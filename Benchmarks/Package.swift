@@ -92,6 +92,24 @@ let package = Package(
             ],
             path: "Sources/ScaleOutBenchmark"
         ),
+        // Application logs: durable ingest on SQLite, search over 10 million lines on both backends, the agent's
+        // handler against StreamLogHandler: prints a table to stderr. Run through scripts/with-postgres.
+        .executableTarget(
+            name: "LogBenchmark",
+            dependencies: [
+                .product(name: "APMAgent", package: root),
+                .product(name: "APMTesting", package: root),
+                .product(name: "APMCollector", package: root),
+                .product(name: "APMCore", package: root),
+                .product(name: "APMStorage", package: root),
+                .product(name: "APMPostgres", package: root),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/LogBenchmark"
+        ),
         // Merging stored histograms on PostgreSQL: read-merge-write in Swift against a PL/pgSQL function, on the
         // same upserts, with the results compared: prints a table. Run through scripts/with-postgres.
         .executableTarget(

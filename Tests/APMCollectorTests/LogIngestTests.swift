@@ -290,6 +290,20 @@ import Testing
         }
     }
 
+    /// The attributes' JSON, written by hand, reads back as it was (quotes, backslashes, control characters,
+    /// non-ASCII), with keys sorted, at most 32 kept, secrets replaced.
+    @Test func attributesRoundTripThroughTheirStoredJSON() {
+        var attributes = ["quote": "say \"hi\"", "slash": "a\\b/c", "control": "tab\there\u{1}", "unicode": "é 漢字 🎉"]
+        let json = WritePlanner.attributesJSON(attributes)
+        #expect(LogAttributesCoding.decode(json) == attributes)
+        #expect(json.hasPrefix(#"{"control":"#))
+        for index in 0..<40 { attributes["k\(index)"] = "\(index)" }
+        attributes["api_key"] = "secret"
+        let capped = LogAttributesCoding.decode(WritePlanner.attributesJSON(attributes))
+        #expect(capped.count == LogRecord.maxAttributes)
+        #expect(capped["api_key"] == "[Filtered]")
+    }
+
     static func postLogs(
         _ body: Data,
         key: String,
