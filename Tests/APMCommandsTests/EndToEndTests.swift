@@ -374,6 +374,32 @@ import FoundationNetworking
             )
             #expect(appFrames.allSatisfy { $0.file.hasSuffix("ExampleService.swift") && $0.line > 0 }, "\(appFrames)")
         }
+        // The example service logs through the agent's handler: /fail's error line arrived with its transaction and
+        // trace, and each /fail issue sample shows the lines of its own trace (logs in context).
+        struct Logs: Decodable { var logs: [APILogRecord] }
+        let failLines = try await Self.get(
+            Logs.self,
+            "\(base)/apps/\(appID)/logs?from=\(from)&to=\(to)&q=placing%20order%20failed&level=error&limit=1000",
+            key: token
+        ).logs
+        #expect(!failLines.isEmpty)
+        #expect(
+            failLines.allSatisfy { $0.transaction == "GET /fail" && $0.traceID?.utf8.count == 32 },
+            "\(failLines.prefix(3))"
+        )
+        if let issue = failures.first {
+            let detail = try await Self.get(
+                APIIssueDetail.self,
+                "\(base)/apps/\(appID)/issues/\(issue.id)?from=\(from)&to=\(to)",
+                key: token
+            )
+            for sample in detail.samples where !sample.sample.traceID.isEmpty {
+                #expect(
+                    sample.logs.contains { $0.level == .error && $0.traceID == sample.sample.traceID },
+                    "\(sample.logs)"
+                )
+            }
+        }
         struct Process: Decodable { var events: [StoredProcessEventLite] }
         struct StoredProcessEventLite: Decodable { var kind: String }
         let process = try await Self.get(Process.self, "\(base)/apps/\(appID)/process?since=1h", key: token)

@@ -120,6 +120,16 @@ import Testing
         }
     }
 
+    /// Waits (at most a minute) until the program run by run-program created `path`: run-program starts the program
+    /// after its signal handlers are in place, so a signal sent then is run-program's to forward. A fixed sleep was
+    /// not enough when the whole suite kept two cores busy.
+    static func waitForFile(_ path: String) {
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: path), Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+    }
+
     /// Stopping the app through run-program (SIGTERM forwarded; the app dies of it) is a stop, not a crash.
     @Test func aForwardedSIGTERMIsAStopNotACrash() async throws {
         try await CLI.withCollector { collector, port, key in
@@ -132,10 +142,10 @@ import Testing
             try text.replacingOccurrences(of: "\nshutdown_timeout = 3\n", with: "\nshutdown_timeout = 30\n")
                 .write(toFile: config, atomically: true, encoding: .utf8)
             let result = try await CLI.run(
-                ["run-program", "--", "sh", "-c", "echo ready; while true; do sleep 0.05; done"],
+                ["run-program", "--", "sh", "-c", "echo ready; touch started; while true; do sleep 0.05; done"],
                 in: directory
             ) { process in
-                Thread.sleep(forTimeInterval: 1.0)
+                Self.waitForFile("\(directory)/started")
                 kill(process.processIdentifier, SIGTERM)
             }
             #expect(result.status == 128 + SIGTERM)
@@ -186,9 +196,9 @@ import Testing
 
     @Test func sigtermReachesTheChild() async throws {
         let directory = try CLI.temporaryDirectory()
-        let script = "trap 'echo got-term; exit 42' TERM; echo ready; while true; do sleep 0.05; done"
+        let script = "trap 'echo got-term; exit 42' TERM; echo ready; touch started; while true; do sleep 0.05; done"
         let result = try await CLI.run(["run-program", "--", "sh", "-c", script], in: directory) { process in
-            Thread.sleep(forTimeInterval: 1.0)
+            Self.waitForFile("\(directory)/started")
             kill(process.processIdentifier, SIGTERM)
         }
         #expect(result.status == 42)

@@ -62,6 +62,7 @@ public struct APMLogHandler: LogHandler {
         if let own = event.metadata {
             for (key, value) in own { attributes[key] = value.description }
         }
+        var transactionName: TransactionNameAtEnd?
         var record = LogRecord(
             timeUnixNano: Int64(clamping: clock.now().unixNanoseconds),
             level: level,
@@ -73,12 +74,13 @@ public struct APMLogHandler: LogHandler {
                 record.traceID = span.traceID.description
                 record.spanID = span.spanID.description
                 record.transaction = span.storage.state.withLock { $0.name }
+                transactionName = span.storage.nameAtEnd
             } else if let remote = context[RemoteTraceContextKey.self] {
                 record.traceID = remote.traceID.description
                 record.spanID = remote.spanID.description
             }
         }
-        buffer.offer(record)
+        buffer.offer(record, transactionName: transactionName)
     }
 }
 
@@ -120,6 +122,8 @@ extension APMAgent {
 final class LogBuffer: Sendable {
     private struct State {
         var records: [LogRecord] = []
+        /// Per record, the name its transaction ends with (resolved at harvest).
+        var transactionNames: [TransactionNameAtEnd?] = []
         var bytes = 0
         var dropped: UInt64 = 0
     }
@@ -143,7 +147,7 @@ final class LogBuffer: Sendable {
         return bytes
     }
 
-    func offer(_ record: LogRecord) {
+    func offer(_ record: LogRecord, transactionName: TransactionNameAtEnd? = nil) {
         let size = Self.estimatedBytes(record)
         state.withLock { state in
             guard state.records.count < maxRecords, state.bytes + size <= maxBytes else {
@@ -151,16 +155,23 @@ final class LogBuffer: Sendable {
                 return
             }
             state.records.append(record)
+            state.transactionNames.append(transactionName)
             state.bytes += size
         }
     }
 
-    /// The lines since the last harvest and how many were dropped, leaving the buffer empty.
+    /// The lines since the last harvest and how many were dropped, leaving the buffer empty. A line logged in a
+    /// transaction that has ended since carries the transaction's final name (a route is known only at its end).
     func harvest() -> (records: [LogRecord], dropped: UInt64) {
-        state.withLock { state in
+        let taken = state.withLock { state in
             defer { state = State() }
-            return (state.records, state.dropped)
+            return state
         }
+        var records = taken.records
+        for (index, cell) in taken.transactionNames.enumerated() {
+            if let name = cell?.value.withLock({ $0 }) { records[index].transaction = name }
+        }
+        return (records, taken.dropped)
     }
 }
 

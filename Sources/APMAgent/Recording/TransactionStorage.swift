@@ -42,6 +42,10 @@ final class TransactionStorage: Sendable {
     let traceID: TraceID
     let spanID: SpanID
     let state: Mutex<State>
+    /// The name the transaction ended with, for the log lines logged in it: a web transaction is named from its
+    /// route when its span ends, after the handler logged. Small on purpose: buffered lines keep it alive, not the
+    /// whole storage.
+    let nameAtEnd = TransactionNameAtEnd()
 
     init(core: AgentCore, kind: TransactionKind, name: String, method: String, traceID: TraceID?, start: AgentTimestamp)
     {
@@ -181,9 +185,15 @@ final class TransactionStorage: Sendable {
             state.ended = true
             return state
         }
+        if let finished { nameAtEnd.value.withLock { $0 = finished.name } }
         guard let finished, !finished.ignored else { return }
         core.record(CompletedTransaction(storage: self, state: finished, end: now))
     }
+}
+
+/// The name a transaction ended with; nil while it runs.
+final class TransactionNameAtEnd: Sendable {
+    let value = Mutex<String?>(nil)
 }
 
 /// A transaction that has ended, with what aggregation needs.
