@@ -15,23 +15,15 @@ extension IngestController {
     /// counts once. With `otlp_trace_wait = 0` the export is turned into batches on its own, through the same
     /// pipeline as the agent's. The answer is in the request's encoding.
     func ingestOTLPTraces(_ request: Request, context: Context) async throws -> Response {
-        let protobufTypes = ["application/x-protobuf", "application/protobuf"]
         let reservation = IngestMemoryBudget.Reservation(memoryBudget)
         defer { reservation.releaseAll() }
-        let (key, data, mediaType) = try await ingestBody(
+        let (key, export, isProtobuf, digest) = try await readOTLPExport(
             request,
             context: context,
-            contentTypes: protobufTypes + ["application/json"],
-            reservation: reservation
+            reservation: reservation,
+            protobuf: { try OTLPExportRequest(protobuf: $0) },
+            json: { try OTLPExportRequest(json: $0) }
         )
-        let isProtobuf = protobufTypes.contains(mediaType)
-        let export: OTLPExportRequest
-        do {
-            export = isProtobuf ? try OTLPExportRequest(protobuf: data) : try OTLPExportRequest(json: data)
-        } catch let error as DecodingError {
-            throw WireFormatError(decodingError: error)
-        }
-        let digest = SHA256.hash(data: data).prefix(16).map { String(format: "%02x", $0) }.joined()
         let receivedAt = now()
         let wait = Double(configuration.otlp.traceWait.components.seconds)
         let total: Int
@@ -66,6 +58,34 @@ extension IngestController {
         return try Self.otlpAnswer(rejected: rejected, message: message, isProtobuf: isProtobuf, signal: "Spans")
     }
 
+    /// Reads one OTLP/HTTP export of any signal: the body within the limits (protobuf, the SDKs' default, or
+    /// JSON), decoded by `protobuf` or `json`, and the body's digest, which is the export's id (a retried export
+    /// is stored once).
+    func readOTLPExport<Export>(
+        _ request: Request,
+        context: Context,
+        reservation: IngestMemoryBudget.Reservation,
+        protobuf: (Data) throws -> Export,
+        json: (Data) throws -> Export
+    ) async throws -> (key: Identity, export: Export, isProtobuf: Bool, digest: String) {
+        let protobufTypes = ["application/x-protobuf", "application/protobuf"]
+        let (key, data, mediaType) = try await ingestBody(
+            request,
+            context: context,
+            contentTypes: protobufTypes + ["application/json"],
+            reservation: reservation
+        )
+        let isProtobuf = protobufTypes.contains(mediaType)
+        let export: Export
+        do {
+            export = isProtobuf ? try protobuf(data) : try json(data)
+        } catch let error as DecodingError {
+            throw WireFormatError(decodingError: error)
+        }
+        let digest = SHA256.hash(data: data).prefix(16).map { String(format: "%02x", $0) }.joined()
+        return (key, export, isProtobuf, digest)
+    }
+
     /// OTLP's answer to an export, in its encoding: empty, or a partial success with the count of what was not
     /// used (`rejectedSpans`, `rejectedLogRecords`: the same field numbers in every signal's protobuf) and why.
     static func otlpAnswer(rejected: Int, message: String, isProtobuf: Bool, signal: String) throws -> Response {
@@ -90,23 +110,15 @@ extension IngestController {
     /// same pipeline as the agent's batches (one per app and host, ids from the body's digest: a retried export
     /// is stored once) before the 200.
     func ingestOTLPLogs(_ request: Request, context: Context) async throws -> Response {
-        let protobufTypes = ["application/x-protobuf", "application/protobuf"]
         let reservation = IngestMemoryBudget.Reservation(memoryBudget)
         defer { reservation.releaseAll() }
-        let (key, data, mediaType) = try await ingestBody(
+        let (key, export, isProtobuf, digest) = try await readOTLPExport(
             request,
             context: context,
-            contentTypes: protobufTypes + ["application/json"],
-            reservation: reservation
+            reservation: reservation,
+            protobuf: { try OTLPLogsExport(protobuf: $0) },
+            json: { try OTLPLogsExport(json: $0) }
         )
-        let isProtobuf = protobufTypes.contains(mediaType)
-        let export: OTLPLogsExport
-        do {
-            export = isProtobuf ? try OTLPLogsExport(protobuf: data) : try OTLPLogsExport(json: data)
-        } catch let error as DecodingError {
-            throw WireFormatError(decodingError: error)
-        }
-        let digest = SHA256.hash(data: data).prefix(16).map { String(format: "%02x", $0) }.joined()
         let receivedAt = now()
         let (batches, rejected, reasons) = export.batches(digest: digest, receivedAt: receivedAt)
         for batch in batches { try batch.validate(now: receivedAt) }
