@@ -73,8 +73,12 @@ public struct APMLogHandler: LogHandler {
             if let span = context[APMSpanContextKey.self] {
                 record.traceID = span.traceID.description
                 record.spanID = span.spanID.description
-                record.transaction = span.storage.state.withLock { $0.name }
-                transactionName = span.storage.nameAtEnd
+                let (name, cell) = span.storage.state.withLock { state in
+                    if state.nameAtEnd == nil, !state.ended { state.nameAtEnd = TransactionNameAtEnd() }
+                    return (state.name, state.nameAtEnd)
+                }
+                record.transaction = name
+                transactionName = cell
             } else if let remote = context[RemoteTraceContextKey.self] {
                 record.traceID = remote.traceID.description
                 record.spanID = remote.spanID.description

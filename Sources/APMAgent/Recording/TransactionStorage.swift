@@ -9,6 +9,10 @@ final class TransactionStorage: Sendable {
     struct State: Sendable {
         var name: String
         var nameIsExplicit = false
+        /// The name the transaction ends with, for the log lines logged in it (a web transaction is named from its
+        /// route when its span ends, after the handler logged). Made by the first line, so a transaction that logs
+        /// nothing costs nothing; small, so buffered lines keep it alive rather than the whole storage.
+        var nameAtEnd: TransactionNameAtEnd?
         var method: String
         var status = 0
         var ignored = false
@@ -42,10 +46,6 @@ final class TransactionStorage: Sendable {
     let traceID: TraceID
     let spanID: SpanID
     let state: Mutex<State>
-    /// The name the transaction ended with, for the log lines logged in it: a web transaction is named from its
-    /// route when its span ends, after the handler logged. Small on purpose: buffered lines keep it alive, not the
-    /// whole storage.
-    let nameAtEnd = TransactionNameAtEnd()
 
     init(core: AgentCore, kind: TransactionKind, name: String, method: String, traceID: TraceID?, start: AgentTimestamp)
     {
@@ -185,7 +185,7 @@ final class TransactionStorage: Sendable {
             state.ended = true
             return state
         }
-        if let finished { nameAtEnd.value.withLock { $0 = finished.name } }
+        if let finished, let cell = finished.nameAtEnd { cell.value.withLock { $0 = finished.name } }
         guard let finished, !finished.ignored else { return }
         core.record(CompletedTransaction(storage: self, state: finished, end: now))
     }
