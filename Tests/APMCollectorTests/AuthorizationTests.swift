@@ -333,7 +333,7 @@ import Testing
         try await collector.close()
         // `apm tokens create --data-dir`: on the collector's machine, no credential needed.
         let created = try APMProcess(arguments: ["tokens", "create", "--scope", "admin", "--data-dir", directory])
-        created.waitUntilExit()
+        await created.waitUntilExit()
         #expect(created.process.terminationStatus == 0, "\(created.output)")
         // The output is read on another thread: the exit can be seen before the last line is (a flaky nil).
         _ = await created.waitForOutput(containing: "apt_", seconds: 10)

@@ -63,7 +63,17 @@ import Testing
                 let now = clock.now().unixNanoseconds / 1_000_000_000
                 clock.advance(seconds: Double(minuteStart + 60 - now))
             }
+            // The final flush retries on the agent's clock: it runs as real time does meanwhile, so that a first
+            // attempt a loaded machine timed out is tried again (a frozen manual clock held the retry until
+            // shutdown_timeout: nothing acknowledged, though the collector had stored the batch).
+            let ticking = Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(50))
+                    clock.advance(seconds: 0.05)
+                }
+            }
             await agent.shutdown()
+            ticking.cancel()
             #expect(agent.statistics.batchesAcknowledged >= 1)
 
             let apps = try await CollectorTestSupport.get(

@@ -274,7 +274,7 @@ import FoundationNetworking
             let tokens = try APMProcess(arguments: [
                 "tokens", "create", "--scope", "admin", "--postgres-url", url,
             ])
-            tokens.waitUntilExit()
+            await tokens.waitUntilExit()
             #expect(tokens.process.terminationStatus == 0, "\(tokens.output)")
             let recovered = try #require(tokens.apiToken)
             var request = URLRequest(url: URL(string: "http://127.0.0.1:\(ports.withLock { $0[1] })/api/v1/users")!)

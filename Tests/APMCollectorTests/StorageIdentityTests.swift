@@ -115,7 +115,7 @@ import FoundationNetworking
         try queue.close()
 
         let second = try APMProcess(arguments: ["collector", "--data-dir", directory, "--port", "0"])
-        second.waitUntilExit()
+        await second.waitUntilExit()
         let output = second.output
         #expect(second.process.terminationStatus == 1)
         #expect(output.contains("refusing to start"), "\(output)")
@@ -137,7 +137,7 @@ import FoundationNetworking
         #expect(try await Self.send(batch, port: port, key: licenseKey) == 202)
         let destination = (directory as NSString).appendingPathComponent("backup.sqlite")
         let backup = try APMProcess(arguments: ["backup", "--data-dir", data, destination])
-        backup.waitUntilExit()
+        await backup.waitUntilExit()
         #expect(backup.process.terminationStatus == 0, "\(backup.output)")
         let attributes = try FileManager.default.attributesOfItem(atPath: destination)
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
@@ -165,7 +165,7 @@ import FoundationNetworking
                 "collector", "--data-dir", (directory as NSString).appendingPathComponent("two"), "--port", "\(port)",
             ]
         )
-        second.waitUntilExit()
+        await second.waitUntilExit()
         let output = second.output
         #expect(second.process.terminationStatus == 1)
         #expect(output.contains("in use"), "\(output)")

@@ -289,7 +289,10 @@ final class OutageRun: Sendable {
                 (200..<300).contains(status) || (status == 503 && answer.retryAfter != nil),
                 "a batch was answered \(status) (Retry-After: \(answer.retryAfter ?? "none"))"
             )
-            #expect(answer.seconds <= limit, "a batch was answered \(status) after \(answer.seconds) s")
+            #expect(
+                answer.seconds <= limit,
+                "a batch sent \(began.map { Self.seconds(answer.startedAt - $0) } ?? 0) s after the fault was answered \(status) after \(answer.seconds) s"
+            )
         }
         let duringOutage = all.filter { answer in
             guard let began, let ended else { return false }

@@ -315,18 +315,18 @@ report("| --- | ---: | ---: |")
 for row in await handlerCost() { report(row) }
 
 report("\n## Logs: search over \(storedRecords) lines in 7 days (41 searches each, the first not counted)")
-let end = Int64(Date().timeIntervalSince1970)
+// LOG_SEARCH_SQLITE=FILE LOG_SEARCH_END=UNIX: search a store an earlier run loaded (its path and end are printed).
+let reusedSQLite = environment["LOG_SEARCH_SQLITE"]
+let end =
+    reusedSQLite.flatMap { _ in environment["LOG_SEARCH_END"].flatMap(Int64.init) }
+    ?? Int64(Date().timeIntervalSince1970)
+let sqlitePath =
+    reusedSQLite
+    ?? FileManager.default.temporaryDirectory.appendingPathComponent("apm-log-search-\(UUID().uuidString).sqlite").path
+report("  SQLite store: LOG_SEARCH_SQLITE=\(sqlitePath) LOG_SEARCH_END=\(end)")
 var searchRows: [String] = []
-searchRows += try await search(
-    try SQLiteStore(
-        path: FileManager.default.temporaryDirectory.appendingPathComponent(
-            "apm-log-search-\(UUID().uuidString).sqlite"
-        ).path
-    ),
-    name: "SQLite",
-    end: end
-)
-if let url = environment["APM_TEST_POSTGRES_URL"] {
+searchRows += try await search(try SQLiteStore(path: sqlitePath), name: "SQLite", end: end, loaded: reusedSQLite != nil)
+if let url = environment["APM_TEST_POSTGRES_URL"], environment["LOG_SEARCH_SKIP_POSTGRES"] != "1" {
     var configuration = try PostgresStoreConfiguration(url: url)
     configuration.operationTimeout = .seconds(600)
     let store = PostgresStore(configuration: configuration, logger: quiet)

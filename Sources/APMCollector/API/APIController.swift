@@ -9,7 +9,7 @@ import Prometheus
 /// The JSON API under `/api/v1` (docs/api.md): what the dashboard shows, read through ``CollectorQueries`` with
 /// an API token; and the account's administration (Apdex T, deployments, users, keys, tokens) with an admin token.
 struct APIController: CollectorController {
-    let store: any APMStore
+    let store: any AppStore & FigureStore & AlertStore
     let queries: CollectorQueries
     let administration: Administration
     let alerts: AlertAdministration

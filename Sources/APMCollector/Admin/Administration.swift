@@ -6,7 +6,7 @@ import HTTPTypes
 /// License keys, API tokens, passwords and Apdex T, administered in one place with one set of rules: the API,
 /// the dashboard and the CLI all come here.
 struct Administration: Sendable {
-    let store: any APMStore
+    let store: any CredentialStore & UserStore & AppStore & FigureStore & ErrorGroupStore
     let authenticator: CredentialAuthenticator
     let passwordHashCost: Int
 

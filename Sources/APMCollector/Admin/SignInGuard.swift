@@ -18,7 +18,7 @@ struct SignInGuard: Sendable {
     /// Addresses and names remembered; past it, those least recently tried are forgotten first.
     static let maxEntries = 100_000
 
-    let store: any APMStore
+    let store: any SessionStore
     let now: @Sendable () -> Double
 
     static func keys(name: String, address: String) -> [SignInThrottleKey] {

@@ -4,7 +4,7 @@ import HTTPTypes
 
 /// Alert administration with one set of rules for the API, the dashboard and the CLI.
 struct AlertAdministration: Sendable {
-    let store: any APMStore
+    let store: any AlertStore & AppStore
     let notifier: AlertNotifier
 
     /// Channels an account may have: each is a destination the collector calls.

@@ -5,7 +5,7 @@ public import Logging
 /// that holds the `alerts` lease, and each window at most once (the store applies an evaluation only if the
 /// condition is still where it started).
 public struct AlertEvaluator: Sendable {
-    let store: any APMStore
+    let store: any AlertStore & AppStore
     let queries: CollectorQueries
     /// Seconds a minute is left to fill (late batches, agents' harvest interval) before it is evaluated.
     let delay: Int64
@@ -20,7 +20,7 @@ public struct AlertEvaluator: Sendable {
     ///   - queries: The query layer the figures come from (the same figures the API and dashboard show).
     ///   - delay: The evaluation delay in seconds.
     ///   - logger: The logger.
-    public init(store: any APMStore, queries: CollectorQueries, delay: Int64, logger: Logger) {
+    public init(store: any AlertStore & AppStore, queries: CollectorQueries, delay: Int64, logger: Logger) {
         self.store = store
         self.queries = queries
         self.delay = delay

@@ -86,7 +86,7 @@ extension Duration {
 /// down never delays the others; failures are retried with exponential backoff and given up after
 /// ``AlertSettings/maxAttempts``; every attempt's outcome is kept for the alerts page and API.
 public struct AlertNotifier: Sendable {
-    let store: any APMStore
+    let store: any AlertStore & AppStore & ErrorGroupStore
     let transport: any AlertTransport
     let settings: AlertSettings
     let mailer: (any AlertMailer)?
@@ -101,7 +101,7 @@ public struct AlertNotifier: Sendable {
     ///   - mailer: How mail goes out; by default SMTP through libcurl when `smtp_url` is set.
     ///   - logger: The logger.
     public init(
-        store: any APMStore,
+        store: any AlertStore & AppStore & ErrorGroupStore,
         transport: any AlertTransport,
         settings: AlertSettings,
         mailer: (any AlertMailer)? = nil,

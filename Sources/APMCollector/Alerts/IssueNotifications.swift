@@ -7,7 +7,7 @@ public import Logging
 /// per issue, condition and channel within ``AlertSettings/issueRenotify``. Runs on the collector holding the
 /// `alerts` lease; the store applies each event only if it is still pending, so none is notified twice.
 public struct IssueNotifications: Sendable {
-    let store: any APMStore
+    let store: any AlertStore
     let renotifyAfter: Double
     let logger: Logger
     /// Events handled per round at most; the rest wait for the next round.
@@ -19,7 +19,7 @@ public struct IssueNotifications: Sendable {
     ///   - store: The store.
     ///   - renotifyAfter: Seconds in which an issue notifies a channel of a condition at most once.
     ///   - logger: The logger.
-    public init(store: any APMStore, renotifyAfter: Double, logger: Logger) {
+    public init(store: any AlertStore, renotifyAfter: Double, logger: Logger) {
         self.store = store
         self.renotifyAfter = renotifyAfter
         self.logger = logger

@@ -8,7 +8,7 @@ import NIOCore
 /// The dashboard: HTML pages for a signed-in user (a session cookie; forms carry a CSRF token), each built from
 /// the same ``CollectorQueries`` answers as the API.
 struct DashboardController: CollectorController {
-    let store: any APMStore
+    let store: any UserStore & AppStore & AlertStore
     let queries: CollectorQueries
     let configuration: CollectorConfiguration
     let sessions: DashboardSessions

@@ -11,12 +11,12 @@ final class DashboardSessions: Sendable {
     static let lifetime: TimeInterval = 12 * 3600
     static let defaultMaxSessions = 10_000
 
-    let store: any APMStore
+    let store: any SessionStore
     let maxSessions: Int
     let now: @Sendable () -> Double
 
     init(
-        store: any APMStore,
+        store: any SessionStore,
         maxSessions: Int = DashboardSessions.defaultMaxSessions,
         now: @escaping @Sendable () -> Double
     ) {

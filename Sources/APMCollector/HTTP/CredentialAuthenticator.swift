@@ -9,10 +9,10 @@ final class CredentialAuthenticator: Sendable {
     static let cacheLifetime: Duration = .seconds(10)
     static let maxCached = 10_000
 
-    private let store: any APMStore
+    private let store: any CredentialStore
     private let cache = Mutex<[String: (identity: Identity?, expires: ContinuousClock.Instant)]>([:])
 
-    init(store: any APMStore) {
+    init(store: any CredentialStore) {
         self.store = store
     }
 

@@ -10,7 +10,7 @@ import NIOCore
 /// Every body is bounded in size and memory before it is read (``IngestMemoryBudget``) and every batch is
 /// durable before it is acknowledged (``IngestPipeline``).
 struct IngestController: CollectorController {
-    let store: any APMStore
+    let store: any AppStore & ProcessStore & PendingSpanStore
     let configuration: CollectorConfiguration
     let pipeline: IngestPipeline
     let memoryBudget: IngestMemoryBudget

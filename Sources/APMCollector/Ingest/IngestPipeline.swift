@@ -11,7 +11,7 @@ import APMStorage
 actor IngestPipeline {
     private typealias Waiter = (item: IngestItem, continuation: CheckedContinuation<IngestOutcome, any Error>)
 
-    private let store: any APMStore
+    private let store: any IngestStore
     private let limits: CardinalityLimits
     private let timeout: Duration
     private let maxGroupSize: Int
@@ -25,7 +25,7 @@ actor IngestPipeline {
     private var stalledSince: ContinuousClock.Instant?
 
     init(
-        store: any APMStore,
+        store: any IngestStore,
         limits: CardinalityLimits,
         timeout: Duration = .seconds(10),
         maxQueued: Int = 4096,

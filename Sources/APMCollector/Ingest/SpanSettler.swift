@@ -34,7 +34,7 @@ public struct SpanSettlement: Sendable, Hashable {
 final class PendingSpanCounter: Sendable {
     private let value = Mutex<Int?>(nil)
 
-    func current(_ store: any APMStore) async throws -> Int {
+    func current(_ store: any PendingSpanStore) async throws -> Int {
         if let known = value.withLock({ $0 }) { return known }
         let counted = try await store.pendingSpanCount()
         value.withLock { $0 = counted }

@@ -2,10 +2,13 @@ import APMCore
 public import APMStorage
 import Foundation
 
+/// What the query layer reads: every role that holds figures, and none that writes them.
+public typealias QueryStore = AppStore & FigureStore & ErrorGroupStore & ProcessStore & LogStore & AlertStore
+
 /// The questions an APM user asks, answered from the store: the Swift API behind `/api/v1`, the dashboard
 /// and `apm report`.
 public struct CollectorQueries: Sendable {
-    let store: any APMStore
+    let store: any QueryStore
     let minuteRetention: Int64
     let now: @Sendable () -> Int64
 
@@ -15,7 +18,7 @@ public struct CollectorQueries: Sendable {
     ///   - store: The store.
     ///   - minuteRetention: How long minute rows are kept (seconds).
     ///   - now: The clock.
-    public init(store: any APMStore, minuteRetention: Int64, now: (@Sendable () -> Int64)? = nil) {
+    public init(store: any QueryStore, minuteRetention: Int64, now: (@Sendable () -> Int64)? = nil) {
         self.store = store
         self.minuteRetention = minuteRetention
         self.now = now ?? { Int64(Date().timeIntervalSince1970) }

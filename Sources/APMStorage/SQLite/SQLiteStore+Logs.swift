@@ -55,8 +55,45 @@ extension SQLiteStore {
         }
     }
 
-    /// The WHERE clause of a filter (over `log_records r`) and its arguments.
-    private static func logConditions(appID: Int64, filter: LogFilter) -> (sql: String, arguments: StatementArguments) {
+    /// A word search over a range of at most this many lines (by the per-minute counts) asks the full-text index
+    /// only for the ids of the range's lines.
+    static let boundedSearchLines: Int64 = 2_000_000
+
+    /// The lowest and highest id of an app's lines in a time range, when a word search should be bounded by them:
+    /// without bounds the full-text index lists every line that holds the word in all the days kept (a common
+    /// word: millions, 700 ms over 10 million lines), with them only those of the range (11 ms). Ids follow the
+    /// order lines were stored in, not their time, so the bounds are read from the range's lines (an index scan);
+    /// over a range too wide for that to pay, `nil` (no bounds). `.some(nil)`: the range holds no line.
+    private static func searchBounds(
+        _ db: Database,
+        appID: Int64,
+        filter: LogFilter
+    ) throws -> ClosedRange<Int64>?? {
+        guard !filter.words.isEmpty else { return nil }
+        let from = filter.range.lowerBound / 1_000_000_000
+        let to = (filter.range.upperBound + 999_999_999) / 1_000_000_000
+        let lines =
+            try Int64.fetchOne(
+                db,
+                sql: "SELECT SUM(count) FROM log_counts WHERE app_id = ? AND bucket >= ? AND bucket < ?",
+                arguments: [appID, from - ((from % 60) + 60) % 60, to]
+            ) ?? 0
+        guard lines <= boundedSearchLines else { return nil }
+        let row = try Row.fetchOne(
+            db,
+            sql: "SELECT MIN(id) AS low, MAX(id) AS high FROM log_records WHERE app_id = ? AND time >= ? AND time < ?",
+            arguments: [appID, filter.range.lowerBound, filter.range.upperBound]
+        )
+        guard let low = row?["low"] as Int64?, let high = row?["high"] as Int64? else { return .some(nil) }
+        return .some(low...high)
+    }
+
+    /// The WHERE clause of a filter (over `log_records r`) and its arguments; `ids` bounds a word search.
+    private static func logConditions(
+        appID: Int64,
+        filter: LogFilter,
+        ids: ClosedRange<Int64>? = nil
+    ) -> (sql: String, arguments: StatementArguments) {
         var sql = "r.app_id = ? AND r.time >= ? AND r.time < ?"
         var arguments: StatementArguments = [appID, filter.range.lowerBound, filter.range.upperBound]
         if let level = filter.minimumLevel {
@@ -66,8 +103,13 @@ extension SQLiteStore {
         let words = filter.words
         if !words.isEmpty {
             // Each word a quoted FTS5 string: no search syntax comes from outside.
-            sql += " AND r.id IN (SELECT rowid FROM log_search WHERE log_search MATCH ?)"
+            sql += " AND r.id IN (SELECT rowid FROM log_search WHERE log_search MATCH ?"
             arguments += [words.map { "\"\($0.replacingOccurrences(of: "\"", with: "\"\""))\"" }.joined(separator: " ")]
+            if let ids {
+                sql += " AND rowid BETWEEN ? AND ?"
+                arguments += [ids.lowerBound, ids.upperBound]
+            }
+            sql += ")"
         }
         for (column, value) in [
             ("trace_id", filter.traceID), ("transaction_name", filter.transaction), ("host", filter.host),
@@ -81,18 +123,17 @@ extension SQLiteStore {
 
     /// As ``LogStore`` describes it, on SQLite.
     public func logs(appID: Int64, filter: LogFilter, after: LogCursor?, limit: Int) async throws -> [StoredLogRecord] {
-        var (conditions, arguments) = Self.logConditions(appID: appID, filter: filter)
-        if let after {
-            conditions += " AND (r.time < ? OR (r.time = ? AND r.id < ?))"
-            arguments += [after.timeUnixNano, after.timeUnixNano, after.id]
-        }
-        arguments += [max(limit, 0)]
-        let bound = arguments
-        let sql = """
-            SELECT r.* FROM log_records r WHERE \(conditions) ORDER BY r.time DESC, r.id DESC LIMIT ?
-            """
-        return try await writer.read { db in
-            try Row.fetchAll(db, sql: sql, arguments: bound).map { row in
+        try await writer.read { db in
+            let bounds = try Self.searchBounds(db, appID: appID, filter: filter)
+            if case .some(.none) = bounds { return [] }
+            var (conditions, arguments) = Self.logConditions(appID: appID, filter: filter, ids: bounds ?? nil)
+            if let after {
+                conditions += " AND (r.time < ? OR (r.time = ? AND r.id < ?))"
+                arguments += [after.timeUnixNano, after.timeUnixNano, after.id]
+            }
+            arguments += [max(limit, 0)]
+            let sql = "SELECT r.* FROM log_records r WHERE \(conditions) ORDER BY r.time DESC, r.id DESC LIMIT ?"
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
                 StoredLogRecord(
                     id: row["id"],
                     appID: row["app_id"],
@@ -128,19 +169,29 @@ extension SQLiteStore {
                 width, width, width, appID, from, from, to, filter.minimumLevel?.severityNumber ?? 0,
             ]
         } else {
-            let (conditions, filterArguments) = Self.logConditions(appID: appID, filter: filter)
-            sql = """
-                SELECT (r.time / 1000000000) - (((r.time / 1000000000) % ?) + ?) % ? AS b, r.level AS level,
-                    COUNT(*) AS n
-                FROM log_records r WHERE \(conditions) GROUP BY b, level ORDER BY b, level
-                """
-            arguments = [width, width, width] + filterArguments
-        }
-        return try await writer.read { db in
-            try Row.fetchAll(db, sql: sql, arguments: arguments).compactMap { row in
-                guard let level = LogLevel(severityNumber: row["level"]) else { return nil }
-                return LogHistogramRow(bucket: row["b"], level: level, count: UInt64(clamping: row["n"] as Int64))
+            return try await writer.read { db in
+                let bounds = try Self.searchBounds(db, appID: appID, filter: filter)
+                if case .some(.none) = bounds { return [] }
+                let (conditions, filterArguments) = Self.logConditions(appID: appID, filter: filter, ids: bounds ?? nil)
+                let sql = """
+                    SELECT (r.time / 1000000000) - (((r.time / 1000000000) % ?) + ?) % ? AS b, r.level AS level,
+                        COUNT(*) AS n
+                    FROM log_records r WHERE \(conditions) GROUP BY b, level ORDER BY b, level
+                    """
+                return try Self.histogramRows(db, sql: sql, arguments: [width, width, width] + filterArguments)
             }
+        }
+        return try await writer.read { db in try Self.histogramRows(db, sql: sql, arguments: arguments) }
+    }
+
+    private static func histogramRows(
+        _ db: Database,
+        sql: String,
+        arguments: StatementArguments
+    ) throws -> [LogHistogramRow] {
+        try Row.fetchAll(db, sql: sql, arguments: arguments).compactMap { row in
+            guard let level = LogLevel(severityNumber: row["level"]) else { return nil }
+            return LogHistogramRow(bucket: row["b"], level: level, count: UInt64(clamping: row["n"] as Int64))
         }
     }
 
