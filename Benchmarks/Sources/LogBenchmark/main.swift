@@ -244,6 +244,10 @@ func search(_ store: any APMStore, name: String, end: Int64, loaded: Bool = fals
             )
         )
     }
+    if loaded {
+        rows.append("| \(name) | (searched a store loaded by an earlier run) | | | |")
+        return rows
+    }
     rows.append(
         String(
             format: "| %@ | (loading %d lines took %.0f s: %.0f lines/s) | | | |",
