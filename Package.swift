@@ -103,6 +103,11 @@ let package = Package(
         // a product, so apps that test with APMTesting never get them.
         .target(
             name: "APMTestSupport",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["Collector"])),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/APMTestSupport",
             swiftSettings: swiftSettings
         ),

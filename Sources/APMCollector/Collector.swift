@@ -47,13 +47,15 @@ public final class Collector: Sendable {
     /// This collector's id among those sharing the store (holder of job leases).
     public let instanceID = "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UUID().uuidString.prefix(8))"
     /// The periodic jobs whose lease this collector held at its last attempt.
-    private let heldLeases = Mutex<Set<String>>([])
+    let heldLeases = Mutex<Set<String>>([])
 
     struct StoreFailure: Sendable {
         var at: Double
         var message: String
     }
     let now: @Sendable () -> Double
+    /// What the periodic jobs wait on between runs.
+    let jobClock: any Clock<Duration>
 
     /// Prepares the server over a store that the caller built from the configuration (SQLite or PostgreSQL) and
     /// runs as a service before the collector's.
@@ -65,14 +67,17 @@ public final class Collector: Sendable {
     ///   - now: The clock (Unix seconds); injectable for tests.
     ///   - alertTransport: How alert notifications go out over HTTP; by default AsyncHTTPClient to destinations
     ///     that `alert_allowed_destinations` allows.
+    ///   - jobClock: What the periodic jobs (retention, alerts, settling OTLP spans) wait on between runs.
     public init(
         configuration: CollectorConfiguration,
         logger: Logger,
         store: any APMStore,
         now: (@Sendable () -> Double)? = nil,
-        alertTransport: (any AlertTransport)? = nil
+        alertTransport: (any AlertTransport)? = nil,
+        jobClock: any Clock<Duration> = ContinuousClock()
     ) {
         self.configuration = configuration
+        self.jobClock = jobClock
         self.logger = logger
         let now = now ?? { Date().timeIntervalSince1970 }
         self.now = now
@@ -265,13 +270,9 @@ public final class Collector: Sendable {
         )
     }
 
-    /// The long-running parts, to run in one `ServiceGroup`: the retention job, the OTLP span settler and the
-    /// HTTP server.
+    /// The long-running parts, to run in one `ServiceGroup`: the periodic jobs and the HTTP server.
     public var services: [any Service] {
-        [
-            RetentionService(collector: self), SpanSettlerService(collector: self), AlertService(collector: self),
-            application,
-        ]
+        periodicJobs + [application]
     }
 
     /// Closes the store. Call after the services have stopped.
@@ -345,62 +346,4 @@ extension Collector {
 /// The bound port, set once the server runs.
 final class PortBox: Sendable {
     let value = Mutex<Int?>(nil)
-}
-
-/// Applies retention periodically.
-extension Collector {
-    /// Whether this collector runs a periodic job now: it takes or renews the job's lease in the store, so that
-    /// with several collectors on one database each job runs on one of them, and moves to another when that one
-    /// stops. A store error counts as not holding it.
-    ///
-    /// - Parameters:
-    ///   - job: The job's name.
-    ///   - seconds: How long the lease lasts unless renewed (longer than the job's interval).
-    /// - Returns: Whether to run the job now.
-    func holdsLease(_ job: String, seconds: Double) async -> Bool {
-        let held: Bool
-        do {
-            held = try await store.holdLease(job, holder: instanceID, seconds: seconds, now: now())
-        } catch {
-            logger.warning("cannot take the \(job) lease: \(error)")
-            held = false
-        }
-        let changed = heldLeases.withLock { leases in
-            held ? leases.insert(job).inserted : leases.remove(job) != nil
-        }
-        if changed {
-            logger.info(held ? "this collector now runs \(job)" : "another collector runs \(job) now")
-        }
-        return held
-    }
-}
-
-struct RetentionService: Service {
-    let collector: Collector
-
-    func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let interval = collector.configuration.retention.interval
-            let lease = 2 * Double(interval.components.seconds) + 60
-            do {
-                guard await collector.holdsLease("retention", seconds: lease) else {
-                    try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-                    continue
-                }
-                let report = try await collector.applyRetention()
-                if report.minuteRowsDeleted + report.hourRowsDeleted + report.otherRowsDeleted
-                    + report.logRecordsDeleted > 0
-                {
-                    collector.logger.info(
-                        "retention: deleted \(report.minuteRowsDeleted) minute rows, \(report.hourRowsDeleted) hour rows, \(report.otherRowsDeleted) other rows, \(report.logRecordsDeleted) log lines"
-                    )
-                }
-            } catch is CancellationError {
-                return
-            } catch {
-                collector.logger.error("retention failed: \(error)")
-            }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-        }
-    }
 }

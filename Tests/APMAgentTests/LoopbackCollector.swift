@@ -3,9 +3,7 @@ import APMTestSupport
 import APMTesting
 import Foundation
 import Hummingbird
-import Logging
 import NIOCore
-import ServiceLifecycle
 import Synchronization
 
 /// A real HTTP collector on loopback for delivery tests: it can accept, answer with a status, or commit a batch
@@ -69,45 +67,9 @@ final class LoopbackCollector: Sendable {
                 return Response(status: .accepted)
             }
         }
-        var logger = Logger(label: "loopback-collector")
-        logger.logLevel = .critical
-        let app = Application(
-            router: router,
-            configuration: .init(address: .hostname("127.0.0.1", port: port)),
-            logger: logger
-        )
-        let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            // Wait until the port answers.
-            for _ in 0..<200 {
-                if Self.canConnect(port: port) { break }
-                try await Task.sleep(for: .milliseconds(10))
-            }
-            defer {
-                Task { await group.triggerGracefulShutdown() }
-            }
-            let result = try await body()
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-            return result
-        }
+        return try await LoopbackHTTPServer.run(router, port: port) { _ in try await body() }
     }
 
     /// A port nothing listens on right now.
     static func freePort() -> Int { LoopbackPort.free() }
-
-    static func canConnect(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        } == 0
-    }
 }

@@ -1,9 +1,7 @@
+import APMTestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
-import Logging
-import NIOCore
-import ServiceLifecycle
 import Synchronization
 
 /// A real HTTP server in the test process that receives alert notifications: it records each request, and
@@ -59,28 +57,11 @@ final class WebhookReceiver: Sendable {
                 return Response(status: .temporaryRedirect, headers: [.location: location])
             }
         }
-        var logger = Logger(label: "webhook-receiver")
-        logger.logLevel = .critical
-        let app = Application(
-            router: router,
-            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in self.state.withLock { $0.port = channel.localAddress?.port } },
-            logger: logger
-        )
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            let serviceGroup = ServiceGroup(configuration: .init(services: [app], logger: logger))
-            group.addTask { try await serviceGroup.run() }
-            while port == nil { try await Task.sleep(for: .milliseconds(5)) }
-            let outcome: Result<T, any Error>
-            do {
-                outcome = .success(try await body())
-            } catch {
-                outcome = .failure(error)
-            }
-            release()
-            await serviceGroup.triggerGracefulShutdown()
-            try await group.waitForAll()
-            return try outcome.get()
+        return try await LoopbackHTTPServer.run(router) { port in
+            state.withLock { $0.port = port }
+            // A request held by `.hang` ends before the server stops.
+            defer { release() }
+            return try await body()
         }
     }
 }

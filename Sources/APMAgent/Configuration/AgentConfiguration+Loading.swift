@@ -138,7 +138,7 @@ extension AgentConfiguration {
         }
         for (variable, key) in environmentVariables {
             guard let value = environment[variable], let setting = settings[key] else { continue }
-            if let problem = setting(&configuration, value) {
+            if let problem = setting.apply(&configuration, value) {
                 problems.append(
                     ConfigurationError(
                         .invalidValue,
@@ -174,7 +174,7 @@ extension AgentConfiguration {
                 )
                 continue
             }
-            if let problem = setting(&configuration, entry.value) {
+            if let problem = setting.apply(&configuration, entry.value) {
                 problems.append(
                     ConfigurationError(
                         .invalidValue,
@@ -193,7 +193,7 @@ extension AgentConfiguration {
     public static var keys: [String] { settingOrder }
 
     /// Applies a value; returns what is allowed when the value is invalid.
-    typealias Setting = @Sendable (inout AgentConfiguration, String) -> String?
+    typealias Setting = ConfigurationSetting<AgentConfiguration>
 
     private static let settingOrder = [
         "license_key", "app_name", "collector_url", "enabled", "environment", "log_level", "log_file", "apdex_t",
@@ -207,12 +207,12 @@ extension AgentConfiguration {
     ]
 
     static let settings: [String: Setting] = [
-        "license_key": { config, value in
+        "license_key": Setting { config, value in
             guard value.isEmpty || LicenseKeyFormat.isWellFormed(value) else { return LicenseKeyFormat.requirement }
             config.licenseKey = value
             return nil
         },
-        "app_name": { config, value in
+        "app_name": Setting { config, value in
             guard !value.isEmpty, value.utf8.count <= 255,
                 !value.contains(where: { $0.isNewline || $0.asciiValue.map { $0 < 32 } == true })
             else {
@@ -221,7 +221,7 @@ extension AgentConfiguration {
             config.appName = value
             return nil
         },
-        "collector_url": { config, value in
+        "collector_url": Setting { config, value in
             guard let url = URL(string: value), let scheme = url.scheme?.lowercased(),
                 scheme == "http" || scheme == "https",
                 url.host?.isEmpty == false, url.query == nil
@@ -231,39 +231,39 @@ extension AgentConfiguration {
             config.collectorURL = value.hasSuffix("/") ? String(value.dropLast()) : value
             return nil
         },
-        "enabled": boolSetting(\.enabled),
-        "environment": { config, value in
+        "enabled": .flag(\.enabled),
+        "environment": Setting { config, value in
             guard value.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }), value.count <= 64 else {
                 return "must be letters, digits, '-' or '_' (at most 64), e.g. production"
             }
             config.environment = value
             return nil
         },
-        "log_level": { config, value in
+        "log_level": Setting { config, value in
             guard let level = Logger.Level(rawValue: value.lowercased()) else {
                 return "must be one of trace, debug, info, notice, warning, error, critical"
             }
             config.logLevel = level
             return nil
         },
-        "log_file": { config, value in
+        "log_file": Setting { config, value in
             config.logFile = value
             return nil
         },
-        "apdex_t": { config, value in
+        "apdex_t": Setting { config, value in
             guard let seconds = Double(value), let threshold = ApdexThreshold(seconds: seconds) else {
                 return "must be \(ApdexThreshold.allowedDescription)"
             }
             config.apdexT = threshold
             return nil
         },
-        "harvest_interval": durationSetting(\.harvestInterval, range: 1...600),
-        "max_memory_mb": intSetting(range: 1...4096) { $0.maxMemoryBytes = $1 * 1024 * 1024 },
-        "max_transaction_names": intSetting(range: 10...100_000) { $0.maxTransactionNames = $1 },
-        "max_segment_names": intSetting(range: 10...100_000) { $0.maxSegmentNames = $1 },
-        "request_timeout": durationSetting(\.requestTimeout, range: 0.1...300),
-        "shutdown_timeout": durationSetting(\.shutdownTimeout, range: 0...60),
-        "labels": { config, value in
+        "harvest_interval": .seconds(\.harvestInterval, range: 1...600),
+        "max_memory_mb": .wholeNumber(1...4096) { $0.maxMemoryBytes = $1 * 1024 * 1024 },
+        "max_transaction_names": .wholeNumber(10...100_000) { $0.maxTransactionNames = $1 },
+        "max_segment_names": .wholeNumber(10...100_000) { $0.maxSegmentNames = $1 },
+        "request_timeout": .seconds(\.requestTimeout, range: 0.1...300),
+        "shutdown_timeout": .seconds(\.shutdownTimeout, range: 0...60),
+        "labels": Setting { config, value in
             var labels: [String: String] = [:]
             for pair in value.split(separator: ";", omittingEmptySubsequences: true) {
                 let parts = pair.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
@@ -278,13 +278,13 @@ extension AgentConfiguration {
             config.labels = labels
             return nil
         },
-        "high_security": boolSetting(\.highSecurity),
-        "attributes.exclude": { config, value in
+        "high_security": .flag(\.highSecurity),
+        "attributes.exclude": Setting { config, value in
             config.attributesExclude = list(value)
             return nil
         },
-        "transaction_tracer.enabled": boolSetting(\.transactionTracer.enabled),
-        "transaction_tracer.threshold": { config, value in
+        "transaction_tracer.enabled": .flag(\.transactionTracer.enabled),
+        "transaction_tracer.threshold": Setting { config, value in
             if value.lowercased() == "apdex_f" {
                 config.transactionTracer.thresholdSeconds = nil
                 return nil
@@ -295,18 +295,18 @@ extension AgentConfiguration {
             config.transactionTracer.thresholdSeconds = seconds
             return nil
         },
-        "transaction_tracer.record_sql": { config, value in
+        "transaction_tracer.record_sql": Setting { config, value in
             guard let mode = RecordSQL(rawValue: value.lowercased()) else { return "must be off, obfuscated or raw" }
             config.transactionTracer.recordSQL = mode
             return nil
         },
-        "transaction_tracer.max_segments": intSetting(range: 1...10_000) { $0.transactionTracer.maxSegments = $1 },
-        "transaction_tracer.max_traces": intSetting(range: 0...1_000) { $0.transactionTracer.maxTraces = $1 },
-        "transaction_tracer.max_name_traces": intSetting(range: 0...1_000) {
+        "transaction_tracer.max_segments": .wholeNumber(1...10_000) { $0.transactionTracer.maxSegments = $1 },
+        "transaction_tracer.max_traces": .wholeNumber(0...1_000) { $0.transactionTracer.maxTraces = $1 },
+        "transaction_tracer.max_name_traces": .wholeNumber(0...1_000) {
             $0.transactionTracer.maxNameTraces = $1
         },
-        "error_collector.enabled": boolSetting(\.errorCollector.enabled),
-        "error_collector.ignore_status_codes": { config, value in
+        "error_collector.enabled": .flag(\.errorCollector.enabled),
+        "error_collector.ignore_status_codes": Setting { config, value in
             var codes = Set<Int>()
             for item in list(value) {
                 let bounds = item.split(separator: "-", maxSplits: 1).map { Int($0) }
@@ -324,67 +324,23 @@ extension AgentConfiguration {
             config.errorCollector.ignoreStatusCodes = codes
             return nil
         },
-        "error_collector.ignore_errors": { config, value in
+        "error_collector.ignore_errors": Setting { config, value in
             config.errorCollector.ignoreErrors = Set(list(value))
             return nil
         },
-        "error_collector.max_samples": intSetting(range: 0...1_000) { $0.errorCollector.maxSamples = $1 },
-        "log_forwarding.enabled": boolSetting(\.logForwarding.enabled),
-        "log_forwarding.level": { config, value in
+        "error_collector.max_samples": .wholeNumber(0...1_000) { $0.errorCollector.maxSamples = $1 },
+        "log_forwarding.enabled": .flag(\.logForwarding.enabled),
+        "log_forwarding.level": Setting { config, value in
             guard let level = LogLevel(name: value) else { return "must be \(LogLevel.allowedDescription)" }
             config.logForwarding.level = level
             return nil
         },
-        "log_forwarding.max_per_harvest": intSetting(range: 0...15_000) { $0.logForwarding.maxPerHarvest = $1 },
-        "log_forwarding.forward_output": boolSetting(\.logForwarding.forwardOutput),
+        "log_forwarding.max_per_harvest": .wholeNumber(0...15_000) { $0.logForwarding.maxPerHarvest = $1 },
+        "log_forwarding.forward_output": .flag(\.logForwarding.forwardOutput),
     ]
 
     private static func list(_ value: String) -> [String] {
         value.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" }).map(String.init)
-    }
-
-    private static func boolSetting(_ keyPath: any WritableKeyPath<AgentConfiguration, Bool> & Sendable) -> Setting {
-        { config, value in
-            switch value.lowercased() {
-            case "true", "yes", "on", "1": config[keyPath: keyPath] = true
-            case "false", "no", "off", "0": config[keyPath: keyPath] = false
-            default: return "must be true or false"
-            }
-            return nil
-        }
-    }
-
-    private static func intSetting(
-        range: ClosedRange<Int>,
-        _ set: @escaping @Sendable (inout AgentConfiguration, Int) -> Void
-    ) -> Setting {
-        { config, value in
-            guard let number = Int(value), range.contains(number) else {
-                return "must be a whole number from \(range.lowerBound) to \(range.upperBound)"
-            }
-            set(&config, number)
-            return nil
-        }
-    }
-
-    private static func durationSetting(
-        _ keyPath: any WritableKeyPath<AgentConfiguration, Duration> & Sendable,
-        range: ClosedRange<Double>
-    ) -> Setting {
-        { config, value in
-            var text = Substring(value)
-            if text.hasSuffix("ms"), let ms = Double(text.dropLast(2)) {
-                text = Substring(String(ms / 1000))
-            } else if text.hasSuffix("s") {
-                text = text.dropLast()
-            }
-            guard let seconds = Double(text), seconds.isFinite, range.contains(seconds) else {
-                return
-                    "must be a number of seconds from \(range.lowerBound.formatted()) to \(range.upperBound.formatted()), e.g. 10 or 10s"
-            }
-            config[keyPath: keyPath] = .nanoseconds(Int64((seconds * 1e9).rounded()))
-            return nil
-        }
     }
 
     private static func closestKey(to key: String) -> String? {
@@ -403,11 +359,5 @@ extension AgentConfiguration {
         let best = settingOrder.map { ($0, distance(Array($0), target)) }.min { $0.1 < $1.1 }
         guard let best, best.1 <= 3 else { return nil }
         return best.0
-    }
-}
-
-extension Double {
-    fileprivate func formatted() -> String {
-        self == rounded() ? String(Int(self)) : String(self)
     }
 }

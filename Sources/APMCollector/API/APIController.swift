@@ -17,239 +17,37 @@ struct APIController: CollectorController {
 
     var endpoints: RouteCollection<Context> {
         let routes = RouteCollection(context: Context.self)
-        routes.get("/apps") { request, context in
-            let key = try context.require(.read)
-            let range = try self.range(request)
-            let limit = try Self.integer(request, "limit", default: 100, range: 1...500)
-            let offset = try Self.integer(request, "offset", default: 0, range: 0...1_000_000)
-            let page = try await self.queries.appSummaries(
-                accountID: key.accountID,
-                range: range,
-                offset: offset,
-                limit: limit
-            )
-            return try Self.json(APIAppList(apps: page.apps, total: page.total, offset: offset, limit: limit))
-        }
-        routes.get("/apps/:app") { request, context in
-            let (app, range) = try await self.appAndRange(request, context)
-            return try Self.json(try await self.queries.appSummary(app: app, range: range))
-        }
-        routes.get("/apps/:app/overview") { request, context in
-            let (app, range) = try await self.appAndRange(request, context)
-            return try Self.json(try await self.queries.overview(app: app, range: range))
-        }
-        routes.get("/apps/:app/summary") { request, context in
-            let (app, range) = try await self.appAndRange(request, context)
-            return try Self.json(
-                try await self.queries.summary(
-                    app: app,
-                    transaction: try await self.transaction(request, app: app),
-                    range: range
-                )
-            )
-        }
-        routes.get("/apps/:app/series") { request, context in
-            let (app, range) = try await self.appAndRange(request, context)
-            return try Self.json(
-                try await self.queries.series(
-                    app: app,
-                    transaction: try await self.transaction(request, app: app),
-                    range: range
-                )
-            )
-        }
-        routes.get("/apps/:app/transactions") { request, context in
-            let (app, range) = try await self.appAndRange(request, context)
-            let orderText = request.queryFields["order"] ?? "time"
-            guard let order = CollectorQueries.TransactionOrder(rawValue: orderText) else {
-                throw APIError.badRequest(
-                    "order",
-                    "unknown order \(orderText); use one of \(CollectorQueries.TransactionOrder.allCases.map(\.rawValue).joined(separator: ", "))"
-                )
-            }
-            let limit = try Self.integer(request, "limit", default: 50, range: 1...1000)
-            return try Self.json([
-                "transactions": try await self.queries.transactions(app: app, range: range, order: order, limit: limit)
-            ])
-        }
-        routes.get("/apps/:app/transactions/breakdown") { request, context in
-            let (app, range) = try await self.appAndRange(request, context)
-            guard let transaction = try await self.transaction(request, app: app) else {
-                throw APIError.badRequest(
-                    "transaction",
-                    "is required: the transaction to break down, e.g. transaction=GET%20%2Forders"
-                )
-            }
-            return try Self.json(try await self.queries.breakdown(app: app, transaction: transaction, range: range))
-        }
-        routes.get("/apps/:app/databases/callers") { request, context in
-            let (app, range) = try await self.appAndRange(request, context)
-            return try Self.json([
-                "callers": try await self.queries.callers(app: app, category: .datastore, range: range)
-            ])
-        }
-        routes.get("/apps/:app/externals/callers") { request, context in
-            let (app, range) = try await self.appAndRange(request, context)
-            return try Self.json([
-                "callers": try await self.queries.callers(app: app, category: .external, range: range)
-            ])
-        }
-        routes.get("/apps/:app/apdex") { request, context in
-            let (app, range) = try await self.appAndRange(request, context)
-            let transaction = try await self.transaction(request, app: app)
-            let t: Double
-            if let text = request.queryFields["t"] {
-                guard let value = Double(text), ApdexThreshold(seconds: value) != nil else {
-                    throw APIError.badRequest("t", "must be a number of seconds from 0.001 to 3600, e.g. t=0.3")
-                }
-                t = value
-            } else {
-                t = transaction.flatMap { app.transactionApdexT[$0] } ?? app.apdexT
-            }
-            return try Self.json(
-                try await self.queries.whatIfApdex(app: app, transaction: transaction, t: t, range: range)
-            )
-        }
-        routes.get("/apps/:app/databases") { request, context in
-            let (app, range) = try await self.appAndRange(request, context)
-            return try Self.json([
-                "databases": try await self.queries.databases(
-                    app: app,
-                    transaction: try await self.transaction(request, app: app),
-                    range: range
-                )
-            ])
-        }
-        routes.get("/apps/:app/databases/series") { request, context in
-            let (app, range) = try await self.appAndRange(request, context)
-            let top = try Self.integer(request, "top", default: 5, range: 1...20)
-            return try Self.json(try await self.queries.databaseTimeSeries(app: app, range: range, top: top))
-        }
-        routes.get("/apps/:app/externals/series") { request, context in
-            let (app, range) = try await self.appAndRange(request, context)
-            let top = try Self.integer(request, "top", default: 5, range: 1...20)
-            return try Self.json(try await self.queries.externalTimeSeries(app: app, range: range, top: top))
-        }
-        routes.get("/apps/:app/histogram") { request, context in
-            let (app, range) = try await self.appAndRange(request, context)
-            return try Self.json(
-                try await self.queries.latencyHistogram(
-                    app: app,
-                    transaction: try await self.transaction(request, app: app),
-                    range: range
-                )
-            )
-        }
-        routes.get("/apps/:app/externals") { request, context in
-            let (app, range) = try await self.appAndRange(request, context)
-            return try Self.json([
-                "externals": try await self.queries.externals(
-                    app: app,
-                    transaction: try await self.transaction(request, app: app),
-                    range: range
-                )
-            ])
-        }
-        routes.get("/apps/:app/errors") { request, context in
-            try await self.issues(request, context, key: "errors")
-        }
-        routes.get("/apps/:app/issues") { request, context in
-            try await self.issues(request, context, key: "issues")
-        }
-        routes.patch("/apps/:app/issues/:issue") { request, context in
-            let (app, _) = try await self.appAndRange(request, context, permission: .admin)
-            let identity = try context.require(.admin)
-            let issue = try Self.issueID(context)
-            let body = try await Self.decodeBody(IssueStateRequest.self, request)
-            let status = try await self.administration.changeIssueState(
-                body,
-                groupID: issue,
-                app: app,
-                by: identity.actor,
-                now: self.now()
-            )
-            return try Self.json(APIIssueStatus(status))
-        }
-        routes.get("/apps/:app/issues/:issue") { request, context in
-            let (app, range) = try await self.appAndRange(request, context)
-            let issue = try Self.issueID(context)
-            guard let detail = try await self.queries.issue(app: app, id: issue, range: range) else {
-                throw APIError(.notFound, code: "not_found", message: "no issue \(issue) in app \(app.id)")
-            }
-            return try Self.json(detail)
-        }
-        routes.post("/apps/:app/issues/:issue/merge") { request, context in
-            let (app, _) = try await self.appAndRange(request, context, permission: .admin)
-            let identity = try context.require(.admin)
-            let issue = try Self.issueID(context)
-            let body = try await Self.decodeBody(IssueMergeRequest.self, request)
-            let merged = try await self.administration.mergeIssues(
-                body,
-                into: issue,
-                app: app,
-                by: identity.actor,
-                now: self.now()
-            )
-            return try Self.json(["merged": merged])
-        }
-        routes.get("/apps/:app/traces") { request, context in
-            let (app, range) = try await self.appAndRange(request, context)
-            let limit = try Self.integer(request, "limit", default: 20, range: 1...500)
-            return try Self.json(
-                [
-                    "traces": try await self.queries.traces(
-                        app: app,
-                        transaction: try await self.transaction(request, app: app),
-                        range: range,
-                        limit: limit
-                    )
-                ])
-        }
-        routes.get("/apps/:app/traces/:id") { request, context in
-            let (app, _) = try await self.appAndRange(request, context)
-            guard let id = context.parameters.get("id", as: Int64.self) else {
-                throw APIError.badRequest("id", "must be a trace id (an integer)")
-            }
-            guard let trace = try await self.queries.trace(app: app, id: id) else {
-                throw APIError(.notFound, code: "not_found", message: "no trace \(id) in this app")
-            }
-            return try Self.json(trace)
-        }
-        routes.get("/apps/:app/logs") { request, context in
-            let (app, range) = try await self.appAndRange(request, context)
-            return try Self.json(
-                try await self.queries.logs(
-                    app: app,
-                    filter: try Self.logFilter(request, range: range),
-                    after: try Self.logCursor(request),
-                    limit: try Self.integer(request, "limit", default: 100, range: 1...1000)
-                )
-            )
-        }
-        routes.get("/apps/:app/logs/histogram") { request, context in
-            let (app, range) = try await self.appAndRange(request, context)
-            return try Self.json(
-                try await self.queries.logHistogram(
-                    app: app,
-                    filter: try Self.logFilter(request, range: range),
-                    range: range
-                )
-            )
-        }
-        routes.get("/apps/:app/deployments") { request, context in
-            let (app, range) = try await self.appAndRange(request, context)
-            return try Self.json(["deployments": try await self.queries.deployments(app: app, range: range)])
-        }
-        routes.get("/apps/:app/process") { request, context in
-            let (app, range) = try await self.appAndRange(request, context)
-            return try Self.json(try await self.queries.process(app: app, range: range))
-        }
+        routes.get("/apps", use: appList)
+        routes.get("/apps/:app", use: app)
+        routes.get("/apps/:app/overview", use: overview)
+        routes.get("/apps/:app/summary", use: summary)
+        routes.get("/apps/:app/series", use: series)
+        routes.get("/apps/:app/transactions", use: transactions)
+        routes.get("/apps/:app/transactions/breakdown", use: breakdown)
+        routes.get("/apps/:app/databases/callers", use: databaseCallers)
+        routes.get("/apps/:app/externals/callers", use: externalCallers)
+        routes.get("/apps/:app/apdex", use: whatIfApdex)
+        routes.get("/apps/:app/databases", use: databases)
+        routes.get("/apps/:app/databases/series", use: databaseSeries)
+        routes.get("/apps/:app/externals/series", use: externalSeries)
+        routes.get("/apps/:app/histogram", use: latencyHistogram)
+        routes.get("/apps/:app/externals", use: externals)
+        routes.get("/apps/:app/errors", use: errors)
+        routes.get("/apps/:app/issues", use: issueList)
+        routes.patch("/apps/:app/issues/:issue", use: changeIssueState)
+        routes.get("/apps/:app/issues/:issue", use: issue)
+        routes.post("/apps/:app/issues/:issue/merge", use: mergeIssues)
+        routes.get("/apps/:app/traces", use: traces)
+        routes.get("/apps/:app/traces/:id", use: trace)
+        routes.get("/apps/:app/logs", use: logs)
+        routes.get("/apps/:app/logs/histogram", use: logHistogram)
+        routes.get("/apps/:app/deployments", use: deployments)
+        routes.get("/apps/:app/process", use: process)
         addAdministrationRoutes(to: routes)
         addAlertRoutes(to: routes)
         return routes
     }
 
-    /// The app named in the path (its id), only within the caller's account: another account's app is a 404.
     /// The error groups (issues) of an app over a range, optionally in some states (`state=resolved,ignored`).
     func issues(_ request: Request, _ context: Context, key: String) async throws -> Response {
         let (app, range) = try await appAndRange(request, context)
@@ -313,6 +111,7 @@ struct APIController: CollectorController {
         return deployments[index].at..<end
     }
 
+    /// The app named in the path (its id), only within the caller's account: another account's app is a 404.
     func appAndRange(
         _ request: Request,
         _ context: Context,

@@ -7,114 +7,134 @@ extension DashboardController {
     /// The alerts page of an app (`/apps/{id}/alerts`): its conditions, incidents, the account's channels and the
     /// latest notifications, with forms (CSRF-checked) that go through ``AlertAdministration`` as the API does.
     func addDashboardAlerts(to router: RouteCollection<Context>) {
-        router.get("/apps/:app/alerts") { request, context in
-            try await self.withApp(request, context) { session, app in
-                guard request.queryFields["refused"] == "condition" else {
-                    return try await self.alertsPage(session, app, notice: nil)
-                }
-                // Back from a refused condition: the form shows what was typed, and the reason is found again
-                // from it (it may have changed since: a channel added, a condition deleted).
-                let kept = request.queryFields.filter { Self.isConditionField($0.key) }.mapValues {
-                    String($0.prefix(1024))
-                }
-                var notice: String?
-                do {
-                    _ = try await self.alerts.checkedCondition(
-                        try Self.conditionRequest(kept, app: app),
-                        accountID: session.accountID,
-                        now: self.now()
-                    )
-                } catch let error as APIError {
-                    notice = "Condition not created: " + (error.field.isEmpty ? "" : "\(error.field): ") + error.message
-                }
-                return try await self.alertsPage(session, app, notice: notice, kept: kept)
+        router.get("/apps/:app/alerts", use: showAlerts)
+        router.post("/apps/:app/alerts/conditions", use: createAlertCondition)
+        router.post("/apps/:app/alerts/conditions/:id/delete", use: deleteAlertCondition)
+        router.post("/apps/:app/alerts/channels", use: createAlertChannel)
+        router.post("/apps/:app/alerts/channels/:id/delete", use: deleteAlertChannel)
+        router.post("/apps/:app/alerts/channels/:id/test", use: testAlertChannel)
+        router.post("/apps/:app/alerts/incidents/:id/acknowledge", use: acknowledgeAlertIncident)
+    }
+
+    /// `GET /apps/:app/alerts`, the dashboard.
+    @Sendable func showAlerts(_ request: Request, _ context: Context) async throws -> Response {
+        try await self.withApp(request, context) { session, app in
+            guard request.queryFields["refused"] == "condition" else {
+                return try await self.alertsPage(session, app, notice: nil)
             }
-        }
-        router.post("/apps/:app/alerts/conditions") { request, context in
-            try await self.withApp(request, context) { session, app in
-                let form = try await Self.form(request)
-                try Self.checkCSRF(form, session)
-                do {
-                    _ = try await self.alerts.createCondition(
-                        try Self.conditionRequest(form, app: app),
-                        accountID: session.accountID,
-                        now: self.now()
-                    )
-                    return try await self.alertsPage(session, app, notice: "Condition created.")
-                } catch let error as APIError where error.status == .badRequest || error.status == .unprocessableContent
-                {
-                    // Redirected back to the page (a reload does not post again) with what was typed, which holds
-                    // nothing secret: names, figures and channel choices.
-                    let query = form.filter { Self.isConditionField($0.key) }.sorted { $0.key < $1.key }.map {
-                        "\($0.key)=\(HTML.query(String($0.value.prefix(1024))))"
-                    }
-                    return Response.redirect(
-                        to: "/apps/\(app.id)/alerts?" + (["refused=condition"] + query).joined(separator: "&")
-                            + "#new-condition",
-                        type: .normal
-                    )
-                }
+            // Back from a refused condition: the form shows what was typed, and the reason is found again
+            // from it (it may have changed since: a channel added, a condition deleted).
+            let kept = request.queryFields.filter { Self.isConditionField($0.key) }.mapValues {
+                String($0.prefix(1024))
             }
-        }
-        router.post("/apps/:app/alerts/conditions/:id/delete") { request, context in
-            try await self.alertForm(request, context) { session, _, _ in
-                let id = context.parameters.get("id", as: Int64.self) ?? 0
-                _ = try await self.store.deleteAlertCondition(
-                    accountID: session.accountID,
-                    id: id,
-                    now: Int64(self.now())
-                )
-                return "Condition deleted."
-            }
-        }
-        router.post("/apps/:app/alerts/channels") { request, context in
-            try await self.alertForm(request, context) { session, _, form in
-                var channel = AlertChannelRequest()
-                channel.name = form["name"]
-                channel.kind = form["kind"]
-                if form["kind"] == "email" { channel.address = form["url"] } else { channel.url = form["url"] }
-                let created = try await self.alerts.createChannel(
-                    channel,
+            var notice: String?
+            do {
+                _ = try await self.alerts.checkedCondition(
+                    try Self.conditionRequest(kept, app: app),
                     accountID: session.accountID,
                     now: self.now()
                 )
-                return created.kind == .webhook
-                    ? "Channel created. Its signing secret (shown only once): \(created.secret)" : "Channel created."
+            } catch let error as APIError {
+                notice = "Condition not created: " + (error.field.isEmpty ? "" : "\(error.field): ") + error.message
             }
+            return try await self.alertsPage(session, app, notice: notice, kept: kept)
         }
-        router.post("/apps/:app/alerts/channels/:id/delete") { request, context in
-            try await self.alertForm(request, context) { session, _, _ in
-                let id = context.parameters.get("id", as: Int64.self) ?? 0
-                _ = try await self.store.deleteAlertChannel(accountID: session.accountID, id: id)
-                return "Channel deleted."
-            }
-        }
-        router.post("/apps/:app/alerts/channels/:id/test") { request, context in
-            try await self.alertForm(request, context) { session, _, _ in
-                let id = context.parameters.get("id", as: Int64.self) ?? 0
-                guard
-                    let delivery = try await self.alerts.sendTest(
-                        accountID: session.accountID,
-                        channelID: id,
-                        now: self.now()
-                    )
-                else { return "No such channel." }
-                return delivery.deliveredAt != nil
-                    ? "Test notification delivered."
-                    : "Test notification failed: \(delivery.lastError ?? "no answer"); it is retried."
-            }
-        }
-        router.post("/apps/:app/alerts/incidents/:id/acknowledge") { request, context in
-            try await self.alertForm(request, context) { session, _, _ in
-                let id = context.parameters.get("id", as: Int64.self) ?? 0
-                _ = try await self.store.acknowledgeAlertIncident(
+    }
+
+    /// `POST /apps/:app/alerts/conditions`, the dashboard.
+    @Sendable func createAlertCondition(_ request: Request, _ context: Context) async throws -> Response {
+        try await self.withApp(request, context) { session, app in
+            let form = try await Self.form(request)
+            try Self.checkCSRF(form, session)
+            do {
+                _ = try await self.alerts.createCondition(
+                    try Self.conditionRequest(form, app: app),
                     accountID: session.accountID,
-                    id: id,
-                    by: session.userName,
-                    at: self.now()
+                    now: self.now()
                 )
-                return "Incident acknowledged."
+                return try await self.alertsPage(session, app, notice: "Condition created.")
+            } catch let error as APIError where error.status == .badRequest || error.status == .unprocessableContent {
+                // Redirected back to the page (a reload does not post again) with what was typed, which holds
+                // nothing secret: names, figures and channel choices.
+                let query = form.filter { Self.isConditionField($0.key) }.sorted { $0.key < $1.key }.map {
+                    "\($0.key)=\(HTML.query(String($0.value.prefix(1024))))"
+                }
+                return Response.redirect(
+                    to: "/apps/\(app.id)/alerts?" + (["refused=condition"] + query).joined(separator: "&")
+                        + "#new-condition",
+                    type: .normal
+                )
             }
+        }
+    }
+
+    /// `POST /apps/:app/alerts/conditions/:id/delete`, the dashboard.
+    @Sendable func deleteAlertCondition(_ request: Request, _ context: Context) async throws -> Response {
+        try await self.alertForm(request, context) { session, _, _ in
+            let id = context.parameters.get("id", as: Int64.self) ?? 0
+            _ = try await self.store.deleteAlertCondition(
+                accountID: session.accountID,
+                id: id,
+                now: Int64(self.now())
+            )
+            return "Condition deleted."
+        }
+    }
+
+    /// `POST /apps/:app/alerts/channels`, the dashboard.
+    @Sendable func createAlertChannel(_ request: Request, _ context: Context) async throws -> Response {
+        try await self.alertForm(request, context) { session, _, form in
+            var channel = AlertChannelRequest()
+            channel.name = form["name"]
+            channel.kind = form["kind"]
+            if form["kind"] == "email" { channel.address = form["url"] } else { channel.url = form["url"] }
+            let created = try await self.alerts.createChannel(
+                channel,
+                accountID: session.accountID,
+                now: self.now()
+            )
+            return created.kind == .webhook
+                ? "Channel created. Its signing secret (shown only once): \(created.secret)" : "Channel created."
+        }
+    }
+
+    /// `POST /apps/:app/alerts/channels/:id/delete`, the dashboard.
+    @Sendable func deleteAlertChannel(_ request: Request, _ context: Context) async throws -> Response {
+        try await self.alertForm(request, context) { session, _, _ in
+            let id = context.parameters.get("id", as: Int64.self) ?? 0
+            _ = try await self.store.deleteAlertChannel(accountID: session.accountID, id: id)
+            return "Channel deleted."
+        }
+    }
+
+    /// `POST /apps/:app/alerts/channels/:id/test`, the dashboard.
+    @Sendable func testAlertChannel(_ request: Request, _ context: Context) async throws -> Response {
+        try await self.alertForm(request, context) { session, _, _ in
+            let id = context.parameters.get("id", as: Int64.self) ?? 0
+            guard
+                let delivery = try await self.alerts.sendTest(
+                    accountID: session.accountID,
+                    channelID: id,
+                    now: self.now()
+                )
+            else { return "No such channel." }
+            return delivery.deliveredAt != nil
+                ? "Test notification delivered."
+                : "Test notification failed: \(delivery.lastError ?? "no answer"); it is retried."
+        }
+    }
+
+    /// `POST /apps/:app/alerts/incidents/:id/acknowledge`, the dashboard.
+    @Sendable func acknowledgeAlertIncident(_ request: Request, _ context: Context) async throws -> Response {
+        try await self.alertForm(request, context) { session, _, _ in
+            let id = context.parameters.get("id", as: Int64.self) ?? 0
+            _ = try await self.store.acknowledgeAlertIncident(
+                accountID: session.accountID,
+                id: id,
+                by: session.userName,
+                at: self.now()
+            )
+            return "Incident acknowledged."
         }
     }
 

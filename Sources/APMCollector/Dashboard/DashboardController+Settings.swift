@@ -6,125 +6,158 @@ import Hummingbird
 
 extension DashboardController {
     func addDashboardSettings(to router: RouteCollection<Context>) {
-        router.get("/apps/:app/settings") { request, context in
-            try await self.withApp(request, context) { session, app in
-                try await self.settingsPage(session, app, notice: nil)
-            }
-        }
-        router.post("/apps/:app/settings/apdex") { request, context in
-            try await self.withApp(request, context) { session, app in
-                let form = try await Self.form(request)
-                try Self.checkCSRF(form, session)
-                let transaction = (form["transaction"] ?? "").trimmingCharacters(in: .whitespaces)
-                guard let seconds = Double(form["t"] ?? ""), ApdexThreshold(seconds: seconds) != nil else {
-                    return try await self.settingsPage(
-                        session,
-                        app,
-                        notice: "T must be a number of seconds from 0.001 to 3600.",
-                        status: .badRequest
-                    )
-                }
-                guard transaction.utf8.count <= 1024 else {
-                    return try await self.settingsPage(
-                        session,
-                        app,
-                        notice: "The transaction name is too long.",
-                        status: .badRequest
-                    )
-                }
-                do {
-                    try await self.administration.setApdex(
-                        app: app,
-                        transaction: transaction.isEmpty ? nil : transaction,
-                        seconds: seconds
-                    )
-                } catch let error as APIError {
-                    return try await self.settingsPage(session, app, notice: error.message, status: .badRequest)
-                }
-                return Response.redirect(to: "/apps/\(app.id)/settings", type: .normal)
-            }
-        }
+        router.get("/apps/:app/settings", use: appSettingsPage)
+        router.post("/apps/:app/settings/apdex", use: setApdex)
         addAccountSettings(to: router)
+    }
+
+    /// `GET /apps/:app/settings`, the dashboard.
+    @Sendable func appSettingsPage(_ request: Request, _ context: Context) async throws -> Response {
+        try await self.withApp(request, context) { session, app in
+            try await self.settingsPage(session, app, notice: nil)
+        }
+    }
+
+    /// `POST /apps/:app/settings/apdex`, the dashboard.
+    @Sendable func setApdex(_ request: Request, _ context: Context) async throws -> Response {
+        try await self.withApp(request, context) { session, app in
+            let form = try await Self.form(request)
+            try Self.checkCSRF(form, session)
+            let transaction = (form["transaction"] ?? "").trimmingCharacters(in: .whitespaces)
+            guard let seconds = Double(form["t"] ?? ""), ApdexThreshold(seconds: seconds) != nil else {
+                return try await self.settingsPage(
+                    session,
+                    app,
+                    notice: "T must be a number of seconds from 0.001 to 3600.",
+                    status: .badRequest
+                )
+            }
+            guard transaction.utf8.count <= 1024 else {
+                return try await self.settingsPage(
+                    session,
+                    app,
+                    notice: "The transaction name is too long.",
+                    status: .badRequest
+                )
+            }
+            do {
+                try await self.administration.setApdex(
+                    app: app,
+                    transaction: transaction.isEmpty ? nil : transaction,
+                    seconds: seconds
+                )
+            } catch let error as APIError {
+                return try await self.settingsPage(session, app, notice: error.message, status: .badRequest)
+            }
+            return Response.redirect(to: "/apps/\(app.id)/settings", type: .normal)
+        }
     }
 
     /// The account's settings (`/settings`): license keys, API tokens and users, which belong to no one app.
     func addAccountSettings(to router: RouteCollection<Context>) {
-        router.get("/settings") { _, context in
-            try await self.withSession(context) { session in try await self.accountPage(session, notice: nil) }
+        router.get("/settings", use: accountSettingsPage)
+        router.post("/settings/keys", use: createLicenseKey)
+        router.post("/settings/keys/:id/revoke", use: revokeLicenseKey)
+        router.post("/settings/tokens", use: createAPIToken)
+        router.post("/settings/tokens/:id/revoke", use: revokeAPIToken)
+        router.post("/settings/users", use: createUser)
+        router.post("/settings/users/:name/role", use: setRole)
+        router.post("/settings/users/:name/remove", use: removeUser)
+        router.post("/settings/users/:name/reset", use: resetPassword)
+    }
+
+    /// `GET /settings`, the dashboard.
+    @Sendable func accountSettingsPage(_ request: Request, _ context: Context) async throws -> Response {
+        try await self.withSession(context) { session in try await self.accountPage(session, notice: nil) }
+    }
+
+    /// `POST /settings/keys`, the dashboard.
+    @Sendable func createLicenseKey(_ request: Request, _ context: Context) async throws -> Response {
+        try await self.accountForm(request, context) { session, form in
+            let created = try await self.administration.createLicenseKey(
+                accountID: session.accountID,
+                name: (form["name"] ?? "").isEmpty ? nil : form["name"]
+            )
+            return "New license key (shown only once): \(created.key)"
         }
-        router.post("/settings/keys") { request, context in
-            try await self.accountForm(request, context) { session, form in
-                let created = try await self.administration.createLicenseKey(
-                    accountID: session.accountID,
-                    name: (form["name"] ?? "").isEmpty ? nil : form["name"]
-                )
-                return "New license key (shown only once): \(created.key)"
-            }
+    }
+
+    /// `POST /settings/keys/:id/revoke`, the dashboard.
+    @Sendable func revokeLicenseKey(_ request: Request, _ context: Context) async throws -> Response {
+        try await self.accountForm(request, context) { session, _ in
+            try await self.administration.revokeLicenseKey(
+                accountID: session.accountID,
+                id: context.parameters.get("id", as: Int64.self) ?? 0
+            )
+            return "Key revoked: agents using it are refused from now on."
         }
-        router.post("/settings/keys/:id/revoke") { request, context in
-            try await self.accountForm(request, context) { session, _ in
-                try await self.administration.revokeLicenseKey(
-                    accountID: session.accountID,
-                    id: context.parameters.get("id", as: Int64.self) ?? 0
-                )
-                return "Key revoked: agents using it are refused from now on."
-            }
+    }
+
+    /// `POST /settings/tokens`, the dashboard.
+    @Sendable func createAPIToken(_ request: Request, _ context: Context) async throws -> Response {
+        try await self.accountForm(request, context) { session, form in
+            let created = try await self.administration.createAPIToken(
+                accountID: session.accountID,
+                name: (form["name"] ?? "").isEmpty ? nil : form["name"],
+                scope: form["scope"]
+            )
+            return "New \(created.record.scope.rawValue) API token (shown only once): \(created.token)"
         }
-        router.post("/settings/tokens") { request, context in
-            try await self.accountForm(request, context) { session, form in
-                let created = try await self.administration.createAPIToken(
-                    accountID: session.accountID,
-                    name: (form["name"] ?? "").isEmpty ? nil : form["name"],
-                    scope: form["scope"]
-                )
-                return "New \(created.record.scope.rawValue) API token (shown only once): \(created.token)"
-            }
+    }
+
+    /// `POST /settings/tokens/:id/revoke`, the dashboard.
+    @Sendable func revokeAPIToken(_ request: Request, _ context: Context) async throws -> Response {
+        try await self.accountForm(request, context) { session, _ in
+            try await self.administration.revokeAPIToken(
+                accountID: session.accountID,
+                id: context.parameters.get("id", as: Int64.self) ?? 0
+            )
+            return "Token revoked."
         }
-        router.post("/settings/tokens/:id/revoke") { request, context in
-            try await self.accountForm(request, context) { session, _ in
-                try await self.administration.revokeAPIToken(
-                    accountID: session.accountID,
-                    id: context.parameters.get("id", as: Int64.self) ?? 0
-                )
-                return "Token revoked."
-            }
+    }
+
+    /// `POST /settings/users`, the dashboard.
+    @Sendable func createUser(_ request: Request, _ context: Context) async throws -> Response {
+        try await self.accountForm(request, context) { session, form in
+            let created = try await self.administration.addUser(
+                name: form["name"],
+                role: form["role"],
+                accountID: session.accountID
+            )
+            return
+                "Added \(created.user.role.rawValue) \(created.user.name); password (shown only once): \(created.password)"
         }
-        router.post("/settings/users") { request, context in
-            try await self.accountForm(request, context) { session, form in
-                let created = try await self.administration.addUser(
-                    name: form["name"],
-                    role: form["role"],
-                    accountID: session.accountID
-                )
-                return
-                    "Added \(created.user.role.rawValue) \(created.user.name); password (shown only once): \(created.password)"
-            }
+    }
+
+    /// `POST /settings/users/:name/role`, the dashboard.
+    @Sendable func setRole(_ request: Request, _ context: Context) async throws -> Response {
+        try await self.accountForm(request, context) { session, form in
+            let user = try await self.administration.setRole(
+                name: context.parameters.get("name") ?? "",
+                role: form["role"],
+                accountID: session.accountID
+            )
+            return "\(user.name) is now \(user.role == .admin ? "an admin" : "a viewer")."
         }
-        router.post("/settings/users/:name/role") { request, context in
-            try await self.accountForm(request, context) { session, form in
-                let user = try await self.administration.setRole(
-                    name: context.parameters.get("name") ?? "",
-                    role: form["role"],
-                    accountID: session.accountID
-                )
-                return "\(user.name) is now \(user.role == .admin ? "an admin" : "a viewer")."
-            }
+    }
+
+    /// `POST /settings/users/:name/remove`, the dashboard.
+    @Sendable func removeUser(_ request: Request, _ context: Context) async throws -> Response {
+        try await self.accountForm(request, context) { session, _ in
+            let name = context.parameters.get("name") ?? ""
+            try await self.administration.removeUser(name: name, accountID: session.accountID)
+            return "Removed \(name); the user's sessions have ended."
         }
-        router.post("/settings/users/:name/remove") { request, context in
-            try await self.accountForm(request, context) { session, _ in
-                let name = context.parameters.get("name") ?? ""
-                try await self.administration.removeUser(name: name, accountID: session.accountID)
-                return "Removed \(name); the user's sessions have ended."
-            }
-        }
-        router.post("/settings/users/:name/reset") { request, context in
-            try await self.accountForm(request, context) { session, _ in
-                let name = context.parameters.get("name") ?? ""
-                guard
-                    let password = try await self.administration.resetPassword(user: name, accountID: session.accountID)
-                else { throw APIError(.notFound, code: "not_found", message: "no user \(name) in this account") }
-                return "New password for \(name) (shown only once): \(password)"
-            }
+    }
+
+    /// `POST /settings/users/:name/reset`, the dashboard.
+    @Sendable func resetPassword(_ request: Request, _ context: Context) async throws -> Response {
+        try await self.accountForm(request, context) { session, _ in
+            let name = context.parameters.get("name") ?? ""
+            guard
+                let password = try await self.administration.resetPassword(user: name, accountID: session.accountID)
+            else { throw APIError(.notFound, code: "not_found", message: "no user \(name) in this account") }
+            return "New password for \(name) (shown only once): \(password)"
         }
     }
 

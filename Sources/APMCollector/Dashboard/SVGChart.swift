@@ -74,12 +74,30 @@ struct SVGChart {
         return chart.rendered()
     }
 
-    private func rendered() -> String {
-        let plotWidth = width - left - right
-        let plotHeight = height - top - bottom
+    /// Where a value and a bucket are drawn.
+    private struct Geometry {
+        let left: Double
+        let top: Double
+        let plotWidth: Double
+        let plotHeight: Double
+        let maximum: Double
+        let count: Int
+
+        func x(_ index: Int) -> Double {
+            left + (count <= 1 ? 0 : Double(index) / Double(count - 1) * plotWidth)
+        }
+
+        func y(_ value: Double) -> Double { top + plotHeight - (maximum > 0 ? value / maximum * plotHeight : 0) }
+    }
+
+    /// The series to draw, and whether each stacks on the ones before it.
+    private var drawn: [(series: Series, stacks: Bool)] {
+        series.map { (series: $0, stacks: stacked) } + overlay.map { (series: $0, stacks: false) }
+    }
+
+    private func geometry() -> Geometry {
         var totals = [Double](repeating: 0, count: times.count)
         var maximum = 0.0
-        let drawn = series.map { (series: $0, stacks: stacked) } + overlay.map { (series: $0, stacks: false) }
         for (series, stacks) in drawn {
             for (index, value) in series.values.enumerated() where index < totals.count {
                 if stacks {
@@ -90,104 +108,32 @@ struct SVGChart {
                 }
             }
         }
-        maximum = Self.niceCeiling(maximum)
-        func x(_ index: Int) -> Double {
-            left + (times.count <= 1 ? 0 : Double(index) / Double(times.count - 1) * plotWidth)
-        }
-        func y(_ value: Double) -> Double { top + plotHeight - (maximum > 0 ? value / maximum * plotHeight : 0) }
+        return Geometry(
+            left: left,
+            top: top,
+            plotWidth: width - left - right,
+            plotHeight: height - top - bottom,
+            maximum: Self.niceCeiling(maximum),
+            count: times.count
+        )
+    }
 
+    private func rendered() -> String {
+        let plot = geometry()
         var svg = """
             <svg class="chart-svg" role="img" aria-label="\(HTML.escape(title))" viewBox="0 0 \(Int(width)) \(Int(height))" \
             width="\(Int(width))" height="\(Int(height))" xmlns="http://www.w3.org/2000/svg" font-size="10">
             """
-        // Y axis: 0, half, max, with units.
-        for fraction in compact ? [] : [0.0, 0.5, 1.0] {
-            let value = maximum * fraction
-            svg +=
-                "<line x1=\"\(left)\" x2=\"\(width - right)\" y1=\"\(y(value))\" y2=\"\(y(value))\" stroke=\"#e3e6ea\"/>"
-            svg +=
-                "<text x=\"\(left - 4)\" y=\"\(y(value) + 3)\" text-anchor=\"end\" fill=\"#57606a\">\(HTML.escape(Self.format(value, unit)))</text>"
-        }
         let timeLabels = compact ? [] : Self.timeLabels(times)
-        // X axis: first, middle and last time.
-        for index in Set([0, times.count / 2, max(0, times.count - 1)]).sorted() where index < times.count && !compact {
-            let anchor = index == 0 ? "start" : index == times.count - 1 ? "end" : "middle"
-            svg +=
-                "<text x=\"\(x(index))\" y=\"\(height - 6)\" text-anchor=\"\(anchor)\" fill=\"#57606a\">\(timeLabels[index])</text>"
-        }
+        if !compact { svg += axes(plot, timeLabels: timeLabels) }
         var baseline = [Double](repeating: 0, count: times.count)
         for (series, stacks) in drawn {
-            let dash = stacked && !stacks ? " stroke-dasharray=\"5,3\"" : ""
-            var points: [(Double, Double, Double?)] = []
-            var below: [Double] = []
-            for index in times.indices {
-                let value = index < series.values.count ? series.values[index] : nil
-                below.append(stacks ? baseline[index] : 0)
-                let top = (stacks ? baseline[index] : 0) + (value ?? 0)
-                points.append((x(index), y(top), value))
-                if stacks { baseline[index] = top }
-            }
-            // A stacked series is an area between the series below it and its own top (New Relic's breakdown):
-            // drawn as lines only, a zero series would lie on the one below and read as its value.
-            if stacks {
-                var run: [Int] = []
-                for index in times.indices + [times.count] {
-                    if index < times.count, points[index].2 != nil {
-                        run.append(index)
-                        continue
-                    }
-                    if !run.isEmpty {
-                        let upper = run.map { "\(points[$0].0),\(points[$0].1)" }
-                        let lower = run.reversed().map { "\(points[$0].0),\(y(below[$0]))" }
-                        svg +=
-                            "<polygon class=\"band\" data-series=\"\(HTML.escape(series.label))\" fill=\"\(series.color)\" fill-opacity=\"0.45\" stroke=\"none\" points=\"\((upper + lower).joined(separator: " "))\"/>"
-                        run = []
-                    }
-                }
-            }
-            // A bucket without data is a gap in the line, not a zero; so is a zero in a stacked band, whose line
-            // and points would lie on the band below and read as its values.
-            func shown(_ value: Double?) -> Bool { value != nil && !(stacks && value == 0) }
-            var run: [String] = []
-            for point in points + [(0, 0, nil)] {
-                if shown(point.2) {
-                    run.append("\(point.0),\(point.1)")
-                } else if !run.isEmpty {
-                    svg +=
-                        "<polyline fill=\"none\" stroke=\"\(series.color)\" stroke-width=\"1.5\"\(dash) points=\"\(run.joined(separator: " "))\"/>"
-                    run = []
-                }
-            }
-            for (index, point) in points.enumerated() where shown(point.2) && !compact {
-                let label =
-                    "\(series.label) \(timeLabels[index]): \(point.2.map { Self.format($0, unit) } ?? "no data")"
-                // The value in data-value (the unit's number), for tests that read the chart back.
-                svg +=
-                    "<circle cx=\"\(point.0)\" cy=\"\(point.1)\" r=\"2.5\" fill=\"\(series.color)\" data-series=\"\(HTML.escape(series.label))\" data-value=\"\(point.2.map { String(format: "%.3f", $0) } ?? "")\"><title>\(HTML.escape(label))</title></circle>"
-            }
+            svg += marks(of: series, stacks: stacks, on: &baseline, plot, timeLabels: timeLabels)
         }
-        if let first = times.first, let last = times.last, last > first {
-            for incident in incidents where incident.from <= Double(last) && (incident.to ?? .infinity) >= Double(first)
-            {
-                let startX =
-                    left + (max(incident.from, Double(first)) - Double(first)) / Double(last - first) * plotWidth
-                let endX =
-                    left + (min(incident.to ?? Double(last), Double(last)) - Double(first)) / Double(last - first)
-                    * plotWidth
-                svg +=
-                    "<rect data-incident=\"\(HTML.escape(incident.label))\" x=\"\(startX)\" y=\"\(top)\" width=\"\(max(endX - startX, 1))\" height=\"\(plotHeight)\" fill=\"#cf222e\" fill-opacity=\"0.12\">"
-                svg += "<title>Incident \(HTML.escape(incident.label))</title></rect>"
-            }
-            for marker in markers where marker.at >= Double(first) && marker.at <= Double(last) {
-                let markerX = left + (marker.at - Double(first)) / Double(last - first) * plotWidth
-                svg +=
-                    "<line x1=\"\(markerX)\" x2=\"\(markerX)\" y1=\"\(top)\" y2=\"\(top + plotHeight)\" stroke=\"#8250df\" stroke-dasharray=\"3,3\">"
-                svg += "<title>Deployment \(HTML.escape(marker.label))</title></line>"
-            }
-        }
+        svg += incidentsAndDeployments(plot)
         if let notice, !compact {
             svg +=
-                "<text class=\"notice\" x=\"\(left + plotWidth / 2)\" y=\"\(top + plotHeight / 2)\" text-anchor=\"middle\" fill=\"#57606a\">\(HTML.escape(notice))</text>"
+                "<text class=\"notice\" x=\"\(left + plot.plotWidth / 2)\" y=\"\(top + plot.plotHeight / 2)\" text-anchor=\"middle\" fill=\"#57606a\">\(HTML.escape(notice))</text>"
         }
         svg += "</svg>"
         if compact {
@@ -196,19 +142,122 @@ struct SVGChart {
                 "<title>\(HTML.escape(series.first?.label ?? "")): \(Self.format(total, unit)) in all</title></svg>"
             return svg.replacingOccurrences(of: "</svg>", with: summary)
         }
-        // A stacked chart's legend reads top to bottom as the bands do.
+        return
+            "<div class=\"chart\"><h3>\(HTML.escape(title))</h3>\(svg)<div>\(legend(for: svg).joined(separator: " &nbsp; "))</div></div>"
+    }
+
+    /// The Y axis (0, half, max, with units) and the X axis (first, middle and last time).
+    private func axes(_ plot: Geometry, timeLabels: [String]) -> String {
+        var svg = ""
+        for fraction in [0.0, 0.5, 1.0] {
+            let value = plot.maximum * fraction
+            svg +=
+                "<line x1=\"\(left)\" x2=\"\(width - right)\" y1=\"\(plot.y(value))\" y2=\"\(plot.y(value))\" stroke=\"#e3e6ea\"/>"
+            svg +=
+                "<text x=\"\(left - 4)\" y=\"\(plot.y(value) + 3)\" text-anchor=\"end\" fill=\"#57606a\">\(HTML.escape(Self.format(value, unit)))</text>"
+        }
+        for index in Set([0, times.count / 2, max(0, times.count - 1)]).sorted() where index < times.count {
+            let anchor = index == 0 ? "start" : index == times.count - 1 ? "end" : "middle"
+            svg +=
+                "<text x=\"\(plot.x(index))\" y=\"\(height - 6)\" text-anchor=\"\(anchor)\" fill=\"#57606a\">\(timeLabels[index])</text>"
+        }
+        return svg
+    }
+
+    /// One series: its band when it stacks (on `baseline`, which it raises), its lines and its points.
+    private func marks(
+        of series: Series,
+        stacks: Bool,
+        on baseline: inout [Double],
+        _ plot: Geometry,
+        timeLabels: [String]
+    ) -> String {
+        var svg = ""
+        let dash = stacked && !stacks ? " stroke-dasharray=\"5,3\"" : ""
+        var points: [(Double, Double, Double?)] = []
+        var below: [Double] = []
+        for index in times.indices {
+            let value = index < series.values.count ? series.values[index] : nil
+            below.append(stacks ? baseline[index] : 0)
+            let top = (stacks ? baseline[index] : 0) + (value ?? 0)
+            points.append((plot.x(index), plot.y(top), value))
+            if stacks { baseline[index] = top }
+        }
+        // A stacked series is an area between the series below it and its own top (New Relic's breakdown):
+        // drawn as lines only, a zero series would lie on the one below and read as its value.
+        if stacks {
+            var run: [Int] = []
+            for index in times.indices + [times.count] {
+                if index < times.count, points[index].2 != nil {
+                    run.append(index)
+                    continue
+                }
+                if !run.isEmpty {
+                    let upper = run.map { "\(points[$0].0),\(points[$0].1)" }
+                    let lower = run.reversed().map { "\(points[$0].0),\(plot.y(below[$0]))" }
+                    svg +=
+                        "<polygon class=\"band\" data-series=\"\(HTML.escape(series.label))\" fill=\"\(series.color)\" fill-opacity=\"0.45\" stroke=\"none\" points=\"\((upper + lower).joined(separator: " "))\"/>"
+                    run = []
+                }
+            }
+        }
+        // A bucket without data is a gap in the line, not a zero; so is a zero in a stacked band, whose line
+        // and points would lie on the band below and read as its values.
+        func shown(_ value: Double?) -> Bool { value != nil && !(stacks && value == 0) }
+        var run: [String] = []
+        for point in points + [(0, 0, nil)] {
+            if shown(point.2) {
+                run.append("\(point.0),\(point.1)")
+            } else if !run.isEmpty {
+                svg +=
+                    "<polyline fill=\"none\" stroke=\"\(series.color)\" stroke-width=\"1.5\"\(dash) points=\"\(run.joined(separator: " "))\"/>"
+                run = []
+            }
+        }
+        for (index, point) in points.enumerated() where shown(point.2) && !compact {
+            let label =
+                "\(series.label) \(timeLabels[index]): \(point.2.map { Self.format($0, unit) } ?? "no data")"
+            // The value in data-value (the unit's number), for tests that read the chart back.
+            svg +=
+                "<circle cx=\"\(point.0)\" cy=\"\(point.1)\" r=\"2.5\" fill=\"\(series.color)\" data-series=\"\(HTML.escape(series.label))\" data-value=\"\(point.2.map { String(format: "%.3f", $0) } ?? "")\"><title>\(HTML.escape(label))</title></circle>"
+        }
+        return svg
+    }
+
+    /// Alert incidents as shaded spans and deployments as dashed lines, within the chart's times.
+    private func incidentsAndDeployments(_ plot: Geometry) -> String {
+        guard let first = times.first, let last = times.last, last > first else { return "" }
+        var svg = ""
+        func x(_ time: Double) -> Double { left + (time - Double(first)) / Double(last - first) * plot.plotWidth }
+        for incident in incidents where incident.from <= Double(last) && (incident.to ?? .infinity) >= Double(first) {
+            let startX = x(max(incident.from, Double(first)))
+            let endX = x(min(incident.to ?? Double(last), Double(last)))
+            svg +=
+                "<rect data-incident=\"\(HTML.escape(incident.label))\" x=\"\(startX)\" y=\"\(top)\" width=\"\(max(endX - startX, 1))\" height=\"\(plot.plotHeight)\" fill=\"#cf222e\" fill-opacity=\"0.12\">"
+            svg += "<title>Incident \(HTML.escape(incident.label))</title></rect>"
+        }
+        for marker in markers where marker.at >= Double(first) && marker.at <= Double(last) {
+            let markerX = x(marker.at)
+            svg +=
+                "<line x1=\"\(markerX)\" x2=\"\(markerX)\" y1=\"\(top)\" y2=\"\(top + plot.plotHeight)\" stroke=\"#8250df\" stroke-dasharray=\"3,3\">"
+            svg += "<title>Deployment \(HTML.escape(marker.label))</title></line>"
+        }
+        return svg
+    }
+
+    /// The legend: a stacked chart's reads top to bottom as the bands do; the marks over the data are named too,
+    /// once any is drawn.
+    private func legend(for svg: String) -> [String] {
         var legend = ((stacked ? series.reversed() : series) + overlay).map {
             "<span style=\"color:\($0.color)\">■</span> \(HTML.escape($0.label))"
         }
-        // The marks over the data are named too, once any is drawn.
         if svg.contains("data-incident=") {
             legend.append("<span style=\"color:#cf222e;opacity:.35\">■</span> alert incident (the data that breached)")
         }
         if svg.contains("<title>Deployment ") {
             legend.append("<span style=\"color:#8250df\">┆</span> deployment")
         }
-        return
-            "<div class=\"chart\"><h3>\(HTML.escape(title))</h3>\(svg)<div>\(legend.joined(separator: " &nbsp; "))</div></div>"
+        return legend
     }
 
     static func niceCeiling(_ value: Double) -> Double {

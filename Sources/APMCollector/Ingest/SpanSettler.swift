@@ -136,33 +136,17 @@ extension Collector {
     }
 }
 
-/// Settles pending OTLP spans every second, and says once a minute how many were given up on.
-struct SpanSettlerService: Service {
-    let collector: Collector
+/// The spans given up on since the last warning: at most one warning a minute.
+final class UnmatchedSpanReport: Sendable {
+    private let state = Mutex((count: 0, lastWarning: ContinuousClock.now))
 
-    func run() async throws {
-        var unmatchedSinceLog = 0
-        var lastLog = ContinuousClock.now
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                // One collector settles at a time (another takes over within 10 s when it stops): two would
-                // read the same traces and all but one would find their spans gone.
-                if await collector.holdsLease("otlp-settler", seconds: 10) {
-                    unmatchedSinceLog += try await collector.settlePendingSpans().unmatchedSpans
-                }
-            } catch is CancellationError {
-                return
-            } catch {
-                collector.logger.error("settling OTLP spans failed: \(error)")
-            }
-            if unmatchedSinceLog > 0 && ContinuousClock.now - lastLog >= .seconds(60) {
-                collector.logger.warning(
-                    "\(unmatchedSinceLog) OTLP spans were not counted: their server, consumer or root span did not arrive within otlp_trace_wait (\(collector.configuration.otlp.traceWait)); see apm_otlp_spans_unmatched_total"
-                )
-                unmatchedSinceLog = 0
-                lastLog = ContinuousClock.now
-            }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
+    /// Adds spans given up on; returns how many to warn about when a warning is due.
+    func add(_ count: Int) -> Int? {
+        state.withLock { state in
+            state.count += count
+            guard state.count > 0, ContinuousClock.now - state.lastWarning >= .seconds(60) else { return nil }
+            defer { state = (0, ContinuousClock.now) }
+            return state.count
         }
     }
 }

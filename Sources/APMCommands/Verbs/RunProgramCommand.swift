@@ -87,53 +87,9 @@ struct RunProgramCommand: AsyncParsableCommand {
         }
 
         // The agent's configuration, validated before the program starts.
-        let configPath =
-            config ?? environment["APM_CONFIG_FILE"]
-            ?? (FileManager.default.fileExists(atPath: "agent.ini") ? "agent.ini" : nil)
-        var agentConfiguration: AgentConfiguration?
-        if let configPath {
-            environment["APM_CONFIG_FILE"] = URL(fileURLWithPath: configPath).standardizedFileURL.path
-        }
-        if let environmentName = self.environment { environment["APM_ENVIRONMENT"] = environmentName }
-        do {
-            let check = try AgentConfiguration.check(environment: environment)
-            for warning in check.warnings { printError("apm run-program: warning: \(warning)") }
-            if check.problems.isEmpty {
-                agentConfiguration = check.configuration
-            } else {
-                for problem in check.problems { printError("apm run-program: \(problem)") }
-                guard ignoreConfigErrors else {
-                    printError(
-                        "apm run-program: the config is broken; fix it, or pass --ignore-config-errors to run without the agent"
-                    )
-                    throw APMExit.configuration
-                }
-                environment["APM_ENABLED"] = "false"
-            }
-        } catch let error as ConfigurationError {
-            printError("apm run-program: \(error)")
-            guard ignoreConfigErrors else { throw APMExit.configuration }
-            environment["APM_ENABLED"] = "false"
-        }
+        let agentConfiguration = try checkedAgentConfiguration(environment: &environment)
         if let configuration = agentConfiguration, configuration.isActive {
-            func setIfAbsent(_ name: String, _ value: String) {
-                if environment[name] == nil || environment[name]?.isEmpty == true { environment[name] = value }
-            }
-            setIfAbsent("APM_LICENSE_KEY", configuration.licenseKey)
-            setIfAbsent("APM_APP_NAME", configuration.appName)
-            setIfAbsent("APM_COLLECTOR_URL", configuration.collectorURL)
-            setIfAbsent("OTEL_EXPORTER_OTLP_ENDPOINT", configuration.collectorURL)
-            setIfAbsent("OTEL_EXPORTER_OTLP_HEADERS", "x-apm-license-key=\(configuration.licenseKey)")
-            // OTLP over HTTP, which the collector's /v1/traces reads (protobuf or JSON); some SDKs (Python's)
-            // default to gRPC, which it does not.
-            setIfAbsent("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
-            setIfAbsent("OTEL_SERVICE_NAME", configuration.appName)
-            // The collector reads traces and logs, not metrics yet: metrics exported to it would fail every
-            // minute in the app's log (`opentelemetry-instrument` exports metrics by default).
-            setIfAbsent("OTEL_METRICS_EXPORTER", "none")
-            if !configuration.environment.isEmpty {
-                setIfAbsent("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=\(configuration.environment)")
-            }
+            Self.exportAgentSettings(configuration, to: &environment)
         }
 
         // The program's output as logs: read from pipes (still printed unchanged), sent by an agent of our own.
@@ -159,26 +115,7 @@ struct RunProgramCommand: AsyncParsableCommand {
             printError("apm run-program: cannot start \(program): \(error)")
             throw APMExit.failure
         }
-        var forwarders: [OutputForwarder] = []
-        if let forwarding, let output = child.output {
-            forwarding.start()
-            forwarders = [
-                OutputForwarder(
-                    pipe: output.stdout,
-                    echo: STDOUT_FILENO,
-                    stream: "stdout",
-                    defaultLevel: .info,
-                    agent: forwarding
-                ),
-                OutputForwarder(
-                    pipe: output.stderr,
-                    echo: STDERR_FILENO,
-                    stream: "stderr",
-                    defaultLevel: .warn,
-                    agent: forwarding
-                ),
-            ]
-        }
+        let forwarders = Self.forwarders(of: child, to: forwarding)
         let reporter = agentConfiguration.flatMap {
             $0.isActive
                 ? ProcessReporter(configuration: $0, pid: child.pid, command: arguments.joined(separator: " ")) : nil
@@ -224,6 +161,87 @@ struct RunProgramCommand: AsyncParsableCommand {
         }
         await forwarded
         throw ExitCode(status.exitCode)
+    }
+
+    /// The agent's configuration (the file of `--config`, `APM_CONFIG_FILE` or `./agent.ini`, and the
+    /// environment), validated before the program starts; the program's environment names the file. A broken
+    /// config stops run-program unless `--ignore-config-errors`, which runs the program with the agent off.
+    private func checkedAgentConfiguration(environment: inout [String: String]) throws -> AgentConfiguration? {
+        let configPath =
+            config ?? environment["APM_CONFIG_FILE"]
+            ?? (FileManager.default.fileExists(atPath: "agent.ini") ? "agent.ini" : nil)
+        var agentConfiguration: AgentConfiguration?
+        if let configPath {
+            environment["APM_CONFIG_FILE"] = URL(fileURLWithPath: configPath).standardizedFileURL.path
+        }
+        if let environmentName = self.environment { environment["APM_ENVIRONMENT"] = environmentName }
+        do {
+            let check = try AgentConfiguration.check(environment: environment)
+            for warning in check.warnings { printError("apm run-program: warning: \(warning)") }
+            if check.problems.isEmpty {
+                agentConfiguration = check.configuration
+            } else {
+                for problem in check.problems { printError("apm run-program: \(problem)") }
+                guard ignoreConfigErrors else {
+                    printError(
+                        "apm run-program: the config is broken; fix it, or pass --ignore-config-errors to run without the agent"
+                    )
+                    throw APMExit.configuration
+                }
+                environment["APM_ENABLED"] = "false"
+            }
+        } catch let error as ConfigurationError {
+            printError("apm run-program: \(error)")
+            guard ignoreConfigErrors else { throw APMExit.configuration }
+            environment["APM_ENABLED"] = "false"
+        }
+        return agentConfiguration
+    }
+
+    /// The agent's settings for the program: the agent reads APM_*, an OpenTelemetry SDK OTEL_* (what the
+    /// program's environment sets already wins).
+    static func exportAgentSettings(_ configuration: AgentConfiguration, to environment: inout [String: String]) {
+        func setIfAbsent(_ name: String, _ value: String) {
+            if environment[name] == nil || environment[name]?.isEmpty == true { environment[name] = value }
+        }
+        setIfAbsent("APM_LICENSE_KEY", configuration.licenseKey)
+        setIfAbsent("APM_APP_NAME", configuration.appName)
+        setIfAbsent("APM_COLLECTOR_URL", configuration.collectorURL)
+        setIfAbsent("OTEL_EXPORTER_OTLP_ENDPOINT", configuration.collectorURL)
+        setIfAbsent("OTEL_EXPORTER_OTLP_HEADERS", "x-apm-license-key=\(configuration.licenseKey)")
+        // OTLP over HTTP, which the collector's /v1/traces reads (protobuf or JSON); some SDKs (Python's)
+        // default to gRPC, which it does not.
+        setIfAbsent("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+        setIfAbsent("OTEL_SERVICE_NAME", configuration.appName)
+        // The collector reads traces and logs, not metrics yet: metrics exported to it would fail every
+        // minute in the app's log (`opentelemetry-instrument` exports metrics by default).
+        setIfAbsent("OTEL_METRICS_EXPORTER", "none")
+        if !configuration.environment.isEmpty {
+            setIfAbsent("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=\(configuration.environment)")
+        }
+    }
+
+    /// The program's stdout and stderr read from their pipes, echoed unchanged and sent as logs through `agent`
+    /// (started here); none when its output is not captured.
+    static func forwarders(of child: ChildProcess, to agent: APMAgent?) -> [OutputForwarder] {
+        guard let agent, let output = child.output else { return [] }
+        agent.start()
+        return [
+            OutputForwarder(
+                pipe: output.stdout,
+                echo: STDOUT_FILENO,
+                stream: "stdout",
+                defaultLevel: .info,
+                agent: agent
+            ),
+            OutputForwarder(
+                pipe: output.stderr,
+                echo: STDERR_FILENO,
+                stream: "stderr",
+                defaultLevel: .warn,
+                agent: agent
+            ),
+        ]
     }
 
     /// The program's path: as given when it contains a slash, else the first match on PATH.
