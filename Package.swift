@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "APMAgent", targets: ["APMAgent"]),
         .library(name: "APMTesting", targets: ["APMTesting"]),
         .library(name: "APMStorage", targets: ["APMStorage"]),
+        .library(name: "APMSQLite", targets: ["APMSQLite"]),
         .library(name: "APMPostgres", targets: ["APMPostgres"]),
         .library(name: "APMCollector", targets: ["APMCollector"]),
         .executable(name: "apm", targets: ["apm"]),
@@ -123,11 +124,22 @@ let package = Package(
             path: "Tests/APMCollectorTestSupport",
             swiftSettings: swiftSettings
         ),
-        // Storage behind one protocol: SQLite (GRDB, WAL) is the embedded default.
+        // Storage behind one protocol in roles, with the backend-neutral ingest rules and models.
         .target(
             name: "APMStorage",
             dependencies: [
                 "APMCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Storage on SQLite (GRDB, WAL): the embedded default, one collector.
+        .target(
+            name: "APMSQLite",
+            dependencies: [
+                "APMCore",
+                "APMStorage",
                 .product(name: "GRDB", package: "GRDB.swift", condition: .when(traits: ["Collector"])),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -140,6 +152,8 @@ let package = Package(
             dependencies: [
                 "APMCore",
                 "APMStorage",
+                // migrate-storage reads and writes SQLite stores.
+                "APMSQLite",
                 .product(name: "PostgresNIO", package: "postgres-nio", condition: .when(traits: ["Collector"])),
                 .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["Collector"])),
                 .product(name: "NIOSSL", package: "swift-nio-ssl", condition: .when(traits: ["Collector"])),
@@ -207,6 +221,7 @@ let package = Package(
                 "APMAgent",
                 "APMCollector",
                 "APMStorage",
+                "APMSQLite",
                 "APMPostgres",
                 // The demo's local webhook receiver, which prints the alert notifications.
                 .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["Collector"])),
@@ -268,6 +283,7 @@ let package = Package(
                 // Built so that tests can run the real binary (SIGKILL and restart).
                 "apm",
                 "APMStorage",
+                "APMSQLite",
                 "APMCore",
                 "APMAgent",
                 "APMTesting",
@@ -298,6 +314,7 @@ let package = Package(
                 "APMCommands",
                 "APMCollector",
                 "APMStorage",
+                "APMSQLite",
                 "APMCore",
                 "APMAgent",
                 "APMTesting",

@@ -1,4 +1,5 @@
-public import APMStorage
+public import APMSQLite
+import APMStorage
 import Foundation
 import NIOCore
 import PostgresNIO

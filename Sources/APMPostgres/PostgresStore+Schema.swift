@@ -387,7 +387,9 @@ extension PostgresStore {
         }
         let missing = knownPartitions.withLock { known in needed.filter { !known.contains($0.table) } }
         guard !missing.isEmpty else { return }
-        try await client.withTransaction(logger: logger) { connection in
+        // Within store_timeout and the outage fast-fail as every operation: a commit that finds a new bucket
+        // while the server is gone must not wait on the pool.
+        try await transaction { [logger] connection in
             // Two collectors creating the same partition at once would collide on its name.
             try await connection.execute("SELECT pg_advisory_xact_lock(\(Self.partitionLock))", logger)
             for partition in missing {

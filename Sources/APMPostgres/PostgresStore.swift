@@ -270,6 +270,10 @@ public final class PostgresStore: APMStore, Service {
 
     /// As ``APMStore`` describes it, on PostgreSQL.
     public func close() async throws {}
+
+    /// As ``MaintenanceStore`` describes it: the store's operations already throw ``StoreError``s for what the
+    /// caller can act on (a server gone, a deadline passed).
+    public func storeError(for error: any Error) -> StoreError? { error as? StoreError }
 }
 
 /// The connection an operation holds, so that its deadline can close it.

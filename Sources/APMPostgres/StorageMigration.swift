@@ -1,4 +1,5 @@
-public import APMStorage
+public import APMSQLite
+import APMStorage
 import Foundation
 
 /// `apm migrate-storage`: copies everything of a SQLite store (accounts, hashed keys and tokens, users, apps and

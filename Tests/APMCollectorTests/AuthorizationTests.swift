@@ -8,6 +8,7 @@ import NIOCore
 import Testing
 
 @testable import APMCollector
+@testable import APMSQLite
 @testable import APMStorage
 
 /// Who may do what: the license key every agent holds can only send data; API tokens read (and, with the admin

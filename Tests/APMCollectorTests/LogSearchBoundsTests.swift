@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import Testing
 
+@testable import APMSQLite
 @testable import APMStorage
 
 /// A word search gives the same lines however the store narrows it: SQLite asks its full-text index only for the

@@ -1,6 +1,7 @@
 import APMCollector
 import APMCollectorTestSupport
 import APMCore
+import APMSQLite
 import APMStorage
 import APMTestSupport
 import Foundation

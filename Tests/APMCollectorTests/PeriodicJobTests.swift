@@ -1,3 +1,4 @@
+import APMSQLite
 import APMStorage
 import APMTestSupport
 import Logging

@@ -1,6 +1,7 @@
 import APMAgent
 import APMCollector
 import APMCore
+import APMSQLite
 import APMStorage
 import APMTesting
 import Foundation

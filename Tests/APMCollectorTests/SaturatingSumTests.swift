@@ -4,6 +4,7 @@ import Foundation
 import GRDB
 import Testing
 
+@testable import APMSQLite
 @testable import APMStorage
 
 /// Integer sums in the store saturate instead of overflowing into REAL (which SQLite's `+` does and which an

@@ -1,6 +1,7 @@
 import APMCollector
 import APMCore
 import APMPostgres
+import APMSQLite
 import APMStorage
 import APMTestSupport
 import Foundation

@@ -2,6 +2,7 @@ import APMAgent
 import APMCollector
 import APMCollectorTestSupport
 import APMCore
+import APMSQLite
 import APMStorage
 import APMTestSupport
 import APMTesting

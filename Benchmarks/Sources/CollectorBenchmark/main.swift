@@ -3,6 +3,7 @@
 // (HTTP over loopback, signed in). Run: swift run -c release CollectorBenchmark
 import APMCollector
 import APMCore
+import APMSQLite
 import APMStorage
 import AsyncHTTPClient
 import Foundation
@@ -27,10 +28,21 @@ func metric(_ name: String, count: Int, seed: Int) -> TransactionMetric {
         total += duration
     }
     return TransactionMetric(
-        name: name, kind: .web, count: UInt64(count), errorCount: 0, apdexT: 0.5, satisfied: apdex.satisfied,
-        tolerating: apdex.tolerating, frustrated: apdex.frustrated, totalDuration: total, minDuration: 0.005, maxDuration: 2.5,
-        sumOfSquares: total * 2.5, breakdown: TimeBreakdown(database: total / 4, external: total / 8, application: total * 5 / 8),
-        histogram: histogram)
+        name: name,
+        kind: .web,
+        count: UInt64(count),
+        errorCount: 0,
+        apdexT: 0.5,
+        satisfied: apdex.satisfied,
+        tolerating: apdex.tolerating,
+        frustrated: apdex.frustrated,
+        totalDuration: total,
+        minDuration: 0.005,
+        maxDuration: 2.5,
+        sumOfSquares: total * 2.5,
+        breakdown: TimeBreakdown(database: total / 4, external: total / 8, application: total * 5 / 8),
+        histogram: histogram
+    )
 }
 
 var logger = Logger(label: "bench")
@@ -44,7 +56,11 @@ var configuration = CollectorConfiguration()
 configuration.server.port = 0
 configuration.dataDirectory = directory
 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-let collector = Collector(configuration: configuration, logger: logger, store: try SQLiteStore(path: configuration.databasePath))
+let collector = Collector(
+    configuration: configuration,
+    logger: logger,
+    store: try SQLiteStore(path: configuration.databasePath)
+)
 let key = try await collector.bootstrapIfNeeded()!.licenseKey
 let server = ServiceGroup(services: [collector.application], gracefulShutdownSignals: [], logger: logger)
 let serverTask = Task { try await server.run() }
@@ -54,19 +70,33 @@ let port = collector.boundPort!
 let agents = Int(ProcessInfo.processInfo.environment["AGENTS"] ?? "") ?? 32
 let seconds = Double(ProcessInfo.processInfo.environment["SECONDS_PER_RUN"] ?? "") ?? 15
 let namesPerBatch = 50
-let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(connectionPool: .init(idleTimeout: .seconds(60))))
+let client = HTTPClient(
+    eventLoopGroupProvider: .singleton,
+    configuration: .init(connectionPool: .init(idleTimeout: .seconds(60)))
+)
 let minute = Int64(Date().timeIntervalSince1970) / 60 * 60
 // Each body is split around its batch id, so that a request costs the load generator a concatenation and a
 // compression rather than a search through the JSON text (which took 16 % of the machine's CPU).
 let bodies: [(prefix: [UInt8], suffix: [UInt8])] = try (0..<agents).map { agent in
     // Each simulated agent is its own app with 50 names, like one service's harvest.
     let batch = AgentBatch(
-        batchID: "template", agent: AgentIdentity(appName: "service-\(agent % 8)", host: "h\(agent)", pid: agent, agentVersion: "bench"),
-        createdAt: Double(minute), apdexT: 0.5,
-        intervals: [MetricInterval(start: minute, transactions: (0..<namesPerBatch).map { metric("GET /route/\($0)", count: 20, seed: $0 + agent) })])
+        batchID: "template",
+        agent: AgentIdentity(appName: "service-\(agent % 8)", host: "h\(agent)", pid: agent, agentVersion: "bench"),
+        createdAt: Double(minute),
+        apdexT: 0.5,
+        intervals: [
+            MetricInterval(
+                start: minute,
+                transactions: (0..<namesPerBatch).map { metric("GET /route/\($0)", count: 20, seed: $0 + agent) }
+            )
+        ]
+    )
     let json = String(decoding: try WireCoding.makeEncoder().encode(batch), as: UTF8.self)
     let marker = json.range(of: "\"batch_id\":\"template\"")!
-    return (Array(json[..<marker.lowerBound].utf8) + Array("\"batch_id\":\"".utf8), Array("\"".utf8) + Array(json[marker.upperBound...].utf8))
+    return (
+        Array(json[..<marker.lowerBound].utf8) + Array("\"batch_id\":\"".utf8),
+        Array("\"".utf8) + Array(json[marker.upperBound...].utf8)
+    )
 }
 
 actor Results {
@@ -85,7 +115,9 @@ await withTaskGroup(of: Void.self) { group in
             while ContinuousClock.now < deadline {
                 sequence += 1
                 // A fresh batch id each time.
-                let body = bodies[agent].prefix + Array("a\(agent)-\(sequence)-\(UUID().uuidString)".utf8) + bodies[agent].suffix
+                let body =
+                    bodies[agent].prefix + Array("a\(agent)-\(sequence)-\(UUID().uuidString)".utf8)
+                    + bodies[agent].suffix
                 var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/agent/batches")
                 request.method = .POST
                 request.headers.add(name: "Content-Type", value: "application/json")
@@ -98,7 +130,9 @@ await withTaskGroup(of: Void.self) { group in
                     _ = try await response.body.collect(upTo: 1 << 20)
                     let elapsed = ContinuousClock.now - sent
                     if response.status == .accepted {
-                        await results.add(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
+                        await results.add(
+                            Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
+                        )
                     } else {
                         await results.fail()
                     }
@@ -113,13 +147,21 @@ let elapsed = ContinuousClock.now - started
 let wall = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
 let latencies = await results.latencies
 let failures = await results.failures
-print("## Ingest (\(agents) concurrent agents, \(namesPerBatch) transaction names per batch, \(Int(seconds)) s, SQLite synchronous=FULL)")
+print(
+    "## Ingest (\(agents) concurrent agents, \(namesPerBatch) transaction names per batch, \(Int(seconds)) s, SQLite synchronous=FULL)"
+)
 print("| batches/s | transactions/s represented | p50 ingest (ms) | p99 ingest (ms) | failures |")
 print("| ---: | ---: | ---: | ---: | ---: |")
 print(
     String(
-        format: "| %.0f | %.0f | %.1f | %.1f | %d |", Double(latencies.count) / wall, Double(latencies.count * namesPerBatch * 20) / wall,
-        percentile(latencies, 0.5), percentile(latencies, 0.99), failures))
+        format: "| %.0f | %.0f | %.1f | %.1f | %d |",
+        Double(latencies.count) / wall,
+        Double(latencies.count * namesPerBatch * 20) / wall,
+        percentile(latencies, 0.5),
+        percentile(latencies, 0.99),
+        failures
+    )
+)
 
 // MARK: Overview query over 7 days of minute data, 200 names
 
@@ -132,12 +174,24 @@ var hourStart = now - days * 86_400
 while hourStart < now {
     var intervals: [MetricInterval] = []
     for m in stride(from: hourStart, to: min(hourStart + 3600, now), by: 60) {
-        intervals.append(MetricInterval(start: m, transactions: (0..<200).map { metric("GET /endpoint/\($0)", count: 3, seed: Int(m / 60) + $0) }))
+        intervals.append(
+            MetricInterval(
+                start: m,
+                transactions: (0..<200).map { metric("GET /endpoint/\($0)", count: 3, seed: Int(m / 60) + $0) }
+            )
+        )
     }
     let batch = AgentBatch(
-        batchID: "fill-\(hourStart)", agent: AgentIdentity(appName: "overview-app", host: "h", pid: 1, agentVersion: "bench"),
-        createdAt: Double(now), apdexT: 0.5, intervals: intervals)
-    _ = try await store.commit([IngestItem(accountID: account.id, batch: batch, receivedAt: Double(now))], limits: CardinalityLimits())
+        batchID: "fill-\(hourStart)",
+        agent: AgentIdentity(appName: "overview-app", host: "h", pid: 1, agentVersion: "bench"),
+        createdAt: Double(now),
+        apdexT: 0.5,
+        intervals: intervals
+    )
+    _ = try await store.commit(
+        [IngestItem(accountID: account.id, batch: batch, receivedAt: Double(now))],
+        limits: CardinalityLimits()
+    )
     hourStart += 3600
 }
 let fill = ContinuousClock.now - fillStarted
@@ -156,7 +210,15 @@ print("")
 print("## App overview over 7 days (200 transaction names, 1 row per name per minute; filled in \(fill))")
 print("| transactions listed | p50 (ms) | p99 (ms) | max (ms) |")
 print("| ---: | ---: | ---: | ---: |")
-print(String(format: "| %d | %.1f | %.1f | %.1f |", rows, percentile(timings, 0.5), percentile(timings, 0.99), timings.max() ?? 0))
+print(
+    String(
+        format: "| %d | %.1f | %.1f | %.1f |",
+        rows,
+        percentile(timings, 0.5),
+        percentile(timings, 0.99),
+        timings.max() ?? 0
+    )
+)
 
 // MARK: Dashboard pages over the same data, as a signed-in browser asks for them
 
@@ -174,7 +236,10 @@ func signIn() async throws -> String {
     let encoded = password.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
     request.body = .bytes(ByteBuffer(string: "name=admin&password=\(encoded)&csrf=\(token)"))
     // Without following the redirect: its Set-Cookie is what we want.
-    let noRedirects = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
+    let noRedirects = HTTPClient(
+        eventLoopGroupProvider: .singleton,
+        configuration: .init(redirectConfiguration: .disallow)
+    )
     defer { _ = noRedirects.shutdown() }
     let response = try await noRedirects.execute(request, timeout: .seconds(30))
     return String(response.headers["Set-Cookie"].first { $0.hasPrefix("apm_session=") }!.split(separator: ";")[0])
@@ -207,8 +272,14 @@ for (label, path) in [
     timings.removeFirst()  // the first request warms the SQLite page cache
     print(
         String(
-            format: "| %@ | %.0f | %.1f | %.1f | %.1f |", label, Double(size) / 1024, percentile(timings, 0.5),
-            percentile(timings, 0.99), timings.max() ?? 0))
+            format: "| %@ | %.0f | %.1f | %.1f | %.1f |",
+            label,
+            Double(size) / 1024,
+            percentile(timings, 0.5),
+            percentile(timings, 0.99),
+            timings.max() ?? 0
+        )
+    )
 }
 
 try await client.shutdown()

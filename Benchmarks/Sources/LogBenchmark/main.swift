@@ -10,6 +10,7 @@ import APMAgent
 import APMCollector
 import APMCore
 import APMPostgres
+import APMSQLite
 import APMStorage
 import APMTesting
 import AsyncHTTPClient

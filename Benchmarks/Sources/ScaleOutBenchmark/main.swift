@@ -9,6 +9,7 @@
 import APMCollector
 import APMCore
 import APMPostgres
+import APMSQLite
 import APMStorage
 import AsyncHTTPClient
 import Foundation
@@ -31,10 +32,21 @@ func metric(_ name: String, count: Int, seed: Int) -> TransactionMetric {
         total += duration
     }
     return TransactionMetric(
-        name: name, kind: .web, count: UInt64(count), errorCount: 0, apdexT: 0.5, satisfied: apdex.satisfied,
-        tolerating: apdex.tolerating, frustrated: apdex.frustrated, totalDuration: total, minDuration: 0.005, maxDuration: 2.5,
-        sumOfSquares: total * 2.5, breakdown: TimeBreakdown(database: total / 4, external: total / 8, application: total * 5 / 8),
-        histogram: histogram)
+        name: name,
+        kind: .web,
+        count: UInt64(count),
+        errorCount: 0,
+        apdexT: 0.5,
+        satisfied: apdex.satisfied,
+        tolerating: apdex.tolerating,
+        frustrated: apdex.frustrated,
+        totalDuration: total,
+        minDuration: 0.005,
+        maxDuration: 2.5,
+        sumOfSquares: total * 2.5,
+        breakdown: TimeBreakdown(database: total / 4, external: total / 8, application: total * 5 / 8),
+        histogram: histogram
+    )
 }
 
 let environment = ProcessInfo.processInfo.environment
@@ -144,16 +156,30 @@ func freshDatabase(_ name: String) throws -> String {
 
 let client = HTTPClient(
     eventLoopGroupProvider: .singleton,
-    configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)))
+    configuration: .init(
+        connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+    )
+)
 let minute = Int64(Date().timeIntervalSince1970) / 60 * 60
 let bodies: [(prefix: [UInt8], suffix: [UInt8])] = try (0..<agents).map { agent in
     let batch = AgentBatch(
-        batchID: "template", agent: AgentIdentity(appName: "service-\(agent % 8)", host: "h\(agent)", pid: agent, agentVersion: "bench"),
-        createdAt: Double(minute), apdexT: 0.5,
-        intervals: [MetricInterval(start: minute, transactions: (0..<namesPerBatch).map { metric("GET /route/\($0)", count: 20, seed: $0 + agent) })])
+        batchID: "template",
+        agent: AgentIdentity(appName: "service-\(agent % 8)", host: "h\(agent)", pid: agent, agentVersion: "bench"),
+        createdAt: Double(minute),
+        apdexT: 0.5,
+        intervals: [
+            MetricInterval(
+                start: minute,
+                transactions: (0..<namesPerBatch).map { metric("GET /route/\($0)", count: 20, seed: $0 + agent) }
+            )
+        ]
+    )
     let json = String(decoding: try WireCoding.makeEncoder().encode(batch), as: UTF8.self)
     let marker = json.range(of: "\"batch_id\":\"template\"")!
-    return (Array(json[..<marker.lowerBound].utf8) + Array("\"batch_id\":\"".utf8), Array("\"".utf8) + Array(json[marker.upperBound...].utf8))
+    return (
+        Array(json[..<marker.lowerBound].utf8) + Array("\"batch_id\":\"".utf8),
+        Array("\"".utf8) + Array(json[marker.upperBound...].utf8)
+    )
 }
 
 struct Outcome {
@@ -191,7 +217,9 @@ actor Results {
                 var sequence = 0
                 while ContinuousClock.now < deadline {
                     sequence += 1
-                    let body = bodies[agent].prefix + Array("a\(agent)-\(sequence)-\(UUID().uuidString)".utf8) + bodies[agent].suffix
+                    let body =
+                        bodies[agent].prefix + Array("a\(agent)-\(sequence)-\(UUID().uuidString)".utf8)
+                        + bodies[agent].suffix
                     var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/agent/batches")
                     request.method = .POST
                     request.headers.add(name: "Content-Type", value: "application/json")
@@ -204,7 +232,10 @@ actor Results {
                         _ = try await response.body.collect(upTo: 1 << 20)
                         let elapsed = ContinuousClock.now - sent
                         if response.status == .accepted {
-                            await results.add(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
+                            await results.add(
+                                Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds)
+                                    * 1000
+                            )
                         } else {
                             await results.fail()
                         }
@@ -220,9 +251,15 @@ actor Results {
     let latencies = await results.latencies
     let collectorCPU = zip(collectors.map(\.cpu), cpuBefore).reduce(0) { $0 + $1.0 - $1.1 }
     return Outcome(
-        label: label, batchesPerSecond: Double(latencies.count) / wall, p50: percentile(latencies, 0.5),
-        p99: percentile(latencies, 0.99), collectorCPU: collectorCPU, postgresCPU: postgresCPUSeconds() - postgresBefore,
-        batches: latencies.count, failures: await results.failures)
+        label: label,
+        batchesPerSecond: Double(latencies.count) / wall,
+        p50: percentile(latencies, 0.5),
+        p99: percentile(latencies, 0.99),
+        collectorCPU: collectorCPU,
+        postgresCPU: postgresCPUSeconds() - postgresBefore,
+        batches: latencies.count,
+        failures: await results.failures
+    )
 }
 
 // MARK: Ingest
@@ -254,18 +291,32 @@ do {
     first.stop()
     second.stop()
 }
-print("## Ingest into collector processes (\(agents) agents in the benchmark's process, \(namesPerBatch) names per batch, \(Int(seconds)) s each)")
-print("| variant | batches/s | p50 (ms) | p99 (ms) | collector CPU s / 1,000 batches | PostgreSQL CPU s / 1,000 batches | failures |")
+print(
+    "## Ingest into collector processes (\(agents) agents in the benchmark's process, \(namesPerBatch) names per batch, \(Int(seconds)) s each)"
+)
+print(
+    "| variant | batches/s | p50 (ms) | p99 (ms) | collector CPU s / 1,000 batches | PostgreSQL CPU s / 1,000 batches | failures |"
+)
 print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
 for outcome in outcomes {
     let thousands = max(1, Double(outcome.batches) / 1000)
     print(
         String(
-            format: "| %@ | %.0f | %.1f | %.1f | %.2f | %.2f | %d |", outcome.label, outcome.batchesPerSecond, outcome.p50,
-            outcome.p99, outcome.collectorCPU / thousands, outcome.postgresCPU / thousands, outcome.failures))
+            format: "| %@ | %.0f | %.1f | %.1f | %.2f | %.2f | %d |",
+            outcome.label,
+            outcome.batchesPerSecond,
+            outcome.p50,
+            outcome.p99,
+            outcome.collectorCPU / thousands,
+            outcome.postgresCPU / thousands,
+            outcome.failures
+        )
+    )
 }
 print("")
-print("Machine: \(ProcessInfo.processInfo.activeProcessorCount) cores; the load generator, the collectors and PostgreSQL share them.")
+print(
+    "Machine: \(ProcessInfo.processInfo.activeProcessorCount) cores; the load generator, the collectors and PostgreSQL share them."
+)
 
 // MARK: The 7-day × 200-name overview on both backends (SKIP_OVERVIEW=1 leaves it out)
 
@@ -274,7 +325,10 @@ if environment["SKIP_OVERVIEW"] == "1" {
     exit(0)
 }
 
-@Sendable func overviewTimings(store: any APMStore, logger: Logger) async throws -> (
+@Sendable func overviewTimings(
+    store: any APMStore,
+    logger: Logger
+) async throws -> (
     rows: Int, p50: Double, p99: Double, fill: Duration
 ) {
     let collector = Collector(configuration: CollectorConfiguration(), logger: logger, store: store)
@@ -286,12 +340,24 @@ if environment["SKIP_OVERVIEW"] == "1" {
     while hourStart < now {
         var intervals: [MetricInterval] = []
         for m in stride(from: hourStart, to: min(hourStart + 3600, now), by: 60) {
-            intervals.append(MetricInterval(start: m, transactions: (0..<200).map { metric("GET /endpoint/\($0)", count: 3, seed: Int(m / 60) + $0) }))
+            intervals.append(
+                MetricInterval(
+                    start: m,
+                    transactions: (0..<200).map { metric("GET /endpoint/\($0)", count: 3, seed: Int(m / 60) + $0) }
+                )
+            )
         }
         let batch = AgentBatch(
-            batchID: "fill-\(hourStart)", agent: AgentIdentity(appName: "overview-app", host: "h", pid: 1, agentVersion: "bench"),
-            createdAt: Double(now), apdexT: 0.5, intervals: intervals)
-        _ = try await store.commit([IngestItem(accountID: account.id, batch: batch, receivedAt: Double(now))], limits: CardinalityLimits())
+            batchID: "fill-\(hourStart)",
+            agent: AgentIdentity(appName: "overview-app", host: "h", pid: 1, agentVersion: "bench"),
+            createdAt: Double(now),
+            apdexT: 0.5,
+            intervals: intervals
+        )
+        _ = try await store.commit(
+            [IngestItem(accountID: account.id, batch: batch, receivedAt: Double(now))],
+            limits: CardinalityLimits()
+        )
         hourStart += 3600
     }
     let fill = ContinuousClock.now - fillStarted
@@ -326,6 +392,8 @@ do {
     let url = try freshDatabase("apm_bench_overview")
     let store = PostgresStore(configuration: try PostgresStoreConfiguration(url: url), logger: logger)
     let result = try await store.withRunning { [logger] in try await overviewTimings(store: $0, logger: logger) }
-    print(String(format: "| PostgreSQL | %d | %.1f | %.1f | %@ |", result.rows, result.p50, result.p99, "\(result.fill)"))
+    print(
+        String(format: "| PostgreSQL | %d | %.1f | %.1f | %@ |", result.rows, result.p50, result.p99, "\(result.fill)")
+    )
 }
 try? await client.shutdown()

@@ -14,7 +14,12 @@ extension Collector {
     func makeRouter() -> Router<Context> {
         let router = Router(context: Context.self)
         router.add(middleware: SecurityMiddleware(allowedHosts: allowedHosts))
-        router.add(middleware: StoreErrorMiddleware { [weak self] message in self?.recordStoreFailure(message) })
+        router.add(
+            middleware: StoreErrorMiddleware(recognize: { [store] in store.storeError(for: $0) }) {
+                [weak self] message in
+                self?.recordStoreFailure(message)
+            }
+        )
         router.add(middleware: AuthenticationMiddleware(authenticator: authenticator, sessions: sessions))
         router.addRoutes(
             IngestController(

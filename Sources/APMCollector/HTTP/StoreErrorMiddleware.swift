@@ -6,6 +6,8 @@ import Logging
 /// Answers store failures the client or the operator can act on with a clear status and message instead of an
 /// empty 500: a full disk is 507, a refusal of the store is 503. Other errors pass through.
 struct StoreErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// The store's reading of an error (``MaintenanceStore/storeError(for:)``).
+    let recognize: @Sendable (any Error) -> StoreError?
     let onFailure: @Sendable (String) -> Void
 
     func handle(
@@ -20,7 +22,7 @@ struct StoreErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as any HTTPResponseError {
             throw error
         } catch {
-            guard let storeError = StoreError.recognizing(error) else { throw error }
+            guard let storeError = recognize(error) else { throw error }
             onFailure(storeError.message)
             if storeError.code == .diskFull {
                 var answer = APIError(

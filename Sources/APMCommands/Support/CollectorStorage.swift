@@ -1,5 +1,6 @@
 import APMCollector
 import APMPostgres
+import APMSQLite
 import APMStorage
 import Foundation
 import Logging

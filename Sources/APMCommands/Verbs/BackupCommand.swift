@@ -1,4 +1,5 @@
 import APMCollector
+import APMSQLite
 import APMStorage
 import ArgumentParser
 import Foundation

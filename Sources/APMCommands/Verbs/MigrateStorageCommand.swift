@@ -1,4 +1,5 @@
 import APMPostgres
+import APMSQLite
 import APMStorage
 import ArgumentParser
 import Foundation

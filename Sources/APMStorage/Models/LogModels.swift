@@ -1,4 +1,5 @@
 public import APMCore
+import Foundation
 
 /// A stored log line.
 public struct StoredLogRecord: Sendable, Hashable {
@@ -202,4 +203,12 @@ public protocol LogStore: Sendable {
     /// Deletes log lines logged before `cutoff` (Unix seconds), their per-minute counts and the daily volumes
     /// of the days before it; returns how many lines were deleted.
     func applyLogRetention(cutoff: Int64) async throws -> Int
+}
+
+/// Log attributes as the stores keep them: a JSON object of strings.
+package enum LogAttributesCoding {
+    package static func decode(_ text: String) -> [String: String] {
+        guard text != "{}", !text.isEmpty else { return [:] }
+        return (try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))) ?? [:]
+    }
 }

@@ -1,5 +1,12 @@
 /// Retention, leases for periodic jobs, health and statistics, and the store's end.
 public protocol MaintenanceStore: Sendable {
+    /// The store's error for an error one of its operations threw, when the caller can act on it (a full disk, a
+    /// damaged file, an I/O error): the HTTP layer answers 507 or 503 with its message instead of a bare 500.
+    ///
+    /// - Parameter error: What an operation threw.
+    /// - Returns: The ``StoreError``, or `nil` for any other error.
+    func storeError(for error: any Error) -> StoreError?
+
     /// Deletes minute rows older than `minuteCutoff` (hours keep their totals) and everything else older than
     /// `cutoff`.
     ///

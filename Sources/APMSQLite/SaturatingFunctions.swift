@@ -1,3 +1,4 @@
+import APMStorage
 import GRDB
 
 /// Integer sums that saturate at `Int64.max` instead of turning into a REAL, as SQLite's `+` does on overflow

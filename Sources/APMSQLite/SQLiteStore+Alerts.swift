@@ -1,3 +1,4 @@
+public import APMStorage
 import Foundation
 import GRDB
 

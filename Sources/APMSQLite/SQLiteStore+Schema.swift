@@ -1,3 +1,4 @@
+import APMStorage
 import GRDB
 
 extension SQLiteStore {

@@ -1,4 +1,5 @@
 import APMCore
+public import APMStorage
 import Foundation
 import GRDB
 
@@ -249,6 +250,11 @@ extension SQLiteStore {
             return try String.fetchOne(db, sql: "SELECT holder FROM leases WHERE name = ?", arguments: [name]) == holder
         }
     }
+}
+
+extension SQLiteStore {
+    /// As ``MaintenanceStore`` describes it: SQLite's full disk, damage and I/O errors.
+    public func storeError(for error: any Error) -> StoreError? { StoreError.recognizing(error) }
 }
 
 extension StoreError {

@@ -1,4 +1,5 @@
 import APMCore
+public import APMStorage
 import Foundation
 import GRDB
 
@@ -249,13 +250,5 @@ extension SQLiteStore {
             WritePlanner.logDay(Double(cutoff))
         )
         return deleted
-    }
-}
-
-/// Log attributes as the stores keep them: a JSON object of strings.
-package enum LogAttributesCoding {
-    package static func decode(_ text: String) -> [String: String] {
-        guard text != "{}", !text.isEmpty else { return [:] }
-        return (try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))) ?? [:]
     }
 }

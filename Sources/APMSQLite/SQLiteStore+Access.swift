@@ -1,3 +1,4 @@
+public import APMStorage
 public import Foundation
 import GRDB
 

@@ -1,4 +1,5 @@
 public import APMCore
+public import APMStorage
 import Foundation
 import GRDB
 

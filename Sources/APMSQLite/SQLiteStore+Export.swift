@@ -1,3 +1,4 @@
+import APMStorage
 public import Foundation
 import GRDB
 

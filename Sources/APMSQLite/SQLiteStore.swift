@@ -1,4 +1,5 @@
 import APMCore
+public import APMStorage
 import Foundation
 import GRDB
 import ServiceLifecycle

@@ -1,3 +1,4 @@
+package import APMStorage
 import GRDB
 
 /// SQLite's rows as ``StoredRow``s.

@@ -1,4 +1,5 @@
 import APMCore
+import APMStorage
 import Foundation
 import GRDB
 
