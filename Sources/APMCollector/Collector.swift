@@ -93,7 +93,8 @@ public final class Collector: Sendable {
         self.administration = Administration(
             store: self.store,
             authenticator: self.authenticator,
-            passwordHashCost: configuration.passwordHashCost
+            passwordHashCost: configuration.passwordHashCost,
+            now: now
         )
         self.pipeline = IngestPipeline(
             store: self.store,
@@ -151,7 +152,8 @@ public final class Collector: Sendable {
                 keyHash: LicenseKeyGenerator.hash(key),
                 keyPrefix: LicenseKeyGenerator.prefix(of: key),
                 adminName: "admin",
-                passwordHash: try await PasswordHasher.hashInBackground(password, cost: configuration.passwordHashCost)
+                passwordHash: try await PasswordHasher.hashInBackground(password, cost: configuration.passwordHashCost),
+                now: now()
             )
         else { return nil }
         let token = try await createAPIToken(accountID: account.id, name: "admin", scope: .admin)

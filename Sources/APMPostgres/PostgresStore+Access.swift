@@ -8,8 +8,7 @@ extension PostgresStore {
     // MARK: Accounts and keys
 
     /// As ``APMStore`` describes it, on PostgreSQL.
-    public func createAccount(name: String) async throws -> Account {
-        let now = Date().timeIntervalSince1970
+    public func createAccount(name: String, now: Double) async throws -> Account {
         let id =
             try await rows("INSERT INTO accounts (name, created_at) VALUES (\(name), \(now)) RETURNING id")
             .first?.get("id", as: Int64.self) ?? 0
@@ -22,10 +21,10 @@ extension PostgresStore {
         keyHash: String,
         keyPrefix: String,
         adminName: String,
-        passwordHash: String
+        passwordHash: String,
+        now: Double
     ) async throws -> Account? {
-        let now = Date().timeIntervalSince1970
-        return try await transaction { [self] connection -> Account? in
+        try await transaction { [self] connection -> Account? in
             // Collectors starting together on an empty database: the first creates the account, the others wait
             // here and find it.
             try await connection.execute("LOCK TABLE accounts IN EXCLUSIVE MODE", self.logger)
@@ -80,9 +79,9 @@ extension PostgresStore {
         accountID: Int64,
         name: String,
         keyHash: String,
-        prefix: String
+        prefix: String,
+        now: Double
     ) async throws -> LicenseKeyRecord {
-        let now = Date().timeIntervalSince1970
         let id =
             try await rows(
                 """
@@ -106,15 +105,14 @@ extension PostgresStore {
     }
 
     /// As ``APMStore`` describes it, on PostgreSQL.
-    public func revokeLicenseKey(accountID: Int64, id: Int64) async throws -> Bool {
-        let now = Date().timeIntervalSince1970
-        return
-            !(try await rows(
-                """
-                UPDATE license_keys SET revoked_at = \(now)
-                WHERE id = \(id) AND account_id = \(accountID) AND revoked_at IS NULL RETURNING id
-                """
-            ).isEmpty)
+    public func revokeLicenseKey(accountID: Int64, id: Int64, now: Double) async throws -> Bool {
+
+        !(try await rows(
+            """
+            UPDATE license_keys SET revoked_at = \(now)
+            WHERE id = \(id) AND account_id = \(accountID) AND revoked_at IS NULL RETURNING id
+            """
+        ).isEmpty)
     }
 
     /// As ``APMStore`` describes it, on PostgreSQL.
@@ -272,9 +270,9 @@ extension PostgresStore {
         accountID: Int64,
         name: String,
         passwordHash: String,
-        role: UserRole
+        role: UserRole,
+        now: Double
     ) async throws -> StoredUser {
-        let now = Date().timeIntervalSince1970
         let id =
             try await rows(
                 """
@@ -317,8 +315,7 @@ extension PostgresStore {
     }
 
     /// As ``APMStore`` describes it, on PostgreSQL.
-    public func setPassword(userID: Int64, passwordHash: String) async throws {
-        let now = Date().timeIntervalSince1970
+    public func setPassword(userID: Int64, passwordHash: String, now: Double) async throws {
         try await transaction { [self] connection in
             try await connection.execute(
                 "UPDATE users SET password_hash = \(passwordHash), password_changed_at = \(now) WHERE id = \(userID)",
@@ -341,9 +338,9 @@ extension PostgresStore {
         name: String,
         scope: APITokenScope,
         tokenHash: String,
-        prefix: String
+        prefix: String,
+        now: Double
     ) async throws -> APITokenRecord {
-        let now = Date().timeIntervalSince1970
         let id =
             try await rows(
                 """
@@ -368,15 +365,14 @@ extension PostgresStore {
     }
 
     /// As ``APMStore`` describes it, on PostgreSQL.
-    public func revokeAPIToken(accountID: Int64, id: Int64) async throws -> Bool {
-        let now = Date().timeIntervalSince1970
-        return
-            !(try await rows(
-                """
-                UPDATE api_tokens SET revoked_at = \(now)
-                WHERE id = \(id) AND account_id = \(accountID) AND revoked_at IS NULL RETURNING id
-                """
-            ).isEmpty)
+    public func revokeAPIToken(accountID: Int64, id: Int64, now: Double) async throws -> Bool {
+
+        !(try await rows(
+            """
+            UPDATE api_tokens SET revoked_at = \(now)
+            WHERE id = \(id) AND account_id = \(accountID) AND revoked_at IS NULL RETURNING id
+            """
+        ).isEmpty)
     }
 
     /// As ``APMStore`` describes it, on PostgreSQL.

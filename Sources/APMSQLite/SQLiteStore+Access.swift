@@ -19,10 +19,10 @@ extension SQLiteStore {
         name: String,
         scope: APITokenScope,
         tokenHash: String,
-        prefix: String
+        prefix: String,
+        now: Double
     ) async throws -> APITokenRecord {
-        let now = Date().timeIntervalSince1970
-        return try await writer.write { db in
+        try await writer.write { db in
             try db.execute(
                 sql:
                     "INSERT INTO api_tokens (account_id, name, scope, token_hash, prefix, created_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -61,9 +61,8 @@ extension SQLiteStore {
     ///   - accountID: The account.
     ///   - id: The token.
     /// - Returns: Whether an active token was revoked.
-    public func revokeAPIToken(accountID: Int64, id: Int64) async throws -> Bool {
-        let now = Date().timeIntervalSince1970
-        return try await writer.write { db in
+    public func revokeAPIToken(accountID: Int64, id: Int64, now: Double) async throws -> Bool {
+        try await writer.write { db in
             try db.execute(
                 sql: "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND account_id = ? AND revoked_at IS NULL",
                 arguments: [now, id, accountID]

@@ -127,10 +127,10 @@ extension SQLiteStore {
         keyHash: String,
         keyPrefix: String,
         adminName: String,
-        passwordHash: String
+        passwordHash: String,
+        now: Double
     ) async throws -> Account? {
-        let now = Date().timeIntervalSince1970
-        return try await writer.write { db -> Account? in
+        try await writer.write { db -> Account? in
             guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM accounts") == 0 else { return nil }
             for table in ["apps", "license_keys", "users", "batches", "txn_hours"] {
                 guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") == 0 else {

@@ -15,10 +15,10 @@ extension SQLiteStore {
         accountID: Int64,
         name: String,
         passwordHash: String,
-        role: UserRole
+        role: UserRole,
+        now: Double
     ) async throws -> StoredUser {
-        let now = Date().timeIntervalSince1970
-        return try await writer.write { db in
+        try await writer.write { db in
             try db.execute(
                 sql:
                     "INSERT INTO users (account_id, name, password_hash, created_at, password_changed_at, role) VALUES (?, ?, ?, ?, ?, ?)",
@@ -83,8 +83,7 @@ extension SQLiteStore {
     /// - Parameters:
     ///   - userID: The user.
     ///   - passwordHash: The hash.
-    public func setPassword(userID: Int64, passwordHash: String) async throws {
-        let now = Date().timeIntervalSince1970
+    public func setPassword(userID: Int64, passwordHash: String, now: Double) async throws {
         try await writer.write { db in
             try db.execute(
                 sql: "UPDATE users SET password_hash = ?, password_changed_at = ? WHERE id = ?",

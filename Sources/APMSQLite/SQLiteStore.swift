@@ -82,9 +82,8 @@ public final class SQLiteStore: APMStore {
     ///
     /// - Parameter name: A unique name.
     /// - Returns: The account.
-    public func createAccount(name: String) async throws -> Account {
-        let now = Date().timeIntervalSince1970
-        return try await writer.write { db in
+    public func createAccount(name: String, now: Double) async throws -> Account {
+        try await writer.write { db in
             try db.execute(sql: "INSERT INTO accounts (name, created_at) VALUES (?, ?)", arguments: [name, now])
             return Account(id: db.lastInsertedRowID, name: name, createdAt: now)
         }
@@ -113,10 +112,10 @@ public final class SQLiteStore: APMStore {
         accountID: Int64,
         name: String,
         keyHash: String,
-        prefix: String
+        prefix: String,
+        now: Double
     ) async throws -> LicenseKeyRecord {
-        let now = Date().timeIntervalSince1970
-        return try await writer.write { db in
+        try await writer.write { db in
             try db.execute(
                 sql: "INSERT INTO license_keys (account_id, name, key_hash, prefix, created_at) VALUES (?, ?, ?, ?, ?)",
                 arguments: [accountID, name, keyHash, prefix, now]
@@ -152,9 +151,8 @@ public final class SQLiteStore: APMStore {
     ///   - accountID: The account.
     ///   - id: The key.
     /// - Returns: Whether an active key was revoked.
-    public func revokeLicenseKey(accountID: Int64, id: Int64) async throws -> Bool {
-        let now = Date().timeIntervalSince1970
-        return try await writer.write { db in
+    public func revokeLicenseKey(accountID: Int64, id: Int64, now: Double) async throws -> Bool {
+        try await writer.write { db in
             try db.execute(
                 sql: "UPDATE license_keys SET revoked_at = ? WHERE id = ? AND account_id = ? AND revoked_at IS NULL",
                 arguments: [now, id, accountID]

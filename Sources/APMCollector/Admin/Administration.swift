@@ -9,6 +9,8 @@ struct Administration: Sendable {
     let store: any CredentialStore & UserStore & AppStore & FigureStore & ErrorGroupStore
     let authenticator: CredentialAuthenticator
     let passwordHashCost: Int
+    /// The collector's clock (Unix seconds): the store records what it is given.
+    let now: @Sendable () -> Double
 
     /// A label for a key or token: 1 to 100 characters, no control characters; `fallback` when absent.
     static func label(_ text: String?, fallback: String) throws -> String {
@@ -43,13 +45,14 @@ struct Administration: Sendable {
             accountID: accountID,
             name: label,
             keyHash: LicenseKeyGenerator.hash(key),
-            prefix: LicenseKeyGenerator.prefix(of: key)
+            prefix: LicenseKeyGenerator.prefix(of: key),
+            now: now()
         )
         return (key, record)
     }
 
     func revokeLicenseKey(accountID: Int64, id: Int64) async throws {
-        guard try await store.revokeLicenseKey(accountID: accountID, id: id) else {
+        guard try await store.revokeLicenseKey(accountID: accountID, id: id, now: now()) else {
             throw APIError(.notFound, code: "not_found", message: "no active key \(id) in this account")
         }
         authenticator.invalidate()
@@ -72,13 +75,14 @@ struct Administration: Sendable {
             name: label,
             scope: scope,
             tokenHash: LicenseKeyGenerator.hash(token),
-            prefix: LicenseKeyGenerator.prefix(of: token)
+            prefix: LicenseKeyGenerator.prefix(of: token),
+            now: now()
         )
         return (token, record)
     }
 
     func revokeAPIToken(accountID: Int64, id: Int64) async throws {
-        guard try await store.revokeAPIToken(accountID: accountID, id: id) else {
+        guard try await store.revokeAPIToken(accountID: accountID, id: id, now: now()) else {
             throw APIError(.notFound, code: "not_found", message: "no active API token \(id) in this account")
         }
         authenticator.invalidate()
@@ -92,7 +96,8 @@ struct Administration: Sendable {
         let password = PasswordHasher.makePassword()
         try await store.setPassword(
             userID: user.id,
-            passwordHash: try await PasswordHasher.hashInBackground(password, cost: passwordHashCost)
+            passwordHash: try await PasswordHasher.hashInBackground(password, cost: passwordHashCost),
+            now: now()
         )
         return password
     }
@@ -145,7 +150,8 @@ struct Administration: Sendable {
             accountID: accountID,
             name: name,
             passwordHash: try await PasswordHasher.hashInBackground(password, cost: passwordHashCost),
-            role: role
+            role: role,
+            now: now()
         )
         return (user, password)
     }

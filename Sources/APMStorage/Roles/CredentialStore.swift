@@ -1,10 +1,14 @@
+import Foundation
+
 /// Accounts and the credentials that act for them: license keys (agents) and API tokens (the API, the CLI), stored as hashes.
 public protocol CredentialStore: Sendable {
     /// Creates an account.
     ///
-    /// - Parameter name: A unique name.
+    /// - Parameters:
+    ///   - name: A unique name.
+    ///   - now: Unix seconds, from the caller's clock.
     /// - Returns: The account.
-    func createAccount(name: String) async throws -> Account
+    func createAccount(name: String, now: Double) async throws -> Account
 
     /// Creates the first account, its license key and the administrator in one transaction, unless an account
     /// exists. Refuses a store that holds data but no account (it lost its identity): setting up a new account
@@ -16,6 +20,7 @@ public protocol CredentialStore: Sendable {
     ///   - keyPrefix: The key's display prefix.
     ///   - adminName: The administrator's login.
     ///   - passwordHash: The administrator's password hash.
+    ///   - now: Unix seconds, from the caller's clock.
     /// - Returns: The account, or `nil` when one existed.
     /// - Throws: ``StoreError`` (`dataDirectoryNotEmpty`) for data without an account.
     func bootstrap(
@@ -23,7 +28,8 @@ public protocol CredentialStore: Sendable {
         keyHash: String,
         keyPrefix: String,
         adminName: String,
-        passwordHash: String
+        passwordHash: String,
+        now: Double
     ) async throws -> Account?
 
     /// Every account.
@@ -38,12 +44,14 @@ public protocol CredentialStore: Sendable {
     ///   - name: A label.
     ///   - keyHash: SHA-256 of the key, hex.
     ///   - prefix: The key's first characters, for display.
+    ///   - now: Unix seconds, from the caller's clock.
     /// - Returns: The record.
     func createLicenseKey(
         accountID: Int64,
         name: String,
         keyHash: String,
-        prefix: String
+        prefix: String,
+        now: Double
     ) async throws -> LicenseKeyRecord
 
     /// An account's keys, revoked ones included.
@@ -57,8 +65,9 @@ public protocol CredentialStore: Sendable {
     /// - Parameters:
     ///   - accountID: The owning account.
     ///   - id: The key's id.
+    ///   - now: Unix seconds, from the caller's clock.
     /// - Returns: `false` when no such active key exists in the account.
-    func revokeLicenseKey(accountID: Int64, id: Int64) async throws -> Bool
+    func revokeLicenseKey(accountID: Int64, id: Int64, now: Double) async throws -> Bool
 
     /// The active key with this hash.
     ///
@@ -74,13 +83,15 @@ public protocol CredentialStore: Sendable {
     ///   - scope: What it may do.
     ///   - tokenHash: SHA-256 of the token, hex.
     ///   - prefix: The display prefix.
+    ///   - now: Unix seconds, from the caller's clock.
     /// - Returns: The record.
     func createAPIToken(
         accountID: Int64,
         name: String,
         scope: APITokenScope,
         tokenHash: String,
-        prefix: String
+        prefix: String,
+        now: Double
     ) async throws -> APITokenRecord
 
     /// An account's API tokens, revoked ones included.
@@ -94,12 +105,85 @@ public protocol CredentialStore: Sendable {
     /// - Parameters:
     ///   - accountID: The account.
     ///   - id: The token.
+    ///   - now: Unix seconds, from the caller's clock.
     /// - Returns: Whether an active token was revoked.
-    func revokeAPIToken(accountID: Int64, id: Int64) async throws -> Bool
+    func revokeAPIToken(accountID: Int64, id: Int64, now: Double) async throws -> Bool
 
     /// The active token with this hash.
     ///
     /// - Parameter tokenHash: SHA-256 hex.
     /// - Returns: The record or `nil`.
     func activeAPIToken(hash tokenHash: String) async throws -> APITokenRecord?
+}
+
+/// The same at the wall clock's time, for tools and tests (the collector passes its own clock).
+extension CredentialStore {
+    /// ``createAccount(name:now:)`` now.
+    public func createAccount(name: String) async throws -> Account {
+        try await createAccount(name: name, now: Date().timeIntervalSince1970)
+    }
+
+    /// ``bootstrap(accountName:keyHash:keyPrefix:adminName:passwordHash:now:)`` now.
+    public func bootstrap(
+        accountName: String,
+        keyHash: String,
+        keyPrefix: String,
+        adminName: String,
+        passwordHash: String
+    ) async throws -> Account? {
+        try await bootstrap(
+            accountName: accountName,
+            keyHash: keyHash,
+            keyPrefix: keyPrefix,
+            adminName: adminName,
+            passwordHash: passwordHash,
+            now: Date().timeIntervalSince1970
+        )
+    }
+
+    /// ``createLicenseKey(accountID:name:keyHash:prefix:now:)`` now.
+    public func createLicenseKey(
+        accountID: Int64,
+        name: String,
+        keyHash: String,
+        prefix: String
+    ) async throws
+        -> LicenseKeyRecord
+    {
+        try await createLicenseKey(
+            accountID: accountID,
+            name: name,
+            keyHash: keyHash,
+            prefix: prefix,
+            now: Date().timeIntervalSince1970
+        )
+    }
+
+    /// ``revokeLicenseKey(accountID:id:now:)`` now.
+    public func revokeLicenseKey(accountID: Int64, id: Int64) async throws -> Bool {
+        try await revokeLicenseKey(accountID: accountID, id: id, now: Date().timeIntervalSince1970)
+    }
+
+    /// ``createAPIToken(accountID:name:scope:tokenHash:prefix:now:)`` now.
+    public func createAPIToken(
+        accountID: Int64,
+        name: String,
+        scope: APITokenScope,
+        tokenHash: String,
+        prefix: String
+    ) async throws -> APITokenRecord {
+        try await createAPIToken(
+            accountID: accountID,
+            name: name,
+            scope: scope,
+            tokenHash: tokenHash,
+            prefix: prefix,
+            now: Date().timeIntervalSince1970
+        )
+    }
+
+    /// ``revokeAPIToken(accountID:id:now:)`` now.
+    public func revokeAPIToken(accountID: Int64, id: Int64) async throws -> Bool {
+        try await revokeAPIToken(accountID: accountID, id: id, now: Date().timeIntervalSince1970)
+    }
 }

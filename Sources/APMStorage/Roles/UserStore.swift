@@ -1,3 +1,5 @@
+import Foundation
+
 /// Dashboard users and their roles.
 public protocol UserStore: Sendable {
     /// Creates a dashboard user.
@@ -7,8 +9,15 @@ public protocol UserStore: Sendable {
     ///   - name: A unique login name.
     ///   - passwordHash: The password's hash.
     ///   - role: What the user may do.
+    ///   - now: Unix seconds, from the caller's clock.
     /// - Returns: The user.
-    func createUser(accountID: Int64, name: String, passwordHash: String, role: UserRole) async throws -> StoredUser
+    func createUser(
+        accountID: Int64,
+        name: String,
+        passwordHash: String,
+        role: UserRole,
+        now: Double
+    ) async throws -> StoredUser
 
     /// Changes a user's role; it applies to the user's sessions at once (they read it on every request).
     ///
@@ -39,12 +48,43 @@ public protocol UserStore: Sendable {
     /// - Parameters:
     ///   - userID: The user.
     ///   - passwordHash: The new hash.
-    func setPassword(userID: Int64, passwordHash: String) async throws
+    ///   - now: Unix seconds, from the caller's clock.
+    func setPassword(userID: Int64, passwordHash: String, now: Double) async throws
 }
 
 extension UserStore {
-    /// Creates an admin user (the first user of an account, and every user before roles).
+    /// Creates an admin user (the first user of an account, and every user before roles) at the wall clock's
+    /// time (tools and tests; the collector passes its own clock).
     public func createUser(accountID: Int64, name: String, passwordHash: String) async throws -> StoredUser {
-        try await createUser(accountID: accountID, name: name, passwordHash: passwordHash, role: .admin)
+        try await createUser(
+            accountID: accountID,
+            name: name,
+            passwordHash: passwordHash,
+            role: .admin,
+            now: Date().timeIntervalSince1970
+        )
+    }
+
+    /// ``createUser(accountID:name:passwordHash:role:now:)`` at the wall clock's time (tools and tests).
+    public func createUser(
+        accountID: Int64,
+        name: String,
+        passwordHash: String,
+        role: UserRole
+    ) async throws
+        -> StoredUser
+    {
+        try await createUser(
+            accountID: accountID,
+            name: name,
+            passwordHash: passwordHash,
+            role: role,
+            now: Date().timeIntervalSince1970
+        )
+    }
+
+    /// ``setPassword(userID:passwordHash:now:)`` at the wall clock's time (tools and tests).
+    public func setPassword(userID: Int64, passwordHash: String) async throws {
+        try await setPassword(userID: userID, passwordHash: passwordHash, now: Date().timeIntervalSince1970)
     }
 }
