@@ -26,83 +26,35 @@ extension PostgresStore {
         try await ensurePartitions(buckets: buckets)
     }
 
-    /// Plans and writes batches in the caller's transaction: apps found or created, then locked in id order (so
-    /// that two collectors committing to one app take turns and see each other's names and rows), then the
-    /// snapshot read, the plan made by ``WritePlanner`` and applied.
+    /// Plans and writes batches in the caller's transaction, answering ``IngestCommit``'s questions: apps found or
+    /// created, then locked in id order (so that two collectors committing to one app take turns and see each
+    /// other's names and rows), then the snapshot read, the plan made and applied.
     func commitItems(
         _ connection: PostgresConnection,
         _ items: [IngestItem],
         limits: CardinalityLimits
     ) async throws -> WritePlan {
-        // The apps of the items, found with one query (most commits create none).
-        let found = try await existingApps(
-            connection,
-            names: Set(
-                items.map {
-                    WritePlanner.AppName(accountID: $0.accountID, name: $0.batch.agent.appName)
-                }
+        let commit = IngestCommit(items, limits: limits)
+        var resolved = try await resolveApps(connection, commit)
+        // A new language or agent version, now that the apps are locked.
+        for request in commit.appRequests {
+            guard case .success(var app) = resolved[request.name],
+                let update = IngestRules.identityUpdate(
+                    language: app.language,
+                    agentVersion: app.agentVersion,
+                    from: request.agent
+                )
+            else { continue }
+            try await connection.execute(
+                "UPDATE apps SET language = \(update.language), agent_version = \(update.agentVersion) WHERE id = \(app.id)",
+                logger
             )
-        )
-        var resolved: [WritePlanner.AppName: Result<StoredApp, StoreError>] = [:]
-        for item in items {
-            let key = WritePlanner.AppName(accountID: item.accountID, name: item.batch.agent.appName)
-            guard resolved[key] == nil else { continue }
-            if let existing = found[key] {
-                resolved[key] = .success(existing)
-                continue
-            }
-            do {
-                resolved[key] = .success(
-                    try await findOrCreateApp(
-                        connection,
-                        accountID: item.accountID,
-                        agent: item.batch.agent,
-                        at: item.receivedAt,
-                        maxApps: limits.maxApps,
-                        updatingIdentity: false
-                    )
-                )
-            } catch let error as StoreError where error.code == .appLimit {
-                resolved[key] = .failure(error)
-            }
+            app.language = update.language
+            app.agentVersion = update.agentVersion
+            resolved[request.name] = .success(app)
         }
-        var appIDs: [WritePlanner.AppName: Int64] = [:]
-        for (key, app) in resolved { if case .success(let app) = app { appIDs[key] = app.id } }
-        // In id order, in one statement: two commits never wait for each other's locks in a cycle. Nothing
-        // before this statement writes to a row that another commit could write under these locks (so no
-        // commit holds a row another waits for while it waits for an app lock).
-        let lockOrder = Set(appIDs.values).sorted().map { Int32(truncatingIfNeeded: $0) }
-        try await connection.execute(
-            """
-            SELECT pg_advisory_xact_lock(\(Self.appLockSpace), id)
-            FROM (SELECT id FROM unnest(\(lockOrder)::int4[]) WITH ORDINALITY AS u(id, position) ORDER BY position) AS ordered
-            """,
-            logger
-        )
-        // A new language or agent version, now that the app is locked.
-        var apps: [Result<StoredApp, StoreError>] = []
-        for item in items {
-            let key = WritePlanner.AppName(accountID: item.accountID, name: item.batch.agent.appName)
-            guard case .success(var app) = resolved[key] else {
-                apps.append(resolved[key]!)
-                continue
-            }
-            if let update = IngestRules.identityUpdate(
-                language: app.language,
-                agentVersion: app.agentVersion,
-                from: item.batch.agent
-            ) {
-                try await connection.execute(
-                    "UPDATE apps SET language = \(update.language), agent_version = \(update.agentVersion) WHERE id = \(app.id)",
-                    logger
-                )
-                app.language = update.language
-                app.agentVersion = update.agentVersion
-                resolved[key] = .success(app)
-            }
-            apps.append(.success(app))
-        }
-        let keys = Array(WritePlanner.batchKeys(of: items))
+        let apps = commit.apps(resolved)
+        let keys = Array(commit.batchKeys)
         var stored: Set<WritePlanner.BatchKey> = []
         for row in try await connection.rows(
             """
@@ -116,25 +68,51 @@ extension PostgresStore {
                 WritePlanner.BatchKey(accountID: try row.get("account_id"), batchID: try row.get("batch_id"))
             )
         }
-        var candidates: [Int64: (transactions: Set<String>, segments: Set<String>)] = [:]
-        for (key, names) in WritePlanner.candidateNames(of: items) {
-            guard let appID = appIDs[key] else { continue }
-            candidates[appID] = names
-        }
-        let names = try await knownNames(connection, candidates: candidates)
-        let logsStoredToday = try await logsStoredToday(connection, items: items, apps: apps)
-        let plan = try WritePlanner(limits: limits).plan(
-            items,
-            snapshot: WritePlanner.Snapshot(
-                apps: apps,
-                storedBatches: stored,
-                names: names,
-                logsStoredToday: logsStoredToday
-            )
-        )
+        let names = try await knownNames(connection, candidates: commit.candidateNames(apps: apps))
+        let logsStoredToday = try await logsStoredToday(connection, days: commit.logDays(apps: apps))
+        let plan = try commit.plan(apps: apps, storedBatches: stored, names: names, logsStoredToday: logsStoredToday)
         try await apply(connection, plan)
         try await writeLogs(connection, plan)
         return plan
+    }
+
+    /// The commit's apps, found with one query (most commits create none) or created, then locked in id order.
+    private func resolveApps(
+        _ connection: PostgresConnection,
+        _ commit: IngestCommit
+    ) async throws -> [WritePlanner.AppName: Result<StoredApp, StoreError>] {
+        let found = try await existingApps(connection, names: Set(commit.appRequests.map(\.name)))
+        var resolved: [WritePlanner.AppName: Result<StoredApp, StoreError>] = [:]
+        for request in commit.appRequests {
+            if let existing = found[request.name] {
+                resolved[request.name] = .success(existing)
+                continue
+            }
+            resolved[request.name] = try await IngestCommit.resolving {
+                try await findOrCreateApp(
+                    connection,
+                    accountID: request.name.accountID,
+                    agent: request.agent,
+                    at: request.receivedAt,
+                    maxApps: commit.limits.maxApps,
+                    updatingIdentity: false
+                )
+            }
+        }
+        // In id order, in one statement: two commits never wait for each other's locks in a cycle. Nothing
+        // before this statement writes to a row that another commit could write under these locks (so no
+        // commit holds a row another waits for while it waits for an app lock).
+        var ids: Set<Int64> = []
+        for case .success(let app) in resolved.values { ids.insert(app.id) }
+        let lockOrder = ids.sorted().map { Int32(truncatingIfNeeded: $0) }
+        try await connection.execute(
+            """
+            SELECT pg_advisory_xact_lock(\(Self.appLockSpace), id)
+            FROM (SELECT id FROM unnest(\(lockOrder)::int4[]) WITH ORDINALITY AS u(id, position) ORDER BY position) AS ordered
+            """,
+            logger
+        )
+        return resolved
     }
 
     /// Of the names a commit carries, those its apps have; and how many each has of each kind (two queries for

@@ -6,16 +6,7 @@ import PostgresNIO
 extension PostgresStore {
     /// Per app of the items that carry log lines: what it stored on the day of receipt (the daily cap's count).
     /// Read under the commit's app locks, so two collectors never both fill the same room.
-    func logsStoredToday(
-        _ connection: PostgresConnection,
-        items: [IngestItem],
-        apps: [Result<StoredApp, StoreError>]
-    ) async throws -> [Int64: UInt64] {
-        var asked: [Int64: Int64] = [:]
-        for (index, item) in items.enumerated() where !item.batch.logs.isEmpty {
-            guard case .success(let app) = apps[index] else { continue }
-            asked[app.id] = WritePlanner.logDay(item.receivedAt)
-        }
+    func logsStoredToday(_ connection: PostgresConnection, days asked: [Int64: Int64]) async throws -> [Int64: UInt64] {
         guard !asked.isEmpty else { return [:] }
         let pairs = Array(asked)
         var stored: [Int64: UInt64] = [:]

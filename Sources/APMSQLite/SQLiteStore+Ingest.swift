@@ -17,39 +17,26 @@ extension SQLiteStore {
         return plan.outcomes
     }
 
-    /// Plans and writes batches inside the caller's transaction (``WritePlanner`` holds the rules). The caller
-    /// passes the plan to ``rememberAdmittedNames(_:)`` once the transaction committed.
+    /// Plans and writes batches inside the caller's transaction, answering ``IngestCommit``'s questions. The
+    /// caller passes the plan to ``rememberAdmittedNames(_:)`` once the transaction committed.
     func commitItems(_ db: Database, _ items: [IngestItem], limits: CardinalityLimits) throws -> WritePlan {
-        var apps: [Result<StoredApp, StoreError>] = []
-        apps.reserveCapacity(items.count)
-        var appCache: [String: Result<StoredApp, StoreError>] = [:]
-        for item in items {
-            let cacheKey = "\(item.accountID)\u{0}\(item.batch.agent.appName)"
-            if let cached = appCache[cacheKey] {
-                apps.append(cached)
-                continue
-            }
-            let app: Result<StoredApp, StoreError>
-            do {
-                app = .success(
-                    try findOrCreateApp(
-                        db,
-                        accountID: item.accountID,
-                        agent: item.batch.agent,
-                        at: item.receivedAt,
-                        maxApps: limits.maxApps
-                    )
+        let commit = IngestCommit(items, limits: limits)
+        var resolved: [WritePlanner.AppName: Result<StoredApp, StoreError>] = [:]
+        for request in commit.appRequests {
+            resolved[request.name] = try IngestCommit.resolving {
+                try findOrCreateApp(
+                    db,
+                    accountID: request.name.accountID,
+                    agent: request.agent,
+                    at: request.receivedAt,
+                    maxApps: limits.maxApps
                 )
-            } catch let error as StoreError where error.code == .appLimit {
-                app = .failure(error)
             }
-            appCache[cacheKey] = app
-            apps.append(app)
         }
+        let apps = commit.apps(resolved)
         var stored: Set<WritePlanner.BatchKey> = []
         let lookup = try db.cachedStatement(sql: "SELECT 1 FROM batches WHERE account_id = ? AND batch_id = ?")
-        for key in WritePlanner.batchKeys(of: items)
-        where try Bool.fetchOne(lookup, arguments: [key.accountID, key.batchID]) ?? false {
+        for key in commit.batchKeys where try Bool.fetchOne(lookup, arguments: [key.accountID, key.batchID]) ?? false {
             stored.insert(key)
         }
         var names: [Int64: KnownNames] = [:]
@@ -57,20 +44,10 @@ extension SQLiteStore {
             names[app.id] = try knownNames(db, appID: app.id)
         }
         var logsStoredToday: [Int64: UInt64] = [:]
-        for item in items where !item.batch.logs.isEmpty {
-            for case .success(let app) in apps where logsStoredToday[app.id] == nil {
-                logsStoredToday[app.id] = try logsStored(db, appID: app.id, day: WritePlanner.logDay(item.receivedAt))
-            }
+        for (appID, day) in commit.logDays(apps: apps) {
+            logsStoredToday[appID] = try logsStored(db, appID: appID, day: day)
         }
-        let plan = try WritePlanner(limits: limits).plan(
-            items,
-            snapshot: WritePlanner.Snapshot(
-                apps: apps,
-                storedBatches: stored,
-                names: names,
-                logsStoredToday: logsStoredToday
-            )
-        )
+        let plan = try commit.plan(apps: apps, storedBatches: stored, names: names, logsStoredToday: logsStoredToday)
         try apply(db, plan)
         return plan
     }

@@ -1,3 +1,4 @@
+import APMCore
 import Foundation
 
 /// The `[collector]` keys about alerts.
@@ -88,75 +89,55 @@ public struct AlertSettings: Sendable, Hashable {
     public init() {}
 
     /// The keys this handles.
-    static let keys = [
-        "alert_evaluation_delay", "alert_interval", "alert_notification_timeout", "alert_max_attempts",
-        "alert_retry_base", "alert_issue_renotify", "dashboard_url", "smtp_url", "smtp_username", "smtp_password",
-        "smtp_from", "smtp_tls",
-        "smtp_verify_certificate", "alert_allowed_destinations",
-    ]
+    static var keys: [String] { settings.keys.sorted() }
 
-    /// Applies one setting.
-    ///
-    /// - Parameters:
-    ///   - key: One of ``keys``.
-    ///   - value: Its value.
-    /// - Returns: What is allowed when the value is invalid, `nil` when applied.
-    mutating func apply(key: String, value: String) -> String? {
-        func integer(_ range: ClosedRange<Int>) -> Int? {
-            guard let number = Int(value), range.contains(number) else { return nil }
-            return number
-        }
-        switch key {
-        case "alert_evaluation_delay":
-            guard let seconds = integer(0...3600) else { return "must be a whole number of seconds from 0 to 3600" }
-            evaluationDelay = Int64(seconds)
-        case "alert_interval":
-            guard let seconds = integer(1...60) else { return "must be a whole number of seconds from 1 to 60" }
-            interval = .seconds(seconds)
-        case "alert_notification_timeout":
-            guard let seconds = integer(1...120) else { return "must be a whole number of seconds from 1 to 120" }
-            timeout = .seconds(seconds)
-        case "alert_max_attempts":
-            guard let attempts = integer(1...50) else { return "must be a whole number from 1 to 50" }
-            maxAttempts = attempts
-        case "alert_retry_base":
-            guard let seconds = integer(1...3600) else { return "must be a whole number of seconds from 1 to 3600" }
-            retryBase = Double(seconds)
-        case "alert_issue_renotify":
-            guard let seconds = integer(0...604_800) else {
-                return "must be a whole number of seconds from 0 (every time) to 604800 (a week)"
-            }
-            issueRenotify = Double(seconds)
-        case "smtp_url":
+    typealias Setting = ConfigurationSetting<AlertSettings>
+
+    /// The rule of each alert key (read and refused as the collector's other keys are).
+    static let settings: [String: Setting] = [
+        "alert_evaluation_delay": .wholeNumber(0...3600, of: "seconds") { $0.evaluationDelay = Int64($1) },
+        "alert_interval": .wholeNumber(1...60, of: "seconds") { $0.interval = .seconds($1) },
+        "alert_notification_timeout": .wholeNumber(1...120, of: "seconds") { $0.timeout = .seconds($1) },
+        "alert_max_attempts": .wholeNumber(1...50) { $0.maxAttempts = $1 },
+        "alert_retry_base": .wholeNumber(1...3600, of: "seconds") { $0.retryBase = Double($1) },
+        // 0 notifies every time; a week at most.
+        "alert_issue_renotify": .wholeNumber(0...604_800, of: "seconds") { $0.issueRenotify = Double($1) },
+        "smtp_url": Setting { settings, value in
             let lowered = value.lowercased()
             guard value.isEmpty || lowered.hasPrefix("smtp://") || lowered.hasPrefix("smtps://") else {
                 return "must be smtp://HOST:587 (STARTTLS) or smtps://HOST:465, or empty for no mail"
             }
-            guard !value.isEmpty || smtp != nil else { return nil }
-            var mail = smtp ?? SMTP(url: "")
-            mail.url = value
-            smtp = mail
-        case "smtp_username", "smtp_password", "smtp_from", "smtp_tls", "smtp_verify_certificate":
-            // An empty value is the default (as in collector.ini.example): no mail server yet.
-            guard !value.isEmpty else { return nil }
-            var mail = smtp ?? SMTP(url: "")
-            switch key {
-            case "smtp_username": mail.username = value
-            case "smtp_password": mail.password = value
-            case "smtp_from":
-                guard AlertValidation.isMailAddress(value) else { return "must be an address like apm@example.com" }
-                mail.from = value
-            case "smtp_tls":
-                guard let tls = SMTP.TLS(rawValue: value.lowercased()) else {
-                    return "must be required (STARTTLS, the default), opportunistic or none"
-                }
-                mail.tls = tls
-            default:
-                guard let verify = Bool(value.lowercased()) else { return "must be true or false" }
-                mail.verifyPeer = verify
+            guard !value.isEmpty || settings.smtp != nil else { return nil }
+            settings.smtp = settings.smtp ?? SMTP(url: "")
+            settings.smtp?.url = value
+            return nil
+        },
+        "smtp_username": mail { mail, value in
+            mail.username = value
+            return nil
+        },
+        "smtp_password": mail { mail, value in
+            mail.password = value
+            return nil
+        },
+        "smtp_from": mail { mail, value in
+            guard AlertValidation.isMailAddress(value) else { return "must be an address like apm@example.com" }
+            mail.from = value
+            return nil
+        },
+        "smtp_tls": mail { mail, value in
+            guard let tls = SMTP.TLS(rawValue: value.lowercased()) else {
+                return "must be required (STARTTLS, the default), opportunistic or none"
             }
-            smtp = mail
-        case "alert_allowed_destinations":
+            mail.tls = tls
+            return nil
+        },
+        "smtp_verify_certificate": mail { mail, value in
+            guard let verify = Bool(value.lowercased()) else { return "must be true or false" }
+            mail.verifyPeer = verify
+            return nil
+        },
+        "alert_allowed_destinations": Setting { settings, value in
             let entries = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
                 !$0.isEmpty
             }
@@ -164,14 +145,28 @@ public struct AlertSettings: Sendable, Hashable {
                 return
                     "must be a comma-separated list of host names, addresses or CIDR blocks, e.g. hooks.internal, 10.0.0.0/8, 127.0.0.1"
             }
-            allowedDestinations = entries
-        default:
+            settings.allowedDestinations = entries
+            return nil
+        },
+        "dashboard_url": Setting { settings, value in
             let lowered = value.lowercased()
             guard value.isEmpty || lowered.hasPrefix("http://") || lowered.hasPrefix("https://") else {
                 return "must be the dashboard's URL as users open it, e.g. https://apm.example.com"
             }
-            dashboardURL = value
+            settings.dashboardURL = value
+            return nil
+        },
+    ]
+
+    /// A rule of the mail server's keys. An empty value is the default (as in collector.ini.example): no mail
+    /// server yet, so nothing is made.
+    private static func mail(_ apply: @escaping @Sendable (inout SMTP, String) -> String?) -> Setting {
+        Setting { settings, value in
+            guard !value.isEmpty else { return nil }
+            var mail = settings.smtp ?? SMTP(url: "")
+            if let problem = apply(&mail, value) { return problem }
+            settings.smtp = mail
+            return nil
         }
-        return nil
     }
 }

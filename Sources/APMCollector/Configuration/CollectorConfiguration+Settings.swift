@@ -12,7 +12,7 @@ extension CollectorConfiguration {
     /// - Throws: ``ConfigurationError`` for an unknown key.
     public mutating func apply(key: String, value: String) throws -> String? {
         if let setting = Self.settings[key] { return setting.apply(&self, value) }
-        if AlertSettings.keys.contains(key) { return alerts.apply(key: key, value: value) }
+        if let setting = AlertSettings.settings[key] { return setting.apply(&alerts, value) }
         throw ConfigurationError(
             .unknownKey,
             key: key,
