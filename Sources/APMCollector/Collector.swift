@@ -144,25 +144,25 @@ public final class Collector: Sendable {
     ///   lost its identity is never set up afresh.
     public func bootstrapIfNeeded() async throws -> FirstStartCredentials? {
         guard try await store.accounts().isEmpty else { return nil }
-        let key = LicenseKeyGenerator.makeKey()
+        let key = CredentialGenerator.make(.licenseKey)
         let password = PasswordHasher.makePassword()
         guard
             let account = try await store.bootstrap(
                 accountName: "default",
-                keyHash: LicenseKeyGenerator.hash(key),
-                keyPrefix: LicenseKeyGenerator.prefix(of: key),
+                keyHash: CredentialGenerator.hash(key),
+                keyPrefix: CredentialGenerator.displayPrefix(of: key),
                 adminName: "admin",
                 passwordHash: try await PasswordHasher.hashInBackground(password, cost: configuration.passwordHashCost),
                 now: now()
             )
         else { return nil }
-        let token = try await createAPIToken(accountID: account.id, name: "admin", scope: .admin)
+        let token = try await createCredential(.apiToken, accountID: account.id, name: "admin", scope: .admin)
         return FirstStartCredentials(
             account: account,
             licenseKey: key,
             adminUser: "admin",
             adminPassword: password,
-            apiToken: token.token
+            apiToken: token.secret
         )
     }
 
@@ -176,32 +176,22 @@ public final class Collector: Sendable {
         try await administration.resetPassword(user: name, accountID: accountID)
     }
 
-    /// Creates a license key (an ingest key: it can only send data) for an account.
+    /// Creates a license key (an ingest key: it can only send data and record deployments) or an API token
+    /// for an account.
     ///
     /// - Parameters:
+    ///   - kind: License key or API token.
     ///   - accountID: The account.
     ///   - name: A label.
-    /// - Returns: The key (shown once) and its record.
-    public func createLicenseKey(accountID: Int64, name: String) async throws -> (key: String, record: LicenseKeyRecord)
-    {
-        try await administration.createLicenseKey(accountID: accountID, name: name)
-    }
-
-    /// Creates an API token for an account.
-    ///
-    /// - Parameters:
-    ///   - accountID: The account.
-    ///   - name: A label.
-    ///   - scope: `read` or `admin`.
-    /// - Returns: The token (shown once) and its record.
-    public func createAPIToken(
+    ///   - scope: An API token's scope (`read` when `nil`); a license key has none.
+    /// - Returns: The secret (shown once) and its record.
+    public func createCredential(
+        _ kind: CredentialKind,
         accountID: Int64,
         name: String,
-        scope: APITokenScope
-    ) async throws -> (
-        token: String, record: APITokenRecord
-    ) {
-        try await administration.createAPIToken(accountID: accountID, name: name, scope: scope.rawValue)
+        scope: APITokenScope? = nil
+    ) async throws -> (secret: String, record: CredentialRecord) {
+        try await administration.createCredential(kind, accountID: accountID, name: name, scope: scope?.rawValue)
     }
 
     func recordStoreFailure(_ message: String) {

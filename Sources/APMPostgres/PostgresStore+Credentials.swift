@@ -74,79 +74,30 @@ extension PostgresStore {
         }
     }
 
-    /// As ``APMStore`` describes it, on PostgreSQL.
-    public func createLicenseKey(
+    /// As ``CredentialStore`` describes it, on PostgreSQL.
+    public func createCredential(
+        _ kind: CredentialKind,
+        scope: APITokenScope?,
         accountID: Int64,
         name: String,
-        keyHash: String,
+        hash: String,
         prefix: String,
         now: Double
-    ) async throws -> LicenseKeyRecord {
-        let id =
-            try await rows(
-                """
-                INSERT INTO license_keys (account_id, name, key_hash, prefix, created_at)
-                VALUES (\(accountID), \(name), \(keyHash), \(prefix), \(now)) RETURNING id
-                """
-            ).first?.get("id", as: Int64.self) ?? 0
-        return LicenseKeyRecord(
+    ) async throws -> CredentialRecord {
+        let scope = kind == .apiToken ? scope ?? .read : nil
+        // License keys have no scope column.
+        let scopeColumn = scope == nil ? "" : ", scope"
+        let scopeValue = scope == nil ? "" : ", $6"
+        var query: PostgresQuery = """
+            INSERT INTO \(unescaped: kind.table) (account_id, name, \(unescaped: kind.hashColumn), prefix, created_at\(unescaped: scopeColumn))
+            VALUES (\(accountID), \(name), \(hash), \(prefix), \(now)\(unescaped: scopeValue)) RETURNING id
+            """
+        if let scope { query.binds.append(scope.rawValue) }
+        let id = try await rows(query).first?.get("id", as: Int64.self) ?? 0
+        return CredentialRecord(
             id: id,
             accountID: accountID,
-            name: name,
-            prefix: prefix,
-            createdAt: now,
-            revokedAt: nil
-        )
-    }
-
-    /// As ``APMStore`` describes it, on PostgreSQL.
-    public func licenseKeys(accountID: Int64) async throws -> [LicenseKeyRecord] {
-        try await rows("SELECT * FROM license_keys WHERE account_id = \(accountID) ORDER BY id").map(Self.licenseKey)
-    }
-
-    /// As ``APMStore`` describes it, on PostgreSQL.
-    public func revokeLicenseKey(accountID: Int64, id: Int64, now: Double) async throws -> Bool {
-
-        !(try await rows(
-            """
-            UPDATE license_keys SET revoked_at = \(now)
-            WHERE id = \(id) AND account_id = \(accountID) AND revoked_at IS NULL RETURNING id
-            """
-        ).isEmpty)
-    }
-
-    /// As ``APMStore`` describes it, on PostgreSQL.
-    public func activeLicenseKey(hash keyHash: String) async throws -> LicenseKeyRecord? {
-        try await rows("SELECT * FROM license_keys WHERE key_hash = \(keyHash) AND revoked_at IS NULL").first.map(
-            Self.licenseKey
-        )
-    }
-
-    static func licenseKey(_ row: PostgresRandomAccessRow) throws -> LicenseKeyRecord {
-        try LicenseKeyRecord(row: PostgresStoredRow(row))
-    }
-
-    // MARK: API tokens
-
-    /// As ``APMStore`` describes it, on PostgreSQL.
-    public func createAPIToken(
-        accountID: Int64,
-        name: String,
-        scope: APITokenScope,
-        tokenHash: String,
-        prefix: String,
-        now: Double
-    ) async throws -> APITokenRecord {
-        let id =
-            try await rows(
-                """
-                INSERT INTO api_tokens (account_id, name, scope, token_hash, prefix, created_at)
-                VALUES (\(accountID), \(name), \(scope.rawValue), \(tokenHash), \(prefix), \(now)) RETURNING id
-                """
-            ).first?.get("id", as: Int64.self) ?? 0
-        return APITokenRecord(
-            id: id,
-            accountID: accountID,
+            kind: kind,
             name: name,
             scope: scope,
             prefix: prefix,
@@ -155,30 +106,28 @@ extension PostgresStore {
         )
     }
 
-    /// As ``APMStore`` describes it, on PostgreSQL.
-    public func apiTokens(accountID: Int64) async throws -> [APITokenRecord] {
-        try await rows("SELECT * FROM api_tokens WHERE account_id = \(accountID) ORDER BY id").map(Self.apiToken)
+    /// As ``CredentialStore`` describes it, on PostgreSQL.
+    public func credentials(_ kind: CredentialKind, accountID: Int64) async throws -> [CredentialRecord] {
+        try await rows("SELECT * FROM \(unescaped: kind.table) WHERE account_id = \(accountID) ORDER BY id").map {
+            try CredentialRecord(row: PostgresStoredRow($0), kind: kind)
+        }
     }
 
-    /// As ``APMStore`` describes it, on PostgreSQL.
-    public func revokeAPIToken(accountID: Int64, id: Int64, now: Double) async throws -> Bool {
-
+    /// As ``CredentialStore`` describes it, on PostgreSQL.
+    public func revokeCredential(_ kind: CredentialKind, accountID: Int64, id: Int64, now: Double) async throws -> Bool
+    {
         !(try await rows(
             """
-            UPDATE api_tokens SET revoked_at = \(now)
+            UPDATE \(unescaped: kind.table) SET revoked_at = \(now)
             WHERE id = \(id) AND account_id = \(accountID) AND revoked_at IS NULL RETURNING id
             """
         ).isEmpty)
     }
 
-    /// As ``APMStore`` describes it, on PostgreSQL.
-    public func activeAPIToken(hash tokenHash: String) async throws -> APITokenRecord? {
-        try await rows("SELECT * FROM api_tokens WHERE token_hash = \(tokenHash) AND revoked_at IS NULL").first.map(
-            Self.apiToken
-        )
-    }
-
-    static func apiToken(_ row: PostgresRandomAccessRow) throws -> APITokenRecord {
-        try APITokenRecord(row: PostgresStoredRow(row))
+    /// As ``CredentialStore`` describes it, on PostgreSQL.
+    public func activeCredential(_ kind: CredentialKind, hash: String) async throws -> CredentialRecord? {
+        try await rows(
+            "SELECT * FROM \(unescaped: kind.table) WHERE \(unescaped: kind.hashColumn) = \(hash) AND revoked_at IS NULL"
+        ).first.map { try CredentialRecord(row: PostgresStoredRow($0), kind: kind) }
     }
 }

@@ -254,7 +254,12 @@ import Testing
             let admin = try await AlertAPITests.send(.get, "/api/v1/alerts/channels", key: key, client: client)
             #expect((admin.json["channels"] as? [[String: Any]])?.first?["url"] as? String == url)
             let account = try #require(try await collector.store.accounts().first)
-            let read = try await collector.createAPIToken(accountID: account.id, name: "viewer", scope: .read).token
+            let read = try await collector.createCredential(
+                .apiToken,
+                accountID: account.id,
+                name: "viewer",
+                scope: .read
+            ).secret
             try await client.execute(
                 uri: "/api/v1/alerts/channels",
                 method: .get,

@@ -56,7 +56,7 @@ import Testing
                 #expect(!answer.body.contains("password\":"))
             }
             // The key still works, and the admin password was not changed.
-            #expect(try await collector.store.licenseKeys(accountID: 1).allSatisfy { $0.revokedAt == nil })
+            #expect(try await collector.store.credentials(.licenseKey, accountID: 1).allSatisfy { $0.revokedAt == nil })
             // A deployment marker is data: the key may record one, by the app's name.
             let marker = try await Self.call(
                 client,
@@ -76,7 +76,8 @@ import Testing
                 metrics: [Support.metric("GET /a", durations: [0.1])]
             )
             #expect(try await Support.post(batch, key: key, client: client).status == .accepted)
-            let read = try await collector.createAPIToken(accountID: 1, name: "grafana", scope: .read).token
+            let read = try await collector.createCredential(.apiToken, accountID: 1, name: "grafana", scope: .read)
+                .secret
             let admin = Support.token(for: key)
             #expect(try await Self.call(client, .get, "/api/v1/apps", credential: read).status == .ok)
             #expect(try await Self.call(client, .get, "/api/v1/apps/1/series", credential: read).status == .ok)
@@ -299,7 +300,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = (directory as NSString).appendingPathComponent("apm.sqlite")
         // The schema as the previous release left it (up to v5), with an account and its key.
-        let key = LicenseKeyGenerator.makeKey()
+        let key = CredentialGenerator.make(.licenseKey)
         let old = try DatabaseQueue(path: path)
         try SQLiteStore.migrator.migrate(old, upTo: "v5: batch ids per account; integer sums saturate")
         try await old.write { db in
@@ -307,7 +308,7 @@ import Testing
             try db.execute(
                 sql:
                     "INSERT INTO license_keys (account_id, name, key_hash, prefix, created_at) VALUES (1, 'default', ?, ?, 0)",
-                arguments: [LicenseKeyGenerator.hash(key), LicenseKeyGenerator.prefix(of: key)]
+                arguments: [CredentialGenerator.hash(key), CredentialGenerator.displayPrefix(of: key)]
             )
         }
         try old.close()
@@ -340,7 +341,7 @@ import Testing
         _ = await created.waitForOutput(containing: "apt_", seconds: 10)
         let token = try #require(created.apiToken)
         let store = try SQLiteStore(path: path)
-        let record = try #require(try await store.activeAPIToken(hash: LicenseKeyGenerator.hash(token)))
+        let record = try #require(try await store.activeCredential(.apiToken, hash: CredentialGenerator.hash(token)))
         #expect(record.scope == .admin)
         try await store.close()
     }

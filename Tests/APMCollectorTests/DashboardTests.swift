@@ -151,7 +151,7 @@ import Testing
             ]
             #expect(try await Support.post(batch, key: key, client: client).status == .accepted)
             let other = try await collector.store.createAccount(name: "other")
-            let otherKey = try await collector.createLicenseKey(accountID: other.id, name: "x").key
+            let otherKey = try await collector.createCredential(.licenseKey, accountID: other.id, name: "x").secret
             var foreign = Support.batch(
                 app: "foreign",
                 minute: minute,
@@ -407,7 +407,7 @@ func percentEncodedQuery(_ text: String) -> String {
             ) { response in
                 #expect(String(buffer: response.body).contains("New license key (shown only once): apm_"))
             }
-            #expect(try await collector.store.licenseKeys(accountID: account.id).count == 2)
+            #expect(try await collector.store.credentials(.licenseKey, accountID: account.id).count == 2)
             try await client.execute(
                 uri: "/settings/keys/2/revoke",
                 method: .post,
@@ -417,7 +417,7 @@ func percentEncodedQuery(_ text: String) -> String {
                 #expect($0.status == .ok)
                 #expect(String(buffer: $0.body).contains("Key revoked"))
             }
-            #expect(try await collector.store.licenseKeys(accountID: account.id).last?.revokedAt != nil)
+            #expect(try await collector.store.credentials(.licenseKey, accountID: account.id).last?.revokedAt != nil)
         }
     }
 }

@@ -94,7 +94,7 @@ import Testing
             }
             #expect(try await collector.store.app(accountID: account.id, id: 1)?.apdexT == 0.5)
             #expect(try await collector.store.user(named: "mallory") == nil)
-            #expect(try await collector.store.licenseKeys(accountID: account.id).count == 1)
+            #expect(try await collector.store.credentials(.licenseKey, accountID: account.id).count == 1)
 
             // Made admin: the same session may change things at once.
             #expect(

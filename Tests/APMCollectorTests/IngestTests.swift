@@ -110,8 +110,8 @@ import Testing
             #expect(wrong.body.contains("unknown or revoked"))
             // Revoke the key through the API (with an admin token); a second key goes on ingesting.
             let account = try #require(try await collector.store.accounts().first)
-            let second = try await collector.createLicenseKey(accountID: account.id, name: "second")
-            let keys = try await collector.store.licenseKeys(accountID: account.id)
+            let second = try await collector.createCredential(.licenseKey, accountID: account.id, name: "second")
+            let keys = try await collector.store.credentials(.licenseKey, accountID: account.id)
             let first = try #require(keys.first { $0.name == "default" })
             try await client.execute(
                 uri: "/api/v1/keys/\(first.id)",
@@ -121,18 +121,18 @@ import Testing
                 #expect($0.status == .noContent)
             }
             #expect(try await Support.post(batch, key: key, client: client).status == .unauthorized)
-            #expect(try await Support.post(batch, key: second.key, client: client).status == .accepted)
+            #expect(try await Support.post(batch, key: second.secret, client: client).status == .accepted)
         }
     }
 
     @Test(arguments: StoreBackend.available) func keysAreStoredHashed(backend: StoreBackend) async throws {
         try await Support.withCollector(backend: backend) { collector, _, key in
             let account = try #require(try await collector.store.accounts().first)
-            let records = try await collector.store.licenseKeys(accountID: account.id)
+            let records = try await collector.store.credentials(.licenseKey, accountID: account.id)
             #expect(records.count == 1)
             #expect(records[0].prefix == String(key.prefix(8)))
-            #expect(try await collector.store.activeLicenseKey(hash: key) == nil)
-            #expect(try await collector.store.activeLicenseKey(hash: LicenseKeyGenerator.hash(key)) != nil)
+            #expect(try await collector.store.activeCredential(.licenseKey, hash: key) == nil)
+            #expect(try await collector.store.activeCredential(.licenseKey, hash: CredentialGenerator.hash(key)) != nil)
         }
     }
 
@@ -437,7 +437,12 @@ import Testing
                 client: client
             )
             let other = try await collector.store.createAccount(name: "other")
-            let otherToken = try await collector.createAPIToken(accountID: other.id, name: "x", scope: .read).token
+            let otherToken = try await collector.createCredential(
+                .apiToken,
+                accountID: other.id,
+                name: "x",
+                scope: .read
+            ).secret
             for (path, status) in [
                 ("/api/v1/apps/1/series?since=forever", HTTPResponse.Status.badRequest),
                 ("/api/v1/apps/1/apdex?t=-1", .badRequest),

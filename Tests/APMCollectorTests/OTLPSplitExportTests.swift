@@ -145,8 +145,13 @@ import Testing
         let clock = Locked(Date().timeIntervalSince1970)
         try await Support.withCollector(backend: backend, now: clock.reader) { collector, client, key in
             let other = try await collector.store.createAccount(name: "other")
-            let otherKey = try await collector.createLicenseKey(accountID: other.id, name: "agents").key
-            let otherToken = try await collector.createAPIToken(accountID: other.id, name: "read", scope: .read).token
+            let otherKey = try await collector.createCredential(.licenseKey, accountID: other.id, name: "agents").secret
+            let otherToken = try await collector.createCredential(
+                .apiToken,
+                accountID: other.id,
+                name: "read",
+                scope: .read
+            ).secret
             TestCollector.remember(token: otherToken, for: otherKey)
             let body = try OTLP.export(at: Double(Support.currentMinute(offset: -3)) + 1)
             for sender in [key, otherKey] {

@@ -13,28 +13,34 @@ import Testing
             let account = try await store.createAccount(name: "clock", now: created)
             #expect(account.createdAt == created)
 
-            let key = try await store.createLicenseKey(
-                accountID: account.id,
-                name: "k",
-                keyHash: String(repeating: "a", count: 64),
-                prefix: "apm_aaaa",
-                now: created
-            )
-            #expect(key.createdAt == created)
-            #expect(try await store.revokeLicenseKey(accountID: account.id, id: key.id, now: revoked))
-            #expect(try await store.licenseKeys(accountID: account.id).first?.revokedAt == revoked)
-
-            let token = try await store.createAPIToken(
-                accountID: account.id,
-                name: "t",
-                scope: .read,
-                tokenHash: String(repeating: "b", count: 64),
-                prefix: "apt_bbbb",
-                now: created
-            )
-            #expect(token.createdAt == created)
-            #expect(try await store.revokeAPIToken(accountID: account.id, id: token.id, now: revoked))
-            #expect(try await store.apiTokens(accountID: account.id).first?.revokedAt == revoked)
+            for kind in CredentialKind.allCases {
+                let credential = try await store.createCredential(
+                    kind,
+                    scope: kind == .apiToken ? .admin : nil,
+                    accountID: account.id,
+                    name: "c",
+                    hash: String(repeating: kind == .licenseKey ? "a" : "b", count: 64),
+                    prefix: kind.prefix + "aaaa",
+                    now: created
+                )
+                #expect(credential.createdAt == created && credential.kind == kind)
+                #expect(credential.scope == (kind == .apiToken ? .admin : nil))
+                #expect(try await store.credentials(kind, accountID: account.id) == [credential])
+                #expect(
+                    try await store.activeCredential(
+                        kind,
+                        hash: String(repeating: kind == .licenseKey ? "a" : "b", count: 64)
+                    ) == credential
+                )
+                #expect(try await store.revokeCredential(kind, accountID: account.id, id: credential.id, now: revoked))
+                #expect(try await store.credentials(kind, accountID: account.id).first?.revokedAt == revoked)
+                #expect(
+                    try await store.activeCredential(
+                        kind,
+                        hash: String(repeating: kind == .licenseKey ? "a" : "b", count: 64)
+                    ) == nil
+                )
+            }
 
             let user = try await store.createUser(
                 accountID: account.id,

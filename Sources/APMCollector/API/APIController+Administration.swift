@@ -17,12 +17,11 @@ extension APIController {
         routes.delete("/users/:name", use: deleteUser)
         routes.put("/users/:name/role", use: setRole)
         routes.post("/users/:name/reset-password", use: resetPassword)
-        routes.get("/keys", use: licenseKeys)
-        routes.post("/keys", use: createLicenseKey)
-        routes.delete("/keys/:id", use: revokeLicenseKey)
-        routes.get("/tokens", use: apiTokens)
-        routes.post("/tokens", use: createAPIToken)
-        routes.delete("/tokens/:id", use: revokeAPIToken)
+        for kind in CredentialKind.allCases {
+            routes.get("/\(kind.apiPath)", use: listCredentials(kind))
+            routes.post("/\(kind.apiPath)", use: createCredential(kind))
+            routes.delete("/\(kind.apiPath)/:id", use: revokeCredential(kind))
+        }
     }
 
     /// `POST /api/v1/apps/:app/deployments`.
@@ -108,62 +107,49 @@ extension APIController {
         return Self.json(["user": name, "password": password])
     }
 
-    /// `GET /api/v1/keys`.
-    @Sendable func licenseKeys(_ request: Request, _ context: Context) async throws -> Response {
-        let key = try context.require(.admin)
-        return try Self.json([
-            "keys": try await self.administration.licenseKeys(accountID: key.accountID).map(APILicenseKey.init)
-        ])
-    }
-
-    /// `POST /api/v1/keys`.
-    @Sendable func createLicenseKey(_ request: Request, _ context: Context) async throws -> Response {
-        let key = try context.require(.admin)
-        let body = try await Self.decodeBody(KeyRequest.self, request)
-        let created = try await self.administration.createLicenseKey(accountID: key.accountID, name: body.name)
-        return try Self.json(CreatedKey(key: created.key, record: APILicenseKey(created.record)), status: .created)
-    }
-
-    /// `DELETE /api/v1/keys/:id`.
-    @Sendable func revokeLicenseKey(_ request: Request, _ context: Context) async throws -> Response {
-        let key = try context.require(.admin)
-        guard let id = context.parameters.get("id", as: Int64.self) else {
-            throw APIError.badRequest("id", "must be a key id (an integer)")
+    /// `GET /api/v1/keys` and `GET /api/v1/tokens`.
+    func listCredentials(_ kind: CredentialKind) -> @Sendable (Request, Context) async throws -> Response {
+        { _, context in
+            let caller = try context.require(.admin)
+            let records = try await self.administration.credentials(kind, accountID: caller.accountID)
+            return try Self.json([kind.apiPath: records.map(APICredential.init)])
         }
-        try await self.administration.revokeLicenseKey(accountID: key.accountID, id: id)
-        return Response(status: .noContent)
     }
 
-    /// `GET /api/v1/tokens`.
-    @Sendable func apiTokens(_ request: Request, _ context: Context) async throws -> Response {
-        let key = try context.require(.admin)
-        return try Self.json([
-            "tokens": try await self.administration.apiTokens(accountID: key.accountID).map(APITokenInfo.init)
-        ])
-    }
-
-    /// `POST /api/v1/tokens`.
-    @Sendable func createAPIToken(_ request: Request, _ context: Context) async throws -> Response {
-        let key = try context.require(.admin)
-        let body = try await Self.decodeBody(TokenRequest.self, request)
-        let created = try await self.administration.createAPIToken(
-            accountID: key.accountID,
-            name: body.name,
-            scope: body.scope
-        )
-        return try Self.json(
-            CreatedToken(token: created.token, record: APITokenInfo(created.record)),
-            status: .created
-        )
-    }
-
-    /// `DELETE /api/v1/tokens/:id`.
-    @Sendable func revokeAPIToken(_ request: Request, _ context: Context) async throws -> Response {
-        let key = try context.require(.admin)
-        guard let id = context.parameters.get("id", as: Int64.self) else {
-            throw APIError.badRequest("id", "must be a token id (an integer)")
+    /// `POST /api/v1/keys` (`name`) and `POST /api/v1/tokens` (`name`, `scope`).
+    func createCredential(_ kind: CredentialKind) -> @Sendable (Request, Context) async throws -> Response {
+        { request, context in
+            let caller = try context.require(.admin)
+            let body = try await Self.decodeBody(CredentialRequest.self, request)
+            let created = try await self.administration.createCredential(
+                kind,
+                accountID: caller.accountID,
+                name: body.name,
+                scope: body.scope
+            )
+            return try Self.json(
+                CreatedCredential(kind: kind, secret: created.secret, record: APICredential(created.record)),
+                status: .created
+            )
         }
-        try await self.administration.revokeAPIToken(accountID: key.accountID, id: id)
-        return Response(status: .noContent)
     }
+
+    /// `DELETE /api/v1/keys/:id` and `DELETE /api/v1/tokens/:id`.
+    func revokeCredential(_ kind: CredentialKind) -> @Sendable (Request, Context) async throws -> Response {
+        { _, context in
+            let caller = try context.require(.admin)
+            guard let id = context.parameters.get("id", as: Int64.self) else {
+                throw APIError.badRequest("id", "must be a \(kind.secretField) id (an integer)")
+            }
+            try await self.administration.revokeCredential(kind, accountID: caller.accountID, id: id)
+            return Response(status: .noContent)
+        }
+    }
+}
+
+extension CredentialKind {
+    /// The API's collection: `/api/v1/keys`, `/api/v1/tokens` (also the list's field).
+    var apiPath: String { self == .licenseKey ? "keys" : "tokens" }
+    /// The field that carries a new secret in the API's answer, and the noun of its id.
+    var secretField: String { self == .licenseKey ? "key" : "token" }
 }

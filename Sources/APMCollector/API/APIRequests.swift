@@ -20,8 +20,10 @@ struct ApdexRequest: Decodable {
     }
 }
 
-struct KeyRequest: Decodable {
+/// `POST /keys` (a name) and `POST /tokens` (a name and a scope).
+struct CredentialRequest: Decodable {
     var name: String?
+    var scope: String?
 }
 
 /// `POST /users` (name and role) and `PUT /users/{name}/role` (role).
@@ -30,44 +32,24 @@ struct UserRequest: Decodable {
     var role: String?
 }
 
-struct CreatedKey: Encodable {
-    var key: String
-    var record: APILicenseKey
-}
+/// A new key or token: the secret under `key` or `token` (shown once), and its record.
+struct CreatedCredential: Encodable {
+    var kind: CredentialKind
+    var secret: String
+    var record: APICredential
 
-struct TokenRequest: Decodable {
-    var name: String?
-    var scope: String?
-}
-
-/// An API token as the API shows it: never the token, only its prefix.
-struct APITokenInfo: Encodable {
-    var id: Int64
-    var name: String
-    var scope: String
-    var prefix: String
-    var createdAt: Double
-    var revokedAt: Double?
-
-    init(_ record: APITokenRecord) {
-        id = record.id
-        name = record.name
-        scope = record.scope.rawValue
-        prefix = record.prefix
-        createdAt = record.createdAt
-        revokedAt = record.revokedAt
+    private struct Field: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
     }
 
-    enum CodingKeys: String, CodingKey {
-        case id, name, scope, prefix
-        case createdAt = "created_at"
-        case revokedAt = "revoked_at"
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Field.self)
+        try container.encode(secret, forKey: Field(stringValue: kind.secretField))
+        try container.encode(record, forKey: Field(stringValue: "record"))
     }
-}
-
-struct CreatedToken: Encodable {
-    var token: String
-    var record: APITokenInfo
 }
 
 /// `PATCH /api/v1/apps/{id}/issues/{issue}` and the dashboard's issue buttons.

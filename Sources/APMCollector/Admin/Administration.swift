@@ -23,14 +23,9 @@ struct Administration: Sendable {
         return name
     }
 
-    /// The account's license keys, revoked ones included.
-    func licenseKeys(accountID: Int64) async throws -> [LicenseKeyRecord] {
-        try await store.licenseKeys(accountID: accountID)
-    }
-
-    /// The account's API tokens, revoked ones included.
-    func apiTokens(accountID: Int64) async throws -> [APITokenRecord] {
-        try await store.apiTokens(accountID: accountID)
+    /// The account's license keys or API tokens, revoked ones included.
+    func credentials(_ kind: CredentialKind, accountID: Int64) async throws -> [CredentialRecord] {
+        try await store.credentials(kind, accountID: accountID)
     }
 
     /// The account's dashboard users.
@@ -38,52 +33,41 @@ struct Administration: Sendable {
         try await store.users(accountID: accountID)
     }
 
-    func createLicenseKey(accountID: Int64, name: String?) async throws -> (key: String, record: LicenseKeyRecord) {
-        let label = try Self.label(name, fallback: "key")
-        let key = LicenseKeyGenerator.makeKey()
-        let record = try await store.createLicenseKey(
-            accountID: accountID,
-            name: label,
-            keyHash: LicenseKeyGenerator.hash(key),
-            prefix: LicenseKeyGenerator.prefix(of: key),
-            now: now()
-        )
-        return (key, record)
-    }
-
-    func revokeLicenseKey(accountID: Int64, id: Int64) async throws {
-        guard try await store.revokeLicenseKey(accountID: accountID, id: id, now: now()) else {
-            throw APIError(.notFound, code: "not_found", message: "no active key \(id) in this account")
-        }
-        authenticator.invalidate()
-    }
-
-    func createAPIToken(
+    /// Creates a license key or an API token (`scope` `read`, the default, or `admin`; a license key has none).
+    ///
+    /// - Returns: The secret (shown once) and its record.
+    func createCredential(
+        _ kind: CredentialKind,
         accountID: Int64,
         name: String?,
-        scope: String?
-    ) async throws -> (
-        token: String, record: APITokenRecord
-    ) {
-        let label = try Self.label(name, fallback: "token")
-        guard let scope = APITokenScope(rawValue: scope ?? "read") else {
-            throw APIError.badRequest("scope", "must be read (the default) or admin")
+        scope: String? = nil
+    ) async throws -> (secret: String, record: CredentialRecord) {
+        let label = try Self.label(name, fallback: kind == .licenseKey ? "key" : "token")
+        var tokenScope: APITokenScope?
+        if kind == .apiToken {
+            guard let scope = APITokenScope(rawValue: scope ?? "read") else {
+                throw APIError.badRequest("scope", "must be read (the default) or admin")
+            }
+            tokenScope = scope
         }
-        let token = APITokenGenerator.makeToken()
-        let record = try await store.createAPIToken(
+        let secret = CredentialGenerator.make(kind)
+        let record = try await store.createCredential(
+            kind,
+            scope: tokenScope,
             accountID: accountID,
             name: label,
-            scope: scope,
-            tokenHash: LicenseKeyGenerator.hash(token),
-            prefix: LicenseKeyGenerator.prefix(of: token),
+            hash: CredentialGenerator.hash(secret),
+            prefix: CredentialGenerator.displayPrefix(of: secret),
             now: now()
         )
-        return (token, record)
+        return (secret, record)
     }
 
-    func revokeAPIToken(accountID: Int64, id: Int64) async throws {
-        guard try await store.revokeAPIToken(accountID: accountID, id: id, now: now()) else {
-            throw APIError(.notFound, code: "not_found", message: "no active API token \(id) in this account")
+    /// Revokes a license key or an API token; the authenticator forgets what it knew of it at once.
+    func revokeCredential(_ kind: CredentialKind, accountID: Int64, id: Int64) async throws {
+        guard try await store.revokeCredential(kind, accountID: accountID, id: id, now: now()) else {
+            let noun = kind == .licenseKey ? "key" : "API token"
+            throw APIError(.notFound, code: "not_found", message: "no active \(noun) \(id) in this account")
         }
         authenticator.invalidate()
     }

@@ -56,10 +56,10 @@ extension DashboardController {
     /// The account's settings (`/settings`): license keys, API tokens and users, which belong to no one app.
     func addAccountSettings(to router: RouteCollection<Context>) {
         router.get("/settings", use: accountSettingsPage)
-        router.post("/settings/keys", use: createLicenseKey)
-        router.post("/settings/keys/:id/revoke", use: revokeLicenseKey)
-        router.post("/settings/tokens", use: createAPIToken)
-        router.post("/settings/tokens/:id/revoke", use: revokeAPIToken)
+        for kind in CredentialKind.allCases {
+            router.post("/settings/\(kind.apiPath)", use: createCredential(kind))
+            router.post("/settings/\(kind.apiPath)/:id/revoke", use: revokeCredential(kind))
+        }
         router.post("/settings/users", use: createUser)
         router.post("/settings/users/:name/role", use: setRole)
         router.post("/settings/users/:name/remove", use: removeUser)
@@ -71,48 +71,34 @@ extension DashboardController {
         try await self.withSession(context) { session in try await self.accountPage(session, notice: nil) }
     }
 
-    /// `POST /settings/keys`, the dashboard.
-    @Sendable func createLicenseKey(_ request: Request, _ context: Context) async throws -> Response {
-        try await self.accountForm(request, context) { session, form in
-            let created = try await self.administration.createLicenseKey(
-                accountID: session.accountID,
-                name: (form["name"] ?? "").isEmpty ? nil : form["name"]
-            )
-            return "New license key (shown only once): \(created.key)"
+    /// `POST /settings/keys` and `POST /settings/tokens`, the dashboard.
+    func createCredential(_ kind: CredentialKind) -> @Sendable (Request, Context) async throws -> Response {
+        { request, context in
+            try await self.accountForm(request, context) { session, form in
+                let created = try await self.administration.createCredential(
+                    kind,
+                    accountID: session.accountID,
+                    name: (form["name"] ?? "").isEmpty ? nil : form["name"],
+                    scope: form["scope"]
+                )
+                let what = created.record.scope.map { "\($0.rawValue) API token" } ?? "license key"
+                return "New \(what) (shown only once): \(created.secret)"
+            }
         }
     }
 
-    /// `POST /settings/keys/:id/revoke`, the dashboard.
-    @Sendable func revokeLicenseKey(_ request: Request, _ context: Context) async throws -> Response {
-        try await self.accountForm(request, context) { session, _ in
-            try await self.administration.revokeLicenseKey(
-                accountID: session.accountID,
-                id: context.parameters.get("id", as: Int64.self) ?? 0
-            )
-            return "Key revoked: agents using it are refused from now on."
-        }
-    }
-
-    /// `POST /settings/tokens`, the dashboard.
-    @Sendable func createAPIToken(_ request: Request, _ context: Context) async throws -> Response {
-        try await self.accountForm(request, context) { session, form in
-            let created = try await self.administration.createAPIToken(
-                accountID: session.accountID,
-                name: (form["name"] ?? "").isEmpty ? nil : form["name"],
-                scope: form["scope"]
-            )
-            return "New \(created.record.scope.rawValue) API token (shown only once): \(created.token)"
-        }
-    }
-
-    /// `POST /settings/tokens/:id/revoke`, the dashboard.
-    @Sendable func revokeAPIToken(_ request: Request, _ context: Context) async throws -> Response {
-        try await self.accountForm(request, context) { session, _ in
-            try await self.administration.revokeAPIToken(
-                accountID: session.accountID,
-                id: context.parameters.get("id", as: Int64.self) ?? 0
-            )
-            return "Token revoked."
+    /// `POST /settings/keys/:id/revoke` and `POST /settings/tokens/:id/revoke`, the dashboard.
+    func revokeCredential(_ kind: CredentialKind) -> @Sendable (Request, Context) async throws -> Response {
+        { request, context in
+            try await self.accountForm(request, context) { session, _ in
+                try await self.administration.revokeCredential(
+                    kind,
+                    accountID: session.accountID,
+                    id: context.parameters.get("id", as: Int64.self) ?? 0
+                )
+                return kind == .licenseKey
+                    ? "Key revoked: agents using it are refused from now on." : "Token revoked."
+            }
         }
     }
 
@@ -251,15 +237,15 @@ extension DashboardController {
                 ? "<form method=\"post\" action=\"\(action)\">\(csrf)\(fields)<button type=\"submit\">\(label)</button></form>"
                 : ""
         }
-        let keys = try await administration.licenseKeys(accountID: session.accountID).map { key in
+        let keys = try await administration.credentials(.licenseKey, accountID: session.accountID).map { key in
             let action = key.revokedAt == nil ? button("/settings/keys/\(key.id)/revoke", "Revoke") : "revoked"
             return
                 "<tr><td>\(HTML.escape(key.name))</td><td><code>\(HTML.escape(key.prefix))…</code></td><td>\(Self.clockTime(key.createdAt))</td><td>\(action)</td></tr>"
         }.joined()
-        let tokens = try await administration.apiTokens(accountID: session.accountID).map { token in
+        let tokens = try await administration.credentials(.apiToken, accountID: session.accountID).map { token in
             let action = token.revokedAt == nil ? button("/settings/tokens/\(token.id)/revoke", "Revoke") : "revoked"
             return
-                "<tr><td>\(HTML.escape(token.name))</td><td>\(token.scope.rawValue)</td><td><code>\(HTML.escape(token.prefix))…</code></td><td>\(Self.clockTime(token.createdAt))</td><td>\(action)</td></tr>"
+                "<tr><td>\(HTML.escape(token.name))</td><td>\(token.scope?.rawValue ?? "")</td><td><code>\(HTML.escape(token.prefix))…</code></td><td>\(Self.clockTime(token.createdAt))</td><td>\(action)</td></tr>"
         }.joined()
         let users = try await administration.users(accountID: session.accountID).map { user in
             let path = "/settings/users/\(HTML.query(user.name))"

@@ -41,7 +41,7 @@ final class DashboardSessions: Sendable {
     func create(for user: StoredUser) async throws -> (token: String, session: StoredSession) {
         let token = Self.token()
         let session = StoredSession(
-            tokenHash: LicenseKeyGenerator.hash(token),
+            tokenHash: CredentialGenerator.hash(token),
             userID: user.id,
             userName: user.name,
             accountID: user.accountID,
@@ -58,7 +58,7 @@ final class DashboardSessions: Sendable {
     /// - Returns: The session, `nil` when unknown, expired, or ended (sign-out, password reset).
     func session(for token: String) async throws -> StoredSession? {
         guard token.utf8.count == 64 else { return nil }
-        return try await store.session(tokenHash: LicenseKeyGenerator.hash(token), now: now(), lifetime: Self.lifetime)
+        return try await store.session(tokenHash: CredentialGenerator.hash(token), now: now(), lifetime: Self.lifetime)
     }
 
     /// Ends the session of a cookie's token.
@@ -66,6 +66,6 @@ final class DashboardSessions: Sendable {
     /// - Parameter token: The cookie's value.
     func end(_ token: String?) async throws {
         guard let token else { return }
-        try await store.deleteSession(tokenHash: LicenseKeyGenerator.hash(token))
+        try await store.deleteSession(tokenHash: CredentialGenerator.hash(token))
     }
 }

@@ -22,19 +22,14 @@ final class CredentialAuthenticator: Sendable {
     /// - Returns: The identity.
     /// - Throws: 401 when the credential is unknown or revoked.
     func identity(for credential: String) async throws -> Identity {
-        let isToken = credential.hasPrefix(APITokenGenerator.prefix)
-        let hash = LicenseKeyGenerator.hash(credential)
+        let kind = CredentialKind(presented: credential)
+        let hash = CredentialGenerator.hash(credential)
         let now = ContinuousClock.now
         if let cached = cache.withLock({ $0[hash] }), cached.expires > now {
-            guard let identity = cached.identity else { throw Self.rejected(isToken: isToken) }
+            guard let identity = cached.identity else { throw Self.rejected(kind) }
             return identity
         }
-        let identity: Identity?
-        if isToken {
-            identity = try await store.activeAPIToken(hash: hash).map { Identity(credential: .apiToken($0)) }
-        } else {
-            identity = try await store.activeLicenseKey(hash: hash).map { Identity(credential: .licenseKey($0)) }
-        }
+        let identity = try await store.activeCredential(kind, hash: hash).map { Identity(credential: .stored($0)) }
         cache.withLock { cache in
             // Bounded: the entries that expire first go first (not all at once).
             if cache.count >= Self.maxCached {
@@ -46,7 +41,7 @@ final class CredentialAuthenticator: Sendable {
             }
             cache[hash] = (identity, now + Self.cacheLifetime)
         }
-        guard let identity else { throw Self.rejected(isToken: isToken) }
+        guard let identity else { throw Self.rejected(kind) }
         return identity
     }
 
@@ -54,8 +49,8 @@ final class CredentialAuthenticator: Sendable {
         cache.withLock { $0.removeAll() }
     }
 
-    static func rejected(isToken: Bool) -> APIError {
-        isToken
+    static func rejected(_ kind: CredentialKind) -> APIError {
+        kind == .apiToken
             ? APIError(
                 .unauthorized,
                 code: "invalid_token",

@@ -24,8 +24,8 @@ struct Identity: Sendable {
     }
 
     enum Credential: Sendable {
-        case licenseKey(LicenseKeyRecord)
-        case apiToken(APITokenRecord)
+        /// A license key or an API token.
+        case stored(CredentialRecord)
         case session(StoredSession)
     }
 
@@ -33,8 +33,7 @@ struct Identity: Sendable {
 
     var accountID: Int64 {
         switch credential {
-        case .licenseKey(let key): key.accountID
-        case .apiToken(let token): token.accountID
+        case .stored(let record): record.accountID
         case .session(let session): session.accountID
         }
     }
@@ -42,41 +41,38 @@ struct Identity: Sendable {
     /// Who did it, for records such as a deployment's user.
     var actor: String {
         switch credential {
-        case .licenseKey(let key): "license key \(key.name) (\(key.prefix)…)"
-        case .apiToken(let token): "API token \(token.name) (\(token.prefix)…)"
+        case .stored(let record): "\(record.kind.rawValue) \(record.name) (\(record.prefix)…)"
         case .session(let session): session.userName
         }
     }
 
     func allows(_ permission: Permission) -> Bool {
-        switch (credential, permission) {
-        case (.licenseKey, .ingest), (.licenseKey, .recordDeployment): true
-        case (.licenseKey, _): false
-        case (.apiToken, .read): true
-        case (.apiToken(let token), .admin), (.apiToken(let token), .recordDeployment): token.scope == .admin
-        case (.apiToken, .ingest): false
-        case (.session, .read), (.session, .admin), (.session, .recordDeployment): true
-        case (.session, .ingest): false
+        switch credential {
+        case .stored(let record) where record.kind == .licenseKey:
+            permission == .ingest || permission == .recordDeployment
+        case .stored(let token):
+            permission == .read || (permission != .ingest && token.scope == .admin)
+        case .session: permission != .ingest
         }
     }
 
     /// The answer to a credential that may not do what it asked.
     func refusal(_ permission: Permission) -> APIError {
         switch (credential, permission) {
-        case (.licenseKey, _):
+        case (.stored(let record), _) where record.kind == .licenseKey:
             APIError(
                 .forbidden,
                 code: "ingest_key",
                 message:
                     "a license key can only send data (agents, OpenTelemetry, run-program); reading or changing anything needs an API token (Authorization: Bearer apt_…): create one on the dashboard's settings page or with `apm tokens create`"
             )
-        case (.apiToken, .ingest):
+        case (.stored, .ingest):
             APIError(
                 .forbidden,
                 code: "api_token",
                 message: "an API token cannot send data; agents and exporters use a license key (apm_…)"
             )
-        case (.apiToken, _):
+        case (.stored, _):
             APIError(
                 .forbidden,
                 code: "read_only_token",

@@ -230,16 +230,17 @@ struct TokensCommand: AsyncParsableCommand {
                     exitCode: APMExit.failure
                 )
             }
-            let token = APITokenGenerator.makeToken()
-            let record = try await store.createAPIToken(
+            let token = CredentialGenerator.make(.apiToken)
+            let record = try await store.createCredential(
+                .apiToken,
+                scope: APITokenScope(rawValue: scope) ?? .read,
                 accountID: account.id,
                 name: name,
-                scope: APITokenScope(rawValue: scope) ?? .read,
-                tokenHash: LicenseKeyGenerator.hash(token),
-                prefix: LicenseKeyGenerator.prefix(of: token)
+                hash: CredentialGenerator.hash(token),
+                prefix: CredentialGenerator.displayPrefix(of: token)
             )
             print(
-                "Created \(record.scope.rawValue) token \(record.id) (\(record.name)). It is shown only once:\n\n    \(token)\n"
+                "Created \((record.scope ?? .read).rawValue) token \(record.id) (\(record.name)). It is shown only once:\n\n    \(token)\n"
             )
         }
 

@@ -29,7 +29,7 @@ struct KeysCommand: AsyncParsableCommand {
             try await runVerb {
                 struct Created: Decodable {
                     var key: String
-                    var record: APILicenseKey
+                    var record: APICredential
                 }
                 let body = try JSONEncoder().encode(["name": name])
                 let data = try await connection.client().send("POST", "/api/v1/keys", body: body)
@@ -51,7 +51,7 @@ struct KeysCommand: AsyncParsableCommand {
         func run() async throws {
             try await runVerb {
                 let keys =
-                    try await connection.client().get([String: [APILicenseKey]].self, "/api/v1/keys")["keys"] ?? []
+                    try await connection.client().get([String: [APICredential]].self, "/api/v1/keys")["keys"] ?? []
                 var table = TextTable(["id", "name", "prefix", "created", "status"])
                 for key in keys {
                     table.add([
@@ -223,7 +223,7 @@ struct DeploymentsCommand: AsyncParsableCommand {
                     "app": app, "revision": revision, "description": description,
                     "user": user ?? ProcessInfo.processInfo.environment["USER"] ?? "",
                 ]
-                if client.credential.hasPrefix(APITokenGenerator.prefix) {
+                if CredentialKind(presented: client.credential) == .apiToken {
                     let id = try await AppsCommand.id(of: app, client: client)
                     _ = try await client.send(
                         "POST",

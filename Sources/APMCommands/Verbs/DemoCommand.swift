@@ -56,7 +56,7 @@ struct DemoCommand: AsyncParsableCommand {
         var logger = Logger(label: "apm.demo")
         logger.logLevel = .warning
         let configuration = collectorConfiguration(directory: directory)
-        let webhookSecret = APITokenGenerator.makeToken()
+        let webhookSecret = CredentialGenerator.make(.apiToken)
         let receiver = DemoWebhookReceiver(secret: webhookSecret)
         let store = try CollectorStorage.open(configuration, logger: logger)
         let collector = Collector(configuration: configuration, logger: logger, store: store)

@@ -6,52 +6,6 @@ public enum APITokenScope: String, Sendable, Hashable, CaseIterable {
     case admin
 }
 
-/// An API token as stored: only its SHA-256 hash and a short prefix for display.
-public struct APITokenRecord: Sendable, Hashable {
-    /// The token's id.
-    public var id: Int64
-    /// The owning account.
-    public var accountID: Int64
-    /// A label.
-    public var name: String
-    /// What it may do.
-    public var scope: APITokenScope
-    /// The first characters of the token, to tell tokens apart.
-    public var prefix: String
-    /// Creation time (Unix seconds).
-    public var createdAt: Double
-    /// Revocation time, `nil` while active.
-    public var revokedAt: Double?
-
-    /// Creates a record.
-    ///
-    /// - Parameters:
-    ///   - id: The id.
-    ///   - accountID: The account.
-    ///   - name: The label.
-    ///   - scope: The scope.
-    ///   - prefix: The display prefix.
-    ///   - createdAt: Creation time.
-    ///   - revokedAt: Revocation time.
-    public init(
-        id: Int64,
-        accountID: Int64,
-        name: String,
-        scope: APITokenScope,
-        prefix: String,
-        createdAt: Double,
-        revokedAt: Double?
-    ) {
-        self.id = id
-        self.accountID = accountID
-        self.name = name
-        self.scope = scope
-        self.prefix = prefix
-        self.createdAt = createdAt
-        self.revokedAt = revokedAt
-    }
-}
-
 /// A dashboard session as stored: the cookie's token only as a hash.
 public struct StoredSession: Sendable, Hashable {
     /// SHA-256 of the session token, hex.

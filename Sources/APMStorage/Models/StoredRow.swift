@@ -43,26 +43,14 @@ extension StoredRow {
 
 // The records of credentials, users, sessions and alerts, decoded once for both backends.
 
-extension LicenseKeyRecord {
-    package init(row: some StoredRow) throws {
+extension CredentialRecord {
+    package init(row: some StoredRow, kind: CredentialKind) throws {
         self.init(
             id: try row.get("id"),
             accountID: try row.get("account_id"),
+            kind: kind,
             name: try row.get("name"),
-            prefix: try row.get("prefix"),
-            createdAt: try row.get("created_at"),
-            revokedAt: try row.optional("revoked_at")
-        )
-    }
-}
-
-extension APITokenRecord {
-    package init(row: some StoredRow) throws {
-        self.init(
-            id: try row.get("id"),
-            accountID: try row.get("account_id"),
-            name: try row.get("name"),
-            scope: APITokenScope(rawValue: try row.get("scope")) ?? .read,
+            scope: kind == .apiToken ? APITokenScope(rawValue: try row.get("scope")) ?? .read : nil,
             prefix: try row.get("prefix"),
             createdAt: try row.get("created_at"),
             revokedAt: try row.optional("revoked_at")

@@ -37,83 +37,52 @@ public protocol CredentialStore: Sendable {
     /// - Returns: Accounts by id.
     func accounts() async throws -> [Account]
 
-    /// Stores a license key's hash.
+    /// Stores a license key's or API token's hash.
     ///
     /// - Parameters:
+    ///   - kind: License key or API token.
+    ///   - scope: An API token's scope (`nil` for a license key).
     ///   - accountID: The owning account.
     ///   - name: A label.
-    ///   - keyHash: SHA-256 of the key, hex.
-    ///   - prefix: The key's first characters, for display.
+    ///   - hash: SHA-256 of the secret, hex.
+    ///   - prefix: The secret's first characters, for display.
     ///   - now: Unix seconds, from the caller's clock.
     /// - Returns: The record.
-    func createLicenseKey(
+    func createCredential(
+        _ kind: CredentialKind,
+        scope: APITokenScope?,
         accountID: Int64,
         name: String,
-        keyHash: String,
+        hash: String,
         prefix: String,
         now: Double
-    ) async throws -> LicenseKeyRecord
+    ) async throws -> CredentialRecord
 
-    /// An account's keys, revoked ones included.
-    ///
-    /// - Parameter accountID: The account.
-    /// - Returns: Keys by id.
-    func licenseKeys(accountID: Int64) async throws -> [LicenseKeyRecord]
-
-    /// Revokes a key.
+    /// An account's credentials of one kind, revoked ones included.
     ///
     /// - Parameters:
+    ///   - kind: License keys or API tokens.
+    ///   - accountID: The account.
+    /// - Returns: Records by id.
+    func credentials(_ kind: CredentialKind, accountID: Int64) async throws -> [CredentialRecord]
+
+    /// Revokes a credential.
+    ///
+    /// - Parameters:
+    ///   - kind: License key or API token.
     ///   - accountID: The owning account.
-    ///   - id: The key's id.
+    ///   - id: The credential's id.
     ///   - now: Unix seconds, from the caller's clock.
-    /// - Returns: `false` when no such active key exists in the account.
-    func revokeLicenseKey(accountID: Int64, id: Int64, now: Double) async throws -> Bool
+    /// - Returns: `false` when no such active credential exists in the account.
+    func revokeCredential(_ kind: CredentialKind, accountID: Int64, id: Int64, now: Double) async throws -> Bool
 
-    /// The active key with this hash.
-    ///
-    /// - Parameter keyHash: SHA-256 of the key, hex.
-    /// - Returns: The key's record, `nil` when unknown or revoked.
-    func activeLicenseKey(hash keyHash: String) async throws -> LicenseKeyRecord?
-
-    /// Stores an API token's hash.
+    /// The active credential with this hash.
     ///
     /// - Parameters:
-    ///   - accountID: The account.
-    ///   - name: A label.
-    ///   - scope: What it may do.
-    ///   - tokenHash: SHA-256 of the token, hex.
-    ///   - prefix: The display prefix.
-    ///   - now: Unix seconds, from the caller's clock.
-    /// - Returns: The record.
-    func createAPIToken(
-        accountID: Int64,
-        name: String,
-        scope: APITokenScope,
-        tokenHash: String,
-        prefix: String,
-        now: Double
-    ) async throws -> APITokenRecord
-
-    /// An account's API tokens, revoked ones included.
-    ///
-    /// - Parameter accountID: The account.
-    /// - Returns: Tokens by id.
-    func apiTokens(accountID: Int64) async throws -> [APITokenRecord]
-
-    /// Revokes a token.
-    ///
-    /// - Parameters:
-    ///   - accountID: The account.
-    ///   - id: The token.
-    ///   - now: Unix seconds, from the caller's clock.
-    /// - Returns: Whether an active token was revoked.
-    func revokeAPIToken(accountID: Int64, id: Int64, now: Double) async throws -> Bool
-
-    /// The active token with this hash.
-    ///
-    /// - Parameter tokenHash: SHA-256 hex.
-    /// - Returns: The record or `nil`.
-    func activeAPIToken(hash tokenHash: String) async throws -> APITokenRecord?
+    ///   - kind: License key or API token.
+    ///   - hash: SHA-256 of the secret, hex.
+    /// - Returns: The record, `nil` when unknown or revoked.
+    func activeCredential(_ kind: CredentialKind, hash: String) async throws -> CredentialRecord?
 }
 
 /// The same at the wall clock's time, for tools and tests (the collector passes its own clock).
@@ -141,49 +110,28 @@ extension CredentialStore {
         )
     }
 
-    /// ``createLicenseKey(accountID:name:keyHash:prefix:now:)`` now.
-    public func createLicenseKey(
+    /// ``createCredential(_:scope:accountID:name:hash:prefix:now:)`` now.
+    public func createCredential(
+        _ kind: CredentialKind,
+        scope: APITokenScope? = nil,
         accountID: Int64,
         name: String,
-        keyHash: String,
+        hash: String,
         prefix: String
-    ) async throws
-        -> LicenseKeyRecord
-    {
-        try await createLicenseKey(
-            accountID: accountID,
-            name: name,
-            keyHash: keyHash,
-            prefix: prefix,
-            now: Date().timeIntervalSince1970
-        )
-    }
-
-    /// ``revokeLicenseKey(accountID:id:now:)`` now.
-    public func revokeLicenseKey(accountID: Int64, id: Int64) async throws -> Bool {
-        try await revokeLicenseKey(accountID: accountID, id: id, now: Date().timeIntervalSince1970)
-    }
-
-    /// ``createAPIToken(accountID:name:scope:tokenHash:prefix:now:)`` now.
-    public func createAPIToken(
-        accountID: Int64,
-        name: String,
-        scope: APITokenScope,
-        tokenHash: String,
-        prefix: String
-    ) async throws -> APITokenRecord {
-        try await createAPIToken(
-            accountID: accountID,
-            name: name,
+    ) async throws -> CredentialRecord {
+        try await createCredential(
+            kind,
             scope: scope,
-            tokenHash: tokenHash,
+            accountID: accountID,
+            name: name,
+            hash: hash,
             prefix: prefix,
             now: Date().timeIntervalSince1970
         )
     }
 
-    /// ``revokeAPIToken(accountID:id:now:)`` now.
-    public func revokeAPIToken(accountID: Int64, id: Int64) async throws -> Bool {
-        try await revokeAPIToken(accountID: accountID, id: id, now: Date().timeIntervalSince1970)
+    /// ``revokeCredential(_:accountID:id:now:)`` now.
+    public func revokeCredential(_ kind: CredentialKind, accountID: Int64, id: Int64) async throws -> Bool {
+        try await revokeCredential(kind, accountID: accountID, id: id, now: Date().timeIntervalSince1970)
     }
 }

@@ -47,25 +47,29 @@ public struct APIApp: Codable, Sendable, Hashable {
     }
 }
 
-/// A license key as the API shows it: never the key, only its prefix (keys are stored hashed).
-public struct APILicenseKey: Codable, Sendable, Hashable {
-    /// The key's id.
+/// A license key or API token as the API shows it: never the secret, only its prefix (both are stored hashed). A
+/// key carries its account; a token its scope.
+public struct APICredential: Codable, Sendable, Hashable {
+    /// The key's or token's id.
     public var id: Int64
-    /// Its account.
-    public var accountID: Int64
+    /// A license key's account (absent for tokens).
+    public var accountID: Int64?
     /// Its label.
     public var name: String
-    /// The key's first characters, to tell keys apart.
+    /// An API token's scope, `read` or `admin` (absent for keys).
+    public var scope: String?
+    /// The secret's first characters, to tell credentials apart.
     public var prefix: String
     /// When it was created (Unix seconds).
     public var createdAt: Double
     /// When it was revoked, if it was.
     public var revokedAt: Double?
 
-    init(_ record: LicenseKeyRecord) {
+    init(_ record: CredentialRecord) {
         id = record.id
-        accountID = record.accountID
+        accountID = record.kind == .licenseKey ? record.accountID : nil
         name = record.name
+        scope = record.scope?.rawValue
         prefix = record.prefix
         createdAt = record.createdAt
         revokedAt = record.revokedAt
@@ -74,7 +78,7 @@ public struct APILicenseKey: Codable, Sendable, Hashable {
     enum CodingKeys: String, CodingKey {
         case id
         case accountID = "account_id"
-        case name, prefix
+        case name, scope, prefix
         case createdAt = "created_at"
         case revokedAt = "revoked_at"
     }
