@@ -50,19 +50,22 @@ public enum TestCollector {
     ///   - configuration: The configuration (port 0 unless a test needs another).
     ///   - store: The store.
     ///   - now: The collector's clock, or the real one.
-    ///   - body: Gets the collector, a live client, the license key and the port it listens on.
+    ///   - transport: `.live` (a loopback socket; the default) or `.router` (requests handed to the router in the
+    ///     test process, no socket: for tests of what the API and dashboard answer, not of the connection).
+    ///   - body: Gets the collector, a client, the license key and the port it listens on (0 with `.router`).
     /// - Returns: What `body` returns.
     public static func run<T: Sendable>(
         _ configuration: CollectorConfiguration = configuration(),
         on store: any APMStore,
         now: (@Sendable () -> Double)? = nil,
+        transport: TestingSetup = .live,
         _ body: @Sendable (Collector, any TestClientProtocol, String, Int) async throws -> T
     ) async throws -> T {
         let collector = Collector(configuration: configuration, logger: quietLogger, store: store, now: now)
         let credentials = try #require(try await collector.bootstrapIfNeeded())
         apiTokens.withLock { $0[credentials.licenseKey] = credentials.apiToken }
-        return try await collector.application.test(.live) { client in
-            try await body(collector, client, credentials.licenseKey, try #require(client.port))
+        return try await collector.application.test(transport) { client in
+            try await body(collector, client, credentials.licenseKey, client.port ?? 0)
         }
     }
 

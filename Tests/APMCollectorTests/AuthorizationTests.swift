@@ -124,7 +124,7 @@ import Testing
 
     /// A page on another site that resolves its own name to 127.0.0.1 must not reach the sign-in form or metrics.
     @Test func requestsForAnotherHostAre421() async throws {
-        try await Support.withCollector { collector, _, _ in
+        try await Support.withCollector(transport: .live) { collector, _, _ in
             let port = try #require(collector.boundPort)
             for path in ["/login", "/metrics", "/healthz"] {
                 let connection = try RawConnection(port: port)
@@ -158,7 +158,7 @@ import Testing
     @Test func concurrentGuessesAreCountedBeforeTheyAreChecked() async throws {
         // The clock stands still, so that no guess comes after a delay ran out however slow the machine.
         let standingStill: @Sendable () -> Double = { 1_900_000_000 }
-        try await Support.withCollector(now: standingStill) { collector, client, _ in
+        try await Support.withCollector(now: standingStill, transport: .live) { collector, client, _ in
             _ = try await DashboardTests.adminPassword(collector)
             let port = try #require(collector.boundPort)
             // One valid form token, used by 32 guesses sent at once, each on a connection of its own.

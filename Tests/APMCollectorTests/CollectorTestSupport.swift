@@ -18,21 +18,31 @@ enum CollectorTestSupport {
     }
 
     /// Runs a collector (``TestCollector``) over the store given, or an empty store of the backend (in-memory
-    /// SQLite by default).
+    /// SQLite by default). Requests go to the router in the test process (`.router`, no socket) unless a test of
+    /// the connection itself asks for `.live`.
     static func withCollector<T: Sendable>(
         _ configuration: CollectorConfiguration = configuration(),
         store: (any APMStore)? = nil,
         backend: StoreBackend = .sqlite,
         now: (@Sendable () -> Double)? = nil,
+        transport: TestingSetup = .router,
         _ body: @Sendable (Collector, any TestClientProtocol, String) async throws -> T
     ) async throws -> T {
         if let store {
-            return try await TestCollector.run(configuration, on: store, now: now) { collector, client, key, _ in
+            return try await TestCollector.run(configuration, on: store, now: now, transport: transport) {
+                collector,
+                client,
+                key,
+                _ in
                 try await body(collector, client, key)
             }
         }
         return try await backend.withStore { store in
-            try await TestCollector.run(configuration, on: store, now: now) { collector, client, key, _ in
+            try await TestCollector.run(configuration, on: store, now: now, transport: transport) {
+                collector,
+                client,
+                key,
+                _ in
                 try await body(collector, client, key)
             }
         }

@@ -1,6 +1,7 @@
 import APMCollector
 import APMTestSupport
 import Foundation
+import HummingbirdTesting
 import Testing
 
 #if canImport(Glibc)
@@ -73,7 +74,7 @@ final class RawConnection: Sendable {
     }
 
     @Test func silentTricklingStalledAndIdleConnectionsAreClosed() async throws {
-        try await Support.withCollector(Self.shortTimeouts) { collector, _, _ in
+        try await Support.withCollector(Self.shortTimeouts, transport: .live) { collector, _, _ in
             let port = try #require(collector.boundPort)
             let silent = try RawConnection(port: port)
             let trickling = try RawConnection(port: port)
@@ -104,7 +105,7 @@ final class RawConnection: Sendable {
     @Test func connectionsPastTheCapWaitAndAreServedOnceTimeoutsFreePlaces() async throws {
         var configuration = Self.shortTimeouts
         configuration.server.maxConnections = 16
-        try await Support.withCollector(configuration) { collector, _, _ in
+        try await Support.withCollector(configuration, transport: .live) { collector, _, _ in
             let port = try #require(collector.boundPort)
             let holders = try (0..<16).map { _ in try RawConnection(port: port) }
             let late = try RawConnection(port: port)

@@ -1,6 +1,7 @@
 import APMCollector
 import APMTestSupport
 import Foundation
+import HummingbirdTesting
 import Testing
 
 /// RFC 9112 §3.2: a request with no Host, with two, or with one that is not `host[:port]` gets 400; a request in
@@ -9,7 +10,7 @@ import Testing
     typealias Support = CollectorTestSupport
 
     @Test func missingRepeatedMalformedAndAbsoluteFormHostsAreRefused() async throws {
-        try await Support.withCollector { collector, _, _ in
+        try await Support.withCollector(transport: .live) { collector, _, _ in
             let port = try #require(collector.boundPort)
             let cases: [(request: String, status: String)] = [
                 ("GET /healthz HTTP/1.1\r\n", "400"),

@@ -168,7 +168,7 @@ import Testing
     /// stored), instead of waiting in an unbounded queue; every batch acknowledged is stored.
     @Test func aFullIngestQueueAnswers503AndLosesNothingAcknowledged() async throws {
         let configuration = Support.configuration { $0.limits.maxQueuedBatches = 1 }
-        try await Support.withCollector(configuration) { collector, client, key in
+        try await Support.withCollector(configuration, transport: .live) { collector, client, key in
             let minute = Support.currentMinute()
             var accepted = 0
             var refused = 0

@@ -104,7 +104,7 @@ import Testing
     @Test(arguments: StoreBackend.available) func changingTAppliesToNewDataAndWhatIfMatchesABruteForceRecount(
         backend: StoreBackend
     ) async throws {
-        try await Support.withCollector(backend: backend) { collector, client, key in
+        try await Support.withCollector(backend: backend, transport: .live) { collector, client, key in
             let minute = Support.currentMinute(offset: -5)
             // Old data: classified at T = 0.5 by the agent.
             var durations: [Double] = []

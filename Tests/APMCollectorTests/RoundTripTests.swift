@@ -14,7 +14,7 @@ import Testing
     @Test(arguments: StoreBackend.available) func knownWorkloadThroughAgentAndCollectorGivesExactFigures(
         backend: StoreBackend
     ) async throws {
-        try await CollectorTestSupport.withCollector(backend: backend) { collector, client, key in
+        try await CollectorTestSupport.withCollector(backend: backend, transport: .live) { collector, client, key in
             let start = CollectorTestSupport.currentMinute(offset: -10)
             let clock = ManualAgentClock(unixSeconds: start)
             var configuration = AgentConfiguration()

@@ -175,7 +175,7 @@ import Testing
         // apart) cover exactly the same range: a minute boundary between them would change every rpm.
         let frozen = Double(Support.currentMinute()) + 30
         let now: @Sendable () -> Double = { frozen }
-        try await Support.withCollector(now: now) { collector, client, key in
+        try await Support.withCollector(now: now, transport: .live) { collector, client, key in
             let minuteA = Support.currentMinute(offset: -4)
             let minuteB = Support.currentMinute(offset: -3)
             try await Self.fill(client, key: key, minuteA: minuteA, minuteB: minuteB)
@@ -505,7 +505,7 @@ import Testing
     /// leads with the recursive query (90 % of its time), and that query's row on the databases page with its callers.
     @Test(.enabled(if: runs, "no Chromium is installed (.ci/run installs Debian's chromium)"))
     func fromTheAppsPageToTheStatementThatTakesTheTime() async throws {
-        try await Support.withCollector { collector, client, key in
+        try await Support.withCollector(transport: .live) { collector, client, key in
             try await BreakdownTests.fill(client, key: key, minute: Support.currentMinute(offset: -2))
             let base = "http://127.0.0.1:\(try #require(client.port))"
             let password = try await DashboardTests.adminPassword(collector)
@@ -554,7 +554,7 @@ import Testing
     /// exception, a failed load and a Content-Security-Policy violation are each reported.
     @Test(.enabled(if: runs, "no Chromium is installed (.ci/run installs Debian's chromium)"))
     func theBrowserProblemDetectorSeesWhatGoesWrong() async throws {
-        try await Support.withCollector { _, client, _ in
+        try await Support.withCollector(transport: .live) { _, client, _ in
             let base = "http://127.0.0.1:\(try #require(client.port))"
             let problems = try await HeadlessChromium.withPage { page in
                 let mark = page.mark
