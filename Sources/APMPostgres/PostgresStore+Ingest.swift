@@ -255,6 +255,34 @@ extension PostgresStore {
     /// and 16 times PostgreSQL's CPU per batch (34 s against 2 s per 1,000), because PL/pgSQL decodes and encodes
     /// varints byte by byte, interpreted. It would also write the format a second time.
     private func apply(_ connection: PostgresConnection, _ plan: WritePlan) async throws {
+        try await writeBatchesAndNames(connection, plan)
+        if !plan.traces.isEmpty {
+            let traces = plan.traces
+            try await connection.execute(
+                """
+                INSERT INTO traces (app_id, trace_id, transaction_name, start, duration, is_error, payload)
+                SELECT * FROM unnest(\(traces.map(\.appID))::bigint[], \(traces.map(\.traceID))::text[],
+                    \(traces.map(\.transaction))::text[], \(traces.map(\.start))::float8[], \(traces.map(\.duration))::float8[],
+                    \(traces.map(\.isError))::bool[], \(traces.map(\.payload))::text[])
+                """,
+                logger
+            )
+        }
+        try await writeErrorGroups(connection, plan)
+        for (resolution, rows) in plan.transactions where !rows.isEmpty {
+            try await writeTransactionRows(connection, rows, resolution: resolution)
+        }
+        for (resolution, rows) in plan.apps where !rows.isEmpty {
+            try await writeAppRows(connection, rows, resolution: resolution)
+        }
+        for (resolution, rows) in plan.segments where !rows.isEmpty {
+            try await writeSegmentRows(connection, rows, resolution: resolution)
+        }
+        try await writeDropsAndLastSeen(connection, plan)
+    }
+
+    /// The batch ids (idempotency), the names admitted, the overflow's examples and counts.
+    private func writeBatchesAndNames(_ connection: PostgresConnection, _ plan: WritePlan) async throws {
         if !plan.batches.isEmpty {
             try await connection.execute(
                 """
@@ -314,59 +342,10 @@ extension PostgresStore {
                 logger
             )
         }
-        if !plan.traces.isEmpty {
-            let traces = plan.traces
-            try await connection.execute(
-                """
-                INSERT INTO traces (app_id, trace_id, transaction_name, start, duration, is_error, payload)
-                SELECT * FROM unnest(\(traces.map(\.appID))::bigint[], \(traces.map(\.traceID))::text[],
-                    \(traces.map(\.transaction))::text[], \(traces.map(\.start))::float8[], \(traces.map(\.duration))::float8[],
-                    \(traces.map(\.isError))::bool[], \(traces.map(\.payload))::text[])
-                """,
-                logger
-            )
-        }
-        if !plan.errorGroups.isEmpty {
-            // A fingerprint merged into another issue counts for that issue: the aliases of the plan's, at once.
-            let keys = Array(plan.errorGroups.keys)
-            var aliases: [WritePlan.ErrorGroupKey: String] = [:]
-            for row in try await connection.rows(
-                """
-                SELECT a.app_id, a.fingerprint, g.fingerprint AS target
-                FROM error_group_aliases a JOIN error_groups g ON g.id = a.group_id
-                JOIN unnest(\(keys.map(\.appID))::bigint[], \(keys.map(\.fingerprint))::text[]) AS k(app_id, fingerprint)
-                    ON a.app_id = k.app_id AND a.fingerprint = k.fingerprint
-                """,
-                logger
-            ) {
-                let key = WritePlan.ErrorGroupKey(
-                    appID: try row.get("app_id", as: Int64.self),
-                    fingerprint: try row.get("fingerprint", as: String.self)
-                )
-                aliases[key] = try row.get("target", as: String.self)
-            }
-            var occurrences: [(groupID: Int64, appID: Int64, group: WritePlan.ErrorGroupDelta)] = []
-            for (key, group) in plan.errorGroups {
-                let groupID = try await write(
-                    connection,
-                    errorGroup: group,
-                    key: key,
-                    fingerprint: aliases[key] ?? key.fingerprint,
-                    receivedAt: plan.lastSeen[key.appID] ?? group.lastSeen
-                )
-                occurrences.append((groupID, key.appID, group))
-            }
-            try await writeOccurrences(connection, occurrences)
-        }
-        for (resolution, rows) in plan.transactions where !rows.isEmpty {
-            try await writeTransactionRows(connection, rows, resolution: resolution)
-        }
-        for (resolution, rows) in plan.apps where !rows.isEmpty {
-            try await writeAppRows(connection, rows, resolution: resolution)
-        }
-        for (resolution, rows) in plan.segments where !rows.isEmpty {
-            try await writeSegmentRows(connection, rows, resolution: resolution)
-        }
+    }
+
+    /// The minutes' drop counts and each app's last sighting.
+    private func writeDropsAndLastSeen(_ connection: PostgresConnection, _ plan: WritePlan) async throws {
         for (key, drops) in plan.drops {
             try await connection.execute(
                 """
@@ -395,397 +374,4 @@ extension PostgresStore {
         }
     }
 
-    private func write(
-        _ connection: PostgresConnection,
-        errorGroup group: WritePlan.ErrorGroupDelta,
-        key: WritePlan.ErrorGroupKey,
-        fingerprint: String,
-        receivedAt: Double
-    ) async throws -> Int64 {
-        // `xmax = 0` on the returned row: it was inserted, not updated (a new issue).
-        let upserted = try await connection.rows(
-            """
-            INSERT INTO error_groups (app_id, fingerprint, type, message, top_frame, transaction_name, count, first_seen, last_seen, sample)
-            VALUES (\(key.appID), \(fingerprint), \(group.type), \(group.message), \(group.topFrame), \(group.transaction),
-                \(Int64(clamping: group.count)), \(group.firstSeen), \(group.lastSeen), \(group.sample))
-            ON CONFLICT (app_id, fingerprint) DO UPDATE SET
-                count = sat_add(error_groups.count, excluded.count),
-                first_seen = LEAST(error_groups.first_seen, excluded.first_seen),
-                last_seen = GREATEST(error_groups.last_seen, excluded.last_seen),
-                transaction_name = CASE WHEN excluded.last_seen >= error_groups.last_seen
-                    THEN excluded.transaction_name ELSE error_groups.transaction_name END,
-                sample = CASE WHEN excluded.last_seen >= error_groups.last_seen
-                    THEN excluded.sample ELSE error_groups.sample END
-            RETURNING id, (xmax = 0) AS inserted
-            """,
-            logger
-        ).first
-        let groupID = try upserted?.get("id", as: Int64.self) ?? 0
-        var events: [(kind: IssueEventKind, at: Double)] = []
-        if try upserted?.get("inserted", as: Bool.self) == true { events.append((.new, group.firstSeen)) }
-        let minutes = Array(group.minutes)
-        try await connection.execute(
-            """
-            INSERT INTO error_minutes (app_id, group_id, bucket, count)
-            SELECT \(key.appID), \(groupID), * FROM unnest(\(minutes.map(\.key))::bigint[], \(minutes.map { Int64(clamping: $0.value) })::bigint[])
-            ON CONFLICT (app_id, group_id, bucket) DO UPDATE SET
-                count = sat_add(error_minutes.count, excluded.count)
-            """,
-            logger
-        )
-        // The occurrences may end a resolve (a regression) or an ignore (see ErrorGroupState). Run after the
-        // upsert: `count` is the new total.
-        let regressed = try await connection.rows(
-            """
-            UPDATE error_groups SET state = 'regressed', regressed_at = \(group.lastSeen),
-                state_changed_at = \(group.lastSeen), state_changed_by = 'apm'
-            WHERE app_id = \(key.appID) AND id = \(groupID) AND (
-                (state = 'resolved' AND \(group.lastSeen) > state_changed_at)
-                OR (state = 'resolved_next_deployment' AND EXISTS (
-                    SELECT 1 FROM deployments d
-                    WHERE d.app_id = error_groups.app_id AND d.at > error_groups.state_changed_at
-                        AND d.at < \(group.lastSeen))))
-            RETURNING id
-            """,
-            logger
-        )
-        if !regressed.isEmpty { events.append((.regressed, group.lastSeen)) }
-        for event in events {
-            try await connection.execute(
-                """
-                INSERT INTO issue_events (app_id, group_id, kind, transaction_name, at, created_at)
-                VALUES (\(key.appID), \(groupID), \(event.kind.rawValue), \(group.transaction), \(event.at), \(receivedAt))
-                """,
-                logger
-            )
-        }
-        try await connection.execute(
-            """
-            UPDATE error_groups SET state = 'unresolved', state_changed_at = \(group.lastSeen), state_changed_by = 'apm',
-                ignore_until_count = NULL, ignore_until = NULL
-            WHERE app_id = \(key.appID) AND id = \(groupID) AND state = 'ignored' AND (
-                (ignore_until_count IS NOT NULL AND count > ignore_until_count)
-                OR (ignore_until IS NOT NULL AND \(group.lastSeen) > ignore_until))
-            """,
-            logger
-        )
-        return groupID
-    }
-
-    /// The issues' counts by facet (each facet's values capped per issue, the values past it counted as
-    /// `(overflow)`) and their latest samples: a few statements for the whole batch, not a few per issue.
-    private func writeOccurrences(
-        _ connection: PostgresConnection,
-        _ occurrences: [(groupID: Int64, appID: Int64, group: WritePlan.ErrorGroupDelta)]
-    ) async throws {
-        let groupIDs = occurrences.map(\.groupID)
-        // What the issues hold already: how many values per facet, and which of the batch's values.
-        var held: [Int64: [ErrorFacetKind: Int]] = [:]
-        for row in try await connection.rows(
-            """
-            SELECT group_id, facet, COUNT(*) AS n FROM error_facets WHERE group_id = ANY(\(groupIDs)::bigint[])
-            GROUP BY group_id, facet
-            """,
-            logger
-        ) {
-            guard let kind = ErrorFacetKind(rawValue: try row.get("facet", as: String.self)) else { continue }
-            held[try row.get("group_id", as: Int64.self), default: [:]][kind] = Int(try row.get("n", as: Int64.self))
-        }
-        let asked = occurrences.flatMap { occurrence in
-            occurrence.group.facets.keys.map { (occurrence.groupID, $0.kind.rawValue, $0.value) }
-        }
-        var known = Set<[String]>()
-        for row in try await connection.rows(
-            """
-            SELECT f.group_id, f.facet, f.value FROM error_facets f
-            JOIN unnest(\(asked.map(\.0))::bigint[], \(asked.map(\.1))::text[], \(asked.map(\.2))::text[])
-                AS k(group_id, facet, value)
-                ON f.group_id = k.group_id AND f.facet = k.facet AND f.value = k.value
-            """,
-            logger
-        ) {
-            known.insert([
-                String(try row.get("group_id", as: Int64.self)), try row.get("facet", as: String.self),
-                try row.get("value", as: String.self),
-            ])
-        }
-        // One row per issue, facet and value: two deltas of one issue (a fingerprint merged into another) add up
-        // before the statement, which may touch each row once.
-        struct FacetRow: Hashable {
-            var appID: Int64
-            var groupID: Int64
-            var key: WritePlan.ErrorFacetKey
-        }
-        var rows: [FacetRow: WritePlan.ErrorFacetDelta] = [:]
-        for (groupID, appID, group) in occurrences {
-            for (key, delta) in group.facets.sorted(by: { $0.key.value < $1.key.value }) {
-                var target = key
-                if !known.contains([String(groupID), key.kind.rawValue, key.value]) {
-                    let count = held[groupID, default: [:]][key.kind, default: 0]
-                    if count < IngestRules.facetValuesPerIssue(key.kind) {
-                        held[groupID, default: [:]][key.kind] = count + 1
-                        known.insert([String(groupID), key.kind.rawValue, key.value])
-                    } else {
-                        target.value = IngestRules.overflowName
-                    }
-                }
-                let row = FacetRow(appID: appID, groupID: groupID, key: target)
-                var sum = rows[row] ?? WritePlan.ErrorFacetDelta(count: 0, lastSeen: delta.lastSeen)
-                sum.count = sum.count.addingSaturated(delta.count)
-                sum.lastSeen = max(sum.lastSeen, delta.lastSeen)
-                rows[row] = sum
-            }
-        }
-        let facets = rows.map { row, delta in
-            (
-                appID: row.appID, groupID: row.groupID, kind: row.key.kind.rawValue, value: row.key.value,
-                count: Int64(clamping: delta.count), lastSeen: delta.lastSeen
-            )
-        }
-        if !facets.isEmpty {
-            try await connection.execute(
-                """
-                INSERT INTO error_facets (app_id, group_id, facet, value, count, last_seen)
-                SELECT * FROM unnest(\(facets.map(\.appID))::bigint[], \(facets.map(\.groupID))::bigint[],
-                    \(facets.map(\.kind))::text[], \(facets.map(\.value))::text[], \(facets.map(\.count))::bigint[],
-                    \(facets.map(\.lastSeen))::float8[])
-                ON CONFLICT (app_id, group_id, facet, value) DO UPDATE SET
-                    count = sat_add(error_facets.count, excluded.count),
-                    last_seen = GREATEST(error_facets.last_seen, excluded.last_seen)
-                """,
-                logger
-            )
-        }
-        let samples = occurrences.flatMap { occurrence in
-            occurrence.group.samples.map { (occurrence.appID, occurrence.groupID, $0) }
-        }
-        guard !samples.isEmpty else { return }
-        try await connection.execute(
-            """
-            INSERT INTO error_samples (app_id, group_id, at, host, sample)
-            SELECT * FROM unnest(\(samples.map(\.0))::bigint[], \(samples.map(\.1))::bigint[],
-                \(samples.map(\.2.at))::float8[], \(samples.map(\.2.host))::text[], \(samples.map(\.2.payload))::text[])
-            """,
-            logger
-        )
-        try await connection.execute(
-            """
-            DELETE FROM error_samples s USING (
-                SELECT id, row_number() OVER (PARTITION BY group_id ORDER BY at DESC, id DESC) AS n
-                FROM error_samples WHERE group_id = ANY(\(groupIDs)::bigint[])
-            ) r WHERE s.id = r.id AND r.n > \(Int64(IngestRules.samplesPerIssue))
-            """,
-            logger
-        )
-    }
-
-    private func writeTransactionRows(
-        _ connection: PostgresConnection,
-        _ rows: [WritePlan.TransactionKey: TransactionMetric],
-        resolution: SliceResolution
-    ) async throws {
-        let table = Self.table("txn", resolution)
-        let keys = Array(rows.keys)
-        var merged = rows
-        for row in try await connection.rows(
-            """
-            SELECT t.* FROM \(unescaped: table) t
-            JOIN unnest(\(keys.map(\.appID))::bigint[], \(keys.map(\.bucket))::bigint[], \(keys.map(\.name))::text[],
-                \(keys.map(\.apdexT))::float8[]) AS k(app_id, bucket, name, apdex_t)
-            ON t.app_id = k.app_id AND t.bucket = k.bucket AND t.name = k.name AND t.apdex_t = k.apdex_t
-            """,
-            logger
-        ) {
-            let key = WritePlan.TransactionKey(
-                appID: try row.get("app_id"),
-                bucket: try row.get("bucket"),
-                name: try row.get("name"),
-                apdexT: try row.get("apdex_t")
-            )
-            guard let new = merged[key] else { continue }
-            merged[key] = WritePlan.merged(try Self.transactionMetric(row, name: key.name, apdexT: key.apdexT), new)
-        }
-        let values = keys.map { merged[$0]! }
-        try await connection.execute(
-            """
-            INSERT INTO \(unescaped: table) (app_id, bucket, name, apdex_t, kind, count, errors, satisfied, tolerating, frustrated,
-                total, min, max, sum_squares, db, ext, histogram, error_histogram)
-            SELECT * FROM unnest(\(keys.map(\.appID))::bigint[], \(keys.map(\.bucket))::bigint[], \(keys.map(\.name))::text[],
-                \(keys.map(\.apdexT))::float8[], \(values.map { $0.kind.storageCode })::int2[],
-                \(values.map { Int64(clamping: $0.count) })::bigint[], \(values.map { Int64(clamping: $0.errorCount) })::bigint[],
-                \(values.map { Int64(clamping: $0.satisfied) })::bigint[], \(values.map { Int64(clamping: $0.tolerating) })::bigint[],
-                \(values.map { Int64(clamping: $0.frustrated) })::bigint[], \(values.map(\.totalDuration))::float8[],
-                \(values.map(\.minDuration))::float8[], \(values.map(\.maxDuration))::float8[],
-                \(values.map(\.sumOfSquares))::float8[], \(values.map(\.breakdown.database))::float8[],
-                \(values.map(\.breakdown.external))::float8[], \(values.map { ByteBuffer(bytes: $0.histogram.encoded()) })::bytea[],
-                \(values.map { ByteBuffer(bytes: $0.errorHistogram.encoded()) })::bytea[])
-            ON CONFLICT (app_id, bucket, name, apdex_t) DO UPDATE SET
-                kind = excluded.kind, count = excluded.count, errors = excluded.errors, satisfied = excluded.satisfied,
-                tolerating = excluded.tolerating, frustrated = excluded.frustrated, total = excluded.total,
-                min = excluded.min, max = excluded.max, sum_squares = excluded.sum_squares, db = excluded.db,
-                ext = excluded.ext, histogram = excluded.histogram, error_histogram = excluded.error_histogram
-            """,
-            logger
-        )
-    }
-
-    private func writeAppRows(
-        _ connection: PostgresConnection,
-        _ rows: [WritePlan.AppKey: TransactionMetric],
-        resolution: SliceResolution
-    ) async throws {
-        let table = Self.table("app", resolution)
-        let keys = Array(rows.keys)
-        var merged = rows
-        for row in try await connection.rows(
-            """
-            SELECT t.* FROM \(unescaped: table) t
-            JOIN unnest(\(keys.map(\.appID))::bigint[], \(keys.map(\.bucket))::bigint[],
-                \(keys.map { $0.kind.storageCode })::int2[]) AS k(app_id, bucket, kind)
-            ON t.app_id = k.app_id AND t.bucket = k.bucket AND t.kind = k.kind
-            """,
-            logger
-        ) {
-            let key = WritePlan.AppKey(
-                appID: try row.get("app_id"),
-                bucket: try row.get("bucket"),
-                kind: TransactionKind(storageCode: try row.get("kind", as: Int16.self))
-            )
-            guard let new = merged[key] else { continue }
-            merged[key] = WritePlan.merged(try Self.transactionMetric(row, name: "", apdexT: new.apdexT), new)
-        }
-        let values = keys.map { merged[$0]! }
-        try await connection.execute(
-            """
-            INSERT INTO \(unescaped: table) (app_id, bucket, kind, count, errors, satisfied, tolerating, frustrated, total, min,
-                max, db, ext, histogram)
-            SELECT * FROM unnest(\(keys.map(\.appID))::bigint[], \(keys.map(\.bucket))::bigint[],
-                \(keys.map { $0.kind.storageCode })::int2[],
-                \(values.map { Int64(clamping: $0.count) })::bigint[], \(values.map { Int64(clamping: $0.errorCount) })::bigint[],
-                \(values.map { Int64(clamping: $0.satisfied) })::bigint[], \(values.map { Int64(clamping: $0.tolerating) })::bigint[],
-                \(values.map { Int64(clamping: $0.frustrated) })::bigint[], \(values.map(\.totalDuration))::float8[],
-                \(values.map(\.minDuration))::float8[], \(values.map(\.maxDuration))::float8[],
-                \(values.map(\.breakdown.database))::float8[], \(values.map(\.breakdown.external))::float8[],
-                \(values.map { ByteBuffer(bytes: $0.histogram.encoded()) })::bytea[])
-            ON CONFLICT (app_id, bucket, kind) DO UPDATE SET
-                count = excluded.count, errors = excluded.errors, satisfied = excluded.satisfied,
-                tolerating = excluded.tolerating, frustrated = excluded.frustrated, total = excluded.total,
-                min = excluded.min, max = excluded.max, db = excluded.db, ext = excluded.ext, histogram = excluded.histogram
-            """,
-            logger
-        )
-    }
-
-    private func writeSegmentRows(
-        _ connection: PostgresConnection,
-        _ rows: [WritePlan.SegmentKey: SegmentMetric],
-        resolution: SliceResolution
-    ) async throws {
-        let table = Self.table("seg", resolution)
-        let keys = Array(rows.keys)
-        var merged = rows
-        for row in try await connection.rows(
-            """
-            SELECT t.* FROM \(unescaped: table) t
-            JOIN unnest(\(keys.map(\.appID))::bigint[], \(keys.map(\.bucket))::bigint[], \(keys.map(\.transaction))::text[],
-                \(keys.map(\.name))::text[]) AS k(app_id, bucket, transaction_name, name)
-            ON t.app_id = k.app_id AND t.bucket = k.bucket AND t.transaction_name = k.transaction_name AND t.name = k.name
-            """,
-            logger
-        ) {
-            let key = WritePlan.SegmentKey(
-                appID: try row.get("app_id"),
-                bucket: try row.get("bucket"),
-                transaction: try row.get("transaction_name"),
-                name: try row.get("name")
-            )
-            guard let new = merged[key] else { continue }
-            let statement = try row.get("slowest_statement", as: String.self)
-            let existing = SegmentMetric(
-                transaction: key.transaction,
-                name: key.name,
-                category: SegmentCategory(storageCode: try row.get("category", as: Int16.self)),
-                system: try row.get("system"),
-                operation: try row.get("operation"),
-                target: try row.get("target"),
-                count: UInt64(clamping: try row.get("count", as: Int64.self)),
-                totalDuration: try row.get("total"),
-                exclusiveDuration: try row.get("exclusive"),
-                minDuration: try row.get("min"),
-                maxDuration: try row.get("max"),
-                errorCount: UInt64(clamping: try row.get("errors", as: Int64.self)),
-                slowestStatement: statement.isEmpty ? nil : statement,
-                slowestStatementDuration: statement.isEmpty ? nil : try row.get("slowest_duration", as: Double.self),
-                histogram: try row.get("histogram", as: ByteBuffer?.self).map {
-                    try LatencyHistogram(encoded: Data(bytesOf: $0))
-                } ?? LatencyHistogram()
-            )
-            merged[key] = WritePlan.merged(existing, new)
-        }
-        let values = keys.map { merged[$0]! }
-        try await connection.execute(
-            """
-            INSERT INTO \(unescaped: table) (app_id, bucket, transaction_name, name, category, system, operation, target, count,
-                errors, total, exclusive, min, max, slowest_statement, slowest_duration, histogram)
-            SELECT * FROM unnest(\(keys.map(\.appID))::bigint[], \(keys.map(\.bucket))::bigint[], \(keys.map(\.transaction))::text[],
-                \(keys.map(\.name))::text[], \(values.map { $0.category.storageCode })::int2[],
-                \(values.map(\.system))::text[], \(values.map(\.operation))::text[], \(values.map(\.target))::text[],
-                \(values.map { Int64(clamping: $0.count) })::bigint[], \(values.map { Int64(clamping: $0.errorCount) })::bigint[],
-                \(values.map(\.totalDuration))::float8[], \(values.map(\.exclusiveDuration))::float8[],
-                \(values.map(\.minDuration))::float8[], \(values.map(\.maxDuration))::float8[],
-                \(values.map { $0.slowestStatement ?? "" })::text[],
-                \(values.map { $0.slowestStatement == nil ? 0 : $0.slowestStatementDuration ?? 0 })::float8[],
-                \(values.map { ByteBuffer(bytes: $0.histogram.encoded()) })::bytea[])
-            ON CONFLICT (app_id, bucket, transaction_name, name) DO UPDATE SET
-                count = excluded.count, errors = excluded.errors, total = excluded.total, exclusive = excluded.exclusive,
-                min = excluded.min, max = excluded.max, slowest_statement = excluded.slowest_statement,
-                slowest_duration = excluded.slowest_duration, histogram = excluded.histogram
-            """,
-            logger
-        )
-    }
-
-    static func transactionMetric(
-        _ row: PostgresRandomAccessRow,
-        name: String,
-        apdexT: Double
-    ) throws -> TransactionMetric {
-        let total = try row.get("total", as: Double.self)
-        let database = try row.get("db", as: Double.self)
-        let external = try row.get("ext", as: Double.self)
-        let errorHistogram: LatencyHistogram
-        if row.contains("error_histogram") {
-            errorHistogram = try LatencyHistogram(
-                encoded: Data(bytesOf: try row.get("error_histogram", as: ByteBuffer.self))
-            )
-        } else {
-            errorHistogram = LatencyHistogram()
-        }
-        return TransactionMetric(
-            name: name,
-            kind: TransactionKind(storageCode: try row.get("kind", as: Int16.self)),
-            count: UInt64(clamping: try row.get("count", as: Int64.self)),
-            errorCount: UInt64(clamping: try row.get("errors", as: Int64.self)),
-            apdexT: apdexT,
-            satisfied: UInt64(clamping: try row.get("satisfied", as: Int64.self)),
-            tolerating: UInt64(clamping: try row.get("tolerating", as: Int64.self)),
-            frustrated: UInt64(clamping: try row.get("frustrated", as: Int64.self)),
-            totalDuration: total,
-            minDuration: try row.get("min"),
-            maxDuration: try row.get("max"),
-            sumOfSquares: row.contains("sum_squares") ? try row.get("sum_squares") : 0,
-            breakdown: TimeBreakdown(
-                database: database,
-                external: external,
-                application: max(0, total - database - external)
-            ),
-            histogram: try LatencyHistogram(encoded: Data(bytesOf: try row.get("histogram", as: ByteBuffer.self))),
-            errorHistogram: errorHistogram
-        )
-    }
-
-    /// A name as `app_names` stores it (UTF-8 bytes).
-    static func nameBytes(_ name: String) -> ByteBuffer {
-        ByteBuffer(bytes: Array(name.utf8))
-    }
 }
