@@ -79,78 +79,12 @@ public struct ExampleService: Sendable {
         router.middlewares.add(TimingMiddleware(log: durations, stopwatch: .outer))
         router.middlewares.add(TracingMiddleware())
         router.middlewares.add(TimingMiddleware(log: durations, stopwatch: .inner))
-        router.get("/hello") { _, _ -> String in
-            "hello\n"
-        }
-        router.get("/fast") { _, _ -> String in
-            try await Task.sleep(for: .milliseconds(5))
-            return "fast\n"
-        }
-        router.get("/variable") { request, _ -> String in
-            let milliseconds = min(max(Int(request.uri.queryParameters.get("ms") ?? "") ?? 100, 0), 10_000)
-            try await Task.sleep(for: .milliseconds(milliseconds))
-            return "slept \(milliseconds) ms\n"
-        }
-        router.get("/slow") { _, _ -> String in
-            log.warning("taking the slow path: about 2.5 s")
-            try await Task.sleep(for: .milliseconds(2_500))
-            return "slow\n"
-        }
-        router.get("/users/:id") { _, context -> String in
-            let id = context.parameters.get("id", as: Int.self) ?? 0
-            log.info("looking up user \(id)", metadata: ["user.id": "\(id)"])
-            let sql = "SELECT name FROM users WHERE id = ?"
-            let segment = Transaction.current?.startDatastoreSegment(
-                system: "sqlite",
-                operation: "SELECT",
-                table: "users",
-                statement: sql
-            )
-            let name = try await database.read { try String.fetchOne($0, sql: sql, arguments: [id]) }
-            segment?.end()
-            guard let name else {
-                log.warning("no user \(id)")
-                throw HTTPError(.notFound, message: "no user \(id)")
-            }
-            return "\(name)\n"
-        }
-        router.get("/report") { _, _ -> String in
-            // Deliberately slow: a recursive CTE summing a million rows.
-            log.info("building the report")
-            let sql =
-                "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 1000000) SELECT SUM(x) FROM n"
-            let total = try await withSpan("report query", ofKind: .client) { span in
-                span.attributes["db.system.name"] = "sqlite"
-                span.attributes["db.query.text"] = sql
-                return try await database.read { try Int.fetchOne($0, sql: sql) ?? 0 }
-            }
-            log.info("report total \(total)")
-            return "total \(total)\n"
-        }
+        Self.addTimedRoutes(to: router, log: log)
+        Self.addDatabaseRoutes(to: router, log: log, database: database)
         // The port the downstream server got (the configured one, or the one port 0 picked).
         let boundDownstreamPort = Atomic<Int>(0)
-        router.get("/inventory/:sku") { _, context -> String in
-            let sku = context.parameters.get("sku") ?? "0"
-            log.info("asking the inventory service for \(sku)")
-            let downstreamPort = boundDownstreamPort.load(ordering: .acquiring)
-            guard downstreamPort != 0 else {
-                throw HTTPError(.serviceUnavailable, message: "the inventory service is not listening yet")
-            }
-            let response = try await httpClient.execute(
-                HTTPClientRequest(url: "http://127.0.0.1:\(downstreamPort)/stock/\(sku)"),
-                timeout: .seconds(5)
-            )
-            let body = try await response.body.collect(upTo: 1 << 16)
-            return "stock \(String(buffer: body))"
-        }
-        router.get("/fail") { _, _ -> String in
-            log.info("placing an order")
-            do {
-                return try Checkout.placeOrder()
-            } catch {
-                log.error("placing the order failed: \(error)")
-                throw error
-            }
+        Self.addInventoryRoute(to: router, log: log, httpClient: httpClient) {
+            boundDownstreamPort.load(ordering: .acquiring)
         }
 
         let downstream = Router()
@@ -201,6 +135,95 @@ public struct ExampleService: Sendable {
             throw error
         }
         try await httpClient.shutdown()
+    }
+
+    /// Routes of known durations (`/hello`, `/fast`, `/variable?ms=`, `/slow`) and one that fails (`/fail`).
+    static func addTimedRoutes(to router: Router<BasicRequestContext>, log: Logger) {
+        router.get("/hello") { _, _ -> String in
+            "hello\n"
+        }
+        router.get("/fast") { _, _ -> String in
+            try await Task.sleep(for: .milliseconds(5))
+            return "fast\n"
+        }
+        router.get("/variable") { request, _ -> String in
+            let milliseconds = min(max(Int(request.uri.queryParameters.get("ms") ?? "") ?? 100, 0), 10_000)
+            try await Task.sleep(for: .milliseconds(milliseconds))
+            return "slept \(milliseconds) ms\n"
+        }
+        router.get("/slow") { _, _ -> String in
+            log.warning("taking the slow path: about 2.5 s")
+            try await Task.sleep(for: .milliseconds(2_500))
+            return "slow\n"
+        }
+        router.get("/fail") { _, _ -> String in
+            log.info("placing an order")
+            do {
+                return try Checkout.placeOrder()
+            } catch {
+                log.error("placing the order failed: \(error)")
+                throw error
+            }
+        }
+    }
+
+    /// Routes that query the SQLite database: `/users/:id` (a datastore segment) and `/report` (a slow query in a
+    /// span).
+    static func addDatabaseRoutes(to router: Router<BasicRequestContext>, log: Logger, database: DatabaseQueue) {
+        router.get("/users/:id") { _, context -> String in
+            let id = context.parameters.get("id", as: Int.self) ?? 0
+            log.info("looking up user \(id)", metadata: ["user.id": "\(id)"])
+            let sql = "SELECT name FROM users WHERE id = ?"
+            let segment = Transaction.current?.startDatastoreSegment(
+                system: "sqlite",
+                operation: "SELECT",
+                table: "users",
+                statement: sql
+            )
+            let name = try await database.read { try String.fetchOne($0, sql: sql, arguments: [id]) }
+            segment?.end()
+            guard let name else {
+                log.warning("no user \(id)")
+                throw HTTPError(.notFound, message: "no user \(id)")
+            }
+            return "\(name)\n"
+        }
+        router.get("/report") { _, _ -> String in
+            // Deliberately slow: a recursive CTE summing a million rows.
+            log.info("building the report")
+            let sql =
+                "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 1000000) SELECT SUM(x) FROM n"
+            let total = try await withSpan("report query", ofKind: .client) { span in
+                span.attributes["db.system.name"] = "sqlite"
+                span.attributes["db.query.text"] = sql
+                return try await database.read { try Int.fetchOne($0, sql: sql) ?? 0 }
+            }
+            log.info("report total \(total)")
+            return "total \(total)\n"
+        }
+    }
+
+    /// `/inventory/:sku`: an external call to the downstream inventory service.
+    static func addInventoryRoute(
+        to router: Router<BasicRequestContext>,
+        log: Logger,
+        httpClient: HTTPClient,
+        downstreamPort: @escaping @Sendable () -> Int
+    ) {
+        router.get("/inventory/:sku") { _, context -> String in
+            let sku = context.parameters.get("sku") ?? "0"
+            log.info("asking the inventory service for \(sku)")
+            let downstreamPort = downstreamPort()
+            guard downstreamPort != 0 else {
+                throw HTTPError(.serviceUnavailable, message: "the inventory service is not listening yet")
+            }
+            let response = try await httpClient.execute(
+                HTTPClientRequest(url: "http://127.0.0.1:\(downstreamPort)/stock/\(sku)"),
+                timeout: .seconds(5)
+            )
+            let body = try await response.body.collect(upTo: 1 << 16)
+            return "stock \(String(buffer: body))"
+        }
     }
 
     static func seed(_ database: DatabaseQueue) async throws {

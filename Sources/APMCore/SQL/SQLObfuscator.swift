@@ -89,17 +89,8 @@ public enum SQLObfuscator {
                 while i < n && s[i] != UInt8(ascii: "\n") { i += 1 }
                 emitSpace()
             } else if c == UInt8(ascii: "/") && next == UInt8(ascii: "*") {
-                var j = i + 2
-                var closed = false
-                while j + 1 < n {
-                    if s[j] == UInt8(ascii: "*") && s[j + 1] == UInt8(ascii: "/") {
-                        closed = true
-                        break
-                    }
-                    j += 1
-                }
-                guard closed else { return false }
-                i = j + 2
+                guard let end = endOfBlockComment(s, from: i) else { return false }
+                i = end
                 emitSpace()
             } else if c == quote {
                 let backslashEscapes = dialect == .mysql || dialect == .generic
@@ -123,18 +114,8 @@ public enum SQLObfuscator {
                 out.append(contentsOf: s[i..<end])
                 i = end
             } else if c == dollar && (dialect == .postgresql || dialect == .generic) && !isDigit(next) {
-                // $tag$ ... $tag$ (the tag may be empty). Anything else is copied as it is.
-                var j = i + 1
-                while j < n && (isIdentifierStart(s[j]) || isDigit(s[j])) { j += 1 }
-                if j < n && s[j] == dollar && (j == i + 1 || isIdentifierStart(s[i + 1])) {
-                    let tag = Array(s[i...j])
-                    guard let close = find(tag, in: s, from: j + 1) else { return false }
-                    out.append(placeholder)
-                    i = close + tag.count
-                } else {
-                    out.append(c)
-                    i += 1
-                }
+                guard let end = scanDollarQuoted(s, from: i, into: &out) else { return false }
+                i = end
             } else if c == dollar && isDigit(next) {
                 // A positional parameter ($1): not a literal.
                 out.append(c)
@@ -153,38 +134,74 @@ public enum SQLObfuscator {
                 out.append(placeholder)
                 i = endOfNumberOrHexToken(s, from: i)
             } else if isIdentifierStart(c) {
-                var j = i
-                while j < n && isIdentifierPart(s[j]) { j += 1 }
-                // E'…', X'…', B'…', N'…' literals: the prefix goes with the string.
-                if j == i + 1 && j < n && s[j] == quote && "eEbBxXnN".utf8.contains(c) {
-                    let backslashEscapes = (c | 0x20) == UInt8(ascii: "e") || dialect == .mysql || dialect == .generic
-                    guard let end = endOfQuoted(s, from: j, quote: quote, backslashEscapes: backslashEscapes) else {
-                        return false
-                    }
-                    out.append(placeholder)
-                    i = end
-                    continue
-                }
-                if let uuidEnd = uuidEnd(s, from: i) {
-                    out.append(placeholder)
-                    i = uuidEnd
-                    continue
-                }
-                let word = s[i..<j]
-                if equalsIgnoringCase(word, "true") || equalsIgnoringCase(word, "false")
-                    || equalsIgnoringCase(word, "null")
-                {
-                    out.append(placeholder)
-                } else {
-                    out.append(contentsOf: word)
-                }
-                i = j
+                guard let end = scanWord(s, from: i, dialect: dialect, into: &out) else { return false }
+                i = end
             } else {
                 out.append(c)
                 i += 1
             }
         }
         return true
+    }
+
+    /// The index after a block comment's `*/`, or `nil` when it is not closed.
+    @inline(__always) private static func endOfBlockComment(_ s: [UInt8], from start: Int) -> Int? {
+        var j = start + 2
+        while j + 1 < s.count {
+            if s[j] == UInt8(ascii: "*") && s[j + 1] == UInt8(ascii: "/") { return j + 2 }
+            j += 1
+        }
+        return nil
+    }
+
+    /// `$tag$ ... $tag$` (the tag may be empty) becomes a placeholder; any other `$` is copied as it is. Returns
+    /// the index after what was read, or `nil` when a quote is not closed.
+    @inline(__always) private static func scanDollarQuoted(_ s: [UInt8], from i: Int, into out: inout [UInt8]) -> Int? {
+        let n = s.count
+        var j = i + 1
+        while j < n && (isIdentifierStart(s[j]) || isDigit(s[j])) { j += 1 }
+        guard j < n && s[j] == dollar && (j == i + 1 || isIdentifierStart(s[i + 1])) else {
+            out.append(s[i])
+            return i + 1
+        }
+        let tag = Array(s[i...j])
+        guard let close = find(tag, in: s, from: j + 1) else { return nil }
+        out.append(placeholder)
+        return close + tag.count
+    }
+
+    /// A word: a prefixed string literal (`E'…'`, `X'…'`, `B'…'`, `N'…'`), a UUID, `true`/`false`/`null`
+    /// (placeholders), or a name or keyword (copied). Returns the index after it, or `nil` when a quote is not
+    /// closed.
+    @inline(__always) private static func scanWord(
+        _ s: [UInt8],
+        from i: Int,
+        dialect: SQLDialect,
+        into out: inout [UInt8]
+    ) -> Int? {
+        let n = s.count
+        let c = s[i]
+        var j = i
+        while j < n && isIdentifierPart(s[j]) { j += 1 }
+        if j == i + 1 && j < n && s[j] == quote && "eEbBxXnN".utf8.contains(c) {
+            let backslashEscapes = (c | 0x20) == UInt8(ascii: "e") || dialect == .mysql || dialect == .generic
+            guard let end = endOfQuoted(s, from: j, quote: quote, backslashEscapes: backslashEscapes) else {
+                return nil
+            }
+            out.append(placeholder)
+            return end
+        }
+        if let uuidEnd = uuidEnd(s, from: i) {
+            out.append(placeholder)
+            return uuidEnd
+        }
+        let word = s[i..<j]
+        if equalsIgnoringCase(word, "true") || equalsIgnoringCase(word, "false") || equalsIgnoringCase(word, "null") {
+            out.append(placeholder)
+        } else {
+            out.append(contentsOf: word)
+        }
+        return j
     }
 
     /// The index after the closing quote, or `nil` when there is none. A doubled quote is an escaped quote.
