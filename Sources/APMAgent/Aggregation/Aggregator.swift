@@ -134,46 +134,7 @@ final class Aggregator: Sendable {
         transactionEnd: UInt64
     ) -> (threshold: ApdexThreshold, slowestOfItsName: Bool) {
         let minute = Self.minute(ofUnixNanoseconds: endUnixNanoseconds)
-        // Group identical segments before taking the lock: an N+1 query pattern then costs one dictionary
-        // update (and one hash of the key's strings) instead of N.
-        var grouped: [(key: SegmentKey, accumulator: SegmentAccumulator)] = []
-        if !segments.isEmpty {
-            grouped.reserveCapacity(min(segments.count, 16))
-            for record in segments {
-                let stop = record.end == 0 ? max(transactionEnd, record.start) : record.end
-                let duration = stop - record.start
-                let exclusive = duration > record.childTime ? duration - record.childTime : 0
-                let key = record.key
-                if let index = grouped.firstIndex(where: { $0.key == key }) {
-                    grouped[index].accumulator.record(
-                        duration: duration,
-                        exclusive: exclusive,
-                        isError: record.isError,
-                        statement: record.statement
-                    )
-                } else {
-                    var accumulator = SegmentAccumulator()
-                    accumulator.record(
-                        duration: duration,
-                        exclusive: exclusive,
-                        isError: record.isError,
-                        statement: record.statement
-                    )
-                    grouped.append((key, accumulator))
-                }
-            }
-        }
-        for (segment, entry) in overflowSegments {
-            var accumulator = SegmentAccumulator()
-            accumulator.count = entry.count
-            accumulator.errors = entry.errors
-            accumulator.total = entry.total
-            accumulator.exclusive = entry.total
-            accumulator.min = entry.min
-            accumulator.max = entry.max
-            accumulator.histogram = entry.histogram
-            grouped.append((segment, accumulator))
-        }
+        let grouped = Self.grouped(segments, overflowSegments: overflowSegments, transactionEnd: transactionEnd)
         let shardIndex = Int(UInt(bitPattern: name.hashValue) % UInt(Self.shardCount))
         return shards[shardIndex].withLock { shard -> (threshold: ApdexThreshold, slowestOfItsName: Bool) in
             var name = name
@@ -216,6 +177,56 @@ final class Aggregator: Sendable {
             }
             return (threshold, slowest)
         }
+    }
+
+    /// A transaction's segments grouped by key, before the shard's lock is taken: an N+1 query pattern then
+    /// costs one dictionary update (and one hash of the key's strings) instead of N. Segments past the
+    /// transaction's own cap come already summed.
+    @inline(__always)
+    static func grouped(
+        _ segments: [SegmentRecord],
+        overflowSegments: [SegmentKey: TransactionStorage.OverflowSegment],
+        transactionEnd: UInt64
+    ) -> [(key: SegmentKey, accumulator: SegmentAccumulator)] {
+        var grouped: [(key: SegmentKey, accumulator: SegmentAccumulator)] = []
+        if !segments.isEmpty {
+            grouped.reserveCapacity(min(segments.count, 16))
+            for record in segments {
+                let stop = record.end == 0 ? max(transactionEnd, record.start) : record.end
+                let duration = stop - record.start
+                let exclusive = duration > record.childTime ? duration - record.childTime : 0
+                let key = record.key
+                if let index = grouped.firstIndex(where: { $0.key == key }) {
+                    grouped[index].accumulator.record(
+                        duration: duration,
+                        exclusive: exclusive,
+                        isError: record.isError,
+                        statement: record.statement
+                    )
+                } else {
+                    var accumulator = SegmentAccumulator()
+                    accumulator.record(
+                        duration: duration,
+                        exclusive: exclusive,
+                        isError: record.isError,
+                        statement: record.statement
+                    )
+                    grouped.append((key, accumulator))
+                }
+            }
+        }
+        for (segment, entry) in overflowSegments {
+            var accumulator = SegmentAccumulator()
+            accumulator.count = entry.count
+            accumulator.errors = entry.errors
+            accumulator.total = entry.total
+            accumulator.exclusive = entry.total
+            accumulator.min = entry.min
+            accumulator.max = entry.max
+            accumulator.histogram = entry.histogram
+            grouped.append((segment, accumulator))
+        }
+        return grouped
     }
 
     private func admitNewEntry(bytes: Int) -> Bool {

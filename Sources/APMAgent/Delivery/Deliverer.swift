@@ -236,37 +236,9 @@ final class Deliverer {
         }
         switch response.status {
         case 200..<300:
-            if keyRejected {
-                keyRejected = false
-                logger.info("apm: the collector accepts the license key again; delivering what was kept")
-            } else if attempts > 0 {
-                logger.info(
-                    "apm: the collector is reachable again; batch \(batch.batchID) delivered after \(attempts + 1) attempts"
-                )
-            }
-            // The reply's Ts first: whoever sees the batch counted as acknowledged records at them.
-            if let reply = try? WireCoding.makeDecoder().decode(IngestReply.self, from: response.body) {
-                adopt(apdexT: reply.apdexT, transactionApdexT: reply.transactionApdexT)
-            }
-            statistics.withLock {
-                $0.batchesAcknowledged += 1
-                $0.retryingBatchID = nil
-                $0.keyRejected = false
-            }
-            return .acknowledged
+            return acknowledged(batch, response)
         case 401, 403:
-            if !keyRejected {
-                keyRejected = true
-                logger.error(
-                    "apm: the collector rejected the license key (HTTP \(response.status)); data is kept within max_memory_mb and sent again every \(core.configuration.keyRejectedRetryInterval) until the key is accepted. Check license_key or APM_LICENSE_KEY, or the key on the collector (apm keys list)."
-                )
-            }
-            statistics.withLock {
-                $0.keyRejected = true
-                $0.failedAttempts += 1
-                $0.retryingBatchID = batch.batchID
-            }
-            return .keyRejected
+            return rejectedKey(batch, status: response.status)
         case 413:
             if !batch.traces.isEmpty || !batch.errors.isEmpty {
                 logger.warning(
@@ -291,6 +263,44 @@ final class Deliverer {
             )
             return .drop
         }
+    }
+
+    /// A batch the collector took: the collector's Ts adopted, a recovery logged once.
+    private func acknowledged(_ batch: AgentBatch, _ response: CollectorResponse) -> Outcome {
+        if keyRejected {
+            keyRejected = false
+            logger.info("apm: the collector accepts the license key again; delivering what was kept")
+        } else if attempts > 0 {
+            logger.info(
+                "apm: the collector is reachable again; batch \(batch.batchID) delivered after \(attempts + 1) attempts"
+            )
+        }
+        // The reply's Ts first: whoever sees the batch counted as acknowledged records at them.
+        if let reply = try? WireCoding.makeDecoder().decode(IngestReply.self, from: response.body) {
+            adopt(apdexT: reply.apdexT, transactionApdexT: reply.transactionApdexT)
+        }
+        statistics.withLock {
+            $0.batchesAcknowledged += 1
+            $0.retryingBatchID = nil
+            $0.keyRejected = false
+        }
+        return .acknowledged
+    }
+
+    /// The license key refused: data is kept (within the memory bound) and offered again until it is accepted.
+    private func rejectedKey(_ batch: AgentBatch, status: Int) -> Outcome {
+        if !keyRejected {
+            keyRejected = true
+            logger.error(
+                "apm: the collector rejected the license key (HTTP \(status)); data is kept within max_memory_mb and sent again every \(core.configuration.keyRejectedRetryInterval) until the key is accepted. Check license_key or APM_LICENSE_KEY, or the key on the collector (apm keys list)."
+            )
+        }
+        statistics.withLock {
+            $0.keyRejected = true
+            $0.failedAttempts += 1
+            $0.retryingBatchID = batch.batchID
+        }
+        return .keyRejected
     }
 
     private func failed(_ reason: String, batch: AgentBatch, retryAfter: Duration?) -> Outcome {

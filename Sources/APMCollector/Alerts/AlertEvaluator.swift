@@ -94,49 +94,7 @@ public struct AlertEvaluator: Sendable {
         var open = open
         var applied = 0
         for windowEnd in stride(from: first, through: target, by: 60) {
-            let window = Int64(condition.windowMinutes) * 60
-            let range = TimeRange(
-                from: windowEnd - window,
-                to: windowEnd,
-                now: now,
-                minuteRetention: queries.minuteRetention
-            )
-            let figures: AlertWindowFigures
-            if condition.metric == .errorLogs {
-                let lines = try await queries.errorLogLines(
-                    app: app,
-                    transaction: condition.transaction,
-                    seconds: (windowEnd - window)..<windowEnd
-                )
-                figures = AlertWindowFigures(
-                    count: lines,
-                    value: AlertRule.value(
-                        of: .errorLogs,
-                        count: lines,
-                        windowMinutes: condition.windowMinutes,
-                        apdex: nil,
-                        errorRate: nil,
-                        average: nil,
-                        p95: nil,
-                        p99: nil
-                    )
-                )
-            } else {
-                let summary = try await queries.summary(app: app, transaction: condition.transaction, range: range)
-                figures = AlertWindowFigures(
-                    count: summary.count,
-                    value: AlertRule.value(
-                        of: condition.metric,
-                        count: summary.count,
-                        windowMinutes: condition.windowMinutes,
-                        apdex: summary.apdex.score,
-                        errorRate: summary.errorRate,
-                        average: summary.average,
-                        p95: summary.p95,
-                        p99: summary.p99
-                    )
-                )
-            }
+            let figures = try await figures(of: condition, app: app, windowEnd: windowEnd, now: now)
             let step = AlertRule.step(condition, open: open, figures: figures, windowEnd: windowEnd)
             let write = AlertEvaluationWrite(
                 conditionID: condition.id,
@@ -164,6 +122,58 @@ public struct AlertEvaluator: Sendable {
             }
         }
         return applied
+    }
+
+    /// What a condition watches over the window ending at `windowEnd`: the error log lines, or the app's (or one
+    /// transaction's) figures.
+    private func figures(
+        of condition: AlertConditionRecord,
+        app: StoredApp,
+        windowEnd: Int64,
+        now: Int64
+    ) async throws -> AlertWindowFigures {
+        let window = Int64(condition.windowMinutes) * 60
+        let range = TimeRange(
+            from: windowEnd - window,
+            to: windowEnd,
+            now: now,
+            minuteRetention: queries.minuteRetention
+        )
+        if condition.metric == .errorLogs {
+            let lines = try await queries.errorLogLines(
+                app: app,
+                transaction: condition.transaction,
+                seconds: (windowEnd - window)..<windowEnd
+            )
+            return AlertWindowFigures(
+                count: lines,
+                value: AlertRule.value(
+                    of: .errorLogs,
+                    count: lines,
+                    windowMinutes: condition.windowMinutes,
+                    apdex: nil,
+                    errorRate: nil,
+                    average: nil,
+                    p95: nil,
+                    p99: nil
+                )
+            )
+        } else {
+            let summary = try await queries.summary(app: app, transaction: condition.transaction, range: range)
+            return AlertWindowFigures(
+                count: summary.count,
+                value: AlertRule.value(
+                    of: condition.metric,
+                    count: summary.count,
+                    windowMinutes: condition.windowMinutes,
+                    apdex: summary.apdex.score,
+                    errorRate: summary.errorRate,
+                    average: summary.average,
+                    p95: summary.p95,
+                    p99: summary.p99
+                )
+            )
+        }
     }
 
     private func openIncident(of condition: AlertConditionRecord) async throws -> AlertIncidentRecord? {

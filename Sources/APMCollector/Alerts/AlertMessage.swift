@@ -193,44 +193,9 @@ public struct AlertMessage: Sendable {
                 summary: summary,
                 app: app.map { WebhookPayload.App(id: $0.id, name: $0.name) },
                 transaction: incident?.transaction ?? issue?.transaction,
-                condition: condition.map {
-                    WebhookPayload.Condition(
-                        id: $0.id,
-                        name: $0.name,
-                        metric: $0.metric.rawValue,
-                        windowMinutes: $0.windowMinutes,
-                        warning: $0.warning,
-                        critical: $0.critical
-                    )
-                },
-                incident: incident.map {
-                    WebhookPayload.Incident(
-                        id: $0.id,
-                        state: $0.resolvedAt == nil ? "open" : "resolved",
-                        severity: $0.severity.rawValue,
-                        openedAt: $0.openedAt,
-                        openedValue: $0.openedValue,
-                        escalatedAt: $0.escalatedAt,
-                        resolvedAt: $0.resolvedAt,
-                        resolvedValue: $0.resolvedValue,
-                        lastValue: $0.lastValue,
-                        acknowledged: $0.acknowledgedAt != nil,
-                        url: url
-                    )
-                },
-                issue: issue.map {
-                    WebhookPayload.Issue(
-                        id: $0.id,
-                        type: $0.type,
-                        message: $0.message,
-                        transaction: $0.transaction,
-                        count: $0.count,
-                        firstSeen: $0.firstSeen,
-                        lastSeen: $0.lastSeen,
-                        state: $0.status.state.rawValue,
-                        url: issueURL
-                    )
-                }
+                condition: condition.map { WebhookPayload.Condition($0) },
+                incident: incident.map { WebhookPayload.Incident($0, url: url) },
+                issue: issue.map { WebhookPayload.Issue($0, url: issueURL) }
             )
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -351,5 +316,55 @@ public struct AlertMessage: Sendable {
         case .test, .newError, .regressedError:
             return "swift-apm test notification: this channel works"
         }
+    }
+}
+
+extension AlertMessage.WebhookPayload.Condition {
+    /// The condition as a notification shows it.
+    init(_ condition: AlertConditionRecord) {
+        self.init(
+            id: condition.id,
+            name: condition.name,
+            metric: condition.metric.rawValue,
+            windowMinutes: condition.windowMinutes,
+            warning: condition.warning,
+            critical: condition.critical
+        )
+    }
+}
+
+extension AlertMessage.WebhookPayload.Incident {
+    /// The incident as a notification shows it, with the alerts page's link.
+    init(_ incident: AlertIncidentRecord, url: String?) {
+        self.init(
+            id: incident.id,
+            state: incident.resolvedAt == nil ? "open" : "resolved",
+            severity: incident.severity.rawValue,
+            openedAt: incident.openedAt,
+            openedValue: incident.openedValue,
+            escalatedAt: incident.escalatedAt,
+            resolvedAt: incident.resolvedAt,
+            resolvedValue: incident.resolvedValue,
+            lastValue: incident.lastValue,
+            acknowledged: incident.acknowledgedAt != nil,
+            url: url
+        )
+    }
+}
+
+extension AlertMessage.WebhookPayload.Issue {
+    /// The error issue as a notification shows it, with its page's link.
+    init(_ issue: ErrorGroup, url: String?) {
+        self.init(
+            id: issue.id,
+            type: issue.type,
+            message: issue.message,
+            transaction: issue.transaction,
+            count: issue.count,
+            firstSeen: issue.firstSeen,
+            lastSeen: issue.lastSeen,
+            state: issue.status.state.rawValue,
+            url: url
+        )
     }
 }

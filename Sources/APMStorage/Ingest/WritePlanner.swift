@@ -206,12 +206,7 @@ package struct WritePlanner {
                     plan: &plan
                 )
                 if admitted == IngestRules.overflowName {
-                    metric.name = IngestRules.overflowName
-                    metric.system = ""
-                    metric.operation = IngestRules.overflowName
-                    metric.target = ""
-                    metric.slowestStatement = nil
-                    metric.slowestStatementDuration = nil
+                    Self.rename(&metric)
                     overflow.segments = overflow.segments.addingSaturated(metric.count)
                 }
                 plan.add(metric, appID: appID, minute: interval.start)
@@ -225,22 +220,7 @@ package struct WritePlanner {
         }
         for var trace in batch.traces {
             trace.transaction = transactionName(trace.transaction)
-            // Secrets in a request's headers, query or attributes are never stored (SecretScrubber).
-            trace.attributes = SecretScrubber.scrubbed(attributes: trace.attributes)
-            for index in trace.segments.indices where !trace.segments[index].attributes.isEmpty {
-                trace.segments[index].attributes = SecretScrubber.scrubbed(attributes: trace.segments[index].attributes)
-            }
-            plan.traces.append(
-                WritePlan.TraceRow(
-                    appID: appID,
-                    traceID: trace.traceID,
-                    transaction: trace.transaction,
-                    start: trace.start,
-                    duration: trace.duration,
-                    isError: trace.isError,
-                    payload: String(decoding: try encoder.encode(trace), as: UTF8.self)
-                )
-            )
+            plan.traces.append(try Self.traceRow(trace, appID: appID, encoder: encoder))
         }
         for var sample in batch.errors {
             sample.transaction = transactionName(sample.transaction)
@@ -254,6 +234,39 @@ package struct WritePlanner {
                 batch.dropped
             )
         }
+    }
+
+    /// A segment past its app's cap, counted under `(overflow)` without its own details.
+    private static func rename(_ metric: inout SegmentMetric) {
+        metric.name = IngestRules.overflowName
+        metric.system = ""
+        metric.operation = IngestRules.overflowName
+        metric.target = ""
+        metric.slowestStatement = nil
+        metric.slowestStatementDuration = nil
+    }
+
+    /// A sampled trace as stored: secrets in a request's headers, query or attributes are never stored
+    /// (SecretScrubber).
+    private static func traceRow(
+        _ trace: TransactionTrace,
+        appID: Int64,
+        encoder: JSONEncoder
+    ) throws -> WritePlan.TraceRow {
+        var trace = trace
+        trace.attributes = SecretScrubber.scrubbed(attributes: trace.attributes)
+        for index in trace.segments.indices where !trace.segments[index].attributes.isEmpty {
+            trace.segments[index].attributes = SecretScrubber.scrubbed(attributes: trace.segments[index].attributes)
+        }
+        return WritePlan.TraceRow(
+            appID: appID,
+            traceID: trace.traceID,
+            transaction: trace.transaction,
+            start: trace.start,
+            duration: trace.duration,
+            isError: trace.isError,
+            payload: String(decoding: try encoder.encode(trace), as: UTF8.self)
+        )
     }
 
     private func addError(
