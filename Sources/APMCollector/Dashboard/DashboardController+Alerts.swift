@@ -223,48 +223,15 @@ extension DashboardController {
         let incidents = try await store.alertIncidents(accountID: session.accountID, openOnly: false, limit: 200)
             .filter { $0.appID == app.id }.prefix(30)
         let deliveries = try await store.alertDeliveries(accountID: session.accountID, limit: 20)
-        func figure(_ value: Double?) -> String { value.map { String(format: "%.3g", $0) } ?? "–" }
-        let conditionRows = conditions.map { condition in
-            """
-            <tr><td>\(HTML.escape(condition.name))</td><td>\(HTML.escape(condition.transaction ?? "(whole app)"))</td>\
-            <td>\(condition.metric.rawValue)</td><td class="n">\(figure(condition.warning))</td>\
-            <td class="n">\(figure(condition.critical))</td><td class="n">\(condition.windowMinutes) min × \(condition.forEvaluations)</td>\
-            <td class="n">\(condition.minRequests)</td>\
-            <td>\(condition.channelIDs.map { HTML.escape(channelNames[$0] ?? "#\($0)") }.joined(separator: ", "))</td>\
-            <td><form method="post" action="\(base)/conditions/\(condition.id)/delete">\(csrf)<button type="submit">Delete</button></form></td></tr>
-            """
-        }.joined()
-        let incidentRows = incidents.map { incident in
-            let acknowledge =
-                incident.acknowledgedBy.map { "acknowledged by \(HTML.escape($0))" }
-                ?? (incident.resolvedAt == nil
-                    ? "<form method=\"post\" action=\"\(base)/incidents/\(incident.id)/acknowledge\">\(csrf)<button type=\"submit\">Acknowledge</button></form>"
-                    : "")
-            return """
-                <tr data-incident="\(incident.resolvedAt == nil ? "open" : "resolved")"><td>\(incident.id)</td>\
-                <td>\(HTML.escape(names[incident.conditionID] ?? "(deleted condition)"))</td>\
-                <td>\(incident.severity.rawValue)</td><td>\(incident.resolvedAt == nil ? "<b>open</b>" : "resolved")</td>\
-                <td>\(Self.clockTime(Double(incident.openedAt)))</td><td class="n">\(figure(incident.openedValue))</td>\
-                <td>\(incident.resolvedAt.map { Self.clockTime(Double($0)) } ?? "")</td>\
-                <td class="n">\(figure(incident.resolvedValue ?? incident.lastValue))</td><td>\(acknowledge)</td></tr>
-                """
-        }.joined()
-        let channelRows = channels.map { channel in
-            """
-            <tr><td>\(HTML.escape(channel.name))</td><td>\(channel.kind.rawValue)</td>\
-            <td><code data-figure="channel-url">\(HTML.escape(admin ? channel.target : APIAlertChannel.redacted(channel.target, kind: channel.kind)))</code></td>\
-            <td><form method="post" action="\(base)/channels/\(channel.id)/test">\(csrf)<button type="submit">Send a test</button></form> \
-            <form method="post" action="\(base)/channels/\(channel.id)/delete">\(csrf)<button type="submit">Delete</button></form></td></tr>
-            """
-        }.joined()
-        let deliveryRows = deliveries.map { delivery in
-            let shown = APIAlertDelivery(delivery)
-            return """
-                <tr><td>\(Self.clockTime(delivery.createdAt))</td><td>\(HTML.escape(channelNames[delivery.channelID] ?? "#\(delivery.channelID)"))</td>\
-                <td>\(delivery.event.rawValue)</td><td>\(shown.status)</td><td class="n">\(delivery.attempts)</td>\
-                <td>\(HTML.escape(delivery.lastError ?? ""))</td></tr>
-                """
-        }.joined()
+        let conditionRows = Self.conditionRows(
+            conditions: conditions,
+            channelNames: channelNames,
+            base: base,
+            csrf: csrf
+        )
+        let incidentRows = Self.incidentRows(incidents, conditionNames: names, base: base, csrf: csrf)
+        let channelRows = Self.channelRows(channels, admin: admin, base: base, csrf: csrf)
+        let deliveryRows = Self.deliveryRows(deliveries, channelNames: channelNames)
         let metricOptions = AlertMetric.allCases.map {
             "<option value=\"\($0.rawValue)\"\(kept["metric"] == $0.rawValue ? " selected" : "")>\($0.rawValue)</option>"
         }.joined()
@@ -307,6 +274,75 @@ extension DashboardController {
             ),
             status: status
         )
+    }
+
+    /// The conditions' table rows.
+    static func conditionRows(
+        conditions: [AlertConditionRecord],
+        channelNames: [Int64: String],
+        base: String,
+        csrf: String
+    ) -> String {
+        func figure(_ value: Double?) -> String { value.map { String(format: "%.3g", $0) } ?? "–" }
+        return conditions.map { condition in
+            """
+            <tr><td>\(HTML.escape(condition.name))</td><td>\(HTML.escape(condition.transaction ?? "(whole app)"))</td>\
+            <td>\(condition.metric.rawValue)</td><td class="n">\(figure(condition.warning))</td>\
+            <td class="n">\(figure(condition.critical))</td><td class="n">\(condition.windowMinutes) min × \(condition.forEvaluations)</td>\
+            <td class="n">\(condition.minRequests)</td>\
+            <td>\(condition.channelIDs.map { HTML.escape(channelNames[$0] ?? "#\($0)") }.joined(separator: ", "))</td>\
+            <td><form method="post" action="\(base)/conditions/\(condition.id)/delete">\(csrf)<button type="submit">Delete</button></form></td></tr>
+            """
+        }.joined()
+    }
+
+    /// The incidents' table rows, an open one with its acknowledge button.
+    static func incidentRows(
+        _ incidents: some Sequence<AlertIncidentRecord>,
+        conditionNames names: [Int64: String],
+        base: String,
+        csrf: String
+    ) -> String {
+        func figure(_ value: Double?) -> String { value.map { String(format: "%.3g", $0) } ?? "–" }
+        return incidents.map { incident in
+            let acknowledge =
+                incident.acknowledgedBy.map { "acknowledged by \(HTML.escape($0))" }
+                ?? (incident.resolvedAt == nil
+                    ? "<form method=\"post\" action=\"\(base)/incidents/\(incident.id)/acknowledge\">\(csrf)<button type=\"submit\">Acknowledge</button></form>"
+                    : "")
+            return """
+                <tr data-incident="\(incident.resolvedAt == nil ? "open" : "resolved")"><td>\(incident.id)</td>\
+                <td>\(HTML.escape(names[incident.conditionID] ?? "(deleted condition)"))</td>\
+                <td>\(incident.severity.rawValue)</td><td>\(incident.resolvedAt == nil ? "<b>open</b>" : "resolved")</td>\
+                <td>\(Self.clockTime(Double(incident.openedAt)))</td><td class="n">\(figure(incident.openedValue))</td>\
+                <td>\(incident.resolvedAt.map { Self.clockTime(Double($0)) } ?? "")</td>\
+                <td class="n">\(figure(incident.resolvedValue ?? incident.lastValue))</td><td>\(acknowledge)</td></tr>
+                """
+        }.joined()
+    }
+
+    /// The channels' table rows: a viewer sees a channel's URL only to its host (a Slack webhook URL is itself a credential).
+    static func channelRows(_ channels: [AlertChannelRecord], admin: Bool, base: String, csrf: String) -> String {
+        channels.map { channel in
+            """
+            <tr><td>\(HTML.escape(channel.name))</td><td>\(channel.kind.rawValue)</td>\
+            <td><code data-figure="channel-url">\(HTML.escape(admin ? channel.target : APIAlertChannel.redacted(channel.target, kind: channel.kind)))</code></td>\
+            <td><form method="post" action="\(base)/channels/\(channel.id)/test">\(csrf)<button type="submit">Send a test</button></form> \
+            <form method="post" action="\(base)/channels/\(channel.id)/delete">\(csrf)<button type="submit">Delete</button></form></td></tr>
+            """
+        }.joined()
+    }
+
+    /// The latest notifications' table rows.
+    static func deliveryRows(_ deliveries: [AlertDeliveryRecord], channelNames: [Int64: String]) -> String {
+        deliveries.map { delivery in
+            let shown = APIAlertDelivery(delivery)
+            return """
+                <tr><td>\(Self.clockTime(delivery.createdAt))</td><td>\(HTML.escape(channelNames[delivery.channelID] ?? "#\(delivery.channelID)"))</td>\
+                <td>\(delivery.event.rawValue)</td><td>\(shown.status)</td><td class="n">\(delivery.attempts)</td>\
+                <td>\(HTML.escape(delivery.lastError ?? ""))</td></tr>
+                """
+        }.joined()
     }
 
     /// A page's body without its forms, for a viewer, who may not send them.

@@ -199,38 +199,10 @@ extension DashboardController {
             drawnThrough: SVGChart.settledThrough(now: queries.now(), bucketSeconds: range.bucketSeconds),
             width: 1120
         ).render()
-        func facetTable(_ title: String, _ counts: [APIFacetCount], link: (String) -> String?) -> String {
-            guard !counts.isEmpty else { return "" }
-            let rows = counts.map { count in
-                let value =
-                    link(count.value).map { "<a href=\"\($0)\">\(HTML.escape(count.value))</a>" }
-                    ?? HTML.escape(count.value)
-                return
-                    "<tr><td>\(value)</td><td class=\"n\">\(count.count)</td><td>\(Self.clockTime(count.lastSeen))</td></tr>"
-            }.joined()
-            return """
-                <h2>By \(title)</h2><table data-figure="by-\(title)"><tr><th>\(title)</th><th class="n">count</th><th>last seen</th></tr>\(rows)</table>
-                """
-        }
         let deploymentRows = detail.deployments.map {
             "<tr><td>\($0.revision.isEmpty ? "before the first deployment" : "<code>\(HTML.escape($0.revision))</code>")</td><td class=\"n\">\($0.count)</td></tr>"
         }.joined()
-        let samples = detail.samples.map { sample in
-            let request = sample.sample.attributes.filter { key, _ in
-                key.hasPrefix("http.") || key.hasPrefix("url.") || key.hasPrefix("request.")
-            }.sorted { $0.key < $1.key }.map { "<li>\(HTML.escape($0.key)) <code>\(HTML.escape($0.value))</code></li>" }
-                .joined()
-            let trace =
-                sample.traceRowID.map {
-                    " · <a href=\"\(base)/traces/\($0)\" data-figure=\"sample-trace\">its trace</a>"
-                } ?? ""
-            return """
-                <div class="sample" data-figure="sample"><p>\(Self.clockTime(sample.at)) · host \(HTML.escape(sample.host)) · \
-                \(HTML.escape(sample.sample.transaction))\(sample.sample.status > 0 ? " · status \(sample.sample.status)" : "")\(trace)</p>\
-                \(request.isEmpty ? "" : "<ul class=\"request\" data-figure=\"request\">\(request)</ul>")\(Self.stackHTML(sample.sample))\
-                \(sample.logs.isEmpty ? "" : "<details open><summary>Log lines of its trace</summary>\(Self.logTable(sample.logs, app: app, showContext: false))</details>")</div>
-                """
-        }.joined()
+        let samples = Self.sampleHTML(detail.samples, app: app)
         let merge =
             session.role == .admin
             ? """
@@ -253,12 +225,49 @@ extension DashboardController {
             <div class="card">Last seen<span data-figure="last-seen">\(Self.clockTime(issue.lastSeen))\(deployment(detail.lastSeenDeployment))</span></div>\
             </div>
             <div class="charts">\(chart)</div>
-            \(facetTable("transaction", detail.transactions) { "\(base)/transaction?name=\(HTML.query($0))&amp;\(shown.query)" })\
-            \(facetTable("host", detail.hosts) { _ in nil })\
+            \(Self.facetTable("transaction", detail.transactions) { "\(base)/transaction?name=\(HTML.query($0))&amp;\(shown.query)" })\
+            \(Self.facetTable("host", detail.hosts) { _ in nil })\
             \(deploymentRows.isEmpty ? "" : "<h2>By deployment</h2><table data-figure=\"by-deployment\"><tr><th>deployment</th><th class=\"n\">count in range</th></tr>\(deploymentRows)</table>")
             <h2>Latest occurrences</h2>\(samples.isEmpty ? "<div class=\"empty\">No occurrence kept (retention deleted them).</div>" : samples)
             \(merge)
             """
         return Self.html(HTML.page(title: issue.type, user: session.userName, csrf: session.csrf, body: body))
+    }
+
+    /// A table of an issue's counts by one facet, each value a link when `link` gives one.
+    static func facetTable(_ title: String, _ counts: [APIFacetCount], link: (String) -> String?) -> String {
+        guard !counts.isEmpty else { return "" }
+        let rows = counts.map { count in
+            let value =
+                link(count.value).map { "<a href=\"\($0)\">\(HTML.escape(count.value))</a>" }
+                ?? HTML.escape(count.value)
+            return
+                "<tr><td>\(value)</td><td class=\"n\">\(count.count)</td><td>\(Self.clockTime(count.lastSeen))</td></tr>"
+        }.joined()
+        return """
+            <h2>By \(title)</h2><table data-figure="by-\(title)"><tr><th>\(title)</th><th class="n">count</th><th>last seen</th></tr>\(rows)</table>
+            """
+    }
+
+    /// An issue's latest samples: when and where, the request's attributes, the stack, the trace's link and its
+    /// log lines.
+    static func sampleHTML(_ samples: [APIIssueSample], app: StoredApp) -> String {
+        let base = "/apps/\(app.id)"
+        return samples.map { sample in
+            let request = sample.sample.attributes.filter { key, _ in
+                key.hasPrefix("http.") || key.hasPrefix("url.") || key.hasPrefix("request.")
+            }.sorted { $0.key < $1.key }.map { "<li>\(HTML.escape($0.key)) <code>\(HTML.escape($0.value))</code></li>" }
+                .joined()
+            let trace =
+                sample.traceRowID.map {
+                    " · <a href=\"\(base)/traces/\($0)\" data-figure=\"sample-trace\">its trace</a>"
+                } ?? ""
+            return """
+                <div class="sample" data-figure="sample"><p>\(Self.clockTime(sample.at)) · host \(HTML.escape(sample.host)) · \
+                \(HTML.escape(sample.sample.transaction))\(sample.sample.status > 0 ? " · status \(sample.sample.status)" : "")\(trace)</p>\
+                \(request.isEmpty ? "" : "<ul class=\"request\" data-figure=\"request\">\(request)</ul>")\(Self.stackHTML(sample.sample))\
+                \(sample.logs.isEmpty ? "" : "<details open><summary>Log lines of its trace</summary>\(Self.logTable(sample.logs, app: app, showContext: false))</details>")</div>
+                """
+        }.joined()
     }
 }

@@ -71,22 +71,8 @@ final class ChildProcess: @unchecked Sendable {
         captureOutput: Bool = false
     ) throws -> ChildProcess {
         var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
+        Self.prepare(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        // Its own process group, so that a signal sent to us is delivered to it once (by us), and default
-        // dispositions and an empty mask whatever ours are.
-        posix_spawnattr_setflags(
-            &attributes,
-            Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)
-        )
-        posix_spawnattr_setpgroup(&attributes, 0)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in forwardedSignals + [SIGPIPE, SIGTTOU, SIGTTIN, SIGCHLD] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attributes, &empty)
 
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
@@ -94,36 +80,9 @@ final class ChildProcess: @unchecked Sendable {
             for pointer in argv { free(pointer) }
             for pointer in envp { free(pointer) }
         }
-        // The stop signals are ours to forward before the child exists: a SIGTERM that arrived between the spawn
-        // and the handlers used to end run-program by default and orphan the child (seen in a busy CI run). A
-        // signal that comes before the child's pid is known waits in `pending` and is sent right after.
-        let queue = DispatchQueue(label: "apm.run-program.signals")
+        // Signals are forwarded from before the spawn (forwardSignals).
         let forwarded = ForwardedSignal()
-        let sources = forwardedSignals.map { signalNumber -> any DispatchSourceSignal in
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
-            source.setEventHandler {
-                forwarded.value.store(signalNumber, ordering: .relaxed)
-                _ = forwarded.firstAt.compareExchange(
-                    expected: 0,
-                    desired: DispatchTime.now().uptimeNanoseconds,
-                    ordering: .relaxed
-                )
-                let child = forwarded.child.load(ordering: .acquiring)
-                if child != 0 {
-                    kill(child, signalNumber)
-                    return
-                }
-                forwarded.pending.store(signalNumber, ordering: .releasing)
-                // The pid may have been published meanwhile: whoever takes the pending signal sends it.
-                let now = forwarded.child.load(ordering: .acquiring)
-                if now != 0, forwarded.pending.exchange(0, ordering: .acquiringAndReleasing) != 0 {
-                    kill(now, signalNumber)
-                }
-            }
-            source.resume()
-            return source
-        }
+        let sources = Self.forwardSignals(to: forwarded)
         var pipes: [[Int32]] = []
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -164,6 +123,56 @@ final class ChildProcess: @unchecked Sendable {
             forwarded: forwarded,
             output: pipes.count == 2 ? (pipes[0][0], pipes[1][0]) : nil
         )
+    }
+
+    /// Spawn attributes: its own process group, so that a signal sent to us is delivered to it once (by us),
+    /// and default dispositions and an empty mask whatever ours are.
+    private static func prepare(_ attributes: inout posix_spawnattr_t) {
+        posix_spawnattr_init(&attributes)
+        posix_spawnattr_setflags(
+            &attributes,
+            Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)
+        )
+        posix_spawnattr_setpgroup(&attributes, 0)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in forwardedSignals + [SIGPIPE, SIGTTOU, SIGTTIN, SIGCHLD] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+    }
+
+    /// The stop signals are ours to forward before the child exists: a SIGTERM that arrived between the spawn
+    /// and the handlers used to end run-program by default and orphan the child (seen in a busy CI run). A
+    /// signal that comes before the child's pid is known waits in `pending` and is sent right after.
+    private static func forwardSignals(to forwarded: ForwardedSignal) -> [any DispatchSourceSignal] {
+        let queue = DispatchQueue(label: "apm.run-program.signals")
+        return forwardedSignals.map { signalNumber -> any DispatchSourceSignal in
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
+            source.setEventHandler {
+                forwarded.value.store(signalNumber, ordering: .relaxed)
+                _ = forwarded.firstAt.compareExchange(
+                    expected: 0,
+                    desired: DispatchTime.now().uptimeNanoseconds,
+                    ordering: .relaxed
+                )
+                let child = forwarded.child.load(ordering: .acquiring)
+                if child != 0 {
+                    kill(child, signalNumber)
+                    return
+                }
+                forwarded.pending.store(signalNumber, ordering: .releasing)
+                // The pid may have been published meanwhile: whoever takes the pending signal sends it.
+                let now = forwarded.child.load(ordering: .acquiring)
+                if now != 0, forwarded.pending.exchange(0, ordering: .acquiringAndReleasing) != 0 {
+                    kill(now, signalNumber)
+                }
+            }
+            source.resume()
+            return source
+        }
     }
 
     /// Stops the child as a forwarded signal would (its end is then a stop that was asked for).

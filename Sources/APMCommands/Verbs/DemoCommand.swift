@@ -91,6 +91,37 @@ struct DemoCommand: AsyncParsableCommand {
             credentials: credentials,
             apm: apm
         )
+        let load = await runLoad(
+            appURL: appURL,
+            collectorURL: collectorURL,
+            credentials: credentials,
+            alerts: (store, receiver, webhookSecret),
+            stopping: stopping
+        )
+        // Each step of the stop is bounded: Ctrl-C ends the demo within seconds, leaving no process behind.
+        _ = try? await Deadline.run(within: .seconds(1), timedOut: CancellationError()) { await load.value }
+        // Let the agent deliver its last harvest, then stop the app, then the collector.
+        kill(child.processIdentifier, SIGTERM)
+        if await !Self.waitForExit(child.processIdentifier, within: .seconds(3)) {
+            kill(child.processIdentifier, SIGKILL)
+        }
+        await printReport(collectorURL: collectorURL, token: credentials.apiToken)
+        await services.triggerGracefulShutdown()
+        _ = try? await collectorTask.value
+        try await collector.close()
+        print("Stopped. The data stays in \(directory); `apm collector --data-dir \(directory)` shows it again.")
+    }
+
+    /// Sends the load (with its slowdown) and a deployment marker, creates the demo's alert once the webhook
+    /// receiver listens, and prints a report every `reportInterval` until the duration ends or a stop signal
+    /// comes. Returns the load's task, winding down.
+    private func runLoad(
+        appURL: String,
+        collectorURL: String,
+        credentials: Collector.FirstStartCredentials,
+        alerts: (store: any APMStore, receiver: DemoWebhookReceiver, secret: String),
+        stopping: StopFlag
+    ) async -> Task<LoadGenerator.Truth, Never> {
         let slowdown = slowdownAt >= 0 ? slowdownAt..<(slowdownAt + slowdownSeconds) : nil
         var loadConfiguration = LoadGenerator.Configuration(
             baseURL: appURL,
@@ -110,12 +141,12 @@ struct DemoCommand: AsyncParsableCommand {
         )
         while !stopping.value.load(ordering: .relaxed) {
             try? await Task.sleep(for: .milliseconds(200))
-            if !alertCreated, let webhook = receiver.url {
+            if !alertCreated, let webhook = alerts.receiver.url {
                 alertCreated = await Self.createDemoAlert(
-                    store: store,
+                    store: alerts.store,
                     account: credentials.account.id,
                     webhook: webhook,
-                    secret: webhookSecret
+                    secret: alerts.secret
                 )
             }
             if duration > 0 && ContinuousClock.now - started >= .milliseconds(Int64(duration * 1000)) { break }
@@ -126,17 +157,6 @@ struct DemoCommand: AsyncParsableCommand {
         }
         stopping.value.store(true, ordering: .relaxed)
         deployment.cancel()
-        // Each step of the stop is bounded: Ctrl-C ends the demo within seconds, leaving no process behind.
-        _ = try? await Deadline.run(within: .seconds(1), timedOut: CancellationError()) { await load.value }
-        // Let the agent deliver its last harvest, then stop the app, then the collector.
-        kill(child.processIdentifier, SIGTERM)
-        if await !Self.waitForExit(child.processIdentifier, within: .seconds(3)) {
-            kill(child.processIdentifier, SIGKILL)
-        }
-        await printReport(collectorURL: collectorURL, token: credentials.apiToken)
-        await services.triggerGracefulShutdown()
-        _ = try? await collectorTask.value
-        try await collector.close()
-        print("Stopped. The data stays in \(directory); `apm collector --data-dir \(directory)` shows it again.")
+        return load
     }
 }

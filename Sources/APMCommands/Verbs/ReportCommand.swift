@@ -139,105 +139,120 @@ struct ReportCommand: AsyncParsableCommand {
         case .json:
             print(try Self.json(report))
         case .csv:
-            print("transaction,kind,count,rpm,average_ms,p95_ms,p99_ms,errors,error_rate,apdex,time_consumed_s,share")
-            for row in report.transactions {
-                let f = row.figures
-                print(
-                    [
-                        CSV.field(row.name), row.kind, "\(f.count)", Self.number(f.rpm, 2), Self.ms(f.average),
-                        Self.ms(f.p95), Self.ms(f.p99),
-                        "\(f.errors)", Self.number(f.errorRate, 4), Self.number(f.apdex.score, 3),
-                        Self.number(row.timeConsumed, 3),
-                        Self.number(row.share, 4),
-                    ].joined(separator: ",")
-                )
-            }
+            printCSV(report)
         case .table:
             let style = TerminalStyle()
-            let s = report.summary
-            print(
-                style.bold("\(report.app.name)")
-                    + "  (last \(since)\(report.transaction.map { ", transaction \($0)" } ?? ""))"
-            )
-            print(
-                "Apdex \(style.apdex(s.apdex.score)) [S \(s.apdex.satisfied) / T \(s.apdex.tolerating) / F \(s.apdex.frustrated), T = \(Self.number(s.apdex.t, 3)) s]   "
-                    + "\(Self.throughput(s))   avg \(Self.ms(s.average, unit: true))   p95 \(Self.ms(s.p95, unit: true))   p99 \(Self.ms(s.p99, unit: true))   "
-                    + "errors \(Self.percent(s.errorRate)) (\(s.errors) of \(s.count))"
-            )
-            if !s.apdex.exact {
-                print(
-                    "  \(s.apdex.reclassified) transactions were recorded at another T and placed at this one from their "
-                        + "latency histograms: Apdex between \(Self.number(s.apdex.scoreMin, 3)) and \(Self.number(s.apdex.scoreMax, 3))"
-                )
-            }
-            print(
-                "Time per request: database \(Self.ms(s.breakdown.database, unit: true)), external \(Self.ms(s.breakdown.external, unit: true)), "
-                    + "application \(Self.ms(s.breakdown.application, unit: true))   trend \(Sparkline.render(report.trend))"
-            )
-            if let whatIf = report.whatIf {
-                let resolution =
-                    whatIf.exact
-                    ? "exact: every transaction was recorded at this T"
-                    : "from latency histograms (±1 % buckets): \(whatIf.uncertain) transactions lie within about 2 % of T or 4T and could be either side"
-                print(
-                    "What if T = \(Self.number(whatIf.t, 3)) s: Apdex \(Self.number(whatIf.score, 3)) "
-                        + "(between \(Self.number(whatIf.scoreMin, 3)) and \(Self.number(whatIf.scoreMax, 3))) — \(resolution)"
-                )
-            }
-            if report.transaction == nil {
-                var table = TextTable(["transaction", "time %", "count", "rpm", "avg", "p95", "errors", "apdex"])
-                for row in report.transactions.prefix(15) {
-                    let f = row.figures
-                    table.add([
-                        row.name, Self.percent(row.share), "\(f.count)", Self.number(f.rpm, 1),
-                        Self.ms(f.average, unit: true),
-                        Self.ms(f.p95, unit: true), Self.percent(f.errorRate),
-                        (f.apdex.exact ? "" : "~") + style.apdex(f.apdex.score),
-                    ])
-                }
-                print("\nTop transactions by time consumed\n" + table.render())
-            }
-            if !report.databases.isEmpty {
-                var table = TextTable(["database operation", "calls", "avg", "total", "slowest"])
-                for row in report.databases.prefix(10) {
-                    table.add([
-                        row.name, "\(row.calls)", Self.ms(row.average, unit: true), Self.seconds(row.totalTime),
-                        Self.ms(row.max, unit: true),
-                    ])
-                }
-                print("\nSlowest database operations\n" + table.render())
-            }
-            if !report.externals.isEmpty {
-                var table = TextTable(["external host", "calls", "errors", "avg", "total"])
-                for row in report.externals.prefix(10) {
-                    table.add([
-                        row.host, "\(row.calls)", "\(row.errors)", Self.ms(row.average, unit: true),
-                        Self.seconds(row.totalTime),
-                    ])
-                }
-                print("\nExternal hosts\n" + table.render())
-            }
-            if !report.errors.isEmpty {
-                var table = TextTable(["error", "count", "last seen", "transaction", "message"])
-                for group in report.errors.prefix(10) {
-                    table.add([
-                        group.type, "\(group.count)", Self.time(group.lastSeen), group.transaction,
-                        String(group.message.prefix(60)),
-                    ])
-                }
-                print("\nRecent error groups\n" + table.render())
-            }
-            if let last = report.process.samples.last {
-                print(
-                    "\nProcess: CPU \(Self.number(last.cpuPercent, 1)) %, memory \(Self.number(last.residentBytes / 1_048_576, 1)) MiB, "
-                        + "threads \(last.threadsMax), open files \(last.openFilesMax)   CPU trend \(Sparkline.render(report.process.samples.map(\.cpuPercent)))"
-                )
-            }
-            for event in report.process.events.suffix(5) {
-                print("  \(Self.time(event.at)) \(event.kind) pid \(event.pid) \(event.detail)")
-            }
-            for warning in report.app.warnings { print(style.warning("⚠ \(warning)")) }
+            printSummary(report, style: style)
+            printTables(report, style: style)
         }
+    }
+
+    /// One line per transaction, for spreadsheets.
+    private func printCSV(_ report: AppReport) {
+        print("transaction,kind,count,rpm,average_ms,p95_ms,p99_ms,errors,error_rate,apdex,time_consumed_s,share")
+        for row in report.transactions {
+            let f = row.figures
+            print(
+                [
+                    CSV.field(row.name), row.kind, "\(f.count)", Self.number(f.rpm, 2), Self.ms(f.average),
+                    Self.ms(f.p95), Self.ms(f.p99),
+                    "\(f.errors)", Self.number(f.errorRate, 4), Self.number(f.apdex.score, 3),
+                    Self.number(row.timeConsumed, 3),
+                    Self.number(row.share, 4),
+                ].joined(separator: ",")
+            )
+        }
+    }
+
+    /// The app's (or transaction's) summary: Apdex, throughput, latency, errors, the breakdown and the what-if.
+    private func printSummary(_ report: AppReport, style: TerminalStyle) {
+        let s = report.summary
+        print(
+            style.bold("\(report.app.name)")
+                + "  (last \(since)\(report.transaction.map { ", transaction \($0)" } ?? ""))"
+        )
+        print(
+            "Apdex \(style.apdex(s.apdex.score)) [S \(s.apdex.satisfied) / T \(s.apdex.tolerating) / F \(s.apdex.frustrated), T = \(Self.number(s.apdex.t, 3)) s]   "
+                + "\(Self.throughput(s))   avg \(Self.ms(s.average, unit: true))   p95 \(Self.ms(s.p95, unit: true))   p99 \(Self.ms(s.p99, unit: true))   "
+                + "errors \(Self.percent(s.errorRate)) (\(s.errors) of \(s.count))"
+        )
+        if !s.apdex.exact {
+            print(
+                "  \(s.apdex.reclassified) transactions were recorded at another T and placed at this one from their "
+                    + "latency histograms: Apdex between \(Self.number(s.apdex.scoreMin, 3)) and \(Self.number(s.apdex.scoreMax, 3))"
+            )
+        }
+        print(
+            "Time per request: database \(Self.ms(s.breakdown.database, unit: true)), external \(Self.ms(s.breakdown.external, unit: true)), "
+                + "application \(Self.ms(s.breakdown.application, unit: true))   trend \(Sparkline.render(report.trend))"
+        )
+        if let whatIf = report.whatIf {
+            let resolution =
+                whatIf.exact
+                ? "exact: every transaction was recorded at this T"
+                : "from latency histograms (±1 % buckets): \(whatIf.uncertain) transactions lie within about 2 % of T or 4T and could be either side"
+            print(
+                "What if T = \(Self.number(whatIf.t, 3)) s: Apdex \(Self.number(whatIf.score, 3)) "
+                    + "(between \(Self.number(whatIf.scoreMin, 3)) and \(Self.number(whatIf.scoreMax, 3))) — \(resolution)"
+            )
+        }
+    }
+
+    /// The top transactions, databases, externals and errors, the process, and the warnings.
+    private func printTables(_ report: AppReport, style: TerminalStyle) {
+        if report.transaction == nil {
+            var table = TextTable(["transaction", "time %", "count", "rpm", "avg", "p95", "errors", "apdex"])
+            for row in report.transactions.prefix(15) {
+                let f = row.figures
+                table.add([
+                    row.name, Self.percent(row.share), "\(f.count)", Self.number(f.rpm, 1),
+                    Self.ms(f.average, unit: true),
+                    Self.ms(f.p95, unit: true), Self.percent(f.errorRate),
+                    (f.apdex.exact ? "" : "~") + style.apdex(f.apdex.score),
+                ])
+            }
+            print("\nTop transactions by time consumed\n" + table.render())
+        }
+        if !report.databases.isEmpty {
+            var table = TextTable(["database operation", "calls", "avg", "total", "slowest"])
+            for row in report.databases.prefix(10) {
+                table.add([
+                    row.name, "\(row.calls)", Self.ms(row.average, unit: true), Self.seconds(row.totalTime),
+                    Self.ms(row.max, unit: true),
+                ])
+            }
+            print("\nSlowest database operations\n" + table.render())
+        }
+        if !report.externals.isEmpty {
+            var table = TextTable(["external host", "calls", "errors", "avg", "total"])
+            for row in report.externals.prefix(10) {
+                table.add([
+                    row.host, "\(row.calls)", "\(row.errors)", Self.ms(row.average, unit: true),
+                    Self.seconds(row.totalTime),
+                ])
+            }
+            print("\nExternal hosts\n" + table.render())
+        }
+        if !report.errors.isEmpty {
+            var table = TextTable(["error", "count", "last seen", "transaction", "message"])
+            for group in report.errors.prefix(10) {
+                table.add([
+                    group.type, "\(group.count)", Self.time(group.lastSeen), group.transaction,
+                    String(group.message.prefix(60)),
+                ])
+            }
+            print("\nRecent error groups\n" + table.render())
+        }
+        if let last = report.process.samples.last {
+            print(
+                "\nProcess: CPU \(Self.number(last.cpuPercent, 1)) %, memory \(Self.number(last.residentBytes / 1_048_576, 1)) MiB, "
+                    + "threads \(last.threadsMax), open files \(last.openFilesMax)   CPU trend \(Sparkline.render(report.process.samples.map(\.cpuPercent)))"
+            )
+        }
+        for event in report.process.events.suffix(5) {
+            print("  \(Self.time(event.at)) \(event.kind) pid \(event.pid) \(event.detail)")
+        }
+        for warning in report.app.warnings { print(style.warning("⚠ \(warning)")) }
     }
 
     static func json(_ value: some Encodable) throws -> String {

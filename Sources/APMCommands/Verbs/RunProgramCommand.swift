@@ -123,23 +123,8 @@ struct RunProgramCommand: AsyncParsableCommand {
         // Sampling starts at once, with a first sample right away: a slow collector must not delay it (the
         // start event is sent alongside), or a short-lived program would end before it is ever sampled.
         await reporter?.started()
-        let sampling = Task {
-            var sampler = ProcessSampler(pid: child.pid)
-            while !Task.isCancelled {
-                if let sample = sampler.sample() { await reporter?.record(sample) }
-                try? await Task.sleep(for: .milliseconds(Int64(sampleInterval * 1000)))
-            }
-        }
-        // A supervisor that ends without stopping us (SIGKILL) leaves us reparented: stop the program then.
-        let parentWatch = Task { [exitWithParent] in
-            while exitWithParent && !Task.isCancelled {
-                if getppid() != parent {
-                    child.requestStop(SIGTERM)
-                    return
-                }
-                try? await Task.sleep(for: .milliseconds(250))
-            }
-        }
+        let sampling = sample(child, to: reporter)
+        let parentWatch = stopWhenOrphaned(child, parent: parent)
         let status = await child.wait()
         sampling.cancel()
         parentWatch.cancel()
@@ -161,6 +146,30 @@ struct RunProgramCommand: AsyncParsableCommand {
         }
         await forwarded
         throw ExitCode(status.exitCode)
+    }
+
+    /// Samples the program every `sampleInterval` into the reporter, until cancelled.
+    private func sample(_ child: ChildProcess, to reporter: ProcessReporter?) -> Task<Void, Never> {
+        Task { [sampleInterval] in
+            var sampler = ProcessSampler(pid: child.pid)
+            while !Task.isCancelled {
+                if let sample = sampler.sample() { await reporter?.record(sample) }
+                try? await Task.sleep(for: .milliseconds(Int64(sampleInterval * 1000)))
+            }
+        }
+    }
+
+    /// A supervisor that ends without stopping us (SIGKILL) leaves us reparented: stop the program then.
+    private func stopWhenOrphaned(_ child: ChildProcess, parent: pid_t) -> Task<Void, Never> {
+        Task { [exitWithParent] in
+            while exitWithParent && !Task.isCancelled {
+                if getppid() != parent {
+                    child.requestStop(SIGTERM)
+                    return
+                }
+                try? await Task.sleep(for: .milliseconds(250))
+            }
+        }
     }
 
     /// The agent's configuration (the file of `--config`, `APM_CONFIG_FILE` or `./agent.ini`, and the
