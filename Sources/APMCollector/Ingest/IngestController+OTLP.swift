@@ -15,15 +15,23 @@ extension IngestController {
     /// counts once. With `otlp_trace_wait = 0` the export is turned into batches on its own, through the same
     /// pipeline as the agent's. The answer is in the request's encoding.
     func ingestOTLPTraces(_ request: Request, context: Context) async throws -> Response {
-        let reservation = IngestMemoryBudget.Reservation(memoryBudget)
-        defer { reservation.releaseAll() }
-        let (key, export, isProtobuf, digest) = try await readOTLPExport(
+        try await withOTLPExport(
             request,
             context: context,
-            reservation: reservation,
             protobuf: { try OTLPExportRequest(protobuf: $0) },
             json: { try OTLPExportRequest(json: $0) }
-        )
+        ) { key, export, isProtobuf, digest in
+            try await self.ingest(export, key: key, isProtobuf: isProtobuf, digest: digest)
+        }
+    }
+
+    /// The spans of a trace export: parked for their traces, or turned into batches at once.
+    private func ingest(
+        _ export: OTLPExportRequest,
+        key: Identity,
+        isProtobuf: Bool,
+        digest: String
+    ) async throws -> Response {
         let receivedAt = now()
         let wait = Double(configuration.otlp.traceWait.components.seconds)
         let total: Int
@@ -58,10 +66,30 @@ extension IngestController {
         return try Self.otlpAnswer(rejected: rejected, message: message, isProtobuf: isProtobuf, signal: "Spans")
     }
 
-    /// Reads one OTLP/HTTP export of any signal: the body within the limits (protobuf, the SDKs' default, or
+    /// Reads one OTLP/HTTP export of any signal and hands it to `ingest`, within the ingest memory budget (its
+    /// reservation lasts until `ingest` returns): the body within the limits (protobuf, the SDKs' default, or
     /// JSON), decoded by `protobuf` or `json`, and the body's digest, which is the export's id (a retried export
     /// is stored once).
-    func readOTLPExport<Export>(
+    func withOTLPExport<Export>(
+        _ request: Request,
+        context: Context,
+        protobuf: (Data) throws -> Export,
+        json: (Data) throws -> Export,
+        ingest: (_ key: Identity, _ export: Export, _ isProtobuf: Bool, _ digest: String) async throws -> Response
+    ) async throws -> Response {
+        let reservation = IngestMemoryBudget.Reservation(memoryBudget)
+        defer { reservation.releaseAll() }
+        let (key, export, isProtobuf, digest) = try await readOTLPExport(
+            request,
+            context: context,
+            reservation: reservation,
+            protobuf: protobuf,
+            json: json
+        )
+        return try await ingest(key, export, isProtobuf, digest)
+    }
+
+    private func readOTLPExport<Export>(
         _ request: Request,
         context: Context,
         reservation: IngestMemoryBudget.Reservation,
@@ -110,15 +138,23 @@ extension IngestController {
     /// same pipeline as the agent's batches (one per app and host, ids from the body's digest: a retried export
     /// is stored once) before the 200.
     func ingestOTLPLogs(_ request: Request, context: Context) async throws -> Response {
-        let reservation = IngestMemoryBudget.Reservation(memoryBudget)
-        defer { reservation.releaseAll() }
-        let (key, export, isProtobuf, digest) = try await readOTLPExport(
+        try await withOTLPExport(
             request,
             context: context,
-            reservation: reservation,
             protobuf: { try OTLPLogsExport(protobuf: $0) },
             json: { try OTLPLogsExport(json: $0) }
-        )
+        ) { key, export, isProtobuf, digest in
+            try await self.ingest(export, key: key, isProtobuf: isProtobuf, digest: digest)
+        }
+    }
+
+    /// The records of a log export, committed as batches.
+    private func ingest(
+        _ export: OTLPLogsExport,
+        key: Identity,
+        isProtobuf: Bool,
+        digest: String
+    ) async throws -> Response {
         let receivedAt = now()
         let (batches, rejected, reasons) = export.batches(digest: digest, receivedAt: receivedAt)
         for batch in batches { try batch.validate(now: receivedAt) }
