@@ -53,6 +53,34 @@ import Testing
         #expect(console.messages.count == 5)
     }
 
+    /// A line logged before the transaction got its final name (a route is known only when the router is done)
+    /// carries the final name; a transaction that logs nothing is unchanged.
+    @Test func aLineCarriesTheNameItsTransactionEndsWith() async throws {
+        let clock = ManualAgentClock()
+        let collector = InMemoryCollectorTransport()
+        let agent = APMAgent(
+            configuration: TestSupport.configuration { $0.logForwarding.level = .info },
+            logger: TestSupport.quietLogger,
+            clock: clock,
+            transport: collector
+        )
+        agent.start()
+        let logger = Logger(label: "shop") { agent.logHandler(label: $0) }
+        await agent.withWebTransaction(method: "GET", route: "/unmatched") { transaction in
+            logger.info("before the route is known")
+            transaction.setName("GET /orders/:id")
+            logger.info("after")
+        }
+        await agent.withWebTransaction(method: "GET", route: "/quiet") { _ in }
+        await TestSupport.step(clock, milliseconds: 60_000)
+        #expect(await TestSupport.waitUntil { collector.acceptedBatches.flatMap(\.logs).count == 2 })
+        await agent.shutdown()
+        let logs = collector.acceptedBatches.flatMap(\.logs)
+        #expect(logs.map(\.transaction) == ["GET /orders/:id", "GET /orders/:id"])
+        let names = collector.acceptedBatches.flatMap(\.intervals).flatMap(\.transactions).map(\.name)
+        #expect(Set(names) == ["GET /orders/:id", "GET /quiet"])
+    }
+
     @Test func linesPastTheHarvestCapAreDroppedAndCountedAndAnOutageLosesNothingKept() async throws {
         let clock = ManualAgentClock()
         let collector = InMemoryCollectorTransport()

@@ -73,12 +73,7 @@ public struct APMLogHandler: LogHandler {
             if let span = context[APMSpanContextKey.self] {
                 record.traceID = span.traceID.description
                 record.spanID = span.spanID.description
-                let (name, cell) = span.storage.state.withLock { state in
-                    if state.nameAtEnd == nil, !state.ended { state.nameAtEnd = TransactionNameAtEnd() }
-                    return (state.name, state.nameAtEnd)
-                }
-                record.transaction = name
-                transactionName = cell
+                (record.transaction, transactionName) = span.storage.nameForLogLine()
             } else if let remote = context[RemoteTraceContextKey.self] {
                 record.traceID = remote.traceID.description
                 record.spanID = remote.spanID.description

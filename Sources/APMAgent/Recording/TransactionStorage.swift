@@ -9,10 +9,8 @@ final class TransactionStorage: Sendable {
     struct State: Sendable {
         var name: String
         var nameIsExplicit = false
-        /// The name the transaction ends with, for the log lines logged in it (a web transaction is named from its
-        /// route when its span ends, after the handler logged). Made by the first line, so a transaction that logs
-        /// nothing costs nothing; small, so buffered lines keep it alive rather than the whole storage.
-        var nameAtEnd: TransactionNameAtEnd?
+        /// Whether a line was logged in the transaction: its end then fills ``TransactionStorage/nameAtEnd``.
+        var logged = false
         var method: String
         var status = 0
         var ignored = false
@@ -46,6 +44,11 @@ final class TransactionStorage: Sendable {
     let traceID: TraceID
     let spanID: SpanID
     let state: Mutex<State>
+    /// The name the transaction ends with, for the log lines logged in it (a web transaction is named from its
+    /// route when its span ends, after the handler logged): made by the first line, so a transaction that logs
+    /// nothing costs nothing; small, so buffered lines keep it alive rather than the whole storage. Outside
+    /// `State`: a reference there cost every transaction about 140 ns (AgentBenchmarks, docs/benchmarks.md).
+    private let nameAtEnd = Mutex<TransactionNameAtEnd?>(nil)
 
     init(core: AgentCore, kind: TransactionKind, name: String, method: String, traceID: TraceID?, start: AgentTimestamp)
     {
@@ -185,9 +188,35 @@ final class TransactionStorage: Sendable {
             state.ended = true
             return state
         }
-        if let finished, let cell = finished.nameAtEnd { cell.value.withLock { $0 = finished.name } }
+        if let finished, finished.logged {
+            // The cell a line made, or one made here for a line logged meanwhile, which then finds it filled.
+            let cell = nameAtEnd.withLock { cell in
+                let made = cell ?? TransactionNameAtEnd()
+                cell = made
+                return made
+            }
+            cell.value.withLock { $0 = finished.name }
+        }
         guard let finished, !finished.ignored else { return }
         core.record(CompletedTransaction(storage: self, state: finished, end: now))
+    }
+}
+
+extension TransactionStorage {
+    /// For a log line: the transaction's name now, and the cell that holds its final name once it ends (`nil`
+    /// when it has ended: the name is final).
+    func nameForLogLine() -> (name: String, atEnd: TransactionNameAtEnd?) {
+        let (name, ended) = state.withLock { state in
+            if !state.ended { state.logged = true }
+            return (state.name, state.ended)
+        }
+        guard !ended else { return (name, nil) }
+        let cell = nameAtEnd.withLock { cell in
+            let made = cell ?? TransactionNameAtEnd()
+            cell = made
+            return made
+        }
+        return (name, cell)
     }
 }
 
