@@ -88,7 +88,7 @@ extension PostgresStore {
                 resolved[request.name] = .success(existing)
                 continue
             }
-            resolved[request.name] = try await IngestCommit.resolving {
+            resolved[request.name] = try await IngestCommit.awaitResolving {
                 try await findOrCreateApp(
                     connection,
                     accountID: request.name.accountID,

@@ -19,10 +19,11 @@ extension IngestController {
             request,
             context: context,
             protobuf: { try OTLPExportRequest(protobuf: $0) },
-            json: { try OTLPExportRequest(json: $0) }
-        ) { key, export, isProtobuf, digest in
-            try await self.ingest(export, key: key, isProtobuf: isProtobuf, digest: digest)
-        }
+            json: { try OTLPExportRequest(json: $0) },
+            ingest: { key, export, isProtobuf, digest in
+                try await self.ingest(export, key: key, isProtobuf: isProtobuf, digest: digest)
+            }
+        )
     }
 
     /// The spans of a trace export: parked for their traces, or turned into batches at once.
@@ -142,10 +143,11 @@ extension IngestController {
             request,
             context: context,
             protobuf: { try OTLPLogsExport(protobuf: $0) },
-            json: { try OTLPLogsExport(json: $0) }
-        ) { key, export, isProtobuf, digest in
-            try await self.ingest(export, key: key, isProtobuf: isProtobuf, digest: digest)
-        }
+            json: { try OTLPLogsExport(json: $0) },
+            ingest: { key, export, isProtobuf, digest in
+                try await self.ingest(export, key: key, isProtobuf: isProtobuf, digest: digest)
+            }
+        )
     }
 
     /// The records of a log export, committed as batches.

@@ -65,7 +65,7 @@ package struct IngestCommit: Sendable {
     }
 
     /// ``resolving(_:)`` for a backend that awaits.
-    package static func resolving(
+    package static func awaitResolving(
         _ find: () async throws -> StoredApp
     ) async throws -> Result<StoredApp, StoreError> {
         do {
