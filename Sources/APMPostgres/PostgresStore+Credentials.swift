@@ -84,7 +84,7 @@ extension PostgresStore {
         prefix: String,
         now: Double
     ) async throws -> CredentialRecord {
-        let scope = kind == .apiToken ? scope ?? .read : nil
+        let scope = kind.storedScope(scope)
         // License keys have no scope column.
         let scopeColumn = scope == nil ? "" : ", scope"
         let scopeValue = scope == nil ? "" : ", $6"

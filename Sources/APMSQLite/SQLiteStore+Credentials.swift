@@ -12,7 +12,7 @@ extension SQLiteStore {
         prefix: String,
         now: Double
     ) async throws -> CredentialRecord {
-        let scope = kind == .apiToken ? scope ?? .read : nil
+        let scope = kind.storedScope(scope)
         return try await writer.write { db in
             try db.execute(
                 sql: """

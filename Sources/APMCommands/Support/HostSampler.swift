@@ -16,7 +16,7 @@ struct HostSample: Sendable, Equatable {
     /// reading. States as the conventions name them: user, nice, system, idle, wait (iowait), interrupt, steal.
     var cpuUtilization: [String: Double]
     /// Load averages over 1, 5 and 15 minutes.
-    var load: (one: Double, five: Double, fifteen: Double)
+    var load: LoadAverages
     /// Memory in bytes: total, available (what can be given to programs without swapping), used (total less
     /// available), and swap total and used.
     var memory: Memory
@@ -27,6 +27,12 @@ struct HostSample: Sendable, Equatable {
     /// Bytes, packets and errors received and sent per network interface since the previous reading (loopback
     /// left out).
     var interfaces: [Interface]
+
+    struct LoadAverages: Sendable, Equatable {
+        var one: Double
+        var five: Double
+        var fifteen: Double
+    }
 
     struct Memory: Sendable, Equatable {
         var total: UInt64
@@ -60,12 +66,6 @@ struct HostSample: Sendable, Equatable {
         var receiveErrors: UInt64
         var sendErrors: UInt64
     }
-
-    static func == (lhs: HostSample, rhs: HostSample) -> Bool {
-        lhs.timestamp == rhs.timestamp && lhs.cpuUtilization == rhs.cpuUtilization && lhs.load == rhs.load
-            && lhs.memory == rhs.memory && lhs.filesystems == rhs.filesystems && lhs.disks == rhs.disks
-            && lhs.interfaces == rhs.interfaces
-    }
 }
 
 /// Reads ``HostSample``s: cumulative counters (CPU ticks, disk sectors, interface bytes) are kept from one
@@ -93,7 +93,7 @@ struct HostSampler {
             utilization = Self.utilization(from: lastCPU, to: cpu)
         }
         lastCPU = cpu
-        let load = read("loadavg").flatMap(Self.loadAverages) ?? (0, 0, 0)
+        let load = read("loadavg").flatMap(Self.loadAverages) ?? HostSample.LoadAverages(one: 0, five: 0, fifteen: 0)
         let memory =
             read("meminfo").map(Self.memory) ?? HostSample.Memory(total: 0, available: 0, swapTotal: 0, swapFree: 0)
         let mounts = read("self/mounts").map(Self.mounts) ?? []
@@ -160,10 +160,10 @@ struct HostSampler {
     }
 
     /// /proc/loadavg's first three fields.
-    static func loadAverages(_ text: String) -> (one: Double, five: Double, fifteen: Double)? {
+    static func loadAverages(_ text: String) -> HostSample.LoadAverages? {
         let fields = text.split(separator: " ").prefix(3).compactMap { Double($0) }
         guard fields.count == 3 else { return nil }
-        return (fields[0], fields[1], fields[2])
+        return HostSample.LoadAverages(one: fields[0], five: fields[1], fifteen: fields[2])
     }
 
     /// /proc/meminfo's totals (kB there, bytes here).

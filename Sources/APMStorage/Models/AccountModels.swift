@@ -44,6 +44,15 @@ public enum CredentialKind: String, Sendable, Hashable, CaseIterable {
         self = credential.hasPrefix(CredentialKind.apiToken.prefix) ? .apiToken : .licenseKey
     }
 
+    /// The scope a credential of this kind is stored with: an API token's, `read` when none was given; none for
+    /// a license key.
+    ///
+    /// - Parameter scope: The scope asked for.
+    /// - Returns: The scope stored.
+    package func storedScope(_ scope: APITokenScope?) -> APITokenScope? {
+        self == .apiToken ? scope ?? .read : nil
+    }
+
     /// The table that holds this kind (both backends name it alike).
     package var table: String {
         switch self {
