@@ -99,7 +99,7 @@ public final class PostgresStore: APMStore, Service {
     public func prepare() async throws {
         let task = preparation.withLock { task -> Task<Void, any Error> in
             if let task { return task }
-            let created = Task { try await self.migrateWithin(seconds: 30) }
+            let created = Task { try await self.migrateWithin(self.configuration.startupTimeout) }
             task = created
             return created
         }
@@ -112,9 +112,9 @@ public final class PostgresStore: APMStore, Service {
         }
     }
 
-    /// Migrates, or gives up after `seconds`: the pool keeps trying to connect to a server that is down, so a
+    /// Migrates, or gives up after `timeout`: the pool keeps trying to connect to a server that is down, so a
     /// collector pointed at the wrong address would otherwise wait without a word.
-    private func migrateWithin(seconds: Int) async throws {
+    private func migrateWithin(_ timeout: Duration) async throws {
         // The pool tries a refused connection again and again: say at once that nothing listens there.
         if await TCPProbe.isRefused(host: configuration.host, port: configuration.port) {
             throw StoreError(
@@ -125,10 +125,10 @@ public final class PostgresStore: APMStore, Service {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await self.migrate() }
             group.addTask {
-                try await Task.sleep(for: .seconds(seconds))
+                try await Task.sleep(for: timeout)
                 throw StoreError(
                     .unavailable,
-                    "PostgreSQL at \(self.configuration.redactedDescription) did not answer within \(seconds) seconds: check that the server runs and that the URL's host and port are right"
+                    "PostgreSQL at \(self.configuration.redactedDescription) did not answer within \(timeout.components.seconds) seconds: check that the server runs and that the URL's host and port are right"
                 )
             }
             defer { group.cancelAll() }

@@ -31,6 +31,9 @@ public struct PostgresStoreConfiguration: Sendable, Hashable {
     /// How long one operation may take (`store_timeout`, default 10 s): past it the operation fails as
     /// `unavailable` (ingest answers 503), its connection is closed, and the server is probed until it answers.
     public var operationTimeout: Duration = .seconds(10)
+    /// How long the first use may wait for the server to answer and the migrations to finish (30 s): past it the
+    /// collector says the server does not answer instead of waiting without a word.
+    public var startupTimeout: Duration = .seconds(30)
 
     /// Parses a `postgres://` or `postgresql://` URL.
     ///

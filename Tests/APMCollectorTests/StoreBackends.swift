@@ -37,15 +37,18 @@ enum StoreBackend: String, Sendable, CaseIterable, CustomTestStringConvertible {
     private static let announceSkip = Mutex(false)
     private static let databaseCounter = Mutex(0)
 
-    /// Runs `body` with an empty store of this backend; a PostgreSQL store gets a database of its own, running
-    /// for the duration and dropped afterwards.
+    /// Runs `body` with an empty store of this backend; a PostgreSQL store gets a database of its own (a copy of one
+    /// migrated once per run), running for the duration and dropped afterwards.
     func withStore<T: Sendable>(_ body: @Sendable (any APMStore) async throws -> T) async throws -> T {
         switch self {
         case .sqlite:
             return try await body(try SQLiteStore())
         case .postgresql:
-            return try await Self.withPostgresDatabase { configuration in
-                try await Self.postgresStore(configuration).withRunning { try await body($0) }
+            return try await Self.withPostgresDatabase(copyingMigrated: true) { configuration in
+                try await Self.postgresStore(configuration).withRunning { store in
+                    try await Self.startingDatabases.whilePermitted { try await store.prepare() }
+                    return try await body(store)
+                }
             }
         }
     }
@@ -57,8 +60,10 @@ enum StoreBackend: String, Sendable, CaseIterable, CustomTestStringConvertible {
         return PostgresStore(configuration: configuration, logger: logger)
     }
 
-    /// Runs `body` with an empty database of its own on the test server, dropped afterwards.
+    /// Runs `body` with a database of its own on the test server, dropped afterwards: empty, or a copy of the
+    /// migrated template (`copyingMigrated`), so that each test does not run every migration again.
     static func withPostgresDatabase<T: Sendable>(
+        copyingMigrated: Bool = false,
         _ body: @Sendable (PostgresStoreConfiguration) async throws -> T
     ) async throws -> T {
         guard let url = postgresURL else {
@@ -68,27 +73,71 @@ enum StoreBackend: String, Sendable, CaseIterable, CustomTestStringConvertible {
             throw CancellationError()
         }
         let server = try PostgresStoreConfiguration(url: url)
-        let number = databaseCounter.withLock { counter in
-            counter += 1
-            return counter
+        let name = nextDatabaseName()
+        let template = copyingMigrated ? try await migratedTemplate(on: server) : nil
+        try await startingDatabases.whilePermitted {
+            try await administer(server, "CREATE DATABASE \(name)" + (template.map { " TEMPLATE \($0)" } ?? ""))
         }
-        let name = "apm_test_\(getpid())_\(number)"
-        try await administer(server, "CREATE DATABASE \(name)")
-        var configuration = server
-        configuration.database = name
-        configuration.poolSize = 8
-        // Not what these tests measure (StoreOutageTests' collectors set their own): the 10 s default was passed on
-        // a loaded machine, each time by a wait for a lock a starved client held, never by a slow statement.
-        configuration.operationTimeout = .seconds(60)
         let result: Result<T, any Error>
         do {
-            result = .success(try await body(configuration))
+            result = .success(try await body(testConfiguration(server, database: name)))
         } catch {
             result = .failure(error)
         }
         try await administer(server, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
         return try result.get()
     }
+
+    /// A name no other database of this run has.
+    private static func nextDatabaseName() -> String {
+        let number = databaseCounter.withLock { counter in
+            counter += 1
+            return counter
+        }
+        return "apm_test_\(getpid())_\(number)"
+    }
+
+    /// The settings the tests' stores use on a database.
+    private static func testConfiguration(
+        _ server: PostgresStoreConfiguration,
+        database: String
+    ) -> PostgresStoreConfiguration {
+        var configuration = server
+        configuration.database = database
+        configuration.poolSize = 8
+        // Not what these tests measure (StoreOutageTests' collectors set their own): the 10 s default was passed on
+        // a loaded machine, each time by a wait for a lock a starved client held, never by a slow statement.
+        configuration.operationTimeout = .seconds(60)
+        // CI's first seconds start dozens of stores beside browsers and collectors on two cores; the 30 s default
+        // was passed there (2026-12-03) while the server was up.
+        configuration.startupTimeout = .seconds(300)
+        return configuration
+    }
+
+    /// Stores starting at once: each start is a burst of connections and statements, and all the suite's tests start
+    /// together.
+    static let startingDatabases = PermitGate(permits: 4)
+
+    /// The migrated database this run's test databases copy (made on first use; left on the server, which
+    /// `scripts/with-postgres` deletes with its cluster).
+    private static func migratedTemplate(on server: PostgresStoreConfiguration) async throws -> String {
+        let task = templateTask.withLock { task in
+            if let task { return task }
+            let created = Task {
+                let name = "apm_test_\(getpid())_template"
+                try await administer(server, "CREATE DATABASE \(name)")
+                try await postgresStore(testConfiguration(server, database: name)).withRunning {
+                    try await $0.prepare()
+                }
+                return name
+            }
+            task = created
+            return created
+        }
+        return try await task.value
+    }
+
+    private static let templateTask = Mutex<Task<String, any Error>?>(nil)
 
     /// Runs one statement on the server's maintenance database.
     private static func administer(_ server: PostgresStoreConfiguration, _ statement: String) async throws {
@@ -116,5 +165,45 @@ enum StoreBackend: String, Sendable, CaseIterable, CustomTestStringConvertible {
             }
             return values
         }
+    }
+}
+
+/// At most `permits` bodies at a time; the others wait their turn in order.
+final class PermitGate: Sendable {
+    private struct State {
+        var available: Int
+        var waiting: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state: Mutex<State>
+
+    init(permits: Int) {
+        state = Mutex(State(available: permits))
+    }
+
+    /// Runs `body` once a permit is free.
+    func whilePermitted<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        await withCheckedContinuation { continuation in
+            let granted = state.withLock { state -> Bool in
+                guard state.available > 0 else {
+                    state.waiting.append(continuation)
+                    return false
+                }
+                state.available -= 1
+                return true
+            }
+            if granted { continuation.resume() }
+        }
+        defer {
+            let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                if state.waiting.isEmpty {
+                    state.available += 1
+                    return nil
+                }
+                return state.waiting.removeFirst()
+            }
+            next?.resume()
+        }
+        return try await body()
     }
 }
