@@ -80,7 +80,7 @@ extension PostgresStore {
         for table in [
             "accounts", "license_keys", "apps", "deployments", "traces", "error_groups", "process_events", "users",
             "api_tokens", "alert_channels", "alert_conditions", "alert_incidents", "alert_deliveries", "issue_events",
-            "error_samples", "log_records",
+            "error_samples", "log_records", "metric_series",
         ] {
             try await execute(
                 PostgresQuery(

@@ -70,9 +70,18 @@ extension PostgresStore {
         }
         let names = try await knownNames(connection, candidates: commit.candidateNames(apps: apps))
         let logsStoredToday = try await logsStoredToday(connection, days: commit.logDays(apps: apps))
-        let plan = try commit.plan(apps: apps, storedBatches: stored, names: names, logsStoredToday: logsStoredToday)
+        let metricSeries = try await metricSeries(connection, keys: commit.metricSeriesKeys(apps: apps))
+        let plan = try commit.plan(
+            apps: apps,
+            storedBatches: stored,
+            names: names,
+            logsStoredToday: logsStoredToday,
+            metricSeries: metricSeries.series,
+            metricSeriesCounts: metricSeries.counts
+        )
         try await apply(connection, plan)
         try await writeLogs(connection, plan)
+        try await writeMetrics(connection, plan)
         return plan
     }
 

@@ -184,7 +184,7 @@ extension PostgresStore {
     ///   - stored: A stored row's key and value; `nil` for a row the commit does not write.
     ///   - merge: Stored and new into one.
     ///   - write: The upsert of the merged values, in the order of the keys.
-    private func mergeRows<Key: Hashable, Value>(
+    func mergeRows<Key: Hashable, Value>(
         _ connection: PostgresConnection,
         _ rows: [Key: Value],
         read: ([Key]) -> PostgresQuery,

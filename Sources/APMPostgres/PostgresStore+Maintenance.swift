@@ -49,11 +49,16 @@ extension PostgresStore {
                 }
             }
         }
-        for table in ["error_minutes", "drop_minutes", "process_minutes"] {
+        for table in ["error_minutes", "drop_minutes", "process_minutes", "metric_minutes"] {
             report.minuteRowsDeleted += try await deleteRows(
                 "DELETE FROM \(unescaped: table) WHERE bucket < \(minuteCutoff) RETURNING 1"
             )
         }
+        report.hourRowsDeleted += try await deleteRows("DELETE FROM metric_hours WHERE bucket < \(cutoff) RETURNING 1")
+        // A series not seen for as long as hour rows are kept has none left.
+        report.otherRowsDeleted += try await deleteRows(
+            "DELETE FROM metric_series WHERE last_seen < \(Double(cutoff)) RETURNING 1"
+        )
         for (table, column) in [
             ("traces", "start"), ("deployments", "at"), ("process_events", "at"), ("issue_events", "created_at"),
         ] {

@@ -316,5 +316,28 @@ extension PostgresStore {
                 """,
             ]
         ),
+        (
+            "v11: metric series and their minute and hour rows",
+            [
+                """
+                CREATE TABLE metric_series (
+                    app_id bigint NOT NULL, id bigserial NOT NULL, host text NOT NULL, process bigint NOT NULL,
+                    name text NOT NULL, attributes text NOT NULL, unit text NOT NULL, kind smallint NOT NULL,
+                    bounds text NOT NULL, first_seen double precision NOT NULL, last_seen double precision NOT NULL,
+                    cumulative_start bigint, cumulative_time bigint, cumulative_value double precision,
+                    cumulative_counts text,
+                    PRIMARY KEY (app_id, id), UNIQUE (app_id, name, host, process, attributes))
+                """
+            ]
+                + ["metric_minutes", "metric_hours"].map { table in
+                    """
+                    CREATE TABLE \(table) (
+                        app_id bigint NOT NULL, series_id bigint NOT NULL, bucket bigint NOT NULL, count bigint NOT NULL,
+                        sum double precision NOT NULL, min double precision, max double precision,
+                        last double precision NOT NULL, last_time bigint NOT NULL, counts text NOT NULL,
+                        PRIMARY KEY (app_id, series_id, bucket))
+                    """
+                }
+        ),
     ]
 }

@@ -30,6 +30,7 @@ extension SQLiteStore {
         "seg_hours", "process_minutes", "process_events", "pending_spans", "leases", "alert_channels",
         "alert_conditions", "alert_incidents", "alert_deliveries", "issue_events",
         "error_facets", "error_samples", "error_group_aliases", "log_records", "log_counts", "log_volume",
+        "metric_series", "metric_minutes", "metric_hours",
     ]
 
     /// Rows in a table.

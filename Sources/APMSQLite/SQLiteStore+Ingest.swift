@@ -47,7 +47,15 @@ extension SQLiteStore {
         for (appID, day) in commit.logDays(apps: apps) {
             logsStoredToday[appID] = try logsStored(db, appID: appID, day: day)
         }
-        let plan = try commit.plan(apps: apps, storedBatches: stored, names: names, logsStoredToday: logsStoredToday)
+        let metricSeries = try metricSeries(db, keys: commit.metricSeriesKeys(apps: apps))
+        let plan = try commit.plan(
+            apps: apps,
+            storedBatches: stored,
+            names: names,
+            logsStoredToday: logsStoredToday,
+            metricSeries: metricSeries.series,
+            metricSeriesCounts: metricSeries.counts
+        )
         try apply(db, plan)
         return plan
     }
@@ -164,6 +172,7 @@ extension SQLiteStore {
         }
         try writeRows(db, plan)
         try writeLogs(db, plan)
+        try writeMetrics(db, plan)
         for (appID, at) in plan.lastSeen {
             try db.execute(
                 sql: "UPDATE apps SET last_seen_at = MAX(last_seen_at, ?) WHERE id = ?",

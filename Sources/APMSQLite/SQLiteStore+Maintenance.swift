@@ -19,7 +19,10 @@ extension SQLiteStore {
     public func applyRetention(minuteCutoff: Int64, cutoff: Int64, batchIDCutoff: Int64) async throws -> RetentionReport
     {
         var report = RetentionReport(minuteRowsDeleted: 0, hourRowsDeleted: 0, otherRowsDeleted: 0)
-        for table in ["txn_minutes", "app_minutes", "seg_minutes", "error_minutes", "drop_minutes", "process_minutes"] {
+        for table in [
+            "txn_minutes", "app_minutes", "seg_minutes", "error_minutes", "drop_minutes", "process_minutes",
+            "metric_minutes",
+        ] {
             report.minuteRowsDeleted += try await deleteInChunks(
                 table,
                 keys: Self.primaryKeys[table]!,
@@ -27,7 +30,7 @@ extension SQLiteStore {
                 minuteCutoff
             )
         }
-        for table in ["txn_hours", "app_hours", "seg_hours"] {
+        for table in ["txn_hours", "app_hours", "seg_hours", "metric_hours"] {
             report.hourRowsDeleted += try await deleteInChunks(
                 table,
                 keys: Self.primaryKeys[table]!,
@@ -47,6 +50,8 @@ extension SQLiteStore {
             // Alert history: resolved incidents and finished notifications (open and pending ones stay).
             ("alert_incidents", "resolved_at < ?"),
             ("alert_deliveries", "created_at < ? AND (delivered_at IS NOT NULL OR gave_up_at IS NOT NULL)"),
+            // A series not seen for as long as hour rows are kept has none left.
+            ("metric_series", "last_seen < ?"),
         ] {
             report.otherRowsDeleted += try await deleteInChunks(table, keys: ["id"], where: condition, cutoff)
         }
@@ -82,6 +87,7 @@ extension SQLiteStore {
         "error_minutes": ["app_id", "group_id", "bucket"],
         "error_facets": ["app_id", "group_id", "facet", "value"], "drop_minutes": ["app_id", "bucket"],
         "process_minutes": ["app_id", "bucket", "host", "pid"], "log_counts": ["app_id", "bucket", "level"],
+        "metric_minutes": ["app_id", "series_id", "bucket"], "metric_hours": ["app_id", "series_id", "bucket"],
     ]
 
     /// Deletes the rows matching `condition`, at most `retentionChunk` per write transaction.

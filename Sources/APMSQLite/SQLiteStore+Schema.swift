@@ -68,6 +68,9 @@ extension SQLiteStore {
             db in
             try db.execute(sql: logSchema)
         }
+        migrator.registerMigration("v16: metric series and their minute and hour rows") { db in
+            try db.execute(sql: metricSchema)
+        }
         return migrator
     }
 

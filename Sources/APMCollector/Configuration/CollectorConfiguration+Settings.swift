@@ -53,6 +53,7 @@ extension CollectorConfiguration {
         "max_transaction_names": .wholeNumber(10...1_000_000) { $0.limits.cardinality.maxTransactionNames = $1 },
         "max_segment_names": .wholeNumber(10...1_000_000) { $0.limits.cardinality.maxSegmentNames = $1 },
         "max_apps": .wholeNumber(1...1_000_000) { $0.limits.cardinality.maxApps = $1 },
+        "max_metric_series": .wholeNumber(1...1_000_000) { $0.limits.cardinality.maxMetricSeries = $1 },
         "max_traces_per_batch": .wholeNumber(1...10_000) { $0.limits.samples.maxTraces = $1 },
         "max_error_samples_per_batch": .wholeNumber(1...10_000) { $0.limits.samples.maxErrors = $1 },
         "max_segments_per_trace": .wholeNumber(10...100_000) { $0.limits.samples.maxSegmentsPerTrace = $1 },

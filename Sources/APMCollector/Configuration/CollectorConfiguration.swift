@@ -130,7 +130,7 @@ public struct CollectorConfiguration: Sendable, Hashable {
     public static let keys =
         [
             "host", "port", "data_dir", "log_level", "max_body_mb", "max_decompressed_mb", "max_transaction_names",
-            "max_segment_names", "max_apps", "max_traces_per_batch", "max_error_samples_per_batch",
+            "max_segment_names", "max_apps", "max_metric_series", "max_traces_per_batch", "max_error_samples_per_batch",
             "max_segments_per_trace", "ingest_memory_mb", "max_queued_batches", "max_connections", "idle_timeout",
             "header_timeout", "body_timeout", "allowed_hosts", "trusted_proxies", "minute_retention_hours",
             "retention_days", "log_retention_days", "max_log_records_per_day", "retention_interval", "otlp_trace_wait",

@@ -175,33 +175,46 @@ extension IngestController {
         )
     }
 
-    /// `POST /v1/metrics`: 501 with an OTLP `Status` (protobuf or JSON, as asked) saying that swift-apm does not
-    /// read metrics yet and how to stop the SDK from sending them. Not retried by SDKs (501 is not among OTLP's
-    /// retryable codes); `apm run-program` turns that exporter off.
-    static func otlpSignalNotRead(_ signal: String, _ request: Request) -> Response {
-        let message =
-            "swift-apm reads OTLP traces and logs, not \(signal): set OTEL_\(signal.uppercased())_EXPORTER=none (apm run-program does)"
-        let isProtobuf = request.headers[.contentType].map { $0.contains("protobuf") } ?? false
-        if isProtobuf {
-            // google.rpc.Status: code 12 (UNIMPLEMENTED), message.
-            let text = Array(message.utf8)
-            let body: [UInt8] = [0x08, 12, 0x12] + OTLPProtobufResponse.varint(UInt64(text.count)) + text
-            return Response(
-                status: .notImplemented,
-                headers: [.contentType: "application/x-protobuf"],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: body))
-            )
-        }
-        struct Status: Encodable {
-            var code: Int
-            var message: String
-        }
-        let body = (try? JSONEncoder().encode(Status(code: 12, message: message))) ?? Data()
-        return Response(
-            status: .notImplemented,
-            headers: [.contentType: "application/json"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: body))
+    /// `POST /v1/metrics`: an OTLP/HTTP metrics export, protobuf or JSON. Its points are read within the limits
+    /// (``OTLPMetricsExport`` says which are read and how), and committed through the same pipeline as the
+    /// agent's batches (one per app, host and process; ids from the body's digest: a retried export is stored
+    /// once) before the 200. Points not read, or not stored (a new series past `max_metric_series`, a reading that
+    /// does not match its series), are counted in a partial success with the reasons.
+    func ingestOTLPMetrics(_ request: Request, context: Context) async throws -> Response {
+        try await withOTLPExport(
+            request,
+            context: context,
+            protobuf: { try OTLPMetricsExport(protobuf: $0) },
+            json: { try OTLPMetricsExport(json: $0) },
+            ingest: { key, export, isProtobuf, digest in
+                try await self.ingest(export, key: key, isProtobuf: isProtobuf, digest: digest)
+            }
         )
+    }
+
+    /// The points of a metrics export, committed as batches.
+    private func ingest(
+        _ export: OTLPMetricsExport,
+        key: Identity,
+        isProtobuf: Bool,
+        digest: String
+    ) async throws -> Response {
+        var export = export
+        let receivedAt = now()
+        let total = export.total
+        let batches = export.batches(digest: digest, receivedAt: receivedAt)
+        for batch in batches { try batch.validate(now: receivedAt) }
+        var rejected = export.rejected
+        var reasons = export.reasons
+        for batch in batches {
+            let outcome = try await submit(batch, accountID: key.accountID)
+            rejected += Int(clamping: outcome.metricPointsRefused)
+            reasons.formUnion(outcome.metricRefusalReasons)
+        }
+        let message =
+            rejected == 0
+            ? "" : "\(rejected) of \(total) data points were not used: " + reasons.sorted().joined(separator: "; ")
+        return try Self.otlpAnswer(rejected: rejected, message: message, isProtobuf: isProtobuf, signal: "DataPoints")
     }
 
     /// Keeps an export's spans in the store until their traces are settled (``settlePendingSpans()``): durable

@@ -25,7 +25,7 @@ struct IngestController: CollectorController {
         routes.post("/v1/agent/process") { request, context in try await self.ingestProcess(request, context: context) }
         routes.post("/v1/traces") { request, context in try await self.ingestOTLPTraces(request, context: context) }
         routes.post("/v1/logs") { request, context in try await self.ingestOTLPLogs(request, context: context) }
-        routes.post("/v1/metrics") { request, _ in Self.otlpSignalNotRead("metrics", request) }
+        routes.post("/v1/metrics") { request, context in try await self.ingestOTLPMetrics(request, context: context) }
         routes.get("/v1/agent/settings") { request, context in try await self.agentSettings(request, context: context) }
         // A deployment marker by app name, with the license key a deploy step has at hand.
         routes.post("/v1/agent/deployments") { request, context in

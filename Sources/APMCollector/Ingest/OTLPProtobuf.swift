@@ -30,6 +30,9 @@ struct ProtobufReader {
 
     var isAtEnd: Bool { index >= end }
 
+    /// Bytes left in this message (a packed field's values are known in number before any is read).
+    var remainingBytes: Int { end - index }
+
     mutating func varint() throws -> UInt64 {
         var result: UInt64 = 0
         var shift: UInt64 = 0

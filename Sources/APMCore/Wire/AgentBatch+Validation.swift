@@ -23,6 +23,8 @@ extension AgentBatch {
         public var maxLogRecords: Int = 50_000
         /// Most attributes of one log record (those past ``LogRecord/maxAttributes`` are dropped when stored).
         public var maxLogAttributes: Int = 256
+        /// Most metric readings in one batch.
+        public var maxMetricPoints: Int = 50_000
 
         /// The defaults.
         public static let `default` = ValidationLimits()
@@ -116,6 +118,7 @@ extension AgentBatch {
                 )
             }
         }
+        try check.metrics(metrics)
     }
 }
 
@@ -130,6 +133,19 @@ private struct FieldChecks {
 
     func fail(_ field: String, _ message: String) -> WireFormatError {
         WireFormatError(.invalidValue, field: field, message: message)
+    }
+
+    func metrics(_ metrics: [MetricPoint]) throws {
+        guard metrics.count <= limits.maxMetricPoints else {
+            throw fail(
+                "metrics",
+                "\(metrics.count) readings; at most \(limits.maxMetricPoints) are allowed in one batch"
+            )
+        }
+        for (i, point) in metrics.enumerated() {
+            if let problem = point.problem { throw fail("metrics[\(i)].\(problem.field)", problem.message) }
+            try time(Double(point.timeUnixNano) / 1e9, "metrics[\(i)].time_unix_nano")
+        }
     }
 
     func name(_ value: String, _ field: String) throws {

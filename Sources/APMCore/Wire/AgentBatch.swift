@@ -26,6 +26,8 @@ public struct AgentBatch: Codable, Sendable, Hashable {
     public var errors: [ErrorSample]
     /// Application log lines (optional on the wire: a batch without them has none).
     public var logs: [LogRecord]
+    /// Metric readings (optional on the wire: a batch without them has none).
+    public var metrics: [MetricPoint]
     /// What the agent had to drop before this batch, by reason.
     public var dropped: DropCounters
 
@@ -40,6 +42,7 @@ public struct AgentBatch: Codable, Sendable, Hashable {
     ///   - traces: Sampled traces.
     ///   - errors: Sampled errors.
     ///   - logs: Log lines.
+    ///   - metrics: Metric readings.
     ///   - dropped: Drop counters.
     public init(
         batchID: String,
@@ -50,6 +53,7 @@ public struct AgentBatch: Codable, Sendable, Hashable {
         traces: [TransactionTrace] = [],
         errors: [ErrorSample] = [],
         logs: [LogRecord] = [],
+        metrics: [MetricPoint] = [],
         dropped: DropCounters = DropCounters()
     ) {
         self.version = Self.currentVersion
@@ -61,6 +65,7 @@ public struct AgentBatch: Codable, Sendable, Hashable {
         self.traces = traces
         self.errors = errors
         self.logs = logs
+        self.metrics = metrics
         self.dropped = dropped
     }
 
@@ -70,7 +75,7 @@ public struct AgentBatch: Codable, Sendable, Hashable {
         case agent
         case createdAt = "created_at"
         case apdexT = "apdex_t"
-        case intervals, traces, errors, logs, dropped
+        case intervals, traces, errors, logs, metrics, dropped
     }
 
     /// Creates one.
@@ -85,6 +90,7 @@ public struct AgentBatch: Codable, Sendable, Hashable {
         traces = try container.decode([TransactionTrace].self, forKey: .traces)
         errors = try container.decode([ErrorSample].self, forKey: .errors)
         logs = try container.decodeIfPresent([LogRecord].self, forKey: .logs) ?? []
+        metrics = try container.decodeIfPresent([MetricPoint].self, forKey: .metrics) ?? []
         dropped = try container.decode(DropCounters.self, forKey: .dropped)
     }
 
@@ -101,6 +107,7 @@ public struct AgentBatch: Codable, Sendable, Hashable {
         try container.encode(errors, forKey: .errors)
         // Left out when empty: a batch without logs reads as before to a collector that predates them.
         if !logs.isEmpty { try container.encode(logs, forKey: .logs) }
+        if !metrics.isEmpty { try container.encode(metrics, forKey: .metrics) }
         try container.encode(dropped, forKey: .dropped)
     }
 }

@@ -5,8 +5,8 @@ package import APMCore
 /// says which questions, in which order, and turns the answers into the ``WritePlan`` it then applies:
 ///
 /// 1. resolve ``appRequests`` (find or create each app, refusing past the app limit with ``resolving(_:)``);
-/// 2. look up ``batchKeys`` (idempotency), the names of ``candidateNames(apps:)`` and the log volumes of
-///    ``logDays(apps:)``;
+/// 2. look up ``batchKeys`` (idempotency), the names of ``candidateNames(apps:)``, the log volumes of
+///    ``logDays(apps:)`` and the metric series of ``metricSeriesKeys(apps:)``;
 /// 3. ``plan(apps:storedBatches:names:logsStoredToday:)``, apply the plan, commit.
 package struct IngestCommit: Sendable {
     /// The validated batches, in the order their outcomes are returned.
@@ -116,12 +116,29 @@ package struct IngestCommit: Sendable {
         return days
     }
 
+    /// Per app whose batches carry metric readings: the series they belong to (a backend reads those that exist,
+    /// and counts the app's series for the cap).
+    package func metricSeriesKeys(apps: [Result<StoredApp, StoreError>]) -> [Int64: Set<MetricSeriesKey>] {
+        var keys: [Int64: Set<MetricSeriesKey>] = [:]
+        for (item, app) in zip(items, apps) where !item.batch.metrics.isEmpty {
+            guard case .success(let app) = app else { continue }
+            for point in item.batch.metrics {
+                keys[app.id, default: []].insert(
+                    WritePlanner.metricSeriesKey(point, appID: app.id, agent: item.batch.agent)
+                )
+            }
+        }
+        return keys
+    }
+
     /// Step 3: the plan from the answers (``WritePlanner`` holds the rules).
     package func plan(
         apps: [Result<StoredApp, StoreError>],
         storedBatches: Set<WritePlanner.BatchKey>,
         names: [Int64: KnownNames],
-        logsStoredToday: [Int64: UInt64]
+        logsStoredToday: [Int64: UInt64],
+        metricSeries: [MetricSeriesKey: StoredMetricSeries] = [:],
+        metricSeriesCounts: [Int64: Int] = [:]
     ) throws -> WritePlan {
         try WritePlanner(limits: limits).plan(
             items,
@@ -129,7 +146,9 @@ package struct IngestCommit: Sendable {
                 apps: apps,
                 storedBatches: storedBatches,
                 names: names,
-                logsStoredToday: logsStoredToday
+                logsStoredToday: logsStoredToday,
+                metricSeries: metricSeries,
+                metricSeriesCounts: metricSeriesCounts
             )
         )
     }

@@ -34,6 +34,10 @@ package struct WritePlan: Sendable {
     package var logCounts: [LogCountKey: UInt64] = [:]
     /// Per app and day of receipt: log records stored, refused by the cap, cut, dropped by agents.
     package var logVolume: [LogVolumeKey: LogVolumeDelta] = [:]
+    /// Metric series created or updated (last seen, a cumulative series' last reading).
+    package var metricSeries: [MetricSeriesKey: MetricSeriesWrite] = [:]
+    /// Metric rows per resolution.
+    package var metricRows: [SliceResolution: [MetricRowKey: MetricAggregate]] = [:]
 
     package init() {}
 

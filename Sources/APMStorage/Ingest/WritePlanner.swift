@@ -15,17 +15,25 @@ package struct WritePlanner {
         package var names: [Int64: KnownNames]
         /// Per app of the items: the log records stored today (the day of ``logDay(_:)``), for the daily cap.
         package var logsStoredToday: [Int64: UInt64]
+        /// The stored series the items' readings belong to (those that exist).
+        package var metricSeries: [MetricSeriesKey: StoredMetricSeries]
+        /// Per app of the items with readings: how many series it has.
+        package var metricSeriesCounts: [Int64: Int]
 
         package init(
             apps: [Result<StoredApp, StoreError>],
             storedBatches: Set<BatchKey>,
             names: [Int64: KnownNames],
-            logsStoredToday: [Int64: UInt64] = [:]
+            logsStoredToday: [Int64: UInt64] = [:],
+            metricSeries: [MetricSeriesKey: StoredMetricSeries] = [:],
+            metricSeriesCounts: [Int64: Int] = [:]
         ) {
             self.apps = apps
             self.storedBatches = storedBatches
             self.names = names
             self.logsStoredToday = logsStoredToday
+            self.metricSeries = metricSeries
+            self.metricSeriesCounts = metricSeriesCounts
         }
     }
 
@@ -91,6 +99,7 @@ package struct WritePlanner {
         plan.outcomes.reserveCapacity(items.count)
         var names = snapshot.names
         var seen = snapshot.storedBatches
+        var seriesCounts = snapshot.metricSeriesCounts
         let encoder = WireCoding.makeEncoder()
         for (index, item) in items.enumerated() {
             let app: StoredApp
@@ -146,6 +155,21 @@ package struct WritePlanner {
                 storedToday: snapshot.logsStoredToday[app.id] ?? 0,
                 to: &plan
             )
+            guard !item.batch.metrics.isEmpty else { continue }
+            var seriesCount = seriesCounts[app.id] ?? 0
+            var refusals = WritePlan.MetricRefusals()
+            addMetrics(
+                item.batch,
+                appID: app.id,
+                receivedAt: item.receivedAt,
+                series: snapshot.metricSeries,
+                seriesCount: &seriesCount,
+                to: &plan,
+                refusals: &refusals
+            )
+            seriesCounts[app.id] = seriesCount
+            plan.outcomes[plan.outcomes.count - 1].metricPointsRefused = refusals.count
+            plan.outcomes[plan.outcomes.count - 1].metricRefusalReasons = refusals.reasons.sorted()
         }
         return plan
     }

@@ -34,6 +34,11 @@ public struct IngestOutcome: Sendable, Hashable {
     public var transactionApdexT: [String: Double]
     /// Why the batch was refused (nothing of it was stored), `nil` when it was committed.
     public var rejection: String?
+    /// Metric readings of the batch that were not stored (a new series past the app's cap, a reading that does
+    /// not match its series, an out-of-order cumulative reading).
+    public var metricPointsRefused: UInt64 = 0
+    /// Why, one sentence per reason.
+    public var metricRefusalReasons: [String] = []
 
     /// Creates an outcome.
     ///
@@ -68,6 +73,8 @@ public struct CardinalityLimits: Sendable, Hashable {
     public var maxApps: Int
     /// Log records stored per app and day (UTC, by receipt); the rest are counted, not stored.
     public var maxLogRecordsPerDay: Int
+    /// Metric series per app (`max_metric_series`): readings of new series past it are counted, not stored.
+    public var maxMetricSeries: Int
 
     /// Creates limits.
     ///
@@ -76,15 +83,18 @@ public struct CardinalityLimits: Sendable, Hashable {
     ///   - maxSegmentNames: Segment name cap.
     ///   - maxApps: Apps per account.
     ///   - maxLogRecordsPerDay: Log records stored per app and day.
+    ///   - maxMetricSeries: Metric series per app.
     public init(
         maxTransactionNames: Int = 2_000,
         maxSegmentNames: Int = 5_000,
         maxApps: Int = 1_000,
-        maxLogRecordsPerDay: Int = 5_000_000
+        maxLogRecordsPerDay: Int = 5_000_000,
+        maxMetricSeries: Int = 2_000
     ) {
         self.maxTransactionNames = maxTransactionNames
         self.maxSegmentNames = maxSegmentNames
         self.maxApps = maxApps
         self.maxLogRecordsPerDay = maxLogRecordsPerDay
+        self.maxMetricSeries = maxMetricSeries
     }
 }

@@ -1,0 +1,180 @@
+import APMCore
+import APMStorage
+import Foundation
+import PostgresNIO
+
+extension PostgresStore {
+    /// The stored series of `keys` (those that exist) and how many series each app has: ``IngestCommit``'s
+    /// question for metric readings, two queries for all the apps of a commit (under their locks).
+    func metricSeries(
+        _ connection: PostgresConnection,
+        keys: [Int64: Set<MetricSeriesKey>]
+    ) async throws -> (series: [MetricSeriesKey: StoredMetricSeries], counts: [Int64: Int]) {
+        guard !keys.isEmpty else { return ([:], [:]) }
+        let all = keys.values.flatMap { $0 }
+        var series: [MetricSeriesKey: StoredMetricSeries] = [:]
+        for row in try await connection.rows(
+            """
+            SELECT s.* FROM metric_series s
+            JOIN unnest(\(all.map(\.appID))::bigint[], \(all.map(\.name))::text[], \(all.map(\.host))::text[],
+                \(all.map(\.process))::bigint[], \(all.map(\.attributes))::text[]) AS k(app_id, name, host, process, attributes)
+            ON s.app_id = k.app_id AND s.name = k.name AND s.host = k.host AND s.process = k.process
+                AND s.attributes = k.attributes
+            """,
+            logger
+        ) {
+            let key = MetricSeriesKey(
+                appID: try row.get("app_id"),
+                host: try row.get("host"),
+                process: try row.get("process"),
+                name: try row.get("name"),
+                attributes: try row.get("attributes")
+            )
+            series[key] = try Self.storedMetricSeries(row)
+        }
+        var counts: [Int64: Int] = [:]
+        for appID in keys.keys { counts[appID] = 0 }
+        for row in try await connection.rows(
+            """
+            SELECT app_id, count(*) AS series FROM metric_series WHERE app_id = ANY(\(Array(keys.keys))::bigint[])
+            GROUP BY app_id
+            """,
+            logger
+        ) {
+            counts[try row.get("app_id")] = Int(try row.get("series", as: Int64.self))
+        }
+        return (series, counts)
+    }
+
+    static func storedMetricSeries(_ row: PostgresRandomAccessRow) throws -> StoredMetricSeries {
+        var cumulative: CumulativeReading?
+        if let start = try row.get("cumulative_start", as: Int64?.self),
+            let time = try row.get("cumulative_time", as: Int64?.self)
+        {
+            cumulative = CumulativeReading(
+                start: start,
+                time: time,
+                value: try row.get("cumulative_value", as: Double?.self) ?? 0,
+                counts: MetricStorageText.counts(try row.get("cumulative_counts", as: String?.self) ?? "")
+            )
+        }
+        return StoredMetricSeries(
+            id: try row.get("id"),
+            unit: try row.get("unit"),
+            kind: MetricPoint.Kind(storageCode: try row.get("kind", as: Int16.self)),
+            bounds: MetricStorageText.bounds(try row.get("bounds")),
+            firstSeen: try row.get("first_seen"),
+            lastSeen: try row.get("last_seen"),
+            cumulative: cumulative
+        )
+    }
+
+    /// Writes a plan's series (created or updated) and merges its minute and hour rows into the stored ones
+    /// (``MetricAggregate/merged(with:)``, the rule both backends share).
+    func writeMetrics(_ connection: PostgresConnection, _ plan: WritePlan) async throws {
+        guard !plan.metricSeries.isEmpty else { return }
+        var ids: [MetricSeriesKey: Int64] = [:]
+        for (key, series) in plan.metricSeries {
+            let cumulative = series.cumulative
+            let counts = cumulative.map { MetricStorageText.text($0.counts) }
+            if let id = series.existingID {
+                try await connection.execute(
+                    """
+                    UPDATE metric_series SET last_seen = GREATEST(last_seen, \(series.lastSeen)),
+                        cumulative_start = \(cumulative?.start), cumulative_time = \(cumulative?.time),
+                        cumulative_value = \(cumulative?.value), cumulative_counts = \(counts)
+                    WHERE app_id = \(key.appID) AND id = \(id)
+                    """,
+                    logger
+                )
+                ids[key] = id
+            } else {
+                let inserted = try await connection.rows(
+                    """
+                    INSERT INTO metric_series (app_id, host, process, name, attributes, unit, kind, bounds, first_seen,
+                        last_seen, cumulative_start, cumulative_time, cumulative_value, cumulative_counts)
+                    VALUES (\(key.appID), \(key.host), \(key.process), \(key.name), \(key.attributes), \(series.unit),
+                        \(series.kind.storageCode), \(MetricStorageText.text(series.bounds)), \(series.firstSeen),
+                        \(series.lastSeen), \(cumulative?.start), \(cumulative?.time), \(cumulative?.value), \(counts))
+                    RETURNING id
+                    """,
+                    logger
+                )
+                ids[key] = try inserted.first?.get("id", as: Int64.self)
+            }
+        }
+        for (resolution, rows) in plan.metricRows {
+            var byID: [MetricRowID: MetricAggregate] = [:]
+            for (key, aggregate) in rows {
+                guard let id = ids[key.series] else { continue }
+                byID[MetricRowID(appID: key.series.appID, seriesID: id, bucket: key.bucket)] = aggregate
+            }
+            try await writeMetricRows(
+                connection,
+                byID,
+                table: resolution == .minute ? "metric_minutes" : "metric_hours"
+            )
+        }
+    }
+
+    /// A metric row's key as stored: the series by its id.
+    private struct MetricRowID: Hashable {
+        var appID: Int64
+        var seriesID: Int64
+        var bucket: Int64
+    }
+
+    private func writeMetricRows(
+        _ connection: PostgresConnection,
+        _ rows: [MetricRowID: MetricAggregate],
+        table: String
+    ) async throws {
+        guard !rows.isEmpty else { return }
+        try await mergeRows(
+            connection,
+            rows,
+            read: { keys in
+                """
+                SELECT t.* FROM \(unescaped: table) t
+                JOIN unnest(\(keys.map(\.appID))::bigint[], \(keys.map(\.seriesID))::bigint[],
+                    \(keys.map(\.bucket))::bigint[]) AS k(app_id, series_id, bucket)
+                ON t.app_id = k.app_id AND t.series_id = k.series_id AND t.bucket = k.bucket
+                """
+            },
+            stored: { row -> (MetricRowID, MetricAggregate)? in
+                let key = MetricRowID(
+                    appID: try row.get("app_id"),
+                    seriesID: try row.get("series_id"),
+                    bucket: try row.get("bucket")
+                )
+                let aggregate = MetricAggregate(
+                    count: UInt64(clamping: try row.get("count", as: Int64.self)),
+                    sum: try row.get("sum"),
+                    min: try row.get("min", as: Double?.self),
+                    max: try row.get("max", as: Double?.self),
+                    last: try row.get("last"),
+                    lastTime: try row.get("last_time"),
+                    counts: MetricStorageText.counts(try row.get("counts"))
+                )
+                return (key, aggregate)
+            },
+            merge: { stored, new in stored.merged(with: new) },
+            write: { keys, values in
+                // Unknown extremes travel as NaN (an array of optionals is not a PostgreSQL parameter type).
+                """
+                INSERT INTO \(unescaped: table) (app_id, series_id, bucket, count, sum, min, max, last, last_time, counts)
+                SELECT app_id, series_id, bucket, count, sum, NULLIF(min, 'NaN'), NULLIF(max, 'NaN'), last, last_time, counts
+                FROM unnest(\(keys.map(\.appID))::bigint[], \(keys.map(\.seriesID))::bigint[],
+                    \(keys.map(\.bucket))::bigint[], \(values.map { Int64(clamping: $0.count) })::bigint[],
+                    \(values.map(\.sum))::float8[], \(values.map { $0.min ?? .nan })::float8[],
+                    \(values.map { $0.max ?? .nan })::float8[], \(values.map(\.last))::float8[],
+                    \(values.map(\.lastTime))::bigint[], \(values.map { MetricStorageText.text($0.counts) })::text[])
+                    AS k(app_id, series_id, bucket, count, sum, min, max, last, last_time, counts)
+                ON CONFLICT (app_id, series_id, bucket) DO UPDATE SET
+                    count = excluded.count, sum = excluded.sum, min = excluded.min, max = excluded.max,
+                    last = excluded.last, last_time = excluded.last_time, counts = excluded.counts
+                """
+            }
+        )
+    }
+}

@@ -1,0 +1,156 @@
+import APMCore
+import APMStorage
+import Foundation
+import GRDB
+
+extension SQLiteStore {
+    /// The metric tables: one row per series (an app, host, process, name and attribute set, with what it is and a
+    /// cumulative series' last reading) and its minute and hour rows (``MetricAggregate``).
+    static let metricSchema = """
+        CREATE TABLE metric_series (
+            id INTEGER PRIMARY KEY,
+            app_id INTEGER NOT NULL, host TEXT NOT NULL, process INTEGER NOT NULL, name TEXT NOT NULL,
+            attributes TEXT NOT NULL, unit TEXT NOT NULL, kind INTEGER NOT NULL, bounds TEXT NOT NULL,
+            first_seen REAL NOT NULL, last_seen REAL NOT NULL,
+            cumulative_start INTEGER, cumulative_time INTEGER, cumulative_value REAL, cumulative_counts TEXT,
+            UNIQUE (app_id, name, host, process, attributes)
+        );
+        CREATE TABLE metric_minutes (
+            app_id INTEGER NOT NULL, series_id INTEGER NOT NULL, bucket INTEGER NOT NULL, count INTEGER NOT NULL,
+            sum REAL NOT NULL, min REAL, max REAL, last REAL NOT NULL, last_time INTEGER NOT NULL,
+            counts TEXT NOT NULL,
+            PRIMARY KEY (app_id, series_id, bucket)
+        ) WITHOUT ROWID;
+        CREATE TABLE metric_hours (
+            app_id INTEGER NOT NULL, series_id INTEGER NOT NULL, bucket INTEGER NOT NULL, count INTEGER NOT NULL,
+            sum REAL NOT NULL, min REAL, max REAL, last REAL NOT NULL, last_time INTEGER NOT NULL,
+            counts TEXT NOT NULL,
+            PRIMARY KEY (app_id, series_id, bucket)
+        ) WITHOUT ROWID;
+        """
+
+    /// The stored series of `keys` (those that exist) and how many series each app has: ``IngestCommit``'s
+    /// question for metric readings.
+    func metricSeries(
+        _ db: Database,
+        keys: [Int64: Set<MetricSeriesKey>]
+    ) throws -> (series: [MetricSeriesKey: StoredMetricSeries], counts: [Int64: Int]) {
+        var series: [MetricSeriesKey: StoredMetricSeries] = [:]
+        var counts: [Int64: Int] = [:]
+        let lookup = try db.cachedStatement(
+            sql:
+                "SELECT * FROM metric_series WHERE app_id = ? AND name = ? AND host = ? AND process = ? AND attributes = ?"
+        )
+        let count = try db.cachedStatement(sql: "SELECT COUNT(*) FROM metric_series WHERE app_id = ?")
+        for (appID, appKeys) in keys {
+            counts[appID] = try Int.fetchOne(count, arguments: [appID]) ?? 0
+            for key in appKeys {
+                let arguments: StatementArguments = [key.appID, key.name, key.host, key.process, key.attributes]
+                if let row = try Row.fetchOne(lookup, arguments: arguments) {
+                    series[key] = Self.storedMetricSeries(row)
+                }
+            }
+        }
+        return (series, counts)
+    }
+
+    static func storedMetricSeries(_ row: Row) -> StoredMetricSeries {
+        var cumulative: CumulativeReading?
+        if let start: Int64 = row["cumulative_start"], let time: Int64 = row["cumulative_time"] {
+            cumulative = CumulativeReading(
+                start: start,
+                time: time,
+                value: row["cumulative_value"] ?? 0,
+                counts: MetricStorageText.counts(row["cumulative_counts"] ?? "")
+            )
+        }
+        return StoredMetricSeries(
+            id: row["id"],
+            unit: row["unit"],
+            kind: MetricPoint.Kind(storageCode: row["kind"]),
+            bounds: MetricStorageText.bounds(row["bounds"]),
+            firstSeen: row["first_seen"],
+            lastSeen: row["last_seen"],
+            cumulative: cumulative
+        )
+    }
+
+    /// Writes a plan's series (created or updated) and merges its minute and hour rows into the stored ones
+    /// (``MetricAggregate/merged(with:)``, the rule both backends share).
+    func writeMetrics(_ db: Database, _ plan: WritePlan) throws {
+        guard !plan.metricSeries.isEmpty else { return }
+        var ids: [MetricSeriesKey: Int64] = [:]
+        let insert = try db.cachedStatement(
+            sql: """
+                INSERT INTO metric_series (app_id, host, process, name, attributes, unit, kind, bounds, first_seen,
+                    last_seen, cumulative_start, cumulative_time, cumulative_value, cumulative_counts)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        )
+        let update = try db.cachedStatement(
+            sql: """
+                UPDATE metric_series SET last_seen = MAX(last_seen, ?), cumulative_start = ?, cumulative_time = ?,
+                    cumulative_value = ?, cumulative_counts = ? WHERE id = ?
+                """
+        )
+        for (key, series) in plan.metricSeries {
+            let cumulative = series.cumulative
+            let state: [(any DatabaseValueConvertible)?] = [
+                cumulative?.start, cumulative?.time, cumulative?.value,
+                cumulative.map { MetricStorageText.text($0.counts) },
+            ]
+            if let id = series.existingID {
+                try update.execute(arguments: StatementArguments([series.lastSeen] + state + [id]))
+                ids[key] = id
+            } else {
+                try insert.execute(
+                    arguments: StatementArguments(
+                        [
+                            key.appID, key.host, key.process, key.name, key.attributes, series.unit,
+                            series.kind.storageCode, MetricStorageText.text(series.bounds), series.firstSeen,
+                            series.lastSeen,
+                        ] + state
+                    )
+                )
+                ids[key] = db.lastInsertedRowID
+            }
+        }
+        for (resolution, rows) in plan.metricRows {
+            let table = resolution == .minute ? "metric_minutes" : "metric_hours"
+            let read = try db.cachedStatement(
+                sql: "SELECT * FROM \(table) WHERE app_id = ? AND series_id = ? AND bucket = ?"
+            )
+            let write = try db.cachedStatement(
+                sql: """
+                    INSERT OR REPLACE INTO \(table)
+                        (app_id, series_id, bucket, count, sum, min, max, last, last_time, counts)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """
+            )
+            for (key, aggregate) in rows {
+                guard let id = ids[key.series] else { continue }
+                var merged = aggregate
+                if let row = try Row.fetchOne(read, arguments: [key.series.appID, id, key.bucket]) {
+                    merged = Self.metricAggregate(row).merged(with: aggregate)
+                }
+                try write.execute(arguments: [
+                    key.series.appID, id, key.bucket, Int64(clamping: merged.count), merged.sum, merged.min, merged.max,
+                    merged.last,
+                    merged.lastTime, MetricStorageText.text(merged.counts),
+                ])
+            }
+        }
+    }
+
+    static func metricAggregate(_ row: Row) -> MetricAggregate {
+        MetricAggregate(
+            count: UInt64(clamping: row["count"] as Int64),
+            sum: row["sum"],
+            min: row["min"],
+            max: row["max"],
+            last: row["last"],
+            lastTime: row["last_time"],
+            counts: MetricStorageText.counts(row["counts"])
+        )
+    }
+}
