@@ -1,5 +1,5 @@
 import APMCore
-import APMStorage
+public import APMStorage
 import Foundation
 import PostgresNIO
 
@@ -176,5 +176,60 @@ extension PostgresStore {
                 """
             }
         )
+    }
+}
+
+extension PostgresStore {
+    /// As ``MetricStore`` describes it, on PostgreSQL.
+    public func metricSeries(appID: Int64, name: String?) async throws -> [MetricSeriesRecord] {
+        try await rows(
+            """
+            SELECT * FROM metric_series WHERE app_id = \(appID) AND (\(name)::text IS NULL OR name = \(name))
+            ORDER BY name, host, process, attributes
+            """
+        ).map { row in
+            MetricSeriesRecord(
+                id: try row.get("id"),
+                name: try row.get("name"),
+                host: try row.get("host"),
+                process: try row.get("process"),
+                attributes: LogAttributesCoding.decode(try row.get("attributes")),
+                unit: try row.get("unit"),
+                kind: MetricPoint.Kind(storageCode: try row.get("kind", as: Int16.self)),
+                bounds: MetricStorageText.bounds(try row.get("bounds")),
+                firstSeen: try row.get("first_seen"),
+                lastSeen: try row.get("last_seen")
+            )
+        }
+    }
+
+    /// As ``MetricStore`` describes it, on PostgreSQL.
+    public func metricRows(
+        appID: Int64,
+        seriesIDs: [Int64],
+        range: Range<Int64>,
+        resolution: SliceResolution
+    ) async throws -> [MetricRowRecord] {
+        guard !seriesIDs.isEmpty else { return [] }
+        let table = resolution == .minute ? "metric_minutes" : "metric_hours"
+        return try await rows(
+            """
+            SELECT * FROM \(unescaped: table) WHERE app_id = \(appID) AND series_id = ANY(\(seriesIDs)::bigint[])
+                AND bucket >= \(range.lowerBound) AND bucket < \(range.upperBound)
+            ORDER BY series_id, bucket
+            """
+        ).map { row in
+            MetricRowRecord(
+                seriesID: try row.get("series_id"),
+                bucket: try row.get("bucket"),
+                count: UInt64(clamping: try row.get("count", as: Int64.self)),
+                sum: try row.get("sum"),
+                min: try row.get("min", as: Double?.self),
+                max: try row.get("max", as: Double?.self),
+                last: try row.get("last"),
+                lastTime: try row.get("last_time"),
+                counts: MetricStorageText.counts(try row.get("counts"))
+            )
+        }
     }
 }

@@ -1,5 +1,5 @@
 import APMCore
-import APMStorage
+public import APMStorage
 import Foundation
 import GRDB
 
@@ -152,5 +152,69 @@ extension SQLiteStore {
             lastTime: row["last_time"],
             counts: MetricStorageText.counts(row["counts"])
         )
+    }
+}
+
+extension SQLiteStore {
+    /// As ``MetricStore`` describes it, on SQLite.
+    public func metricSeries(appID: Int64, name: String?) async throws -> [MetricSeriesRecord] {
+        try await writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM metric_series WHERE app_id = ? AND (? IS NULL OR name = ?)
+                    ORDER BY name, host, process, attributes
+                    """,
+                arguments: [appID, name, name]
+            ).map { row in
+                MetricSeriesRecord(
+                    id: row["id"],
+                    name: row["name"],
+                    host: row["host"],
+                    process: row["process"],
+                    attributes: LogAttributesCoding.decode(row["attributes"]),
+                    unit: row["unit"],
+                    kind: MetricPoint.Kind(storageCode: row["kind"]),
+                    bounds: MetricStorageText.bounds(row["bounds"]),
+                    firstSeen: row["first_seen"],
+                    lastSeen: row["last_seen"]
+                )
+            }
+        }
+    }
+
+    /// As ``MetricStore`` describes it, on SQLite.
+    public func metricRows(
+        appID: Int64,
+        seriesIDs: [Int64],
+        range: Range<Int64>,
+        resolution: SliceResolution
+    ) async throws -> [MetricRowRecord] {
+        guard !seriesIDs.isEmpty else { return [] }
+        let table = resolution == .minute ? "metric_minutes" : "metric_hours"
+        return try await writer.read { db in
+            let ids = Array(repeating: "?", count: seriesIDs.count).joined(separator: ", ")
+            return try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM \(table) WHERE app_id = ? AND series_id IN (\(ids)) AND bucket >= ? AND bucket < ?
+                    ORDER BY series_id, bucket
+                    """,
+                arguments: StatementArguments([appID] + seriesIDs + [range.lowerBound, range.upperBound])
+            ).map { row in
+                let aggregate = Self.metricAggregate(row)
+                return MetricRowRecord(
+                    seriesID: row["series_id"],
+                    bucket: row["bucket"],
+                    count: aggregate.count,
+                    sum: aggregate.sum,
+                    min: aggregate.min,
+                    max: aggregate.max,
+                    last: aggregate.last,
+                    lastTime: aggregate.lastTime,
+                    counts: aggregate.counts
+                )
+            }
+        }
     }
 }

@@ -8,5 +8,5 @@ public import ServiceLifecycle
 /// The store is the sum of its roles; each consumer takes only the roles it uses (`any IngestStore`,
 /// `any AlertStore & AppStore`), so that what a part of the collector can touch is plain from its type.
 public protocol APMStore: Service, CredentialStore, AppStore, IngestStore, PendingSpanStore, FigureStore,
-    ErrorGroupStore, ProcessStore, UserStore, SessionStore, MaintenanceStore, AlertStore, LogStore
+    ErrorGroupStore, ProcessStore, UserStore, SessionStore, MaintenanceStore, AlertStore, LogStore, MetricStore
 {}

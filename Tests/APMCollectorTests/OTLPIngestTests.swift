@@ -328,31 +328,6 @@ import Testing
         }
     }
 
-    /// Before: 404, which the SDK logged every minute without saying why.
-    @Test func metricsGetAClearAnswer() async throws {
-        try await Support.withCollector { _, client, key in
-            for signal in ["metrics"] {
-                let json = try await client.execute(
-                    uri: "/v1/\(signal)",
-                    method: .post,
-                    headers: [.contentType: "application/json", HTTPField.Name("x-apm-license-key")!: key],
-                    body: ByteBuffer(string: "{}")
-                ) { ($0.status, String(buffer: $0.body)) }
-                #expect(json.0 == .notImplemented)
-                #expect(json.1.contains("OTEL_\(signal.uppercased())_EXPORTER=none"), "\(json.1)")
-                let protobuf = try await client.execute(
-                    uri: "/v1/\(signal)",
-                    method: .post,
-                    headers: [.contentType: "application/x-protobuf"],
-                    body: ByteBuffer(bytes: [])
-                ) { ($0.status, Array($0.body.readableBytesView)) }
-                #expect(protobuf.0 == .notImplemented)
-                #expect(protobuf.1.prefix(2) == [0x08, 12])
-                #expect(String(decoding: protobuf.1, as: UTF8.self).contains("reads OTLP traces and logs, not metrics"))
-            }
-        }
-    }
-
     @Test func wrongTypesMalformedBodiesAndWrongKeysGetClearAnswers() async throws {
         try await Support.withCollector { _, client, key in
             let text = try await Self.post(Data("hello".utf8), key: key, client: client, contentType: "text/plain")

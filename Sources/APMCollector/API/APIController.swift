@@ -43,6 +43,8 @@ struct APIController: CollectorController {
         routes.get("/apps/:app/logs/histogram", use: logHistogram)
         routes.get("/apps/:app/deployments", use: deployments)
         routes.get("/apps/:app/process", use: process)
+        routes.get("/apps/:app/metrics", use: metricList)
+        routes.get("/apps/:app/metrics/:name", use: metric)
         addAdministrationRoutes(to: routes)
         addAlertRoutes(to: routes)
         return routes

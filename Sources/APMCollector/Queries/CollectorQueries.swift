@@ -4,6 +4,7 @@ import Foundation
 
 /// What the query layer reads: every role that holds figures, and none that writes them.
 public typealias QueryStore = AppStore & FigureStore & ErrorGroupStore & ProcessStore & LogStore & AlertStore
+    & MetricStore
 
 /// The questions an APM user asks, answered from the store: the Swift API behind `/api/v1`, the dashboard
 /// and `apm report`.

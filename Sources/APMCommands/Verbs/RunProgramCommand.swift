@@ -18,8 +18,7 @@ struct RunProgramCommand: AsyncParsableCommand {
             """
             Validates the config, puts APM_CONFIG_FILE and the other APM_* variables (and, for apps instrumented
             with OpenTelemetry, OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf, OTEL_SERVICE_NAME,
-            OTEL_RESOURCE_ATTRIBUTES, and OTEL_METRICS_EXPORTER=none since the collector reads traces and logs
-            but not metrics; never replacing ones already set) into the program's environment, runs it
+            OTEL_RESOURCE_ATTRIBUTES; never replacing ones already set) into the program's environment, runs it
             with the same stdin/stdout/stderr, forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT, and exits with its
             status (128 + signal when a signal killed it). While it runs, its CPU, resident memory, threads and
             open files are sampled from /proc and reported to the collector with its start, stop, exit and crash events.
@@ -222,9 +221,6 @@ struct RunProgramCommand: AsyncParsableCommand {
         // default to gRPC, which it does not.
         setIfAbsent("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
         setIfAbsent("OTEL_SERVICE_NAME", configuration.appName)
-        // The collector reads traces and logs, not metrics yet: metrics exported to it would fail every
-        // minute in the app's log (`opentelemetry-instrument` exports metrics by default).
-        setIfAbsent("OTEL_METRICS_EXPORTER", "none")
         if !configuration.environment.isEmpty {
             setIfAbsent("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=\(configuration.environment)")
         }

@@ -1,0 +1,40 @@
+import APMCore
+import APMStorage
+import Foundation
+import Hummingbird
+
+extension APIController {
+    /// `GET /api/v1/apps/:app/metrics`: the metrics the app reports.
+    @Sendable func metricList(_ request: Request, _ context: Context) async throws -> Response {
+        let (app, _) = try await appAndRange(request, context)
+        return try Self.json(try await queries.metrics(app: app))
+    }
+
+    /// `GET /api/v1/apps/:app/metrics/:name`: one metric over the range, grouped by `group_by` (an attribute key
+    /// or `host`), on one `host` when given.
+    @Sendable func metric(_ request: Request, _ context: Context) async throws -> Response {
+        let (app, range) = try await appAndRange(request, context)
+        guard let name = context.parameters.get("name"), !name.isEmpty, name.utf8.count <= MetricPoint.maxNameBytes
+        else {
+            throw APIError.badRequest("name", "must be a metric name of 1 to \(MetricPoint.maxNameBytes) bytes")
+        }
+        let groupBy = try Self.shortText(request, "group_by")
+        let host = try Self.shortText(request, "host")
+        guard
+            let series = try await queries.metric(app: app, name: name, range: range, groupBy: groupBy, host: host)
+        else {
+            let known = try await queries.metrics(app: app).metrics.map(\.name)
+            let hint =
+                known.isEmpty ? "the app reports no metrics" : "it reports " + known.prefix(20).joined(separator: ", ")
+            throw APIError(.notFound, code: "not_found", message: "app \(app.id) has no metric \(name): \(hint)")
+        }
+        return try Self.json(series)
+    }
+
+    /// An optional query parameter of at most 255 bytes.
+    static func shortText(_ request: Request, _ name: String) throws -> String? {
+        guard let value = request.queryFields[name], !value.isEmpty else { return nil }
+        guard value.utf8.count <= 255 else { throw APIError.badRequest(name, "must be at most 255 bytes") }
+        return value
+    }
+}
