@@ -6,6 +6,10 @@ import APMTestSupport
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 @Suite struct RunProgramTests {
     @Test func theChildSeesTheVariablesAndItsExitStatusPassesThrough() async throws {
         try await CLI.withCollector { collector, port, key in
@@ -52,6 +56,71 @@ import Testing
             }
             #expect(!samples.isEmpty)
             #expect(samples.allSatisfy { $0.residentBytesMax > 0 && $0.threadsMax >= 1 })
+        }
+    }
+
+    /// The host's figures arrive with the process's, host-wide (process 0), named as OpenTelemetry names them, and
+    /// agree with /proc and statfs read here: the memory limit is MemTotal, the CPU states' shares of each reading
+    /// add up to one, a file system's used and free add up to its size.
+    @Test func theHostsFiguresAgreeWithProcReadByTheTest() async throws {
+        try await CLI.withCollector { collector, port, key in
+            let directory = try CLI.temporaryDirectory()
+            _ = try CLI.writeConfig(in: directory, key: key, port: port)
+            let result = try await CLI.run(
+                ["run-program", "--sample-interval", "0.2", "--", "sh", "-c", "sleep 1.5"],
+                in: directory
+            )
+            #expect(result.status == 0)
+            let account = try #require(try await collector.store.accounts().first)
+            let app = try #require(try await collector.store.apps(accountID: account.id).first { $0.name == "cli-app" })
+            // Reports may still be on their way when a loaded machine delays a delivery: wait a little.
+            var series = try await collector.store.metricSeries(appID: app.id, name: nil)
+            for _ in 0..<50 where !series.contains(where: { $0.name == "system.cpu.utilization" }) {
+                try await Task.sleep(for: .milliseconds(200))
+                series = try await collector.store.metricSeries(appID: app.id, name: nil)
+            }
+            #expect(Set(series.map(\.process)) == [0])
+            #expect(Set(series.map(\.host)) == [ProcessInfo.processInfo.hostName])
+            let now = Int64(Date().timeIntervalSince1970)
+            func rows(_ name: String, _ attributes: [String: String] = [:]) async throws -> [MetricRowRecord] {
+                let ids = series.filter { member in
+                    member.name == name && attributes.allSatisfy { member.attributes[$0.key] == $0.value }
+                }.map(\.id)
+                return try await collector.store.metricRows(
+                    appID: app.id,
+                    seriesIDs: ids,
+                    range: now - 600..<now + 60,
+                    resolution: .minute
+                )
+            }
+
+            let meminfo = try String(contentsOfFile: "/proc/meminfo", encoding: .utf8)
+            let totalLine = try #require(meminfo.split(separator: "\n").first { $0.hasPrefix("MemTotal:") })
+            let totalKB = try #require(UInt64(totalLine.split(separator: " ")[1]))
+            let limit = try await rows("system.memory.limit")
+            #expect(!limit.isEmpty)
+            #expect(limit.allSatisfy { $0.min == Double(totalKB * 1024) && $0.max == Double(totalKB * 1024) })
+
+            let states = Set(
+                series.filter { $0.name == "system.cpu.utilization" }.compactMap { $0.attributes["state"] }
+            )
+            #expect(states.isSuperset(of: ["user", "system", "idle"]))
+            let utilization = try await rows("system.cpu.utilization")
+            for bucket in Set(utilization.map(\.bucket)) {
+                let shares = utilization.filter { $0.bucket == bucket }.map { $0.sum / Double($0.count) }
+                #expect(abs(shares.reduce(0, +) - 1) < 1e-9, "\(shares)")
+            }
+
+            var info = statvfs()
+            #expect(statvfs("/", &info) == 0)
+            let size = Double(UInt64(info.f_blocks) * UInt64(info.f_frsize))
+            let used = try await rows("system.filesystem.usage", ["mountpoint": "/", "state": "used"])
+            let free = try await rows("system.filesystem.usage", ["mountpoint": "/", "state": "free"])
+            let lastUsed = try #require(used.max { $0.lastTime < $1.lastTime })
+            let lastFree = try #require(free.max { $0.lastTime < $1.lastTime })
+            #expect(lastUsed.lastTime == lastFree.lastTime)
+            #expect(lastUsed.last + lastFree.last == size)
+            #expect(try await rows("system.cpu.load_average.1m").allSatisfy { ($0.min ?? -1) >= 0 })
         }
     }
 

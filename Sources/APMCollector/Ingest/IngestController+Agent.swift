@@ -159,6 +159,9 @@ extension IngestController {
             throw WireFormatError(decodingError: error)
         }
         do {
+            // The host's readings first, as a batch whose id is the report's: a retried report (its process part
+            // already stored, or not) counts them once.
+            if let batch = report.hostMetricsBatch { _ = try await submit(batch, accountID: key.accountID) }
             let stored = try await store.recordProcess(
                 accountID: key.accountID,
                 report: report,

@@ -14,12 +14,15 @@ actor ProcessReporter {
     private let transport: any CollectorTransport
     private var pendingSamples: [ProcessSample] = []
     private var pendingEvents: [ProcessEvent] = []
+    private var pendingMetrics: [MetricPoint] = []
     private var inFlight: ProcessReport?
     private var delivering = false
     private var lastSent = Date()
 
     /// Samples kept while the collector cannot be reached (the oldest go first).
     static let maxPendingSamples = 1_000
+    /// Host readings kept while the collector cannot be reached (the oldest go first): about 300 samples' worth.
+    static let maxPendingMetrics = 20_000
     /// How long one periodic attempt may take.
     static let attemptTimeout: Duration = .seconds(5)
 
@@ -40,12 +43,16 @@ actor ProcessReporter {
         deliverInBackground()
     }
 
-    /// Adds a sample; sends when a report is due (every 10 s, 100 samples, or at once for the first), without
-    /// waiting for the collector.
-    func record(_ sample: ProcessSample) {
+    /// Adds a sample and the host's readings taken with it; sends when a report is due (every 10 s, 100 samples,
+    /// or at once for the first), without waiting for the collector.
+    func record(_ sample: ProcessSample, host: [MetricPoint] = []) {
         pendingSamples.append(sample)
         if pendingSamples.count > Self.maxPendingSamples {
             pendingSamples.removeFirst(pendingSamples.count - Self.maxPendingSamples)
+        }
+        pendingMetrics += host
+        if pendingMetrics.count > Self.maxPendingMetrics {
+            pendingMetrics.removeFirst(pendingMetrics.count - Self.maxPendingMetrics)
         }
         if Date().timeIntervalSince(lastSent) >= 10 || pendingSamples.count >= 100 || pendingSamples.count == 1 {
             deliverInBackground()
@@ -122,10 +129,12 @@ actor ProcessReporter {
             command: String(command.prefix(4096)),
             samples: pendingSamples,
             events: pendingEvents,
-            reportID: UUID().uuidString.lowercased()
+            reportID: UUID().uuidString.lowercased(),
+            metrics: pendingMetrics
         )
         pendingSamples = []
         pendingEvents = []
+        pendingMetrics = []
         inFlight = report
         return report
     }

@@ -147,12 +147,14 @@ struct RunProgramCommand: AsyncParsableCommand {
         throw ExitCode(status.exitCode)
     }
 
-    /// Samples the program every `sampleInterval` into the reporter, until cancelled.
+    /// Samples the program and its host every `sampleInterval` into the reporter, until cancelled.
     private func sample(_ child: ChildProcess, to reporter: ProcessReporter?) -> Task<Void, Never> {
         Task { [sampleInterval] in
             var sampler = ProcessSampler(pid: child.pid)
+            var host = HostSampler()
             while !Task.isCancelled {
-                if let sample = sampler.sample() { await reporter?.record(sample) }
+                let hostPoints = host.sample()?.metricPoints() ?? []
+                if let sample = sampler.sample() { await reporter?.record(sample, host: hostPoints) }
                 try? await Task.sleep(for: .milliseconds(Int64(sampleInterval * 1000)))
             }
         }

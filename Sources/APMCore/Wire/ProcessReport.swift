@@ -18,6 +18,9 @@ public struct ProcessReport: Codable, Sendable, Hashable {
     public var samples: [ProcessSample]
     /// Start, exit and crash events.
     public var events: [ProcessEvent]
+    /// Readings of the host (`system.cpu.utilization`, ...), host-wide: stored as the app's metric series of
+    /// process 0 (optional on the wire; a report with them needs a ``reportID``).
+    public var metrics: [MetricPoint]
 
     /// Creates a report.
     ///
@@ -29,6 +32,7 @@ public struct ProcessReport: Codable, Sendable, Hashable {
     ///   - samples: Samples.
     ///   - events: Events.
     ///   - reportID: The report's id, kept across retries.
+    ///   - metrics: Readings of the host.
     public init(
         appName: String,
         host: String,
@@ -36,7 +40,8 @@ public struct ProcessReport: Codable, Sendable, Hashable {
         command: String,
         samples: [ProcessSample],
         events: [ProcessEvent],
-        reportID: String? = nil
+        reportID: String? = nil,
+        metrics: [MetricPoint] = []
     ) {
         self.version = 1
         self.reportID = reportID
@@ -46,13 +51,56 @@ public struct ProcessReport: Codable, Sendable, Hashable {
         self.command = command
         self.samples = samples
         self.events = events
+        self.metrics = metrics
     }
 
     enum CodingKeys: String, CodingKey {
         case version
         case reportID = "report_id"
         case appName = "app_name"
-        case host, pid, command, samples, events
+        case host, pid, command, samples, events, metrics
+    }
+
+    /// Creates one.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        version = try container.decode(Int.self, forKey: .version)
+        reportID = try container.decodeIfPresent(String.self, forKey: .reportID)
+        appName = try container.decode(String.self, forKey: .appName)
+        host = try container.decode(String.self, forKey: .host)
+        pid = try container.decode(Int.self, forKey: .pid)
+        command = try container.decode(String.self, forKey: .command)
+        samples = try container.decode([ProcessSample].self, forKey: .samples)
+        events = try container.decode([ProcessEvent].self, forKey: .events)
+        metrics = try container.decodeIfPresent([MetricPoint].self, forKey: .metrics) ?? []
+    }
+
+    /// Encodes it as the wire format has it.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(version, forKey: .version)
+        try container.encodeIfPresent(reportID, forKey: .reportID)
+        try container.encode(appName, forKey: .appName)
+        try container.encode(host, forKey: .host)
+        try container.encode(pid, forKey: .pid)
+        try container.encode(command, forKey: .command)
+        try container.encode(samples, forKey: .samples)
+        try container.encode(events, forKey: .events)
+        // Left out when empty: a report without them reads as before to a collector that predates them.
+        if !metrics.isEmpty { try container.encode(metrics, forKey: .metrics) }
+    }
+
+    /// The host readings as a batch of the app, host-wide (process 0), whose id is the report's: a retried report
+    /// counts them once. `nil` without readings or id.
+    public var hostMetricsBatch: AgentBatch? {
+        guard !metrics.isEmpty, let reportID else { return nil }
+        return AgentBatch(
+            batchID: "host-\(reportID)",
+            agent: AgentIdentity(appName: appName, host: host, pid: 0, language: "", agentVersion: ""),
+            createdAt: Double(metrics.map(\.timeUnixNano).max() ?? 0) / 1e9,
+            apdexT: ApdexThreshold.default.seconds,
+            metrics: metrics
+        )
     }
 
     /// Checks names, sizes and values.
@@ -88,6 +136,13 @@ public struct ProcessReport: Codable, Sendable, Hashable {
         guard (0...Int(Int32.max)).contains(pid) else { throw fail("pid", "must be a process id from 0 to 2147483647") }
         guard samples.count <= 10_000 else { throw fail("samples", "at most 10000 samples") }
         guard events.count <= 1_000 else { throw fail("events", "at most 1000 events") }
+        if !metrics.isEmpty {
+            guard let reportID, reportID.utf8.count <= 120 else {
+                throw fail("report_id", "a report with metrics needs a report_id of at most 120 characters")
+            }
+            // The batch's checks name the same fields (`metrics[3].value`).
+            try hostMetricsBatch?.validate(now: now)
+        }
         for (index, sample) in samples.enumerated() {
             let field = "samples[\(index)]"
             try checkTime(sample.timestamp, "\(field).timestamp")
