@@ -233,3 +233,24 @@ extension PostgresStore {
         }
     }
 }
+
+extension PostgresStore {
+    /// As ``MetricStore`` describes it, on PostgreSQL.
+    public func metricHosts(appIDs: [Int64]) async throws -> [MetricHostRecord] {
+        guard !appIDs.isEmpty else { return [] }
+        return try await rows(
+            """
+            SELECT host, app_id, MAX(last_seen) AS last_seen, bool_or(name LIKE 'system.%') AS system
+            FROM metric_series WHERE app_id = ANY(\(appIDs)::bigint[]) AND host <> ''
+            GROUP BY host, app_id ORDER BY host, app_id
+            """
+        ).map { row in
+            MetricHostRecord(
+                host: try row.get("host"),
+                appID: try row.get("app_id"),
+                lastSeen: try row.get("last_seen"),
+                hasSystemMetrics: try row.get("system")
+            )
+        }
+    }
+}

@@ -218,3 +218,30 @@ extension SQLiteStore {
         }
     }
 }
+
+extension SQLiteStore {
+    /// As ``MetricStore`` describes it, on SQLite.
+    public func metricHosts(appIDs: [Int64]) async throws -> [MetricHostRecord] {
+        guard !appIDs.isEmpty else { return [] }
+        return try await writer.read { db in
+            let ids = Array(repeating: "?", count: appIDs.count).joined(separator: ", ")
+            return try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT host, app_id, MAX(last_seen) AS last_seen,
+                        MAX(CASE WHEN name LIKE 'system.%' THEN 1 ELSE 0 END) AS system
+                    FROM metric_series WHERE app_id IN (\(ids)) AND host <> ''
+                    GROUP BY host, app_id ORDER BY host, app_id
+                    """,
+                arguments: StatementArguments(appIDs)
+            ).map { row in
+                MetricHostRecord(
+                    host: row["host"],
+                    appID: row["app_id"],
+                    lastSeen: row["last_seen"],
+                    hasSystemMetrics: (row["system"] as Int64) == 1
+                )
+            }
+        }
+    }
+}

@@ -31,6 +31,28 @@ extension APIController {
         return try Self.json(series)
     }
 
+    /// `GET /api/v1/hosts`: the hosts the account's apps run on, with their latest figures and apps.
+    @Sendable func hostList(_ request: Request, _ context: Context) async throws -> Response {
+        let key = try context.require(.read)
+        return try Self.json(try await queries.hosts(accountID: key.accountID, range: try range(request)))
+    }
+
+    /// `GET /api/v1/hosts/:host`: one host's figures, apps and charts over the range.
+    @Sendable func host(_ request: Request, _ context: Context) async throws -> Response {
+        let key = try context.require(.read)
+        guard let name = context.parameters.get("host"), !name.isEmpty, name.utf8.count <= 255 else {
+            throw APIError.badRequest("host", "must be a host name of 1 to 255 bytes")
+        }
+        guard let host = try await queries.host(named: name, accountID: key.accountID, range: try range(request)) else {
+            throw APIError(
+                .notFound,
+                code: "not_found",
+                message: "no app of this account reports metrics from host \(name)"
+            )
+        }
+        return try Self.json(host)
+    }
+
     /// An optional query parameter of at most 255 bytes.
     static func shortText(_ request: Request, _ name: String) throws -> String? {
         guard let value = request.queryFields[name], !value.isEmpty else { return nil }

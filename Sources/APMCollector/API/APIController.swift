@@ -45,6 +45,8 @@ struct APIController: CollectorController {
         routes.get("/apps/:app/process", use: process)
         routes.get("/apps/:app/metrics", use: metricList)
         routes.get("/apps/:app/metrics/:name", use: metric)
+        routes.get("/hosts", use: hostList)
+        routes.get("/hosts/:host", use: host)
         addAdministrationRoutes(to: routes)
         addAlertRoutes(to: routes)
         return routes

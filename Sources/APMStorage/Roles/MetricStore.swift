@@ -24,6 +24,40 @@ public protocol MetricStore: Sendable {
         range: Range<Int64>,
         resolution: SliceResolution
     ) async throws -> [MetricRowRecord]
+
+    /// The hosts some apps' series come from: per host and app, when its series were last received and whether
+    /// they include the host's own figures (`system.*`, as `apm run-program` and OpenTelemetry's host metrics
+    /// receiver send).
+    ///
+    /// - Parameter appIDs: The apps (an account's).
+    /// - Returns: One record per host and app, by host.
+    func metricHosts(appIDs: [Int64]) async throws -> [MetricHostRecord]
+}
+
+/// A host an app's metric series come from.
+public struct MetricHostRecord: Sendable, Hashable {
+    /// The host's name.
+    public var host: String
+    /// The app.
+    public var appID: Int64
+    /// When the app's series from the host were last received (Unix seconds).
+    public var lastSeen: Double
+    /// Whether they include the host's own figures (`system.*`).
+    public var hasSystemMetrics: Bool
+
+    /// Creates a record.
+    ///
+    /// - Parameters:
+    ///   - host: The host.
+    ///   - appID: The app.
+    ///   - lastSeen: Last received.
+    ///   - hasSystemMetrics: Whether `system.*` series are among them.
+    public init(host: String, appID: Int64, lastSeen: Double, hasSystemMetrics: Bool) {
+        self.host = host
+        self.appID = appID
+        self.lastSeen = lastSeen
+        self.hasSystemMetrics = hasSystemMetrics
+    }
 }
 
 /// A stored metric series.

@@ -1,0 +1,113 @@
+import APMCore
+import APMStorage
+import Foundation
+
+extension CollectorQueries {
+    /// The charts of a host: (title, metric, group by).
+    static let hostCharts: [(title: String, metric: String, groupBy: String?)] = [
+        ("CPU utilisation by state", "system.cpu.utilization", "state"),
+        ("Memory used", "system.memory.usage", "state"),
+        ("Memory available", "system.linux.memory.available", nil),
+        ("Load average (1 minute)", "system.cpu.load_average.1m", nil),
+        ("Disk space used by mount point", "system.filesystem.utilization", "mountpoint"),
+        ("Disk I/O by direction", "system.disk.io", "direction"),
+        ("Network traffic by direction", "system.network.io", "direction"),
+        ("Network errors by direction", "system.network.errors", "direction"),
+    ]
+
+    /// The hosts an account's apps run on, with their latest figures and their apps' Apdex.
+    ///
+    /// - Parameters:
+    ///   - accountID: The account.
+    ///   - range: The range.
+    /// - Returns: The hosts by name.
+    public func hosts(accountID: Int64, range: TimeRange) async throws -> APIHostList {
+        let apps = try await store.apps(accountID: accountID)
+        let records = try await store.metricHosts(appIDs: apps.map(\.id))
+        var hosts: [APIHost] = []
+        for (name, onHost) in Dictionary(grouping: records, by: \.host).sorted(by: { $0.key < $1.key }) {
+            hosts.append(try await host(name, records: onHost, apps: apps, range: range))
+        }
+        return APIHostList(hosts: hosts)
+    }
+
+    /// One host with its charts, or `nil` when no app of the account has series from it.
+    ///
+    /// - Parameters:
+    ///   - name: The host.
+    ///   - accountID: The account.
+    ///   - range: The range.
+    /// - Returns: The host and its charts.
+    public func host(named name: String, accountID: Int64, range: TimeRange) async throws -> APIHostDetail? {
+        let apps = try await store.apps(accountID: accountID)
+        let records = try await store.metricHosts(appIDs: apps.map(\.id)).filter { $0.host == name }
+        guard !records.isEmpty else { return nil }
+        let host = try await host(name, records: records, apps: apps, range: range)
+        var charts: [APIHostChart] = []
+        if let source = apps.first(where: { $0.id == host.sourceAppID }) {
+            for chart in Self.hostCharts {
+                guard
+                    let metric = try await metric(
+                        app: source,
+                        name: chart.metric,
+                        range: range,
+                        groupBy: chart.groupBy,
+                        host: name
+                    ), !metric.groups.isEmpty
+                else { continue }
+                charts.append(APIHostChart(title: chart.title, metric: metric))
+            }
+        }
+        return APIHostDetail(host: host, charts: charts)
+    }
+
+    private func host(
+        _ name: String,
+        records: [MetricHostRecord],
+        apps: [StoredApp],
+        range: TimeRange
+    ) async throws -> APIHost {
+        let source = records.filter(\.hasSystemMetrics).max { $0.lastSeen < $1.lastSeen }
+        var host = APIHost(
+            name: name,
+            lastSeen: records.map(\.lastSeen).max() ?? 0,
+            sourceAppID: source?.appID,
+            cpu: [],
+            apps: []
+        )
+        if let source, let app = apps.first(where: { $0.id == source.appID }) {
+            let cpu = try await metric(
+                app: app,
+                name: "system.cpu.utilization",
+                range: range,
+                groupBy: "state",
+                host: name
+            )
+            host.cpu = Self.busy(cpu)
+            host.cpuUtilization = host.cpu.last?.avg
+            host.memoryUtilization = try await lastMean(app, "system.memory.utilization", host: name, range: range)
+            host.load1m = try await lastMean(app, "system.cpu.load_average.1m", host: name, range: range)
+        }
+        for record in records.sorted(by: { $0.appID < $1.appID }) {
+            guard let app = apps.first(where: { $0.id == record.appID }) else { continue }
+            let figures = try await summary(app: app, range: range)
+            host.apps.append(APIHostApp(id: app.id, name: app.name, apdex: figures.apdex.score, apdexT: app.apdexT))
+        }
+        return host
+    }
+
+    /// The CPU's busy share per bucket: one less its idle share (the states' shares add up to one).
+    static func busy(_ cpu: APIMetricSeries?) -> [APIMetricPoint] {
+        guard let cpu, let idle = cpu.groups.first(where: { $0.label == "idle" }) else { return [] }
+        return idle.points.map { point in
+            var busy = APIMetricPoint(time: point.time, count: point.count)
+            busy.avg = point.avg.map { Swift.max(0, 1 - $0) }
+            return busy
+        }
+    }
+
+    private func lastMean(_ app: StoredApp, _ name: String, host: String, range: TimeRange) async throws -> Double? {
+        try await metric(app: app, name: name, range: range, groupBy: "host", host: host)?.groups.first?.points.last?
+            .avg
+    }
+}
