@@ -14,7 +14,8 @@ extension APIController {
     /// or `host`), on one `host` when given.
     @Sendable func metric(_ request: Request, _ context: Context) async throws -> Response {
         let (app, range) = try await appAndRange(request, context)
-        guard let name = context.parameters.get("name"), !name.isEmpty, name.utf8.count <= MetricPoint.maxNameBytes
+        guard let raw = context.parameters.get("name"), let name = raw.removingPercentEncoding, !name.isEmpty,
+            name.utf8.count <= MetricPoint.maxNameBytes
         else {
             throw APIError.badRequest("name", "must be a metric name of 1 to \(MetricPoint.maxNameBytes) bytes")
         }
@@ -40,7 +41,9 @@ extension APIController {
     /// `GET /api/v1/hosts/:host`: one host's figures, apps and charts over the range.
     @Sendable func host(_ request: Request, _ context: Context) async throws -> Response {
         let key = try context.require(.read)
-        guard let name = context.parameters.get("host"), !name.isEmpty, name.utf8.count <= 255 else {
+        guard let raw = context.parameters.get("host"), let name = raw.removingPercentEncoding, !name.isEmpty,
+            name.utf8.count <= 255
+        else {
             throw APIError.badRequest("host", "must be a host name of 1 to 255 bytes")
         }
         guard let host = try await queries.host(named: name, accountID: key.accountID, range: try range(request)) else {

@@ -54,6 +54,7 @@ extension DashboardController {
         }
         addIssuePages(to: router)
         addLogPages(to: router)
+        addMetricPages(to: router)
     }
 
     func withApp(
@@ -101,6 +102,7 @@ extension DashboardController {
         return """
             <p><a href="\(base)?\(shown.query)">Overview</a> · <a href="\(base)/databases?\(shown.query)">Databases &amp; externals</a> · \
             <a href="\(base)/errors?\(shown.query)">Errors</a> · <a href="\(base)/logs?\(shown.query)">Logs</a> · \
+            <a href="\(base)/metrics?\(shown.query)">Metrics</a> · \
             <a href="\(base)/deployments?\(shown.query)">Deployments</a> · \
             <a href="\(base)/alerts">Alerts</a> · <a href="\(base)/settings">Settings</a></p>
             """

@@ -70,7 +70,7 @@ enum HTML {
         var header = "<header><strong>swift-apm</strong>"
         if let user, let csrf {
             header += """
-                <a href="/apps">Apps</a><a href="/settings">Settings</a>\
+                <a href="/apps">Apps</a><a href="/hosts">Hosts</a><a href="/settings">Settings</a>\
                 <form method="post" action="/logout"><input type="hidden" name="csrf" value="\(escape(csrf))">\
                 <span>\(escape(user))</span> <button type="submit">Log out</button></form>
                 """
