@@ -22,7 +22,7 @@ public struct APMCommand: AsyncParsableCommand {
         subcommands: [
             CollectorCommand.self, GenerateConfigCommand.self, ValidateConfigCommand.self, RunProgramCommand.self,
             ReportCommand.self, KeysCommand.self, TokensCommand.self, AppsCommand.self, DeploymentsCommand.self,
-            ErrorsCommand.self, LogsCommand.self,
+            ErrorsCommand.self, LogsCommand.self, HostsCommand.self,
             UsersCommand.self, AlertsCommand.self,
             BackupCommand.self, MigrateStorageCommand.self, DemoCommand.self, ExampleServiceCommand.self,
             LoadgenCommand.self,
