@@ -64,11 +64,13 @@ extension PostgresStore {
             try await rows(
                 """
                 INSERT INTO alert_conditions (account_id, app_id, transaction_name, name, metric, window_minutes,
-                    warning, critical, for_evaluations, min_requests, channel_ids, created_at)
+                    warning, critical, for_evaluations, min_requests, channel_ids, created_at, metric_name,
+                    metric_filter)
                 VALUES (\(condition.accountID), \(condition.appID), \(condition.transaction), \(condition.name),
                     \(condition.metric.rawValue), \(condition.windowMinutes), \(condition.warning),
                     \(condition.critical), \(condition.forEvaluations), \(condition.minRequests),
-                    \(condition.storedChannelIDs), \(condition.createdAt)) RETURNING id
+                    \(condition.storedChannelIDs), \(condition.createdAt), \(condition.metricName),
+                    \(condition.metricFilter)) RETURNING id
                 """
             ).first?.get("id", as: Int64.self) ?? 0
         return stored

@@ -317,7 +317,7 @@ extension PostgresStore {
             ]
         ),
         (
-            "v11: metric series and their minute and hour rows",
+            "v11: metric series and their minute and hour rows; alert conditions on a metric",
             [
                 """
                 CREATE TABLE metric_series (
@@ -338,6 +338,12 @@ extension PostgresStore {
                         PRIMARY KEY (app_id, series_id, bucket))
                     """
                 }
+                + [
+                    """
+                    ALTER TABLE alert_conditions ADD COLUMN metric_name text NOT NULL DEFAULT '',
+                        ADD COLUMN metric_filter text NOT NULL DEFAULT ''
+                    """
+                ]
         ),
     ]
 }

@@ -70,13 +70,15 @@ extension SQLiteStore {
             try db.execute(
                 sql: """
                     INSERT INTO alert_conditions (account_id, app_id, transaction_name, name, metric, window_minutes,
-                        warning, critical, for_evaluations, min_requests, channel_ids, created_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        warning, critical, for_evaluations, min_requests, channel_ids, created_at, metric_name,
+                        metric_filter)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     condition.accountID, condition.appID, condition.transaction, condition.name,
                     condition.metric.rawValue, condition.windowMinutes, condition.warning, condition.critical,
                     condition.forEvaluations, condition.minRequests, condition.storedChannelIDs, condition.createdAt,
+                    condition.metricName, condition.metricFilter,
                 ]
             )
             var stored = condition

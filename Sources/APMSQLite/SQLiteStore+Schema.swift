@@ -68,8 +68,15 @@ extension SQLiteStore {
             db in
             try db.execute(sql: logSchema)
         }
-        migrator.registerMigration("v16: metric series and their minute and hour rows") { db in
+        migrator.registerMigration("v16: metric series and their minute and hour rows; alert conditions on a metric") {
+            db in
             try db.execute(sql: metricSchema)
+            try db.execute(
+                sql: """
+                    ALTER TABLE alert_conditions ADD COLUMN metric_name TEXT NOT NULL DEFAULT '';
+                    ALTER TABLE alert_conditions ADD COLUMN metric_filter TEXT NOT NULL DEFAULT '';
+                    """
+            )
         }
         return migrator
     }

@@ -58,6 +58,15 @@ import Testing
                 (["metric": "no_data"], "warning", "no_data has no thresholds"),
                 (["metric": "p95_response_time", "warning": 0, "critical": 2], "warning", "seconds from 0.001"),
                 (["metric": "error_rate", "warning": 0.1, "critical": 0.05], "critical", "must not be below warning"),
+                (
+                    ["metric": "metric_above", "warning": 0.7, "critical": 0.9], "metric_name",
+                    "is required: the stored metric to watch"
+                ),
+                (
+                    ["metric": "metric_below", "metric_name": "system.cpu.utilization", "metric_filter": "idle"],
+                    "metric_filter", "must be key=value"
+                ),
+                (["metric_name": "system.cpu.utilization"], "metric_name", "only metric_above and metric_below"),
             ]
             for (change, field, says) in cases {
                 let body = valid.merging(change) { $1 }

@@ -139,7 +139,16 @@ public struct AlertEvaluator: Sendable {
             now: now,
             minuteRetention: queries.minuteRetention
         )
-        if condition.metric == .errorLogs {
+        if condition.metric.watchesMetric {
+            let figures = try await queries.metricWindowValue(
+                app: app,
+                name: condition.metricName,
+                filter: condition.metricFilter,
+                seconds: (windowEnd - window)..<windowEnd,
+                worstIsLowest: condition.metric.breachesBelow
+            )
+            return AlertWindowFigures(count: figures.readings, value: figures.value)
+        } else if condition.metric == .errorLogs {
             let lines = try await queries.errorLogLines(
                 app: app,
                 transaction: condition.transaction,

@@ -302,6 +302,10 @@ public struct AlertMessage: Sendable {
             case .noData: return "\(Int(value)) requests"
             case .errorLogs: return String(format: "%.1f error log lines per minute", value)
             case .newError, .regressedError: return "no figure"
+            case .metricAbove, .metricBelow:
+                let name = condition?.metricName ?? "metric"
+                let filter = condition.map { $0.metricFilter.isEmpty ? "" : " {\($0.metricFilter)}" } ?? ""
+                return "\(name)\(filter) \(String(format: "%.4g", value))"
             }
         }
         let window = condition.map { " over \($0.windowMinutes) min" } ?? ""

@@ -1,3 +1,4 @@
+import APMCore
 public import APMStorage
 import Foundation
 
@@ -23,6 +24,10 @@ public struct AlertConditionRequest: Codable, Sendable {
     public var minRequests: Int?
     /// Channel ids.
     public var channels: [Int64]?
+    /// The stored metric a `metric_above`/`metric_below` condition watches.
+    public var metricName: String?
+    /// Which of its series: `key=value` (an attribute, or `host=NAME`); all when left out.
+    public var metricFilter: String?
 
     /// Creates a request.
     public init() {}
@@ -35,6 +40,8 @@ public struct AlertConditionRequest: Codable, Sendable {
         case forEvaluations = "for_evaluations"
         case minRequests = "min_requests"
         case channels
+        case metricName = "metric_name"
+        case metricFilter = "metric_filter"
     }
 }
 
@@ -116,6 +123,7 @@ public enum AlertValidation {
             throw fail("channels", "no channel with id \(id) in this account (apm alerts channels)")
         }
         try thresholds(metric: metric, warning: request.warning, critical: request.critical)
+        let (watched, filter) = try watchedMetric(request, metric: metric)
         return AlertConditionRecord(
             accountID: accountID,
             appID: appID,
@@ -128,8 +136,44 @@ public enum AlertValidation {
             forEvaluations: evaluations,
             minRequests: minRequests,
             channelIDs: Array(Set(channelIDs)).sorted(),
-            createdAt: now
+            createdAt: now,
+            metricName: watched,
+            metricFilter: filter
         )
+    }
+
+    /// The metric and series filter of a metric condition (required), or empty for the others (refused there).
+    private static func watchedMetric(
+        _ request: AlertConditionRequest,
+        metric: AlertMetric
+    ) throws(AlertRequestError) -> (name: String, filter: String) {
+        guard metric.watchesMetric else {
+            guard request.metricName == nil, request.metricFilter == nil else {
+                throw AlertRequestError(
+                    field: request.metricName == nil ? "metric_filter" : "metric_name",
+                    message: "only metric_above and metric_below watch a stored metric"
+                )
+            }
+            return ("", "")
+        }
+        guard let name = request.metricName, (1...MetricPoint.maxNameBytes).contains(name.utf8.count) else {
+            throw AlertRequestError(
+                field: "metric_name",
+                message:
+                    "is required: the stored metric to watch (e.g. system.cpu.utilization; GET /api/v1/apps/{id}/metrics lists them)"
+            )
+        }
+        let filter = request.metricFilter ?? ""
+        if !filter.isEmpty {
+            let parts = filter.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, !parts[0].isEmpty, filter.utf8.count <= 512 else {
+                throw AlertRequestError(
+                    field: "metric_filter",
+                    message: "must be key=value (an attribute of the series, or host=NAME), e.g. state=idle"
+                )
+            }
+        }
+        return (name, filter)
     }
 
     private static func thresholds(metric: AlertMetric, warning: Double?, critical: Double?) throws(AlertRequestError) {
@@ -162,6 +206,9 @@ public enum AlertValidation {
         case .errorLogs:
             allowed = 0...1e9
             unit = "error log lines per minute from 0 to 1000000000"
+        case .metricAbove, .metricBelow:
+            allowed = -1e300...1e300
+            unit = "a number in the metric's unit (a share from 0 to 1, bytes, per second)"
         }
         for (field, value) in [("warning", warning), ("critical", critical)] {
             guard let value else { continue }

@@ -64,6 +64,8 @@ public enum AlertRule {
         case .newError, .regressedError: nil
         // The evaluator counts the lines itself (``AlertEvaluator``): `count` is the window's lines.
         case .errorLogs: Double(count) / Double(max(windowMinutes, 1))
+        // The evaluator reads the metric itself (``CollectorQueries/metricWindowValue``).
+        case .metricAbove, .metricBelow: nil
         }
     }
 
@@ -80,8 +82,8 @@ public enum AlertRule {
         case .newError, .regressedError:
             // Events, not windows: IssueNotifications handles them.
             return .quiet
-        case .throughputBelow, .throughputAbove, .errorLogs:
-            // A low count is what these watch, or lines are no requests: min_requests does not apply.
+        case .throughputBelow, .throughputAbove, .errorLogs, .metricAbove, .metricBelow:
+            // A low count is what these watch, or lines and readings are no requests: min_requests does not apply.
             break
         default:
             if figures.count < UInt64(max(condition.minRequests, 0)) || figures.count == 0 { return .quiet }

@@ -141,6 +141,7 @@ extension DashboardController {
     /// The fields of the new-condition form.
     static let conditionFields: Set<String> = [
         "name", "metric", "transaction", "warning", "critical", "window_minutes", "for_evaluations", "min_requests",
+        "metric_name", "metric_filter",
     ]
 
     static func isConditionField(_ key: String) -> Bool {
@@ -159,6 +160,8 @@ extension DashboardController {
         condition.windowMinutes = try number(form, "window_minutes").map { Int($0) }
         condition.forEvaluations = try number(form, "for_evaluations").map { Int($0) }
         condition.minRequests = try number(form, "min_requests").map { Int($0) }
+        condition.metricName = (form["metric_name"] ?? "").isEmpty ? nil : form["metric_name"]
+        condition.metricFilter = (form["metric_filter"] ?? "").isEmpty ? nil : form["metric_filter"]
         condition.channels = form.keys.compactMap { key in
             key.hasPrefix("channel_") ? Int64(key.dropFirst("channel_".count)) : nil
         }.sorted()
@@ -254,8 +257,11 @@ extension DashboardController {
             <select name="metric">\(metricOptions)</select> <input name="warning" size="6" placeholder="warning" value="\(typed("warning"))"> \
             <input name="critical" size="6" placeholder="critical" value="\(typed("critical"))"> <label>window <input name="window_minutes" size="3" value="\(typed("window_minutes", "5"))"> min</label> \
             <label>for <input name="for_evaluations" size="3" value="\(typed("for_evaluations", "1"))"></label> <label>min requests <input name="min_requests" size="5" value="\(typed("min_requests", "10"))"></label> \
-            <input name="transaction" placeholder="transaction (whole app)" value="\(typed("transaction"))"> \(channelChoices) <button type="submit">Create a condition</button></form>
-            <p><small>Apdex and throughput_below breach below their thresholds, the others above; no_data has none. \
+            <input name="transaction" placeholder="transaction (whole app)" value="\(typed("transaction"))"> \
+            <input name="metric_name" placeholder="metric (metric_above/below)" value="\(typed("metric_name"))"> \
+            <input name="metric_filter" size="12" placeholder="key=value" value="\(typed("metric_filter"))"> \(channelChoices) <button type="submit">Create a condition</button></form>
+            <p><small>Apdex, throughput_below and metric_below breach below their thresholds, the others above; no_data has none. \
+            metric_above and metric_below watch a stored metric (a gauge's mean, a counter's rate, a histogram's p95 over the window, the worst series), e.g. system.cpu.utilization with state=idle below 0.1. \
             A minute is evaluated \(configuration.alerts.evaluationDelay) s after it ends. See docs/alerts.md.</small></p>
             <h2>Channels</h2>
             <table><tr><th>name</th><th>kind</th><th>URL</th><th></th></tr>\(channelRows)</table>
@@ -287,7 +293,7 @@ extension DashboardController {
         return conditions.map { condition in
             """
             <tr><td>\(HTML.escape(condition.name))</td><td>\(HTML.escape(condition.transaction ?? "(whole app)"))</td>\
-            <td>\(condition.metric.rawValue)</td><td class="n">\(figure(condition.warning))</td>\
+            <td>\(condition.metric.rawValue)\(condition.metric.watchesMetric ? " " + HTML.escape(condition.metricName + (condition.metricFilter.isEmpty ? "" : " {\(condition.metricFilter)}")) : "")</td><td class="n">\(figure(condition.warning))</td>\
             <td class="n">\(figure(condition.critical))</td><td class="n">\(condition.windowMinutes) min × \(condition.forEvaluations)</td>\
             <td class="n">\(condition.minRequests)</td>\
             <td>\(condition.channelIDs.map { HTML.escape(channelNames[$0] ?? "#\($0)") }.joined(separator: ", "))</td>\

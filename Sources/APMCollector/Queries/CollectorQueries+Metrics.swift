@@ -69,6 +69,76 @@ extension CollectorQueries {
     }
 }
 
+extension CollectorQueries {
+    /// A metric over an alert's window: per series (narrowed by `filter`, `key=value` or `host=NAME`), a gauge's
+    /// mean, a counter's rate per second or a histogram's p95 over the window's minutes; the worst of them (the
+    /// highest, or the lowest when `worstIsLowest`), and the readings they come from.
+    ///
+    /// - Parameters:
+    ///   - app: The app.
+    ///   - name: The metric.
+    ///   - filter: `key=value`, or empty for every series.
+    ///   - seconds: The window (whole minutes).
+    ///   - worstIsLowest: Whether a lower figure is worse.
+    /// - Returns: The worst series' figure (`nil` without readings) and the readings in the window.
+    public func metricWindowValue(
+        app: StoredApp,
+        name: String,
+        filter: String,
+        seconds: Range<Int64>,
+        worstIsLowest: Bool
+    ) async throws -> (value: Double?, readings: UInt64) {
+        var series = try await store.metricSeries(appID: app.id, name: name)
+        let parts = filter.split(separator: "=", maxSplits: 1).map(String.init)
+        if parts.count == 2 {
+            series = series.filter { ($0.attributes[parts[0]] ?? (parts[0] == "host" ? $0.host : nil)) == parts[1] }
+        }
+        let rows = try await store.metricRows(
+            appID: app.id,
+            seriesIDs: series.map(\.id),
+            range: seconds,
+            resolution: .minute
+        )
+        let grouping = MetricGrouping(
+            series: series,
+            groupBy: nil,
+            bucketSeconds: seconds.upperBound - seconds.lowerBound
+        )
+        var values: [Double] = []
+        var readings: UInt64 = 0
+        for member in series {
+            let own = rows.filter { $0.seriesID == member.id }.map(MetricAggregate.init)
+            guard let first = own.first else { continue }
+            let window = own.dropFirst().reduce(first) { $0.merged(with: $1) }
+            let point = grouping.point(time: seconds.lowerBound, [window], kind: member.kind)
+            readings = readings.addingSaturated(point.count)
+            let value: Double? =
+                switch member.kind {
+                case .gauge: point.avg
+                case .counter: point.rate
+                case .histogram: point.p95
+                }
+            if let value { values.append(value) }
+        }
+        return (worstIsLowest ? values.min() : values.max(), readings)
+    }
+}
+
+extension MetricAggregate {
+    /// A stored row's figures.
+    init(_ row: MetricRowRecord) {
+        self.init(
+            count: row.count,
+            sum: row.sum,
+            min: row.min,
+            max: row.max,
+            last: row.last,
+            lastTime: row.lastTime,
+            counts: row.counts
+        )
+    }
+}
+
 /// Series' rows combined into groups and buckets: the rules of ``APIMetricPoint``.
 struct MetricGrouping {
     let series: [MetricSeriesRecord]
@@ -93,15 +163,7 @@ struct MetricGrouping {
         for row in rows {
             guard let member = byID[row.seriesID] else { continue }
             let bucket = row.bucket - ((row.bucket % bucketSeconds) + bucketSeconds) % bucketSeconds
-            let aggregate = MetricAggregate(
-                count: row.count,
-                sum: row.sum,
-                min: row.min,
-                max: row.max,
-                last: row.last,
-                lastTime: row.lastTime,
-                counts: row.counts
-            )
+            let aggregate = MetricAggregate(row)
             let label = label(member)
             let existing = merged[label]?[bucket]?[row.seriesID]
             merged[label, default: [:]][bucket, default: [:]][row.seriesID] =

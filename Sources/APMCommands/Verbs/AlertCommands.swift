@@ -40,7 +40,9 @@ struct AlertsCommand: AsyncParsableCommand {
                         "\(condition.id)", condition.name,
                         (apps[condition.appID] ?? "\(condition.appID)")
                             + (condition.transaction.map { " / \($0)" } ?? ""),
-                        condition.metric, condition.warning.map { "\($0)" } ?? "-",
+                        condition.metric + (condition.metricName.map { " \($0)" } ?? "")
+                            + (condition.metricFilter.map { " {\($0)}" } ?? ""),
+                        condition.warning.map { "\($0)" } ?? "-",
                         condition.critical.map { "\($0)" } ?? "-", "\(condition.windowMinutes) min",
                         condition.channels.map(String.init).joined(separator: ","),
                     ])
@@ -95,6 +97,10 @@ struct AlertsCommand: AsyncParsableCommand {
         @Option(help: "Below this many requests in the window, stay quiet.") var minRequests: Int = 10
         @Option(help: "One transaction of the app.") var transaction: String?
         @Option(help: "A channel id to notify (repeat for several).") var channel: [Int64] = []
+        @Option(help: "With --metric metric_above or metric_below: the stored metric (e.g. system.cpu.utilization).")
+        var metricName: String?
+        @Option(help: "With --metric-name: which series, key=value (e.g. state=idle, host=web-1).")
+        var metricFilter: String?
 
         func run() async throws {
             try await runVerb {
@@ -110,6 +116,8 @@ struct AlertsCommand: AsyncParsableCommand {
                 request.minRequests = minRequests
                 request.transaction = transaction
                 request.channels = channel
+                request.metricName = metricName
+                request.metricFilter = metricFilter
                 let data = try await client.send(
                     "POST",
                     "/api/v1/alerts/conditions",

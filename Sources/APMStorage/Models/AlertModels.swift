@@ -22,9 +22,19 @@ public enum AlertMetric: String, Sendable, Hashable, CaseIterable, Codable {
     case regressedError = "regressed_error"
     /// Log lines at `error` or `fatal` per minute (of the condition's transaction, if it names one); breaches above.
     case errorLogs = "error_logs"
+    /// A stored metric (``AlertConditionRecord/metricName``, its series narrowed by
+    /// ``AlertConditionRecord/metricFilter``) over the window: a gauge's mean, a counter's rate per second, a
+    /// histogram's p95, of the worst series; breaches above.
+    case metricAbove = "metric_above"
+    /// As ``metricAbove``, breaching below (e.g. `system.cpu.utilization` with `state=idle` below 0.1: the CPU
+    /// more than 90 % busy).
+    case metricBelow = "metric_below"
 
     /// Whether a lower figure is the bad direction.
-    public var breachesBelow: Bool { self == .apdex || self == .throughputBelow }
+    public var breachesBelow: Bool { self == .apdex || self == .throughputBelow || self == .metricBelow }
+
+    /// Whether the condition watches a stored metric (and names it) rather than the app's transactions.
+    public var watchesMetric: Bool { self == .metricAbove || self == .metricBelow }
 
     /// The issue event this condition notifies about, `nil` for the conditions evaluated per window.
     public var issueEvent: IssueEventKind? {
@@ -97,6 +107,10 @@ public struct AlertConditionRecord: Sendable, Hashable {
     public var forEvaluations: Int
     /// Under this many requests in the window the condition stays quiet.
     public var minRequests: Int
+    /// The metric a `metric_above`/`metric_below` condition watches; empty for the others.
+    public var metricName: String
+    /// Which of its series: `key=value` (an attribute, or `host=NAME`), empty for all of them.
+    public var metricFilter: String
     /// The channels notified.
     public var channelIDs: [Int64]
     /// Creation time (Unix seconds).
@@ -121,6 +135,8 @@ public struct AlertConditionRecord: Sendable, Hashable {
     ///   - channelIDs: The channels.
     ///   - createdAt: Creation time.
     ///   - state: The evaluation state.
+    ///   - metricName: The metric watched (metric conditions).
+    ///   - metricFilter: Which of its series.
     public init(
         id: Int64 = 0,
         accountID: Int64,
@@ -135,7 +151,9 @@ public struct AlertConditionRecord: Sendable, Hashable {
         minRequests: Int,
         channelIDs: [Int64],
         createdAt: Double,
-        state: AlertEvaluationState = AlertEvaluationState()
+        state: AlertEvaluationState = AlertEvaluationState(),
+        metricName: String = "",
+        metricFilter: String = ""
     ) {
         self.id = id
         self.accountID = accountID
@@ -151,6 +169,8 @@ public struct AlertConditionRecord: Sendable, Hashable {
         self.channelIDs = channelIDs
         self.createdAt = createdAt
         self.state = state
+        self.metricName = metricName
+        self.metricFilter = metricFilter
     }
 }
 

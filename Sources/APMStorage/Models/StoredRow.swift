@@ -123,7 +123,9 @@ extension AlertConditionRecord {
                 warningStreak: try row.get("warning_streak"),
                 criticalStreak: try row.get("critical_streak"),
                 okStreak: try row.get("ok_streak")
-            )
+            ),
+            metricName: try row.get("metric_name"),
+            metricFilter: try row.get("metric_filter")
         )
     }
 }

@@ -29,6 +29,10 @@ public struct APIAlertCondition: Codable, Sendable, Hashable {
     public var createdAt: Double
     /// The end of the last window evaluated (Unix seconds), `nil` before the first evaluation.
     public var evaluatedThrough: Int64?
+    /// The stored metric a `metric_above`/`metric_below` condition watches, `nil` for the others.
+    public var metricName: String?
+    /// Which of its series (`key=value`), `nil` for all of them.
+    public var metricFilter: String?
 
     /// The API's view of a stored condition.
     ///
@@ -47,6 +51,8 @@ public struct APIAlertCondition: Codable, Sendable, Hashable {
         channels = record.channelIDs
         createdAt = record.createdAt
         evaluatedThrough = record.state.evaluatedThrough
+        metricName = record.metricName.isEmpty ? nil : record.metricName
+        metricFilter = record.metricFilter.isEmpty ? nil : record.metricFilter
     }
 
     enum CodingKeys: String, CodingKey {
@@ -60,6 +66,8 @@ public struct APIAlertCondition: Codable, Sendable, Hashable {
         case channels
         case createdAt = "created_at"
         case evaluatedThrough = "evaluated_through"
+        case metricName = "metric_name"
+        case metricFilter = "metric_filter"
     }
 }
 
