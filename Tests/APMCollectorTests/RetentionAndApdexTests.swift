@@ -43,6 +43,15 @@ import Testing
                 }
                 var batch = Support.batch(minute: minute, metrics: metrics)
                 batch.createdAt = Double(now)
+                // A metric reading in the same minute: its minute and hour rows age out with the others.
+                batch.metrics = [
+                    MetricPoint(
+                        name: "queue.length",
+                        kind: .gauge,
+                        timeUnixNano: (minute + 5) * 1_000_000_000,
+                        value: Double(index)
+                    )
+                ]
                 #expect(try await Support.post(batch, key: key, client: client).status == .accepted)
                 sent[minute] = metrics.reduce(0) { $0 + $1.count }
                 minute += 37 * 60
@@ -70,6 +79,23 @@ import Testing
                 #expect(hour.histogram == merged)
             }
 
+            let series = try #require(try await collector.store.metricSeries(appID: app.id, name: "queue.length").first)
+            func metricRows(_ resolution: SliceResolution) async throws -> [MetricRowRecord] {
+                try await collector.store.metricRows(
+                    appID: app.id,
+                    seriesIDs: [series.id],
+                    range: whole,
+                    resolution: resolution
+                )
+            }
+            let metricMinutes = try await metricRows(.minute)
+            let metricHours = try await metricRows(.hour)
+            #expect(metricMinutes.map(\.bucket) == sent.keys.sorted())
+            for hour in metricHours {
+                let inHour = metricMinutes.filter { $0.bucket >= hour.bucket && $0.bucket < hour.bucket + 3600 }
+                #expect(hour.count == UInt64(inHour.count) && hour.sum == inHour.reduce(0) { $0 + $1.sum })
+            }
+
             let report = try await collector.applyRetention()
             let keptMinutes = try await collector.store.appSlices(
                 appID: app.id,
@@ -95,6 +121,8 @@ import Testing
                     == hours.filter { $0.bucket >= hourCutoff }.reduce(0) { $0 + $1.count }
             )
             #expect(report.minuteRowsDeleted > 0 && report.hourRowsDeleted > 0)
+            #expect(try await metricRows(.minute).map(\.bucket) == sent.keys.sorted().filter { $0 >= minuteCutoff })
+            #expect(try await metricRows(.hour) == metricHours.filter { $0.bucket >= hourCutoff })
             // Running it again deletes nothing more.
             let again = try await collector.applyRetention()
             #expect(again.minuteRowsDeleted == 0 && again.hourRowsDeleted == 0)

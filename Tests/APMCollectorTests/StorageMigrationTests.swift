@@ -82,6 +82,34 @@ import Testing
                         traceID: line == 0 ? "4bf92f3577b34da6a3ce929d0e0e4736" : nil
                     )
                 }
+                // Metrics too: series with a cumulative counter's last reading, minute and hour rows.
+                let time = (minute + Int64(offset) * 60 + 5) * 1_000_000_000
+                batch.metrics = [
+                    MetricPoint(
+                        name: "system.cpu.utilization",
+                        unit: "1",
+                        kind: .gauge,
+                        attributes: ["state": "idle"],
+                        timeUnixNano: time,
+                        value: 0.25 * Double(offset + 1)
+                    ),
+                    MetricPoint(
+                        name: "http.server.requests",
+                        kind: .counter,
+                        temporality: .cumulative,
+                        attributes: ["route": "/items"],
+                        startTimeUnixNano: minute * 1_000_000_000 - 30_000_000_000,
+                        timeUnixNano: time,
+                        value: Double(10 * (offset + 1) * (offset + 1))
+                    ),
+                    MetricPoint(
+                        name: "http.server.duration",
+                        unit: "s",
+                        temporality: .delta,
+                        timeUnixNano: time,
+                        histogram: .init(count: 3, sum: 0.75, bounds: [0.1, 0.5], counts: [1, 1, 1])
+                    ),
+                ]
                 #expect(try await Support.post(batch, key: key, client: client).status == .accepted)
             }
             let apps = try await source.apps(accountID: credentials.account.id)
@@ -94,7 +122,10 @@ import Testing
                 description: "faster orders",
                 user: "ci"
             )
-            var paths = ["/api/v1/apps?since=1h", "/api/v1/keys", "/api/v1/tokens", "/api/v1/users"]
+            var paths = [
+                "/api/v1/apps?since=1h", "/api/v1/keys", "/api/v1/tokens", "/api/v1/users", "/api/v1/hosts?since=1h",
+                "/api/v1/hosts/test-host?since=1h",
+            ]
             for app in apps {
                 let base = "/api/v1/apps/\(app.id)"
                 paths += [
@@ -107,8 +138,14 @@ import Testing
                     "\(base)/process?since=1h", "\(base)/logs?since=1h", "\(base)/logs?since=1h&q=placed&level=error",
                     "\(base)/logs/histogram?since=1h",
                     "\(base)/logs?since=1h&trace_id=4bf92f3577b34da6a3ce929d0e0e4736",
+                    "\(base)/metrics?since=1h",
                 ]
                 if app.name == "swift-shop" {
+                    paths += [
+                        "\(base)/metrics/system.cpu.utilization?since=1h&group_by=state",
+                        "\(base)/metrics/http.server.requests?since=1h",
+                        "\(base)/metrics/http.server.duration?since=1d",
+                    ]
                     paths.append("\(base)/summary?since=1h&transaction=GET+%2Fitems")
                     paths.append("\(base)/transactions/breakdown?since=1h&transaction=GET+%2Fitems")
                 } else {
