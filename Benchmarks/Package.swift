@@ -114,6 +114,23 @@ let package = Package(
             ],
             path: "Sources/LogBenchmark"
         ),
+        // Server and runtime metrics: durable OTLP metric ingest on both backends, and the hosts answers over 7 days of
+        // 20 hosts: prints a table to stderr. Run through scripts/with-postgres.
+        .executableTarget(
+            name: "MetricBenchmark",
+            dependencies: [
+                .product(name: "APMCollector", package: root),
+                .product(name: "APMCore", package: root),
+                .product(name: "APMStorage", package: root),
+                .product(name: "APMSQLite", package: root),
+                .product(name: "APMPostgres", package: root),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/MetricBenchmark"
+        ),
         // Merging stored histograms on PostgreSQL: read-merge-write in Swift against a PL/pgSQL function, on the
         // same upserts, with the results compared: prints a table. Run through scripts/with-postgres.
         .executableTarget(

@@ -74,35 +74,11 @@ extension PostgresStore {
     func writeMetrics(_ connection: PostgresConnection, _ plan: WritePlan) async throws {
         guard !plan.metricSeries.isEmpty else { return }
         var ids: [MetricSeriesKey: Int64] = [:]
-        for (key, series) in plan.metricSeries {
-            let cumulative = series.cumulative
-            let counts = cumulative.map { MetricStorageText.text($0.counts) }
-            if let id = series.existingID {
-                try await connection.execute(
-                    """
-                    UPDATE metric_series SET last_seen = GREATEST(last_seen, \(series.lastSeen)),
-                        cumulative_start = \(cumulative?.start), cumulative_time = \(cumulative?.time),
-                        cumulative_value = \(cumulative?.value), cumulative_counts = \(counts)
-                    WHERE app_id = \(key.appID) AND id = \(id)
-                    """,
-                    logger
-                )
-                ids[key] = id
-            } else {
-                let inserted = try await connection.rows(
-                    """
-                    INSERT INTO metric_series (app_id, host, process, name, attributes, unit, kind, bounds, first_seen,
-                        last_seen, cumulative_start, cumulative_time, cumulative_value, cumulative_counts)
-                    VALUES (\(key.appID), \(key.host), \(key.process), \(key.name), \(key.attributes), \(series.unit),
-                        \(series.kind.storageCode), \(MetricStorageText.text(series.bounds)), \(series.firstSeen),
-                        \(series.lastSeen), \(cumulative?.start), \(cumulative?.time), \(cumulative?.value), \(counts))
-                    RETURNING id
-                    """,
-                    logger
-                )
-                ids[key] = try inserted.first?.get("id", as: Int64.self)
-            }
-        }
+        let existing = plan.metricSeries.compactMap { key, series in series.existingID.map { (key, series, $0) } }
+        for (key, _, id) in existing { ids[key] = id }
+        try await updateSeries(connection, existing.map { ($0.0, $0.1, $0.2) })
+        let created = plan.metricSeries.filter { $0.value.existingID == nil }
+        ids.merge(try await insertSeries(connection, created)) { $1 }
         for (resolution, rows) in plan.metricRows {
             var byID: [MetricRowID: MetricAggregate] = [:]
             for (key, aggregate) in rows {
@@ -115,6 +91,73 @@ extension PostgresStore {
                 table: resolution == .minute ? "metric_minutes" : "metric_hours"
             )
         }
+    }
+
+    /// The series' last seen and cumulative readings, in one statement. A reading that is not cumulative travels
+    /// as a NULL start (arrays of optionals are not PostgreSQL parameters: `-1` stands for none).
+    private func updateSeries(
+        _ connection: PostgresConnection,
+        _ series: [(key: MetricSeriesKey, write: WritePlan.MetricSeriesWrite, id: Int64)]
+    ) async throws {
+        guard !series.isEmpty else { return }
+        let cumulative = series.map(\.write.cumulative)
+        try await connection.execute(
+            """
+            UPDATE metric_series s SET last_seen = GREATEST(s.last_seen, u.last_seen),
+                cumulative_start = NULLIF(u.start, -1), cumulative_time = NULLIF(u.time, -1),
+                cumulative_value = CASE WHEN u.start = -1 THEN NULL ELSE u.value END,
+                cumulative_counts = CASE WHEN u.start = -1 THEN NULL ELSE u.counts END
+            FROM unnest(\(series.map(\.key.appID))::bigint[], \(series.map(\.id))::bigint[],
+                \(series.map(\.write.lastSeen))::float8[], \(cumulative.map { $0?.start ?? -1 })::bigint[],
+                \(cumulative.map { $0?.time ?? -1 })::bigint[], \(cumulative.map { $0?.value ?? 0 })::float8[],
+                \(cumulative.map { $0.map { MetricStorageText.text($0.counts) } ?? "" })::text[])
+                AS u(app_id, id, last_seen, start, time, value, counts)
+            WHERE s.app_id = u.app_id AND s.id = u.id
+            """,
+            logger
+        )
+    }
+
+    /// New series in one statement, with their ids.
+    private func insertSeries(
+        _ connection: PostgresConnection,
+        _ created: [MetricSeriesKey: WritePlan.MetricSeriesWrite]
+    ) async throws -> [MetricSeriesKey: Int64] {
+        guard !created.isEmpty else { return [:] }
+        let keys = Array(created.keys)
+        let writes = keys.map { created[$0]! }
+        let cumulative = writes.map(\.cumulative)
+        var ids: [MetricSeriesKey: Int64] = [:]
+        for row in try await connection.rows(
+            """
+            INSERT INTO metric_series (app_id, host, process, name, attributes, unit, kind, bounds, first_seen,
+                last_seen, cumulative_start, cumulative_time, cumulative_value, cumulative_counts)
+            SELECT app_id, host, process, name, attributes, unit, kind, bounds, first_seen, last_seen,
+                NULLIF(start, -1), NULLIF(time, -1), CASE WHEN start = -1 THEN NULL ELSE value END,
+                CASE WHEN start = -1 THEN NULL ELSE counts END
+            FROM unnest(\(keys.map(\.appID))::bigint[], \(keys.map(\.host))::text[], \(keys.map(\.process))::bigint[],
+                \(keys.map(\.name))::text[], \(keys.map(\.attributes))::text[], \(writes.map(\.unit))::text[],
+                \(writes.map(\.kind.storageCode))::int2[], \(writes.map { MetricStorageText.text($0.bounds) })::text[],
+                \(writes.map(\.firstSeen))::float8[], \(writes.map(\.lastSeen))::float8[],
+                \(cumulative.map { $0?.start ?? -1 })::bigint[], \(cumulative.map { $0?.time ?? -1 })::bigint[],
+                \(cumulative.map { $0?.value ?? 0 })::float8[],
+                \(cumulative.map { $0.map { MetricStorageText.text($0.counts) } ?? "" })::text[])
+                AS n(app_id, host, process, name, attributes, unit, kind, bounds, first_seen, last_seen, start, time,
+                    value, counts)
+            RETURNING app_id, host, process, name, attributes, id
+            """,
+            logger
+        ) {
+            let key = MetricSeriesKey(
+                appID: try row.get("app_id"),
+                host: try row.get("host"),
+                process: try row.get("process"),
+                name: try row.get("name"),
+                attributes: try row.get("attributes")
+            )
+            ids[key] = try row.get("id")
+        }
+        return ids
     }
 
     /// A metric row's key as stored: the series by its id.
