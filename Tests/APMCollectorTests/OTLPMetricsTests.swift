@@ -321,6 +321,20 @@ import Testing
             ) { ($0.status, String(buffer: $0.body)) }
             #expect(unknown.0 == .notFound)
             #expect(unknown.1.contains("http.server.requests"), "\(unknown.1)")
+            // A filter narrows the series: route=/b has none.
+            let none = try await Support.get(
+                APIMetricSeries.self,
+                "/api/v1/apps/\(app.id)/metrics/http.server.requests?\(range)&filter=route%3D%2Fb",
+                key: key,
+                client: client
+            )
+            #expect(none.groups.isEmpty)
+            let malformed = try await client.execute(
+                uri: "/api/v1/apps/\(app.id)/metrics/jobs.done?since=1h&filter=route",
+                method: .get,
+                headers: [.authorization: "Bearer \(Support.token(for: key))"]
+            ) { ($0.status, String(buffer: $0.body)) }
+            #expect(malformed.0 == .badRequest && malformed.1.contains("key=value"), "\(malformed.1)")
             let long = String(repeating: "k", count: 256)
             let bad = try await client.execute(
                 uri: "/api/v1/apps/\(app.id)/metrics/jobs.done?since=1h&group_by=\(long)",

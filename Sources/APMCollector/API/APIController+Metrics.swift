@@ -20,9 +20,21 @@ extension APIController {
             throw APIError.badRequest("name", "must be a metric name of 1 to \(MetricPoint.maxNameBytes) bytes")
         }
         let groupBy = try Self.shortText(request, "group_by")
-        let host = try Self.shortText(request, "host")
+        var filters = try Self.shortText(request, "host").map { [MetricSeriesFilter(key: "host", value: $0)] } ?? []
+        if let text = try Self.shortText(request, "filter") {
+            guard let filter = MetricSeriesFilter(parsing: text) else {
+                throw APIError.badRequest("filter", "must be key=value (an attribute of the series, or host=NAME)")
+            }
+            filters.append(filter)
+        }
         guard
-            let series = try await queries.metric(app: app, name: name, range: range, groupBy: groupBy, host: host)
+            let series = try await queries.metric(
+                app: app,
+                name: name,
+                range: range,
+                groupBy: groupBy,
+                filters: filters
+            )
         else {
             let known = try await queries.metrics(app: app).metrics.map(\.name)
             let hint =

@@ -165,8 +165,7 @@ public enum AlertValidation {
         }
         let filter = request.metricFilter ?? ""
         if !filter.isEmpty {
-            let parts = filter.split(separator: "=", maxSplits: 1)
-            guard parts.count == 2, !parts[0].isEmpty, filter.utf8.count <= 512 else {
+            guard MetricSeriesFilter(parsing: filter) != nil else {
                 throw AlertRequestError(
                     field: "metric_filter",
                     message: "must be key=value (an attribute of the series, or host=NAME), e.g. state=idle"

@@ -127,8 +127,7 @@ extension DashboardController {
                 app: app,
                 name: picked.name,
                 range: range,
-                groupBy: groupBy,
-                host: nil
+                groupBy: groupBy
             )
         {
             chart = SVGChart.metricChart(metric, now: queries.now()).render()

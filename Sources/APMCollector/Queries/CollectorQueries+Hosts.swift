@@ -52,7 +52,7 @@ extension CollectorQueries {
                         name: chart.metric,
                         range: range,
                         groupBy: chart.groupBy,
-                        host: name
+                        filters: [MetricSeriesFilter(key: "host", value: name)]
                     ), !metric.groups.isEmpty
                 else { continue }
                 charts.append(APIHostChart(title: chart.title, metric: metric))
@@ -76,12 +76,15 @@ extension CollectorQueries {
             apps: []
         )
         if let source, let app = apps.first(where: { $0.id == source.appID }) {
+            // The idle share alone: busy is the rest (reading the other six states was most of the list's time).
             let cpu = try await metric(
                 app: app,
                 name: "system.cpu.utilization",
                 range: range,
                 groupBy: "state",
-                host: name
+                filters: [
+                    MetricSeriesFilter(key: "host", value: name), MetricSeriesFilter(key: "state", value: "idle"),
+                ]
             )
             host.cpu = Self.busy(cpu)
             host.cpuUtilization = host.cpu.last?.avg
@@ -106,8 +109,10 @@ extension CollectorQueries {
         }
     }
 
+    /// A gauge's mean in the range's last bucket with readings, on one host.
     private func lastMean(_ app: StoredApp, _ name: String, host: String, range: TimeRange) async throws -> Double? {
-        try await metric(app: app, name: name, range: range, groupBy: "host", host: host)?.groups.first?.points.last?
-            .avg
+        let onHost = [MetricSeriesFilter(key: "host", value: host)]
+        return try await metric(app: app, name: name, range: range, groupBy: "host", filters: onHost)?.groups.first?
+            .points.last?.avg
     }
 }

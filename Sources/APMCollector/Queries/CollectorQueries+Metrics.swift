@@ -27,26 +27,26 @@ extension CollectorQueries {
         )
     }
 
-    /// One metric over a range: its series (on one host, when `host` is given) in groups that share the value of
-    /// `groupBy` (an attribute key, or `host`), or each series on its own, bucket by bucket.
+    /// One metric over a range: its series (those every filter matches) in groups that share the value of `groupBy`
+    /// (an attribute key, or `host`), or each series on its own, bucket by bucket.
     ///
     /// - Parameters:
     ///   - app: The app.
     ///   - name: The metric.
     ///   - range: The range.
     ///   - groupBy: An attribute key, `host`, or `nil`.
-    ///   - host: Only the series of this host, or all.
+    ///   - filters: Which series (`host=NAME`, `state=idle`); all when empty.
     /// - Returns: The groups' points, or `nil` when the app has no such metric.
     public func metric(
         app: StoredApp,
         name: String,
         range: TimeRange,
         groupBy: String?,
-        host: String?
+        filters: [MetricSeriesFilter] = []
     ) async throws -> APIMetricSeries? {
         var series = try await store.metricSeries(appID: app.id, name: name)
         guard let first = series.first else { return nil }
-        if let host { series = series.filter { $0.host == host } }
+        series = series.filter { member in filters.allSatisfy { $0.matches(member) } }
         // Rows of the buckets' resolution: an hour row inside a range of minute buckets would land in one of them.
         let rows = try await store.metricRows(
             appID: app.id,
@@ -89,10 +89,7 @@ extension CollectorQueries {
         worstIsLowest: Bool
     ) async throws -> (value: Double?, readings: UInt64) {
         var series = try await store.metricSeries(appID: app.id, name: name)
-        let parts = filter.split(separator: "=", maxSplits: 1).map(String.init)
-        if parts.count == 2 {
-            series = series.filter { ($0.attributes[parts[0]] ?? (parts[0] == "host" ? $0.host : nil)) == parts[1] }
-        }
+        if let filter = MetricSeriesFilter(parsing: filter) { series = series.filter(filter.matches) }
         let rows = try await store.metricRows(
             appID: app.id,
             seriesIDs: series.map(\.id),

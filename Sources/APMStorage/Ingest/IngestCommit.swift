@@ -31,6 +31,10 @@ package struct IngestCommit: Sendable {
     /// Step 2: the (account, batch id) pairs whose earlier commit makes an item a duplicate.
     package var batchKeys: Set<WritePlanner.BatchKey> { WritePlanner.batchKeys(of: items) }
 
+    /// Per item, per metric reading: its attributes as stored (``WritePlanner/attributesJSON(_:)``), made once
+    /// for the lookup and the plan.
+    package let metricAttributes: [[String]]
+
     /// Prepares a commit of `items`.
     ///
     /// - Parameters:
@@ -39,6 +43,7 @@ package struct IngestCommit: Sendable {
     package init(_ items: [IngestItem], limits: CardinalityLimits) {
         self.items = items
         self.limits = limits
+        metricAttributes = items.map { $0.batch.metrics.map { WritePlanner.attributesJSON($0.attributes) } }
         var seen: Set<WritePlanner.AppName> = []
         appRequests = items.compactMap { item in
             let name = Self.appName(of: item)
@@ -120,11 +125,11 @@ package struct IngestCommit: Sendable {
     /// and counts the app's series for the cap).
     package func metricSeriesKeys(apps: [Result<StoredApp, StoreError>]) -> [Int64: Set<MetricSeriesKey>] {
         var keys: [Int64: Set<MetricSeriesKey>] = [:]
-        for (item, app) in zip(items, apps) where !item.batch.metrics.isEmpty {
+        for (index, (item, app)) in zip(items, apps).enumerated() where !item.batch.metrics.isEmpty {
             guard case .success(let app) = app else { continue }
-            for point in item.batch.metrics {
+            for (point, attributes) in zip(item.batch.metrics, metricAttributes[index]) {
                 keys[app.id, default: []].insert(
-                    WritePlanner.metricSeriesKey(point, appID: app.id, agent: item.batch.agent)
+                    WritePlanner.metricSeriesKey(point, attributes: attributes, appID: app.id, agent: item.batch.agent)
                 )
             }
         }
@@ -142,6 +147,7 @@ package struct IngestCommit: Sendable {
     ) throws -> WritePlan {
         try WritePlanner(limits: limits).plan(
             items,
+            metricAttributes: metricAttributes,
             snapshot: WritePlanner.Snapshot(
                 apps: apps,
                 storedBatches: storedBatches,

@@ -156,14 +156,19 @@ extension WritePlanner {
     /// (a process that just started); an older start makes the first reading a baseline only.
     package static let freshStartWindowNanoseconds: Int64 = 600_000_000_000
 
-    /// The series of a batch's reading.
-    package static func metricSeriesKey(_ point: MetricPoint, appID: Int64, agent: AgentIdentity) -> MetricSeriesKey {
+    /// The series of a batch's reading, whose attributes as stored are `attributes`.
+    package static func metricSeriesKey(
+        _ point: MetricPoint,
+        attributes: String,
+        appID: Int64,
+        agent: AgentIdentity
+    ) -> MetricSeriesKey {
         MetricSeriesKey(
             appID: appID,
             host: agent.host,
             process: Int64(agent.pid),
             name: point.name,
-            attributes: attributesJSON(point.attributes)
+            attributes: attributes
         )
     }
 
@@ -174,6 +179,7 @@ extension WritePlanner {
         _ batch: AgentBatch,
         appID: Int64,
         receivedAt: Double,
+        attributes: [String],
         series stored: [MetricSeriesKey: StoredMetricSeries],
         seriesCount: inout Int,
         to plan: inout WritePlan,
@@ -182,8 +188,8 @@ extension WritePlanner {
         let ordered = batch.metrics.enumerated().sorted {
             ($0.element.timeUnixNano, $0.offset) < ($1.element.timeUnixNano, $1.offset)
         }
-        for (_, point) in ordered {
-            let key = Self.metricSeriesKey(point, appID: appID, agent: batch.agent)
+        for (offset, point) in ordered {
+            let key = Self.metricSeriesKey(point, attributes: attributes[offset], appID: appID, agent: batch.agent)
             var series: WritePlan.MetricSeriesWrite
             if let planned = plan.metricSeries[key] {
                 series = planned

@@ -94,7 +94,14 @@ package struct WritePlanner {
     }
 
     /// The plan for `items`.
-    package func plan(_ items: [IngestItem], snapshot: Snapshot) throws -> WritePlan {
+    ///
+    /// - Parameter metricAttributes: Per item and reading, its attributes as stored, when the caller made them
+    ///   already (``IngestCommit``); made here otherwise.
+    package func plan(
+        _ items: [IngestItem],
+        metricAttributes: [[String]]? = nil,
+        snapshot: Snapshot
+    ) throws -> WritePlan {
         var plan = WritePlan()
         plan.outcomes.reserveCapacity(items.count)
         var names = snapshot.names
@@ -162,6 +169,8 @@ package struct WritePlanner {
                 item.batch,
                 appID: app.id,
                 receivedAt: item.receivedAt,
+                attributes: metricAttributes?[index]
+                    ?? item.batch.metrics.map { Self.attributesJSON($0.attributes) },
                 series: snapshot.metricSeries,
                 seriesCount: &seriesCount,
                 to: &plan,

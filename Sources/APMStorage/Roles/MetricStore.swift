@@ -176,3 +176,42 @@ public struct MetricRowRecord: Sendable, Hashable {
         self.counts = counts
     }
 }
+
+/// Which series of a metric: those whose attribute `key` is `value`, or, for the key `host`, those of that host.
+/// Written `key=value` (an alert's `metric_filter`, the API's `filter`).
+public struct MetricSeriesFilter: Sendable, Hashable {
+    /// An attribute key, or `host`.
+    public var key: String
+    /// The value it must have.
+    public var value: String
+
+    /// Creates a filter.
+    ///
+    /// - Parameters:
+    ///   - key: An attribute key, or `host`.
+    ///   - value: The value.
+    public init(key: String, value: String) {
+        self.key = key
+        self.value = value
+    }
+
+    /// Parses `key=value` (the value may contain `=`); `nil` when there is no `=` or no key.
+    ///
+    /// - Parameter text: The filter as written.
+    public init?(parsing text: String) {
+        let parts = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, text.utf8.count <= 512 else { return nil }
+        self.init(key: String(parts[0]), value: String(parts[1]))
+    }
+
+    /// What is written for it.
+    public var text: String { "\(key)=\(value)" }
+
+    /// Whether a series is one of those it names.
+    ///
+    /// - Parameter series: The series.
+    /// - Returns: Whether it matches.
+    public func matches(_ series: MetricSeriesRecord) -> Bool {
+        key == "host" ? series.host == value : series.attributes[key] == value
+    }
+}
