@@ -76,7 +76,7 @@ extension PostgresStore {
         var ids: [MetricSeriesKey: Int64] = [:]
         let existing = plan.metricSeries.compactMap { key, series in series.existingID.map { (key, series, $0) } }
         for (key, _, id) in existing { ids[key] = id }
-        try await updateSeries(connection, existing.map { ($0.0, $0.1, $0.2) })
+        try await updateSeries(connection, existing.filter { $0.1.needsWrite }.map { ($0.0, $0.1, $0.2) })
         let created = plan.metricSeries.filter { $0.value.existingID == nil }
         ids.merge(try await insertSeries(connection, created)) { $1 }
         for (resolution, rows) in plan.metricRows {

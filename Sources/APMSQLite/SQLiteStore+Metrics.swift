@@ -109,7 +109,9 @@ extension SQLiteStore {
                 cumulative.map { MetricStorageText.text($0.counts) },
             ]
             if let id = series.existingID {
-                try update.execute(arguments: StatementArguments([series.lastSeen] + state + [id]))
+                if series.needsWrite {
+                    try update.execute(arguments: StatementArguments([series.lastSeen] + state + [id]))
+                }
                 ids[key] = id
             } else {
                 try insert.execute(

@@ -345,6 +345,54 @@ import Testing
         }
     }
 
+    /// The real OpenTelemetry Python SDK's exports (protobuf, cumulative; Fixtures/README.md): a counter's increases
+    /// across three exports, an up-down counter as a level, a cumulative histogram, an observable gauge, exact on
+    /// both backends; a retried export counts once.
+    @Test(arguments: StoreBackend.available)
+    func theRealPythonSDKsExportsGiveTheKnownAnswers(backend: StoreBackend) async throws {
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+        let exports = try (1...3).map {
+            try Data(contentsOf: fixtures.appendingPathComponent("otlp-python-metrics-\($0).binpb"))
+        }
+        // Exported at 1796379432.53 s: the collector's clock is a minute on.
+        let clock = Locked(1_796_379_492.0)
+        try await Support.withCollector(backend: backend, now: clock.reader) { collector, client, key in
+            for export in [exports[0], exports[0], exports[1], exports[2]] {
+                let answer = try await Self.post(export, key: key, client: client, type: "application/x-protobuf")
+                #expect(answer.status == .ok && answer.body.isEmpty, "\(answer.body)")
+            }
+            let app = try #require(try await collector.store.apps(accountID: 1).first { $0.name == "python-metrics" })
+            let series = try await collector.store.metricSeries(appID: app.id, name: nil)
+            #expect(Set(series.map(\.host)) == ["py-host"])
+            #expect(series.map(\.name) == ["order.duration", "orders.placed", "pool.size", "queue.depth"])
+            #expect(series.map(\.kind) == [.histogram, .counter, .gauge, .gauge])
+            let minute: Int64 = 1_796_379_420
+            func row(_ name: String) async throws -> MetricRowRecord {
+                let id = try #require(series.first { $0.name == name }?.id)
+                let rows = try await collector.store.metricRows(
+                    appID: app.id,
+                    seriesIDs: [id],
+                    range: minute..<minute + 60,
+                    resolution: .minute
+                )
+                return try #require(rows.count == 1 ? rows.first : nil)
+            }
+            // 5 counted from its start 0.3 ms before, +7, +0 (the shutdown's export repeats the total).
+            let orders = try await row("orders.placed")
+            #expect(orders.count == 3 && orders.sum == 12 && orders.min == 0 && orders.max == 7 && orders.last == 12)
+            #expect(series.first { $0.name == "orders.placed" }?.attributes == ["region": "eu"])
+            let queue = try await row("queue.depth")
+            #expect(queue.count == 3 && queue.sum == 10 && queue.min == 3 && queue.max == 4 && queue.last == 3)
+            let pool = try await row("pool.size")
+            #expect(pool.count == 3 && pool.sum == 34 && pool.min == 10 && pool.max == 12 && pool.last == 12)
+            // 3 observations counted from the start, then 2 more, then none; all in the SDK's (0, 5] bucket.
+            let duration = try await row("order.duration")
+            #expect(duration.count == 5 && abs(duration.sum - 4.15) < 1e-12)
+            #expect(duration.counts == [0, 5] + Array(repeating: 0, count: 14))
+            #expect(duration.min == nil && duration.max == nil)
+        }
+    }
+
     @Test(arguments: StoreBackend.available)
     func seriesPastTheCapAreCountedNotStored(backend: StoreBackend) async throws {
         let configuration = Support.configuration { $0.limits.cardinality.maxMetricSeries = 2 }

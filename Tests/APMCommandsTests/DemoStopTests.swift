@@ -58,6 +58,20 @@ import Glibc
                 program == "apm" || FileManager.default.isExecutableFile(atPath: program),
                 "the demo prints \(program), which does not run from here"
             )
+            if signal == SIGINT {
+                // The host it runs on shows, with the example service on it: `apm hosts` as printed.
+                let hostsLine = try #require(
+                    demo.output.split(separator: "\n").first { $0.contains(" hosts --collector-url") }
+                )
+                let arguments = hostsLine.split(separator: "(")[0].split(separator: " ").dropFirst().map(String.init)
+                var hosts = try await CLI.run(arguments, in: directory)
+                for _ in 0..<60 where !hosts.stdout.contains("Example Service") {
+                    try await Task.sleep(for: .milliseconds(500))
+                    hosts = try await CLI.run(arguments, in: directory)
+                }
+                #expect(hosts.stdout.contains(ProcessInfo.processInfo.hostName), "\(hosts.stdout)\(hosts.stderr)")
+                #expect(hosts.stdout.contains("Example Service"), "\(hosts.stdout)\(hosts.stderr)")
+            }
             kill(demo.process.processIdentifier, signal)
             let gone = await Self.waitUntilGone(directory, within: 30)
             // About 3 s on a quiet machine; the slack is a busy CI's (5.04 s seen there), far from a demo that does

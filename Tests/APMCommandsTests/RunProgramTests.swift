@@ -121,6 +121,11 @@ import Glibc
             #expect(lastUsed.lastTime == lastFree.lastTime)
             #expect(lastUsed.last + lastFree.last == size)
             #expect(try await rows("system.cpu.load_average.1m").allSatisfy { ($0.min ?? -1) >= 0 })
+            // The program's own figures too, with its process id: resident memory and threads as the samples have them.
+            let memory = try #require(series.first { $0.name == "process.memory.usage" })
+            #expect(memory.attributes["process.pid"].flatMap(Int32.init).map { $0 > 0 } == true)
+            #expect(try await rows("process.memory.usage").allSatisfy { ($0.min ?? 0) > 0 })
+            #expect(try await rows("process.thread.count").allSatisfy { ($0.min ?? 0) >= 1 })
         }
     }
 

@@ -8,6 +8,7 @@
 //     through the store's commit): p50/p95 of the API answer, which is what the Hosts page computes.
 // Run: cd Benchmarks && swift build -c release --product MetricBenchmark &&
 //      APM_POSTGRES_DURABLE=1 ../scripts/with-postgres .build/release/MetricBenchmark   (the table goes to stderr)
+//      APM_BINARY=path/to/apm (a release build) adds a run into an `apm collector` process: its CPU alone.
 import APMCollector
 import APMCore
 import APMPostgres
@@ -170,66 +171,113 @@ func ingest(_ store: any APMStore, name: String) async throws -> String {
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: directory) }
     return try await withCollector(store, directory: directory) { port, key, _ in
-        // Bodies made before the clock starts; timestamps from an hour ago, 10 s apart.
-        let start = (Int64(Date().timeIntervalSince1970) - 3600) * 1_000_000_000
-        let exportsPerClient = Int(seconds * 10) + 20
-        let bodies = (0..<clients).map { client in
-            (0..<exportsPerClient).map { ByteBuffer(bytes: export(client: client, step: $0, start: start)) }
-        }
-        let http = HTTPClient(eventLoopGroupProvider: .singleton)
-        let cpuBefore = cpuSeconds()
-        let started = ContinuousClock.now
-        let deadline = started + .milliseconds(Int64(seconds * 1000))
-        let (latencies, failures) = await withTaskGroup(of: ([Double], Int).self) { tasks in
-            for client in 0..<clients {
-                let mine = bodies[client]
-                tasks.addTask {
-                    var latencies: [Double] = []
-                    var failures = 0
-                    // In order: a cumulative series' readings must arrive in time order.
-                    for body in mine where ContinuousClock.now < deadline {
-                        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/metrics")
-                        request.method = .POST
-                        request.headers.add(name: "Content-Type", value: "application/x-protobuf")
-                        request.headers.add(name: "X-APM-License-Key", value: key)
-                        request.body = .bytes(body)
-                        let sent = ContinuousClock.now
-                        do {
-                            let response = try await http.execute(request, timeout: .seconds(60))
-                            let answer = try await response.body.collect(upTo: 1 << 20)
-                            if response.status == .ok && answer.readableBytes == 0 {
-                                latencies.append(elapsedSeconds(since: sent) * 1000)
-                            } else {
-                                failures += 1
-                            }
-                        } catch {
+        try await load(name: name, port: port, key: key) { cpuSeconds() }
+    }
+}
+
+/// CPU seconds (user + system) a process has used, from /proc.
+func cpuSeconds(pid: Int32) -> Double {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        let close = stat.lastIndex(of: ")")
+    else { return 0 }
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    return ((Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)) / Double(sysconf(Int32(_SC_CLK_TCK)))
+}
+
+/// The same load into an `apm collector` process (APM_BINARY) on SQLite: its own CPU, without the load generator's.
+func ingestIntoProcess(binary: String) async throws -> String {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "apm-metric-proc-\(UUID().uuidString)"
+    )
+    .path
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let port = Int.random(in: 20_000...29_999)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: binary)
+    process.arguments = ["collector", "--port", "\(port)", "--data-dir", directory]
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    try process.run()
+    defer {
+        process.terminate()
+        process.waitUntilExit()
+    }
+    var text = ""
+    while !text.contains("apm collector listening on") {
+        let data = output.fileHandleForReading.availableData
+        guard !data.isEmpty else { throw CancellationError() }
+        text += String(decoding: data, as: UTF8.self)
+    }
+    guard
+        let key = text.split(separator: "\n").first(where: { $0.contains("license key:") })?.split(separator: " ").last
+    else { throw CancellationError() }
+    let pid = process.processIdentifier
+    return try await load(name: "SQLite, apm collector process", port: port, key: String(key)) { cpuSeconds(pid: pid) }
+}
+
+/// CLIENTS clients posting their exports for SECONDS_PER_RUN to a collector; the row of the table, CPU from
+/// `cpuSeconds` (the process's, or the collector process's).
+func load(name: String, port: Int, key: String, cpuSeconds: () -> Double) async throws -> String {
+    // Bodies made before the clock starts; timestamps from an hour ago, 10 s apart.
+    let start = (Int64(Date().timeIntervalSince1970) - 3600) * 1_000_000_000
+    let exportsPerClient = Int(seconds * 10) + 20
+    let bodies = (0..<clients).map { client in
+        (0..<exportsPerClient).map { ByteBuffer(bytes: export(client: client, step: $0, start: start)) }
+    }
+    let http = HTTPClient(eventLoopGroupProvider: .singleton)
+    let cpuBefore = cpuSeconds()
+    let started = ContinuousClock.now
+    let deadline = started + .milliseconds(Int64(seconds * 1000))
+    let (latencies, failures) = await withTaskGroup(of: ([Double], Int).self) { tasks in
+        for client in 0..<clients {
+            let mine = bodies[client]
+            tasks.addTask {
+                var latencies: [Double] = []
+                var failures = 0
+                // In order: a cumulative series' readings must arrive in time order.
+                for body in mine where ContinuousClock.now < deadline {
+                    var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/metrics")
+                    request.method = .POST
+                    request.headers.add(name: "Content-Type", value: "application/x-protobuf")
+                    request.headers.add(name: "X-APM-License-Key", value: key)
+                    request.body = .bytes(body)
+                    let sent = ContinuousClock.now
+                    do {
+                        let response = try await http.execute(request, timeout: .seconds(60))
+                        let answer = try await response.body.collect(upTo: 1 << 20)
+                        if response.status == .ok && answer.readableBytes == 0 {
+                            latencies.append(elapsedSeconds(since: sent) * 1000)
+                        } else {
                             failures += 1
                         }
+                    } catch {
+                        failures += 1
                     }
-                    return (latencies, failures)
                 }
+                return (latencies, failures)
             }
-            var all: ([Double], Int) = ([], 0)
-            for await part in tasks {
-                all.0 += part.0
-                all.1 += part.1
-            }
-            return all
         }
-        let wall = elapsedSeconds(since: started)
-        let cpu = cpuSeconds() - cpuBefore
-        try await http.shutdown()
-        let points = Double(latencies.count * seriesPerExport)
-        return String(
-            format: "| %@ | %.0f | %.0f | %.0f | %.1f | %d |",
-            name,
-            points / wall,
-            points / cpu,
-            cpu / wall * 100,
-            percentile(latencies, 0.99),
-            failures
-        )
+        var all: ([Double], Int) = ([], 0)
+        for await part in tasks {
+            all.0 += part.0
+            all.1 += part.1
+        }
+        return all
     }
+    let wall = elapsedSeconds(since: started)
+    let cpu = cpuSeconds() - cpuBefore
+    try await http.shutdown()
+    let points = Double(latencies.count * seriesPerExport)
+    return String(
+        format: "| %@ | %.0f | %.0f | %.0f | %.1f | %d |",
+        name,
+        points / wall,
+        points / cpu,
+        cpu / wall * 100,
+        percentile(latencies, 0.99),
+        failures
+    )
 }
 
 // MARK: 2. Hosts over 7 days
@@ -412,9 +460,13 @@ report(
 )
 report("| --- | ---: | ---: | ---: | ---: | ---: |")
 report(try await ingest(try SQLiteStore(path: sqlitePath()), name: "SQLite"))
+if let binary = environment["APM_BINARY"] { report(try await ingestIntoProcess(binary: binary)) }
 if let postgresURL {
     report(try await postgresStore(postgresURL).withRunning { try await ingest($0, name: "PostgreSQL") })
 }
+
+// SKIP_HOSTS=1: the ingest figures alone (for a profile of ingest).
+guard environment["SKIP_HOSTS"] != "1" else { exit(0) }
 
 report("\n## Metrics: hosts over 7 days of 20 hosts (25 series each, a reading every 10 minutes; 20 requests each)")
 report("| backend | answer | p50 (ms) | p95 (ms) |")

@@ -1,4 +1,5 @@
 import APMCore
+import Foundation
 
 extension HostSample {
     /// Devices and interfaces reported per reading at most (by name): a host with hundreds of container
@@ -83,5 +84,24 @@ extension HostSample {
             counter("system.network.errors", "{error}", interface.sendErrors, transmit)
         }
         return points
+    }
+}
+
+extension ProcessSample {
+    /// The program's sample as metric points named as the OpenTelemetry process conventions name them (so that its
+    /// app's Metrics page charts them beside the SDK's runtime metrics): CPU as a share of all the host's cores,
+    /// resident memory, threads and open files, with the process's id as an attribute.
+    func metricPoints(pid: Int32, cores: Int = ProcessInfo.processInfo.activeProcessorCount) -> [MetricPoint] {
+        let time = Int64(timestamp * 1e9)
+        let attributes = ["process.pid": String(pid)]
+        func gauge(_ name: String, _ unit: String, _ value: Double) -> MetricPoint {
+            MetricPoint(name: name, unit: unit, kind: .gauge, attributes: attributes, timeUnixNano: time, value: value)
+        }
+        return [
+            gauge("process.cpu.utilization", "1", cpuPercent / 100 / Double(max(cores, 1))),
+            gauge("process.memory.usage", "By", Double(residentBytes)),
+            gauge("process.thread.count", "{thread}", Double(threads)),
+            gauge("process.open_file_descriptor.count", "{file_descriptor}", Double(openFiles)),
+        ]
     }
 }

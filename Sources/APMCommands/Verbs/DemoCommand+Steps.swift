@@ -113,6 +113,7 @@ extension DemoCommand {
             Look at it:
               \(apm) report --collector-url \(collectorURL) --api-token \(credentials.apiToken) --app "Example Service"
               curl -H "Authorization: Bearer \(credentials.apiToken)" \(collectorURL)/api/v1/apps
+              \(apm) hosts --collector-url \(collectorURL) --api-token \(credentials.apiToken)   (this machine; Hosts in the dashboard)
 
             Ctrl-C stops everything.
             """

@@ -154,7 +154,9 @@ struct RunProgramCommand: AsyncParsableCommand {
             var host = HostSampler()
             while !Task.isCancelled {
                 let hostPoints = host.sample()?.metricPoints() ?? []
-                if let sample = sampler.sample() { await reporter?.record(sample, host: hostPoints) }
+                if let sample = sampler.sample() {
+                    await reporter?.record(sample, host: hostPoints + sample.metricPoints(pid: child.pid))
+                }
                 try? await Task.sleep(for: .milliseconds(Int64(sampleInterval * 1000)))
             }
         }

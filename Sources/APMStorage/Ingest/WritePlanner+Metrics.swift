@@ -125,6 +125,19 @@ extension WritePlan {
         package var firstSeen: Double
         package var lastSeen: Double
         package var cumulative: CumulativeReading?
+        /// The last seen the store holds (`nil` for a new series).
+        package var storedLastSeen: Double?
+        /// Whether the cumulative reading changed.
+        package var cumulativeChanged = false
+
+        /// How far last seen may lag: a series' row is written again for a newer cumulative reading, or once its
+        /// last seen moved a minute (not on every reading of a gauge: that was a write per reading).
+        package static let lastSeenGranularity = 60.0
+
+        /// Whether the store's row of the series must be written.
+        package var needsWrite: Bool {
+            existingID == nil || cumulativeChanged || lastSeen - (storedLastSeen ?? 0) >= Self.lastSeenGranularity
+        }
     }
 
     package struct MetricRowKey: Sendable, Hashable {
@@ -201,7 +214,8 @@ extension WritePlanner {
                     bounds: found.bounds,
                     firstSeen: found.firstSeen,
                     lastSeen: found.lastSeen,
-                    cumulative: found.cumulative
+                    cumulative: found.cumulative,
+                    storedLastSeen: found.lastSeen
                 )
             } else {
                 guard seriesCount < limits.maxMetricSeries else {
@@ -289,6 +303,7 @@ extension WritePlanner {
                 counts: point.histogram.map { [$0.count] + $0.counts } ?? []
             )
             series.cumulative = reading
+            series.cumulativeChanged = true
             // Counted from the series' start: a new series whose start is recent, a restart (the start moved), or
             // a reset (a count went down). Otherwise the increase over the previous reading; a first reading of a
             // series that started long ago is only the baseline.
