@@ -13,12 +13,12 @@ extension SQLiteStore {
     /// - Returns: Outcomes in order.
     public func commit(_ items: [IngestItem], limits: CardinalityLimits) async throws -> [IngestOutcome] {
         let plan = try await writer.write { db in try self.commitItems(db, items, limits: limits) }
-        rememberAdmittedNames(plan)
+        rememberCommitted(plan)
         return plan.outcomes
     }
 
     /// Plans and writes batches inside the caller's transaction, answering ``IngestCommit``'s questions. The
-    /// caller passes the plan to ``rememberAdmittedNames(_:)`` once the transaction committed.
+    /// caller passes the plan to ``rememberCommitted(_:)`` once the transaction committed.
     func commitItems(_ db: Database, _ items: [IngestItem], limits: CardinalityLimits) throws -> WritePlan {
         let commit = IngestCommit(items, limits: limits)
         var resolved: [WritePlanner.AppName: Result<StoredApp, StoreError>] = [:]
@@ -56,8 +56,9 @@ extension SQLiteStore {
             metricSeries: metricSeries.series,
             metricSeriesCounts: metricSeries.counts
         )
-        try apply(db, plan)
-        return plan
+        var written = plan
+        try apply(db, &written)
+        return written
     }
 
     /// The names an app has under its caps: from the cache, or read from `app_names`.
@@ -72,9 +73,16 @@ extension SQLiteStore {
         return loaded
     }
 
-    /// Adds a committed plan's new names to the cache (only after the commit: a rolled-back name was never
-    /// admitted). SQLite serialises writers, so the cache of the one collector on the file stays exact.
-    func rememberAdmittedNames(_ plan: WritePlan) {
+    /// Adds a committed plan's new names and its metric series as stored to the caches (only after the commit: a
+    /// rolled-back name was never admitted). SQLite serialises writers, so the caches of the one collector on the
+    /// file stay exact.
+    func rememberCommitted(_ plan: WritePlan) {
+        if !plan.writtenMetricSeries.isEmpty {
+            metricSeriesCache.withLock { cache in
+                if cache.count + plan.writtenMetricSeries.count > Self.metricSeriesCacheCapacity { cache = [:] }
+                cache.merge(plan.writtenMetricSeries) { $1 }
+            }
+        }
         guard !plan.admittedNames.isEmpty else { return }
         knownNames.withLock { cache in
             for name in plan.admittedNames where cache[name.appID] != nil {
@@ -131,7 +139,7 @@ extension SQLiteStore {
     }
 
     /// Writes a plan: rows merged into what is stored (sums saturate, histograms merge in SQL).
-    private func apply(_ db: Database, _ plan: WritePlan) throws {
+    private func apply(_ db: Database, _ plan: inout WritePlan) throws {
         let batch = try db.cachedStatement(
             sql: "INSERT INTO batches (account_id, batch_id, app_id, received_at) VALUES (?, ?, ?, ?)"
         )
@@ -172,7 +180,7 @@ extension SQLiteStore {
         }
         try writeRows(db, plan)
         try writeLogs(db, plan)
-        try writeMetrics(db, plan)
+        try writeMetrics(db, &plan)
         for (appID, at) in plan.lastSeen {
             try db.execute(
                 sql: "UPDATE apps SET last_seen_at = MAX(last_seen_at, ?) WHERE id = ?",

@@ -2,6 +2,7 @@ import APMCore
 public import APMStorage
 import Foundation
 import GRDB
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -50,10 +51,18 @@ extension SQLiteStore {
             // Alert history: resolved incidents and finished notifications (open and pending ones stay).
             ("alert_incidents", "resolved_at < ?"),
             ("alert_deliveries", "created_at < ? AND (delivered_at IS NOT NULL OR gave_up_at IS NOT NULL)"),
-            // A series not seen for as long as hour rows are kept has none left.
-            ("metric_series", "last_seen < ?"),
         ] {
             report.otherRowsDeleted += try await deleteInChunks(table, keys: ["id"], where: condition, cutoff)
+        }
+        // A series not seen for as long as hour rows are kept has none left. The writer's cache of series forgets
+        // them in the same transaction, so that no commit after it writes to a deleted series.
+        report.otherRowsDeleted += try await deleteInChunks(
+            "metric_series",
+            keys: ["id"],
+            where: "last_seen < ?",
+            cutoff
+        ) {
+            self.metricSeriesCache.withLock { $0 = [:] }
         }
         // An issue's counts by facet age out with it; a merge's alias goes with the issue it points to.
         report.otherRowsDeleted += try await deleteInChunks(
@@ -90,12 +99,14 @@ extension SQLiteStore {
         "metric_minutes": ["app_id", "series_id", "bucket"], "metric_hours": ["app_id", "series_id", "bucket"],
     ]
 
-    /// Deletes the rows matching `condition`, at most `retentionChunk` per write transaction.
+    /// Deletes the rows matching `condition`, at most `retentionChunk` per write transaction, calling
+    /// `afterEachChunk` inside each transaction that deleted some.
     func deleteInChunks(
         _ table: String,
         keys: [String],
         where condition: String,
-        _ value: any DatabaseValueConvertible & Sendable
+        _ value: any DatabaseValueConvertible & Sendable,
+        afterEachChunk: @escaping @Sendable () -> Void = {}
     ) async throws -> Int {
         let columns = keys.joined(separator: ", ")
         var deleted = 0
@@ -108,6 +119,7 @@ extension SQLiteStore {
                         """,
                     arguments: [value]
                 )
+                if db.changesCount > 0 { afterEachChunk() }
                 return db.changesCount
             }
             deleted += count

@@ -2,13 +2,15 @@ import APMCore
 public import APMStorage
 import Foundation
 import GRDB
+import Synchronization
 
 extension SQLiteStore {
-    /// The metric tables: one row per series (an app, host, process, name and attribute set, with what it is and a
+    /// The metric tables: one row per series (ids never reused: a series retention deleted may have left a row
+    /// past the cutoff, which must not join a new series) (an app, host, process, name and attribute set, with what it is and a
     /// cumulative series' last reading) and its minute and hour rows (``MetricAggregate``).
     static let metricSchema = """
         CREATE TABLE metric_series (
-            id INTEGER PRIMARY KEY,
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
             app_id INTEGER NOT NULL, host TEXT NOT NULL, process INTEGER NOT NULL, name TEXT NOT NULL,
             attributes TEXT NOT NULL, unit TEXT NOT NULL, kind INTEGER NOT NULL, bounds TEXT NOT NULL,
             first_seen REAL NOT NULL, last_seen REAL NOT NULL,
@@ -44,9 +46,14 @@ extension SQLiteStore {
                 """
         )
         let count = try db.cachedStatement(sql: "SELECT COUNT(*) FROM metric_series WHERE app_id = ?")
+        let cached = metricSeriesCache.withLock { cache in cache }
         for (appID, appKeys) in keys {
             counts[appID] = try Int.fetchOne(count, arguments: [appID]) ?? 0
             for key in appKeys {
+                if let known = cached[key] {
+                    series[key] = known
+                    continue
+                }
                 let arguments: StatementArguments = [key.appID, key.name, key.host, key.process, key.attributes]
                 if let row = try Row.fetchOne(lookup, arguments: arguments) {
                     series[key] = Self.storedMetricSeries(row)
@@ -86,7 +93,7 @@ extension SQLiteStore {
 
     /// Writes a plan's series (created or updated) and merges its minute and hour rows into the stored ones
     /// (``MetricAggregate/merged(with:)``, the rule both backends share).
-    func writeMetrics(_ db: Database, _ plan: WritePlan) throws {
+    func writeMetrics(_ db: Database, _ plan: inout WritePlan) throws {
         guard !plan.metricSeries.isEmpty else { return }
         var ids: [MetricSeriesKey: Int64] = [:]
         let insert = try db.cachedStatement(
@@ -125,6 +132,17 @@ extension SQLiteStore {
                 )
                 ids[key] = db.lastInsertedRowID
             }
+            plan.writtenMetricSeries[key] = StoredMetricSeries(
+                id: ids[key] ?? 0,
+                unit: series.unit,
+                kind: series.kind,
+                bounds: series.bounds,
+                firstSeen: series.firstSeen,
+                // What the row holds: a last seen not written (under a minute newer) is the stored one.
+                lastSeen: series.needsWrite
+                    ? max(series.storedLastSeen ?? series.lastSeen, series.lastSeen) : series.storedLastSeen ?? 0,
+                cumulative: series.cumulative
+            )
         }
         for (resolution, rows) in plan.metricRows {
             let table = resolution == .minute ? "metric_minutes" : "metric_hours"

@@ -112,7 +112,7 @@ extension SQLiteStore {
                 }
                 return try self.commitItems(db, items, limits: limits)
             }
-            rememberAdmittedNames(plan)
+            rememberCommitted(plan)
             return plan.outcomes
         } catch is AlreadySettled {
             return nil

@@ -393,6 +393,55 @@ import Testing
         }
     }
 
+    /// A series retention deleted (not seen for as long as hour rows are kept) is created again by its next reading,
+    /// with that reading's rows (SQLite's cache of series forgets it with the delete).
+    @Test(arguments: StoreBackend.available)
+    func aSeriesRetentionDeletedIsCreatedAgainByItsNextReading(backend: StoreBackend) async throws {
+        try await backend.withStore { store in
+            let account = try await store.createAccount(name: "retention")
+            func commit(at seconds: Int64, value: Double) async throws {
+                let batch = AgentBatch(
+                    batchID: UUID().uuidString,
+                    agent: AgentIdentity(appName: "shop", host: "web-1", pid: 0, agentVersion: "test"),
+                    createdAt: Double(seconds),
+                    apdexT: 0.5,
+                    metrics: [
+                        MetricPoint(
+                            name: "queue.length",
+                            kind: .gauge,
+                            timeUnixNano: seconds * 1_000_000_000,
+                            value: value
+                        )
+                    ]
+                )
+                _ = try await store.commit(
+                    [IngestItem(accountID: account.id, batch: batch, receivedAt: Double(seconds))],
+                    limits: CardinalityLimits()
+                )
+            }
+            try await commit(at: Self.hour, value: 1)
+            try await commit(at: Self.hour + 60, value: 2)
+            let app = try #require(try await store.apps(accountID: account.id).first)
+            let before = try #require(try await store.metricSeries(appID: app.id, name: nil).first)
+            _ = try await store.applyRetention(
+                minuteCutoff: Self.hour + 86_400,
+                cutoff: Self.hour + 86_400,
+                batchIDCutoff: Self.hour
+            )
+            #expect(try await store.metricSeries(appID: app.id, name: nil).isEmpty)
+            try await commit(at: Self.hour + 86_400 + 60, value: 3)
+            let after = try #require(try await store.metricSeries(appID: app.id, name: nil).first)
+            #expect(after.id != before.id)
+            let rows = try await store.metricRows(
+                appID: app.id,
+                seriesIDs: [after.id],
+                range: Self.hour..<Self.hour + 2 * 86_400,
+                resolution: .minute
+            )
+            #expect(rows.map(\.last) == [3])
+        }
+    }
+
     @Test(arguments: StoreBackend.available)
     func seriesPastTheCapAreCountedNotStored(backend: StoreBackend) async throws {
         let configuration = Support.configuration { $0.limits.cardinality.maxMetricSeries = 2 }

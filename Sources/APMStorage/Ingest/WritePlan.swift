@@ -38,6 +38,9 @@ package struct WritePlan: Sendable {
     package var metricSeries: [MetricSeriesKey: MetricSeriesWrite] = [:]
     /// Metric rows per resolution.
     package var metricRows: [SliceResolution: [MetricRowKey: MetricAggregate]] = [:]
+    /// Filled by the backend as it writes: the series as stored after the commit (ids of new ones included), for a
+    /// backend that caches them.
+    package var writtenMetricSeries: [MetricSeriesKey: StoredMetricSeries] = [:]
 
     package init() {}
 
