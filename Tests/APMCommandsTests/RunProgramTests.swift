@@ -129,6 +129,28 @@ import Glibc
         }
     }
 
+    /// `--no-host-metrics`: the program's own figures only, no `system.*` series.
+    @Test func withoutHostMetricsOnlyTheProgramsFiguresArrive() async throws {
+        try await CLI.withCollector { collector, port, key in
+            let directory = try CLI.temporaryDirectory()
+            _ = try CLI.writeConfig(in: directory, key: key, port: port)
+            let result = try await CLI.run(
+                ["run-program", "--no-host-metrics", "--sample-interval", "0.2", "--", "sh", "-c", "sleep 1"],
+                in: directory
+            )
+            #expect(result.status == 0)
+            let account = try #require(try await collector.store.accounts().first)
+            let app = try #require(try await collector.store.apps(accountID: account.id).first { $0.name == "cli-app" })
+            var names: Set<String> = []
+            for _ in 0..<50 where !names.contains("process.memory.usage") {
+                try await Task.sleep(for: .milliseconds(200))
+                names = Set(try await collector.store.metricSeries(appID: app.id, name: nil).map(\.name))
+            }
+            #expect(names.contains("process.memory.usage"))
+            #expect(!names.contains { $0.hasPrefix("system.") }, "\(names)")
+        }
+    }
+
     /// `--forward-output`: the program's lines are printed unchanged and arrive as its logs once each, with the
     /// levels their prefixes name and a traceback as one record; a program that ends keeps none of its lines back.
     @Test func forwardedOutputArrivesAsLogsAndIsStillPrinted() async throws {

@@ -50,8 +50,15 @@ struct RunProgramCommand: AsyncParsableCommand {
     )
     var exitWithParent = false
 
-    @Option(help: "Seconds between samples of the process's CPU and memory.")
+    @Option(help: "Seconds between samples of the process's CPU and memory, and of the host's.")
     var sampleInterval: Double = 10
+
+    @Flag(
+        inversion: .prefixedNo,
+        help:
+            "Send the host's CPU, memory, load, disk and network with each sample (--no-host-metrics: when another app on the host sends them already)."
+    )
+    var hostMetrics = true
 
     @Flag(
         help:
@@ -149,11 +156,11 @@ struct RunProgramCommand: AsyncParsableCommand {
 
     /// Samples the program and its host every `sampleInterval` into the reporter, until cancelled.
     private func sample(_ child: ChildProcess, to reporter: ProcessReporter?) -> Task<Void, Never> {
-        Task { [sampleInterval] in
+        Task { [sampleInterval, hostMetrics] in
             var sampler = ProcessSampler(pid: child.pid)
-            var host = HostSampler()
+            var host = hostMetrics ? HostSampler() : nil
             while !Task.isCancelled {
-                let hostPoints = host.sample()?.metricPoints() ?? []
+                let hostPoints = host?.sample()?.metricPoints() ?? []
                 if let sample = sampler.sample() {
                     await reporter?.record(sample, host: hostPoints + sample.metricPoints(pid: child.pid))
                 }
