@@ -43,7 +43,7 @@ for round in $(seq "$ROUNDS"); do
         [[ $variant == "no-host" ]] && flags="--no-host-metrics"
         cpu=$(run "$flags")
         per=$(echo "scale=3; $cpu * 1000 / $samples" | bc)
-        share=$(echo "scale=4; $per / 10000 * 100" | bc)
+        share=$(echo "scale=6; $per / 100" | bc)
         echo "| $variant | $round | $cpu | $per | $share |"
     done
 done

@@ -1,3 +1,4 @@
+import APMCore
 import Foundation
 import Testing
 
@@ -158,5 +159,46 @@ import Testing
         let loadavg = try String(contentsOfFile: "/proc/loadavg", encoding: .utf8)
         let fifteen = Double(loadavg.split(separator: " ")[2]) ?? -1
         #expect(abs(reading.load.fifteen - fifteen) < 0.5)
+    }
+
+    /// A reading as metric points: OpenTelemetry's names, delta counters for what happened in between, at most 16
+    /// disks and 16 interfaces (by name), swap only when there is some.
+    @Test func aReadingBecomesTheConventionsPointsWithAtMostSixteenDevices() {
+        let interfaces = (0..<20).map { index in
+            HostSample.Interface(
+                name: String(format: "veth%02d", index),
+                receivedBytes: 100,
+                sentBytes: 200,
+                receivedPackets: 3,
+                sentPackets: 4,
+                receiveErrors: 0,
+                sendErrors: 1
+            )
+        }
+        let sample = HostSample(
+            timestamp: 1_796_313_600.5,
+            cpuUtilization: ["user": 0.25, "idle": 0.75],
+            load: HostSample.LoadAverages(one: 1, five: 2, fifteen: 3),
+            memory: HostSample.Memory(total: 8 << 30, available: 6 << 30, swapTotal: 0, swapFree: 0),
+            filesystems: [HostSample.Filesystem(mountpoint: "/", device: "/dev/sda1", total: 100, free: 40)],
+            disks: (0..<18).map {
+                HostSample.Device(name: "sd\(Character(UnicodeScalar(97 + $0)!))", readBytes: 5, writtenBytes: 6)
+            },
+            interfaces: interfaces
+        )
+        let points = sample.metricPoints()
+        #expect(points.allSatisfy { $0.timeUnixNano == 1_796_313_600_500_000_000 && $0.problem == nil })
+        let network = points.filter { $0.name == "system.network.io" }
+        #expect(Set(network.compactMap { $0.attributes["device"] }) == Set(interfaces.prefix(16).map(\.name)))
+        #expect(network.allSatisfy { $0.kind == .counter && $0.temporality == .delta })
+        #expect(Set(points.filter { $0.name == "system.disk.io" }.compactMap { $0.attributes["device"] }).count == 16)
+        #expect(!points.contains { $0.name == "system.paging.usage" })
+        let used = points.first { $0.name == "system.memory.utilization" }
+        #expect(used?.value == 0.25 && used?.attributes == ["state": "used"])
+        let root = points.filter { $0.name == "system.filesystem.usage" }.map {
+            ($0.attributes["state"] ?? "", $0.value)
+        }
+        #expect(root.sorted { $0.0 < $1.0 }.map(\.1) == [40, 60])
+        #expect(points.filter { $0.name == "system.cpu.utilization" }.map(\.value).reduce(0, +) == 1)
     }
 }

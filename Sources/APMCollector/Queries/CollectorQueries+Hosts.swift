@@ -3,6 +3,9 @@ import APMStorage
 import Foundation
 
 extension CollectorQueries {
+    /// Hosts whose figures are read at once for the list.
+    static let hostsAtOnce = 6
+
     /// The charts of a host: (title, metric, group by).
     static let hostCharts: [(title: String, metric: String, groupBy: String?)] = [
         ("CPU utilisation by state", "system.cpu.utilization", "state"),
@@ -24,11 +27,25 @@ extension CollectorQueries {
     public func hosts(accountID: Int64, range: TimeRange) async throws -> APIHostList {
         let apps = try await store.apps(accountID: accountID)
         let records = try await store.metricHosts(appIDs: apps.map(\.id))
-        var hosts: [APIHost] = []
-        for (name, onHost) in Dictionary(grouping: records, by: \.host).sorted(by: { $0.key < $1.key }) {
-            hosts.append(try await host(name, records: onHost, apps: apps, range: range))
+        let byHost = Dictionary(grouping: records, by: \.host).sorted { $0.key < $1.key }
+        // A few hosts at a time: each is a handful of queries, and on PostgreSQL each query a round trip (one after
+        // the other, 20 hosts over 7 days took 245 ms there, against 96 ms on SQLite).
+        var hosts = [APIHost?](repeating: nil, count: byHost.count)
+        try await withThrowingTaskGroup(of: (Int, APIHost).self) { group in
+            var next = 0
+            func start() {
+                guard next < byHost.count else { return }
+                let (index, (name, onHost)) = (next, byHost[next])
+                next += 1
+                group.addTask { (index, try await self.host(name, records: onHost, apps: apps, range: range)) }
+            }
+            for _ in 0..<Self.hostsAtOnce { start() }
+            while let (index, host) = try await group.next() {
+                hosts[index] = host
+                start()
+            }
         }
-        return APIHostList(hosts: hosts)
+        return APIHostList(hosts: hosts.compactMap { $0 })
     }
 
     /// One host with its charts, or `nil` when no app of the account has series from it.
